@@ -1,0 +1,215 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
+
+/** Request and response bodies of DESIGN.md section 6. Request bodies refuse unknown fields. */
+
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
+export const ReceptionIdParams = Type.Object({ receptionId: Id }, { additionalProperties: false });
+
+export const MAX_PAGE_SIZE = 100;
+const pagingProperties = {
+  page: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+  size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
+};
+
+export function Page<T extends TSchema>(item: T) {
+  return Type.Object({
+    items: Type.Array(item),
+    page: Type.Integer({ minimum: 0 }),
+    size: Type.Integer({ minimum: 1 }),
+    total: Type.Integer({ minimum: 0 }),
+  });
+}
+export type PageOf<T> = { items: T[]; page: number; size: number; total: number };
+
+export const ProblemDetails = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { additionalProperties: true },
+);
+export type Problem = Static<typeof ProblemDetails>;
+
+// ---- reception ----
+export const receptionStatuses = ['RECEIVED', 'CANCELLED', 'DIAGNOSIS_COMPLETED', 'DIAGNOSIS_REJECTED', 'CONFIRMED'] as const;
+export type ReceptionStatus = (typeof receptionStatuses)[number];
+export const ReceptionStatusSchema = Type.Union(receptionStatuses.map((s) => Type.Literal(s)));
+
+export const CreateReceptionBody = Type.Object(
+  {
+    patientId: PatientId,
+    patientName: PatientName,
+    birthDate: Type.Optional(BirthDate),
+    department: Type.Optional(ShortText),
+    symptom: Type.Optional(ClinicalText),
+  },
+  { additionalProperties: false },
+);
+export type CreateReceptionRequest = Static<typeof CreateReceptionBody>;
+
+export const CancelReceptionBody = Type.Object({ reason: Type.Optional(ClinicalText) }, { additionalProperties: false });
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+export const ReceptionQuery = Type.Object(
+  { ...pagingProperties, status: Type.Optional(ReceptionStatusSchema), patientId: Type.Optional(PatientId) },
+  { additionalProperties: false },
+);
+
+export const Reception = Type.Object({
+  id: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  birthDate: Type.Optional(BirthDate),
+  department: Type.Optional(ShortText),
+  symptom: Type.Optional(ClinicalText),
+  status: ReceptionStatusSchema,
+  receivedAt: Timestamp,
+  cancelReason: Type.Optional(ClinicalText),
+  diagnosisId: Type.Optional(Id),
+  diagnosisOutcome: Type.Optional(Type.Union([Type.Literal('COMPLETED'), Type.Literal('REJECTED')])),
+  diagnosisOpinion: Type.Optional(ClinicalText),
+  diagnosisRejectReason: Type.Optional(ClinicalText),
+  confirmedAt: Type.Optional(Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ReceptionView = Static<typeof Reception>;
+
+// ---- diagnosis ----
+export const diagnosisStatuses = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'EXAMINATION_DONE', 'COMPLETED', 'REJECTED', 'CANCELLED'] as const;
+export type DiagnosisStatus = (typeof diagnosisStatuses)[number];
+export const DiagnosisStatusSchema = Type.Union(diagnosisStatuses.map((s) => Type.Literal(s)));
+
+export const prescriptionStatuses = ['REQUESTED', 'PERFORMED', 'CANCELLED'] as const;
+export type PrescriptionStatus = (typeof prescriptionStatuses)[number];
+export const PrescriptionStatusSchema = Type.Union(prescriptionStatuses.map((s) => Type.Literal(s)));
+
+export const PrescribeBody = Type.Object(
+  { examinationType: ExaminationType, instructions: Type.Optional(ClinicalText) },
+  { additionalProperties: false },
+);
+export const CompleteDiagnosisBody = Type.Object({ opinion: ClinicalText }, { additionalProperties: false });
+export const RejectDiagnosisBody = Type.Object({ reason: ClinicalText }, { additionalProperties: false });
+
+export const DiagnosisQuery = Type.Object(
+  {
+    ...pagingProperties,
+    status: Type.Optional(DiagnosisStatusSchema),
+    receptionId: Type.Optional(Id),
+    patientId: Type.Optional(PatientId),
+  },
+  { additionalProperties: false },
+);
+
+export const Prescription = Type.Object({
+  prescriptionId: Uuid,
+  examinationType: ExaminationType,
+  instructions: Type.Optional(ClinicalText),
+  status: PrescriptionStatusSchema,
+  examinationId: Type.Optional(Id),
+  result: Type.Optional(ClinicalText),
+  cancelReason: Type.Optional(ClinicalText),
+  prescribedAt: Timestamp,
+});
+
+export const Diagnosis = Type.Object({
+  id: Id,
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  status: DiagnosisStatusSchema,
+  prescriptions: Type.Array(Prescription),
+  opinion: Type.Optional(ClinicalText),
+  rejectReason: Type.Optional(ClinicalText),
+  cancelReason: Type.Optional(ClinicalText),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type DiagnosisView = Static<typeof Diagnosis>;
+
+// ---- examination ----
+export const examinationStatuses = ['REQUESTED', 'PERFORMED', 'CANCELLED'] as const;
+export type ExaminationStatus = (typeof examinationStatuses)[number];
+export const ExaminationStatusSchema = Type.Union(examinationStatuses.map((s) => Type.Literal(s)));
+
+export const PerformExaminationBody = Type.Object({ result: ClinicalText }, { additionalProperties: false });
+export const CancelExaminationBody = Type.Object({ reason: Type.Optional(ClinicalText) }, { additionalProperties: false });
+
+export const ExaminationQuery = Type.Object(
+  {
+    ...pagingProperties,
+    status: Type.Optional(ExaminationStatusSchema),
+    diagnosisId: Type.Optional(Id),
+    receptionId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+export const Examination = Type.Object({
+  id: Id,
+  prescriptionId: Uuid,
+  diagnosisId: Id,
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  examinationType: ExaminationType,
+  instructions: Type.Optional(ClinicalText),
+  status: ExaminationStatusSchema,
+  result: Type.Optional(ClinicalText),
+  performedAt: Type.Optional(Timestamp),
+  cancelReason: Type.Optional(ClinicalText),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ExaminationView = Static<typeof Examination>;
+
+// ---- patient management (the visit view) ----
+/**
+ * Where a visit stands, as the patient-management team reads it. Derived from every service's
+ * status, so a single filter answers "who is waiting for what".
+ */
+export const visitStages = [
+  'RECEIVED', // registered at the desk, not yet on the doctor's list
+  'WAITING_FOR_DOCTOR', // on the doctor's list, no examination prescribed
+  'IN_EXAMINATION', // at least one examination pending
+  'EXAMINATIONS_DONE', // every examination performed or cancelled, the doctor decides next
+  'DIAGNOSIS_COMPLETED', // the doctor completed; the desk has to confirm
+  'DIAGNOSIS_REJECTED', // the doctor rejected; the desk has to confirm
+  'CONFIRMED', // the desk confirmed the outcome: the visit is over
+  'CANCELLED', // the reception was cancelled
+] as const;
+export type VisitStage = (typeof visitStages)[number];
+export const VisitStageSchema = Type.Union(visitStages.map((s) => Type.Literal(s)));
+
+export const VisitQuery = Type.Object(
+  { ...pagingProperties, patientId: Type.Optional(PatientId), stage: Type.Optional(VisitStageSchema) },
+  { additionalProperties: false },
+);
+
+export const VisitExamination = Type.Object({
+  examinationId: Type.Optional(Id),
+  prescriptionId: Uuid,
+  examinationType: ExaminationType,
+  status: PrescriptionStatusSchema,
+  result: Type.Optional(ClinicalText),
+});
+
+export const Visit = Type.Object({
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  status: VisitStageSchema,
+  stage: VisitStageSchema,
+  receptionStatus: ReceptionStatusSchema,
+  diagnosisId: Type.Optional(Id),
+  diagnosisStatus: Type.Optional(DiagnosisStatusSchema),
+  examinations: Type.Array(VisitExamination),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type VisitView = Static<typeof Visit>;

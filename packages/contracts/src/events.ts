@@ -1,0 +1,132 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
+
+/**
+ * The integration events of DESIGN.md section 4. Each `data` schema accepts unknown extra
+ * properties so that a producer can add a field without breaking older consumers.
+ */
+export const ReceptionCompleted = Type.Object({
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  birthDate: Type.Optional(BirthDate),
+  department: Type.Optional(ShortText),
+  symptom: Type.Optional(ClinicalText),
+  receivedAt: Timestamp,
+});
+export const ReceptionCancelled = Type.Object({ receptionId: Id, reason: ClinicalText });
+export const ReceptionConfirmed = Type.Object({
+  receptionId: Id,
+  outcome: Type.Union([Type.Literal('COMPLETED'), Type.Literal('REJECTED')]),
+});
+export const DiagnosisRegistered = Type.Object({
+  diagnosisId: Id,
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+});
+export const ExaminationPrescribed = Type.Object({
+  prescriptionId: Uuid,
+  diagnosisId: Id,
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  examinationType: ExaminationType,
+  instructions: Type.Optional(ClinicalText),
+});
+export const ExaminationRequested = Type.Object({
+  examinationId: Id,
+  prescriptionId: Uuid,
+  diagnosisId: Id,
+  receptionId: Id,
+  examinationType: ExaminationType,
+});
+export const ExaminationPerformed = Type.Object({
+  examinationId: Id,
+  prescriptionId: Uuid,
+  diagnosisId: Id,
+  receptionId: Id,
+  result: ClinicalText,
+  performedAt: Timestamp,
+});
+export const ExaminationCancelled = Type.Object({
+  examinationId: Id,
+  prescriptionId: Uuid,
+  diagnosisId: Id,
+  receptionId: Id,
+  reason: ClinicalText,
+});
+export const DiagnosisCompleted = Type.Object({ diagnosisId: Id, receptionId: Id, opinion: ClinicalText });
+export const DiagnosisRejected = Type.Object({ diagnosisId: Id, receptionId: Id, reason: ClinicalText });
+export const DiagnosisCancelled = Type.Object({ diagnosisId: Id, receptionId: Id, reason: ClinicalText });
+
+/** Every event type with the schema of its data: the single source of truth for producers and consumers. */
+export const eventSchemas = {
+  ReceptionCompleted,
+  ReceptionCancelled,
+  ReceptionConfirmed,
+  DiagnosisRegistered,
+  ExaminationPrescribed,
+  ExaminationRequested,
+  ExaminationPerformed,
+  ExaminationCancelled,
+  DiagnosisCompleted,
+  DiagnosisRejected,
+  DiagnosisCancelled,
+} as const satisfies Record<string, TSchema>;
+
+export type EventType = keyof typeof eventSchemas;
+export const eventTypes = Object.keys(eventSchemas) as EventType[];
+
+export type EventDataOf<T extends EventType> = Static<(typeof eventSchemas)[T]>;
+
+/** A domain event as producers write it: its type and its data, before the envelope is added. */
+export type EventOf<T extends EventType> = { type: T; data: EventDataOf<T> };
+export type MedicalEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** The service that produces each event type, which is also the CloudEvents `source`. */
+export const eventProducers: Record<EventType, '/reception' | '/diagnosis' | '/examination'> = {
+  ReceptionCompleted: '/reception',
+  ReceptionCancelled: '/reception',
+  ReceptionConfirmed: '/reception',
+  DiagnosisRegistered: '/diagnosis',
+  ExaminationPrescribed: '/diagnosis',
+  ExaminationRequested: '/examination',
+  ExaminationPerformed: '/examination',
+  ExaminationCancelled: '/examination',
+  DiagnosisCompleted: '/diagnosis',
+  DiagnosisRejected: '/diagnosis',
+  DiagnosisCancelled: '/diagnosis',
+};
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(eventSchemas, value);
+}
+
+/**
+ * The CloudEvents 1.0 envelope every transport carries (binary mode over Kafka: the attributes
+ * travel as `ce_*` headers and `data` is the message value).
+ */
+export type CloudEvent<T extends EventType = EventType> = {
+  specversion: '1.0';
+  id: string;
+  type: T;
+  source: string;
+  time: string;
+  subject: string;
+  datacontenttype: 'application/json';
+  traceparent?: string;
+  data: EventDataOf<T>;
+};
+
+export const CloudEventEnvelope = Type.Object({
+  specversion: Type.Literal('1.0'),
+  id: Uuid,
+  type: Type.String({ minLength: 1 }),
+  source: Type.String({ minLength: 1 }),
+  time: Timestamp,
+  subject: Type.String({ minLength: 1 }),
+  datacontenttype: Type.Literal('application/json'),
+  traceparent: Type.Optional(Type.String()),
+  data: Type.Unknown(),
+});

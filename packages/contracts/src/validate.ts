@@ -1,0 +1,38 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { CloudEventEnvelope, eventSchemas, isEventType, type CloudEvent, type EventType } from './events.ts';
+
+// ajv-formats is CommonJS: under Node's ESM loader its default export is the plugin itself.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
+const envelopeValidator = ajv.compile(CloudEventEnvelope);
+const dataValidators = new Map<EventType, ValidateFunction>(
+  (Object.keys(eventSchemas) as EventType[]).map((type) => [type, ajv.compile(eventSchemas[type])]),
+);
+
+export type EventValidation = { ok: true; event: CloudEvent } | { ok: false; reason: string };
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`).join('; ');
+}
+
+/** Checks an envelope and its data against the contract; the reason is fit for a dead-letter header. */
+export function validateCloudEvent(candidate: unknown): EventValidation {
+  if (!envelopeValidator(candidate)) {
+    return { ok: false, reason: `invalid CloudEvents envelope: ${describe(envelopeValidator.errors)}` };
+  }
+  const envelope = candidate as CloudEvent;
+  if (!isEventType(envelope.type)) return { ok: false, reason: `unknown event type ${envelope.type}` };
+  const validator = dataValidators.get(envelope.type)!;
+  if (!validator(envelope.data)) {
+    return { ok: false, reason: `invalid ${envelope.type} data: ${describe(validator.errors)}` };
+  }
+  return { ok: true, event: envelope };
+}
+
+/** Checks the data a producer is about to write; throws because a producer bug must never be published. */
+export function assertEventData(type: EventType, data: unknown): void {
+  const validator = dataValidators.get(type)!;
+  if (!validator(data)) throw new Error(`refusing to produce invalid ${type}: ${describe(validator.errors)}`);
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { LogLevel } from '../config.ts';
+import type { ServiceMetrics } from '../metrics.ts';
+import { HttpProblem, problemTypes, validationProblem, type FieldError } from './problem.ts';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export type ReadinessCheck = { name: string; check: () => Promise<void> };
+
+export type AppOptions = {
+  serviceName: string;
+  title: string;
+  description: string;
+  logLevel: LogLevel;
+  metrics: ServiceMetrics;
+  readiness: ReadinessCheck[];
+  /** The gateway serves many paths it does not know; it opts out of the docs routes. */
+  documentation?: boolean;
+};
+
+type AjvError = { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> };
+
+function fieldErrors(validation: AjvError[], context: string | undefined): FieldError[] {
+  return validation.map((e) => {
+    const base = (e.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    const extra = (e.params?.missingProperty ?? e.params?.additionalProperty) as string | undefined;
+    const field = [base, extra].filter(Boolean).join('.') || '(root)';
+    const message =
+      e.keyword === 'additionalProperties' ? 'is not a known property' : e.message ?? 'is invalid';
+    return { field, ...(context ? { in: context } : {}), message };
+  });
+}
+
+/** Turns any error into a problem document; never leaks a stack trace or an internal message. */
+export function toProblem(error: FastifyError | HttpProblem | Error): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (e.validation) {
+    const where = e.validationContext ?? 'request';
+    return validationProblem(`the ${where} is invalid`, fieldErrors(e.validation, e.validationContext));
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 413) {
+    return new HttpProblem({ status, title: 'Content Too Large', detail: `the body exceeds ${BODY_LIMIT_BYTES} bytes` });
+  }
+  if (status === 415) {
+    return new HttpProblem({ status, title: 'Unsupported Media Type', detail: 'send the body as application/json' });
+  }
+  if (status >= 400 && status < 500) {
+    const detail = e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e instanceof SyntaxError ? 'the body is not valid JSON' : e.message;
+    return new HttpProblem({ status, title: status === 400 ? 'Bad Request' : 'Client Error', type: status === 400 ? problemTypes.validation : 'about:blank', detail });
+  }
+  return new HttpProblem({ status: status >= 500 ? status : 500, title: 'Internal Server Error', detail: 'the request could not be completed' });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: HttpProblem): FastifyReply {
+  return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url.split('?')[0]));
+}
+
+/**
+ * The HTTP app every service builds on: problem+json errors, request ids, JSON logs,
+ * Prometheus metrics, health and readiness, and OpenAPI docs generated from route schemas.
+ */
+export async function createApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: { level: options.logLevel, base: { service: options.serviceName } },
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let accepting = true;
+  app.decorate('stopAccepting', () => {
+    accepting = false;
+  });
+
+  // An empty body on a JSON POST (common from form posts and fetch) reads as an empty object.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, {});
+    jsonParser(request, body as string, done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, request, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      new HttpProblem({ status: 404, title: 'Not Found', type: problemTypes.notFound, detail: `no route for ${request.method} ${request.url.split('?')[0]}` }),
+    ),
+  );
+
+  if (options.documentation !== false) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: options.title, description: options.description, version: '0.1.0' },
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'UP' }));
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    if (!accepting) {
+      return sendProblem(reply, request, new HttpProblem({ status: 503, title: 'Service Unavailable', type: problemTypes.unavailable, detail: 'shutting down' }));
+    }
+    const failing: string[] = [];
+    for (const { name, check } of options.readiness) {
+      try {
+        await check();
+      } catch (error) {
+        failing.push(name);
+        request.log.warn({ err: error, check: name }, 'readiness check failed');
+      }
+    }
+    if (failing.length > 0) {
+      return sendProblem(
+        reply,
+        request,
+        new HttpProblem({ status: 503, title: 'Service Unavailable', type: problemTypes.unavailable, detail: `not ready: ${failing.join(', ')}` }),
+      );
+    }
+    return { status: 'READY' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(options.metrics.registry.contentType);
+    return options.metrics.registry.metrics();
+  });
+
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    stopAccepting(): void;
+  }
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import { validateCloudEvent, type CloudEvent, type EventType } from '@medical/contracts';
+import type { PlatformTables } from '../db/platform-migrations.ts';
+import type { ServiceMetrics } from '../metrics.ts';
+import { decodeCloudEvent } from './envelope.ts';
+import { appendMessage } from './outbox.ts';
+import { backoffDelay, sleep } from './sleep.ts';
+import type { Delivery } from './transport.ts';
+
+/**
+ * The effect of one event, run inside the transaction that also records the event id in the
+ * inbox. Returning normally commits both; throwing rolls both back and the event is retried.
+ */
+export type EventEffect = (trx: Transaction<any>, event: CloudEvent) => Promise<void>;
+
+export type IdempotentConsumerOptions = {
+  serviceName: string;
+  db: Kysely<any>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  deadLetterTopic: string;
+  retryBudget: number;
+  retryBaseDelayMs: number;
+  /** The event types this service reacts to; others are acknowledged and skipped. */
+  handles: 'all' | readonly EventType[];
+  effect: EventEffect;
+  /** Called after a transaction that may have written outbox rows, to publish them promptly. */
+  afterCommit: () => void;
+  signal: AbortSignal;
+};
+
+export type HandlingOutcome = 'applied' | 'duplicate' | 'skipped' | 'dead-lettered';
+
+/**
+ * Idempotent consumer with retries and a dead-letter destination: at-least-once delivery from
+ * the transport becomes exactly-once effect in the service's database.
+ */
+export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
+  const db = options.db as Kysely<PlatformTables>;
+
+  async function alreadyProcessed(trx: Transaction<PlatformTables>, eventId: string): Promise<boolean> {
+    const row = await trx.selectFrom('inbox').select('event_id').where('event_id', '=', eventId).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<void> {
+    await options.db.transaction().execute(async (trx) => {
+      const typed = trx as unknown as Transaction<PlatformTables>;
+      if (await alreadyProcessed(typed, eventId)) return;
+      await appendMessage(
+        trx,
+        {
+          topic: options.deadLetterTopic,
+          key: delivery.key,
+          headers: {
+            ...delivery.headers,
+            dlq_reason: reason.slice(0, 2000),
+            dlq_original_topic: delivery.topic,
+            dlq_original_partition: String(delivery.partition),
+            dlq_original_offset: delivery.offset,
+            dlq_consumer_group: options.serviceName,
+            dlq_failed_at: new Date().toISOString(),
+          },
+          value: delivery.value,
+        },
+        eventType,
+        // The outbox keys rows by id; one poison event may be dead-lettered by several services.
+        randomUUID(),
+      );
+      await typed
+        .insertInto('inbox')
+        .values({ event_id: eventId, event_type: eventType, outcome: 'DEAD_LETTERED', processed_at: new Date().toISOString() })
+        .execute();
+    });
+    options.afterCommit();
+    options.metrics.eventsDeadLettered.inc({ type: eventType });
+    options.logger.error({ eventId, eventType, reason, offset: delivery.offset }, 'event dead-lettered');
+  }
+
+  async function applyOnce(event: CloudEvent): Promise<HandlingOutcome> {
+    const outcome = await options.db.transaction().execute(async (trx) => {
+      const typed = trx as unknown as Transaction<PlatformTables>;
+      if (await alreadyProcessed(typed, event.id)) return 'duplicate' as const;
+      await options.effect(trx, event);
+      await typed
+        .insertInto('inbox')
+        .values({ event_id: event.id, event_type: event.type, outcome: 'APPLIED', processed_at: new Date().toISOString() })
+        .execute();
+      return 'applied' as const;
+    });
+    options.afterCommit();
+    return outcome;
+  }
+
+  return async function handle(delivery: Delivery): Promise<HandlingOutcome> {
+    const type = delivery.headers.ce_type ?? '(none)';
+    if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
+    // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
+    const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+
+    let lastReason = '';
+    for (let attempt = 0; attempt <= options.retryBudget; attempt++) {
+      if (attempt > 0) await sleep(backoffDelay(attempt - 1, options.retryBaseDelayMs), options.signal);
+      if (options.signal.aborted) throw new Error('consumer stopping; event left for redelivery');
+      const decoded = decodeCloudEvent(delivery);
+      const validation = decoded.ok ? validateCloudEvent(decoded.candidate) : decoded;
+      if (!validation.ok) {
+        lastReason = validation.reason;
+        options.metrics.eventsFailed.inc({ type, reason: 'invalid' });
+        continue;
+      }
+      try {
+        const outcome = await applyOnce(validation.event);
+        if (outcome === 'applied') options.metrics.eventsConsumed.inc({ type });
+        return outcome;
+      } catch (error) {
+        lastReason = error instanceof Error ? error.message : String(error);
+        options.metrics.eventsFailed.inc({ type, reason: 'handler' });
+        options.logger.warn({ err: error, eventId, eventType: type, attempt }, 'event handler failed');
+      }
+    }
+    await deadLetter(delivery, eventId, type, lastReason);
+    return 'dead-lettered';
+  };
+}

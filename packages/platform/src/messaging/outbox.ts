@@ -1,0 +1,158 @@
+import type { Kysely, Transaction } from 'kysely';
+import { assertEventData, type CloudEvent, type MedicalEvent } from '@medical/contracts';
+import type { Logger } from 'pino';
+import type { PlatformTables } from '../db/platform-migrations.ts';
+import type { ServiceMetrics } from '../metrics.ts';
+import { encodeCloudEvent, toCloudEvent } from './envelope.ts';
+import { backoffDelay, sleep } from './sleep.ts';
+import type { EventTransport, TransportMessage } from './transport.ts';
+
+/**
+ * Transactional outbox: events are written in the same local transaction as the state change
+ * that caused them, and a relay publishes them afterwards. A crash between the two publishes
+ * again (harmless: consumers deduplicate by event id); a crash before the commit publishes nothing.
+ */
+export async function appendToOutbox(
+  trx: Transaction<any>,
+  topic: string,
+  events: MedicalEvent[],
+  context: { subject: string; traceparent?: string },
+): Promise<CloudEvent[]> {
+  const envelopes: CloudEvent[] = [];
+  for (const event of events) {
+    assertEventData(event.type, event.data);
+    const envelope = toCloudEvent(event, context.subject, context.traceparent);
+    envelopes.push(envelope);
+    await appendMessage(trx, encodeCloudEvent(topic, envelope), envelope.type, envelope.id);
+  }
+  return envelopes;
+}
+
+/** Appends a ready-made message (a dead letter, for instance) to the outbox. */
+export async function appendMessage(
+  trx: Transaction<any>,
+  message: TransportMessage,
+  eventType: string,
+  eventId: string,
+): Promise<void> {
+  const db = trx as unknown as Transaction<PlatformTables>;
+  await db
+    .insertInto('outbox')
+    .values({
+      event_id: eventId,
+      topic: message.topic,
+      message_key: message.key,
+      event_type: eventType,
+      headers: JSON.stringify(message.headers),
+      payload: message.value,
+      created_at: new Date().toISOString(),
+    })
+    .execute();
+}
+
+export type OutboxRelayOptions = {
+  db: Kysely<any>;
+  transport: EventTransport;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  pollIntervalMs: number;
+  retryBaseDelayMs: number;
+};
+
+/** Publishes outbox rows in insertion order, so events of one visit keep their order. */
+export class OutboxRelay {
+  private readonly options: OutboxRelayOptions;
+  private readonly db: Kysely<PlatformTables>;
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private pendingWake = false;
+  private running: Promise<void> | undefined;
+
+  constructor(options: OutboxRelayOptions) {
+    this.options = options;
+    this.db = options.db as Kysely<PlatformTables>;
+  }
+
+  start(): void {
+    this.running = this.loop();
+  }
+
+  /** Called after a commit that wrote outbox rows: publish now rather than at the next poll. */
+  notify(): void {
+    this.pendingWake = true;
+    this.wake?.();
+  }
+
+  async pending(): Promise<number> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /** Publishes what is left, then stops: used on shutdown so committed events leave promptly. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.running;
+    await this.drainOnce().catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        const published = await this.drainOnce();
+        failures = 0;
+        if (published > 0) continue;
+      } catch (error) {
+        failures += 1;
+        this.options.logger.warn({ err: error }, 'outbox relay could not publish; retrying');
+        await sleep(backoffDelay(failures, this.options.retryBaseDelayMs, 10_000), this.abort.signal);
+        continue;
+      }
+      await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.pendingWake = false;
+        resolve();
+      };
+      const timer = setTimeout(finish, this.options.pollIntervalMs * 8);
+      this.wake = finish;
+    });
+  }
+
+  private async drainOnce(): Promise<number> {
+    const rows = await this.db.selectFrom('outbox').selectAll().orderBy('id').limit(500).execute();
+    if (rows.length === 0) return 0;
+    await this.options.transport.publish(
+      rows.map((r) => ({
+        topic: r.topic,
+        key: r.message_key,
+        headers: JSON.parse(r.headers) as Record<string, string>,
+        value: r.payload,
+      })),
+    );
+    await this.db
+      .deleteFrom('outbox')
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    for (const r of rows) this.options.metrics.eventsPublished.inc({ type: r.event_type });
+    return rows.length;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The event transport port. A message is what travels: CloudEvents binary mode, the attributes
+ * as `ce_*` headers and the JSON data as the value, the same on Kafka and on the embedded log.
+ */
+export type TransportMessage = {
+  topic: string;
+  key: string;
+  headers: Record<string, string>;
+  value: string;
+};
+
+export type Delivery = TransportMessage & {
+  partition: number;
+  offset: string;
+};
+
+/**
+ * Called once per message, in log order per partition. The offset is committed only after the
+ * handler resolves; a handler that rejects gets the same message again (at-least-once).
+ */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export type SubscribeOptions = {
+  group: string;
+  topic: string;
+  handle: DeliveryHandler;
+};
+
+export type Subscription = {
+  /** Stops fetching, waits for the message in hand, and commits it. */
+  stop(): Promise<void>;
+};
+
+export interface EventTransport {
+  readonly kind: 'embedded' | 'kafka';
+  /** Resolves once every message is durably appended. Re-publishing a message id is harmless. */
+  publish(messages: TransportMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Messages not yet consumed by the group, per partition, where the transport knows it. */
+  lag(group: string, topic: string): Promise<Array<{ partition: number; lag: number }>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

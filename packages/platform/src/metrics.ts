@@ -1,0 +1,47 @@
+import client from 'prom-client';
+
+/**
+ * One registry per service instance (not prom-client's global one) so that several services
+ * can live in one test process without their series mixing.
+ */
+export type ServiceMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(serviceName: string) {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ service: serviceName });
+  client.collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequestDuration: new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests served, by route pattern and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    eventsPublished: new client.Counter({
+      name: 'medical_events_published_total',
+      help: 'Events handed to the transport by the outbox relay',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    eventsConsumed: new client.Counter({
+      name: 'medical_events_consumed_total',
+      help: 'Events whose effect was committed (duplicates excluded)',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    eventsFailed: new client.Counter({
+      name: 'medical_events_failed_total',
+      help: 'Failed attempts at handling an event',
+      labelNames: ['type', 'reason'] as const,
+      registers: [registry],
+    }),
+    eventsDeadLettered: new client.Counter({
+      name: 'medical_events_dead_lettered_total',
+      help: 'Events sent to the dead-letter topic after the retry budget',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,157 @@
+import type { Transaction } from 'kysely';
+import pino, { type Logger } from 'pino';
+import type { CloudEvent, EventType, MedicalEvent } from '@medical/contracts';
+import { loadConfig, type ServiceConfig } from './config.ts';
+import { openDatabase, type Database, type Migrations } from './db/database.ts';
+import { createApp, type App } from './http/app.ts';
+import { createMetrics, type ServiceMetrics } from './metrics.ts';
+import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
+import { EmbeddedLog, embeddedLogFile } from './messaging/embedded-log.ts';
+import { OutboxRelay, appendToOutbox } from './messaging/outbox.ts';
+import type { EventTransport, Subscription } from './messaging/transport.ts';
+import { installShutdown } from './shutdown.ts';
+
+/** What a service's handlers get: its database, and a way to commit state with its events. */
+export type ServiceContext<DB> = {
+  config: ServiceConfig;
+  database: Database<DB>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /**
+   * Runs `work` in one transaction; the events it hands to `emit` are written to the outbox in
+   * that same transaction and published after the commit.
+   */
+  execute<T>(work: (trx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T>;
+};
+
+export type Emit = (events: MedicalEvent[], subject: string | number) => Promise<CloudEvent[]>;
+
+export type ServiceDefinition<DB> = {
+  name: string;
+  defaultPort: number;
+  title: string;
+  description: string;
+  migrations: Migrations;
+  routes?: (app: App, context: ServiceContext<DB>) => void | Promise<void>;
+  consumer?: {
+    handles: 'all' | readonly EventType[];
+    effect: (context: ServiceContext<DB>) => (trx: Transaction<DB>, event: CloudEvent, emit: Emit) => Promise<void>;
+  };
+};
+
+export type RunningService = {
+  app: App;
+  context: ServiceContext<unknown>;
+  url: string;
+  stop(): Promise<void>;
+};
+
+function emitterFor(trx: Transaction<any>, topic: string): Emit {
+  return (events, subject) => appendToOutbox(trx, topic, events, { subject: String(subject) });
+}
+
+export async function startService<DB>(
+  definition: ServiceDefinition<DB>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const config = loadConfig(definition.name, definition.defaultPort, env);
+  const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
+  const metrics = createMetrics(config.serviceName);
+  const database = await openDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations: definition.migrations });
+  const transport: EventTransport = new EmbeddedLog({
+    file: embeddedLogFile(config.dataDir),
+    pollIntervalMs: config.pollIntervalMs,
+    retryBaseDelayMs: config.retryBaseDelayMs,
+    logger,
+  });
+  const relay = new OutboxRelay({
+    db: database.db,
+    transport,
+    logger,
+    metrics,
+    pollIntervalMs: config.pollIntervalMs,
+    retryBaseDelayMs: config.retryBaseDelayMs,
+  });
+
+  const context: ServiceContext<DB> = {
+    config,
+    database,
+    logger,
+    metrics,
+    async execute(work) {
+      const result = await database.transaction((trx) => work(trx, emitterFor(trx, config.topic)));
+      relay.notify();
+      return result;
+    },
+  };
+
+  const app = await createApp({
+    serviceName: config.serviceName,
+    title: definition.title,
+    description: definition.description,
+    logLevel: config.logLevel,
+    metrics,
+    readiness: [
+      { name: 'database', check: () => database.ping() },
+      { name: 'transport', check: () => transport.ping() },
+    ],
+  });
+  await definition.routes?.(app, context);
+
+  const consumerAbort = new AbortController();
+  let subscription: Subscription | undefined;
+  relay.start();
+  if (definition.consumer) {
+    const effect = definition.consumer.effect(context);
+    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic));
+    const handle = createIdempotentConsumer({
+      serviceName: config.serviceName,
+      db: database.db,
+      logger,
+      metrics,
+      deadLetterTopic: config.deadLetterTopic,
+      retryBudget: config.retryBudget,
+      retryBaseDelayMs: config.retryBaseDelayMs,
+      handles: definition.consumer.handles,
+      effect: boundEffect,
+      afterCommit: () => relay.notify(),
+      signal: consumerAbort.signal,
+    });
+    subscription = await transport.subscribe({
+      group: config.serviceName,
+      topic: config.topic,
+      handle: async (delivery) => {
+        await handle(delivery);
+      },
+    });
+  }
+
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, profile: 'embedded' }, `${config.serviceName} listening`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      app.stopAccepting();
+      consumerAbort.abort();
+      await subscription?.stop();
+      await app.close();
+      await relay.stop();
+      await transport.close();
+      await database.close();
+      logger.info('stopped');
+    })());
+
+  return { app, context: context as ServiceContext<unknown>, url, stop };
+}
+
+/** Entry point of a service process: start, and stop cleanly on SIGTERM/SIGINT. */
+export async function runServiceProcess<DB>(definition: ServiceDefinition<DB>): Promise<void> {
+  try {
+    const service = await startService(definition);
+    installShutdown(service.stop, service.context.config.shutdownTimeoutMs, service.context.logger);
+  } catch (error) {
+    console.error(`${definition.name} failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,249 @@
+import type { DiagnosisStatus, EventOf, PrescriptionStatus } from '@medical/contracts';
+
+/**
+ * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
+ * completes, collects prescriptions whose examinations report back through events, and ends
+ * COMPLETED or REJECTED by the doctor, or CANCELLED when its reception is cancelled.
+ */
+
+export type Prescription = {
+  prescriptionId: string;
+  examinationType: string;
+  instructions?: string;
+  status: PrescriptionStatus;
+  examinationId?: number;
+  result?: string;
+  cancelReason?: string;
+  prescribedAt: string;
+};
+
+export type Diagnosis = {
+  id: number;
+  receptionId: number;
+  patientId: string;
+  patientName: string;
+  status: DiagnosisStatus;
+  opinion?: string;
+  rejectReason?: string;
+  cancelReason?: string;
+  prescriptions: Prescription[];
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type State = Diagnosis | null;
+
+export type Command =
+  | { type: 'RegisterDiagnosis'; diagnosisId: number; receptionId: number; patientId: string; patientName: string; now: string }
+  | { type: 'PrescribeExamination'; prescriptionId: string; examinationType: string; instructions?: string; now: string }
+  | { type: 'RecordExaminationRequested'; examinationId: number; prescriptionId: string; now: string }
+  | { type: 'RecordExaminationPerformed'; examinationId: number; prescriptionId: string; result: string; now: string }
+  | { type: 'RecordExaminationCancelled'; examinationId: number; prescriptionId: string; reason: string; now: string }
+  | { type: 'CompleteDiagnosis'; opinion: string; now: string }
+  | { type: 'RejectDiagnosis'; reason: string; now: string }
+  | { type: 'CancelDiagnosis'; reason: string; now: string };
+
+/** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
+type Stamped<E> = E & { at: string };
+
+export type PublishedEvent = Stamped<
+  | EventOf<'DiagnosisRegistered'>
+  | EventOf<'ExaminationPrescribed'>
+  | EventOf<'DiagnosisCompleted'>
+  | EventOf<'DiagnosisRejected'>
+  | EventOf<'DiagnosisCancelled'>
+>;
+
+/**
+ * Never published: what the examination service reported, as recorded on the prescription. The
+ * examination service already published the facts; republishing them would duplicate them.
+ */
+export type InternalEvent = Stamped<
+  | { type: 'PrescriptionExaminationLinked'; data: { prescriptionId: string; examinationId: number } }
+  | { type: 'PrescriptionPerformed'; data: { prescriptionId: string; examinationId: number; result: string } }
+  | { type: 'PrescriptionCancelled'; data: { prescriptionId: string; examinationId: number; reason: string } }
+>;
+
+export type DomainEvent = PublishedEvent | InternalEvent;
+
+export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
+export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+
+const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
+  'DiagnosisRegistered',
+  'ExaminationPrescribed',
+  'DiagnosisCompleted',
+  'DiagnosisRejected',
+  'DiagnosisCancelled',
+]);
+
+export function isPublished(e: DomainEvent): e is PublishedEvent {
+  return publishedTypes.has(e.type);
+}
+
+const terminalStatuses: ReadonlySet<DiagnosisStatus> = new Set(['COMPLETED', 'REJECTED', 'CANCELLED']);
+
+export function isTerminal(status: DiagnosisStatus): boolean {
+  return terminalStatuses.has(status);
+}
+
+export function hasPendingPrescriptions(state: Pick<Diagnosis, 'prescriptions'>): boolean {
+  return state.prescriptions.some((p) => p.status === 'REQUESTED');
+}
+
+/**
+ * Before a terminal state the status is a function of the prescriptions alone: none yet,
+ * some pending, or all performed/cancelled. Deriving it (instead of stepping it) makes a new
+ * prescription after EXAMINATION_DONE return to EXAMINATION_PRESCRIBED without a special case.
+ */
+function openStatus(prescriptions: Prescription[]): DiagnosisStatus {
+  if (prescriptions.length === 0) return 'REGISTERED';
+  return hasPendingPrescriptions({ prescriptions }) ? 'EXAMINATION_PRESCRIBED' : 'EXAMINATION_DONE';
+}
+
+const accept = (...events: DomainEvent[]): Decision<DomainEvent> => ({ ok: true, events });
+const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => ({
+  ok: false,
+  refusal: { kind, message },
+});
+
+/** Drops undefined optional fields so that events and state serialise without `undefined` keys. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function decide(command: Command, state: State): Decision<DomainEvent> {
+  if (command.type === 'RegisterDiagnosis') {
+    const { diagnosisId, receptionId, patientId, patientName, now } = command;
+    if (state) {
+      // Registration is driven by ReceptionCompleted: the same reception again is a redelivery.
+      if (state.receptionId === receptionId) return accept();
+      return refuse('conflict', `diagnosis ${state.id} already exists for reception ${state.receptionId}`);
+    }
+    return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName }, at: now });
+  }
+  // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
+  if (!state) return refuse('invalid', 'unknown diagnosis');
+
+  const endedRefusal = (action: string) =>
+    refuse('conflict', `diagnosis ${state.id} is ${state.status}: cannot ${action} an ended diagnosis`);
+  const base = { diagnosisId: state.id, receptionId: state.receptionId };
+
+  switch (command.type) {
+    case 'PrescribeExamination': {
+      if (isTerminal(state.status)) return endedRefusal('prescribe on');
+      const { prescriptionId, examinationType, instructions, now } = command;
+      if (state.prescriptions.some((p) => p.prescriptionId === prescriptionId)) {
+        return refuse('conflict', `prescription ${prescriptionId} already exists`);
+      }
+      return accept({
+        type: 'ExaminationPrescribed',
+        data: compact({
+          prescriptionId,
+          ...base,
+          patientId: state.patientId,
+          patientName: state.patientName,
+          examinationType,
+          instructions,
+        }),
+        at: now,
+      });
+    }
+
+    case 'RecordExaminationRequested':
+    case 'RecordExaminationPerformed':
+    case 'RecordExaminationCancelled': {
+      // Examination reports are recorded in every diagnosis status, terminal ones included:
+      // the prescription must show what really happened to the examination.
+      const prescription = state.prescriptions.find((p) => p.prescriptionId === command.prescriptionId);
+      if (!prescription) {
+        return refuse('invalid', `diagnosis ${state.id} has no prescription ${command.prescriptionId}`);
+      }
+      if (prescription.examinationId !== undefined && prescription.examinationId !== command.examinationId) {
+        return refuse(
+          'conflict',
+          `prescription ${prescription.prescriptionId} belongs to examination ${prescription.examinationId}, not ${command.examinationId}`,
+        );
+      }
+      const { examinationId, prescriptionId, now } = command;
+      if (command.type === 'RecordExaminationRequested') {
+        if (prescription.examinationId !== undefined) return accept(); // redelivery
+        return accept({ type: 'PrescriptionExaminationLinked', data: { prescriptionId, examinationId }, at: now });
+      }
+      // An examination ends once; anything after that is a redelivery.
+      if (prescription.status !== 'REQUESTED') return accept();
+      return accept(
+        command.type === 'RecordExaminationPerformed'
+          ? { type: 'PrescriptionPerformed', data: { prescriptionId, examinationId, result: command.result }, at: now }
+          : { type: 'PrescriptionCancelled', data: { prescriptionId, examinationId, reason: command.reason }, at: now },
+      );
+    }
+
+    case 'CompleteDiagnosis':
+      if (isTerminal(state.status)) return endedRefusal('complete');
+      if (hasPendingPrescriptions(state)) {
+        return refuse('conflict', `diagnosis ${state.id} has pending prescriptions: wait until every examination is performed or cancelled`);
+      }
+      return accept({ type: 'DiagnosisCompleted', data: { ...base, opinion: command.opinion }, at: command.now });
+
+    case 'RejectDiagnosis':
+      if (isTerminal(state.status)) return endedRefusal('reject');
+      return accept({ type: 'DiagnosisRejected', data: { ...base, reason: command.reason }, at: command.now });
+
+    case 'CancelDiagnosis':
+      // Compensation for a cancelled reception: a diagnosis that already ended keeps its outcome.
+      if (isTerminal(state.status)) return accept();
+      return accept({ type: 'DiagnosisCancelled', data: { ...base, reason: command.reason }, at: command.now });
+  }
+}
+
+export function evolve(state: State, event: DomainEvent): State {
+  if (event.type === 'DiagnosisRegistered') {
+    const { diagnosisId, receptionId, patientId, patientName } = event.data;
+    return {
+      id: diagnosisId,
+      receptionId,
+      patientId,
+      patientName,
+      status: 'REGISTERED',
+      prescriptions: [],
+      createdAt: event.at,
+      updatedAt: event.at,
+    };
+  }
+  if (!state) throw new Error(`cannot apply ${event.type} to a diagnosis that does not exist`);
+  const touched = { ...state, updatedAt: event.at };
+
+  switch (event.type) {
+    case 'ExaminationPrescribed': {
+      const { prescriptionId, examinationType, instructions } = event.data;
+      const added: Prescription = compact({ prescriptionId, examinationType, instructions, status: 'REQUESTED', prescribedAt: event.at });
+      return withPrescriptions(touched, [...state.prescriptions, added]);
+    }
+    case 'PrescriptionExaminationLinked':
+      return withPrescriptions(touched, update(state.prescriptions, event.data.prescriptionId, { examinationId: event.data.examinationId }));
+    case 'PrescriptionPerformed': {
+      const { prescriptionId, examinationId, result } = event.data;
+      return withPrescriptions(touched, update(state.prescriptions, prescriptionId, { status: 'PERFORMED', examinationId, result }));
+    }
+    case 'PrescriptionCancelled': {
+      const { prescriptionId, examinationId, reason } = event.data;
+      return withPrescriptions(touched, update(state.prescriptions, prescriptionId, { status: 'CANCELLED', examinationId, cancelReason: reason }));
+    }
+    case 'DiagnosisCompleted':
+      return { ...touched, status: 'COMPLETED', opinion: event.data.opinion };
+    case 'DiagnosisRejected':
+      return { ...touched, status: 'REJECTED', rejectReason: event.data.reason };
+    case 'DiagnosisCancelled':
+      return { ...touched, status: 'CANCELLED', cancelReason: event.data.reason };
+  }
+}
+
+/** A terminal status stays; an open one follows the prescriptions. */
+function withPrescriptions(state: Diagnosis, prescriptions: Prescription[]): Diagnosis {
+  return { ...state, prescriptions, status: isTerminal(state.status) ? state.status : openStatus(prescriptions) };
+}
+
+function update(prescriptions: Prescription[], prescriptionId: string, change: Partial<Prescription>): Prescription[] {
+  return prescriptions.map((p) => (p.prescriptionId === prescriptionId ? { ...p, ...change } : p));
+}

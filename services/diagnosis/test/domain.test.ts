@@ -1,0 +1,397 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  decide,
+  evolve,
+  hasPendingPrescriptions,
+  isPublished,
+  isTerminal,
+  type Command,
+  type Decision,
+  type Diagnosis,
+  type DomainEvent,
+  type State,
+} from '../src/domain/diagnosis.ts';
+
+const T0 = '2025-03-01T09:00:00.000Z';
+const T1 = '2025-03-01T09:10:00.000Z';
+const T2 = '2025-03-01T09:20:00.000Z';
+const T3 = '2025-03-01T09:30:00.000Z';
+const P1 = '11111111-1111-4111-8111-111111111111';
+const P2 = '22222222-2222-4222-8222-222222222222';
+const P3 = '33333333-3333-4333-8333-333333333333';
+const examinationIdOf: Record<string, number> = { [P1]: 101, [P2]: 102, [P3]: 103 };
+
+// ---- builders ----
+const register: Command = { type: 'RegisterDiagnosis', diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', now: T0 };
+const prescribe = (prescriptionId: string, instructions?: string): Command => ({
+  type: 'PrescribeExamination',
+  prescriptionId,
+  examinationType: 'X-RAY',
+  ...(instructions ? { instructions } : {}),
+  now: T1,
+});
+const requested = (prescriptionId: string, examinationId = examinationIdOf[prescriptionId] ?? 0): Command => ({
+  type: 'RecordExaminationRequested',
+  prescriptionId,
+  examinationId,
+  now: T1,
+});
+const performed = (prescriptionId: string, result = 'Clear lungs'): Command => ({
+  type: 'RecordExaminationPerformed',
+  prescriptionId,
+  examinationId: examinationIdOf[prescriptionId] ?? 0,
+  result,
+  now: T2,
+});
+const examCancelled = (prescriptionId: string, reason = 'Patient refused'): Command => ({
+  type: 'RecordExaminationCancelled',
+  prescriptionId,
+  examinationId: examinationIdOf[prescriptionId] ?? 0,
+  reason,
+  now: T2,
+});
+const complete: Command = { type: 'CompleteDiagnosis', opinion: 'Common cold', now: T3 };
+const reject: Command = { type: 'RejectDiagnosis', reason: 'Wrong department', now: T3 };
+const cancel: Command = { type: 'CancelDiagnosis', reason: 'Reception cancelled', now: T3 };
+
+/** The state after commands that must all be accepted. */
+function given(...commands: Command[]): Diagnosis {
+  const state = commands.reduce<State>((s, c) => {
+    const d = decide(c, s);
+    assert.ok(d.ok, `setup ${c.type} refused: ${d.ok ? '' : d.refusal.message}`);
+    return d.events.reduce(evolve, s);
+  }, null);
+  assert.ok(state);
+  return state;
+}
+function accepted(d: Decision<DomainEvent>): DomainEvent[] {
+  assert.ok(d.ok, d.ok ? '' : d.refusal.message);
+  return d.events;
+}
+function refused(d: Decision<DomainEvent>, kind: 'conflict' | 'invalid'): string {
+  assert.equal(d.ok, false);
+  if (!d.ok) assert.equal(d.refusal.kind, kind);
+  return d.ok ? '' : d.refusal.message;
+}
+/** Decides and folds in one step. */
+function after(state: Diagnosis, command: Command): Diagnosis {
+  const next = accepted(decide(command, state)).reduce<State>(evolve, state);
+  assert.ok(next);
+  return next;
+}
+
+const states = {
+  REGISTERED: () => given(register),
+  EXAMINATION_PRESCRIBED: () => given(register, prescribe(P1), requested(P1)),
+  EXAMINATION_DONE: () => given(register, prescribe(P1), requested(P1), performed(P1)),
+  COMPLETED: () => given(register, complete),
+  REJECTED: () => given(register, prescribe(P1), requested(P1), reject),
+  CANCELLED: () => given(register, prescribe(P1), requested(P1), cancel),
+};
+const open = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'EXAMINATION_DONE'] as const;
+const terminal = ['COMPLETED', 'REJECTED', 'CANCELLED'] as const;
+
+describe('RegisterDiagnosis', () => {
+  test('publishes DiagnosisRegistered and opens a REGISTERED diagnosis', () => {
+    const events = accepted(decide(register, null));
+    assert.deepEqual(events, [
+      { type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 },
+    ]);
+    assert.deepEqual(events.reduce<State>(evolve, null), {
+      id: 5,
+      receptionId: 7,
+      patientId: 'P-001',
+      patientName: 'Kim Minji',
+      status: 'REGISTERED',
+      prescriptions: [],
+      createdAt: T0,
+      updatedAt: T0,
+    });
+  });
+
+  test('is a no-op for the same reception (a redelivered ReceptionCompleted)', () => {
+    for (const status of [...open, ...terminal]) assert.deepEqual(accepted(decide(register, states[status]())), [], status);
+  });
+
+  test('is refused as a conflict for another reception', () => {
+    refused(decide({ ...register, receptionId: 8 } as Command, states.REGISTERED()), 'conflict');
+  });
+});
+
+describe('PrescribeExamination', () => {
+  test('publishes ExaminationPrescribed with the visit ids and moves to EXAMINATION_PRESCRIBED', () => {
+    const events = accepted(decide(prescribe(P1, 'Chest, two views'), states.REGISTERED()));
+    assert.deepEqual(events, [
+      {
+        type: 'ExaminationPrescribed',
+        data: {
+          prescriptionId: P1,
+          diagnosisId: 5,
+          receptionId: 7,
+          patientId: 'P-001',
+          patientName: 'Kim Minji',
+          examinationType: 'X-RAY',
+          instructions: 'Chest, two views',
+        },
+        at: T1,
+      },
+    ]);
+    const state = events.reduce<State>(evolve, states.REGISTERED());
+    assert.equal(state?.status, 'EXAMINATION_PRESCRIBED');
+    assert.equal(state?.updatedAt, T1);
+    assert.deepEqual(state?.prescriptions, [
+      { prescriptionId: P1, examinationType: 'X-RAY', instructions: 'Chest, two views', status: 'REQUESTED', prescribedAt: T1 },
+    ]);
+  });
+
+  test('omits absent instructions', () => {
+    const [event] = accepted(decide(prescribe(P1), states.REGISTERED()));
+    assert.ok(event && !('instructions' in event.data));
+  });
+
+  test('adds to a diagnosis with a pending prescription', () => {
+    const state = after(states.EXAMINATION_PRESCRIBED(), prescribe(P2));
+    assert.equal(state.status, 'EXAMINATION_PRESCRIBED');
+    assert.deepEqual(state.prescriptions.map((p) => p.prescriptionId), [P1, P2]);
+  });
+
+  test('a new prescription after EXAMINATION_DONE returns to EXAMINATION_PRESCRIBED', () => {
+    assert.equal(after(states.EXAMINATION_DONE(), prescribe(P2)).status, 'EXAMINATION_PRESCRIBED');
+  });
+
+  for (const status of terminal) {
+    test(`is refused as a conflict in ${status}`, () => {
+      assert.match(refused(decide(prescribe(P2), states[status]()), 'conflict'), new RegExp(status));
+    });
+  }
+
+  test('is refused as a conflict for a prescription id already used', () => {
+    refused(decide(prescribe(P1), states.EXAMINATION_PRESCRIBED()), 'conflict');
+  });
+});
+
+describe('RecordExaminationRequested', () => {
+  test('links the examination internally, status unchanged', () => {
+    const before = given(register, prescribe(P1));
+    const events = accepted(decide(requested(P1), before));
+    assert.deepEqual(events, [{ type: 'PrescriptionExaminationLinked', data: { prescriptionId: P1, examinationId: 101 }, at: T1 }]);
+    assert.equal(events.some(isPublished), false);
+    const state = after(before, requested(P1));
+    assert.equal(state.prescriptions[0]?.examinationId, 101);
+    assert.equal(state.prescriptions[0]?.status, 'REQUESTED');
+    assert.equal(state.status, 'EXAMINATION_PRESCRIBED');
+  });
+
+  test('is a no-op when already linked', () => {
+    assert.deepEqual(accepted(decide(requested(P1), states.EXAMINATION_PRESCRIBED())), []);
+  });
+
+  test('is refused as a conflict when linked to another examination', () => {
+    refused(decide(requested(P1, 999), states.EXAMINATION_PRESCRIBED()), 'conflict');
+  });
+
+  test('is refused as invalid for an unknown prescription', () => {
+    assert.match(refused(decide(requested(P3), states.EXAMINATION_PRESCRIBED()), 'invalid'), new RegExp(P3));
+  });
+
+  test('is recorded in a terminal diagnosis too', () => {
+    const state = after(given(register, prescribe(P1), reject), requested(P1));
+    assert.equal(state.prescriptions[0]?.examinationId, 101);
+    assert.equal(state.status, 'REJECTED');
+  });
+});
+
+describe('RecordExaminationPerformed / RecordExaminationCancelled', () => {
+  test('a performed examination records its result; the last one moves to EXAMINATION_DONE', () => {
+    const events = accepted(decide(performed(P1), states.EXAMINATION_PRESCRIBED()));
+    assert.deepEqual(events, [{ type: 'PrescriptionPerformed', data: { prescriptionId: P1, examinationId: 101, result: 'Clear lungs' }, at: T2 }]);
+    const state = after(states.EXAMINATION_PRESCRIBED(), performed(P1));
+    assert.deepEqual(state.prescriptions[0], {
+      prescriptionId: P1,
+      examinationType: 'X-RAY',
+      status: 'PERFORMED',
+      examinationId: 101,
+      result: 'Clear lungs',
+      prescribedAt: T1,
+    });
+    assert.equal(state.status, 'EXAMINATION_DONE');
+    assert.equal(state.updatedAt, T2);
+  });
+
+  test('a cancelled examination records its reason; the last one moves to EXAMINATION_DONE', () => {
+    const state = after(states.EXAMINATION_PRESCRIBED(), examCancelled(P1));
+    assert.equal(state.prescriptions[0]?.status, 'CANCELLED');
+    assert.equal(state.prescriptions[0]?.cancelReason, 'Patient refused');
+    assert.equal(state.status, 'EXAMINATION_DONE');
+  });
+
+  test('links the examination when the result arrives first', () => {
+    const state = after(given(register, prescribe(P1)), performed(P1));
+    assert.equal(state.prescriptions[0]?.examinationId, 101);
+  });
+
+  test('is a no-op once the prescription is no longer REQUESTED', () => {
+    for (const state of [states.EXAMINATION_DONE(), given(register, prescribe(P1), requested(P1), examCancelled(P1))]) {
+      assert.deepEqual(accepted(decide(performed(P1, 'other'), state)), []);
+      assert.deepEqual(accepted(decide(examCancelled(P1), state)), []);
+    }
+  });
+
+  test('is refused as invalid for an unknown prescription', () => {
+    refused(decide(performed(P3), states.EXAMINATION_PRESCRIBED()), 'invalid');
+    refused(decide(examCancelled(P3), states.EXAMINATION_PRESCRIBED()), 'invalid');
+  });
+
+  test('updates the prescription but not a terminal status', () => {
+    for (const status of ['REJECTED', 'CANCELLED'] as const) {
+      const state = after(states[status](), performed(P1));
+      assert.equal(state.status, status);
+      assert.equal(state.prescriptions[0]?.status, 'PERFORMED');
+    }
+  });
+});
+
+describe('CompleteDiagnosis', () => {
+  test('completes a REGISTERED diagnosis (no examination needed)', () => {
+    const events = accepted(decide(complete, states.REGISTERED()));
+    assert.deepEqual(events, [{ type: 'DiagnosisCompleted', data: { diagnosisId: 5, receptionId: 7, opinion: 'Common cold' }, at: T3 }]);
+    const state = after(states.REGISTERED(), complete);
+    assert.equal(state.status, 'COMPLETED');
+    assert.equal(state.opinion, 'Common cold');
+    assert.equal(state.updatedAt, T3);
+  });
+
+  test('completes an EXAMINATION_DONE diagnosis', () => {
+    assert.equal(after(states.EXAMINATION_DONE(), complete).status, 'COMPLETED');
+  });
+
+  test('is refused as a conflict while a prescription is pending', () => {
+    assert.match(refused(decide(complete, states.EXAMINATION_PRESCRIBED()), 'conflict'), /pending prescriptions/);
+  });
+
+  for (const status of terminal) {
+    test(`is refused as a conflict in ${status}`, () => {
+      assert.match(refused(decide(complete, states[status]()), 'conflict'), new RegExp(status));
+    });
+  }
+});
+
+describe('RejectDiagnosis', () => {
+  for (const status of open) {
+    test(`rejects from ${status}`, () => {
+      const events = accepted(decide(reject, states[status]()));
+      assert.deepEqual(events, [{ type: 'DiagnosisRejected', data: { diagnosisId: 5, receptionId: 7, reason: 'Wrong department' }, at: T3 }]);
+      const state = after(states[status](), reject);
+      assert.equal(state.status, 'REJECTED');
+      assert.equal(state.rejectReason, 'Wrong department');
+    });
+  }
+
+  for (const status of terminal) {
+    test(`is refused as a conflict in ${status}`, () => {
+      assert.match(refused(decide(reject, states[status]()), 'conflict'), new RegExp(status));
+    });
+  }
+});
+
+describe('CancelDiagnosis', () => {
+  for (const status of open) {
+    test(`cancels from ${status}`, () => {
+      const events = accepted(decide(cancel, states[status]()));
+      assert.deepEqual(events, [{ type: 'DiagnosisCancelled', data: { diagnosisId: 5, receptionId: 7, reason: 'Reception cancelled' }, at: T3 }]);
+      const state = after(states[status](), cancel);
+      assert.equal(state.status, 'CANCELLED');
+      assert.equal(state.cancelReason, 'Reception cancelled');
+    });
+  }
+
+  for (const status of terminal) {
+    test(`is a no-op in ${status}`, () => {
+      assert.deepEqual(accepted(decide(cancel, states[status]())), []);
+    });
+  }
+});
+
+describe('unknown diagnosis', () => {
+  for (const command of [prescribe(P1), requested(P1), performed(P1), examCancelled(P1), complete, reject, cancel]) {
+    test(`${command.type} on no state is refused as invalid`, () => {
+      assert.equal(refused(decide(command, null), 'invalid'), 'unknown diagnosis');
+    });
+  }
+
+  test('evolve refuses to apply a non-creating event to no state', () => {
+    assert.throws(() => evolve(null, { type: 'DiagnosisRejected', data: { diagnosisId: 5, receptionId: 7, reason: 'x' }, at: T1 }));
+  });
+});
+
+describe('scenarios', () => {
+  test('two prescriptions: one performed, one pending → complete refused; both done → EXAMINATION_DONE → complete', () => {
+    let state = given(register, prescribe(P1), prescribe(P2), requested(P1), requested(P2));
+    assert.equal(state.status, 'EXAMINATION_PRESCRIBED');
+
+    state = after(state, performed(P1));
+    assert.equal(state.status, 'EXAMINATION_PRESCRIBED');
+    assert.equal(hasPendingPrescriptions(state), true);
+    assert.match(refused(decide(complete, state), 'conflict'), /pending/);
+
+    state = after(state, examCancelled(P2));
+    assert.equal(state.status, 'EXAMINATION_DONE');
+    assert.equal(hasPendingPrescriptions(state), false);
+
+    state = after(state, complete);
+    assert.equal(state.status, 'COMPLETED');
+    assert.deepEqual(
+      state.prescriptions.map((p) => [p.prescriptionId, p.status, p.examinationId]),
+      [
+        [P1, 'PERFORMED', 101],
+        [P2, 'CANCELLED', 102],
+      ],
+    );
+  });
+
+  test('a new prescription after EXAMINATION_DONE returns to EXAMINATION_PRESCRIBED, then done again', () => {
+    let state = after(states.EXAMINATION_DONE(), prescribe(P2));
+    assert.equal(state.status, 'EXAMINATION_PRESCRIBED');
+    refused(decide(complete, state), 'conflict');
+    state = after(after(state, requested(P2)), performed(P2));
+    assert.equal(state.status, 'EXAMINATION_DONE');
+    assert.equal(after(state, complete).status, 'COMPLETED');
+  });
+
+  test('a result recorded after REJECTED keeps REJECTED', () => {
+    let state = given(register, prescribe(P1), prescribe(P2), requested(P1), requested(P2), reject);
+    assert.equal(state.status, 'REJECTED');
+    state = after(state, performed(P1, 'Late result'));
+    state = after(state, examCancelled(P2, 'Diagnosis rejected'));
+    assert.equal(state.status, 'REJECTED');
+    assert.deepEqual(
+      state.prescriptions.map((p) => [p.status, p.result ?? p.cancelReason]),
+      [
+        ['PERFORMED', 'Late result'],
+        ['CANCELLED', 'Diagnosis rejected'],
+      ],
+    );
+  });
+});
+
+test('isTerminal and isPublished', () => {
+  assert.deepEqual([...open, ...terminal].filter(isTerminal), [...terminal]);
+  const all = [
+    ...accepted(decide(register, null)),
+    ...accepted(decide(prescribe(P2), states.REGISTERED())),
+    ...accepted(decide(requested(P1), given(register, prescribe(P1)))),
+    ...accepted(decide(performed(P1), states.EXAMINATION_PRESCRIBED())),
+    ...accepted(decide(examCancelled(P1), states.EXAMINATION_PRESCRIBED())),
+    ...accepted(decide(complete, states.REGISTERED())),
+    ...accepted(decide(reject, states.REGISTERED())),
+    ...accepted(decide(cancel, states.REGISTERED())),
+  ];
+  assert.deepEqual(all.filter(isPublished).map((e) => e.type), [
+    'DiagnosisRegistered',
+    'ExaminationPrescribed',
+    'DiagnosisCompleted',
+    'DiagnosisRejected',
+    'DiagnosisCancelled',
+  ]);
+});

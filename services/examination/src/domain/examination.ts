@@ -1,0 +1,170 @@
+import type { EventOf, ExaminationStatus } from '@medical/contracts';
+
+/**
+ * The examination decider (DESIGN.md section 5). An examination is ordered by a prescription,
+ * then performed or cancelled by the examiner, or cancelled automatically (compensation) when
+ * its diagnosis is rejected or its reception cancelled while it is still pending.
+ */
+
+export type Examination = {
+  id: number;
+  prescriptionId: string;
+  diagnosisId: number;
+  receptionId: number;
+  patientId: string;
+  patientName: string;
+  examinationType: string;
+  instructions?: string;
+  status: ExaminationStatus;
+  result?: string;
+  performedAt?: string;
+  cancelReason?: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type State = Examination | null;
+
+export type Command =
+  | {
+      type: 'RequestExamination';
+      examinationId: number;
+      prescriptionId: string;
+      diagnosisId: number;
+      receptionId: number;
+      patientId: string;
+      patientName: string;
+      examinationType: string;
+      instructions?: string;
+      now: string;
+    }
+  | { type: 'PerformExamination'; result: string; now: string }
+  | { type: 'CancelExamination'; reason?: string; now: string }
+  | { type: 'CompensateExamination'; reason: string; now: string };
+
+/** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
+type Stamped<E> = E & { at: string };
+
+export type PublishedEvent = Stamped<
+  EventOf<'ExaminationRequested'> | EventOf<'ExaminationPerformed'> | EventOf<'ExaminationCancelled'>
+>;
+
+/**
+ * Never published. ExaminationRequested tells the other services only what they need (no patient
+ * data, no instructions), so the order itself is a separate internal fact that evolve builds from.
+ */
+export type InternalEvent = Stamped<{
+  type: 'ExaminationOrderCreated';
+  data: {
+    examinationId: number;
+    prescriptionId: string;
+    diagnosisId: number;
+    receptionId: number;
+    patientId: string;
+    patientName: string;
+    examinationType: string;
+    instructions?: string;
+  };
+}>;
+
+export type DomainEvent = PublishedEvent | InternalEvent;
+
+export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
+export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+
+export const DEFAULT_CANCEL_REASON = 'Cancelled by examiner';
+
+const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
+  'ExaminationRequested',
+  'ExaminationPerformed',
+  'ExaminationCancelled',
+]);
+
+export function isPublished(e: DomainEvent): e is PublishedEvent {
+  return publishedTypes.has(e.type);
+}
+
+const accept = (...events: DomainEvent[]): Decision<DomainEvent> => ({ ok: true, events });
+const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => ({
+  ok: false,
+  refusal: { kind, message },
+});
+
+/** Drops undefined optional fields so that events and state serialise without `undefined` keys. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function decide(command: Command, state: State): Decision<DomainEvent> {
+  if (command.type === 'RequestExamination') {
+    const { type: _command, now, ...order } = command;
+    if (state) {
+      // Ordering is driven by ExaminationPrescribed: the same prescription again is a redelivery.
+      if (state.prescriptionId === order.prescriptionId) return accept();
+      return refuse('conflict', `examination ${state.id} already exists for prescription ${state.prescriptionId}`);
+    }
+    const { examinationId, prescriptionId, diagnosisId, receptionId, examinationType } = order;
+    return accept(
+      { type: 'ExaminationOrderCreated', data: compact(order), at: now },
+      {
+        type: 'ExaminationRequested',
+        data: { examinationId, prescriptionId, diagnosisId, receptionId, examinationType },
+        at: now,
+      },
+    );
+  }
+  // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
+  if (!state) return refuse('invalid', 'unknown examination');
+
+  const link = {
+    examinationId: state.id,
+    prescriptionId: state.prescriptionId,
+    diagnosisId: state.diagnosisId,
+    receptionId: state.receptionId,
+  };
+
+  switch (command.type) {
+    case 'PerformExamination':
+      if (state.status !== 'REQUESTED') {
+        return refuse('conflict', `examination ${state.id} is ${state.status}: only a REQUESTED examination can be performed`);
+      }
+      return accept({
+        type: 'ExaminationPerformed',
+        data: { ...link, result: command.result, performedAt: command.now },
+        at: command.now,
+      });
+
+    case 'CancelExamination':
+      if (state.status !== 'REQUESTED') {
+        return refuse('conflict', `examination ${state.id} is ${state.status}: only a REQUESTED examination can be cancelled`);
+      }
+      return accept({
+        type: 'ExaminationCancelled',
+        data: { ...link, reason: command.reason ?? DEFAULT_CANCEL_REASON },
+        at: command.now,
+      });
+
+    case 'CompensateExamination':
+      // Automatic: an examination already performed or cancelled stays as it is.
+      if (state.status !== 'REQUESTED') return accept();
+      return accept({ type: 'ExaminationCancelled', data: { ...link, reason: command.reason }, at: command.now });
+  }
+}
+
+export function evolve(state: State, event: DomainEvent): State {
+  if (event.type === 'ExaminationOrderCreated') {
+    const { examinationId, ...order } = event.data;
+    return { id: examinationId, ...order, status: 'REQUESTED', createdAt: event.at, updatedAt: event.at };
+  }
+  if (!state) throw new Error(`cannot apply ${event.type} to an examination that does not exist`);
+
+  switch (event.type) {
+    case 'ExaminationRequested':
+      // The notification of the order just created: nothing new for the state.
+      return state;
+    case 'ExaminationPerformed':
+      return { ...state, status: 'PERFORMED', result: event.data.result, performedAt: event.data.performedAt, updatedAt: event.at };
+    case 'ExaminationCancelled':
+      return { ...state, status: 'CANCELLED', cancelReason: event.data.reason, updatedAt: event.at };
+  }
+}

@@ -1,0 +1,183 @@
+import type {
+  DiagnosisStatus,
+  EventDataOf,
+  EventType,
+  PrescriptionStatus,
+  ReceptionStatus,
+  VisitStage,
+} from '@medical/contracts';
+
+/**
+ * The visit view (CQRS read model): one row per reception, folded from every integration event.
+ * It mirrors the state machines of the reception and diagnosis services (DESIGN.md section 5),
+ * so that the view converges on their state whatever the interleaving of their events, and every
+ * update is idempotent: a redelivered event leaves the visit exactly as it was.
+ */
+
+export type VisitExamination = {
+  prescriptionId: string;
+  examinationId?: number;
+  examinationType: string;
+  status: PrescriptionStatus;
+  result?: string;
+};
+
+export type Visit = {
+  receptionId: number;
+  patientId: string;
+  patientName: string;
+  receptionStatus: ReceptionStatus;
+  diagnosisId?: number;
+  diagnosisStatus?: DiagnosisStatus;
+  examinations: VisitExamination[];
+  stage: VisitStage;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** What the projection needs of a consumed event: its type, its validated data and its time. */
+export type ProjectedEvent = { type: string; data: unknown; time: string };
+
+export function deriveStage(v: Pick<Visit, 'receptionStatus' | 'diagnosisId' | 'diagnosisStatus' | 'examinations'>): VisitStage {
+  if (v.receptionStatus === 'CANCELLED') return 'CANCELLED';
+  if (v.receptionStatus === 'CONFIRMED') return 'CONFIRMED';
+  if (v.diagnosisStatus === 'COMPLETED') return 'DIAGNOSIS_COMPLETED';
+  if (v.diagnosisStatus === 'REJECTED') return 'DIAGNOSIS_REJECTED';
+  if (v.examinations.some((e) => e.status === 'REQUESTED')) return 'IN_EXAMINATION';
+  if (v.examinations.length > 0) return 'EXAMINATIONS_DONE';
+  if (v.diagnosisId !== undefined || v.diagnosisStatus !== undefined) return 'WAITING_FOR_DOCTOR';
+  return 'RECEIVED';
+}
+
+export function project(visit: Visit | null, event: ProjectedEvent): Visit | null {
+  if (event.type === 'ReceptionCompleted') {
+    if (visit) return visit; // redelivery
+    const d = event.data as EventDataOf<'ReceptionCompleted'>;
+    const created: Omit<Visit, 'stage'> = {
+      receptionId: d.receptionId,
+      patientId: d.patientId,
+      patientName: d.patientName,
+      receptionStatus: 'RECEIVED',
+      examinations: [],
+      createdAt: event.time,
+      updatedAt: event.time,
+    };
+    return { ...created, stage: deriveStage(created) };
+  }
+  // Events of one visit share a partition, so this only happens for a visit this view never saw.
+  if (!visit) return null;
+
+  const next = apply(visit, event);
+  if (next === visit) return visit;
+  return { ...next, stage: deriveStage(next), updatedAt: later(visit.updatedAt, event.time) };
+}
+
+/** Applies one event; returns the same object when the event changes nothing (a redelivery or an unknown type). */
+function apply(visit: Visit, event: ProjectedEvent): Visit {
+  const type = event.type as EventType;
+  switch (type) {
+    case 'ReceptionCompleted':
+      return visit;
+
+    case 'ReceptionCancelled':
+      // Unconditional: the reception refuses cancel after an outcome, so if the view shows one, the
+      // outcome reached the view before the cancellation but the reception after it.
+      return set(visit, { receptionStatus: 'CANCELLED' });
+
+    case 'ReceptionConfirmed':
+      return set(visit, { receptionStatus: 'CONFIRMED' });
+
+    case 'DiagnosisRegistered': {
+      const d = event.data as EventDataOf<'DiagnosisRegistered'>;
+      if (visit.diagnosisStatus !== undefined) return set(visit, { diagnosisId: d.diagnosisId });
+      return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'REGISTERED' });
+    }
+
+    case 'ExaminationPrescribed': {
+      const d = event.data as EventDataOf<'ExaminationPrescribed'>;
+      if (visit.examinations.some((e) => e.prescriptionId === d.prescriptionId)) return visit;
+      const added: VisitExamination = { prescriptionId: d.prescriptionId, examinationType: d.examinationType, status: 'REQUESTED' };
+      return withExaminations(set(visit, { diagnosisId: d.diagnosisId }), [...visit.examinations, added]);
+    }
+
+    case 'ExaminationRequested': {
+      const d = event.data as EventDataOf<'ExaminationRequested'>;
+      return updateExamination(visit, d.prescriptionId, (e) => (e.examinationId === undefined ? { examinationId: d.examinationId } : {}));
+    }
+
+    case 'ExaminationPerformed': {
+      const d = event.data as EventDataOf<'ExaminationPerformed'>;
+      // Like the diagnosis service: an examination ends once, later reports are redeliveries.
+      return updateExamination(visit, d.prescriptionId, (e) =>
+        e.status === 'REQUESTED' ? { examinationId: d.examinationId, status: 'PERFORMED', result: d.result } : {},
+      );
+    }
+
+    case 'ExaminationCancelled': {
+      const d = event.data as EventDataOf<'ExaminationCancelled'>;
+      return updateExamination(visit, d.prescriptionId, (e) =>
+        e.status === 'REQUESTED' ? { examinationId: d.examinationId, status: 'CANCELLED' } : {},
+      );
+    }
+
+    case 'DiagnosisCompleted':
+    case 'DiagnosisRejected': {
+      const d = event.data as EventDataOf<'DiagnosisCompleted'>;
+      const completed = type === 'DiagnosisCompleted';
+      // Like the reception service: the outcome moves only a RECEIVED reception (DESIGN 5).
+      const receptionStatus: ReceptionStatus =
+        visit.receptionStatus === 'RECEIVED' ? (completed ? 'DIAGNOSIS_COMPLETED' : 'DIAGNOSIS_REJECTED') : visit.receptionStatus;
+      return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: completed ? 'COMPLETED' : 'REJECTED', receptionStatus });
+    }
+
+    case 'DiagnosisCancelled': {
+      const d = event.data as EventDataOf<'DiagnosisCancelled'>;
+      return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'CANCELLED' });
+    }
+
+    default:
+      return visit; // an event type this view does not know (a newer producer): ignore it
+  }
+}
+
+/** Applies a change; returns the same visit when every field already has its value. */
+function set(visit: Visit, change: Partial<Visit>): Visit {
+  const changed = (Object.keys(change) as Array<keyof Visit>).some((k) => change[k] !== visit[k]);
+  return changed ? { ...visit, ...change } : visit;
+}
+
+function updateExamination(
+  visit: Visit,
+  prescriptionId: string,
+  change: (e: VisitExamination) => Partial<VisitExamination>,
+): Visit {
+  const index = visit.examinations.findIndex((e) => e.prescriptionId === prescriptionId);
+  const current = visit.examinations[index];
+  if (!current) return visit; // a prescription this view never saw
+  const patch = change(current);
+  const changed = (Object.keys(patch) as Array<keyof VisitExamination>).some((k) => patch[k] !== current[k]);
+  if (!changed) return visit;
+  return withExaminations(visit, visit.examinations.with(index, { ...current, ...patch }));
+}
+
+const terminalDiagnosis: ReadonlySet<DiagnosisStatus | undefined> = new Set(['COMPLETED', 'REJECTED', 'CANCELLED']);
+
+/**
+ * Mirrors the diagnosis service: before a terminal state its status is a function of the
+ * prescriptions (none, some pending, all done), so the view converges on it in any order.
+ */
+function withExaminations(visit: Visit, examinations: VisitExamination[]): Visit {
+  if (terminalDiagnosis.has(visit.diagnosisStatus)) return { ...visit, examinations };
+  const diagnosisStatus: DiagnosisStatus =
+    examinations.length === 0
+      ? 'REGISTERED'
+      : examinations.some((e) => e.status === 'REQUESTED')
+        ? 'EXAMINATION_PRESCRIBED'
+        : 'EXAMINATION_DONE';
+  return { ...visit, examinations, diagnosisStatus };
+}
+
+/** The later of two ISO timestamps, so that a late redelivery never moves updatedAt backwards. */
+function later(a: string, b: string): string {
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}

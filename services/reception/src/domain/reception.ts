@@ -1,0 +1,168 @@
+import type { EventOf, ReceptionStatus } from '@medical/contracts';
+
+/**
+ * The reception decider (DESIGN.md section 5): a pure function from a command and the current
+ * state to the events that happened, and a pure fold of those events back into state. Time and
+ * ids arrive on the commands so that the same inputs always give the same decision.
+ */
+
+export type DiagnosisOutcome = 'COMPLETED' | 'REJECTED';
+
+export type Reception = {
+  id: number;
+  patientId: string;
+  patientName: string;
+  birthDate?: string;
+  department?: string;
+  symptom?: string;
+  status: ReceptionStatus;
+  receivedAt: string;
+  cancelReason?: string;
+  diagnosisId?: number;
+  diagnosisOutcome?: DiagnosisOutcome;
+  diagnosisOpinion?: string;
+  diagnosisRejectReason?: string;
+  confirmedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type State = Reception | null;
+
+export type Command =
+  | {
+      type: 'RegisterReception';
+      receptionId: number;
+      patientId: string;
+      patientName: string;
+      birthDate?: string;
+      department?: string;
+      symptom?: string;
+      now: string;
+    }
+  | { type: 'CancelReception'; reason?: string; now: string }
+  | { type: 'ConfirmReception'; now: string }
+  | { type: 'RecordDiagnosisCompleted'; diagnosisId: number; opinion: string; now: string }
+  | { type: 'RecordDiagnosisRejected'; diagnosisId: number; reason: string; now: string };
+
+/** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
+type Stamped<E> = E & { at: string };
+
+export type PublishedEvent = Stamped<
+  EventOf<'ReceptionCompleted'> | EventOf<'ReceptionCancelled'> | EventOf<'ReceptionConfirmed'>
+>;
+
+/** Never published: the diagnosis outcome is the diagnosis service's fact, the reception only records it. */
+export type InternalEvent = Stamped<{
+  type: 'DiagnosisOutcomeRecorded';
+  data:
+    | { receptionId: number; diagnosisId: number; outcome: 'COMPLETED'; opinion: string }
+    | { receptionId: number; diagnosisId: number; outcome: 'REJECTED'; reason: string };
+}>;
+
+export type DomainEvent = PublishedEvent | InternalEvent;
+
+export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
+export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+
+export const DEFAULT_CANCEL_REASON = 'Cancelled at reception';
+
+const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
+  'ReceptionCompleted',
+  'ReceptionCancelled',
+  'ReceptionConfirmed',
+]);
+
+export function isPublished(e: DomainEvent): e is PublishedEvent {
+  return publishedTypes.has(e.type);
+}
+
+const accept = (...events: DomainEvent[]): Decision<DomainEvent> => ({ ok: true, events });
+const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => ({
+  ok: false,
+  refusal: { kind, message },
+});
+
+/** Drops undefined optional fields so that events and state serialise without `undefined` keys. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function decide(command: Command, state: State): Decision<DomainEvent> {
+  if (command.type === 'RegisterReception') {
+    if (state) return refuse('conflict', `reception ${state.id} already exists`);
+    const { receptionId, patientId, patientName, birthDate, department, symptom, now } = command;
+    return accept({
+      type: 'ReceptionCompleted',
+      data: compact({ receptionId, patientId, patientName, birthDate, department, symptom, receivedAt: now }),
+      at: now,
+    });
+  }
+  // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
+  if (!state) return refuse('invalid', 'unknown reception');
+
+  switch (command.type) {
+    case 'CancelReception':
+      if (state.status !== 'RECEIVED') {
+        return refuse('conflict', `reception ${state.id} is ${state.status}: only a RECEIVED reception can be cancelled`);
+      }
+      return accept({
+        type: 'ReceptionCancelled',
+        data: { receptionId: state.id, reason: command.reason ?? DEFAULT_CANCEL_REASON },
+        at: command.now,
+      });
+
+    case 'ConfirmReception':
+      // The desk confirms the doctor's outcome, so there must be one and the visit must still be open.
+      if ((state.status !== 'DIAGNOSIS_COMPLETED' && state.status !== 'DIAGNOSIS_REJECTED') || !state.diagnosisOutcome) {
+        return refuse('conflict', `reception ${state.id} is ${state.status}: only a diagnosed reception can be confirmed`);
+      }
+      return accept({
+        type: 'ReceptionConfirmed',
+        data: { receptionId: state.id, outcome: state.diagnosisOutcome },
+        at: command.now,
+      });
+
+    case 'RecordDiagnosisCompleted':
+    case 'RecordDiagnosisRejected':
+      // A diagnosis ends once: a second outcome can only be a redelivery.
+      if (state.diagnosisOutcome) return accept();
+      return accept({
+        type: 'DiagnosisOutcomeRecorded',
+        data:
+          command.type === 'RecordDiagnosisCompleted'
+            ? { receptionId: state.id, diagnosisId: command.diagnosisId, outcome: 'COMPLETED', opinion: command.opinion }
+            : { receptionId: state.id, diagnosisId: command.diagnosisId, outcome: 'REJECTED', reason: command.reason },
+        at: command.now,
+      });
+  }
+}
+
+export function evolve(state: State, event: DomainEvent): State {
+  if (event.type === 'ReceptionCompleted') {
+    const { receptionId, receivedAt, ...patient } = event.data;
+    return { id: receptionId, ...patient, status: 'RECEIVED', receivedAt, createdAt: event.at, updatedAt: event.at };
+  }
+  if (!state) throw new Error(`cannot apply ${event.type} to a reception that does not exist`);
+  const touched = { ...state, updatedAt: event.at };
+
+  switch (event.type) {
+    case 'ReceptionCancelled':
+      return { ...touched, status: 'CANCELLED', cancelReason: event.data.reason };
+
+    case 'ReceptionConfirmed':
+      return { ...touched, status: 'CONFIRMED', confirmedAt: event.at };
+
+    case 'DiagnosisOutcomeRecorded': {
+      const d = event.data;
+      const recorded =
+        d.outcome === 'COMPLETED'
+          ? { diagnosisId: d.diagnosisId, diagnosisOutcome: d.outcome, diagnosisOpinion: d.opinion }
+          : { diagnosisId: d.diagnosisId, diagnosisOutcome: d.outcome, diagnosisRejectReason: d.reason };
+      // DESIGN 5: an outcome arriving after the desk cancelled is kept for the record, status unchanged.
+      const status: ReceptionStatus =
+        state.status === 'RECEIVED' ? (d.outcome === 'COMPLETED' ? 'DIAGNOSIS_COMPLETED' : 'DIAGNOSIS_REJECTED') : state.status;
+      return { ...touched, ...recorded, status };
+    }
+  }
+}
