@@ -29,7 +29,9 @@ export const ProblemDetails = Type.Object(
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
     instance: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), in: Type.Optional(Type.String()), message: Type.String() })),
+    ),
   },
   { additionalProperties: true },
 );
@@ -38,7 +40,7 @@ export type Problem = Static<typeof ProblemDetails>;
 // ---- reception ----
 export const receptionStatuses = ['RECEIVED', 'CANCELLED', 'DIAGNOSIS_COMPLETED', 'DIAGNOSIS_REJECTED', 'CONFIRMED'] as const;
 export type ReceptionStatus = (typeof receptionStatuses)[number];
-export const ReceptionStatusSchema = Type.Union(receptionStatuses.map((s) => Type.Literal(s)));
+export const ReceptionStatusSchema = Type.Enum(receptionStatuses);
 
 export const CreateReceptionBody = Type.Object(
   {
@@ -83,11 +85,11 @@ export type ReceptionView = Static<typeof Reception>;
 // ---- diagnosis ----
 export const diagnosisStatuses = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'EXAMINATION_DONE', 'COMPLETED', 'REJECTED', 'CANCELLED'] as const;
 export type DiagnosisStatus = (typeof diagnosisStatuses)[number];
-export const DiagnosisStatusSchema = Type.Union(diagnosisStatuses.map((s) => Type.Literal(s)));
+export const DiagnosisStatusSchema = Type.Enum(diagnosisStatuses);
 
 export const prescriptionStatuses = ['REQUESTED', 'PERFORMED', 'CANCELLED'] as const;
 export type PrescriptionStatus = (typeof prescriptionStatuses)[number];
-export const PrescriptionStatusSchema = Type.Union(prescriptionStatuses.map((s) => Type.Literal(s)));
+export const PrescriptionStatusSchema = Type.Enum(prescriptionStatuses);
 
 export const PrescribeBody = Type.Object(
   { examinationType: ExaminationType, instructions: Type.Optional(ClinicalText) },
@@ -135,7 +137,7 @@ export type DiagnosisView = Static<typeof Diagnosis>;
 // ---- examination ----
 export const examinationStatuses = ['REQUESTED', 'PERFORMED', 'CANCELLED'] as const;
 export type ExaminationStatus = (typeof examinationStatuses)[number];
-export const ExaminationStatusSchema = Type.Union(examinationStatuses.map((s) => Type.Literal(s)));
+export const ExaminationStatusSchema = Type.Enum(examinationStatuses);
 
 export const PerformExaminationBody = Type.Object({ result: ClinicalText }, { additionalProperties: false });
 export const CancelExaminationBody = Type.Object({ reason: Type.Optional(ClinicalText) }, { additionalProperties: false });
@@ -184,7 +186,7 @@ export const visitStages = [
   'CANCELLED', // the reception was cancelled
 ] as const;
 export type VisitStage = (typeof visitStages)[number];
-export const VisitStageSchema = Type.Union(visitStages.map((s) => Type.Literal(s)));
+export const VisitStageSchema = Type.Enum(visitStages);
 
 export const VisitQuery = Type.Object(
   { ...pagingProperties, patientId: Type.Optional(PatientId), stage: Type.Optional(VisitStageSchema) },

@@ -11,3 +11,5 @@ export * from './messaging/consumer.ts';
 export * from './messaging/embedded-log.ts';
 export * from './service.ts';
 export * from './shutdown.ts';
+export * from './decision.ts';
+export * from './http/paging.ts';

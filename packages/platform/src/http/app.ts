@@ -42,8 +42,10 @@ export function toProblem(error: FastifyError | HttpProblem | Error): HttpProble
   if (error instanceof HttpProblem) return error;
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (e.validation) {
-    const where = e.validationContext ?? 'request';
-    return validationProblem(`the ${where} is invalid`, fieldErrors(e.validation, e.validationContext));
+    const where = { body: 'the body is', querystring: 'the query string is', params: 'the path parameters are', headers: 'the headers are' }[
+      e.validationContext ?? ''
+    ];
+    return validationProblem(`${where ?? 'the request is'} invalid`, fieldErrors(e.validation, e.validationContext));
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status === 413) {
@@ -72,9 +74,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -95,6 +95,10 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Commands whose body is optional (cancel, confirm) are also sent with no body at all.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
   });
   app.addHook('onResponse', async (request, reply) => {
     options.metrics.httpRequestDuration.observe(

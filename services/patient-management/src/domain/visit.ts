@@ -122,7 +122,7 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
 
     case 'DiagnosisCompleted':
     case 'DiagnosisRejected': {
-      const d = event.data as EventDataOf<'DiagnosisCompleted'>;
+      const d = event.data as EventDataOf<'DiagnosisCompleted'> | EventDataOf<'DiagnosisRejected'>;
       const completed = type === 'DiagnosisCompleted';
       // Like the reception service: the outcome moves only a RECEIVED reception (DESIGN 5).
       const receptionStatus: ReceptionStatus =

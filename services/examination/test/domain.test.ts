@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  decide,
+  evolve,
+  isPublished,
+  DEFAULT_CANCEL_REASON,
+  type Command,
+  type Decision,
+  type DomainEvent,
+  type Examination,
+  type State,
+} from '../src/domain/examination.ts';
+
+const T0 = '2025-03-01T09:00:00.000Z';
+const T1 = '2025-03-01T09:10:00.000Z';
+const T2 = '2025-03-01T09:20:00.000Z';
+const P1 = '11111111-1111-4111-8111-111111111111';
+const P2 = '22222222-2222-4222-8222-222222222222';
+
+// ---- builders ----
+const request = (extra: Partial<Extract<Command, { type: 'RequestExamination' }>> = {}): Command => ({
+  type: 'RequestExamination',
+  examinationId: 101,
+  prescriptionId: P1,
+  diagnosisId: 5,
+  receptionId: 7,
+  patientId: 'P-001',
+  patientName: 'Kim Minji',
+  examinationType: 'X-RAY',
+  now: T0,
+  ...extra,
+});
+const perform: Command = { type: 'PerformExamination', result: 'Clear lungs', now: T1 };
+const cancel = (reason?: string): Command => ({ type: 'CancelExamination', now: T1, ...(reason ? { reason } : {}) });
+const compensate: Command = { type: 'CompensateExamination', reason: 'Diagnosis rejected', now: T2 };
+
+/** The state after commands that must all be accepted. */
+function given(...commands: Command[]): Examination {
+  const state = commands.reduce<State>((s, c) => {
+    const d = decide(c, s);
+    assert.ok(d.ok, `setup ${c.type} refused`);
+    return d.events.reduce(evolve, s);
+  }, null);
+  assert.ok(state);
+  return state;
+}
+function accepted(d: Decision<DomainEvent>): DomainEvent[] {
+  assert.ok(d.ok, d.ok ? '' : d.refusal.message);
+  return d.events;
+}
+function refused(d: Decision<DomainEvent>, kind: 'conflict' | 'invalid'): string {
+  assert.equal(d.ok, false);
+  if (!d.ok) assert.equal(d.refusal.kind, kind);
+  return d.ok ? '' : d.refusal.message;
+}
+const fold = (state: State, events: DomainEvent[]) => events.reduce(evolve, state);
+
+const states = {
+  REQUESTED: () => given(request()),
+  PERFORMED: () => given(request(), perform),
+  CANCELLED: () => given(request(), cancel()),
+};
+const link = { examinationId: 101, prescriptionId: P1, diagnosisId: 5, receptionId: 7 };
+
+describe('RequestExamination', () => {
+  test('creates the order internally and publishes ExaminationRequested without patient data', () => {
+    const events = accepted(decide(request({ instructions: 'Chest' }), null));
+    assert.deepEqual(events, [
+      {
+        type: 'ExaminationOrderCreated',
+        data: { ...link, patientId: 'P-001', patientName: 'Kim Minji', examinationType: 'X-RAY', instructions: 'Chest' },
+        at: T0,
+      },
+      { type: 'ExaminationRequested', data: { ...link, examinationType: 'X-RAY' }, at: T0 },
+    ]);
+    assert.deepEqual(events.filter(isPublished).map((e) => e.type), ['ExaminationRequested']);
+    assert.deepEqual(fold(null, events), {
+      id: 101,
+      prescriptionId: P1,
+      diagnosisId: 5,
+      receptionId: 7,
+      patientId: 'P-001',
+      patientName: 'Kim Minji',
+      examinationType: 'X-RAY',
+      instructions: 'Chest',
+      status: 'REQUESTED',
+      createdAt: T0,
+      updatedAt: T0,
+    });
+  });
+
+  test('omits absent instructions', () => {
+    assert.equal('instructions' in states.REQUESTED(), false);
+  });
+
+  test('is a no-op for the same prescription (a redelivered ExaminationPrescribed)', () => {
+    for (const [status, build] of Object.entries(states)) {
+      assert.deepEqual(accepted(decide(request({ examinationId: 999 }), build())), [], status);
+    }
+  });
+
+  test('is refused as a conflict for another prescription', () => {
+    refused(decide(request({ prescriptionId: P2 }), states.REQUESTED()), 'conflict');
+  });
+});
+
+describe('PerformExamination', () => {
+  test('publishes ExaminationPerformed performed now', () => {
+    const events = accepted(decide(perform, states.REQUESTED()));
+    assert.deepEqual(events, [{ type: 'ExaminationPerformed', data: { ...link, result: 'Clear lungs', performedAt: T1 }, at: T1 }]);
+    const state = fold(states.REQUESTED(), events);
+    assert.equal(state?.status, 'PERFORMED');
+    assert.equal(state?.result, 'Clear lungs');
+    assert.equal(state?.performedAt, T1);
+    assert.equal(state?.updatedAt, T1);
+    assert.equal(state?.createdAt, T0);
+  });
+
+  for (const status of ['PERFORMED', 'CANCELLED'] as const) {
+    test(`is refused as a conflict from ${status}`, () => {
+      assert.match(refused(decide(perform, states[status]()), 'conflict'), new RegExp(status));
+    });
+  }
+});
+
+describe('CancelExamination', () => {
+  test('cancels with the default reason', () => {
+    const events = accepted(decide(cancel(), states.REQUESTED()));
+    assert.deepEqual(events, [{ type: 'ExaminationCancelled', data: { ...link, reason: DEFAULT_CANCEL_REASON }, at: T1 }]);
+    assert.equal(DEFAULT_CANCEL_REASON, 'Cancelled by examiner');
+    const state = fold(states.REQUESTED(), events);
+    assert.equal(state?.status, 'CANCELLED');
+    assert.equal(state?.cancelReason, DEFAULT_CANCEL_REASON);
+    assert.equal(state?.updatedAt, T1);
+  });
+
+  test('keeps the given reason', () => {
+    assert.equal(given(request(), cancel('Equipment down')).cancelReason, 'Equipment down');
+  });
+
+  for (const status of ['PERFORMED', 'CANCELLED'] as const) {
+    test(`is refused as a conflict from ${status}`, () => {
+      assert.match(refused(decide(cancel(), states[status]()), 'conflict'), new RegExp(status));
+    });
+  }
+});
+
+describe('CompensateExamination', () => {
+  test('cancels a REQUESTED examination with the given reason', () => {
+    const events = accepted(decide(compensate, states.REQUESTED()));
+    assert.deepEqual(events, [{ type: 'ExaminationCancelled', data: { ...link, reason: 'Diagnosis rejected' }, at: T2 }]);
+    assert.equal(fold(states.REQUESTED(), events)?.status, 'CANCELLED');
+  });
+
+  for (const status of ['PERFORMED', 'CANCELLED'] as const) {
+    test(`is a no-op from ${status}`, () => {
+      assert.deepEqual(accepted(decide(compensate, states[status]())), []);
+    });
+  }
+});
+
+describe('unknown examination', () => {
+  for (const command of [perform, cancel(), compensate]) {
+    test(`${command.type} on no state is refused as invalid`, () => {
+      assert.equal(refused(decide(command, null), 'invalid'), 'unknown examination');
+    });
+  }
+
+  test('evolve refuses to apply a non-creating event to no state', () => {
+    assert.throws(() => evolve(null, { type: 'ExaminationCancelled', data: { ...link, reason: 'x' }, at: T1 }));
+  });
+});

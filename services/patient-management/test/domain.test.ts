@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { EventDataOf, EventType } from '@medical/contracts';
+import { deriveStage, project, type ProjectedEvent, type Visit } from '../src/domain/visit.ts';
+
+const P1 = '11111111-1111-4111-8111-111111111111';
+const P2 = '22222222-2222-4222-8222-222222222222';
+const examinationIdOf: Record<string, number> = { [P1]: 101, [P2]: 102 };
+const ids = { receptionId: 7, diagnosisId: 5 };
+
+// ---- builders: one event per step, each a minute after 09:00 ----
+let clock = 0;
+const at = (minute: number) => `2025-03-01T09:${String(minute).padStart(2, '0')}:00.000Z`;
+function event<T extends EventType>(type: T, data: EventDataOf<T>, time = at(clock++)): ProjectedEvent {
+  return { type, data, time };
+}
+const ev = {
+  receptionCompleted: () =>
+    event('ReceptionCompleted', { receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', receivedAt: at(0) }),
+  receptionCancelled: () => event('ReceptionCancelled', { receptionId: 7, reason: 'Patient left' }),
+  receptionConfirmed: (outcome: 'COMPLETED' | 'REJECTED') => event('ReceptionConfirmed', { receptionId: 7, outcome }),
+  diagnosisRegistered: () => event('DiagnosisRegistered', { ...ids, patientId: 'P-001', patientName: 'Kim Minji' }),
+  prescribed: (prescriptionId: string) =>
+    event('ExaminationPrescribed', { ...ids, prescriptionId, patientId: 'P-001', patientName: 'Kim Minji', examinationType: 'X-RAY' }),
+  requested: (prescriptionId: string) =>
+    event('ExaminationRequested', { ...ids, prescriptionId, examinationId: examinationIdOf[prescriptionId] ?? 0, examinationType: 'X-RAY' }),
+  performed: (prescriptionId: string, result = 'Clear lungs') =>
+    event('ExaminationPerformed', { ...ids, prescriptionId, examinationId: examinationIdOf[prescriptionId] ?? 0, result, performedAt: at(30) }),
+  examCancelled: (prescriptionId: string) =>
+    event('ExaminationCancelled', { ...ids, prescriptionId, examinationId: examinationIdOf[prescriptionId] ?? 0, reason: 'Diagnosis rejected' }),
+  diagnosisCompleted: () => event('DiagnosisCompleted', { ...ids, opinion: 'Common cold' }),
+  diagnosisRejected: () => event('DiagnosisRejected', { ...ids, reason: 'Wrong department' }),
+  diagnosisCancelled: () => event('DiagnosisCancelled', { ...ids, reason: 'Reception cancelled' }),
+};
+
+function play(events: ProjectedEvent[], from: Visit | null = null): Visit {
+  const visit = events.reduce(project, from);
+  assert.ok(visit);
+  return visit;
+}
+/** The stage after each event. */
+function stages(events: ProjectedEvent[]): string[] {
+  const out: string[] = [];
+  events.reduce<Visit | null>((v, e) => {
+    const next = project(v, e);
+    out.push(next?.stage ?? 'none');
+    return next;
+  }, null);
+  return out;
+}
+const summary = (v: Visit) => ({
+  receptionStatus: v.receptionStatus,
+  diagnosisStatus: v.diagnosisStatus,
+  stage: v.stage,
+  examinations: v.examinations.map((e) => `${e.prescriptionId.slice(0, 1)}:${e.status}`),
+});
+
+describe('a full visit', () => {
+  clock = 0;
+  const events = [
+    ev.receptionCompleted(), // 09:00
+    ev.diagnosisRegistered(),
+    ev.prescribed(P1),
+    ev.prescribed(P2),
+    ev.requested(P1),
+    ev.requested(P2),
+    ev.performed(P1),
+    ev.examCancelled(P2),
+    ev.diagnosisCompleted(),
+    ev.receptionConfirmed('COMPLETED'), // 09:09
+  ];
+
+  test('moves through the expected stages', () => {
+    assert.deepEqual(stages(events), [
+      'RECEIVED',
+      'WAITING_FOR_DOCTOR',
+      'IN_EXAMINATION',
+      'IN_EXAMINATION',
+      'IN_EXAMINATION',
+      'IN_EXAMINATION',
+      'IN_EXAMINATION',
+      'EXAMINATIONS_DONE',
+      'DIAGNOSIS_COMPLETED',
+      'CONFIRMED',
+    ]);
+  });
+
+  test('mirrors the reception and diagnosis statuses at each step', () => {
+    const expected = [
+      ['RECEIVED', undefined],
+      ['RECEIVED', 'REGISTERED'],
+      ['RECEIVED', 'EXAMINATION_PRESCRIBED'],
+      ['RECEIVED', 'EXAMINATION_PRESCRIBED'],
+      ['RECEIVED', 'EXAMINATION_PRESCRIBED'],
+      ['RECEIVED', 'EXAMINATION_PRESCRIBED'],
+      ['RECEIVED', 'EXAMINATION_PRESCRIBED'],
+      ['RECEIVED', 'EXAMINATION_DONE'],
+      ['DIAGNOSIS_COMPLETED', 'COMPLETED'],
+      ['CONFIRMED', 'COMPLETED'],
+    ];
+    events.forEach((_, i) => {
+      const v = play(events.slice(0, i + 1));
+      assert.deepEqual([v.receptionStatus, v.diagnosisStatus], expected[i], `after ${events[i]?.type}`);
+    });
+  });
+
+  test('ends with the whole visit', () => {
+    assert.deepEqual(play(events), {
+      receptionId: 7,
+      patientId: 'P-001',
+      patientName: 'Kim Minji',
+      receptionStatus: 'CONFIRMED',
+      diagnosisId: 5,
+      diagnosisStatus: 'COMPLETED',
+      examinations: [
+        { prescriptionId: P1, examinationId: 101, examinationType: 'X-RAY', status: 'PERFORMED', result: 'Clear lungs' },
+        { prescriptionId: P2, examinationId: 102, examinationType: 'X-RAY', status: 'CANCELLED' },
+      ],
+      stage: 'CONFIRMED',
+      createdAt: at(0),
+      updatedAt: at(9),
+    });
+  });
+
+  test('a duplicate of each event right after it changes nothing', () => {
+    let visit: Visit | null = null;
+    for (const e of events) {
+      visit = project(visit, e);
+      assert.equal(project(visit, e), visit, `duplicate ${e.type}`);
+    }
+  });
+
+  test('a late redelivery of any earlier event changes nothing, not even updatedAt', () => {
+    const final = play(events);
+    for (const e of events) assert.deepEqual(project(final, e), final, `redelivered ${e.type}`);
+  });
+});
+
+describe('rejection', () => {
+  test('with one examination performed and one cancelled by compensation', () => {
+    clock = 0;
+    const events = [
+      ev.receptionCompleted(),
+      ev.diagnosisRegistered(),
+      ev.prescribed(P1),
+      ev.prescribed(P2),
+      ev.requested(P1),
+      ev.requested(P2),
+      ev.performed(P1),
+      ev.diagnosisRejected(),
+      ev.examCancelled(P2),
+      ev.receptionConfirmed('REJECTED'),
+    ];
+    assert.deepEqual(stages(events).slice(6), ['IN_EXAMINATION', 'DIAGNOSIS_REJECTED', 'DIAGNOSIS_REJECTED', 'CONFIRMED']);
+    assert.deepEqual(summary(play(events.slice(0, 8))), {
+      receptionStatus: 'DIAGNOSIS_REJECTED',
+      diagnosisStatus: 'REJECTED',
+      stage: 'DIAGNOSIS_REJECTED',
+      examinations: ['1:PERFORMED', '2:REQUESTED'],
+    });
+    assert.deepEqual(summary(play(events.slice(0, 9))), {
+      receptionStatus: 'DIAGNOSIS_REJECTED',
+      diagnosisStatus: 'REJECTED',
+      stage: 'DIAGNOSIS_REJECTED',
+      examinations: ['1:PERFORMED', '2:CANCELLED'],
+    });
+    assert.equal(play(events).receptionStatus, 'CONFIRMED');
+  });
+
+  test('without examinations', () => {
+    clock = 0;
+    assert.deepEqual(stages([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.diagnosisRejected()]), [
+      'RECEIVED',
+      'WAITING_FOR_DOCTOR',
+      'DIAGNOSIS_REJECTED',
+    ]);
+  });
+});
+
+describe('cancellation', () => {
+  test('a cancelled reception cancels the diagnosis and its pending examination', () => {
+    clock = 0;
+    const events = [
+      ev.receptionCompleted(),
+      ev.diagnosisRegistered(),
+      ev.prescribed(P1),
+      ev.requested(P1),
+      ev.receptionCancelled(),
+      ev.diagnosisCancelled(),
+      ev.examCancelled(P1),
+    ];
+    assert.deepEqual(stages(events).slice(4), ['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    assert.deepEqual(summary(play(events)), {
+      receptionStatus: 'CANCELLED',
+      diagnosisStatus: 'CANCELLED',
+      stage: 'CANCELLED',
+      examinations: ['1:CANCELLED'],
+    });
+  });
+
+  test('an outcome after the cancellation is recorded on the diagnosis, the reception stays CANCELLED', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.receptionCancelled(), ev.diagnosisCompleted()]);
+    assert.deepEqual([v.receptionStatus, v.diagnosisStatus, v.stage], ['CANCELLED', 'COMPLETED', 'CANCELLED']);
+  });
+
+  test('an outcome published before a concurrent cancellation converges on CANCELLED like the reception', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.diagnosisCompleted(), ev.receptionCancelled()]);
+    assert.deepEqual([v.receptionStatus, v.diagnosisStatus, v.stage], ['CANCELLED', 'COMPLETED', 'CANCELLED']);
+  });
+});
+
+describe('examinations', () => {
+  test('a new prescription after all are done returns to IN_EXAMINATION', () => {
+    clock = 0;
+    const events = [ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.performed(P1), ev.prescribed(P2)];
+    assert.deepEqual(stages(events).slice(3), ['EXAMINATIONS_DONE', 'IN_EXAMINATION']);
+    assert.equal(play(events).diagnosisStatus, 'EXAMINATION_PRESCRIBED');
+  });
+
+  test('a prescription and a result of another one converge in either order', () => {
+    clock = 0;
+    const base = [ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.requested(P1)];
+    const prescribeP2 = ev.prescribed(P2);
+    const performP1 = ev.performed(P1);
+    const a = play([...base, prescribeP2, performP1]);
+    const b = play([...base, performP1, prescribeP2]);
+    assert.deepEqual(summary(a), summary(b));
+    assert.equal(a.diagnosisStatus, 'EXAMINATION_PRESCRIBED');
+  });
+
+  test('a report about an unknown prescription changes nothing', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered()]);
+    assert.equal(project(v, ev.requested(P1)), v);
+    assert.equal(project(v, ev.performed(P1)), v);
+  });
+
+  test('a second report on an ended examination changes nothing', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.performed(P1)]);
+    assert.equal(project(v, ev.examCancelled(P1)), v);
+    assert.equal(project(v, ev.performed(P1, 'Another result')), v);
+  });
+});
+
+describe('edges', () => {
+  test('an event for a visit never seen gives no visit', () => {
+    clock = 0;
+    assert.equal(project(null, ev.diagnosisRegistered()), null);
+    assert.equal(project(null, ev.receptionCancelled()), null);
+  });
+
+  test('an unknown event type leaves the visit unchanged', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted()]);
+    assert.equal(project(v, { type: 'PatientMoved', data: { receptionId: 7 }, time: at(59) }), v);
+  });
+
+  test('updatedAt never moves backwards', () => {
+    clock = 0;
+    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered()]);
+    const late = project(v, { ...ev.receptionCancelled(), time: at(0) });
+    assert.equal(late?.receptionStatus, 'CANCELLED');
+    assert.equal(late?.updatedAt, at(1));
+  });
+});
+
+test('deriveStage follows the precedence of DESIGN stages', () => {
+  const exam = (status: 'REQUESTED' | 'PERFORMED' | 'CANCELLED') => ({ prescriptionId: P1, examinationType: 'X-RAY', status });
+  const cases: Array<[Parameters<typeof deriveStage>[0], string]> = [
+    [{ receptionStatus: 'RECEIVED', examinations: [] }, 'RECEIVED'],
+    [{ receptionStatus: 'RECEIVED', diagnosisId: 5, diagnosisStatus: 'REGISTERED', examinations: [] }, 'WAITING_FOR_DOCTOR'],
+    [{ receptionStatus: 'RECEIVED', diagnosisId: 5, diagnosisStatus: 'EXAMINATION_PRESCRIBED', examinations: [exam('PERFORMED'), exam('REQUESTED')] }, 'IN_EXAMINATION'],
+    [{ receptionStatus: 'RECEIVED', diagnosisId: 5, diagnosisStatus: 'EXAMINATION_DONE', examinations: [exam('CANCELLED')] }, 'EXAMINATIONS_DONE'],
+    [{ receptionStatus: 'DIAGNOSIS_COMPLETED', diagnosisId: 5, diagnosisStatus: 'COMPLETED', examinations: [] }, 'DIAGNOSIS_COMPLETED'],
+    [{ receptionStatus: 'DIAGNOSIS_REJECTED', diagnosisId: 5, diagnosisStatus: 'REJECTED', examinations: [exam('REQUESTED')] }, 'DIAGNOSIS_REJECTED'],
+    [{ receptionStatus: 'CONFIRMED', diagnosisId: 5, diagnosisStatus: 'COMPLETED', examinations: [] }, 'CONFIRMED'],
+    [{ receptionStatus: 'CANCELLED', diagnosisId: 5, diagnosisStatus: 'COMPLETED', examinations: [exam('REQUESTED')] }, 'CANCELLED'],
+  ];
+  for (const [visit, stage] of cases) assert.equal(deriveStage(visit), stage, JSON.stringify(visit));
+});

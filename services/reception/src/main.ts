@@ -1,0 +1,4 @@
+import { runServiceProcess } from '@medical/platform';
+import { receptionService } from './service.ts';
+
+await runServiceProcess(receptionService);

@@ -1,0 +1,15 @@
+import type { ServiceDefinition } from '@medical/platform';
+import { receptionEffect } from './app/commands.ts';
+import { migrations } from './db/migrations.ts';
+import type { ReceptionDatabase } from './db/schema.ts';
+import { receptionRoutes } from './http/routes.ts';
+
+export const receptionService: ServiceDefinition<ReceptionDatabase> = {
+  name: 'reception',
+  defaultPort: 8082,
+  title: 'Reception service',
+  description: 'The front desk: registers visits, cancels them, and confirms the outcome of the diagnosis.',
+  migrations,
+  routes: receptionRoutes,
+  consumer: { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: receptionEffect },
+};
