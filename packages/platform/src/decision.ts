@@ -29,3 +29,34 @@ export function eventsOrSkip<E>(decision: Decision<E>, log: (message: string) =>
 export function fold<S, E>(state: S, events: E[], evolve: (state: S, event: E) => S): S {
   return events.reduce(evolve, state);
 }
+
+/** How a handler persists one kind of aggregate: fold, keep, and say which events leave the service. */
+export type AggregateStore<S, E, Tx> = {
+  evolve: (state: S | null, event: E) => S | null;
+  isPublished: (event: E) => boolean;
+  save: (trx: Tx, state: S) => Promise<void>;
+  /** The CloudEvents subject and Kafka key: the reception id, so one visit stays in order. */
+  subject: (state: S) => number;
+};
+
+export type EmitEvents = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<unknown>;
+
+/**
+ * The save half of load-decide-save: folds the decided events into the state, saves it, and
+ * writes the events meant for other services to the outbox, all in the caller's transaction.
+ */
+export async function commitEvents<S, E extends { type: string; data: unknown }, Tx>(
+  trx: Tx,
+  emit: EmitEvents,
+  store: AggregateStore<S, E, Tx>,
+  state: S | null,
+  events: E[],
+): Promise<S | null> {
+  if (events.length === 0) return state;
+  const next = fold(state, events, store.evolve);
+  if (next === null) throw new Error('events left the aggregate without a state');
+  await store.save(trx, next);
+  const published = events.filter(store.isPublished).map(({ type, data }) => ({ type, data }));
+  if (published.length > 0) await emit(published, store.subject(next));
+  return next;
+}

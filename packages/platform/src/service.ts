@@ -24,7 +24,7 @@ export type ServiceContext<DB> = {
   execute<T>(work: (trx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T>;
 };
 
-export type Emit = (events: MedicalEvent[], subject: string | number) => Promise<CloudEvent[]>;
+export type Emit = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<CloudEvent[]>;
 
 export type ServiceDefinition<DB> = {
   name: string;
@@ -47,7 +47,7 @@ export type RunningService = {
 };
 
 function emitterFor(trx: Transaction<any>, topic: string): Emit {
-  return (events, subject) => appendToOutbox(trx, topic, events, { subject: String(subject) });
+  return (events, subject) => appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject) });
 }
 
 export async function startService<DB>(

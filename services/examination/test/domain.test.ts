@@ -103,6 +103,16 @@ describe('RequestExamination', () => {
   test('is refused as a conflict for another prescription', () => {
     refused(decide(request({ prescriptionId: P2 }), states.REQUESTED()), 'conflict');
   });
+
+  test('on a visit already closed, creates the order and cancels it at once so nothing stays pending', () => {
+    const events = accepted(decide(request({ closedBecause: 'Reception cancelled: patient left' }), null));
+    assert.deepEqual(events.filter(isPublished).map((e) => e.type), ['ExaminationRequested', 'ExaminationCancelled']);
+    assert.deepEqual(events.at(-1)?.data, { ...link, reason: 'Reception cancelled: patient left' });
+    const state = fold(null, events);
+    assert.equal(state?.status, 'CANCELLED');
+    assert.equal(state?.cancelReason, 'Reception cancelled: patient left');
+    refused(decide(perform, state), 'conflict');
+  });
 });
 
 describe('PerformExamination', () => {

@@ -42,9 +42,13 @@ export function toProblem(error: FastifyError | HttpProblem | Error): HttpProble
   if (error instanceof HttpProblem) return error;
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (e.validation) {
-    const where = { body: 'the body is', querystring: 'the query string is', params: 'the path parameters are', headers: 'the headers are' }[
-      e.validationContext ?? ''
-    ];
+    const places: Record<string, string> = {
+      body: 'the body is',
+      querystring: 'the query string is',
+      params: 'the path parameters are',
+      headers: 'the headers are',
+    };
+    const where = places[e.validationContext ?? ''];
     return validationProblem(`${where ?? 'the request is'} invalid`, fieldErrors(e.validation, e.validationContext));
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;

@@ -36,6 +36,12 @@ export type Command =
       patientName: string;
       examinationType: string;
       instructions?: string;
+      /**
+       * Set when the visit was already closed (its reception cancelled or its diagnosis rejected)
+       * before this prescription arrived: a doctor can prescribe while the cancellation is still
+       * on its way, and such an order must not stay pending forever.
+       */
+      closedBecause?: string;
       now: string;
     }
   | { type: 'PerformExamination'; result: string; now: string }
@@ -97,21 +103,24 @@ function compact<T extends object>(value: T): T {
 
 export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RequestExamination') {
-    const { type: _command, now, ...order } = command;
+    const { type: _command, now, closedBecause, ...order } = command;
     if (state) {
       // Ordering is driven by ExaminationPrescribed: the same prescription again is a redelivery.
       if (state.prescriptionId === order.prescriptionId) return accept();
       return refuse('conflict', `examination ${state.id} already exists for prescription ${state.prescriptionId}`);
     }
     const { examinationId, prescriptionId, diagnosisId, receptionId, examinationType } = order;
-    return accept(
+    const created: DomainEvent[] = [
       { type: 'ExaminationOrderCreated', data: compact(order), at: now },
       {
         type: 'ExaminationRequested',
         data: { examinationId, prescriptionId, diagnosisId, receptionId, examinationType },
         at: now,
       },
-    );
+    ];
+    if (closedBecause === undefined) return accept(...created);
+    const link = { examinationId, prescriptionId, diagnosisId, receptionId };
+    return accept(...created, { type: 'ExaminationCancelled', data: { ...link, reason: closedBecause }, at: now });
   }
   // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
   if (!state) return refuse('invalid', 'unknown examination');

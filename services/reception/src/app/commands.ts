@@ -1,5 +1,5 @@
 import type { CloudEvent, CreateReceptionRequest } from '@medical/contracts';
-import { eventsOrProblem, eventsOrSkip, fold, notFound, type ServiceContext } from '@medical/platform';
+import { commitEvents, eventsOrProblem, eventsOrSkip, notFound, type AggregateStore, type Emit, type ServiceContext } from '@medical/platform';
 import type { Transaction } from 'kysely';
 import { decide, evolve, isPublished, type Command, type DomainEvent, type Reception } from '../domain/reception.ts';
 import { loadReception, nextReceptionId, saveReception } from '../db/repository.ts';
@@ -7,25 +7,21 @@ import type { ReceptionDatabase } from '../db/schema.ts';
 
 type Context = ServiceContext<ReceptionDatabase>;
 type Trx = Transaction<ReceptionDatabase>;
-type Emit = Parameters<Parameters<Context['execute']>[0]>[1];
+
+const store: AggregateStore<Reception, DomainEvent, Trx> = {
+  evolve,
+  isPublished,
+  save: saveReception,
+  subject: (reception) => reception.id,
+};
 
 const now = () => new Date().toISOString();
-
-/** Saves the new state and writes the events meant for other services to the outbox. */
-async function commit(trx: Trx, emit: Emit, state: Reception | null, events: DomainEvent[]): Promise<Reception | null> {
-  if (events.length === 0) return state;
-  const next = fold(state, events, evolve);
-  if (next) await saveReception(trx, next);
-  const published = events.filter(isPublished).map(({ type, data }) => ({ type, data }) as never);
-  if (published.length > 0) await emit(published, next!.id);
-  return next;
-}
 
 export function registerReception(context: Context, request: CreateReceptionRequest): Promise<Reception> {
   return context.execute(async (trx, emit) => {
     const receptionId = await nextReceptionId(trx);
     const events = eventsOrProblem(decide({ type: 'RegisterReception', receptionId, ...request, now: now() }, null));
-    return (await commit(trx, emit, null, events))!;
+    return (await commitEvents(trx, emit, store, null, events))!;
   });
 }
 
@@ -34,7 +30,7 @@ function onReception(context: Context, id: number, command: Command): Promise<Re
   return context.execute(async (trx, emit) => {
     const state = await loadReception(trx, id);
     if (!state) throw notFound('reception', id);
-    return (await commit(trx, emit, state, eventsOrProblem(decide(command, state))))!;
+    return (await commitEvents(trx, emit, store, state, eventsOrProblem(decide(command, state))))!;
   });
 }
 
@@ -44,24 +40,28 @@ export const cancelReception = (context: Context, id: number, reason?: string) =
 export const confirmReception = (context: Context, id: number) =>
   onReception(context, id, { type: 'ConfirmReception', now: now() });
 
+function commandFor(event: CloudEvent): Command | undefined {
+  if (event.type === 'DiagnosisCompleted') {
+    const d = event.data as CloudEvent<'DiagnosisCompleted'>['data'];
+    return { type: 'RecordDiagnosisCompleted', diagnosisId: d.diagnosisId, opinion: d.opinion, now: event.time };
+  }
+  if (event.type === 'DiagnosisRejected') {
+    const d = event.data as CloudEvent<'DiagnosisRejected'>['data'];
+    return { type: 'RecordDiagnosisRejected', diagnosisId: d.diagnosisId, reason: d.reason, now: event.time };
+  }
+  return undefined;
+}
+
 /** The reception reacts to the doctor's outcome (DiagnosisCompleted / DiagnosisRejected). */
 export function receptionEffect(context: Context) {
   return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
-    let command: Command;
-    if (event.type === 'DiagnosisCompleted') {
-      const d = event.data as CloudEvent<'DiagnosisCompleted'>['data'];
-      command = { type: 'RecordDiagnosisCompleted', diagnosisId: d.diagnosisId, opinion: d.opinion, now: event.time };
-    } else if (event.type === 'DiagnosisRejected') {
-      const d = event.data as CloudEvent<'DiagnosisRejected'>['data'];
-      command = { type: 'RecordDiagnosisRejected', diagnosisId: d.diagnosisId, reason: d.reason, now: event.time };
-    } else {
-      return;
-    }
+    const command = commandFor(event);
+    if (!command) return;
     const receptionId = (event.data as { receptionId: number }).receptionId;
     const state = await loadReception(trx, receptionId);
     // A diagnosis always follows a reception this service wrote; if it is missing, retry, then dead-letter.
     if (!state) throw new Error(`${event.type} for unknown reception ${receptionId}`);
     const events = eventsOrSkip(decide(command, state), (m) => context.logger.info({ eventId: event.id }, m));
-    await commit(trx, emit, state, events);
+    await commitEvents(trx, emit, store, state, events);
   };
 }
