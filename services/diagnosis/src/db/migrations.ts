@@ -1,0 +1,39 @@
+import type { Kysely } from 'kysely';
+import type { Migrations } from '@medical/platform';
+
+export const migrations: Migrations = {
+  '0001_diagnoses': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('diagnoses')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        // One diagnosis per reception, enforced by the database as well as by the handler.
+        .addColumn('reception_id', 'integer', (c) => c.notNull().unique())
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('patient_name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('opinion', 'text')
+        .addColumn('reject_reason', 'text')
+        .addColumn('cancel_reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('diagnoses_status').on('diagnoses').columns(['status', 'id']).execute();
+      await db.schema.createIndex('diagnoses_patient').on('diagnoses').columns(['patient_id', 'id']).execute();
+      await db.schema
+        .createTable('prescriptions')
+        .addColumn('prescription_id', 'text', (c) => c.primaryKey())
+        .addColumn('diagnosis_id', 'integer', (c) => c.notNull().references('diagnoses.id'))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('examination_type', 'text', (c) => c.notNull())
+        .addColumn('instructions', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('examination_id', 'integer')
+        .addColumn('result', 'text')
+        .addColumn('cancel_reason', 'text')
+        .addColumn('prescribed_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('prescriptions_diagnosis').on('prescriptions').columns(['diagnosis_id', 'position']).execute();
+    },
+  },
+};

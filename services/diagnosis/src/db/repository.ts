@@ -1,0 +1,125 @@
+import type { Kysely, Transaction } from 'kysely';
+import { pageWindow, type PageRequest } from '@medical/platform';
+import type { DiagnosisStatus, PageOf, PrescriptionStatus } from '@medical/contracts';
+import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
+import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.ts';
+
+type Db = Kysely<DiagnosisDatabase> | Transaction<DiagnosisDatabase>;
+
+function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as never;
+}
+
+function prescriptionFromRow(row: PrescriptionRow): Prescription {
+  return {
+    prescriptionId: row.prescription_id,
+    examinationType: row.examination_type,
+    status: row.status as PrescriptionStatus,
+    prescribedAt: row.prescribed_at,
+    ...withoutNulls({
+      instructions: row.instructions,
+      examinationId: row.examination_id,
+      result: row.result,
+      cancelReason: row.cancel_reason,
+    }),
+  };
+}
+
+function diagnosisFromRow(row: DiagnosisRow, prescriptions: Prescription[]): Diagnosis {
+  return {
+    id: row.id,
+    receptionId: row.reception_id,
+    patientId: row.patient_id,
+    patientName: row.patient_name,
+    status: row.status as DiagnosisStatus,
+    prescriptions,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...withoutNulls({ opinion: row.opinion, rejectReason: row.reject_reason, cancelReason: row.cancel_reason }),
+  };
+}
+
+/** Loads diagnoses with their prescriptions in two queries, whatever the number of rows. */
+async function hydrate(db: Db, rows: DiagnosisRow[]): Promise<Diagnosis[]> {
+  if (rows.length === 0) return [];
+  const prescriptions = await db
+    .selectFrom('prescriptions')
+    .selectAll()
+    .where(
+      'diagnosis_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('diagnosis_id')
+    .orderBy('position')
+    .execute();
+  const byDiagnosis = Map.groupBy(prescriptions, (p) => p.diagnosis_id);
+  return rows.map((row) => diagnosisFromRow(row, (byDiagnosis.get(row.id) ?? []).map(prescriptionFromRow)));
+}
+
+export async function nextDiagnosisId(db: Db): Promise<number> {
+  const row = await db.selectFrom('diagnoses').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst();
+  return Number(row?.last ?? 0) + 1;
+}
+
+export async function loadDiagnosis(db: Db, id: number): Promise<Diagnosis | null> {
+  const rows = await db.selectFrom('diagnoses').selectAll().where('id', '=', id).execute();
+  return (await hydrate(db, rows))[0] ?? null;
+}
+
+export async function loadDiagnosisOfReception(db: Db, receptionId: number): Promise<Diagnosis | null> {
+  const rows = await db.selectFrom('diagnoses').selectAll().where('reception_id', '=', receptionId).execute();
+  return (await hydrate(db, rows))[0] ?? null;
+}
+
+export async function saveDiagnosis(db: Db, diagnosis: Diagnosis): Promise<void> {
+  const row: DiagnosisRow = {
+    id: diagnosis.id,
+    reception_id: diagnosis.receptionId,
+    patient_id: diagnosis.patientId,
+    patient_name: diagnosis.patientName,
+    status: diagnosis.status,
+    opinion: diagnosis.opinion ?? null,
+    reject_reason: diagnosis.rejectReason ?? null,
+    cancel_reason: diagnosis.cancelReason ?? null,
+    created_at: diagnosis.createdAt,
+    updated_at: diagnosis.updatedAt,
+  };
+  const { id: _id, ...changes } = row;
+  await db.insertInto('diagnoses').values(row).onConflict((oc) => oc.column('id').doUpdateSet(changes)).execute();
+  for (const [position, p] of diagnosis.prescriptions.entries()) {
+    const prescription: PrescriptionRow = {
+      prescription_id: p.prescriptionId,
+      diagnosis_id: diagnosis.id,
+      position,
+      examination_type: p.examinationType,
+      instructions: p.instructions ?? null,
+      status: p.status,
+      examination_id: p.examinationId ?? null,
+      result: p.result ?? null,
+      cancel_reason: p.cancelReason ?? null,
+      prescribed_at: p.prescribedAt,
+    };
+    const { prescription_id: _pid, ...update } = prescription;
+    await db
+      .insertInto('prescriptions')
+      .values(prescription)
+      .onConflict((oc) => oc.column('prescription_id').doUpdateSet(update))
+      .execute();
+  }
+}
+
+export type DiagnosisFilter = PageRequest & { status?: DiagnosisStatus; receptionId?: number; patientId?: string };
+
+export async function listDiagnoses(db: Db, filter: DiagnosisFilter): Promise<PageOf<Diagnosis>> {
+  const { page, size, offset } = pageWindow(filter);
+  let query = db.selectFrom('diagnoses');
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.receptionId) query = query.where('reception_id', '=', filter.receptionId);
+  if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy('id').limit(size).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: await hydrate(db, rows), page, size, total: Number(count.total) };
+}

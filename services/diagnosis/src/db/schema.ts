@@ -1,0 +1,29 @@
+import type { PlatformTables } from '@medical/platform';
+
+export type DiagnosisRow = {
+  id: number;
+  reception_id: number;
+  patient_id: string;
+  patient_name: string;
+  status: string;
+  opinion: string | null;
+  reject_reason: string | null;
+  cancel_reason: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type PrescriptionRow = {
+  prescription_id: string;
+  diagnosis_id: number;
+  position: number;
+  examination_type: string;
+  instructions: string | null;
+  status: string;
+  examination_id: number | null;
+  result: string | null;
+  cancel_reason: string | null;
+  prescribed_at: string;
+};
+
+export type DiagnosisDatabase = PlatformTables & { diagnoses: DiagnosisRow; prescriptions: PrescriptionRow };

@@ -1,0 +1,4 @@
+import { runServiceProcess } from '@medical/platform';
+import { diagnosisService } from './service.ts';
+
+await runServiceProcess(diagnosisService);

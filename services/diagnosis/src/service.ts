@@ -1,0 +1,18 @@
+import type { ServiceDefinition } from '@medical/platform';
+import { diagnosisEffect } from './app/reactions.ts';
+import { migrations } from './db/migrations.ts';
+import type { DiagnosisDatabase } from './db/schema.ts';
+import { diagnosisRoutes } from './http/routes.ts';
+
+export const diagnosisService: ServiceDefinition<DiagnosisDatabase> = {
+  name: 'diagnosis',
+  defaultPort: 8083,
+  title: 'Diagnosis service',
+  description: "The doctor's desk: the worklist of registered patients, prescriptions, and the outcome of the diagnosis.",
+  migrations,
+  routes: diagnosisRoutes,
+  consumer: {
+    handles: ['ReceptionCompleted', 'ReceptionCancelled', 'ExaminationRequested', 'ExaminationPerformed', 'ExaminationCancelled'],
+    effect: diagnosisEffect,
+  },
+};

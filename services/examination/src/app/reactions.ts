@@ -1,0 +1,70 @@
+import type { CloudEvent } from '@medical/contracts';
+import { commitEvents, eventsOrSkip, type Emit } from '@medical/platform';
+import { decide, type Command } from '../domain/examination.ts';
+import {
+  closedVisitReason,
+  loadExaminationOfPrescription,
+  loadPendingExaminations,
+  nextExaminationId,
+  recordClosedVisit,
+} from '../db/repository.ts';
+import { examinationStore, type Context, type Trx } from './commands.ts';
+
+type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
+
+/**
+ * A prescription becomes an examination order; a rejected diagnosis or a cancelled reception
+ * cancels the orders still pending (compensation), and is remembered so that a prescription
+ * still on its way is cancelled on arrival.
+ */
+export function examinationEffect(context: Context) {
+  const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
+
+  async function compensate(trx: Trx, emit: Emit, event: CloudEvent, scope: { receptionId: number } | { diagnosisId: number }, reason: string) {
+    for (const examination of await loadPendingExaminations(trx, scope)) {
+      const command: Command = { type: 'CompensateExamination', reason, now: event.time };
+      await commitEvents(trx, emit, examinationStore, examination, eventsOrSkip(decide(command, examination), skip(event)));
+    }
+  }
+
+  return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
+    switch (event.type) {
+      case 'ExaminationPrescribed': {
+        const d = event.data as Data<'ExaminationPrescribed'>;
+        if (await loadExaminationOfPrescription(trx, d.prescriptionId)) {
+          return skip(event)(`prescription ${d.prescriptionId} already has an examination`);
+        }
+        const closedBecause = await closedVisitReason(trx, d.receptionId, d.diagnosisId);
+        const command: Command = {
+          type: 'RequestExamination',
+          examinationId: await nextExaminationId(trx),
+          prescriptionId: d.prescriptionId,
+          diagnosisId: d.diagnosisId,
+          receptionId: d.receptionId,
+          patientId: d.patientId,
+          patientName: d.patientName,
+          examinationType: d.examinationType,
+          ...(d.instructions ? { instructions: d.instructions } : {}),
+          ...(closedBecause ? { closedBecause } : {}),
+          now: event.time,
+        };
+        await commitEvents(trx, emit, examinationStore, null, eventsOrSkip(decide(command, null), skip(event)));
+        return;
+      }
+      case 'DiagnosisRejected': {
+        const d = event.data as Data<'DiagnosisRejected'>;
+        const reason = `Diagnosis rejected: ${d.reason}`;
+        await recordClosedVisit(trx, 'diagnosis', d.diagnosisId, reason, event.time);
+        return compensate(trx, emit, event, { diagnosisId: d.diagnosisId }, reason);
+      }
+      case 'ReceptionCancelled': {
+        const d = event.data as Data<'ReceptionCancelled'>;
+        const reason = `Reception cancelled: ${d.reason}`;
+        await recordClosedVisit(trx, 'reception', d.receptionId, reason, event.time);
+        return compensate(trx, emit, event, { receptionId: d.receptionId }, reason);
+      }
+      default:
+        return;
+    }
+  };
+}

@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely';
+import type { Migrations } from '@medical/platform';
+
+export const migrations: Migrations = {
+  '0001_examinations': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('examinations')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        // One examination per prescription, enforced by the database as well as by the handler.
+        .addColumn('prescription_id', 'text', (c) => c.notNull().unique())
+        .addColumn('diagnosis_id', 'integer', (c) => c.notNull())
+        .addColumn('reception_id', 'integer', (c) => c.notNull())
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('patient_name', 'text', (c) => c.notNull())
+        .addColumn('examination_type', 'text', (c) => c.notNull())
+        .addColumn('instructions', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('performed_at', 'text')
+        .addColumn('cancel_reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('examinations_status').on('examinations').columns(['status', 'id']).execute();
+      await db.schema.createIndex('examinations_diagnosis').on('examinations').columns(['diagnosis_id', 'id']).execute();
+      await db.schema.createIndex('examinations_reception').on('examinations').columns(['reception_id', 'id']).execute();
+      await db.schema
+        .createTable('closed_visits')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('ref_id', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('closed_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('closed_visits_pk', ['scope', 'ref_id'])
+        .execute();
+    },
+  },
+};

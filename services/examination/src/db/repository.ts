@@ -1,0 +1,110 @@
+import type { Kysely, Transaction } from 'kysely';
+import { pageWindow, type PageRequest } from '@medical/platform';
+import type { ExaminationStatus, PageOf } from '@medical/contracts';
+import type { Examination } from '../domain/examination.ts';
+import type { ExaminationDatabase, ExaminationRow } from './schema.ts';
+
+type Db = Kysely<ExaminationDatabase> | Transaction<ExaminationDatabase>;
+
+function fromRow(row: ExaminationRow): Examination {
+  const optional = {
+    instructions: row.instructions,
+    result: row.result,
+    performedAt: row.performed_at,
+    cancelReason: row.cancel_reason,
+  };
+  return {
+    id: row.id,
+    prescriptionId: row.prescription_id,
+    diagnosisId: row.diagnosis_id,
+    receptionId: row.reception_id,
+    patientId: row.patient_id,
+    patientName: row.patient_name,
+    examinationType: row.examination_type,
+    status: row.status as ExaminationStatus,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),
+  };
+}
+
+export async function nextExaminationId(db: Db): Promise<number> {
+  const row = await db.selectFrom('examinations').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst();
+  return Number(row?.last ?? 0) + 1;
+}
+
+export async function loadExamination(db: Db, id: number): Promise<Examination | null> {
+  const row = await db.selectFrom('examinations').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? fromRow(row) : null;
+}
+
+export async function loadExaminationOfPrescription(db: Db, prescriptionId: string): Promise<Examination | null> {
+  const row = await db.selectFrom('examinations').selectAll().where('prescription_id', '=', prescriptionId).executeTakeFirst();
+  return row ? fromRow(row) : null;
+}
+
+/** The examinations a compensation may still cancel: those of one visit or diagnosis still REQUESTED. */
+export async function loadPendingExaminations(db: Db, scope: { receptionId: number } | { diagnosisId: number }): Promise<Examination[]> {
+  let query = db.selectFrom('examinations').selectAll().where('status', '=', 'REQUESTED');
+  query = 'receptionId' in scope ? query.where('reception_id', '=', scope.receptionId) : query.where('diagnosis_id', '=', scope.diagnosisId);
+  return (await query.orderBy('id').execute()).map(fromRow);
+}
+
+export async function saveExamination(db: Db, e: Examination): Promise<void> {
+  const row: ExaminationRow = {
+    id: e.id,
+    prescription_id: e.prescriptionId,
+    diagnosis_id: e.diagnosisId,
+    reception_id: e.receptionId,
+    patient_id: e.patientId,
+    patient_name: e.patientName,
+    examination_type: e.examinationType,
+    instructions: e.instructions ?? null,
+    status: e.status,
+    result: e.result ?? null,
+    performed_at: e.performedAt ?? null,
+    cancel_reason: e.cancelReason ?? null,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+  };
+  const { id: _id, ...changes } = row;
+  await db.insertInto('examinations').values(row).onConflict((oc) => oc.column('id').doUpdateSet(changes)).execute();
+}
+
+export async function recordClosedVisit(db: Db, scope: 'reception' | 'diagnosis', refId: number, reason: string, at: string): Promise<void> {
+  await db
+    .insertInto('closed_visits')
+    .values({ scope, ref_id: refId, reason, closed_at: at })
+    .onConflict((oc) => oc.columns(['scope', 'ref_id']).doNothing())
+    .execute();
+}
+
+/** Why a new prescription's visit is already closed, if it is. */
+export async function closedVisitReason(db: Db, receptionId: number, diagnosisId: number): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('closed_visits')
+    .select('reason')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('scope', '=', 'reception'), eb('ref_id', '=', receptionId)]),
+        eb.and([eb('scope', '=', 'diagnosis'), eb('ref_id', '=', diagnosisId)]),
+      ]),
+    )
+    .executeTakeFirst();
+  return row?.reason;
+}
+
+export type ExaminationFilter = PageRequest & { status?: ExaminationStatus; diagnosisId?: number; receptionId?: number };
+
+export async function listExaminations(db: Db, filter: ExaminationFilter): Promise<PageOf<Examination>> {
+  const { page, size, offset } = pageWindow(filter);
+  let query = db.selectFrom('examinations');
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.diagnosisId) query = query.where('diagnosis_id', '=', filter.diagnosisId);
+  if (filter.receptionId) query = query.where('reception_id', '=', filter.receptionId);
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy('id').limit(size).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(fromRow), page, size, total: Number(count.total) };
+}

@@ -1,0 +1,4 @@
+import { runServiceProcess } from '@medical/platform';
+import { examinationService } from './service.ts';
+
+await runServiceProcess(examinationService);
