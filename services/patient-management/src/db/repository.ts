@@ -1,0 +1,63 @@
+import type { Kysely, Transaction } from 'kysely';
+import { pageWindow, type PageRequest } from '@medical/platform';
+import type { DiagnosisStatus, PageOf, ReceptionStatus, VisitStage } from '@medical/contracts';
+import type { Visit, VisitExamination } from '../domain/visit.ts';
+import type { PatientManagementDatabase, VisitRow } from './schema.ts';
+
+type Db = Kysely<PatientManagementDatabase> | Transaction<PatientManagementDatabase>;
+
+function fromRow(row: VisitRow): Visit {
+  return {
+    receptionId: row.reception_id,
+    patientId: row.patient_id,
+    patientName: row.patient_name,
+    receptionStatus: row.reception_status as ReceptionStatus,
+    ...(row.diagnosis_id !== null ? { diagnosisId: row.diagnosis_id } : {}),
+    ...(row.diagnosis_status !== null ? { diagnosisStatus: row.diagnosis_status as DiagnosisStatus } : {}),
+    examinations: JSON.parse(row.examinations) as VisitExamination[],
+    stage: row.stage as VisitStage,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function loadVisit(db: Db, receptionId: number): Promise<Visit | null> {
+  const row = await db.selectFrom('visits').selectAll().where('reception_id', '=', receptionId).executeTakeFirst();
+  return row ? fromRow(row) : null;
+}
+
+export async function saveVisit(db: Db, visit: Visit): Promise<void> {
+  const row: VisitRow = {
+    reception_id: visit.receptionId,
+    patient_id: visit.patientId,
+    patient_name: visit.patientName,
+    reception_status: visit.receptionStatus,
+    diagnosis_id: visit.diagnosisId ?? null,
+    diagnosis_status: visit.diagnosisStatus ?? null,
+    stage: visit.stage,
+    examinations: JSON.stringify(visit.examinations),
+    created_at: visit.createdAt,
+    updated_at: visit.updatedAt,
+  };
+  const { reception_id: _id, ...changes } = row;
+  await db.insertInto('visits').values(row).onConflict((oc) => oc.column('reception_id').doUpdateSet(changes)).execute();
+}
+
+/** Empties the view so that it can be rebuilt from the start of the log. */
+export async function clearVisits(db: Db): Promise<void> {
+  await db.deleteFrom('visits').execute();
+}
+
+export type VisitFilter = PageRequest & { patientId?: string; stage?: VisitStage };
+
+export async function listVisits(db: Db, filter: VisitFilter): Promise<PageOf<Visit>> {
+  const { page, size, offset } = pageWindow(filter);
+  let query = db.selectFrom('visits');
+  if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
+  if (filter.stage) query = query.where('stage', '=', filter.stage);
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy('reception_id').limit(size).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(fromRow), page, size, total: Number(count.total) };
+}

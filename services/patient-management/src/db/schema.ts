@@ -1,0 +1,17 @@
+import type { PlatformTables } from '@medical/platform';
+
+export type VisitRow = {
+  reception_id: number;
+  patient_id: string;
+  patient_name: string;
+  reception_status: string;
+  diagnosis_id: number | null;
+  diagnosis_status: string | null;
+  stage: string;
+  /** The visit's examinations as a JSON array: always read and written with the visit. */
+  examinations: string;
+  created_at: string;
+  updated_at: string;
+};
+
+export type PatientManagementDatabase = PlatformTables & { visits: VisitRow };

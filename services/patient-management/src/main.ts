@@ -1,0 +1,4 @@
+import { runServiceProcess } from '@medical/platform';
+import { patientManagementService } from './service.ts';
+
+await runServiceProcess(patientManagementService);
