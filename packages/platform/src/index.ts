@@ -13,3 +13,4 @@ export * from './service.ts';
 export * from './shutdown.ts';
 export * from './decision.ts';
 export * from './http/paging.ts';
+export * from './messaging/open-transport.ts';

@@ -6,7 +6,7 @@ import { openDatabase, type Database, type Migrations } from './db/database.ts';
 import { createApp, type App } from './http/app.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
-import { EmbeddedLog, embeddedLogFile } from './messaging/embedded-log.ts';
+import { openTransport } from './messaging/open-transport.ts';
 import { OutboxRelay, appendToOutbox } from './messaging/outbox.ts';
 import type { EventTransport, Subscription } from './messaging/transport.ts';
 import { installShutdown } from './shutdown.ts';
@@ -42,6 +42,7 @@ export type ServiceDefinition<DB> = {
 export type RunningService = {
   app: App;
   context: ServiceContext<unknown>;
+  transport: EventTransport;
   url: string;
   stop(): Promise<void>;
 };
@@ -58,12 +59,7 @@ export async function startService<DB>(
   const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
   const metrics = createMetrics(config.serviceName);
   const database = await openDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations: definition.migrations });
-  const transport: EventTransport = new EmbeddedLog({
-    file: embeddedLogFile(config.dataDir),
-    pollIntervalMs: config.pollIntervalMs,
-    retryBaseDelayMs: config.retryBaseDelayMs,
-    logger,
-  });
+  const transport = openTransport(config, logger);
   const relay = new OutboxRelay({
     db: database.db,
     transport,
@@ -142,7 +138,7 @@ export async function startService<DB>(
       logger.info('stopped');
     })());
 
-  return { app, context: context as ServiceContext<unknown>, url, stop };
+  return { app, context: context as ServiceContext<unknown>, transport, url, stop };
 }
 
 /** Entry point of a service process: start, and stop cleanly on SIGTERM/SIGINT. */

@@ -140,9 +140,16 @@ export class EmbeddedLog implements EventTransport {
     );
   }
 
-  /** Moves a group back (or forward) in the log: what a rebuild of a read model does. */
-  resetOffset(group: string, topic: string, offset = 0): void {
-    this.commit(group, topic, offset);
+  async rewind(group: string, topic: string): Promise<void> {
+    this.commit(group, topic, 0);
+  }
+
+  async groupIsActive(group: string, topic: string): Promise<boolean> {
+    const lease = this.database
+      .prepare('SELECT host, pid, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
+      .get(group, topic) as { host: string; pid: number; expires_at_ms: number } | undefined;
+    if (!lease || lease.expires_at_ms <= Date.now()) return false;
+    return lease.host !== os.hostname() || processIsAlive(lease.pid);
   }
 
   read(topic: string, afterOffset: number, limit: number): MessageRow[] {

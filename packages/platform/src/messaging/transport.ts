@@ -38,6 +38,10 @@ export interface EventTransport {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Messages not yet consumed by the group, per partition, where the transport knows it. */
   lag(group: string, topic: string): Promise<Array<{ partition: number; lag: number }>>;
+  /** Moves a group back to the start of the topic: how a read model is rebuilt. The group must be idle. */
+  rewind(group: string, topic: string): Promise<void>;
+  /** Whether a live member of the group is consuming now (a rebuild must not race it). */
+  groupIsActive(group: string, topic: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,48 @@
+import { createApp, type App } from '@medical/platform/http/app';
+import type { ServiceMetrics } from '@medical/platform/metrics';
+import type { GatewayConfig } from './config.ts';
+import { documentPath, registerUpstream } from './proxy.ts';
+
+/**
+ * The gateway's HTTP app: the platform's app (problem+json errors, request ids, logs, /healthz,
+ * /readyz, /metrics, 404s) with one proxy per service and an index of the services' API documents.
+ */
+export async function buildGateway(config: GatewayConfig, metrics: ServiceMetrics): Promise<App> {
+  const app = await createApp({
+    serviceName: 'gateway',
+    title: 'Medical visit gateway',
+    description: 'The one entry point to the reception, diagnosis, examination and patient-management APIs.',
+    logLevel: config.logLevel,
+    metrics,
+    // The gateway documents no routes of its own, so it serves no generated docs.
+    documentation: false,
+    // Ready as soon as it listens: checking the upstreams here would take every route out of the
+    // load balancer when one service is down, the opposite of fault isolation. A down service is
+    // answered per route with a 503 instead.
+    readiness: [],
+  });
+
+  for (const upstream of config.upstreams) {
+    await registerUpstream(app, upstream, config.upstreamTimeoutMs);
+  }
+
+  // Each service documents its own API; the gateway only says which service answers which paths
+  // and where its document is. A valid (empty) OpenAPI document, so tools pointed at it do not choke.
+  const index = {
+    openapi: '3.1.0',
+    info: {
+      title: 'Medical visit gateway',
+      version: '0.1.0',
+      description: 'Routes each path prefix to the service that owns it; x-services lists where each service documents its API.',
+    },
+    paths: {},
+    'x-services': config.upstreams.map((upstream) => ({
+      service: upstream.service,
+      paths: [upstream.prefix, `${upstream.prefix}/*`],
+      openapi: documentPath(upstream),
+    })),
+  };
+  app.get('/openapi.json', async () => index);
+
+  return app;
+}

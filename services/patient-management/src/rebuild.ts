@@ -1,0 +1,45 @@
+/**
+ * Rebuilds the visit view from the start of the event log: empties the view and its inbox,
+ * rewinds the consumer group, replays every event through the same projection the service
+ * runs, and exits when it has caught up. Run it while the service is stopped:
+ *
+ *   npm run rebuild -w @medical/patient-management
+ */
+import pino from 'pino';
+import { loadConfig, openDatabase, openTransport, startService } from '@medical/platform';
+import { sql } from 'kysely';
+import { patientManagementService } from './service.ts';
+
+const definition = patientManagementService;
+// `npm run -w` runs in the workspace folder; the data lives where npm was invoked (the repo root).
+const env = { ...process.env, DATA_DIR: process.env.DATA_DIR ?? `${process.env.INIT_CWD ?? process.cwd()}/data` };
+const config = loadConfig(definition.name, definition.defaultPort, env);
+const logger = pino({ level: config.logLevel, base: { service: `${definition.name}-rebuild` } });
+
+const transport = openTransport(config, logger);
+if (await transport.groupIsActive(definition.name, config.topic)) {
+  console.error(`${definition.name} is consuming right now: stop it before rebuilding its view.`);
+  process.exit(1);
+}
+const database = await openDatabase({ serviceName: definition.name, dataDir: config.dataDir, migrations: definition.migrations });
+await database.transaction(async (trx) => {
+  await sql`delete from visits`.execute(trx);
+  await sql`delete from inbox`.execute(trx);
+});
+await database.close();
+await transport.rewind(definition.name, config.topic);
+await transport.close();
+
+const started = Date.now();
+const service = await startService(definition, { ...env, HOST: '127.0.0.1', PORT: '0' });
+for (;;) {
+  const lag = await service.transport.lag(definition.name, config.topic);
+  if (lag.every((p) => p.lag === 0)) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const { total } = await service.context.database.db
+  .selectFrom('visits' as never)
+  .select((eb) => eb.fn.countAll<number>().as('total'))
+  .executeTakeFirstOrThrow();
+await service.stop();
+console.log(`rebuilt ${total} visits from the event log in ${Date.now() - started} ms`);
