@@ -1,8 +1,6 @@
 import { HttpProblem, conflict } from './http/problem.ts';
 
-/** The shape every service's decider returns (see the services' domain modules). */
-export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
-export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+import type { Decision } from './domain/decider.ts';
 
 /** For commands from HTTP: a refused transition is a 409, anything else the decider refuses a 400. */
 export function eventsOrProblem<E>(decision: Decision<E>): E[] {

@@ -14,3 +14,4 @@ export * from './shutdown.ts';
 export * from './decision.ts';
 export * from './http/paging.ts';
 export * from './messaging/open-transport.ts';
+export * from './domain/decider.ts';

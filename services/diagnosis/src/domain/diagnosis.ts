@@ -1,4 +1,5 @@
 import type { DiagnosisStatus, EventOf, PrescriptionStatus } from '@medical/contracts';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform/domain/decider';
 
 /**
  * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
@@ -66,8 +67,7 @@ export type InternalEvent = Stamped<
 
 export type DomainEvent = PublishedEvent | InternalEvent;
 
-export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
-export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+export type { Decision, Refusal };
 
 const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
   'DiagnosisRegistered',
@@ -101,16 +101,8 @@ function openStatus(prescriptions: Prescription[]): DiagnosisStatus {
   return hasPendingPrescriptions({ prescriptions }) ? 'EXAMINATION_PRESCRIBED' : 'EXAMINATION_DONE';
 }
 
-const accept = (...events: DomainEvent[]): Decision<DomainEvent> => ({ ok: true, events });
-const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => ({
-  ok: false,
-  refusal: { kind, message },
-});
-
-/** Drops undefined optional fields so that events and state serialise without `undefined` keys. */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);
+const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => refuseWith(kind, message);
 
 export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RegisterDiagnosis') {

@@ -1,4 +1,5 @@
 import type { EventOf, ReceptionStatus } from '@medical/contracts';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform/domain/decider';
 
 /**
  * The reception decider (DESIGN.md section 5): a pure function from a command and the current
@@ -62,8 +63,7 @@ export type InternalEvent = Stamped<{
 
 export type DomainEvent = PublishedEvent | InternalEvent;
 
-export type Refusal = { kind: 'conflict' | 'invalid'; message: string };
-export type Decision<E> = { ok: true; events: E[] } | { ok: false; refusal: Refusal };
+export type { Decision, Refusal };
 
 export const DEFAULT_CANCEL_REASON = 'Cancelled at reception';
 
@@ -77,16 +77,8 @@ export function isPublished(e: DomainEvent): e is PublishedEvent {
   return publishedTypes.has(e.type);
 }
 
-const accept = (...events: DomainEvent[]): Decision<DomainEvent> => ({ ok: true, events });
-const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => ({
-  ok: false,
-  refusal: { kind, message },
-});
-
-/** Drops undefined optional fields so that events and state serialise without `undefined` keys. */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);
+const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => refuseWith(kind, message);
 
 export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RegisterReception') {
