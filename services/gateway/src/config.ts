@@ -17,7 +17,10 @@ export type GatewayConfig = {
   port: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
-  /** How long an upstream may take to connect, to start its answer, or between body chunks. */
+  /**
+   * How long an upstream may take to connect, to start its answer, or between body chunks.
+   * undici checks these on a coarse clock, so a timeout fires up to about a second late.
+   */
   upstreamTimeoutMs: number;
   upstreams: Upstream[];
 };

@@ -14,7 +14,7 @@ const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'transfer-enco
 /** Only requests that can be replayed without effect are retried, and only once. */
 const replayable = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Where the gateway serves an upstream's OpenAPI document. */
+/** Where the gateway serves an upstream's own OpenAPI document. */
 export function documentPath(upstream: Upstream): string {
   return `/openapi/${upstream.service}.json`;
 }
@@ -62,8 +62,9 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
         connectTimeout: timeoutMs,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        // reply-from turns certificate checks off unless told otherwise; an https upstream must be verified.
-        tls: { rejectUnauthorized: true },
+        // reply-from turns certificate checks off (tls.rejectUnauthorized = false) unless told
+        // otherwise; undici lets `connect` override that, and an https upstream must be verified.
+        connect: { rejectUnauthorized: true },
       },
       // Fastify already logs every request and its outcome; upstream failures are logged below.
       disableRequestLogging: true,
@@ -91,31 +92,42 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
       // keep-alive connection the upstream had just closed) is worth one more try.
       retryDelay: ({ err, req, attempt }: RetryDetails) =>
         attempt === 0 && replayable.has(req.method) && (err as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' ? 1 : null,
+      // reply-from has already logged the cause (at warn, with the request id); what is left is to
+      // answer with a problem document instead of its bare 500/504 error objects.
       onError: (reply, { error }) => {
         const status = (error as { statusCode?: number }).statusCode;
         const problem = status === 502 ? badGateway(upstream.service) : unavailable(upstream.service);
-        reply.request.log.warn({ err: error, upstream: upstream.service }, 'upstream request failed');
         sendProblem(reply as FastifyReply, reply.request as FastifyRequest, problem);
+      },
+      // reply-from goes on to stream the upstream's body even after it had onError answer an
+      // invalid status line; discard that body rather than send a second reply.
+      onResponse: (_request, reply, response) => {
+        if (reply.sent) {
+          response.stream.destroy();
+          return;
+        }
+        reply.send(response.stream);
       },
     };
 
-    const forward = (request: FastifyRequest, reply: FastifyReply) => {
+    /** Sends the request on to `source` on the upstream (by default, its own path and query). */
+    const forwardTo = (source?: string) => (request: FastifyRequest, reply: FastifyReply) => {
       if (Buffer.isBuffer(request.body)) {
         // Handing reply-from the bytes with their own content type sends them as they are; left to
         // itself it would JSON.stringify a Buffer whose content type is application/json.
-        reply.from(undefined, { ...options, body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' });
+        const contentType = request.headers['content-type'] ?? 'application/octet-stream';
+        reply.from(source, { ...options, body: request.body, contentType });
         return;
       }
-      // No body arrived (the platform's app substitutes {} for handlers that expect one): send none.
+      // No body arrived; the platform's app substitutes {} for handlers that expect one, which
+      // reply-from would try to send. Send none, as the caller did.
       request.body = undefined;
-      reply.from(undefined, options);
+      reply.from(source, options);
     };
 
-    scope.all(upstream.prefix, forward);
-    scope.all(`${upstream.prefix}/*`, forward);
+    scope.all(upstream.prefix, forwardTo());
+    scope.all(`${upstream.prefix}/*`, forwardTo());
     // The service's own API document, reachable through the one entry point like its API.
-    scope.get(documentPath(upstream), (_request, reply) => {
-      reply.from('/openapi.json', options);
-    });
+    scope.get(documentPath(upstream), forwardTo('/openapi.json'));
   });
 }

@@ -82,6 +82,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised before routing (a malformed URL, say) get the same problem+json as the rest.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(reply, request, toProblem(error));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let accepting = true;

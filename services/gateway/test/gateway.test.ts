@@ -1,0 +1,546 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError } from '@medical/platform/config';
+import { loadGatewayConfig } from '../src/config.ts';
+import { startGateway, type RunningGateway } from '../src/main.ts';
+
+// The upstreams here are real HTTP servers on real ports: the gateway's whole contract is what
+// goes over the wire to them and back, so that is what these tests look at.
+
+type Seen = { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer };
+type Answer = (seen: Seen, response: ServerResponse, request: IncomingMessage) => void;
+type FakeUpstream = { url: string; seen: Seen[]; answer: Answer; close(): Promise<void> };
+
+const echo: Answer = (seen, response) => {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ method: seen.method, url: seen.url }));
+};
+
+async function startUpstream(answer: Answer = echo): Promise<FakeUpstream> {
+  const upstream: FakeUpstream = {
+    url: '',
+    seen: [],
+    answer,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const seen = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks) };
+      upstream.seen.push(seen);
+      upstream.answer(seen, response, request);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  upstream.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return upstream;
+}
+
+/** A port that was free a moment ago and has nothing listening on it now. */
+async function closedPortUrl(): Promise<string> {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return `http://127.0.0.1:${port}`;
+}
+
+type Answered = { status: number; headers: IncomingHttpHeaders; body: Buffer; text: string; json(): any };
+
+/** A plain HTTP/1.1 request with no connection reuse, so every header on the wire is visible. */
+function send(
+  base: string,
+  method: string,
+  target: string,
+  options: { body?: Buffer | string; headers?: Record<string, string> } = {},
+): Promise<Answered> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const headers = { ...options.headers };
+    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    const request = http.request({ host: url.hostname, port: url.port, method, path: target, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const text = body.toString('utf8');
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, text, json: () => JSON.parse(text) });
+      });
+    });
+    // A server that refuses a large body may close before it has all been written; the
+    // response, already received, is what the test wants.
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    request.end(options.body);
+  });
+}
+
+const quiet = { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' };
+
+function assertProblem(answer: Answered, status: number, type?: string): Record<string, unknown> {
+  assert.equal(answer.status, status, answer.text);
+  assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
+  const problem = answer.json();
+  assert.equal(problem.status, status);
+  assert.equal(typeof problem.title, 'string');
+  if (type) assert.equal(problem.type, type);
+  return problem;
+}
+
+describe('gateway with every upstream up', () => {
+  const upstreams: Record<string, FakeUpstream> = {};
+  let gateway: RunningGateway;
+
+  before(async () => {
+    for (const name of ['reception', 'diagnosis', 'examination', 'patientManagement']) upstreams[name] = await startUpstream();
+    gateway = await startGateway({
+      ...quiet,
+      RECEPTION_URL: upstreams.reception!.url,
+      DIAGNOSIS_URL: upstreams.diagnosis!.url,
+      EXAMINATION_URL: upstreams.examination!.url,
+      PATIENT_MANAGEMENT_URL: upstreams.patientManagement!.url,
+    });
+  });
+  after(async () => {
+    await gateway.stop();
+    for (const upstream of Object.values(upstreams)) await upstream.close();
+  });
+
+  test('forwards method, path, query, body bytes, content type, request id and trace context unchanged', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    // Odd spacing and key order: a gateway that parsed and re-serialised the JSON would change them.
+    const body = '{ "patientName":"Kim Minji",   "patientId": "P-001" }';
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const answer = await send(gateway.url, 'POST', '/receptions/7/cancel?reason=a%20b&x=1&x=2', {
+      body,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'req-123', traceparent },
+    });
+
+    assert.equal(answer.status, 200);
+    assert.equal(reception.seen.length, 1);
+    const seen = reception.seen[0]!;
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, '/receptions/7/cancel?reason=a%20b&x=1&x=2');
+    assert.equal(seen.body.toString('utf8'), body);
+    assert.equal(seen.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(seen.headers['content-length'], String(Buffer.byteLength(body)));
+    assert.equal(seen.headers['x-request-id'], 'req-123');
+    assert.equal(seen.headers.traceparent, traceparent);
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(answer.headers['x-request-id'], 'req-123');
+  });
+
+  test('does not judge bodies: malformed JSON and other media types reach the service as sent', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    await send(gateway.url, 'POST', '/receptions', { body: '{"patientId": ', headers: { 'content-type': 'application/json' } });
+    await send(gateway.url, 'PUT', '/receptions/1', { body: 'a,b\n1,2', headers: { 'content-type': 'text/csv' } });
+    const bytes = Buffer.from([0, 255, 1, 254]);
+    await send(gateway.url, 'PATCH', '/receptions/1', { body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+
+    assert.deepEqual(
+      reception.seen.map((s) => [s.method, s.headers['content-type'], s.body.toString('hex')]),
+      [
+        ['POST', 'application/json', Buffer.from('{"patientId": ').toString('hex')],
+        ['PUT', 'text/csv', Buffer.from('a,b\n1,2').toString('hex')],
+        ['PATCH', 'application/octet-stream', bytes.toString('hex')],
+      ],
+    );
+  });
+
+  test('a request with no body arrives with no body, and carries the id the gateway gave it', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    const confirm = await send(gateway.url, 'POST', '/receptions/3/confirm');
+    const list = await send(gateway.url, 'GET', '/receptions?page=0&size=20&status=RECEIVED');
+
+    assert.equal(confirm.status, 200);
+    assert.equal(list.status, 200);
+    const [confirmSeen, listSeen] = reception.seen;
+    assert.equal(confirmSeen!.body.length, 0);
+    assert.equal(confirmSeen!.headers['content-type'], undefined);
+    assert.equal(listSeen!.url, '/receptions?page=0&size=20&status=RECEIVED');
+    assert.equal(listSeen!.body.length, 0);
+    // No id from the caller: the gateway made one, answered with it and passed it on.
+    assert.match(String(confirm.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    assert.equal(confirmSeen!.headers['x-request-id'], confirm.headers['x-request-id']);
+  });
+
+  test('passes the upstream status, Location and body through', async () => {
+    const reception = upstreams.reception!;
+    const created = '{"id":41,"status":"RECEIVED"}';
+    reception.answer = (_seen, response) => {
+      response.writeHead(201, { 'content-type': 'application/json', location: '/receptions/41', 'x-custom': 'kept' });
+      response.end(created);
+    };
+    try {
+      const answer = await send(gateway.url, 'POST', '/receptions', {
+        body: '{"patientId":"P-1","patientName":"Lee"}',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(answer.status, 201);
+      assert.equal(answer.headers.location, '/receptions/41');
+      assert.equal(answer.headers['x-custom'], 'kept');
+      assert.equal(answer.headers['content-type'], 'application/json');
+      assert.equal(answer.text, created);
+    } finally {
+      reception.answer = echo;
+    }
+  });
+
+  test("passes the upstream's problem documents through as they are", async () => {
+    const diagnosis = upstreams.diagnosis!;
+    const problem = {
+      type: 'urn:medical:problem:invalid-transition',
+      title: 'Conflict',
+      status: 409,
+      detail: 'diagnosis 5 has a pending prescription',
+      instance: '/diagnoses/5/complete',
+    };
+    diagnosis.answer = (_seen, response) => {
+      response.writeHead(409, { 'content-type': 'application/problem+json; charset=utf-8' });
+      response.end(JSON.stringify(problem));
+    };
+    try {
+      const answer = await send(gateway.url, 'POST', '/diagnoses/5/complete', {
+        body: '{"opinion":"ok"}',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(answer.status, 409);
+      assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.deepEqual(answer.json(), problem);
+    } finally {
+      diagnosis.answer = echo;
+    }
+  });
+
+  test("an upstream's own 503 is passed through once, not replayed", async () => {
+    const examination = upstreams.examination!;
+    examination.seen.length = 0;
+    examination.answer = (_seen, response) => {
+      response.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+      response.end('{"title":"Service Unavailable","status":503,"detail":"shutting down"}');
+    };
+    try {
+      const answer = await send(gateway.url, 'GET', '/examinations/1');
+      assert.equal(answer.status, 503);
+      assert.equal(answer.json().detail, 'shutting down');
+      assert.equal(examination.seen.length, 1);
+    } finally {
+      examination.answer = echo;
+    }
+  });
+
+  test('does not relay hop-by-hop headers of the upstream connection', async () => {
+    const reception = upstreams.reception!;
+    reception.answer = (_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain', 'keep-alive': 'timeout=1234', 'x-end-to-end': 'yes' });
+      response.end('ok');
+    };
+    try {
+      const answer = await send(gateway.url, 'GET', '/receptions/1');
+      assert.equal(answer.headers['x-end-to-end'], 'yes');
+      assert.equal(answer.headers['keep-alive'], undefined);
+    } finally {
+      reception.answer = echo;
+    }
+  });
+
+  test('routes each prefix, and everything below it, to its own service only', async () => {
+    for (const upstream of Object.values(upstreams)) upstream.seen.length = 0;
+    const cases = [
+      ['reception', 'GET', '/receptions'],
+      ['reception', 'DELETE', '/receptions/9'],
+      ['diagnosis', 'POST', '/diagnoses/2/prescriptions'],
+      ['examination', 'POST', '/examinations/4/perform'],
+      ['patientManagement', 'GET', '/patientManagements/12?stage=DIAGNOSIS'],
+      ['patientManagement', 'OPTIONS', '/patientManagements'],
+    ] as const;
+    for (const [, method, target] of cases) {
+      const answer = await send(gateway.url, method, target);
+      assert.equal(answer.status, 200, `${method} ${target}`);
+    }
+    const routed = Object.entries(upstreams).flatMap(([name, upstream]) => upstream.seen.map((s) => [name, s.method, s.url]));
+    assert.deepEqual(
+      routed.sort(),
+      cases.map((c) => [...c]).sort(),
+    );
+  });
+
+  test('HEAD is forwarded and answered without a body', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    const answer = await send(gateway.url, 'HEAD', '/receptions/1');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.length, 0);
+    assert.deepEqual(reception.seen.map((s) => s.method), ['HEAD']);
+  });
+
+  test('a path that only starts like a route, or is unknown, is a 404 problem from the gateway', async () => {
+    for (const upstream of Object.values(upstreams)) upstream.seen.length = 0;
+    const nope = assertProblem(await send(gateway.url, 'GET', '/nope'), 404, 'urn:medical:problem:not-found');
+    assert.equal(nope.instance, '/nope');
+    assertProblem(await send(gateway.url, 'GET', '/receptionsX/1'), 404);
+    assert.equal(Object.values(upstreams).reduce((n, u) => n + u.seen.length, 0), 0);
+  });
+
+  test('a path that climbs out of its route is refused, not forwarded', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    const answer = await send(gateway.url, 'GET', '/receptions/../metrics');
+    assertProblem(answer, 400);
+    assert.equal(reception.seen.length, 0);
+  });
+
+  test('refuses a body over 1 MiB with a 413 problem, without troubling the service', async () => {
+    const reception = upstreams.reception!;
+    reception.seen.length = 0;
+    const body = Buffer.alloc(3 * 1024 * 1024, 'a');
+    const answer = await send(gateway.url, 'POST', '/receptions', { body, headers: { 'content-type': 'application/json' } });
+    assertProblem(answer, 413);
+    assert.equal(reception.seen.length, 0);
+    // Just under the limit still goes through.
+    const fits = Buffer.alloc(1024 * 1024 - 16, 'a');
+    const accepted = await send(gateway.url, 'POST', '/receptions', { body: fits, headers: { 'content-type': 'text/plain' } });
+    assert.equal(accepted.status, 200);
+    assert.equal(reception.seen[0]?.body.length, fits.length);
+  });
+
+  test('serves an index of the services and proxies each one\'s OpenAPI document', async () => {
+    const index = await send(gateway.url, 'GET', '/openapi.json');
+    assert.equal(index.status, 200);
+    const document = index.json();
+    assert.equal(document.openapi, '3.1.0');
+    const reception = document['x-services'].find((s: { service: string }) => s.service === 'reception');
+    assert.deepEqual(reception.paths, ['/receptions', '/receptions/*']);
+
+    upstreams.reception!.seen.length = 0;
+    const proxied = await send(gateway.url, 'GET', reception.openapi);
+    assert.equal(proxied.status, 200);
+    assert.deepEqual(upstreams.reception!.seen.map((s) => [s.method, s.url]), [['GET', '/openapi.json']]);
+  });
+
+  test('/metrics records proxied requests by route pattern', async () => {
+    await send(gateway.url, 'GET', '/diagnoses/77');
+    const metrics = await send(gateway.url, 'GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.text, /^# TYPE http_request_duration_seconds histogram$/m);
+    assert.match(metrics.text, /^http_request_duration_seconds_count\{[^}]*route="\/diagnoses\/\*"[^}]*\} [1-9]/m);
+  });
+});
+
+describe('gateway with upstreams down', () => {
+  test('a refused connection is a 503 problem for that route while the others keep working', async () => {
+    const reception = await startUpstream();
+    const gateway = await startGateway({ ...quiet, RECEPTION_URL: reception.url, DIAGNOSIS_URL: await closedPortUrl() });
+    try {
+      for (const [method, target] of [['GET', '/diagnoses/1'], ['POST', '/diagnoses/1/reject']] as const) {
+        const problem = assertProblem(await send(gateway.url, method, target), 503, 'urn:medical:problem:service-unavailable');
+        assert.equal(problem.title, 'Service Unavailable');
+        assert.equal(problem.detail, 'the diagnosis service is unavailable; try again shortly');
+      }
+      const ok = await send(gateway.url, 'POST', '/receptions', { body: '{}', headers: { 'content-type': 'application/json' } });
+      assert.equal(ok.status, 200);
+      assert.equal(reception.seen.length, 1);
+    } finally {
+      await gateway.stop();
+      await reception.close();
+    }
+  });
+
+  test('an upstream that does not answer within UPSTREAM_TIMEOUT_MS is a 503 problem', async () => {
+    const hanging = await startUpstream(() => {});
+    const gateway = await startGateway({ ...quiet, EXAMINATION_URL: hanging.url, UPSTREAM_TIMEOUT_MS: '300' });
+    try {
+      const started = performance.now();
+      const answer = await send(gateway.url, 'POST', '/examinations/1/perform', {
+        body: '{"result":"normal"}',
+        headers: { 'content-type': 'application/json' },
+      });
+      const elapsed = performance.now() - started;
+      const problem = assertProblem(answer, 503, 'urn:medical:problem:service-unavailable');
+      assert.match(String(problem.detail), /examination service is unavailable/);
+      assert.equal(hanging.seen.length, 1, 'the request reached the upstream; the gateway gave up waiting');
+      assert.ok(elapsed >= 250, `answered after ${elapsed} ms, before the timeout`);
+      assert.ok(elapsed < 5_000, `answered after ${elapsed} ms`);
+    } finally {
+      await gateway.stop();
+      await hanging.close();
+    }
+  });
+
+  test('a reset connection is a 503; a GET is tried once more, a POST never replayed', async () => {
+    const flaky = await startUpstream();
+    let resets = 0;
+    flaky.answer = (seen, response, request) => {
+      if (seen.method === 'POST' || resets === 0) {
+        resets += 1;
+        request.socket.destroy();
+        return;
+      }
+      echo(seen, response, request);
+    };
+    const gateway = await startGateway({ ...quiet, PATIENT_MANAGEMENT_URL: flaky.url });
+    try {
+      const post = await send(gateway.url, 'POST', '/patientManagements', { body: '{}', headers: { 'content-type': 'application/json' } });
+      assertProblem(post, 503, 'urn:medical:problem:service-unavailable');
+      assert.deepEqual(flaky.seen.map((s) => s.method), ['POST']);
+
+      resets = 0;
+      flaky.seen.length = 0;
+      const get = await send(gateway.url, 'GET', '/patientManagements/5');
+      assert.equal(get.status, 200);
+      assert.deepEqual(flaky.seen.map((s) => s.url), ['/patientManagements/5', '/patientManagements/5']);
+    } finally {
+      await gateway.stop();
+      await flaky.close();
+    }
+  });
+
+  test('a GET whose connection is reset every time is a 503 after the one retry', async () => {
+    const broken = await startUpstream((_seen, _response, request) => request.socket.destroy());
+    const gateway = await startGateway({ ...quiet, RECEPTION_URL: broken.url });
+    try {
+      assertProblem(await send(gateway.url, 'GET', '/receptions'), 503, 'urn:medical:problem:service-unavailable');
+      assert.equal(broken.seen.length, 2);
+    } finally {
+      await gateway.stop();
+      await broken.close();
+    }
+  });
+
+  test('an upstream answering with an impossible status is a 502 problem, never a 500', async () => {
+    const odd = await startUpstream((_seen, response) => {
+      response.writeHead(600, { 'content-type': 'text/plain' });
+      response.end('?');
+    });
+    const gateway = await startGateway({ ...quiet, DIAGNOSIS_URL: odd.url });
+    try {
+      const problem = assertProblem(await send(gateway.url, 'GET', '/diagnoses'), 502);
+      assert.equal(problem.detail, 'the diagnosis service sent an invalid answer');
+    } finally {
+      await gateway.stop();
+      await odd.close();
+    }
+  });
+
+  test('/healthz and /readyz stay 200 with every upstream down, and /metrics answers', async () => {
+    const down = await closedPortUrl();
+    const gateway = await startGateway({
+      ...quiet,
+      RECEPTION_URL: down,
+      DIAGNOSIS_URL: down,
+      EXAMINATION_URL: down,
+      PATIENT_MANAGEMENT_URL: down,
+    });
+    try {
+      assertProblem(await send(gateway.url, 'GET', '/receptions'), 503);
+      const health = await send(gateway.url, 'GET', '/healthz');
+      assert.equal(health.status, 200);
+      assert.deepEqual(health.json(), { status: 'UP' });
+      const ready = await send(gateway.url, 'GET', '/readyz');
+      assert.equal(ready.status, 200);
+      assert.deepEqual(ready.json(), { status: 'READY' });
+      const metrics = await send(gateway.url, 'GET', '/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /http_request_duration_seconds_bucket\{[^}]*route="\/receptions"[^}]*status_code="503"/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('configuration', () => {
+  test('defaults match the local ports of DESIGN.md', () => {
+    const config = loadGatewayConfig({});
+    assert.equal(config.port, 8088);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.upstreamTimeoutMs, 10_000);
+    assert.deepEqual(
+      config.upstreams.map((u) => [u.prefix, u.url]),
+      [
+        ['/receptions', 'http://127.0.0.1:8082'],
+        ['/diagnoses', 'http://127.0.0.1:8083'],
+        ['/examinations', 'http://127.0.0.1:8084'],
+        ['/patientManagements', 'http://127.0.0.1:8085'],
+      ],
+    );
+  });
+
+  test('upstream URLs are read from the environment, a trailing slash tolerated', () => {
+    const config = loadGatewayConfig({ EXAMINATION_URL: 'http://examination:8080/', UPSTREAM_TIMEOUT_MS: '2500' });
+    assert.equal(config.upstreams.find((u) => u.service === 'examination')?.url, 'http://examination:8080');
+    assert.equal(config.upstreamTimeoutMs, 2500);
+  });
+
+  test('a bad value fails the start with a ConfigError naming the variable', async () => {
+    const bad: Array<[Record<string, string>, string]> = [
+      [{ PORT: 'abc' }, 'PORT'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ RECEPTION_URL: 'reception:8082' }, 'RECEPTION_URL'],
+      [{ DIAGNOSIS_URL: 'ftp://diagnosis' }, 'DIAGNOSIS_URL'],
+      [{ PATIENT_MANAGEMENT_URL: 'http://pm:8080/api' }, 'PATIENT_MANAGEMENT_URL'],
+      [{ UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS'],
+      [{ UPSTREAM_TIMEOUT_MS: '1s' }, 'UPSTREAM_TIMEOUT_MS'],
+    ];
+    for (const [env, variable] of bad) {
+      await assert.rejects(startGateway({ ...quiet, ...env }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError, `${variable}: ${String(error)}`);
+        assert.match(error.message, new RegExp(`^${variable} `));
+        return true;
+      });
+    }
+  });
+});
+
+describe('process', () => {
+  const main = path.join(import.meta.dirname, '..', 'src', 'main.ts');
+
+  test('logs its URL, serves, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const found = /gateway listening on (http:\/\/\S+?)"/.exec(output);
+          if (found) resolve(found[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${output}`)));
+      });
+      assert.equal((await send(url, 'GET', '/healthz')).status, 200);
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('a bad setting stops the start with exit code 1 and names the variable', async () => {
+    const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: 'abc' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1);
+    assert.match(errors, /gateway failed to start: PORT must be an integer, got "abc"/);
+  });
+});
