@@ -33,6 +33,7 @@ export function validateCloudEvent(candidate: unknown): EventValidation {
 
 /** Checks the data a producer is about to write; throws because a producer bug must never be published. */
 export function assertEventData(type: EventType, data: unknown): void {
-  const validator = dataValidators.get(type)!;
+  const validator = dataValidators.get(type);
+  if (!validator) throw new Error(`refusing to produce an event of unknown type ${String(type)}`);
   if (!validator(data)) throw new Error(`refusing to produce invalid ${type}: ${describe(validator.errors)}`);
 }

@@ -95,8 +95,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
 
   // An empty body on a JSON POST (common from form posts and fetch) reads as an empty object.
+  // JSON is the only body the API speaks: every other content type (text/plain too) is a 415.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, {});
     jsonParser(request, body as string, done);

@@ -45,13 +45,15 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     return row !== undefined;
   }
 
-  async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<void> {
-    await options.db.transaction().execute(async (trx) => {
+  async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<HandlingOutcome> {
+    const written = await options.db.transaction().execute(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
-      if (await alreadyProcessed(typed, eventId)) return;
+      if (await alreadyProcessed(typed, eventId)) return false;
+      const deadLetterId = randomUUID();
       await appendMessage(
         trx,
         {
+          id: deadLetterId,
           topic: options.deadLetterTopic,
           key: delivery.key,
           headers: {
@@ -66,17 +68,25 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
           value: delivery.value,
         },
         eventType,
-        // The outbox keys rows by id; one poison event may be dead-lettered by several services.
-        randomUUID(),
+        // One poison event may be dead-lettered by several services: each letter has its own id.
+        deadLetterId,
       );
       await typed
         .insertInto('inbox')
         .values({ event_id: eventId, event_type: eventType, outcome: 'DEAD_LETTERED', processed_at: new Date().toISOString() })
         .execute();
+      return true;
     });
+    if (!written) return 'duplicate';
     options.afterCommit();
     options.metrics.eventsDeadLettered.inc({ type: eventType });
     options.logger.error({ eventId, eventType, reason, offset: delivery.offset }, 'event dead-lettered');
+    return 'dead-lettered';
+  }
+
+  async function seenBefore(eventId: string): Promise<boolean> {
+    const row = await db.selectFrom('inbox').select('event_id').where('event_id', '=', eventId).executeTakeFirst();
+    return row !== undefined;
   }
 
   async function applyOnce(event: CloudEvent): Promise<HandlingOutcome> {
@@ -99,6 +109,8 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
     // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
     const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+    // A redelivery of an event already applied or dead-lettered is answered before any retrying.
+    if (await seenBefore(eventId)) return 'duplicate';
 
     let lastReason = '';
     for (let attempt = 0; attempt <= options.retryBudget; attempt++) {
@@ -121,7 +133,6 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
         options.logger.warn({ err: error, eventId, eventType: type, attempt }, 'event handler failed');
       }
     }
-    await deadLetter(delivery, eventId, type, lastReason);
-    return 'dead-lettered';
+    return deadLetter(delivery, eventId, type, lastReason);
   };
 }

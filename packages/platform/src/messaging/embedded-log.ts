@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS consumer_leases (
 );
 `;
 
-const LEASE_MS = 10_000;
+const DEFAULT_LEASE_MS = 10_000;
 const BATCH = 200;
 
 type MessageRow = { offset: number; topic: string; message_key: string; headers: string; value: string };
@@ -54,6 +54,8 @@ export type EmbeddedLogOptions = {
   pollIntervalMs: number;
   logger: Logger;
   retryBaseDelayMs?: number;
+  /** How long a group member's claim lasts without renewal (a crashed member's is freed sooner: its pid is gone). */
+  leaseMs?: number;
 };
 
 export function embeddedLogFile(dataDir: string): string {
@@ -104,7 +106,7 @@ export class EmbeddedLog implements EventTransport {
     const now = new Date().toISOString();
     this.immediate(() => {
       for (const m of messages) {
-        insert.run(m.topic, m.key, m.headers.ce_id ?? randomUUID(), JSON.stringify(m.headers), m.value, now);
+        insert.run(m.topic, m.key, m.id ?? m.headers.ce_id ?? randomUUID(), JSON.stringify(m.headers), m.value, now);
       }
     });
   }
@@ -126,6 +128,31 @@ export class EmbeddedLog implements EventTransport {
       .prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ?')
       .get(group, topic) as { committed_offset: number } | undefined;
     return row?.committed_offset ?? 0;
+  }
+
+  /**
+   * Commits only while `owner` still holds the group's lease, so a member that lost its claim
+   * (paused too long) can neither move the offset nor deliver past the new holder.
+   */
+  commitAsOwner(group: string, topic: string, offset: number, owner: string): boolean {
+    return this.immediate(() => {
+      const lease = this.database
+        .prepare('SELECT owner, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
+        .get(group, topic) as { owner: string; expires_at_ms: number } | undefined;
+      if (!lease || lease.owner !== owner || lease.expires_at_ms <= Date.now()) return false;
+      this.writeOffset(group, topic, offset);
+      return true;
+    });
+  }
+
+  private writeOffset(group: string, topic: string, offset: number): void {
+    this.database
+      .prepare(
+        `INSERT INTO consumer_offsets (group_id, topic, committed_offset, committed_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (group_id, topic) DO UPDATE SET committed_offset = excluded.committed_offset,
+           committed_at = excluded.committed_at`,
+      )
+      .run(group, topic, offset, new Date().toISOString());
   }
 
   commit(group: string, topic: string, offset: number): void {
@@ -169,7 +196,7 @@ export class EmbeddedLog implements EventTransport {
   }
 
   /** Takes or renews the group's lease; false while another live process holds it. */
-  acquireLease(group: string, topic: string, owner: string): boolean {
+  acquireLease(group: string, topic: string, owner: string, leaseMs = DEFAULT_LEASE_MS): boolean {
     const now = Date.now();
     return this.immediate(() => {
       const lease = this.database
@@ -184,7 +211,7 @@ export class EmbeddedLog implements EventTransport {
            ON CONFLICT (group_id, topic) DO UPDATE SET owner = excluded.owner, host = excluded.host,
              pid = excluded.pid, expires_at_ms = excluded.expires_at_ms`,
         )
-        .run(group, topic, owner, os.hostname(), process.pid, now + LEASE_MS);
+        .run(group, topic, owner, os.hostname(), process.pid, now + leaseMs);
       return true;
     });
   }
@@ -250,8 +277,9 @@ class LogConsumer {
 
   private holdsLease(): boolean {
     if (Date.now() < this.leaseRenewAt) return true;
-    const held = this.log.acquireLease(this.options.group, this.options.topic, this.owner);
-    if (held) this.leaseRenewAt = Date.now() + LEASE_MS / 3;
+    const leaseMs = this.settings.leaseMs ?? DEFAULT_LEASE_MS;
+    const held = this.log.acquireLease(this.options.group, this.options.topic, this.owner, leaseMs);
+    this.leaseRenewAt = held ? Date.now() + leaseMs / 3 : 0;
     return held;
   }
 
@@ -270,7 +298,8 @@ class LogConsumer {
         continue;
       }
       for (const row of rows) {
-        if (signal.aborted) break;
+        // Renewed before every message: a slow batch (retries with backoff) must not outlive the claim.
+        if (signal.aborted || !this.holdsLease()) break;
         const delivery: Delivery = {
           topic: row.topic,
           key: row.message_key,
@@ -290,7 +319,11 @@ class LogConsumer {
           await sleep(backoffDelay(failures, this.settings.retryBaseDelayMs ?? 200), signal);
           break;
         }
-        this.log.commit(group, topic, row.offset);
+        if (!this.log.commitAsOwner(group, topic, row.offset, this.owner)) {
+          this.leaseRenewAt = 0;
+          this.settings.logger.warn({ group, offset: row.offset }, 'lost the consumer lease; another member continues');
+          break;
+        }
       }
     }
   }

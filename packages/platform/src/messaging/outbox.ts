@@ -96,7 +96,12 @@ export class OutboxRelay {
     this.abort.abort();
     this.wake?.();
     await this.running;
-    await this.drainOnce().catch(() => undefined);
+    try {
+      while ((await this.drainOnce()) > 0);
+    } catch (error) {
+      // Left in the outbox: the next start publishes it.
+      this.options.logger.warn({ err: error }, 'outbox not fully drained at shutdown');
+    }
   }
 
   private async loop(): Promise<void> {
@@ -138,6 +143,7 @@ export class OutboxRelay {
     if (rows.length === 0) return 0;
     await this.options.transport.publish(
       rows.map((r) => ({
+        id: r.event_id,
         topic: r.topic,
         key: r.message_key,
         headers: JSON.parse(r.headers) as Record<string, string>,

@@ -3,6 +3,11 @@
  * as `ce_*` headers and the JSON data as the value, the same on Kafka and on the embedded log.
  */
 export type TransportMessage = {
+  /**
+   * What makes a re-publish recognisable (the outbox row's id). Defaults to the `ce_id` header;
+   * dead letters of one event from two services share that header, so they carry their own.
+   */
+  id?: string;
   topic: string;
   key: string;
   headers: Record<string, string>;

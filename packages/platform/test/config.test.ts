@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig, readUrl } from '../src/config.ts';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig('reception', 8082, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `a ConfigError, not ${String(error)}`);
+    assert.equal(error.name, 'ConfigError');
+    return error;
+  }
+  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  test('defaults with no settings: the embedded profile on the service port', () => {
+    assert.deepEqual(loadConfig('reception', 8082, {}), {
+      serviceName: 'reception',
+      host: '0.0.0.0',
+      port: 8082,
+      logLevel: 'info',
+      dataDir: path.join(process.cwd(), 'data'),
+      topic: 'medical',
+      deadLetterTopic: 'medical.dlq',
+      retryBudget: 5,
+      retryBaseDelayMs: 200,
+      pollIntervalMs: 25,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  test('settings from the environment, with relative paths resolved and the dead-letter topic following the topic', () => {
+    const config = loadConfig('diagnosis', 8083, {
+      PORT: ' 8080 ',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      DATA_DIR: 'var/run-1',
+      KAFKA_TOPIC: 'visits',
+      EVENT_RETRY_BUDGET: '0',
+    });
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.logLevel, 'debug');
+    assert.ok(path.isAbsolute(config.dataDir));
+    assert.equal(config.dataDir, path.resolve('var/run-1'));
+    assert.equal(config.topic, 'visits');
+    assert.equal(config.deadLetterTopic, 'visits.dlq');
+    assert.equal(config.retryBudget, 0);
+
+    assert.equal(loadConfig('x', 1, { KAFKA_TOPIC: 'visits', DEAD_LETTER_TOPIC: 'poison' }).deadLetterTopic, 'poison');
+    assert.equal(loadConfig('x', 8085, { PORT: '', LOG_LEVEL: '  ' }).port, 8085, 'an empty value means the default');
+    assert.equal(loadConfig('x', 8085, { LOG_LEVEL: '  ' }).logLevel, 'info');
+  });
+
+  test('an invalid value fails with a message naming the variable and the value', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ PORT: 'abc' }, /^PORT must be an integer, got "abc"$/],
+      [{ PORT: '70000' }, /^PORT must be between 0 and 65535, got 70000$/],
+      [{ PORT: '80.5' }, /^PORT must be an integer/],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
+      [{ EVENT_RETRY_BUDGET: '-1' }, /^EVENT_RETRY_BUDGET must be an integer, got "-1"$/],
+      [{ EVENT_RETRY_BUDGET: '101' }, /^EVENT_RETRY_BUDGET must be between 0 and 100/],
+      [{ EVENT_POLL_INTERVAL_MS: '0' }, /^EVENT_POLL_INTERVAL_MS must be between 1 and 10000/],
+      [{ SHUTDOWN_TIMEOUT_MS: '1e4' }, /^SHUTDOWN_TIMEOUT_MS must be an integer/],
+    ];
+    for (const [env, message] of cases) assert.match(configError(env).message, message, JSON.stringify(env));
+  });
+});
+
+describe('readUrl', () => {
+  test('accepts http(s) URLs without the trailing slash and names the variable otherwise', () => {
+    assert.equal(readUrl({ RECEPTION_URL: 'http://reception:8080/' }, 'RECEPTION_URL', 'http://localhost:8082'), 'http://reception:8080');
+    assert.equal(readUrl({}, 'RECEPTION_URL', 'http://localhost:8082'), 'http://localhost:8082');
+    assert.throws(
+      () => readUrl({ RECEPTION_URL: 'ftp://reception' }, 'RECEPTION_URL', 'http://localhost:8082'),
+      (error: unknown) => error instanceof ConfigError && /^RECEPTION_URL must be an http\(s\) URL, got "ftp:\/\/reception"$/.test(error.message),
+    );
+    assert.throws(() => readUrl({ RECEPTION_URL: 'reception' }, 'RECEPTION_URL', 'http://x'), ConfigError);
+  });
+});

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import pino, { type Logger } from 'pino';
+import type { Counter } from 'prom-client';
+
+/** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics. */
+
+export const silentLogger: Logger = pino({ level: 'silent' });
+
+type HasAfter = { after: (fn: () => void | Promise<void>) => void };
+const cleanups = new WeakMap<HasAfter, Array<() => unknown>>();
+
+/**
+ * Registers a clean-up to run after the test, in reverse order of registration (node:test runs
+ * its own `after` hooks first-in first-out), so a relay stops before the database it reads closes.
+ */
+export function defer(t: HasAfter, cleanup: () => unknown): void {
+  let stack = cleanups.get(t);
+  if (!stack) {
+    const created: Array<() => unknown> = [];
+    cleanups.set(t, created);
+    stack = created;
+    t.after(async () => {
+      for (const fn of created.reverse()) await fn();
+    });
+  }
+  stack.push(cleanup);
+}
+
+export function tempDir(t: HasAfter, prefix = 'platform-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Polls `condition` until it is truthy; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  intervalMs = 10,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(intervalMs);
+  }
+}
+
+export const fixture = (name: string): string => path.join(import.meta.dirname, 'fixtures', name);
+
+/** A child process running a fixture script, with its stdout split into lines as they arrive. */
+export type Worker = {
+  child: ChildProcess;
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  send(line: string): void;
+};
+
+export function startWorker(script: string, args: string[]): Worker {
+  const child = spawn(process.execPath, [fixture(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  let errors = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    errors += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    stderr: () => errors,
+    exited,
+    send: (line) => {
+      child.stdin!.write(`${line}\n`);
+    },
+  };
+}
+
+export async function counterValue<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>): Promise<number> {
+  const { values } = await counter.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k as L] === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
