@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Paths and helpers shared by the PostgreSQL scripts. Sourced, never executed.
+# Variables here are used by the scripts that source this file.
+# shellcheck disable=SC2034
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+INFRA_COMPONENT=postgres
+
+PG_VERSION="${PG_VERSION:-15}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/${PG_VERSION}/bin}"
+PG_HOST=127.0.0.1
+PG_PORT=5432
+# The project's role and database (DATABASE_URL in infra/up.sh).
+PG_APP_USER=medical
+PG_APP_PASSWORD=medical
+PG_APP_DB=medical
+
+# auto: reuse a running server, else start the Debian cluster, else our own (see up.sh).
+# own: never start the Debian cluster (e.g. to keep this checkout's data apart).
+INFRA_PG_CLUSTER="${INFRA_PG_CLUSTER:-auto}"
+case "$INFRA_PG_CLUSTER" in
+auto | own) ;;
+*) die "INFRA_PG_CLUSTER must be 'auto' or 'own', not '${INFRA_PG_CLUSTER}'" ;;
+esac
+
+PG_STATE="${INFRA_STATE_DIR}/postgres"
+# A cluster of our own (used when the machine has no Debian cluster to start).
+PG_DATA="${PG_STATE}/data"
+# Its socket folder: private to the cluster's OS user (see unix_socket_permissions).
+PG_SOCKET_DIR="${PG_STATE}/run"
+PG_OWN_LOG="${PG_STATE}/postgres.log"
+# Which server up.sh started, so down.sh stops that one and nothing else:
+# 'debian' (pg_ctlcluster VERSION main) or 'own' (PG_DATA); absent when reused.
+PG_MODE_FILE="${PG_STATE}/started-by-infra"
+
+PG_DEBIAN_CLUSTER=main
+PG_DEBIAN_SOCKET_DIR=/var/run/postgresql
+PG_DEBIAN_LOG="/var/log/postgresql/postgresql-${PG_VERSION}-${PG_DEBIAN_CLUSTER}.log"
+
+# PostgreSQL refuses to run as root, so as root every server-side command runs as
+# the 'postgres' OS user; as anyone else, as that user themself.
+if ((EUID == 0)); then
+  PG_OS_USER=postgres
+else
+  PG_OS_USER="$(id -un)"
+fi
+
+# as_pg_user CMD ARGS...: run a command as the cluster's OS user.
+as_pg_user() {
+  if ((EUID == 0)); then
+    # runuser, not su: no PAM session, no login shell, arguments passed through intact.
+    runuser -u "$PG_OS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_ready() {
+  "${PG_BIN}/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -t 2
+}
+
+# debian_cluster_exists: true if `pg_lsclusters` lists VERSION/main on our port.
+debian_cluster_exists() {
+  command -v pg_lsclusters >/dev/null || return 1
+  pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" -v c="$PG_DEBIAN_CLUSTER" -v p="$PG_PORT" \
+    '$1 == v && $2 == c && $3 == p { found = 1 } END { exit !found }'
+}
+
+# own_cluster_running: our own data dir has a live postmaster.
+own_cluster_running() {
+  [[ -f "${PG_DATA}/PG_VERSION" ]] || return 1
+  as_pg_user "${PG_BIN}/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+# admin_psql ARGS...: psql as the 'postgres' superuser over a unix socket (peer auth on
+# the Debian cluster; trust on our own cluster's private socket). Tries our cluster's
+# socket first, then Debian's.
+admin_psql() {
+  local dir
+  for dir in "$PG_SOCKET_DIR" "$PG_DEBIAN_SOCKET_DIR"; do
+    [[ -S "${dir}/.s.PGSQL.${PG_PORT}" ]] || continue
+    as_pg_user "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$PG_PORT" -U postgres -d postgres "$@"
+    return
+  done
+  return 2
+}
