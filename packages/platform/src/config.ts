@@ -19,6 +19,23 @@ export type ServiceConfig = {
   retryBaseDelayMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
+  /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */
+  kafka?: {
+    brokers: string[];
+    clientId: string;
+    /** Partitions of the topics this service creates at start-up when they do not exist. */
+    partitions: number;
+    replicationFactor: number;
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
+  };
+  /** Set: the production database (PostgreSQL). Unset: a SQLite file under DATA_DIR. */
+  postgres?: {
+    url: string;
+    /** The schema holding this service's tables, so one server can host every service. */
+    schema: string;
+    poolSize: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -72,5 +89,42 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    ...readKafka(env, serviceName),
+    ...readPostgres(env, serviceName),
   };
+}
+
+function readKafka(env: Env, serviceName: string): Pick<ServiceConfig, 'kafka'> {
+  const raw = env.KAFKA_BROKERS?.trim();
+  if (!raw) return {};
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  for (const broker of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port…], got "${raw}"`);
+  }
+  return {
+    kafka: {
+      brokers,
+      clientId: readString(env, 'KAFKA_CLIENT_ID', `${serviceName}-${process.pid}`),
+      partitions: readInteger(env, 'KAFKA_PARTITIONS', 3, 1, 10_000),
+      replicationFactor: readInteger(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 100),
+      sessionTimeoutMs: readInteger(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 1_000, 600_000),
+      heartbeatIntervalMs: readInteger(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1_000, 100, 60_000),
+    },
+  };
+}
+
+function readPostgres(env: Env, serviceName: string): Pick<ServiceConfig, 'postgres'> {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return {};
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('not postgres');
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a postgres://user:password@host:port/database URL');
+  }
+  const schema = readString(env, 'DATABASE_SCHEMA', serviceName.replaceAll('-', '_'));
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
+  }
+  return { postgres: { url, schema, poolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000) } };
 }
