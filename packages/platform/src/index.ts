@@ -1,5 +1,9 @@
 export * from './config.ts';
 export * from './db/database.ts';
+export * from './db/migrate.ts';
+export * from './db/open-database.ts';
+export * from './db/sqlite-database.ts';
+export * from './db/postgres-database.ts';
 export * from './db/platform-migrations.ts';
 export * from './http/app.ts';
 export * from './http/problem.ts';
@@ -15,3 +19,4 @@ export * from './decision.ts';
 export * from './http/paging.ts';
 export * from './messaging/open-transport.ts';
 export * from './domain/decider.ts';
+export * from './unavailable.ts';

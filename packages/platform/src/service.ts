@@ -2,7 +2,8 @@ import type { Transaction } from 'kysely';
 import pino, { type Logger } from 'pino';
 import type { CloudEvent, EventType, MedicalEvent } from '@medical/contracts';
 import { loadConfig, type ServiceConfig } from './config.ts';
-import { openDatabase, type Database, type Migrations } from './db/database.ts';
+import type { Database, Migrations } from './db/database.ts';
+import { openDatabase } from './db/open-database.ts';
 import { createApp, type App } from './http/app.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
@@ -58,10 +59,17 @@ export async function startService<DB>(
   const config = loadConfig(definition.name, definition.defaultPort, env);
   const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
   const metrics = createMetrics(config.serviceName);
-  const database = await openDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations: definition.migrations });
-  const transport = openTransport(config, logger);
+  const database = await openDatabase<DB>(config, definition.migrations, logger);
+  let transport: EventTransport;
+  try {
+    transport = await openTransport(config, logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const relay = new OutboxRelay({
     db: database.db,
+    claim: database.kind === 'postgres' ? 'skip-locked' : 'single',
     transport,
     logger,
     metrics,
@@ -97,12 +105,15 @@ export async function startService<DB>(
   const consumerAbort = new AbortController();
   let subscription: Subscription | undefined;
   relay.start();
+  // Outbox rows left by another replica (or by this one before a crash) wake the relay at once.
+  await database.onOutboxCommitted(() => relay.notify());
   if (definition.consumer) {
     const effect = definition.consumer.effect(context);
     const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic));
     const handle = createIdempotentConsumer({
       serviceName: config.serviceName,
       db: database.db,
+      transaction: (work) => database.transaction(work as never) as never,
       logger,
       metrics,
       deadLetterTopic: config.deadLetterTopic,
@@ -123,7 +134,7 @@ export async function startService<DB>(
   }
 
   const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, profile: 'embedded' }, `${config.serviceName} listening`);
+  logger.info({ url, database: database.kind, transport: transport.kind }, `${config.serviceName} listening`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

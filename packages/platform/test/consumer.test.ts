@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
-import { openDatabase, type Migrations } from '../src/db/database.ts';
+import type { Migrations } from '../src/db/database.ts';
+import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
 import type { PlatformTables } from '../src/db/platform-migrations.ts';
 import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
 import { createIdempotentConsumer, type EventEffect, type IdempotentConsumerOptions } from '../src/messaging/consumer.ts';
@@ -77,6 +78,7 @@ async function setup(
   const handle = createIdempotentConsumer({
     serviceName,
     db: database.db,
+    transaction: (work) => database.transaction(work),
     logger: silentLogger,
     metrics,
     deadLetterTopic: 'medical.dlq',
@@ -99,7 +101,7 @@ const inbox = (db: Kysely<Tables>) => db.selectFrom('inbox').selectAll().execute
 const outbox = (db: Kysely<Tables>) => db.selectFrom('outbox').selectAll().orderBy('id').execute();
 
 async function relayInto(t: TestContext, s: Setup, log: EmbeddedLog): Promise<void> {
-  const relay = new OutboxRelay({ db: s.db, transport: log, logger: silentLogger, metrics: s.metrics, pollIntervalMs: 5, retryBaseDelayMs: 5 });
+  const relay = new OutboxRelay({ db: s.db, claim: 'single', transport: log, logger: silentLogger, metrics: s.metrics, pollIntervalMs: 5, retryBaseDelayMs: 5 });
   relay.start();
   defer(t, () => relay.stop());
   relay.notify();

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { eventProducers, type EventType, type MedicalEvent } from '@medical/contracts';
-import { openDatabase, type Database } from '../src/db/database.ts';
+import type { Database } from '../src/db/database.ts';
+import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
 import type { PlatformTables } from '../src/db/platform-migrations.ts';
 import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
 import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
@@ -49,6 +50,7 @@ async function setup(t: TestContext): Promise<Fixture> {
 function relayOf(t: TestContext, f: Fixture, options: { transport?: EventTransport; pollIntervalMs?: number } = {}): OutboxRelay {
   const relay = new OutboxRelay({
     db: f.database.db,
+    claim: 'single',
     transport: options.transport ?? f.log,
     logger: silentLogger,
     metrics: f.metrics,

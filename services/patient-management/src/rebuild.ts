@@ -16,12 +16,12 @@ const env = { ...process.env, DATA_DIR: process.env.DATA_DIR ?? `${process.env.I
 const config = loadConfig(definition.name, definition.defaultPort, env);
 const logger = pino({ level: config.logLevel, base: { service: `${definition.name}-rebuild` } });
 
-const transport = openTransport(config, logger);
+const transport = await openTransport(config, logger);
 if (await transport.groupIsActive(definition.name, config.topic)) {
   console.error(`${definition.name} is consuming right now: stop it before rebuilding its view.`);
   process.exit(1);
 }
-const database = await openDatabase({ serviceName: definition.name, dataDir: config.dataDir, migrations: definition.migrations });
+const database = await openDatabase(config, definition.migrations, logger);
 await database.transaction(async (trx) => {
   await sql`delete from visits`.execute(trx);
   await sql`delete from inbox`.execute(trx);

@@ -1,16 +1,24 @@
-import type { Generated, Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+
+/** The few places where the two engines need different DDL ask this. */
+export function isPostgres(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
 
 /**
  * Tables every service has beside its own: the transactional outbox (events waiting for the
- * relay) and the inbox (ids of the events whose effect is already committed).
+ * relay), the inbox (ids of the events whose effect is already committed), and the counters
+ * that hand out the positive integer ids of DESIGN.md section 6.
  */
 export const platformMigrations: Record<string, Migration> = {
   '0000_platform_outbox_inbox': {
     async up(db: Kysely<any>) {
+      const postgres = isPostgres(db);
       await db.schema
         .createTable('outbox')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        // Rows are deleted once published, but their ids keep growing for the system's lifetime.
+        .addColumn('id', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
         .addColumn('event_id', 'text', (c) => c.notNull().unique())
         .addColumn('topic', 'text', (c) => c.notNull())
         .addColumn('message_key', 'text', (c) => c.notNull())
@@ -26,13 +34,28 @@ export const platformMigrations: Record<string, Migration> = {
         .addColumn('outcome', 'text', (c) => c.notNull())
         .addColumn('processed_at', 'text', (c) => c.notNull())
         .execute();
+      await db.schema
+        .createTable('id_sequences')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('last_value', 'bigint', (c) => c.notNull())
+        .execute();
+      if (postgres) {
+        // Wakes the outbox relays of every replica as soon as a transaction with events commits.
+        await sql`
+          create function notify_outbox() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify('outbox_' || current_schema(), '');
+            return null;
+          end $$`.execute(db);
+        await sql`create trigger outbox_inserted after insert on outbox for each statement execute function notify_outbox()`.execute(db);
+      }
     },
   },
 };
 
 export type PlatformTables = {
   outbox: {
-    id: Generated<number>;
+    id: Generated<number | string>;
     event_id: string;
     topic: string;
     message_key: string;
@@ -42,4 +65,5 @@ export type PlatformTables = {
     created_at: string;
   };
   inbox: { event_id: string; event_type: string; outcome: 'APPLIED' | 'DEAD_LETTERED'; processed_at: string };
+  id_sequences: { name: string; last_value: number | string };
 };

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LogLevel } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { isUnavailable } from '../unavailable.ts';
 import { HttpProblem, problemTypes, validationProblem, type FieldError } from './problem.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -50,6 +51,14 @@ export function toProblem(error: FastifyError | HttpProblem | Error): HttpProble
     };
     const where = places[e.validationContext ?? ''];
     return validationProblem(`${where ?? 'the request is'} invalid`, fieldErrors(e.validation, e.validationContext));
+  }
+  if (isUnavailable(error)) {
+    return new HttpProblem({
+      status: 503,
+      title: 'Service Unavailable',
+      type: problemTypes.unavailable,
+      detail: 'a system this service depends on is unavailable; try again shortly',
+    });
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status === 413) {

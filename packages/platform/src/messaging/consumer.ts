@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { validateCloudEvent, type CloudEvent, type EventType } from '@medical/contracts';
 import type { PlatformTables } from '../db/platform-migrations.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { isUnavailable } from '../unavailable.ts';
 import { decodeCloudEvent } from './envelope.ts';
 import { appendMessage } from './outbox.ts';
 import { backoffDelay, sleep } from './sleep.ts';
@@ -18,6 +19,8 @@ export type EventEffect = (trx: Transaction<any>, event: CloudEvent) => Promise<
 export type IdempotentConsumerOptions = {
   serviceName: string;
   db: Kysely<any>;
+  /** The database port's transaction (on PostgreSQL: serializable, re-run on conflicts). */
+  transaction: <T>(work: (trx: Transaction<any>) => Promise<T>) => Promise<T>;
   logger: Logger;
   metrics: ServiceMetrics;
   deadLetterTopic: string;
@@ -46,7 +49,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   }
 
   async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<HandlingOutcome> {
-    const written = await options.db.transaction().execute(async (trx) => {
+    const written = await options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
       if (await alreadyProcessed(typed, eventId)) return false;
       const deadLetterId = randomUUID();
@@ -90,7 +93,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   }
 
   async function applyOnce(event: CloudEvent): Promise<HandlingOutcome> {
-    const outcome = await options.db.transaction().execute(async (trx) => {
+    const outcome = await options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
       if (await alreadyProcessed(typed, event.id)) return 'duplicate' as const;
       await options.effect(trx, event);
@@ -128,6 +131,8 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
         if (outcome === 'applied') options.metrics.eventsConsumed.inc({ type });
         return outcome;
       } catch (error) {
+        // An outage is not the event's fault: leave it to the transport to redeliver later.
+        if (isUnavailable(error)) throw error;
         lastReason = error instanceof Error ? error.message : String(error);
         options.metrics.eventsFailed.inc({ type, reason: 'handler' });
         options.logger.warn({ err: error, eventId, eventType: type, attempt }, 'event handler failed');

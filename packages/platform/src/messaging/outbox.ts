@@ -52,6 +52,12 @@ export async function appendMessage(
 
 export type OutboxRelayOptions = {
   db: Kysely<any>;
+  /**
+   * 'skip-locked' (PostgreSQL): each batch is claimed with FOR UPDATE SKIP LOCKED inside a
+   * transaction, so several replicas relay the same outbox without publishing a row twice.
+   * 'single' (SQLite): one process owns the file, so it simply reads.
+   */
+  claim: 'single' | 'skip-locked';
   transport: EventTransport;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -138,8 +144,17 @@ export class OutboxRelay {
     });
   }
 
-  private async drainOnce(): Promise<number> {
-    const rows = await this.db.selectFrom('outbox').selectAll().orderBy('id').limit(500).execute();
+  private drainOnce(): Promise<number> {
+    if (this.options.claim === 'single') return this.publishBatch(this.db, false);
+    // Read committed (the server's default), not serializable: the row locks do the isolating.
+    return this.db.transaction().execute((trx) => this.publishBatch(trx, true));
+  }
+
+  private async publishBatch(db: Kysely<PlatformTables>, claim: boolean): Promise<number> {
+    let query = db.selectFrom('outbox').selectAll().orderBy('id').limit(500);
+    if (claim) query = query.forUpdate().skipLocked();
+    let rows = await query.execute();
+    if (claim) rows = await withoutOvertaking(db, rows);
     if (rows.length === 0) return 0;
     await this.options.transport.publish(
       rows.map((r) => ({
@@ -150,7 +165,7 @@ export class OutboxRelay {
         value: r.payload,
       })),
     );
-    await this.db
+    await db
       .deleteFrom('outbox')
       .where(
         'id',
@@ -161,4 +176,23 @@ export class OutboxRelay {
     for (const r of rows) this.options.metrics.eventsPublished.inc({ type: r.event_type });
     return rows.length;
   }
+}
+
+/**
+ * With several relays, one may hold the older rows of a visit while another claims its newer
+ * ones; publishing those first would break the visit's order. Keep only the rows of keys whose
+ * oldest pending row is ours; the rest wait for the next round.
+ */
+async function withoutOvertaking<T extends { id: number | string; message_key: string }>(db: Kysely<PlatformTables>, rows: T[]): Promise<T[]> {
+  if (rows.length === 0) return rows;
+  const ourOldest = new Map<string, number>();
+  for (const r of rows) if (!ourOldest.has(r.message_key)) ourOldest.set(r.message_key, Number(r.id));
+  const oldest = await db
+    .selectFrom('outbox')
+    .select((eb) => ['message_key', eb.fn.min('id').as('first')])
+    .where('message_key', 'in', [...ourOldest.keys()])
+    .groupBy('message_key')
+    .execute();
+  const blocked = new Set(oldest.filter((o) => Number(o.first) < ourOldest.get(o.message_key)!).map((o) => o.message_key));
+  return blocked.size === 0 ? rows : rows.filter((r) => !blocked.has(r.message_key));
 }

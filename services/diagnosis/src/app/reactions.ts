@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@medical/contracts';
 import { commitEvents, eventsOrSkip, type Emit } from '@medical/platform';
 import { decide, type Command, type Diagnosis } from '../domain/diagnosis.ts';
-import { loadDiagnosis, loadDiagnosisOfReception, nextDiagnosisId } from '../db/repository.ts';
+import { loadDiagnosis, loadDiagnosisOfReception } from '../db/repository.ts';
 import { diagnosisStore, type Context, type Trx } from './commands.ts';
 
 type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
@@ -32,7 +32,7 @@ export function diagnosisEffect(context: Context) {
         const d = event.data as Data<'ReceptionCompleted'>;
         const existing = await loadDiagnosisOfReception(trx, d.receptionId);
         if (existing) return skip(event)(`reception ${d.receptionId} already has diagnosis ${existing.id}`);
-        const diagnosisId = await nextDiagnosisId(trx);
+        const diagnosisId = await context.database.nextId(trx, 'diagnoses');
         const command: Command = {
           type: 'RegisterDiagnosis',
           diagnosisId,

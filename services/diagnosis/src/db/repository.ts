@@ -57,11 +57,6 @@ async function hydrate(db: Db, rows: DiagnosisRow[]): Promise<Diagnosis[]> {
   return rows.map((row) => diagnosisFromRow(row, (byDiagnosis.get(row.id) ?? []).map(prescriptionFromRow)));
 }
 
-export async function nextDiagnosisId(db: Db): Promise<number> {
-  const row = await db.selectFrom('diagnoses').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst();
-  return Number(row?.last ?? 0) + 1;
-}
-
 export async function loadDiagnosis(db: Db, id: number): Promise<Diagnosis | null> {
   const rows = await db.selectFrom('diagnoses').selectAll().where('id', '=', id).execute();
   return (await hydrate(db, rows))[0] ?? null;

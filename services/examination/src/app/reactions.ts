@@ -5,7 +5,6 @@ import {
   closedVisitReason,
   loadExaminationOfPrescription,
   loadPendingExaminations,
-  nextExaminationId,
   recordClosedVisit,
 } from '../db/repository.ts';
 import { examinationStore, type Context, type Trx } from './commands.ts';
@@ -37,7 +36,7 @@ export function examinationEffect(context: Context) {
         const closedBecause = await closedVisitReason(trx, d.receptionId, d.diagnosisId);
         const command: Command = {
           type: 'RequestExamination',
-          examinationId: await nextExaminationId(trx),
+          examinationId: await context.database.nextId(trx, 'examinations'),
           prescriptionId: d.prescriptionId,
           diagnosisId: d.diagnosisId,
           receptionId: d.receptionId,

@@ -28,11 +28,6 @@ function fromRow(row: ExaminationRow): Examination {
   };
 }
 
-export async function nextExaminationId(db: Db): Promise<number> {
-  const row = await db.selectFrom('examinations').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst();
-  return Number(row?.last ?? 0) + 1;
-}
-
 export async function loadExamination(db: Db, id: number): Promise<Examination | null> {
   const row = await db.selectFrom('examinations').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? fromRow(row) : null;

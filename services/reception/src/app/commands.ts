@@ -2,7 +2,7 @@ import type { CloudEvent, CreateReceptionRequest } from '@medical/contracts';
 import { commitEvents, eventsOrProblem, eventsOrSkip, notFound, type AggregateStore, type Emit, type ServiceContext } from '@medical/platform';
 import type { Transaction } from 'kysely';
 import { decide, evolve, isPublished, type Command, type DomainEvent, type Reception } from '../domain/reception.ts';
-import { loadReception, nextReceptionId, saveReception } from '../db/repository.ts';
+import { loadReception, saveReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
 
 type Context = ServiceContext<ReceptionDatabase>;
@@ -19,7 +19,7 @@ const now = () => new Date().toISOString();
 
 export function registerReception(context: Context, request: CreateReceptionRequest): Promise<Reception> {
   return context.execute(async (trx, emit) => {
-    const receptionId = await nextReceptionId(trx);
+    const receptionId = await context.database.nextId(trx, 'receptions');
     const events = eventsOrProblem(decide({ type: 'RegisterReception', receptionId, ...request, now: now() }, null));
     return (await commitEvents(trx, emit, store, null, events))!;
   });

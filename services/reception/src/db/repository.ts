@@ -51,14 +51,6 @@ function fromRow(row: ReceptionRow): Reception {
   };
 }
 
-export async function nextReceptionId(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('receptions')
-    .select((eb) => eb.fn.max('id').as('last'))
-    .executeTakeFirst();
-  return Number(row?.last ?? 0) + 1;
-}
-
 export async function loadReception(db: Db, id: number): Promise<Reception | null> {
   const row = await db.selectFrom('receptions').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? fromRow(row) : null;

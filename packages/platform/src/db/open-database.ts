@@ -1,0 +1,13 @@
+import type { Logger } from 'pino';
+import type { ServiceConfig } from '../config.ts';
+import type { Database, Migrations } from './database.ts';
+import { openPostgresDatabase } from './postgres-database.ts';
+import { openSqliteDatabase } from './sqlite-database.ts';
+
+/** Picks the database adapter from the configuration; services never know which one runs. */
+export function openDatabase<DB>(config: ServiceConfig, migrations: Migrations, logger: Logger): Promise<Database<DB>> {
+  if (config.postgres) {
+    return openPostgresDatabase<DB>({ ...config.postgres, migrations, logger });
+  }
+  return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations });
+}

@@ -1,0 +1,140 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { backoffDelay, sleep } from '../messaging/sleep.ts';
+import type { Database, Migrations } from './database.ts';
+import { migrate } from './migrate.ts';
+
+export type OpenPostgresOptions = {
+  url: string;
+  /** The schema holding this service's tables: one server can host every service. */
+  schema: string;
+  poolSize: number;
+  migrations: Migrations;
+  logger: Logger;
+};
+
+/** Serialization failure and deadlock: the transaction did nothing and can simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 8;
+
+function pgCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+/**
+ * Migrations run under a session advisory lock named after the schema, so replicas starting
+ * together never race: the first migrates, the others wait and then find nothing to do.
+ */
+async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, schema: string, migrations: Migrations): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock(hashtext($1))', [`medical-migrations:${schema}`]);
+    try {
+      await client.query(`create schema if not exists "${schema}"`);
+      await migrate(db, migrations, schema);
+    } finally {
+      await client.query('select pg_advisory_unlock(hashtext($1))', [`medical-migrations:${schema}`]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Listens for the outbox trigger's notifications on a connection of its own, and reconnects
+ * with backoff when the server goes away (a restart, a failover).
+ */
+function listenForOutbox(url: string, schema: string, logger: Logger, listener: () => void): () => Promise<void> {
+  const abort = new AbortController();
+  let client: pg.Client | undefined;
+  void (async () => {
+    let failures = 0;
+    while (!abort.signal.aborted) {
+      const current = new pg.Client({ connectionString: url });
+      client = current;
+      const ended = new Promise<void>((resolve) => {
+        current.on('error', (error) => {
+          logger.warn({ err: error }, 'outbox notification connection lost');
+          resolve();
+        });
+        current.on('end', () => resolve());
+      });
+      try {
+        await current.connect();
+        current.on('notification', () => listener());
+        await current.query(`listen "outbox_${schema}"`);
+        failures = 0;
+        // Rows committed while we were not listening are found by the relay's regular poll.
+        listener();
+        await Promise.race([ended, new Promise((resolve) => abort.signal.addEventListener('abort', resolve, { once: true }))]);
+      } catch (error) {
+        logger.warn({ err: error }, 'could not listen for outbox notifications; retrying');
+      }
+      await current.end().catch(() => undefined);
+      if (!abort.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), abort.signal);
+    }
+  })();
+  return async () => {
+    abort.abort();
+    await client?.end().catch(() => undefined);
+  };
+}
+
+/** The production adapter: PostgreSQL through Kysely and node-postgres, one schema per service. */
+export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Promise<Database<DB>> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    // Unqualified table names resolve to the service's own schema.
+    options: `-c search_path="${options.schema}"`,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle connection that the server drops (a restart) must not crash the process.
+  pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const stopListening: Array<() => Promise<void>> = [];
+  try {
+    await migrateUnderLock(pool, db, options.schema, options.migrations);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+
+  return {
+    kind: 'postgres',
+    db,
+    async transaction(work) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().setIsolationLevel('serializable').execute(work);
+        } catch (error) {
+          if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
+          await sleep(backoffDelay(attempt, 5, 200));
+        }
+      }
+    },
+    async nextId(_trx, sequence) {
+      // Outside the caller's transaction (its own autocommit statement): the counter row is
+      // locked only for an instant, never for a whole command, like a sequence. A rolled-back
+      // command leaves a gap, which ids may have.
+      const { rows } = await pool.query<{ last_value: string }>(
+        `insert into id_sequences (name, last_value) values ($1, 1)
+         on conflict (name) do update set last_value = id_sequences.last_value + 1
+         returning last_value`,
+        [sequence],
+      );
+      return Number(rows[0]!.last_value);
+    },
+    async onOutboxCommitted(listener) {
+      stopListening.push(listenForOutbox(options.url, options.schema, options.logger, listener));
+    },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await Promise.all(stopListening.map((stop) => stop()));
+      await db.destroy();
+    },
+  };
+}
