@@ -107,7 +107,8 @@ function readKafka(env: Env, serviceName: string): Pick<ServiceConfig, 'kafka'> 
       clientId: readString(env, 'KAFKA_CLIENT_ID', `${serviceName}-${process.pid}`),
       partitions: readInteger(env, 'KAFKA_PARTITIONS', 3, 1, 10_000),
       replicationFactor: readInteger(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 100),
-      sessionTimeoutMs: readInteger(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 1_000, 600_000),
+      // Brokers refuse sessions shorter than group.min.session.timeout.ms (6 s by default).
+      sessionTimeoutMs: readInteger(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 6_000, 600_000),
       heartbeatIntervalMs: readInteger(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1_000, 100, 60_000),
     },
   };

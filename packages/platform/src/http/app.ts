@@ -7,6 +7,7 @@ import type { LogLevel } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { isUnavailable } from '../unavailable.ts';
 import { HttpProblem, problemTypes, validationProblem, type FieldError } from './problem.ts';
+import { validatorCompiler } from './validators.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -89,7 +90,6 @@ export async function createApp(options: AppOptions): Promise<App> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors raised before routing (a malformed URL, say) get the same problem+json as the rest.
     frameworkErrors: (error, request, reply) => {
@@ -97,6 +97,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       sendProblem(reply, request, toProblem(error));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
 
   let accepting = true;
   app.decorate('stopAccepting', () => {
