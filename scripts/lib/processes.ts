@@ -12,6 +12,17 @@ import { fileURLToPath } from 'node:url';
  *   await system.restart('diagnosis');
  *   await system.stopAll();
  *
+ * The API:
+ * - `startSystem(options)` starts reception, diagnosis, examination and patient-management, then
+ *   the gateway pointed at them, waits until all answer GET /readyz, and returns a
+ *   `RunningSystem`: `services` (a handle per name), `gatewayUrl`, `ports`, `dataDir`,
+ *   `restart(name)`, `stop(name)`, `kill(name)` and `stopAll()`. It refuses ports already in use.
+ * - `startServiceProcess(options)` starts one service (`node services/<name>/src/main.ts` with
+ *   PORT and HOST) and returns a `ServiceProcess` handle: `url`, `pid`, `exited`, `exitInfo()`,
+ *   `output()`, `stderr()`, `waitReady(timeoutMs)`, `stop(timeoutMs)`, `kill()`.
+ * - `freePort()` and `isPortFree(port)` for choosing ports; `killSurvivors()` SIGKILLs every
+ *   child still running (what the exit guard below does).
+ *
  * Every process this module starts is tracked until it exits. Child processes are never leaked:
  * when this process exits, survivors are SIGKILLed; when it is signalled (SIGINT, SIGTERM, SIGHUP)
  * and nothing else listens for that signal, survivors are SIGKILLed and the signal's default
@@ -85,6 +96,11 @@ export type ServiceProcess = {
   readonly exited: Promise<ExitInfo>;
   /** The exit information once the process has exited, undefined while it runs. */
   exitInfo(): ExitInfo | undefined;
+  /**
+   * How the process ended if it ended on its own (a crash, or a signal sent by someone else),
+   * not through `stop()` or `kill()`; undefined while it runs or when the harness ended it.
+   */
+  unexpectedExit(): ExitInfo | undefined;
   /** The captured stdout and stderr so far ('' with output 'inherit'). */
   output(): string;
   /** The captured stderr so far ('' with output 'inherit'). */
@@ -148,6 +164,28 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Whether a TCP port can be bound on `host` right now. */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Refuses to start on a port something already listens on: the readiness poll would otherwise
+ * reach that other process (a service left over from an earlier run) and report ours ready.
+ */
+async function assertPortsFree(ports: Array<[string, number]>, host: string): Promise<void> {
+  const busy: string[] = [];
+  for (const [name, port] of ports) if (!(await isPortFree(port, host))) busy.push(`${name} on ${port}`);
+  if (busy.length > 0) {
+    throw new Error(`cannot start: port already in use (${busy.join(', ')}); is an earlier run still going?`);
+  }
+}
+
 function connectableHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
@@ -196,6 +234,7 @@ export function startServiceProcess(options: StartServiceOptions): ServiceProces
   }
 
   let exitInfo: ExitInfo | undefined;
+  let endRequested = false;
   const exited = new Promise<ExitInfo>((resolve) => {
     // 'close' waits for the output streams too, so the captured output is complete.
     child.once('close', (code, signal) => {
@@ -241,6 +280,7 @@ export function startServiceProcess(options: StartServiceOptions): ServiceProces
   let stopping: Promise<ExitInfo> | undefined;
   function stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<ExitInfo> {
     if (exitInfo) return Promise.resolve(exitInfo);
+    endRequested = true;
     return (stopping ??= (async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -253,7 +293,9 @@ export function startServiceProcess(options: StartServiceOptions): ServiceProces
   }
 
   async function kill(): Promise<ExitInfo> {
-    if (!exitInfo) child.kill('SIGKILL');
+    if (exitInfo) return exitInfo;
+    endRequested = true;
+    child.kill('SIGKILL');
     return exited;
   }
 
@@ -264,6 +306,7 @@ export function startServiceProcess(options: StartServiceOptions): ServiceProces
     pid: child.pid ?? -1,
     exited,
     exitInfo: () => exitInfo,
+    unexpectedExit: () => (exitInfo && !endRequested ? exitInfo : undefined),
     output: () => combined,
     stderr: () => stderrText,
     waitReady,
@@ -311,6 +354,8 @@ export type RunningSystem = {
   kill(name: ServiceName): Promise<ExitInfo>;
   /** Stops the gateway, then the other services, gracefully; returns how each one exited. */
   stopAll(): Promise<Record<ServiceName, ExitInfo>>;
+  /** Every process of this system that ended on its own (crashed, or was signalled by someone else). */
+  unexpectedExits(): Array<{ name: ServiceName; pid: number; exit: ExitInfo }>;
 };
 
 /**
@@ -323,7 +368,14 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const ports = {} as Record<ServiceName, number>;
-  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (await freePort(host));
+  const taken = new Set(Object.values(options.ports ?? {}));
+  for (const name of SERVICE_NAMES) {
+    let port = options.ports?.[name];
+    // The OS may hand the same free port out twice in a row; each service needs its own.
+    while (port === undefined || (options.ports?.[name] === undefined && taken.has(port))) port = await freePort(host);
+    taken.add(port);
+    ports[name] = port;
+  }
 
   const backendUrl = (name: BackendServiceName) => `http://${connectableHost(host)}:${ports[name]}`;
   const envFor = (name: ServiceName): Env => {
@@ -343,12 +395,20 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
 
+  await assertPortsFree(Object.entries(ports), host);
+
   const services = {} as Record<ServiceName, ServiceProcess>;
+  const everyProcess: ServiceProcess[] = [];
+  const launchTracked = (name: ServiceName) => {
+    const handle = launch(name);
+    everyProcess.push(handle);
+    return handle;
+  };
   const stopStarted = () => Promise.all(Object.values(services).map((s) => s.stop()));
   try {
-    for (const name of BACKEND_SERVICES) services[name] = launch(name);
+    for (const name of BACKEND_SERVICES) services[name] = launchTracked(name);
     await Promise.all(BACKEND_SERVICES.map((name) => services[name].waitReady(readyTimeoutMs)));
-    services.gateway = launch('gateway');
+    services.gateway = launchTracked('gateway');
     await services.gateway.waitReady(readyTimeoutMs);
   } catch (error) {
     await stopStarted();
@@ -364,11 +424,17 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     async restart(name) {
       if (stoppingAll) throw new Error(`cannot restart ${name}: the system is stopping`);
       await services[name].stop();
-      const next = launch(name);
+      await assertPortsFree([[name, ports[name]]], host);
+      const next = launchTracked(name);
       services[name] = next;
       await next.waitReady(readyTimeoutMs);
       return next;
     },
+    unexpectedExits: () =>
+      everyProcess.flatMap((handle) => {
+        const exit = handle.unexpectedExit();
+        return exit ? [{ name: handle.name, pid: handle.pid, exit }] : [];
+      }),
     stop: (name) => services[name].stop(),
     kill: (name) => services[name].kill(),
     async stopAll() {

@@ -79,3 +79,19 @@ export function deadLetters(dataDir: string): Array<{ type: string; group: strin
     ),
   );
 }
+
+/** The types of the events on the topic, by message key (the reception id), in log order. */
+export function eventTypesByKey(dataDir: string, topic = TOPIC): Map<string, string[]> {
+  return withLog(dataDir, (db) => {
+    const rows = db.prepare('SELECT message_key, headers FROM messages WHERE topic = ? ORDER BY "offset"').all(topic) as Array<{
+      message_key: string;
+      headers: string;
+    }>;
+    const byKey = new Map<string, string[]>();
+    for (const row of rows) {
+      const type = (JSON.parse(row.headers) as Record<string, string>).ce_type ?? '?';
+      byKey.set(row.message_key, [...(byKey.get(row.message_key) ?? []), type]);
+    }
+    return byKey;
+  });
+}

@@ -10,6 +10,24 @@ import { HttpProblem, problemTypes, validationProblem, type FieldError } from '.
 import { validatorCompiler } from './validators.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * An oversize body is read and thrown away up to this size before the 413 is sent: a client
+ * still writing its body when the server closes the socket sees a broken pipe, not the answer.
+ */
+const OVERSIZE_DRAIN_BYTES = 32 * 1024 * 1024;
+
+function tooLarge(): HttpProblem {
+  return new HttpProblem({ status: 413, title: 'Content Too Large', detail: `the body exceeds ${BODY_LIMIT_BYTES} bytes` });
+}
+
+function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.on('end', resolve);
+    stream.on('error', () => resolve());
+    stream.on('close', resolve);
+    stream.resume();
+  });
+}
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
@@ -62,9 +80,7 @@ export function toProblem(error: FastifyError | HttpProblem | Error): HttpProble
     });
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
-  if (status === 413) {
-    return new HttpProblem({ status, title: 'Content Too Large', detail: `the body exceeds ${BODY_LIMIT_BYTES} bytes` });
-  }
+  if (status === 413) return tooLarge();
   if (status === 415) {
     return new HttpProblem({ status, title: 'Unsupported Media Type', detail: 'send the body as application/json' });
   }
@@ -116,6 +132,11 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > BODY_LIMIT_BYTES) {
+      if (declared <= OVERSIZE_DRAIN_BYTES) await drain(request.raw);
+      throw tooLarge();
+    }
   });
   // Commands whose body is optional (cancel, confirm) are also sent with no body at all.
   app.addHook('preValidation', async (request) => {
