@@ -33,6 +33,8 @@ export type ServiceDefinition<DB> = {
   title: string;
   description: string;
   migrations: Migrations;
+  /** The named id sequences its handlers draw from with `database.nextId`. */
+  idSequences?: readonly string[];
   routes?: (app: App, context: ServiceContext<DB>) => void | Promise<void>;
   consumer?: {
     handles: 'all' | readonly EventType[];
@@ -59,7 +61,7 @@ export async function startService<DB>(
   const config = loadConfig(definition.name, definition.defaultPort, env);
   const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
   const metrics = createMetrics(config.serviceName);
-  const database = await openDatabase<DB>(config, definition.migrations, logger);
+  const database = await openDatabase<DB>(config, definition.migrations, logger, definition.idSequences);
   let transport: EventTransport;
   try {
     transport = await openTransport(config, logger);

@@ -10,6 +10,7 @@ export const diagnosisService: ServiceDefinition<DiagnosisDatabase> = {
   title: 'Diagnosis service',
   description: "The doctor's desk: the worklist of registered patients, prescriptions, and the outcome of the diagnosis.",
   migrations,
+  idSequences: ['diagnoses'],
   routes: diagnosisRoutes,
   consumer: {
     handles: ['ReceptionCompleted', 'ReceptionCancelled', 'ExaminationRequested', 'ExaminationPerformed', 'ExaminationCancelled'],

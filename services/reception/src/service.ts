@@ -10,6 +10,7 @@ export const receptionService: ServiceDefinition<ReceptionDatabase> = {
   title: 'Reception service',
   description: 'The front desk: registers visits, cancels them, and confirms the outcome of the diagnosis.',
   migrations,
+  idSequences: ['receptions'],
   routes: receptionRoutes,
   consumer: { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: receptionEffect },
 };

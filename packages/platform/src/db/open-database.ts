@@ -5,9 +5,14 @@ import { openPostgresDatabase } from './postgres-database.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 
 /** Picks the database adapter from the configuration; services never know which one runs. */
-export function openDatabase<DB>(config: ServiceConfig, migrations: Migrations, logger: Logger): Promise<Database<DB>> {
+export function openDatabase<DB>(
+  config: ServiceConfig,
+  migrations: Migrations,
+  logger: Logger,
+  idSequences: readonly string[] = [],
+): Promise<Database<DB>> {
   if (config.postgres) {
-    return openPostgresDatabase<DB>({ ...config.postgres, migrations, logger });
+    return openPostgresDatabase<DB>({ ...config.postgres, migrations, idSequences, logger });
   }
   return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations });
 }

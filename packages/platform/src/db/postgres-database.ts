@@ -11,12 +11,14 @@ export type OpenPostgresOptions = {
   schema: string;
   poolSize: number;
   migrations: Migrations;
+  /** The id sequences the service uses (nextId), created at start-up when missing. */
+  idSequences: readonly string[];
   logger: Logger;
 };
 
 /** Serialization failure and deadlock: the transaction did nothing and can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 15;
 
 function pgCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
@@ -26,13 +28,24 @@ function pgCode(error: unknown): string | undefined {
  * Migrations run under a session advisory lock named after the schema, so replicas starting
  * together never race: the first migrates, the others wait and then find nothing to do.
  */
-async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, schema: string, migrations: Migrations): Promise<void> {
+const sequenceName = (sequence: string) => `${sequence}_id_seq`;
+
+async function migrateUnderLock(
+  pool: pg.Pool,
+  db: Kysely<any>,
+  schema: string,
+  migrations: Migrations,
+  idSequences: readonly string[],
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [`medical-migrations:${schema}`]);
     try {
       await client.query(`create schema if not exists "${schema}"`);
       await migrate(db, migrations, schema);
+      for (const sequence of idSequences) {
+        await client.query(`create sequence if not exists "${schema}"."${sequenceName(sequence)}"`);
+      }
     } finally {
       await client.query('select pg_advisory_unlock(hashtext($1))', [`medical-migrations:${schema}`]);
     }
@@ -95,7 +108,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const stopListening: Array<() => Promise<void>> = [];
   try {
-    await migrateUnderLock(pool, db, options.schema, options.migrations);
+    await migrateUnderLock(pool, db, options.schema, options.migrations, options.idSequences);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -110,21 +123,16 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
           return await db.transaction().setIsolationLevel('serializable').execute(work);
         } catch (error) {
           if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
-          await sleep(backoffDelay(attempt, 5, 200));
+          await sleep(backoffDelay(attempt, 10, 500));
         }
       }
     },
-    async nextId(_trx, sequence) {
-      // Outside the caller's transaction (its own autocommit statement): the counter row is
-      // locked only for an instant, never for a whole command, like a sequence. A rolled-back
-      // command leaves a gap, which ids may have.
-      const { rows } = await pool.query<{ last_value: string }>(
-        `insert into id_sequences (name, last_value) values ($1, 1)
-         on conflict (name) do update set last_value = id_sequences.last_value + 1
-         returning last_value`,
-        [sequence],
-      );
-      return Number(rows[0]!.last_value);
+    async nextId(trx, sequence) {
+      if (!options.idSequences.includes(sequence)) throw new Error(`id sequence "${sequence}" is not declared by the service`);
+      // A sequence never blocks and is never rolled back: concurrent commands get distinct ids
+      // without waiting on each other; a rolled-back command leaves a gap, which ids may have.
+      const { rows } = await sql<{ id: string }>`select nextval(${sequenceName(sequence)}::regclass) as id`.execute(trx);
+      return Number(rows[0]!.id);
     },
     async onOutboxCommitted(listener) {
       stopListening.push(listenForOutbox(options.url, options.schema, options.logger, listener));

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import type { MedicalEvent } from '@medical/contracts';
+import type { Database, Migrations } from '../src/db/database.ts';
+import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import { openPostgresDatabase } from '../src/db/postgres-database.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
+import { appendToOutbox, OutboxRelay } from '../src/messaging/outbox.ts';
+import type { Delivery } from '../src/messaging/transport.ts';
+import { defer, silentLogger, tempDir, waitFor } from './helpers.ts';
+
+/**
+ * The PostgreSQL adapter against a real server (DATABASE_URL, e.g. from `npm run -s infra:up`).
+ * Every test works in a schema of its own, dropped at the end.
+ */
+const url = process.env.DATABASE_URL;
+const skip = url ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"` to run the PostgreSQL adapter tests';
+
+type Counters = PlatformTables & { counters: { name: string; value: number } };
+const migrations: Migrations = {
+  '0001_counters': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('counters')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+let admin: pg.Pool;
+before(() => {
+  if (url) admin = new pg.Pool({ connectionString: url, max: 2 });
+});
+after(() => admin?.end());
+
+function newSchema(t: TestContext): string {
+  const schema = `pgtest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  defer(t, () => admin.query(`drop schema if exists "${schema}" cascade`));
+  return schema;
+}
+
+async function open(t: TestContext, schema: string, poolSize = 5): Promise<Database<Counters>> {
+  const database = await openPostgresDatabase<Counters>({ url: url!, schema, poolSize, migrations, idSequences: ['receptions', 'diagnoses'], logger: silentLogger });
+  defer(t, () => database.close());
+  return database;
+}
+
+const completed = (receptionId: number): MedicalEvent => ({
+  type: 'ReceptionCompleted',
+  data: { receptionId, patientId: `P-${receptionId}`, patientName: 'Kim Minji', receivedAt: '2025-03-01T09:00:00.000Z' },
+});
+const cancelled = (receptionId: number): MedicalEvent => ({
+  type: 'ReceptionCancelled',
+  data: { receptionId, reason: 'patient left' },
+});
+
+describe('PostgreSQL adapter', { skip }, () => {
+  test('replicas starting together migrate once, under the advisory lock, into the service schema', async (t) => {
+    const schema = newSchema(t);
+    const databases = await Promise.all([open(t, schema), open(t, schema), open(t, schema)]);
+    const { rows } = await admin.query(`select count(*)::int as n from "${schema}".kysely_migration`);
+    assert.equal(rows[0].n, 2, 'the platform migration and the service migration, each recorded once');
+    const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
+    assert.deepEqual(
+      tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_')),
+      ['counters', 'id_sequences', 'inbox', 'outbox'],
+    );
+    const sequences = await admin.query(`select sequence_name from information_schema.sequences where sequence_schema = $1 order by 1`, [schema]);
+    assert.deepEqual(sequences.rows.map((r) => r.sequence_name), ['diagnoses_id_seq', 'outbox_id_seq', 'receptions_id_seq']);
+    // Unqualified names resolve to the service's schema.
+    await databases[0]!.db.insertInto('counters').values({ name: 'x', value: 1 }).execute();
+    const seen = await databases[2]!.db.selectFrom('counters').selectAll().execute();
+    assert.deepEqual(seen, [{ name: 'x', value: 1 }]);
+  });
+
+  test('concurrent load-modify-save transactions lose no update: serialization failures are re-run', async (t) => {
+    const database = await open(t, newSchema(t), 10);
+    await database.db.insertInto('counters').values({ name: 'visits', value: 0 }).execute();
+    const increments = 15;
+    await Promise.all(
+      Array.from({ length: increments }, () =>
+        database.transaction(async (trx) => {
+          const row = await trx.selectFrom('counters').select('value').where('name', '=', 'visits').executeTakeFirstOrThrow();
+          await new Promise((resolve) => setTimeout(resolve, 2)); // widen the race window
+          await trx.updateTable('counters').set({ value: row.value + 1 }).where('name', '=', 'visits').execute();
+        }),
+      ),
+    );
+    const row = await database.db.selectFrom('counters').select('value').where('name', '=', 'visits').executeTakeFirstOrThrow();
+    assert.equal(row.value, increments);
+  });
+
+  test('ids from nextId are unique and increasing across replicas, even for rolled-back work', async (t) => {
+    const schema = newSchema(t);
+    const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);
+    const ids = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => {
+        const database = i % 2 === 0 ? a! : b!;
+        return database.transaction((trx) => database.nextId(trx, 'receptions'));
+      }),
+    );
+    assert.equal(new Set(ids).size, 60, 'no id handed out twice');
+    assert.ok(ids.every((id) => Number.isInteger(id) && id >= 1 && id <= 60));
+    await assert.rejects(
+      a!.transaction(async (trx) => {
+        await a!.nextId(trx, 'receptions');
+        throw new Error('the command failed');
+      }),
+    );
+    assert.equal(await a!.transaction((trx) => a!.nextId(trx, 'receptions')), 62, 'a rolled-back command leaves a gap, never a reuse');
+    assert.equal(await a!.transaction((trx) => a!.nextId(trx, 'diagnoses')), 1, 'each sequence counts on its own');
+    await assert.rejects(a!.transaction((trx) => a!.nextId(trx, 'undeclared')), /not declared/);
+  });
+
+  test('two relays on one outbox publish every row once and never reorder a visit', async (t) => {
+    const schema = newSchema(t);
+    const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);
+    const log = new EmbeddedLog({ file: path.join(tempDir(t), 'events.sqlite'), pollIntervalMs: 5, logger: silentLogger });
+    defer(t, () => log.close());
+    const relays = [a!, b!].map((database) => {
+      const relay = new OutboxRelay({
+        db: database.db,
+        claim: 'skip-locked',
+        transport: log,
+        logger: silentLogger,
+        metrics: createMetrics('pg-relay'),
+        pollIntervalMs: 5,
+        retryBaseDelayMs: 5,
+      });
+      relay.start();
+      defer(t, () => relay.stop());
+      return relay;
+    });
+    // 40 visits, each a completed then a cancelled event, committed by both replicas interleaved.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const database = i % 2 === 0 ? a! : b!;
+        return database.transaction(async (trx) => {
+          await appendToOutbox(trx as never, 'medical', [completed(i + 1)], { subject: String(i + 1) });
+        });
+      }),
+    );
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const database = i % 2 === 0 ? b! : a!;
+        return database.transaction(async (trx) => {
+          await appendToOutbox(trx as never, 'medical', [cancelled(i + 1)], { subject: String(i + 1) });
+        });
+      }),
+    );
+    for (const relay of relays) relay.notify();
+    const seen: Delivery[] = [];
+    const subscription = await log.subscribe({ group: 'check', topic: 'medical', handle: async (d) => void seen.push(d) });
+    defer(t, () => subscription.stop());
+    await waitFor('80 published events', () => seen.length >= 80, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(seen.length, 80, 'each row published exactly once');
+    for (let visit = 1; visit <= 40; visit++) {
+      const types = seen.filter((d) => d.key === String(visit)).map((d) => d.headers.ce_type);
+      assert.deepEqual(types, ['ReceptionCompleted', 'ReceptionCancelled'], `visit ${visit} in order`);
+    }
+    const left = await admin.query(`select count(*)::int as n from "${schema}".outbox`);
+    assert.equal(left.rows[0].n, 0);
+  });
+
+  test('a commit on one replica wakes the other through LISTEN/NOTIFY', async (t) => {
+    const schema = newSchema(t);
+    const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);
+    let woken = 0;
+    await b!.onOutboxCommitted(() => {
+      woken += 1;
+    });
+    await waitFor('the listener to connect (it wakes once on connecting)', () => woken >= 1);
+    const before = woken;
+    await a!.transaction(async (trx) => {
+      await appendToOutbox(trx as never, 'medical', [completed(7)], { subject: '7' });
+    });
+    await waitFor('a notification from the other replica', () => woken > before, 3_000);
+    // Nothing is signalled for a transaction that rolls back.
+    const settled = woken;
+    await assert.rejects(
+      a!.transaction(async (trx) => {
+        await appendToOutbox(trx as never, 'medical', [completed(8)], { subject: '8' });
+        throw new Error('rolled back');
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(woken, settled);
+  });
+});
