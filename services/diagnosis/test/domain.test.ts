@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { deciderAssertions } from '@medical/platform/domain/decider-assertions';
 import {
   decide,
   evolve,
@@ -55,25 +56,7 @@ const complete: Command = { type: 'CompleteDiagnosis', opinion: 'Common cold', n
 const reject: Command = { type: 'RejectDiagnosis', reason: 'Wrong department', now: T3 };
 const cancel: Command = { type: 'CancelDiagnosis', reason: 'Reception cancelled', now: T3 };
 
-/** The state after commands that must all be accepted. */
-function given(...commands: Command[]): Diagnosis {
-  const state = commands.reduce<State>((s, c) => {
-    const d = decide(c, s);
-    assert.ok(d.ok, `setup ${c.type} refused: ${d.ok ? '' : d.refusal.message}`);
-    return d.events.reduce(evolve, s);
-  }, null);
-  assert.ok(state);
-  return state;
-}
-function accepted(d: Decision<DomainEvent>): DomainEvent[] {
-  assert.ok(d.ok, d.ok ? '' : d.refusal.message);
-  return d.events;
-}
-function refused(d: Decision<DomainEvent>, kind: 'conflict' | 'invalid'): string {
-  assert.equal(d.ok, false);
-  if (!d.ok) assert.equal(d.refusal.kind, kind);
-  return d.ok ? '' : d.refusal.message;
-}
+const { given, accepted, refused } = deciderAssertions(decide, evolve);
 /** Decides and folds in one step. */
 function after(state: Diagnosis, command: Command): Diagnosis {
   const next = accepted(decide(command, state)).reduce<State>(evolve, state);

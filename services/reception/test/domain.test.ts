@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { deciderAssertions } from '@medical/platform/domain/decider-assertions';
 import {
   decide,
   evolve,
@@ -31,25 +32,7 @@ const confirm: Command = { type: 'ConfirmReception', now: T3 };
 const completed: Command = { type: 'RecordDiagnosisCompleted', diagnosisId: 3, opinion: 'Common cold', now: T2 };
 const rejected: Command = { type: 'RecordDiagnosisRejected', diagnosisId: 3, reason: 'Wrong department', now: T2 };
 
-/** The state after commands that must all be accepted. */
-function given(...commands: Command[]): Reception {
-  const state = commands.reduce<State>((s, c) => {
-    const d = decide(c, s);
-    assert.ok(d.ok, `setup ${c.type} refused`);
-    return d.events.reduce(evolve, s);
-  }, null);
-  assert.ok(state);
-  return state;
-}
-function accepted(d: Decision<DomainEvent>): DomainEvent[] {
-  assert.ok(d.ok, d.ok ? '' : d.refusal.message);
-  return d.events;
-}
-function refused(d: Decision<DomainEvent>, kind: 'conflict' | 'invalid') {
-  assert.equal(d.ok, false);
-  if (!d.ok) assert.equal(d.refusal.kind, kind);
-  return d.ok ? '' : d.refusal.message;
-}
+const { given, accepted, refused } = deciderAssertions(decide, evolve);
 const fold = (state: State, events: DomainEvent[]) => events.reduce(evolve, state);
 
 const states = {
