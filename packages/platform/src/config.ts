@@ -19,6 +19,12 @@ export type ServiceConfig = {
   retryBaseDelayMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM the service first reports not-ready and keeps serving this long, so load
+   * balancers (the gateway's health checks, a Kubernetes Service) stop sending it requests
+   * before it closes its connections. 0 closes at once.
+   */
+  shutdownDrainMs: number;
   /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */
   kafka?: {
     brokers: string[];
@@ -89,6 +95,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 120_000),
     ...readKafka(env, serviceName),
     ...readPostgres(env, serviceName),
   };

@@ -142,6 +142,7 @@ export async function startService<DB>(
   const stop = () =>
     (stopping ??= (async () => {
       app.stopAccepting();
+      if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
       consumerAbort.abort();
       await subscription?.stop();
       await app.close();
@@ -158,7 +159,8 @@ export async function startService<DB>(
 export async function runServiceProcess<DB>(definition: ServiceDefinition<DB>): Promise<void> {
   try {
     const service = await startService(definition);
-    installShutdown(service.stop, service.context.config.shutdownTimeoutMs, service.context.logger);
+    const { shutdownTimeoutMs, shutdownDrainMs } = service.context.config;
+    installShutdown(service.stop, shutdownTimeoutMs + shutdownDrainMs, service.context.logger);
   } catch (error) {
     console.error(`${definition.name} failed to start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

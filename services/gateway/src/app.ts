@@ -1,7 +1,9 @@
+import { Gauge } from 'prom-client';
 import { createApp, type App } from '@medical/platform/http/app';
 import type { ServiceMetrics } from '@medical/platform/metrics';
 import type { GatewayConfig } from './config.ts';
 import { documentPath, registerUpstream } from './proxy.ts';
+import { ReplicaSet } from './replicas.ts';
 
 /**
  * The gateway's HTTP app: the platform's app (problem+json errors, request ids, logs, /healthz,
@@ -22,9 +24,33 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
     readiness: [],
   });
 
+  // Which replicas get traffic, for dashboards and alerts: a replica at 0 is out of the rotation.
+  // `service` here is the service behind the route; it takes the place of the registry's default
+  // service="gateway" label on this one series, whose name already says it is the gateway's.
+  const healthy = new Gauge({
+    name: 'gateway_upstream_healthy',
+    help: 'Whether the gateway sends traffic to an upstream replica (1) or holds it out as unhealthy (0)',
+    labelNames: ['service', 'upstream'] as const,
+    registers: [metrics.registry],
+  });
+  const replicaSets: ReplicaSet[] = [];
   for (const upstream of config.upstreams) {
-    await registerUpstream(app, upstream, config.upstreamTimeoutMs);
+    const replicas = new ReplicaSet(upstream, {
+      intervalMs: config.healthIntervalMs,
+      timeoutMs: config.healthTimeoutMs,
+      gauge: healthy,
+      log: app.log,
+    });
+    replicaSets.push(replicas);
+    await registerUpstream(app, upstream, replicas, config.upstreamTimeoutMs);
   }
+  // Checks run while the app does: from ready (listen, or a first inject) until close.
+  app.addHook('onReady', async () => {
+    for (const replicas of replicaSets) replicas.start();
+  });
+  app.addHook('onClose', async () => {
+    for (const replicas of replicaSets) replicas.stop();
+  });
 
   // Each service documents its own API; the gateway only says which service answers which paths
   // and where its document is. A valid (empty) OpenAPI document, so tools pointed at it do not choke.

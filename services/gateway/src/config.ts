@@ -5,11 +5,14 @@ import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@m
  * variable fails the start with a message naming it, not the first request an hour later.
  */
 
-/** One service behind the gateway: the path prefix it owns and where it listens. */
+/** One service behind the gateway: the path prefix it owns and the replicas that serve it. */
 export type Upstream = {
   service: string;
   prefix: string;
-  url: string;
+  /** The variable the origins came from, for messages about this service. */
+  variable: string;
+  /** Bare origins (http://host:port), one per replica, in the order they were listed. */
+  origins: string[];
 };
 
 export type GatewayConfig = {
@@ -22,6 +25,10 @@ export type GatewayConfig = {
    * undici checks these on a coarse clock, so a timeout fires up to about a second late.
    */
   upstreamTimeoutMs: number;
+  /** How often each replica's /readyz is asked whether it should get traffic. */
+  healthIntervalMs: number;
+  /** How long a replica has to answer its /readyz before it counts as unhealthy. */
+  healthTimeoutMs: number;
   upstreams: Upstream[];
 };
 
@@ -40,17 +47,42 @@ const routes = [
   },
 ] as const;
 
+/** Long enough for a loaded replica to answer its readiness check, short next to the interval. */
+const HEALTH_TIMEOUT_MS = 1_000;
+
 /**
  * The gateway forwards the request path unchanged, so an upstream URL carrying a path
  * (http://host/reception) would be silently dropped by the proxy; refuse it instead.
  */
-function readOrigin(env: Env, name: string, fallback: string): string {
-  const value = readUrl(env, name, fallback);
+function readOrigin(name: string, entry: string): string {
+  // readUrl does the http(s) check with the platform's wording; it only needs the one entry.
+  const value = readUrl({ [name]: entry }, name, entry);
   const url = new URL(value);
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must be an origin such as http://host:8080 with no path, got "${value}"`);
+    throw new ConfigError(`${name} must be an origin such as http://host:8080 with no path, got "${entry}"`);
   }
   return url.origin;
+}
+
+/**
+ * One origin per replica, comma-separated (a single origin is a list of one). Unset or empty
+ * means the local default, as for every other variable; a list with an empty entry or the same
+ * replica twice is a typo, refused rather than guessed at.
+ */
+function readOrigins(env: Env, name: string, fallback: string): string[] {
+  const raw = env[name]?.trim() ? env[name]! : fallback;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.every((entry) => entry === '')) {
+    throw new ConfigError(`${name} must list at least one origin such as http://host:8080, got "${raw}"`);
+  }
+  const origins: string[] = [];
+  for (const entry of entries) {
+    if (entry === '') throw new ConfigError(`${name} has an empty entry in "${raw}"; separate origins with single commas`);
+    const origin = readOrigin(name, entry);
+    if (origins.includes(origin)) throw new ConfigError(`${name} lists ${origin} twice, got "${raw}"`);
+    origins.push(origin);
+  }
+  return origins;
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -63,10 +95,13 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     logLevel: base.logLevel,
     shutdownTimeoutMs: base.shutdownTimeoutMs,
     upstreamTimeoutMs: readInteger(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000),
+    healthIntervalMs: readInteger(env, 'UPSTREAM_HEALTH_INTERVAL_MS', 2_000, 10, 600_000),
+    healthTimeoutMs: HEALTH_TIMEOUT_MS,
     upstreams: routes.map(({ service, prefix, variable, fallback }) => ({
       service,
       prefix,
-      url: readOrigin(env, variable, fallback),
+      variable,
+      origins: readOrigins(env, variable, fallback),
     })),
   };
 }

@@ -1,17 +1,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { IncomingHttpHeaders as Http2IncomingHttpHeaders } from 'node:http2';
-import replyFrom, { type FastifyReplyFromHooks, type RetryDetails } from '@fastify/reply-from';
+import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BODY_LIMIT_BYTES, sendProblem, type App } from '@medical/platform/http/app';
 import { HttpProblem, problemTypes } from '@medical/platform/http/problem';
 import type { Upstream } from './config.ts';
+import { classifyFailure, type Failure, type Replica, type ReplicaSet } from './replicas.ts';
 
 type Headers = IncomingHttpHeaders | Http2IncomingHttpHeaders;
 
 /** Connection-scoped headers (RFC 9110 §7.6.1): they describe one hop and must not be relayed. */
 const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 
-/** Only requests that can be replayed without effect are retried, and only once. */
+/** Requests that can be replayed without effect, so also after they may have reached a service. */
 const replayable = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Where the gateway serves an upstream's own OpenAPI document. */
@@ -38,16 +39,34 @@ function appendForwardedFor(existing: string | string[] | undefined, ip: string)
 }
 
 /**
- * Forwards every method on `prefix` and everything below it to one upstream service, unchanged:
- * path, query string, body bytes and headers go out as they came in, and the upstream's status,
- * headers and body (its problem documents and Location headers included) come back as they are.
- * The gateway answers by itself only when the upstream cannot: 503 when it is down, refusing
+ * Where a failed first attempt may be tried again, if anywhere. Never more than once, and:
+ * - a request that never left the gateway (the connection failed) goes to another replica
+ *   whatever its method, since the service cannot have acted on it;
+ * - one that may have reached the service goes to another replica only if replaying it is
+ *   harmless (GET, HEAD, OPTIONS); a POST that timed out or was cut off is answered 503, because
+ *   the service may have done the work and a second try could do it twice;
+ * - with a single replica, only a replayable request whose connection was reset is tried again,
+ *   on the same replica: most likely a keep-alive connection the service had just closed.
+ */
+function retryTarget(replicas: ReplicaSet, failed: Replica, failure: Failure, method: string): Replica | undefined {
+  if (failure.sent && !replayable.has(method)) return undefined;
+  const other = replicas.pick(failed);
+  if (other) return other;
+  return failure.kind === 'reset' && replayable.has(method) ? failed : undefined;
+}
+
+/**
+ * Forwards every method on `prefix` and everything below it to one replica of one upstream
+ * service, unchanged: path, query string, body bytes and headers go out as they came in, and the
+ * upstream's status, headers and body (its problem documents and Location headers included) come
+ * back as they are. Replicas take turns (round-robin over the healthy ones, see ReplicaSet). The
+ * gateway answers by itself only when no replica can: 503 when they are down, refusing
  * connections, resetting them or slower than `timeoutMs`, so the other routes keep working.
  */
-export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: number): Promise<void> {
+export async function registerUpstream(app: App, upstream: Upstream, replicas: ReplicaSet, timeoutMs: number): Promise<void> {
   // A plugin of its own: the raw-body parser and the proxy client stay inside this upstream's
-  // scope, and each upstream gets its own connection pool, so a hung service cannot hold the
-  // sockets another one needs.
+  // scope, and each upstream gets its own client, so a hung service cannot hold the sockets
+  // another one needs.
   await app.register(async (scope) => {
     // The services parse and validate their own bodies; re-parsing here would only add a second
     // place to disagree (and would re-encode JSON). Keep every body as the bytes that arrived.
@@ -57,7 +76,8 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
     });
 
     await scope.register(replyFrom, {
-      base: upstream.url,
+      // No base: each request names its replica (getUpstream below), and reply-from's undici
+      // Agent keeps one connection pool per replica origin, with these limits applying to each.
       undici: {
         connectTimeout: timeoutMs,
         headersTimeout: timeoutMs,
@@ -68,16 +88,16 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
       },
       // Fastify already logs every request and its outcome; upstream failures are logged below.
       disableRequestLogging: true,
-      // Close the pool's keep-alive sockets with the app, so a stopped gateway holds nothing open.
+      // Close the pools' keep-alive sockets with the app, so a stopped gateway holds nothing open.
       destroyAgent: true,
     });
 
-    const options: FastifyReplyFromHooks = {
+    const common: FastifyReplyFromHooks = {
       rewriteRequestHeaders: (request, headers) => ({
         ...headers,
         // The id Fastify took from the caller or generated, so the upstream's logs correlate with ours.
         'x-request-id': request.id,
-        // reply-from points Host at the upstream; these keep who asked, and for which host, visible.
+        // reply-from points Host at the replica; these keep who asked, and for which host, visible.
         'x-forwarded-for': appendForwardedFor(headers['x-forwarded-for'], request.ip),
         'x-forwarded-proto': request.protocol,
         ...(request.headers.host ? { 'x-forwarded-host': request.headers.host } : {}),
@@ -87,18 +107,10 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
         for (const name of hopByHop) delete relayed[name];
         return relayed;
       },
-      // reply-from replays a GET that answers 503 up to ten times by default, which would hide an
-      // upstream's own 503 and stall the caller; only a socket that died before any answer (a
-      // keep-alive connection the upstream had just closed) is worth one more try.
-      retryDelay: ({ err, req, attempt }: RetryDetails) =>
-        attempt === 0 && replayable.has(req.method) && (err as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' ? 1 : null,
-      // reply-from has already logged the cause (at warn, with the request id); what is left is to
-      // answer with a problem document instead of its bare 500/504 error objects.
-      onError: (reply, { error }) => {
-        const status = (error as { statusCode?: number }).statusCode;
-        const problem = status === 502 ? badGateway(upstream.service) : unavailable(upstream.service);
-        sendProblem(reply as FastifyReply, reply.request as FastifyRequest, problem);
-      },
+      // reply-from's own retries go back to the same URL, so the same replica, and by default it
+      // replays a GET that answers 503 up to ten times, which would hide an upstream's own 503.
+      // Retrying is decided in onError below instead, where another replica can be chosen.
+      retryDelay: () => null,
       // reply-from goes on to stream the upstream's body even after it had onError answer an
       // invalid status line; discard that body rather than send a second reply.
       onResponse: (_request, reply, response) => {
@@ -110,19 +122,54 @@ export async function registerUpstream(app: App, upstream: Upstream, timeoutMs: 
       },
     };
 
-    /** Sends the request on to `source` on the upstream (by default, its own path and query). */
-    const forwardTo = (source?: string) => (request: FastifyRequest, reply: FastifyReply) => {
+    /** Sends the request to `replica`; `retried` says whether this is already the second try. */
+    const attempt = (request: FastifyRequest, reply: FastifyReply, source: string | undefined, replica: Replica, retried: boolean) => {
+      const options: FastifyReplyFromHooks = {
+        ...common,
+        getUpstream: () => replica.origin,
+        // reply-from has already logged the cause (at warn, with the request id); what is left is
+        // to judge the replica, maybe try another, and otherwise answer with a problem document
+        // instead of its bare 500/504 error objects.
+        onError: (errorReply, { error }) => {
+          if ((error as { code?: string }).code === 'FST_REPLY_FROM_BAD_GATEWAY') {
+            // The replica answered, just not in HTTP; it is up, and the answer is not replayable.
+            sendProblem(errorReply as FastifyReply, request, badGateway(upstream.service));
+            return;
+          }
+          const failure = classifyFailure(error);
+          if (failure) {
+            replicas.markDown(replica, `${failure.kind} failure on a proxied request`);
+            const next = retried ? undefined : retryTarget(replicas, replica, failure, request.method);
+            if (next) {
+              request.log.warn(
+                { upstream: replica.origin, retryOn: next.origin, failure },
+                `retrying on ${next === replica ? 'the same' : 'another'} ${upstream.service} replica`,
+              );
+              attempt(request, reply, source, next, true);
+              return;
+            }
+          }
+          sendProblem(errorReply as FastifyReply, request, unavailable(upstream.service));
+        },
+      };
       if (Buffer.isBuffer(request.body)) {
         // Handing reply-from the bytes with their own content type sends them as they are; left to
-        // itself it would JSON.stringify a Buffer whose content type is application/json.
+        // itself it would JSON.stringify a Buffer whose content type is application/json. The same
+        // Buffer is sent again as it is if the request is retried on another replica.
         const contentType = request.headers['content-type'] ?? 'application/octet-stream';
         reply.from(source, { ...options, body: request.body, contentType });
         return;
       }
+      reply.from(source, options);
+    };
+
+    /** Sends the request on to `source` on a replica (by default, its own path and query). */
+    const forwardTo = (source?: string) => (request: FastifyRequest, reply: FastifyReply) => {
       // No body arrived; the platform's app substitutes {} for handlers that expect one, which
       // reply-from would try to send. Send none, as the caller did.
-      request.body = undefined;
-      reply.from(source, options);
+      if (!Buffer.isBuffer(request.body)) request.body = undefined;
+      // Never undefined: pick falls back to replicas not known healthy, and there is at least one.
+      attempt(request, reply, source, replicas.pick()!, false);
     };
 
     scope.all(upstream.prefix, forwardTo());

@@ -1,105 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@medical/platform/config';
 import { loadGatewayConfig } from '../src/config.ts';
 import { startGateway, type RunningGateway } from '../src/main.ts';
-
-// The upstreams here are real HTTP servers on real ports: the gateway's whole contract is what
-// goes over the wire to them and back, so that is what these tests look at.
-
-type Seen = { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer };
-type Answer = (seen: Seen, response: ServerResponse, request: IncomingMessage) => void;
-type FakeUpstream = { url: string; seen: Seen[]; answer: Answer; close(): Promise<void> };
-
-const echo: Answer = (seen, response) => {
-  response.writeHead(200, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ method: seen.method, url: seen.url }));
-};
-
-async function startUpstream(answer: Answer = echo): Promise<FakeUpstream> {
-  const upstream: FakeUpstream = {
-    url: '',
-    seen: [],
-    answer,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const seen = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks) };
-      upstream.seen.push(seen);
-      upstream.answer(seen, response, request);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  upstream.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return upstream;
-}
-
-/** A port that was free a moment ago and has nothing listening on it now. */
-async function closedPortUrl(): Promise<string> {
-  const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return `http://127.0.0.1:${port}`;
-}
-
-type Answered = { status: number; headers: IncomingHttpHeaders; body: Buffer; text: string; json(): any };
-
-/** A plain HTTP/1.1 request with no connection reuse, so every header on the wire is visible. */
-function send(
-  base: string,
-  method: string,
-  target: string,
-  options: { body?: Buffer | string; headers?: Record<string, string> } = {},
-): Promise<Answered> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const headers = { ...options.headers };
-    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-    const request = http.request({ host: url.hostname, port: url.port, method, path: target, headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const text = body.toString('utf8');
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, text, json: () => JSON.parse(text) });
-      });
-    });
-    // A server that refuses a large body may close before it has all been written; the
-    // response, already received, is what the test wants.
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-    });
-    request.end(options.body);
-  });
-}
-
-const quiet = { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' };
-
-function assertProblem(answer: Answered, status: number, type?: string): Record<string, unknown> {
-  assert.equal(answer.status, status, answer.text);
-  assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
-  const problem = answer.json();
-  assert.equal(problem.status, status);
-  assert.equal(typeof problem.title, 'string');
-  if (type) assert.equal(problem.type, type);
-  return problem;
-}
+import { assertProblem, closedPortUrl, echo, quiet, send, startUpstream, type FakeUpstream } from './helpers.ts';
 
 describe('gateway with every upstream up', () => {
   const upstreams: Record<string, FakeUpstream> = {};
@@ -471,25 +378,43 @@ describe('configuration', () => {
     assert.equal(config.port, 8088);
     assert.equal(config.host, '0.0.0.0');
     assert.equal(config.upstreamTimeoutMs, 10_000);
+    assert.equal(config.healthIntervalMs, 2_000);
+    assert.equal(config.healthTimeoutMs, 1_000);
     assert.deepEqual(
-      config.upstreams.map((u) => [u.prefix, u.url]),
+      config.upstreams.map((u) => [u.prefix, u.origins]),
       [
-        ['/receptions', 'http://127.0.0.1:8082'],
-        ['/diagnoses', 'http://127.0.0.1:8083'],
-        ['/examinations', 'http://127.0.0.1:8084'],
-        ['/patientManagements', 'http://127.0.0.1:8085'],
+        ['/receptions', ['http://127.0.0.1:8082']],
+        ['/diagnoses', ['http://127.0.0.1:8083']],
+        ['/examinations', ['http://127.0.0.1:8084']],
+        ['/patientManagements', ['http://127.0.0.1:8085']],
       ],
     );
   });
 
   test('upstream URLs are read from the environment, a trailing slash tolerated', () => {
-    const config = loadGatewayConfig({ EXAMINATION_URL: 'http://examination:8080/', UPSTREAM_TIMEOUT_MS: '2500' });
-    assert.equal(config.upstreams.find((u) => u.service === 'examination')?.url, 'http://examination:8080');
+    const config = loadGatewayConfig({
+      EXAMINATION_URL: 'http://examination:8080/',
+      UPSTREAM_TIMEOUT_MS: '2500',
+      UPSTREAM_HEALTH_INTERVAL_MS: '500',
+    });
+    assert.deepEqual(config.upstreams.find((u) => u.service === 'examination')?.origins, ['http://examination:8080']);
     assert.equal(config.upstreamTimeoutMs, 2500);
+    assert.equal(config.healthIntervalMs, 500);
+  });
+
+  test('an upstream variable lists its replicas, comma-separated, in order', () => {
+    const config = loadGatewayConfig({
+      RECEPTION_URL: 'http://reception-0:8080, http://reception-1:8080/ ,https://reception-2.internal',
+      DIAGNOSIS_URL: '  ',
+    });
+    const origins = Object.fromEntries(config.upstreams.map((u) => [u.variable, u.origins]));
+    assert.deepEqual(origins.RECEPTION_URL, ['http://reception-0:8080', 'http://reception-1:8080', 'https://reception-2.internal']);
+    // Blank is unset, as for every variable: the local default.
+    assert.deepEqual(origins.DIAGNOSIS_URL, ['http://127.0.0.1:8083']);
   });
 
   test('a bad value fails the start with a ConfigError naming the variable', async () => {
-    const bad: Array<[Record<string, string>, string]> = [
+    const bad: Array<[Record<string, string>, string, RegExp?]> = [
       [{ PORT: 'abc' }, 'PORT'],
       [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
       [{ RECEPTION_URL: 'reception:8082' }, 'RECEPTION_URL'],
@@ -497,11 +422,22 @@ describe('configuration', () => {
       [{ PATIENT_MANAGEMENT_URL: 'http://pm:8080/api' }, 'PATIENT_MANAGEMENT_URL'],
       [{ UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS'],
       [{ UPSTREAM_TIMEOUT_MS: '1s' }, 'UPSTREAM_TIMEOUT_MS'],
+      [{ UPSTREAM_HEALTH_INTERVAL_MS: '2s' }, 'UPSTREAM_HEALTH_INTERVAL_MS'],
+      [{ UPSTREAM_HEALTH_INTERVAL_MS: '0' }, 'UPSTREAM_HEALTH_INTERVAL_MS'],
+      // Lists: one bad entry among good ones, an empty list, an empty entry, a replica twice.
+      [{ EXAMINATION_URL: 'http://examination-0:8080,examination-1:8080' }, 'EXAMINATION_URL', /"examination-1:8080"/],
+      [{ EXAMINATION_URL: 'http://examination-0:8080,http://examination-1:8080/v1' }, 'EXAMINATION_URL', /no path/],
+      [{ RECEPTION_URL: ',' }, 'RECEPTION_URL', /at least one origin/],
+      [{ RECEPTION_URL: ' , , ' }, 'RECEPTION_URL', /at least one origin/],
+      [{ DIAGNOSIS_URL: 'http://diagnosis-0:8080,,http://diagnosis-1:8080' }, 'DIAGNOSIS_URL', /empty entry/],
+      [{ DIAGNOSIS_URL: 'http://diagnosis-0:8080,' }, 'DIAGNOSIS_URL', /empty entry/],
+      [{ PATIENT_MANAGEMENT_URL: 'http://pm:8080,http://pm:8080/' }, 'PATIENT_MANAGEMENT_URL', /lists http:\/\/pm:8080 twice/],
     ];
-    for (const [env, variable] of bad) {
+    for (const [env, variable, message] of bad) {
       await assert.rejects(startGateway({ ...quiet, ...env }), (error: unknown) => {
         assert.ok(error instanceof ConfigError, `${variable}: ${String(error)}`);
         assert.match(error.message, new RegExp(`^${variable} `));
+        if (message) assert.match(error.message, message);
         return true;
       });
     }
