@@ -4,8 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Starting and stopping the service processes of the embedded profile: the one module that the
- * `npm start` script and the end-to-end tests share, so both run the system the same way.
+ * Starting and stopping the service processes: the one module that the `npm start` script and
+ * the end-to-end tests share, so both run the system the same way. The profile is the
+ * environment's: embedded by default (SQLite files and the event log under DATA_DIR), production
+ * with DATABASE_URL and KAFKA_BROKERS (PostgreSQL and Kafka).
  *
  *   const system = await startSystem({ dataDir: './data', ports: DEFAULT_PORTS });
  *   console.log(system.gatewayUrl);
@@ -16,12 +18,16 @@ import { fileURLToPath } from 'node:url';
  * - `startSystem(options)` starts reception, diagnosis, examination and patient-management, then
  *   the gateway pointed at them, waits until all answer GET /readyz, and returns a
  *   `RunningSystem`: `services` (a handle per name), `gatewayUrl`, `ports`, `dataDir`,
- *   `restart(name)`, `stop(name)`, `kill(name)` and `stopAll()`. It refuses ports already in use.
+ *   `restart(name, index?)`, `stop(name, index?)`, `kill(name, index?)` and `stopAll()`. It
+ *   refuses ports already in use. With `replicas` (production profile only) a backend service
+ *   runs as several processes on several ports, sharing its database and consumer group; the
+ *   gateway gets every replica's URL, `services[name]` is the first replica and
+ *   `replicasOf(name)` lists them all.
  * - `startServiceProcess(options)` starts one service (`node services/<name>/src/main.ts` with
  *   PORT and HOST) and returns a `ServiceProcess` handle: `url`, `pid`, `exited`, `exitInfo()`,
  *   `output()`, `stderr()`, `waitReady(timeoutMs)`, `stop(timeoutMs)`, `kill()`.
  * - `freePort()` and `isPortFree(port)` for choosing ports; `killSurvivors()` SIGKILLs every
- *   child still running (what the exit guard below does).
+ *   child still running (what the exit guard below does); `isProductionEnv(env)`.
  *
  * Every process this module starts is tracked until it exits. Child processes are never leaked:
  * when this process exits, survivors are SIGKILLed; when it is signalled (SIGINT, SIGTERM, SIGHUP)
@@ -322,14 +328,27 @@ function tail(text: string, lines: number): string {
 // ---- the whole system ------------------------------------------------------------------------
 
 export type StartSystemOptions = {
-  /** The directory every service keeps its SQLite file in, with the shared event log (DATA_DIR). */
+  /**
+   * The directory every service keeps its SQLite file in, with the shared event log (DATA_DIR).
+   * The production adapters do not use it, but every service still gets it.
+   */
   dataDir: string;
-  /** Ports by service; a missing one gets a free port. Pass DEFAULT_PORTS for the documented ones. */
+  /**
+   * Ports by service; a missing one gets a free port. Pass DEFAULT_PORTS for the documented ones.
+   * For a service with several replicas this is the first replica's port; the others get free ports.
+   */
   ports?: Partial<Record<ServiceName, number>>;
-  /** Environment for every service (LOG_LEVEL, EVENT_POLL_INTERVAL_MS, ...). */
+  /** Environment for every service (LOG_LEVEL, EVENT_POLL_INTERVAL_MS, DATABASE_URL, KAFKA_BROKERS, ...). */
   env?: Env;
-  /** Environment for one service, on top of `env`. */
+  /** Environment for one service (every replica of it), on top of `env`. */
   serviceEnv?: Partial<Record<ServiceName, Env>>;
+  /**
+   * Processes per backend service (default 1). Replicas share the service's database and
+   * consumer group, and the gateway balances across them (it gets their URLs comma-separated).
+   * More than one needs the production profile (DATABASE_URL and KAFKA_BROKERS): on the embedded
+   * profile each service owns one SQLite file, which is not made to be shared by processes.
+   */
+  replicas?: Partial<Record<BackendServiceName, number>>;
   cwd?: string;
   output?: 'inherit' | 'capture';
   host?: string;
@@ -338,110 +357,194 @@ export type StartSystemOptions = {
 };
 
 export type RunningSystem = {
-  /** The current process of each service; `restart` replaces the entry, so read it after a restart. */
+  /**
+   * The current process of each service (of a replicated service, the first replica);
+   * `restart` replaces the entry, so read it after a restart.
+   */
   readonly services: Readonly<Record<ServiceName, ServiceProcess>>;
   readonly gatewayUrl: string;
   readonly dataDir: string;
+  /** The port of each service (of a replicated service, the first replica's; see `replicasOf`). */
   readonly ports: Readonly<Record<ServiceName, number>>;
+  /** How many processes each service runs (1 for the gateway). */
+  readonly replicaCounts: Readonly<Record<ServiceName, number>>;
+  /** The current process of every replica of a service, in order (index 0 is `services[name]`). */
+  replicasOf(name: ServiceName): readonly ServiceProcess[];
   /**
-   * Starts the service again on the same port and DATA_DIR and waits until it is ready. A service
-   * still running is stopped gracefully first; one that was stopped or killed is simply started.
+   * Starts the replica `index` again on the same port and DATA_DIR and waits until it is ready.
+   * A replica still running is stopped gracefully first; one that was stopped or killed is
+   * simply started. Without an index every replica is restarted, one after the other (a rolling
+   * restart), and the first one's new process is returned.
    */
-  restart(name: ServiceName): Promise<ServiceProcess>;
-  /** Stops one service gracefully (SIGTERM); the others keep running. */
-  stop(name: ServiceName): Promise<ExitInfo>;
-  /** Kills one service with SIGKILL; the others keep running. */
-  kill(name: ServiceName): Promise<ExitInfo>;
-  /** Stops the gateway, then the other services, gracefully; returns how each one exited. */
+  restart(name: ServiceName, index?: number): Promise<ServiceProcess>;
+  /**
+   * Stops the replica `index` gracefully (SIGTERM), or without an index every replica of the
+   * service (the service is down); the other services keep running. Returns how it ended: for
+   * several replicas, the first one that did not exit cleanly (code 0), else the first one's exit.
+   */
+  stop(name: ServiceName, index?: number): Promise<ExitInfo>;
+  /** Kills the replica `index` (or every replica of the service) with SIGKILL; the rest keeps running. */
+  kill(name: ServiceName, index?: number): Promise<ExitInfo>;
+  /**
+   * Stops the gateway, then every other process, gracefully; returns how each service exited
+   * (of several replicas, as `stop` reports them; each replica's own exit is on `replicasOf`).
+   */
   stopAll(): Promise<Record<ServiceName, ExitInfo>>;
   /** Every process of this system that ended on its own (crashed, or was signalled by someone else). */
-  unexpectedExits(): Array<{ name: ServiceName; pid: number; exit: ExitInfo }>;
+  unexpectedExits(): Array<{ name: ServiceName; index: number; pid: number; exit: ExitInfo }>;
 };
 
+/** Whether an environment selects the production profile: PostgreSQL and Kafka both configured. */
+export function isProductionEnv(env: Env): boolean {
+  return Boolean(env.DATABASE_URL?.trim()) && Boolean(env.KAFKA_BROKERS?.trim());
+}
+
+function replicaCountsOf(options: StartSystemOptions): Record<ServiceName, number> {
+  const counts = { gateway: 1 } as Record<ServiceName, number>;
+  const refused: string[] = [];
+  for (const name of BACKEND_SERVICES) {
+    const count = options.replicas?.[name] ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`replicas of ${name} must be a positive integer, got ${count}`);
+    // The environment the service would get: this process's, then the system's, then its own.
+    if (count > 1 && !isProductionEnv({ ...process.env, ...options.env, ...options.serviceEnv?.[name] })) {
+      refused.push(`${name} × ${count}`);
+    }
+    counts[name] = count;
+  }
+  if (refused.length > 0) {
+    throw new Error(
+      `cannot start ${refused.join(', ')}: more than one replica of a service needs the production profile ` +
+        '(DATABASE_URL and KAFKA_BROKERS set), where replicas share the database and the consumer group; ' +
+        'on the embedded profile each service owns its own SQLite file, which two processes cannot share',
+    );
+  }
+  return counts;
+}
+
+/** Of several exits, the first that is not a clean exit 0, else the first. */
+function worstExit(exits: ExitInfo[]): ExitInfo {
+  return exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0]!;
+}
+
 /**
- * Starts reception, diagnosis, examination and patient-management, waits until they are ready,
- * then starts the gateway pointed at them and waits for it too. If anything fails to start,
- * everything already started is stopped before the error is thrown.
+ * Starts reception, diagnosis, examination and patient-management (each with its replicas),
+ * waits until they are ready, then starts the gateway pointed at them and waits for it too. If
+ * anything fails to start, everything already started is stopped before the error is thrown.
+ * The profile is whatever the environment selects: the embedded one by default, the production
+ * one with DATABASE_URL and KAFKA_BROKERS (in this process's environment or in `env`).
  */
 export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
   const dataDir = path.resolve(options.dataDir);
   const host = options.host ?? '127.0.0.1';
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-  const ports = {} as Record<ServiceName, number>;
+  const replicaCounts = replicaCountsOf(options);
+
+  // Ports: [service][replica]. The first replica takes the requested port, if any.
+  const replicaPorts = {} as Record<ServiceName, number[]>;
   const taken = new Set(Object.values(options.ports ?? {}));
   for (const name of SERVICE_NAMES) {
-    let port = options.ports?.[name];
-    // The OS may hand the same free port out twice in a row; each service needs its own.
-    while (port === undefined || (options.ports?.[name] === undefined && taken.has(port))) port = await freePort(host);
-    taken.add(port);
-    ports[name] = port;
+    replicaPorts[name] = [];
+    for (let index = 0; index < replicaCounts[name]; index++) {
+      const requested = index === 0 ? options.ports?.[name] : undefined;
+      let port = requested;
+      // The OS may hand the same free port out twice in a row; each process needs its own.
+      while (port === undefined || (requested === undefined && taken.has(port))) port = await freePort(host);
+      taken.add(port);
+      replicaPorts[name].push(port);
+    }
   }
+  const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicaPorts[name][0]!])) as Record<ServiceName, number>;
 
-  const backendUrl = (name: BackendServiceName) => `http://${connectableHost(host)}:${ports[name]}`;
+  const replicaUrls = (name: BackendServiceName) => replicaPorts[name].map((port) => `http://${connectableHost(host)}:${port}`);
   const envFor = (name: ServiceName): Env => {
     const upstreams: Env = {};
     if (name === 'gateway') {
-      for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = backendUrl(backend);
+      for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaUrls(backend).join(',');
     }
     return { ...options.env, DATA_DIR: dataDir, ...upstreams, ...options.serviceEnv?.[name] };
   };
-  const launch = (name: ServiceName) =>
-    startServiceProcess({
+
+  const portList: Array<[string, number]> = SERVICE_NAMES.flatMap((name) =>
+    replicaPorts[name].map((port, index): [string, number] => [replicaCounts[name] > 1 ? `${name}[${index}]` : name, port]),
+  );
+  await assertPortsFree(portList, host);
+
+  const replicas = Object.fromEntries(SERVICE_NAMES.map((name) => [name, [] as ServiceProcess[]])) as Record<ServiceName, ServiceProcess[]>;
+  const everyProcess: Array<{ handle: ServiceProcess; index: number }> = [];
+  const launch = (name: ServiceName, index: number): ServiceProcess => {
+    const handle = startServiceProcess({
       name,
-      port: ports[name],
+      port: replicaPorts[name][index]!,
       env: envFor(name),
       host,
       output: options.output ?? 'inherit',
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
-
-  await assertPortsFree(Object.entries(ports), host);
-
-  const services = {} as Record<ServiceName, ServiceProcess>;
-  const everyProcess: ServiceProcess[] = [];
-  const launchTracked = (name: ServiceName) => {
-    const handle = launch(name);
-    everyProcess.push(handle);
+    everyProcess.push({ handle, index });
+    replicas[name][index] = handle;
     return handle;
   };
-  const stopStarted = () => Promise.all(Object.values(services).map((s) => s.stop()));
+  const stopStarted = () => Promise.all(everyProcess.map(({ handle }) => handle.stop()));
   try {
-    for (const name of BACKEND_SERVICES) services[name] = launchTracked(name);
-    await Promise.all(BACKEND_SERVICES.map((name) => services[name].waitReady(readyTimeoutMs)));
-    services.gateway = launchTracked('gateway');
-    await services.gateway.waitReady(readyTimeoutMs);
+    for (const name of BACKEND_SERVICES) for (let index = 0; index < replicaCounts[name]; index++) launch(name, index);
+    await Promise.all(BACKEND_SERVICES.flatMap((name) => replicas[name].map((handle) => handle.waitReady(readyTimeoutMs))));
+    await launch('gateway', 0).waitReady(readyTimeoutMs);
   } catch (error) {
     await stopStarted();
     throw error;
   }
 
+  // A live view: `services.diagnosis` is always the first replica's current process.
+  const services = {} as Record<ServiceName, ServiceProcess>;
+  for (const name of SERVICE_NAMES) Object.defineProperty(services, name, { enumerable: true, get: () => replicas[name][0]! });
+
+  const indexesOf = (name: ServiceName, index: number | undefined): number[] => {
+    const count = replicaCounts[name];
+    if (index === undefined) return Array.from({ length: count }, (_, i) => i);
+    if (!Number.isInteger(index) || index < 0 || index >= count) {
+      throw new Error(`${name} has ${count} replica${count === 1 ? '' : 's'}; there is no replica ${index}`);
+    }
+    return [index];
+  };
+
   let stoppingAll = false;
+  async function restartOne(name: ServiceName, index: number): Promise<ServiceProcess> {
+    await replicas[name][index]!.stop();
+    await assertPortsFree([[name, replicaPorts[name][index]!]], host);
+    const next = launch(name, index);
+    await next.waitReady(readyTimeoutMs);
+    return next;
+  }
+  const stopService = async (name: ServiceName): Promise<ExitInfo> => worstExit(await Promise.all(replicas[name].map((r) => r.stop())));
+
   return {
     services,
-    gatewayUrl: services.gateway.url,
+    gatewayUrl: replicas.gateway[0]!.url,
     dataDir,
     ports,
-    async restart(name) {
+    replicaCounts,
+    replicasOf: (name) => [...replicas[name]],
+    async restart(name, index) {
       if (stoppingAll) throw new Error(`cannot restart ${name}: the system is stopping`);
-      await services[name].stop();
-      await assertPortsFree([[name, ports[name]]], host);
-      const next = launchTracked(name);
-      services[name] = next;
-      await next.waitReady(readyTimeoutMs);
-      return next;
+      let first: ServiceProcess | undefined;
+      for (const i of indexesOf(name, index)) {
+        const next = await restartOne(name, i);
+        first ??= next;
+      }
+      return first!;
     },
     unexpectedExits: () =>
-      everyProcess.flatMap((handle) => {
+      everyProcess.flatMap(({ handle, index }) => {
         const exit = handle.unexpectedExit();
-        return exit ? [{ name: handle.name, pid: handle.pid, exit }] : [];
+        return exit ? [{ name: handle.name, index, pid: handle.pid, exit }] : [];
       }),
-    stop: (name) => services[name].stop(),
-    kill: (name) => services[name].kill(),
+    stop: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.stop()))),
+    kill: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.kill()))),
     async stopAll() {
       stoppingAll = true;
       // The entry point first, so no new work reaches a backend that is going away.
-      const gateway = await services.gateway.stop();
-      const backends = await Promise.all(BACKEND_SERVICES.map((name) => services[name].stop()));
+      const gateway = await stopService('gateway');
+      const backends = await Promise.all(BACKEND_SERVICES.map((name) => stopService(name)));
       const exits = { gateway } as Record<ServiceName, ExitInfo>;
       BACKEND_SERVICES.forEach((name, i) => {
         exits[name] = backends[i]!;

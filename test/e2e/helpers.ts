@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSystem, type RunningSystem, type ServiceName } from '../../scripts/lib/processes.ts';
-import { CONSUMER_GROUPS, lagReport, type LagReport } from './event-log.ts';
+import { after, afterEach, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { SERVICE_NAMES, startSystem, type BackendServiceName, type Env, type RunningSystem } from '../../scripts/lib/processes.ts';
+import { caughtUp, deleteTopics, membersOnOtherTopics, openEventLog, type EventLog, type LagReport } from './event-log.ts';
 
 /**
- * The end-to-end tests' toolkit: a system per test file, a small HTTP client for the gateway,
- * `eventually` for the eventual consistency of the saga, and one helper per step of a visit.
- * Everything goes through the gateway, as a user of the system would.
+ * The end-to-end tests' toolkit: the runtime profiles and a system per test file and profile, a
+ * small HTTP client for the gateway, `eventually` for the eventual consistency of the saga, and
+ * one helper per step of a visit. Everything goes through the gateway, as a user of the system
+ * would; the event log is looked at through `TestSystem.events`, the same on both profiles.
  */
 
 // ---- resources as DESIGN.md section 6 describes them (only what the tests read) ---------------
@@ -212,7 +216,7 @@ export type EventuallyOptions = { timeoutMs?: number; intervalMs?: number; messa
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function describe(value: unknown): string {
+function show(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value instanceof Error) return value.message;
   try {
@@ -228,7 +232,7 @@ function describe(value: unknown): string {
  * shows the value it last saw.
  */
 export async function eventually<T>(probe: () => Promise<T> | T, options: EventuallyOptions = {}): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? patience(15_000);
   const intervalMs = options.intervalMs ?? 25;
   const started = Date.now();
   let attempts = 0;
@@ -243,7 +247,7 @@ export async function eventually<T>(probe: () => Promise<T> | T, options: Eventu
     if (Date.now() - started >= timeoutMs) {
       const title = options.message ?? 'condition';
       const error = new assert.AssertionError({
-        message: `${title}: not met after ${timeoutMs} ms (${attempts} attempts); last failure: ${describe(lastError)}`,
+        message: `${title}: not met after ${timeoutMs} ms (${attempts} attempts); last failure: ${show(lastError)}`,
       });
       (error as { cause?: unknown }).cause = lastError;
       throw error;
@@ -263,12 +267,64 @@ export async function waitFor<T>(
 ): Promise<T> {
   return eventually(async () => {
     const value = await read();
-    if (!accept(value)) throw new Error(`last value: ${describe(value)}`);
+    if (!accept(value)) throw new Error(`last value: ${show(value)}`);
     return value;
   }, { ...options, message: options.message ?? 'waiting for a value' });
 }
 
-// ---- one system per test file ----------------------------------------------------------------
+// ---- runtime profiles ------------------------------------------------------------------------
+
+/**
+ * DESIGN.md section 3: 'embedded' (SQLite files and the embedded log in a temporary DATA_DIR)
+ * and 'production' (PostgreSQL and Kafka). Every test file runs its whole suite once per profile.
+ */
+export type Profile = 'embedded' | 'production';
+
+export const PRODUCTION_SKIP_REASON =
+  'KAFKA_BROKERS and DATABASE_URL are not set: the production profile (Kafka + PostgreSQL) is skipped; eval "$(npm run -s infra:up)" to run it';
+
+/** 'embedded' always; 'production' too when KAFKA_BROKERS and DATABASE_URL are both set. */
+export function profiles(): Profile[] {
+  return process.env.KAFKA_BROKERS?.trim() && process.env.DATABASE_URL?.trim() ? ['embedded', 'production'] : ['embedded'];
+}
+
+/**
+ * Declares `suite` once per profile, each in a `describe` named after its profile (start the
+ * system in that describe's before/after). When the production profile cannot run, a skipped
+ * test named 'production' says why (and counts in the run's "skipped"), so a run never looks as
+ * if it covered both.
+ */
+export function describeEachProfile(suite: (profile: Profile) => void): void {
+  const available = profiles();
+  for (const profile of available) describe(profile, () => suite(profile));
+  if (!available.includes('production')) test('production', { skip: PRODUCTION_SKIP_REASON }, () => {});
+}
+
+/** A suite for the production profile only (replicas, say): declared, or skipped with the reason. */
+export function describeProduction(name: string, suite: () => void): void {
+  if (profiles().includes('production')) describe(name, suite);
+  else test(name, { skip: PRODUCTION_SKIP_REASON }, () => {});
+}
+
+/**
+ * How much longer the production profile may take to converge than the embedded one: Kafka adds
+ * latency, and a member killed with SIGKILL holds its partitions until its session expires (6 s
+ * here) before the group rebalances.
+ */
+const PATIENCE: Record<Profile, number> = { embedded: 1, production: 2 };
+
+/** The profile of the system running now (systems run one at a time), for `patience`. */
+let activeProfile: Profile = 'embedded';
+
+/**
+ * A timeout for the profile running now: `ms` on the embedded profile, more on the production
+ * one. `eventually` uses it for its default; pass explicit timeouts through it too.
+ */
+export function patience(ms: number): number {
+  return ms * PATIENCE[activeProfile];
+}
+
+// ---- one system per test file and profile ----------------------------------------------------
 
 export const TEST_ENV = {
   LOG_LEVEL: 'warn',
@@ -276,66 +332,342 @@ export const TEST_ENV = {
   EVENT_RETRY_BASE_DELAY_MS: '20',
 };
 
+/**
+ * The settings of the other profile, and the per-service ones, blanked: a shell that exported
+ * the production settings must not turn an embedded system into a production one, nor share one
+ * DATABASE_SCHEMA between services.
+ */
+const PROFILE_VARIABLES_UNSET: Env = {
+  DATABASE_URL: '',
+  DATABASE_SCHEMA: '',
+  KAFKA_BROKERS: '',
+  KAFKA_TOPIC: '',
+  DEAD_LETTER_TOPIC: '',
+  KAFKA_CLIENT_ID: '',
+};
+
+export type TestSystemOptions = {
+  profile?: Profile;
+  /** Processes per backend service (production profile only; see startSystem). */
+  replicas?: Partial<Record<BackendServiceName, number>>;
+  /** More environment for every service. */
+  env?: Env;
+};
+
 export type TestSystem = {
+  profile: Profile;
   system: RunningSystem;
   client: Client;
   dataDir: string;
-  /** Stops every service; fails if one did not exit 0 (the contract: a clean exit on SIGTERM). */
+  /**
+   * The environment every service got (TEST_ENV, DATA_DIR and the profile's database and Kafka
+   * settings): what a program run beside the system needs, such as `npm run rebuild`.
+   */
+  env: Env;
+  /** The event log of this system (the embedded log, or this system's Kafka topics). */
+  events: EventLog;
+  /** production: this system's own database (DATABASE_URL of the services) and topics. */
+  database?: { name: string; url: string };
+  topics?: { events: string; deadLetters: string };
+  /**
+   * Records how a test ended (call it from `afterEach`): after a failure `stop` keeps the
+   * DATA_DIR, the database and the topics for a look.
+   */
+  recordOutcome(test: { passed: boolean }): void;
+  /**
+   * Stops every service; fails if one did not exit 0 (the contract: a clean exit on SIGTERM).
+   * Removes the DATA_DIR, the database and the topics unless a test failed, a service did not
+   * stop cleanly, or E2E_KEEP_DATA is set.
+   */
   stop(): Promise<void>;
 };
 
-/**
- * Starts the whole system in a fresh temporary DATA_DIR, with the services' output captured.
- * E2E_SHOW_LOGS=1 prints each service's output when the system stops; E2E_KEEP_DATA=1 keeps
- * the DATA_DIR (it is kept anyway when a service did not stop cleanly).
- */
-export async function startTestSystem(label: string): Promise<TestSystem> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${label}-`));
-  const system = await startSystem({ dataDir, env: TEST_ENV, output: 'capture', readyTimeoutMs: 30_000 });
-  const client = new Client(system.gatewayUrl);
+function randomSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** The URL of another database on the same server as `url`. */
+function databaseUrl(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function withAdminConnection<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Where the production systems go: the servers of this process's KAFKA_BROKERS and DATABASE_URL, read once per system. */
+type ProductionServers = { brokers: string; serverUrl: string };
+
+function productionServers(): ProductionServers {
+  const brokers = process.env.KAFKA_BROKERS?.trim();
+  const serverUrl = process.env.DATABASE_URL?.trim();
+  if (!brokers || !serverUrl) throw new Error(PRODUCTION_SKIP_REASON);
+  return { brokers, serverUrl };
+}
+
+/** production: a database of its own and topics of their own, so no two systems ever meet. */
+async function isolateProduction(
+  label: string,
+  { brokers, serverUrl: baseUrl }: ProductionServers,
+): Promise<{ env: Env; database: { name: string; url: string }; topics: { events: string; deadLetters: string } }> {
+  const suffix = randomSuffix();
+  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40);
+  const name = `e2e_${slug}_${suffix}`;
+  await withAdminConnection(baseUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = databaseUrl(baseUrl, name);
+  const events = `e2e-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${suffix}`;
+  const topics = { events, deadLetters: `${events}.dlq` };
   return {
+    database: { name, url },
+    topics,
+    env: {
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers,
+      // The services create both topics at start.
+      KAFKA_TOPIC: topics.events,
+      DEAD_LETTER_TOPIC: topics.deadLetters,
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    },
+  };
+}
+
+/**
+ * The consumer groups are named after the services on every system (the platform has no setting
+ * for them), and two systems consuming from one broker at the same time under the same group
+ * names steal each other's partitions. So production systems started by this harness take turns
+ * on a broker: a PostgreSQL advisory lock, held on a connection of its own while the system runs
+ * (a test process that dies releases it with its connection). Returns the release.
+ */
+async function takeTheBroker(label: string, { brokers, serverUrl }: ProductionServers): Promise<() => Promise<void>> {
+  const key = `medical-e2e:kafka-consumer-groups:${brokers}`;
+  const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  const started = Date.now();
+  let told = false;
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
+      if (rows[0]?.locked) break;
+      if (!told) {
+        process.stderr.write(`${label} (production): waiting for another e2e system on ${brokers} to stop (the consumer groups of every system have the same names)\n`);
+        told = true;
+      }
+      if (Date.now() - started > BROKER_WAIT_MS) {
+        throw new Error(`${label}: another e2e system kept the Kafka broker ${brokers} for ${BROKER_WAIT_MS / 60_000} minutes; is a test run stuck?`);
+      }
+      await sleep(500);
+    }
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return async () => {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  };
+}
+
+const BROKER_WAIT_MS = 20 * 60_000;
+
+/**
+ * Waits until no member of the service groups consumes another topic: a system started outside
+ * this harness (`npm start` on the production profile, another checkout's tests) or a member
+ * killed a moment ago that the broker has not expired yet. Fails, naming them, if they stay.
+ */
+async function waitForGroupsOfOurOwn(label: string, env: Env, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const others = await membersOnOtherTopics(env);
+    if (others.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${label}: the consumer groups have live members on other topics: ${others.join('; ')}. Another system consumes from this ` +
+          'broker under the same group names (they are the service names) and would take partitions of this one; stop it first',
+      );
+    }
+    await sleep(500);
+  }
+}
+
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await withAdminConnection(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/**
+ * Starts the whole system on `profile` (default embedded) in a fresh temporary DATA_DIR, with
+ * the services' output captured. On the production profile the system gets a database of its
+ * own (CREATE DATABASE on the server of DATABASE_URL) and Kafka topics of its own
+ * (e2e-<label>-<random> and its .dlq); consumer groups are named after the services, as always.
+ * E2E_SHOW_LOGS=1 prints each service's output when the system stops; E2E_KEEP_DATA=1 keeps the
+ * DATA_DIR, the database and the topics (they are kept anyway after a failure).
+ */
+export async function startTestSystem(label: string, options: TestSystemOptions = {}): Promise<TestSystem> {
+  const profile = options.profile ?? 'embedded';
+  activeProfile = profile;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${label}-${profile}-`));
+  let releaseBroker: (() => Promise<void>) | undefined;
+  let servers: ProductionServers | undefined;
+  let isolation: Awaited<ReturnType<typeof isolateProduction>> | undefined;
+  let env: Env = { ...TEST_ENV, ...PROFILE_VARIABLES_UNSET, ...options.env, DATA_DIR: dataDir };
+
+  const cleanUp = async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (isolation) {
+      await deleteTopics(env);
+      await dropDatabase(servers!.serverUrl, isolation.database.name);
+    }
+  };
+  const abandon = async (error: unknown): Promise<never> => {
+    await cleanUp().catch(() => undefined);
+    await releaseBroker?.();
+    throw error;
+  };
+
+  let system: RunningSystem;
+  let events: EventLog;
+  try {
+    if (profile === 'production') {
+      servers = productionServers();
+      releaseBroker = await takeTheBroker(label, servers);
+      isolation = await isolateProduction(label, servers);
+      env = { ...TEST_ENV, ...PROFILE_VARIABLES_UNSET, ...isolation.env, ...options.env, DATA_DIR: dataDir };
+      await waitForGroupsOfOurOwn(label, env);
+    }
+    system = await startSystem({
+      dataDir,
+      env,
+      output: 'capture',
+      readyTimeoutMs: 30_000,
+      ...(options.replicas ? { replicas: options.replicas } : {}),
+    });
+  } catch (error) {
+    return abandon(error);
+  }
+  try {
+    events = await openEventLog(env);
+  } catch (error) {
+    await system.stopAll();
+    return abandon(error);
+  }
+
+  const client = new Client(system.gatewayUrl);
+  let failedTests = 0;
+  return {
+    profile,
     system,
     client,
     dataDir,
+    env,
+    events,
+    ...(isolation ? { database: isolation.database, topics: isolation.topics } : {}),
+    recordOutcome(test) {
+      if (!test.passed) failedTests += 1;
+    },
     async stop() {
       // A service that ended on its own during the tests explains failures better than they do.
       const unexpected = system.unexpectedExits();
-      const exits = await system.stopAll();
+      await system.stopAll();
+      await events.close().catch(() => undefined);
+      const processes = SERVICE_NAMES.flatMap((name) =>
+        system.replicasOf(name).map((handle, index) => ({ name: system.replicaCounts[name] > 1 ? `${name}[${index}]` : name, handle })),
+      );
       if (process.env.E2E_SHOW_LOGS) {
-        for (const [name, handle] of Object.entries(system.services)) {
-          process.stderr.write(`--- ${label}: ${name} output ---\n${handle.output().slice(-8000)}\n`);
-        }
+        for (const { name, handle } of processes) process.stderr.write(`--- ${label} (${profile}): ${name} output ---\n${handle.output().slice(-8000)}\n`);
       }
-      const unclean = Object.entries(exits).filter(([, exit]) => exit.code !== 0);
-      const report = unclean
-        .map(([name, exit]) => `${name}: ${JSON.stringify(exit)}\n${system.services[name as ServiceName].output().slice(-4000)}`)
-        .join('\n');
-      if (unclean.length === 0 && unexpected.length === 0 && !process.env.E2E_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+      const unclean = processes.filter(({ handle }) => handle.exitInfo()?.code !== 0);
+      const report = unclean.map(({ name, handle }) => `${name}: ${JSON.stringify(handle.exitInfo())}\n${handle.output().slice(-4000)}`).join('\n');
+      const keep = unclean.length > 0 || unexpected.length > 0 || failedTests > 0 || Boolean(process.env.E2E_KEEP_DATA);
+      try {
+        if (!keep) await cleanUp();
+      } finally {
+        await releaseBroker?.();
+      }
+      const kept = [
+        `DATA_DIR ${dataDir}`,
+        ...(isolation ? [`database ${isolation.database.url}`, `topics ${isolation.topics.events}, ${isolation.topics.deadLetters}`] : []),
+      ].join('; ');
+      if (keep && failedTests > 0) process.stderr.write(`${label} (${profile}): ${failedTests} test(s) failed; kept ${kept}\n`);
       assert.deepEqual(unexpected, [], 'no service should end on its own while the tests run (a crash, or a signal from outside the harness)');
-      assert.equal(unclean.length, 0, `services should exit 0 on SIGTERM (data kept in ${dataDir}):\n${report}`);
+      assert.equal(unclean.length, 0, `services should exit 0 on SIGTERM (kept ${kept}):\n${report}`);
     },
   };
+}
+
+/**
+ * The hooks of one system per suite, for the `describe` they are called in: `before` starts the
+ * system on `profile` and hands it to `onStart` (which can set the file's variables and prepare
+ * data), `afterEach` records each test's outcome, `after` stops it. A failing `onStart` counts
+ * as a failure, so the system's data is kept.
+ */
+export function useTestSystem(
+  label: string,
+  profile: Profile,
+  onStart: (system: TestSystem) => void | Promise<void>,
+  options: Omit<TestSystemOptions, 'profile'> = {},
+): void {
+  let current: TestSystem | undefined;
+  before(async () => {
+    current = await startTestSystem(label, { ...options, profile });
+    try {
+      await onStart(current);
+    } catch (error) {
+      current.recordOutcome({ passed: false });
+      throw error;
+    }
+  });
+  // TestContext.passed (Node 21.7+) is not in every @types/node yet.
+  afterEach((t) => current?.recordOutcome({ passed: (t as { passed?: boolean }).passed !== false }));
+  after(async () => {
+    const system = current;
+    current = undefined;
+    await system?.stop();
+  });
 }
 
 /**
  * Waits until every consumer group has consumed the whole log and the log's end stayed put for
  * a few polls: the saga has nothing left in flight.
  */
-export async function waitForQuiescence(dataDir: string, options: EventuallyOptions & { stableChecks?: number } = {}): Promise<LagReport> {
+export async function waitForQuiescence(
+  target: TestSystem | EventLog,
+  options: EventuallyOptions & { stableChecks?: number } = {},
+): Promise<LagReport> {
+  const log = 'events' in target ? target.events : target;
   const stableChecks = options.stableChecks ?? 4;
   let previousEnd = -1;
   let stable = 0;
-  return eventually(
-    () => {
-      const report = lagReport(dataDir);
-      const caughtUp = CONSUMER_GROUPS.every((g) => report.committed[g] === report.end);
-      stable = caughtUp && report.end === previousEnd ? stable + 1 : 0;
-      previousEnd = report.end;
-      if (stable < stableChecks) throw new Error(`log not quiet yet: ${JSON.stringify(report)}`);
-      return report;
-    },
-    { timeoutMs: 20_000, intervalMs: 40, ...options, message: options.message ?? 'every consumer group caught up with the log' },
-  );
+  try {
+    return await eventually(
+      async () => {
+        const report = await log.lagReport();
+        stable = caughtUp(report) && report.end === previousEnd ? stable + 1 : 0;
+        previousEnd = report.end;
+        if (stable < stableChecks) throw new Error(`log not quiet yet: ${JSON.stringify(report)}`);
+        return report;
+      },
+      {
+        timeoutMs: patience(20_000),
+        intervalMs: log.kind === 'kafka' ? 100 : 40,
+        ...options,
+        message: options.message ?? 'every consumer group caught up with the log',
+      },
+    );
+  } catch (error) {
+    // A consumer group shared with another system explains a stall better than the lag does.
+    const others = await log.membersOnOtherTopics().catch(() => []);
+    if (others.length > 0 && error instanceof Error) error.message += `\nthe consumer groups also have members on other topics (another system on this broker): ${others.join('; ')}`;
+    throw error;
+  }
 }
 
 // ---- reading lists ---------------------------------------------------------------------------

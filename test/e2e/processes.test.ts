@@ -103,6 +103,29 @@ test('startSystem refuses a port that is already taken instead of reporting anot
   }
 });
 
+test('startSystem refuses replicas on the embedded profile, before starting anything', async () => {
+  const dataDir = fs.mkdtempSync('/tmp/e2e-replicas-refused-');
+  try {
+    await assert.rejects(
+      startSystem({ dataDir, replicas: { diagnosis: 2, examination: 3 }, env: { DATABASE_URL: '', KAFKA_BROKERS: '' }, output: 'capture' }),
+      (error: Error) => {
+        assert.match(error.message, /cannot start diagnosis × 2, examination × 3/);
+        assert.match(error.message, /production profile \(DATABASE_URL and KAFKA_BROKERS set\)/);
+        return true;
+      },
+    );
+    // Only one of the two settings is not the production profile either.
+    await assert.rejects(
+      startSystem({ dataDir, replicas: { reception: 2 }, env: { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', KAFKA_BROKERS: '' }, output: 'capture' }),
+      /cannot start reception × 2/,
+    );
+    await assert.rejects(startSystem({ dataDir, replicas: { reception: 0 }, output: 'capture' }), /replicas of reception must be a positive integer/);
+    assert.deepEqual(fs.readdirSync(dataDir), [], 'nothing was started');
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 /** Runs the fixture program that starts a child through the harness; resolves with the child's pid. */
 function runParent(end: 'exit' | 'wait'): Promise<{ childPid: number; parent: ReturnType<typeof spawn> }> {
   const parent = spawn(process.execPath, ['test/e2e/fixtures/harness-parent.ts'], {
