@@ -14,6 +14,11 @@ export type ServiceConfig = {
   dataDir: string;
   topic: string;
   deadLetterTopic: string;
+  /**
+   * This service's consumer group: CONSUMER_GROUP_PREFIX + the service name. A prefix lets two
+   * deployments (staging beside training, say) share one Kafka cluster with topics of their own.
+   */
+  consumerGroup: string;
   /** How often a handler that throws is retried before its event is dead-lettered. */
   retryBudget: number;
   retryBaseDelayMs: number;
@@ -91,6 +96,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     dataDir: path.resolve(readString(env, 'DATA_DIR', './data')),
     topic,
     deadLetterTopic: readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`),
+    consumerGroup: `${readString(env, 'CONSUMER_GROUP_PREFIX', '')}${serviceName}`,
     retryBudget: readInteger(env, 'EVENT_RETRY_BUDGET', 5, 0, 100),
     retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),

@@ -127,7 +127,7 @@ export async function startService<DB>(
       signal: consumerAbort.signal,
     });
     subscription = await transport.subscribe({
-      group: config.serviceName,
+      group: config.consumerGroup,
       topic: config.topic,
       handle: async (delivery) => {
         await handle(delivery);

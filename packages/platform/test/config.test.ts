@@ -24,11 +24,31 @@ describe('loadConfig', () => {
       dataDir: path.join(process.cwd(), 'data'),
       topic: 'medical',
       deadLetterTopic: 'medical.dlq',
+      consumerGroup: 'reception',
       retryBudget: 5,
       retryBaseDelayMs: 200,
       pollIntervalMs: 25,
       shutdownTimeoutMs: 10_000,
+      shutdownDrainMs: 0,
     });
+  });
+
+  test('the consumer group is the service name, behind an optional prefix', () => {
+    assert.equal(loadConfig('diagnosis', 8083, { CONSUMER_GROUP_PREFIX: 'training-' }).consumerGroup, 'training-diagnosis');
+  });
+
+  test('the production profile is selected by KAFKA_BROKERS and DATABASE_URL, each validated', () => {
+    const config = loadConfig('patient-management', 8085, {
+      KAFKA_BROKERS: 'kafka-0:9092, kafka-1:9092',
+      DATABASE_URL: 'postgres://medical:secret@db:5432/medical',
+    });
+    assert.deepEqual(config.kafka?.brokers, ['kafka-0:9092', 'kafka-1:9092']);
+    assert.equal(config.kafka?.partitions, 3);
+    assert.equal(config.postgres?.schema, 'patient_management');
+    assert.throws(() => loadConfig('x', 1, { KAFKA_BROKERS: 'kafka-0' }), /KAFKA_BROKERS/);
+    assert.throws(() => loadConfig('x', 1, { DATABASE_URL: 'mysql://db/x' }), /DATABASE_URL/);
+    assert.throws(() => loadConfig('x', 1, { DATABASE_URL: 'postgres://db/x', DATABASE_SCHEMA: 'Bad-Name' }), /DATABASE_SCHEMA/);
+    assert.throws(() => loadConfig('x', 1, { KAFKA_BROKERS: 'k:9092', KAFKA_SESSION_TIMEOUT_MS: '1000' }), /KAFKA_SESSION_TIMEOUT_MS/);
   });
 
   test('settings from the environment, with relative paths resolved and the dead-letter topic following the topic', () => {

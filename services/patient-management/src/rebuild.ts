@@ -17,7 +17,7 @@ const config = loadConfig(definition.name, definition.defaultPort, env);
 const logger = pino({ level: config.logLevel, base: { service: `${definition.name}-rebuild` } });
 
 const transport = await openTransport(config, logger);
-if (await transport.groupIsActive(definition.name, config.topic)) {
+if (await transport.groupIsActive(config.consumerGroup, config.topic)) {
   console.error(`${definition.name} is consuming right now: stop it before rebuilding its view.`);
   process.exit(1);
 }
@@ -27,13 +27,13 @@ await database.transaction(async (trx) => {
   await sql`delete from inbox`.execute(trx);
 });
 await database.close();
-await transport.rewind(definition.name, config.topic);
+await transport.rewind(config.consumerGroup, config.topic);
 await transport.close();
 
 const started = Date.now();
 const service = await startService(definition, { ...env, HOST: '127.0.0.1', PORT: '0' });
 for (;;) {
-  const lag = await service.transport.lag(definition.name, config.topic);
+  const lag = await service.transport.lag(config.consumerGroup, config.topic);
   if (lag.every((p) => p.lag === 0)) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
