@@ -103,8 +103,13 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
     options: `-c search_path="${options.schema}"`,
     connectionTimeoutMillis: 5_000,
   });
-  // An idle connection that the server drops (a restart) must not crash the process.
+  // A connection that the server drops (a restart) must not crash the process: idle ones report
+  // on the pool, and busy ones (pg-pool takes its listener off while a client is checked out)
+  // on the client itself; the query in flight fails, and the request answers 503.
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost'));
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const stopListening: Array<() => Promise<void>> = [];
   try {
