@@ -405,9 +405,22 @@ function deadLetterOf(headers: Record<string, string>): DeadLetter {
   return { type: headers.ce_type ?? '?', group: headers.dlq_consumer_group ?? '?', reason: headers.dlq_reason ?? '?' };
 }
 
+/**
+ * The facts of each visit, in log order. Transport is at-least-once: a relay that published and
+ * then lost its delete (a crash, a database outage) publishes the same event again, with the same
+ * id, and consumers drop it. So an event id counts once; a fact executed twice would carry two ids.
+ */
 function groupTypesByKey(messages: Array<{ key: string; headers: Record<string, string> }>): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
-  for (const message of messages) byKey.set(message.key, [...(byKey.get(message.key) ?? []), message.headers.ce_type ?? '?']);
+  const seen = new Set<string>();
+  for (const message of messages) {
+    const id = message.headers.ce_id;
+    if (id !== undefined) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+    }
+    byKey.set(message.key, [...(byKey.get(message.key) ?? []), message.headers.ce_type ?? '?']);
+  }
   return byKey;
 }
 

@@ -20,3 +20,4 @@ export * from './http/paging.ts';
 export * from './messaging/open-transport.ts';
 export * from './domain/decider.ts';
 export * from './unavailable.ts';
+export * from './db/row-lock.ts';

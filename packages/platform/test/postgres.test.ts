@@ -8,6 +8,7 @@ import type { MedicalEvent } from '@medical/contracts';
 import type { Database, Migrations } from '../src/db/database.ts';
 import type { PlatformTables } from '../src/db/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
+import { forUpdate } from '../src/db/row-lock.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
 import { appendToOutbox, OutboxRelay } from '../src/messaging/outbox.ts';
@@ -80,14 +81,14 @@ describe('PostgreSQL adapter', { skip }, () => {
     assert.deepEqual(seen, [{ name: 'x', value: 1 }]);
   });
 
-  test('concurrent load-modify-save transactions lose no update: serialization failures are re-run', async (t) => {
+  test('concurrent load-modify-save transactions that load with forUpdate lose no update', async (t) => {
     const database = await open(t, newSchema(t), 10);
     await database.db.insertInto('counters').values({ name: 'visits', value: 0 }).execute();
-    const increments = 15;
+    const increments = 40;
     await Promise.all(
       Array.from({ length: increments }, () =>
         database.transaction(async (trx) => {
-          const row = await trx.selectFrom('counters').select('value').where('name', '=', 'visits').executeTakeFirstOrThrow();
+          const row = await forUpdate(trx.selectFrom('counters').select('value').where('name', '=', 'visits'), trx).executeTakeFirstOrThrow();
           await new Promise((resolve) => setTimeout(resolve, 2)); // widen the race window
           await trx.updateTable('counters').set({ value: row.value + 1 }).where('name', '=', 'visits').execute();
         }),

@@ -10,8 +10,9 @@ export type Database<DB> = {
   readonly kind: 'sqlite' | 'postgres';
   readonly db: Kysely<DB>;
   /**
-   * Runs `work` in one transaction. On PostgreSQL it is SERIALIZABLE and re-run when the server
-   * reports a serialization failure, so load-decide-save never loses a concurrent update.
+   * Runs `work` in one transaction (READ COMMITTED on PostgreSQL, re-run on a deadlock).
+   * Load-decide-save loads its aggregate with `forUpdate` (row-lock.ts), so concurrent
+   * commands on one aggregate take turns and none loses another's update.
    */
   transaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   /** The next positive integer id of a named sequence ('receptions', ...): never reused. */

@@ -125,7 +125,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await db.transaction().setIsolationLevel('serializable').execute(work);
+          return await db.transaction().execute(work);
         } catch (error) {
           if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
           await sleep(backoffDelay(attempt, 10, 500));

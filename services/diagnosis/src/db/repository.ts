@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { pageWindow, type PageRequest } from '@medical/platform';
+import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, PrescriptionStatus } from '@medical/contracts';
 import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
 import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.ts';
@@ -58,12 +58,12 @@ async function hydrate(db: Db, rows: DiagnosisRow[]): Promise<Diagnosis[]> {
 }
 
 export async function loadDiagnosis(db: Db, id: number): Promise<Diagnosis | null> {
-  const rows = await db.selectFrom('diagnoses').selectAll().where('id', '=', id).execute();
+  const rows = await forUpdate(db.selectFrom('diagnoses').selectAll().where('id', '=', id), db).execute();
   return (await hydrate(db, rows))[0] ?? null;
 }
 
 export async function loadDiagnosisOfReception(db: Db, receptionId: number): Promise<Diagnosis | null> {
-  const rows = await db.selectFrom('diagnoses').selectAll().where('reception_id', '=', receptionId).execute();
+  const rows = await forUpdate(db.selectFrom('diagnoses').selectAll().where('reception_id', '=', receptionId), db).execute();
   return (await hydrate(db, rows))[0] ?? null;
 }
 

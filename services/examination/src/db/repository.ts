@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { pageWindow, type PageRequest } from '@medical/platform';
+import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { ExaminationStatus, PageOf } from '@medical/contracts';
 import type { Examination } from '../domain/examination.ts';
 import type { ExaminationDatabase, ExaminationRow } from './schema.ts';
@@ -29,12 +29,12 @@ function fromRow(row: ExaminationRow): Examination {
 }
 
 export async function loadExamination(db: Db, id: number): Promise<Examination | null> {
-  const row = await db.selectFrom('examinations').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await forUpdate(db.selectFrom('examinations').selectAll().where('id', '=', id), db).executeTakeFirst();
   return row ? fromRow(row) : null;
 }
 
 export async function loadExaminationOfPrescription(db: Db, prescriptionId: string): Promise<Examination | null> {
-  const row = await db.selectFrom('examinations').selectAll().where('prescription_id', '=', prescriptionId).executeTakeFirst();
+  const row = await forUpdate(db.selectFrom('examinations').selectAll().where('prescription_id', '=', prescriptionId), db).executeTakeFirst();
   return row ? fromRow(row) : null;
 }
 
@@ -42,7 +42,7 @@ export async function loadExaminationOfPrescription(db: Db, prescriptionId: stri
 export async function loadPendingExaminations(db: Db, scope: { receptionId: number } | { diagnosisId: number }): Promise<Examination[]> {
   let query = db.selectFrom('examinations').selectAll().where('status', '=', 'REQUESTED');
   query = 'receptionId' in scope ? query.where('reception_id', '=', scope.receptionId) : query.where('diagnosis_id', '=', scope.diagnosisId);
-  return (await query.orderBy('id').execute()).map(fromRow);
+  return (await forUpdate(query.orderBy('id'), db).execute()).map(fromRow);
 }
 
 export async function saveExamination(db: Db, e: Examination): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { pageWindow, type PageRequest } from '@medical/platform';
+import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, ReceptionStatus, VisitStage } from '@medical/contracts';
 import type { Visit, VisitExamination } from '../domain/visit.ts';
 import type { PatientManagementDatabase, VisitRow } from './schema.ts';
@@ -22,7 +22,7 @@ function fromRow(row: VisitRow): Visit {
 }
 
 export async function loadVisit(db: Db, receptionId: number): Promise<Visit | null> {
-  const row = await db.selectFrom('visits').selectAll().where('reception_id', '=', receptionId).executeTakeFirst();
+  const row = await forUpdate(db.selectFrom('visits').selectAll().where('reception_id', '=', receptionId), db).executeTakeFirst();
   return row ? fromRow(row) : null;
 }
 

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { pageWindow, type PageRequest } from '@medical/platform';
+import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { PageOf, ReceptionStatus } from '@medical/contracts';
 import type { DiagnosisOutcome, Reception } from '../domain/reception.ts';
 import type { ReceptionDatabase, ReceptionRow } from './schema.ts';
@@ -52,7 +52,7 @@ function fromRow(row: ReceptionRow): Reception {
 }
 
 export async function loadReception(db: Db, id: number): Promise<Reception | null> {
-  const row = await db.selectFrom('receptions').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await forUpdate(db.selectFrom('receptions').selectAll().where('id', '=', id), db).executeTakeFirst();
   return row ? fromRow(row) : null;
 }
 

@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import { isPostgres } from './platform-migrations.ts';
+
+/**
+ * Load-decide-save inside a transaction loads the aggregate's root row with this: on PostgreSQL
+ * it becomes SELECT … FOR UPDATE, so two commands on one visit (an HTTP command on one replica,
+ * an event on another) take turns, while commands on different visits never wait on each other.
+ * SQLite has one writer per file already, and reads outside a transaction take no lock.
+ */
+export function forUpdate<Q extends { forUpdate(): Q }>(query: Q, db: Kysely<any>): Q {
+  return db.isTransaction && isPostgres(db) ? query.forUpdate() : query;
+}
