@@ -1,0 +1,191 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+
+/**
+ * The bench's tools: the load generator (autocannon, in this process), nginx (Debian's package,
+ * installed when missing), resident-set readings from /proc, and percentiles. Nothing here knows
+ * the system under test.
+ */
+
+export { sleep };
+
+/** One autocannon run: requests per second and latency percentiles, as autocannon reports them. */
+export type LoadFigures = {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  durationS: number;
+};
+
+export type LoadOptions = { connections: number; durationS: number; method?: string; headers?: Record<string, string>; body?: string };
+
+export async function load(url: string, options: LoadOptions): Promise<LoadFigures> {
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.durationS,
+    pipelining: 1,
+    ...(options.method ? { method: options.method } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  });
+  return {
+    rps: round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    durationS: options.durationS,
+  };
+}
+
+// ---- nginx -----------------------------------------------------------------------------------
+
+function nginxBinary(): string | undefined {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx']) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The nginx binary, installed from Debian's packages (nginx-light) when missing. */
+export function ensureNginx(log: (line: string) => void): string {
+  const found = nginxBinary();
+  if (found) return found;
+  log('nginx is missing: apt-get install -y nginx-light');
+  const asRoot = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const run = (args: string[]) => {
+    const [command, ...rest] = [...asRoot, ...args];
+    const result = spawnSync(command!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return result.status === 0;
+  };
+  if (!run(['apt-get', 'install', '-y', 'nginx-light'])) {
+    run(['apt-get', 'update']);
+    if (!run(['apt-get', 'install', '-y', 'nginx-light'])) throw new Error('could not install nginx-light with apt-get');
+  }
+  const installed = nginxBinary();
+  if (!installed) throw new Error('nginx-light installed, but no nginx binary found');
+  return installed;
+}
+
+export function nginxVersion(binary: string): string {
+  // nginx -v writes to stderr.
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return (result.stderr || result.stdout).trim().replace(/^nginx version: /, '');
+}
+
+export type RunningNginx = { url: string; pid: number; workers: number; stop(): Promise<void> };
+
+/**
+ * nginx as an operator would put it in front of one service: a reverse proxy with keep-alive
+ * connections to the upstream, no access log (the gateway does not log requests at LOG_LEVEL=warn
+ * either), `workers` worker processes (the bench uses 1, as the gateway is one Node process).
+ */
+export async function startNginx(binary: string, options: { port: number; upstream: string; workers: number }): Promise<RunningNginx> {
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nginx-'));
+  const upstream = new URL(options.upstream);
+  const config = `
+worker_processes ${options.workers};
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  upstream reception { server ${upstream.host}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${options.port};
+    location / {
+      proxy_pass http://reception;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+  const configFile = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(configFile, config);
+  execFileSync(binary, ['-t', '-q', '-p', prefix, '-c', configFile], { stdio: 'pipe' });
+  const child: ChildProcess = spawn(binary, ['-p', prefix, '-c', configFile, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${options.port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.arrayBuffer();
+      if (response.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not start: ${stderr}`);
+    }
+    await sleep(50);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    workers: options.workers,
+    async stop() {
+      // SIGQUIT: graceful shutdown of master and workers.
+      child.kill('SIGQUIT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+      fs.rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- measurements ----------------------------------------------------------------------------
+
+/** The resident set of a process in MB (VmRSS from /proc), or null when it is gone. */
+export function rssMb(pid: number): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Nearest-rank percentile of unsorted samples; null for none. */
+export function percentile(samples: readonly number[], p: number): number | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return round(sorted[rank - 1]!);
+}
+
+export function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** The 1-minute load average and the cores, to put beside every figure. */
+export function machineLoad(): { loadAvg1m: number; loadAvg5m: number } {
+  const [one, five] = os.loadavg();
+  return { loadAvg1m: round(one!, 2), loadAvg5m: round(five!, 2) };
+}
