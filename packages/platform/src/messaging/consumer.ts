@@ -19,7 +19,7 @@ export type EventEffect = (trx: Transaction<any>, event: CloudEvent) => Promise<
 export type IdempotentConsumerOptions = {
   serviceName: string;
   db: Kysely<any>;
-  /** The database port's transaction (on PostgreSQL: serializable, re-run on conflicts). */
+  /** The database port's transaction (on PostgreSQL re-run on a deadlock). */
   transaction: <T>(work: (trx: Transaction<any>) => Promise<T>) => Promise<T>;
   logger: Logger;
   metrics: ServiceMetrics;

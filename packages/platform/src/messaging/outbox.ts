@@ -146,7 +146,7 @@ export class OutboxRelay {
 
   private drainOnce(): Promise<number> {
     if (this.options.claim === 'single') return this.publishBatch(this.db, false);
-    // Read committed (the server's default), not serializable: the row locks do the isolating.
+    // The row locks taken by SKIP LOCKED do the isolating between relays.
     return this.db.transaction().execute((trx) => this.publishBatch(trx, true));
   }
 
