@@ -42,6 +42,9 @@ export type LagReport = { end: number; lag: Record<string, number> };
 
 export type DeadLetter = { type: string; group: string; reason: string };
 
+/** One message of the event topic with its CloudEvents type and id, in log order per partition. */
+export type EventRecord = { key: string; type: string; id: string; partition: number; offset: bigint };
+
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka';
   readonly topic: string;
@@ -66,6 +69,8 @@ export interface EventLog {
   deadLetters(): Promise<DeadLetter[]>;
   /** The types of the events on the topic, by message key (the reception id), in log order. */
   eventTypesByKey(): Promise<Map<string, string[]>>;
+  /** Every message of the event topic with its type and id (a re-published event appears twice with one id). */
+  eventRecords(): Promise<EventRecord[]>;
   /** Kafka: members of the service groups that consume other topics (see membersOnOtherTopics). */
   membersOnOtherTopics(): Promise<string[]>;
   close(): Promise<void>;
@@ -182,6 +187,16 @@ class EmbeddedEventLog implements EventLog {
       }>;
       return groupTypesByKey(rows.map((row) => ({ key: row.message_key, headers: JSON.parse(row.headers) as Record<string, string> })));
     });
+  }
+
+  async eventRecords(): Promise<EventRecord[]> {
+    return this.read((db) =>
+      (db.prepare('SELECT "offset" AS offset, message_key, headers FROM messages WHERE topic = ? ORDER BY "offset"').all(this.topic) as Array<{
+        offset: number;
+        message_key: string;
+        headers: string;
+      }>).map((row) => recordOf({ partition: 0, offset: BigInt(row.offset), key: row.message_key, headers: JSON.parse(row.headers) as Record<string, string> })),
+    );
   }
 
   async membersOnOtherTopics(): Promise<string[]> {
@@ -344,6 +359,11 @@ class KafkaEventLog implements EventLog {
     return groupTypesByKey(await this.readAll(this.topic));
   }
 
+  async eventRecords(): Promise<EventRecord[]> {
+    const records = (await this.readAll(this.topic)).map(recordOf);
+    return records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  }
+
   membersOnOtherTopics(): Promise<string[]> {
     return membersOnOtherTopics(this.env);
   }
@@ -403,6 +423,11 @@ export async function membersOnOtherTopics(env: Env, groups: readonly string[] =
 
 function deadLetterOf(headers: Record<string, string>): DeadLetter {
   return { type: headers.ce_type ?? '?', group: headers.dlq_consumer_group ?? '?', reason: headers.dlq_reason ?? '?' };
+}
+
+function recordOf(message: KafkaRecord): EventRecord {
+  const { key, partition, offset, headers } = message;
+  return { key, partition, offset, type: headers.ce_type ?? '?', id: headers.ce_id ?? '?' };
 }
 
 /**

@@ -10,9 +10,9 @@ import { shellQuote, watchOwner, type Watchdog } from './watchdog.ts';
 /**
  * A single-node Kafka broker (KRaft, broker and controller in one JVM) of the test's own, on
  * free ports, from the jars `npm run infra:up` caches: a test can stop it, kill it and start it
- * again without disturbing the shared broker on 127.0.0.1:9092 that other suites use. The same
- * approach as packages/platform/test/kafka-outage.test.ts (java -cp 'libs/*' kafka.Kafka
- * server.properties, after kafka.tools.StorageTool format).
+ * again without disturbing the shared broker on 127.0.0.1:9092 that other suites use (java -cp
+ * 'libs/*' kafka.Kafka server.properties, after kafka.tools.StorageTool format). Used by the
+ * production e2e tests and by packages/platform/test/kafka-outage.test.ts.
  *
  *   const broker = await DedicatedKafkaBroker.create('outages');
  *   await broker.start();            // resolves once the broker answers a metadata request
