@@ -8,9 +8,7 @@ import {
   isPublished,
   isTerminal,
   type Command,
-  type Decision,
   type Diagnosis,
-  type DomainEvent,
   type State,
 } from '../src/domain/diagnosis.ts';
 

@@ -7,9 +7,7 @@ import {
   isPublished,
   DEFAULT_CANCEL_REASON,
   type Command,
-  type Decision,
   type DomainEvent,
-  type Examination,
   type State,
 } from '../src/domain/examination.ts';
 

@@ -7,9 +7,7 @@ import {
   isPublished,
   DEFAULT_CANCEL_REASON,
   type Command,
-  type Decision,
   type DomainEvent,
-  type Reception,
   type State,
 } from '../src/domain/reception.ts';
 
