@@ -112,8 +112,6 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
     // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
     const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
-    // A redelivery of an event already applied or dead-lettered is answered before any retrying.
-    if (await seenBefore(eventId)) return 'duplicate';
 
     let lastReason = '';
     for (let attempt = 0; attempt <= options.retryBudget; attempt++) {
@@ -122,6 +120,9 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       const decoded = decodeCloudEvent(delivery);
       const validation = decoded.ok ? validateCloudEvent(decoded.candidate) : decoded;
       if (!validation.ok) {
+        // A valid event's redelivery is caught inside its transaction (applyOnce); an invalid one
+        // never gets there, so look it up before spending the retry budget on it again.
+        if (attempt === 0 && (await seenBefore(eventId))) return 'duplicate';
         lastReason = validation.reason;
         options.metrics.eventsFailed.inc({ type, reason: 'invalid' });
         continue;
