@@ -156,15 +156,7 @@ export class EmbeddedLog implements EventTransport {
   }
 
   commit(group: string, topic: string, offset: number): void {
-    this.immediate(() =>
-      this.database
-        .prepare(
-          `INSERT INTO consumer_offsets (group_id, topic, committed_offset, committed_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (group_id, topic) DO UPDATE SET committed_offset = excluded.committed_offset,
-             committed_at = excluded.committed_at`,
-        )
-        .run(group, topic, offset, new Date().toISOString()),
-    );
+    this.immediate(() => this.writeOffset(group, topic, offset));
   }
 
   async rewind(group: string, topic: string): Promise<void> {
