@@ -7,7 +7,9 @@
  */
 import pino from 'pino';
 import { loadConfig, openDatabase, openTransport, startService } from '@medical/platform';
-import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { clearVisits, listVisits } from './db/repository.ts';
+import type { PatientManagementDatabase } from './db/schema.ts';
 import { patientManagementService } from './service.ts';
 
 const definition = patientManagementService;
@@ -21,10 +23,11 @@ if (await transport.groupIsActive(config.consumerGroup, config.topic)) {
   console.error(`${definition.name} is consuming right now: stop it before rebuilding its view.`);
   process.exit(1);
 }
-const database = await openDatabase(config, definition.migrations, logger);
+const database = await openDatabase<PatientManagementDatabase>(config, definition.migrations, logger);
 await database.transaction(async (trx) => {
-  await sql`delete from visits`.execute(trx);
-  await sql`delete from inbox`.execute(trx);
+  await clearVisits(trx);
+  // Forget which events were applied, so the replay applies every one again.
+  await trx.deleteFrom('inbox').execute();
 });
 await database.close();
 await transport.rewind(config.consumerGroup, config.topic);
@@ -37,9 +40,6 @@ for (;;) {
   if (lag.every((p) => p.lag === 0)) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
-const { total } = await service.context.database.db
-  .selectFrom('visits' as never)
-  .select((eb) => eb.fn.countAll<number>().as('total'))
-  .executeTakeFirstOrThrow();
+const { total } = await listVisits(service.context.database.db as Kysely<PatientManagementDatabase>, { size: 1 });
 await service.stop();
 console.log(`rebuilt ${total} visits from the event log in ${Date.now() - started} ms`);
