@@ -70,8 +70,7 @@ export async function startService<DB>(
     throw error;
   }
   const relay = new OutboxRelay({
-    db: database.db,
-    claim: database.kind === 'postgres' ? 'skip-locked' : 'single',
+    database,
     transport,
     logger,
     metrics,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
-import type { Migrations } from '../src/db/database.ts';
+import type { Database, Migrations } from '../src/db/database.ts';
 import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
 import type { PlatformTables } from '../src/db/platform-migrations.ts';
 import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
@@ -56,6 +56,7 @@ async function countNote(trx: Transaction<any>, event: CloudEvent): Promise<void
 }
 
 type Setup = {
+  database: Database<Tables>;
   db: Kysely<Tables>;
   metrics: ServiceMetrics;
   handle: ReturnType<typeof createIdempotentConsumer>;
@@ -91,7 +92,7 @@ async function setup(
     },
     signal: abort.signal,
   });
-  return { db: database.db, metrics, handle, afterCommits: () => afterCommits, dataDir };
+  return { database, db: database.db, metrics, handle, afterCommits: () => afterCommits, dataDir };
 }
 
 // node:sqlite returns rows with a null prototype; spread them into plain objects to compare.
@@ -101,7 +102,7 @@ const inbox = (db: Kysely<Tables>) => db.selectFrom('inbox').selectAll().execute
 const outbox = (db: Kysely<Tables>) => db.selectFrom('outbox').selectAll().orderBy('id').execute();
 
 async function relayInto(t: TestContext, s: Setup, log: EmbeddedLog): Promise<void> {
-  const relay = new OutboxRelay({ db: s.db, claim: 'single', transport: log, logger: silentLogger, metrics: s.metrics, pollIntervalMs: 5, retryBaseDelayMs: 5 });
+  const relay = new OutboxRelay({ database: s.database, transport: log, logger: silentLogger, metrics: s.metrics, pollIntervalMs: 5, retryBaseDelayMs: 5 });
   relay.start();
   defer(t, () => relay.stop());
   relay.notify();

@@ -49,8 +49,7 @@ async function setup(t: TestContext): Promise<Fixture> {
 
 function relayOf(t: TestContext, f: Fixture, options: { transport?: EventTransport; pollIntervalMs?: number } = {}): OutboxRelay {
   const relay = new OutboxRelay({
-    db: f.database.db,
-    claim: 'single',
+    database: f.database,
     transport: options.transport ?? f.log,
     logger: silentLogger,
     metrics: f.metrics,

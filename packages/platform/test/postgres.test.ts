@@ -127,8 +127,7 @@ describe('PostgreSQL adapter', { skip }, () => {
     defer(t, () => log.close());
     const relays = [a!, b!].map((database) => {
       const relay = new OutboxRelay({
-        db: database.db,
-        claim: 'skip-locked',
+        database,
         transport: log,
         logger: silentLogger,
         metrics: createMetrics('pg-relay'),

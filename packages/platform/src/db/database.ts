@@ -15,6 +15,14 @@ export type Database<DB> = {
    * commands on one aggregate take turns and none loses another's update.
    */
   transaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
+  /**
+   * `transaction`, committed without waiting for the disk (SQLite synchronous = NORMAL,
+   * PostgreSQL synchronous_commit = off): a power cut may undo it, a process crash does not. Only
+   * for writes whose loss is harmless because they are repeated and the repetition absorbed, such
+   * as the relay deleting the outbox rows it has published (lost, they are published again, and
+   * consumers deduplicate by event id). Never for a state change or an event.
+   */
+  relaxedTransaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   /** The next positive integer id of a named sequence ('receptions', ...): never reused. */
   nextId(trx: Transaction<DB>, sequence: string): Promise<number>;
   /** Calls `listener` when another transaction (of any replica) commits outbox rows, where the engine can tell. */

@@ -29,10 +29,33 @@ function adaptStatement(statement: StatementSync): SqliteStatement {
   };
 }
 
+/**
+ * Statements are kept per SQL text: Kysely asks for a fresh one on every query, and preparing
+ * cost more than running the service's small queries. Kysely's SqliteDriver runs one query at a
+ * time on its single connection, so a cached statement is never in use twice at once. The cache
+ * is bounded because `IN (...)` lists of varying length each make a text of their own.
+ */
+const STATEMENT_CACHE_SIZE = 500;
+
 export function adaptDatabase(database: DatabaseSync): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
   return {
-    close: () => database.close(),
-    prepare: (sql) => adaptStatement(database.prepare(sql)),
+    close: () => {
+      statements.clear();
+      database.close();
+    },
+    prepare: (sql) => {
+      let statement = statements.get(sql);
+      if (statement) {
+        // Most recently used last, so the first key is the one to evict.
+        statements.delete(sql);
+      } else {
+        statement = adaptStatement(database.prepare(sql));
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
   };
 }
 

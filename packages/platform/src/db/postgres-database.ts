@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../messaging/sleep.ts';
@@ -119,19 +119,26 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
     throw error;
   }
 
+  async function transaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction().execute(work);
+      } catch (error) {
+        if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
+        await sleep(backoffDelay(attempt, 10, 500));
+      }
+    }
+  }
+
   return {
     kind: 'postgres',
     db,
-    async transaction(work) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await db.transaction().execute(work);
-        } catch (error) {
-          if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
-          await sleep(backoffDelay(attempt, 10, 500));
-        }
-      }
-    },
+    transaction,
+    relaxedTransaction: (work) =>
+      transaction(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return work(trx);
+      }),
     async nextId(trx, sequence) {
       if (!options.idSequences.includes(sequence)) throw new Error(`id sequence "${sequence}" is not declared by the service`);
       // A sequence never blocks and is never rolled back: concurrent commands get distinct ids

@@ -18,6 +18,16 @@ export async function openSqliteDatabase<DB>(options: OpenDatabaseOptions): Prom
     db,
     // One connection, one writer: SQLite transactions are serial, so no retry is ever needed.
     transaction: (work) => db.transaction().execute(work),
+    // One connection held for the whole of it, so no other transaction commits while it is relaxed.
+    relaxedTransaction: (work) =>
+      db.connection().execute(async (connection) => {
+        await sql`PRAGMA synchronous = NORMAL`.execute(connection);
+        try {
+          return await connection.transaction().execute(work);
+        } finally {
+          await sql`PRAGMA synchronous = FULL`.execute(connection);
+        }
+      }),
     async nextId(trx, sequence) {
       const row = await (trx as unknown as Transaction<PlatformTables>)
         .insertInto('id_sequences')

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { openSqliteFile } from '../db/node-sqlite-dialect.ts';
 import { backoffDelay, sleep } from './sleep.ts';
@@ -46,6 +46,22 @@ CREATE TABLE IF NOT EXISTS consumer_leases (
 
 const DEFAULT_LEASE_MS = 10_000;
 const BATCH = 200;
+/**
+ * A consumer commits its offset once per batch, and at least this often within a long one. The
+ * inbox makes redelivery harmless, so committing less often only bounds what a crash replays;
+ * committing after every message made the offset writes most of the log's write traffic.
+ */
+const COMMIT_INTERVAL_MS = 100;
+/**
+ * How long SQLite itself waits for the write lock before handing control back. Its busy handler
+ * sleeps synchronously, freezing the event loop (and every HTTP request of the process), so it
+ * only gets a few milliseconds; `withWriteLock` then waits asynchronously and tries again.
+ */
+const SQLITE_BUSY_WAIT_MS = 2;
+const WRITE_LOCK_TIMEOUT_MS = 10_000;
+const SQLITE_BUSY = 5;
+
+type Durability = 'full' | 'relaxed';
 
 type MessageRow = { offset: number; topic: string; message_key: string; headers: string; value: string };
 
@@ -77,38 +93,81 @@ export class EmbeddedLog implements EventTransport {
   private readonly options: EmbeddedLogOptions;
   private readonly subscriptions = new Set<LogConsumer>();
 
+  private readonly statements = new Map<string, StatementSync>();
+
   constructor(options: EmbeddedLogOptions) {
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
     this.options = options;
     this.database = openSqliteFile(options.file);
-    this.immediate(() => this.database.exec(schema));
+    // Start-up may wait the full busy timeout for the schema; from then on, see withWriteLock.
+    this.immediateNow(() => this.database.exec(schema), 'full');
+    this.database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`);
   }
 
-  /** Runs `work` inside a write transaction taken up front, so two processes never deadlock upgrading. */
-  immediate<T>(work: () => T): T {
-    this.database.exec('BEGIN IMMEDIATE');
+  /** A prepared statement, prepared once per connection: preparing is a large part of a small query's cost. */
+  private statement(sql: string): StatementSync {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.database.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  /**
+   * Runs `work` inside a write transaction taken up front, so two processes never deadlock
+   * upgrading. 'relaxed' commits without waiting for the disk (synchronous = NORMAL): for offsets
+   * and leases only, whose loss in a power cut means a redelivery that the inbox absorbs. An
+   * appended message is always 'full': its outbox row is deleted once the append returns.
+   */
+  private immediateNow<T>(work: () => T, durability: Durability): T {
+    const relaxed = durability === 'relaxed';
+    // Everything below runs in one synchronous stretch, so no other write of this process can
+    // commit while the connection is relaxed.
+    if (relaxed) this.database.exec('PRAGMA synchronous = NORMAL');
     try {
-      const result = work();
-      this.database.exec('COMMIT');
-      return result;
-    } catch (error) {
-      this.database.exec('ROLLBACK');
-      throw error;
+      this.database.exec('BEGIN IMMEDIATE');
+      try {
+        const result = work();
+        this.database.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.database.isTransaction) this.database.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      if (relaxed) this.database.exec('PRAGMA synchronous = FULL');
+    }
+  }
+
+  /**
+   * `immediateNow`, waiting for another process's write transaction asynchronously, so that the
+   * process goes on serving requests meanwhile.
+   */
+  async withWriteLock<T>(work: () => T, durability: Durability): Promise<T> {
+    const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.immediateNow(work, durability);
+      } catch (error) {
+        if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > deadline) throw error;
+        await sleep(Math.min(1 + attempt, 10) * Math.random());
+      }
     }
   }
 
   async publish(messages: TransportMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const insert = this.database.prepare(
+    const insert = this.statement(
       `INSERT OR IGNORE INTO messages (topic, message_key, message_id, headers, value, appended_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const now = new Date().toISOString();
-    this.immediate(() => {
+    await this.withWriteLock(() => {
       for (const m of messages) {
         insert.run(m.topic, m.key, m.id ?? m.headers.ce_id ?? randomUUID(), JSON.stringify(m.headers), m.value, now);
       }
-    });
+    }, 'full');
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -124,8 +183,8 @@ export class EmbeddedLog implements EventTransport {
   }
 
   committedOffset(group: string, topic: string): number {
-    const row = this.database
-      .prepare('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ?')
+    const row = this
+      .statement('SELECT committed_offset FROM consumer_offsets WHERE group_id = ? AND topic = ?')
       .get(group, topic) as { committed_offset: number } | undefined;
     return row?.committed_offset ?? 0;
   }
@@ -134,20 +193,20 @@ export class EmbeddedLog implements EventTransport {
    * Commits only while `owner` still holds the group's lease, so a member that lost its claim
    * (paused too long) can neither move the offset nor deliver past the new holder.
    */
-  commitAsOwner(group: string, topic: string, offset: number, owner: string): boolean {
-    return this.immediate(() => {
-      const lease = this.database
-        .prepare('SELECT owner, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
+  commitAsOwner(group: string, topic: string, offset: number, owner: string): Promise<boolean> {
+    return this.withWriteLock(() => {
+      const lease = this
+        .statement('SELECT owner, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
         .get(group, topic) as { owner: string; expires_at_ms: number } | undefined;
       if (!lease || lease.owner !== owner || lease.expires_at_ms <= Date.now()) return false;
       this.writeOffset(group, topic, offset);
       return true;
-    });
+    }, 'relaxed');
   }
 
   private writeOffset(group: string, topic: string, offset: number): void {
-    this.database
-      .prepare(
+    this
+      .statement(
         `INSERT INTO consumer_offsets (group_id, topic, committed_offset, committed_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (group_id, topic) DO UPDATE SET committed_offset = excluded.committed_offset,
            committed_at = excluded.committed_at`,
@@ -155,25 +214,21 @@ export class EmbeddedLog implements EventTransport {
       .run(group, topic, offset, new Date().toISOString());
   }
 
-  commit(group: string, topic: string, offset: number): void {
-    this.immediate(() => this.writeOffset(group, topic, offset));
-  }
-
   async rewind(group: string, topic: string): Promise<void> {
-    this.commit(group, topic, 0);
+    await this.withWriteLock(() => this.writeOffset(group, topic, 0), 'full');
   }
 
   async groupIsActive(group: string, topic: string): Promise<boolean> {
-    const lease = this.database
-      .prepare('SELECT host, pid, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
+    const lease = this
+      .statement('SELECT host, pid, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
       .get(group, topic) as { host: string; pid: number; expires_at_ms: number } | undefined;
     if (!lease || lease.expires_at_ms <= Date.now()) return false;
     return lease.host !== os.hostname() || processIsAlive(lease.pid);
   }
 
   read(topic: string, afterOffset: number, limit: number): MessageRow[] {
-    return this.database
-      .prepare(
+    return this
+      .statement(
         `SELECT "offset" AS offset, topic, message_key, headers, value FROM messages
          WHERE topic = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
       )
@@ -181,52 +236,52 @@ export class EmbeddedLog implements EventTransport {
   }
 
   endOffset(topic: string): number {
-    const row = this.database.prepare('SELECT max("offset") AS last FROM messages WHERE topic = ?').get(topic) as {
+    const row = this.statement('SELECT max("offset") AS last FROM messages WHERE topic = ?').get(topic) as {
       last: number | null;
     };
     return row.last ?? 0;
   }
 
   /** Takes or renews the group's lease; false while another live process holds it. */
-  acquireLease(group: string, topic: string, owner: string, leaseMs = DEFAULT_LEASE_MS): boolean {
-    const now = Date.now();
-    return this.immediate(() => {
-      const lease = this.database
-        .prepare('SELECT owner, host, pid, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
+  acquireLease(group: string, topic: string, owner: string, leaseMs = DEFAULT_LEASE_MS): Promise<boolean> {
+    return this.withWriteLock(() => {
+      const now = Date.now();
+      const lease = this
+        .statement('SELECT owner, host, pid, expires_at_ms FROM consumer_leases WHERE group_id = ? AND topic = ?')
         .get(group, topic) as { owner: string; host: string; pid: number; expires_at_ms: number } | undefined;
       const holderIsGone =
         lease !== undefined && lease.owner !== owner && lease.host === os.hostname() && !processIsAlive(lease.pid);
       if (lease && lease.owner !== owner && lease.expires_at_ms > now && !holderIsGone) return false;
-      this.database
-        .prepare(
+      this
+        .statement(
           `INSERT INTO consumer_leases (group_id, topic, owner, host, pid, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (group_id, topic) DO UPDATE SET owner = excluded.owner, host = excluded.host,
              pid = excluded.pid, expires_at_ms = excluded.expires_at_ms`,
         )
         .run(group, topic, owner, os.hostname(), process.pid, now + leaseMs);
       return true;
-    });
+    }, 'relaxed');
   }
 
-  releaseLease(group: string, topic: string, owner: string): void {
-    this.immediate(() =>
-      this.database
-        .prepare('DELETE FROM consumer_leases WHERE group_id = ? AND topic = ? AND owner = ?')
-        .run(group, topic, owner),
-    );
+  releaseLease(group: string, topic: string, owner: string): Promise<void> {
+    return this.withWriteLock(() => {
+      this
+        .statement('DELETE FROM consumer_leases WHERE group_id = ? AND topic = ? AND owner = ?')
+        .run(group, topic, owner);
+    }, 'relaxed');
   }
 
   async lag(group: string, topic: string): Promise<Array<{ partition: number; lag: number }>> {
     const end = this.endOffset(topic);
     const committed = this.committedOffset(group, topic);
-    const row = this.database
-      .prepare('SELECT count(*) AS behind FROM messages WHERE topic = ? AND "offset" > ? AND "offset" <= ?')
+    const row = this
+      .statement('SELECT count(*) AS behind FROM messages WHERE topic = ? AND "offset" > ? AND "offset" <= ?')
       .get(topic, committed, end) as { behind: number };
     return [{ partition: 0, lag: row.behind }];
   }
 
   async ping(): Promise<void> {
-    this.database.prepare('SELECT 1').get();
+    this.statement('SELECT 1').get();
   }
 
   async close(): Promise<void> {
@@ -261,16 +316,16 @@ class LogConsumer {
     this.abort.abort();
     await this.running;
     try {
-      this.log.releaseLease(this.options.group, this.options.topic, this.owner);
+      await this.log.releaseLease(this.options.group, this.options.topic, this.owner);
     } catch {
       // The log may already be closed; an expired lease frees itself.
     }
   }
 
-  private holdsLease(): boolean {
+  private async holdsLease(): Promise<boolean> {
     if (Date.now() < this.leaseRenewAt) return true;
     const leaseMs = this.settings.leaseMs ?? DEFAULT_LEASE_MS;
-    const held = this.log.acquireLease(this.options.group, this.options.topic, this.owner, leaseMs);
+    const held = await this.log.acquireLease(this.options.group, this.options.topic, this.owner, leaseMs);
     this.leaseRenewAt = held ? Date.now() + leaseMs / 3 : 0;
     return held;
   }
@@ -280,7 +335,7 @@ class LogConsumer {
     const signal = this.abort.signal;
     let failures = 0;
     while (!signal.aborted) {
-      if (!this.holdsLease()) {
+      if (!(await this.holdsLease())) {
         await sleep(500, signal);
         continue;
       }
@@ -289,9 +344,23 @@ class LogConsumer {
         await sleep(this.settings.pollIntervalMs, signal);
         continue;
       }
+      // The last message handled and not yet committed; committed at the end of the batch, on a
+      // failure, and every COMMIT_INTERVAL_MS within a long batch.
+      let handled: number | undefined;
+      let committedAt = Date.now();
+      const commitHandled = async (): Promise<boolean> => {
+        if (handled === undefined) return true;
+        const offset = handled;
+        handled = undefined;
+        committedAt = Date.now();
+        if (await this.log.commitAsOwner(group, topic, offset, this.owner)) return true;
+        this.leaseRenewAt = 0;
+        this.settings.logger.warn({ group, offset }, 'lost the consumer lease; another member continues');
+        return false;
+      };
       for (const row of rows) {
         // Renewed before every message: a slow batch (retries with backoff) must not outlive the claim.
-        if (signal.aborted || !this.holdsLease()) break;
+        if (signal.aborted || !(await this.holdsLease())) break;
         const delivery: Delivery = {
           topic: row.topic,
           key: row.message_key,
@@ -305,18 +374,17 @@ class LogConsumer {
           failures = 0;
         } catch (error) {
           // The handler owns retries and dead-lettering; reaching here means its own store failed.
-          // Leave the offset where it is and try the same message again after a pause.
+          // Keep what was handled before it, and try the same message again after a pause.
           failures += 1;
           this.settings.logger.error({ err: error, group, offset: row.offset }, 'event handling failed; will redeliver');
+          await commitHandled();
           await sleep(backoffDelay(failures, this.settings.retryBaseDelayMs ?? 200), signal);
           break;
         }
-        if (!this.log.commitAsOwner(group, topic, row.offset, this.owner)) {
-          this.leaseRenewAt = 0;
-          this.settings.logger.warn({ group, offset: row.offset }, 'lost the consumer lease; another member continues');
-          break;
-        }
+        handled = row.offset;
+        if (Date.now() - committedAt >= COMMIT_INTERVAL_MS && !(await commitHandled())) break;
       }
+      await commitHandled();
     }
   }
 }
