@@ -331,6 +331,47 @@ describe('gateway with upstreams down', () => {
     }
   });
 
+  test('an answer cut short by the upstream is a 502 problem, not a truncated body', async () => {
+    const short = await startUpstream((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"id":1,');
+      // The replica dies mid-answer: 9 of the 100 bytes it announced.
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+    const gateway = await startGateway({ ...quiet, DIAGNOSIS_URL: short.url });
+    try {
+      const problem = assertProblem(await send(gateway.url, 'GET', '/diagnoses/1'), 502);
+      assert.equal(problem.detail, 'the diagnosis service sent an invalid answer');
+    } finally {
+      await gateway.stop();
+      await short.close();
+    }
+  });
+
+  test('an answer of unknown length is relayed as it arrives, not held until it ends', async () => {
+    let finish: () => void = () => {};
+    const streaming = await startUpstream((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: first\n\n');
+      finish = () => response.end('data: last\n\n');
+    });
+    const gateway = await startGateway({ ...quiet, PATIENT_MANAGEMENT_URL: streaming.url });
+    try {
+      const response = await fetch(`${gateway.url}/patientManagements/stream`);
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      assert.equal(new TextDecoder().decode(first.value), 'data: first\n\n', 'the first event arrived before the answer ended');
+      finish();
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+      assert.equal(rest, 'data: last\n\n');
+    } finally {
+      await gateway.stop();
+      await streaming.close();
+    }
+  });
+
   test('an upstream answering with an impossible status is a 502 problem, never a 500', async () => {
     const odd = await startUpstream((_seen, response) => {
       response.writeHead(600, { 'content-type': 'text/plain' });
