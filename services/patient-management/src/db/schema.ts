@@ -14,4 +14,7 @@ export type VisitRow = {
   updated_at: string;
 };
 
-export type PatientManagementDatabase = PlatformTables & { visits: VisitRow };
+/** Visits per scope ('all', 'stage:<stage>'), kept by triggers on visits (migration 0002). */
+export type VisitCountRow = { scope: string; visits: number | string };
+
+export type PatientManagementDatabase = PlatformTables & { visits: VisitRow; visit_counts: VisitCountRow };

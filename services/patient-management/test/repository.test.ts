@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
+import { openPostgresDatabase, openSqliteDatabase, type Database } from '@medical/platform';
+import type { VisitStage } from '@medical/contracts';
+import { migrations } from '../src/db/migrations.ts';
+import { clearVisits, listVisits, saveVisit } from '../src/db/repository.ts';
+import type { PatientManagementDatabase } from '../src/db/schema.ts';
+import type { Visit } from '../src/domain/visit.ts';
+
+/**
+ * The view's repository on both engines: the list totals kept by the triggers of migration 0002
+ * must equal counting the rows, through inserts, stage changes, re-saves and a rebuild's clearing.
+ * PostgreSQL runs when DATABASE_URL is set (`eval "$(npm run -s infra:up)"`), in a schema of its own.
+ */
+type Db = Database<PatientManagementDatabase>;
+
+const engines: Array<{ name: string; skip: string | false; open: (t: TestContext) => Promise<Db> }> = [
+  {
+    name: 'SQLite',
+    skip: false,
+    async open(t) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-repository-'));
+      const database = await openSqliteDatabase<PatientManagementDatabase>({ serviceName: 'patient-management', dataDir, migrations });
+      t.after(async () => {
+        await database.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      });
+      return database;
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set',
+    async open(t) {
+      const url = process.env.DATABASE_URL!;
+      const schema = `pmtest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 3, migrations, idSequences: [], logger: pino({ level: 'silent' }) });
+      t.after(async () => {
+        await database.close();
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(`drop schema if exists "${schema}" cascade`);
+        await admin.end();
+      });
+      return database;
+    },
+  },
+];
+
+function visit(receptionId: number, patientId: string, stage: VisitStage): Visit {
+  return {
+    receptionId,
+    patientId,
+    patientName: 'Kim Minji',
+    receptionStatus: 'RECEIVED',
+    examinations: [],
+    stage,
+    createdAt: '2026-03-01T09:00:00.000Z',
+    updatedAt: '2026-03-01T09:00:00.000Z',
+  };
+}
+
+async function totals(database: Db, stage?: VisitStage, patientId?: string): Promise<{ listed: number; counted: number }> {
+  const page = await listVisits(database.db, { page: 0, size: 1, ...(stage ? { stage } : {}), ...(patientId ? { patientId } : {}) });
+  let query = database.db.selectFrom('visits').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (stage) query = query.where('stage', '=', stage);
+  if (patientId) query = query.where('patient_id', '=', patientId);
+  const row = await query.executeTakeFirstOrThrow();
+  return { listed: page.total, counted: Number(row.n) };
+}
+
+async function assertTotalsAgree(database: Db, expected: { all: number; byStage: Partial<Record<VisitStage, number>> }): Promise<void> {
+  const all = await totals(database);
+  assert.deepEqual(all, { listed: expected.all, counted: expected.all }, 'every visit');
+  for (const stage of ['RECEIVED', 'WAITING_FOR_DOCTOR', 'CONFIRMED', 'CANCELLED'] as const) {
+    const n = expected.byStage[stage] ?? 0;
+    assert.deepEqual(await totals(database, stage), { listed: n, counted: n }, `visits at ${stage}`);
+  }
+}
+
+for (const engine of engines) {
+  describe(`patient-management repository on ${engine.name}`, { skip: engine.skip }, () => {
+    test('list totals follow inserts, stage changes, re-saves and clearing, as counting the rows would', async (t) => {
+      const database = await engine.open(t);
+      await assertTotalsAgree(database, { all: 0, byStage: {} });
+
+      await database.transaction(async (trx) => {
+        for (let id = 1; id <= 6; id++) await saveVisit(trx, visit(id, id <= 4 ? 'P-1' : 'P-2', 'RECEIVED'));
+      });
+      await assertTotalsAgree(database, { all: 6, byStage: { RECEIVED: 6 } });
+
+      await database.transaction(async (trx) => {
+        await saveVisit(trx, visit(1, 'P-1', 'WAITING_FOR_DOCTOR'));
+        await saveVisit(trx, visit(2, 'P-1', 'CONFIRMED'));
+        // Saved again at the stage it already has: nothing moves.
+        await saveVisit(trx, visit(3, 'P-1', 'RECEIVED'));
+        await saveVisit(trx, visit(5, 'P-2', 'CANCELLED'));
+        await saveVisit(trx, visit(1, 'P-1', 'CONFIRMED'));
+      });
+      await assertTotalsAgree(database, { all: 6, byStage: { RECEIVED: 3, CONFIRMED: 2, CANCELLED: 1 } });
+      assert.deepEqual(await totals(database, undefined, 'P-1'), { listed: 4, counted: 4 });
+      assert.deepEqual(await totals(database, 'CONFIRMED', 'P-1'), { listed: 2, counted: 2 });
+
+      // A rolled-back transaction leaves the counts as they were.
+      await assert.rejects(
+        database.transaction(async (trx) => {
+          await saveVisit(trx, visit(7, 'P-3', 'RECEIVED'));
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      await assertTotalsAgree(database, { all: 6, byStage: { RECEIVED: 3, CONFIRMED: 2, CANCELLED: 1 } });
+
+      await database.transaction((trx) => clearVisits(trx));
+      await assertTotalsAgree(database, { all: 0, byStage: {} });
+      await database.transaction((trx) => saveVisit(trx, visit(8, 'P-1', 'RECEIVED')));
+      await assertTotalsAgree(database, { all: 1, byStage: { RECEIVED: 1 } });
+    });
+  });
+}
