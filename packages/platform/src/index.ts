@@ -3,7 +3,6 @@ export * from './db/database.ts';
 export * from './db/migrate.ts';
 export * from './db/open-database.ts';
 export * from './db/sqlite-database.ts';
-export * from './db/postgres-database.ts';
 export * from './db/platform-migrations.ts';
 export * from './http/app.ts';
 export * from './http/problem.ts';
