@@ -262,7 +262,10 @@ describe('KafkaTransport', { skip }, () => {
     assert.deepEqual(owned.sort(), [1, 2], 'the three partitions are split between the two members');
     assert.ok(seenBy.b.length > 0, 'the second member got messages');
     const duplicates = seenBy.a.length + seenBy.b.length - expected;
-    assert.ok(duplicates <= 5, `at most the messages in hand around the rebalance come twice (got ${duplicates})`);
+    // Offsets are committed every 100 ms while messages keep coming: what the first member
+    // handled since its last commit (ten messages of 10 ms at most) and the one in its hand may
+    // come again from the partition's new owner, nothing more.
+    assert.ok(duplicates <= 12, `at most one commit interval's messages come twice (got ${duplicates})`);
     // Per key, the first deliveries come in order (a repeat only ever follows its original).
     for (const key of keys) {
       const order = [...seenBy.a, ...seenBy.b]
