@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { openSqliteDatabase, type Database } from '@medical/platform';
@@ -20,6 +21,9 @@ import type { Visit } from '../src/domain/visit.ts';
  * PostgreSQL runs when DATABASE_URL is set (`eval "$(npm run -s infra:up)"`), in a schema of its own.
  */
 type Db = Database<PatientManagementDatabase>;
+
+/** The schema of each PostgreSQL database a test opened. */
+const schemaOf = new WeakMap<Db, string>();
 
 const engines: Array<{ name: string; skip: string | false; open: (t: TestContext) => Promise<Db> }> = [
   {
@@ -42,6 +46,7 @@ const engines: Array<{ name: string; skip: string | false; open: (t: TestContext
       const url = process.env.DATABASE_URL!;
       const schema = `pmtest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
       const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 3, migrations, idSequences: [], logger: pino({ level: 'silent' }) });
+      schemaOf.set(database, schema);
       t.after(async () => {
         await database.close();
         const admin = new pg.Client({ connectionString: url });
@@ -65,6 +70,29 @@ function visit(receptionId: number, patientId: string, stage: VisitStage): Visit
     createdAt: '2026-03-01T09:00:00.000Z',
     updatedAt: '2026-03-01T09:00:00.000Z',
   };
+}
+
+/**
+ * Inserts visits on a connection of its own, not through the repository and, on PostgreSQL,
+ * with the schema named in the statement and nothing on the search path.
+ */
+async function writeBehindTheService(database: Db, visits: Visit[]): Promise<void> {
+  const values = (v: Visit) => [v.receptionId, v.patientId, v.patientName, v.receptionStatus, v.stage, JSON.stringify(v.examinations), v.createdAt, v.updatedAt];
+  const columns = 'reception_id, patient_id, patient_name, reception_status, stage, examinations, created_at, updated_at';
+  if (database.kind === 'postgres') {
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL! });
+    await client.connect();
+    try {
+      await client.query('set search_path to pg_catalog');
+      for (const v of visits) await client.query(`insert into "${schemaOf.get(database)}".visits (${columns}) values ($1, $2, $3, $4, $5, $6, $7, $8)`, values(v));
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  await database.transaction(async (trx) => {
+    for (const v of visits) await sql`insert into visits (${sql.raw(columns)}) values (${sql.join(values(v))})`.execute(trx);
+  });
 }
 
 async function totals(database: Db, stage?: VisitStage, patientId?: string): Promise<{ listed: number; counted: number }> {
@@ -118,6 +146,11 @@ for (const engine of engines) {
       );
       await assertTotalsAgree(database, { all: 6, byStage: { RECEIVED: 3, CONFIRMED: 2, CANCELLED: 1 } });
 
+      await database.transaction((trx) => clearVisits(trx));
+      await assertTotalsAgree(database, { all: 0, byStage: {} });
+      // Written by another hand (a bulk load, a repair): the triggers count it all the same.
+      await writeBehindTheService(database, [visit(20, 'P-4', 'RECEIVED'), visit(21, 'P-4', 'CANCELLED')]);
+      await assertTotalsAgree(database, { all: 2, byStage: { RECEIVED: 1, CANCELLED: 1 } });
       await database.transaction((trx) => clearVisits(trx));
       await assertTotalsAgree(database, { all: 0, byStage: {} });
       await database.transaction((trx) => saveVisit(trx, visit(8, 'P-1', 'RECEIVED')));

@@ -42,7 +42,9 @@ export const migrations: Migrations = {
       if (isPostgres(db)) {
         await sql
           .raw(
-            `create function count_visits() returns trigger language plpgsql as $$
+            // The service's schema is fixed into the function, so that whoever writes the
+            // visits (a repair by hand, on a connection with another search_path) is counted.
+            `create function count_visits() returns trigger language plpgsql set search_path from current as $$
             begin
               if tg_op = 'INSERT' then ${onInsert}
               elsif tg_op = 'UPDATE' then ${onStageChange}
