@@ -95,12 +95,16 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   async function applyOnce(event: CloudEvent): Promise<HandlingOutcome> {
     const outcome = await options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
-      if (await alreadyProcessed(typed, event.id)) return 'duplicate' as const;
-      await options.effect(trx, event);
-      await typed
+      // Claimed in the inbox first, in one statement: a row already there means the effect is
+      // already committed. Should the effect fail, the rollback takes the claim back with it.
+      const claimed = await typed
         .insertInto('inbox')
         .values({ event_id: event.id, event_type: event.type, outcome: 'APPLIED', processed_at: new Date().toISOString() })
-        .execute();
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .returning('event_id')
+        .executeTakeFirst();
+      if (!claimed) return 'duplicate' as const;
+      await options.effect(trx, event);
       return 'applied' as const;
     });
     options.afterCommit();
