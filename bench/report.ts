@@ -11,57 +11,6 @@ export const FIGURES_END = '<!-- figures:end -->';
 
 type Results = Record<string, any>;
 
-const METHOD = `# Benchmarks
-
-\`npm run bench\` runs the full suite; \`npm run bench -- --quick\` is a smoke run of under 90 s
-with shorter phases (its figures are noisier and are labelled as such). Both write
-\`bench/results.json\` (every figure, the targets, the machine, the versions, the date) and
-regenerate the table below. Figures are measurements, never assertions: the bench does not fail
-when a target is missed.
-
-## Method
-
-- **One machine, one run.** Every comparison is measured in the same run, one after the other,
-  on the same machine, and the load generator runs on that machine too: autocannon in the bench
-  process, sharing the cores with the system under test (and with nginx in scenario 1). The
-  machine's load average is recorded before and after, because other work on a shared machine
-  moves every figure.
-- **The system** is started as \`npm start\` starts it (\`scripts/lib/processes.ts\`, through the
-  end-to-end tests' \`startTestSystem\`, which gives each run a fresh DATA_DIR, and on the
-  production profile a database and Kafka topics of its own). Settings: \`LOG_LEVEL=warn\` (no
-  per-request log lines; nginx runs without an access log likewise) and the documented defaults
-  for everything else (\`EVENT_POLL_INTERVAL_MS=25\`).
-- **1. Gateway.** \`GET /receptions/{id}\` of one existing reception, 20 connections, keep-alive,
-  no pipelining, for 20 s (5 s quick) after a warm-up of 3 s (1 s) each: straight to the
-  reception service, through nginx (Debian's package, one worker as the gateway is one process,
-  \`proxy_http_version 1.1\` and an upstream keep-alive pool), and through the gateway. Targets:
-  gateway throughput ≥ 0.8 × nginx's, gateway p99 ≤ 1.25 × nginx's.
-- **2. Event propagation.** Receptions are posted through the gateway at a fixed 100 per second
-  (open loop: a slow answer does not delay the next post) for 60 s (10 s quick); a POST not
-  answered within 15 s (5 s quick) counts as an error. For each, the
-  time from its 201 reaching the client to the moment its visit is in patient-management's view.
-  The view is watched in its own database, read-only, every 2 ms (the figures' resolution), and
-  not over HTTP, so watching adds no HTTP load to the service under test; the row is exactly what
-  \`GET /patientManagements/{id}\` answers from. Only answered receptions are looked for, so a
-  visit that reaches the view before its 201 reaches the client counts as one poll interval. Target: p99 ≤ 100 ms on both profiles.
-- **3. Throughput** (not measured yet): complete visits (all eight steps) per second from
-  concurrent clients, raised until consumer lag grows without bound; beside it the Kafka
-  client's produce-to-consume round trip on a bare topic and PostgreSQL's single-row commit rate.
-- **4. Read model.** 100,000 visits written straight into patient-management's view (its
-  \`visits\` table, rows shaped as its repository writes them, one transaction; half of them
-  finished visits with one examination, 5,000 patients of 20 visits each). Replaying events would
-  measure the consumer again, which scenarios 2 and 3 do, and take minutes; the queries only see
-  the table. Run on the idle system right after scenario 1, before scenario 2's events. Then the first page (\`?page=0&size=20\`), a patient's visits and one visit by id,
-  straight to patient-management (the gateway is scenario 1's subject), 10 connections, 15 s
-  (3 s quick) after 1 s of warm-up each. Target: p99 ≤ 10 ms each. Embedded profile only so far.
-- **Diagnostic** (no target): POST /receptions straight to the reception service, closed loop
-  (10 connections, 10 s; 3 s quick), on the idle system before scenario 2, whose consumers are
-  then given time to catch up: the ceiling that scenario 2's fixed rate meets.
-- **5. Memory.** The resident set (VmRSS from /proc) of each service process: idle, 3 s after the
-  system is ready and before any load; under load, the peak sampled every 250 ms during a
-  scenario (scenario 2 until scenario 3 exists; the scenario is named beside the figure).
-  Target: ≤ 120 MB idle, ≤ 250 MB under load.
-`;
 
 function cell(value: unknown, unit = ''): string {
   if (value === null || value === undefined) return '—';
@@ -76,60 +25,94 @@ function verdict(value: number | null | undefined, target: number, kind: 'min' |
 
 export function figuresTable(results: Results): string {
   const t = results.targets;
-  const g = results.gateway;
-  const pe = results.propagation?.embedded;
-  const pk = results.propagation?.kafka;
   const lines: string[] = [];
   const label = results.mode === 'quick' ? 'quick run (a smoke run: short phases, noisy figures)' : 'full run';
-  lines.push(`Figures of the last ${label}, ${results.date}.`);
+  lines.push(`Figures of the last ${label}, ${results.date}, ${results.elapsedS} s in all.`);
   lines.push(
     `Machine: ${results.machine.cores} cores (${results.machine.cpuModel}), ${results.machine.totalMemoryMb} MB; ` +
       `load average (1 min) ${results.machine.loadBefore.loadAvg1m} before and ${results.machine.loadAfter.loadAvg1m} after the run. ` +
-      `Node ${results.versions.node}, ${results.versions.nginx}, autocannon ${results.versions.autocannon}.`,
+      `Node ${results.versions.node}, ${results.versions.nginx}, autocannon ${results.versions.autocannon}, undici ${results.versions.undici}.`,
   );
   lines.push('');
   lines.push('| scenario | figure | measured | target | |');
   lines.push('|---|---|---|---|---|');
+  const row = (scenario: string, figure: string, measured: string, target = '—', judged = '') => lines.push(`| ${scenario} | ${figure} | ${measured} | ${target} | ${judged} |`);
+
+  const g = results.gateway;
   if (g) {
-    lines.push(`| 1 gateway | direct to reception, req/s (p99) | ${g.directRps} (${g.directP99Ms} ms) | — | |`);
-    lines.push(`| 1 gateway | nginx, req/s (p99) | ${g.nginxRps} (${g.nginxP99Ms} ms) | — | |`);
-    lines.push(`| 1 gateway | gateway, req/s (p99) | ${g.gatewayRps} (${g.gatewayP99Ms} ms) | — | |`);
-    lines.push(`| 1 gateway | gateway / nginx throughput | ${g.ratio} | ≥ ${t.gateway.minRatio} | ${verdict(g.ratio, t.gateway.minRatio, 'min')} |`);
-    lines.push(`| 1 gateway | gateway / nginx p99 | ${g.p99Ratio} | ≤ ${t.gateway.maxP99Ratio} | ${verdict(g.p99Ratio, t.gateway.maxP99Ratio, 'max')} |`);
+    row('1 gateway', 'direct to reception, req/s (p99)', `${g.directRps} (${g.directP99Ms} ms)`);
+    row('1 gateway', 'nginx, req/s (p99)', `${g.nginxRps} (${g.nginxP99Ms} ms)`);
+    row('1 gateway', 'minimal Node.js proxy, req/s (p99)', `${g.nodeCeilingRps} (${g.nodeCeilingP99Ms} ms)`);
+    row('1 gateway', 'gateway, req/s (p99)', `${g.gatewayRps} (${g.gatewayP99Ms} ms)`);
+    row('1 gateway', 'gateway / nginx throughput', `${g.ratio} (the minimal Node.js proxy: ${g.nodeCeilingRatio}; the gateway reaches ${g.ratioToNodeCeiling} of it)`, `≥ ${t.gateway.minRatio}`, verdict(g.ratio, t.gateway.minRatio, 'min'));
+    row('1 gateway', 'gateway / nginx p99', String(g.p99Ratio), `≤ ${t.gateway.maxP99Ratio}`, verdict(g.p99Ratio, t.gateway.maxP99Ratio, 'max'));
   } else {
-    lines.push('| 1 gateway | — | not run | | |');
+    row('1 gateway', '—', 'not run');
   }
-  for (const [name, p] of [['embedded', pe], ['kafka', pk]] as const) {
+
+  for (const name of ['embedded', 'kafka'] as const) {
+    const p = results.propagation?.[name];
     if (p) {
-      lines.push(`| 2 propagation (${name}) | p50 / p99 / max | ${p.p50Ms} / ${p.p99Ms} / ${p.maxMs} ms (${p.seen} of ${p.posted} seen, ${p.missing} missing; the ${p.posted} POSTs took ${p.postingS} s, answers ${JSON.stringify(p.postStatuses)}, POST p99 ${p.postP99Ms} ms) | p99 ≤ ${t.propagation.maxP99Ms} ms | ${verdict(p.p99Ms, t.propagation.maxP99Ms, 'max')} |`);
+      row(
+        `2 propagation (${name})`,
+        'p50 / p99 / max',
+        `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs} ms (${p.seen} of ${p.posted} seen, ${p.missing} missing; the POSTs took ${p.postingS} s, answers ${JSON.stringify(p.postStatuses)}, POST p99 ${p.postP99Ms} ms)`,
+        `p99 ≤ ${t.propagation.maxP99Ms} ms`,
+        verdict(p.p99Ms, t.propagation.maxP99Ms, 'max'),
+      );
     } else {
-      lines.push(`| 2 propagation (${name}) | p50 / p99 | not measured yet | p99 ≤ ${t.propagation.maxP99Ms} ms | |`);
+      row(`2 propagation (${name})`, 'p50 / p99', 'not run', `p99 ≤ ${t.propagation.maxP99Ms} ms`);
     }
   }
-  lines.push(`| 3 throughput | complete visits/s (embedded, kafka) | not measured yet | ≥ ${t.throughput.minVisitsPerSecKafka} on kafka | |`);
-  const q = results.query;
-  if (q) {
+
+  for (const name of ['embedded', 'kafka'] as const) {
+    const th = results.throughput?.[name];
+    const target = name === 'kafka' ? `≥ ${t.throughput.minVisitsPerSecKafka}` : '—';
+    if (th) {
+      const stages = th.stages.map((s: any) => `${s.clients}: ${s.visitsPerSec}${s.lagGrew ? ' (lag grew)' : ''}`).join(', ');
+      row(
+        `3 throughput (${name})`,
+        'complete visits/s (clients: visits/s)',
+        `${cell(th.visitsPerSec)} at ${cell(th.atClients)} clients (${stages}; stopped: ${th.stoppedBecause})`,
+        target,
+        name === 'kafka' ? verdict(th.visitsPerSec, t.throughput.minVisitsPerSecKafka, 'min') : '',
+      );
+    } else {
+      row(`3 throughput (${name})`, 'complete visits/s', 'not run', target);
+    }
+  }
+  const limits = results.limits;
+  if (limits?.kafkaRoundTrip) {
+    row('3 limits', 'Kafka produce-to-consume round trip, bare topic, p50 / p99', `${limits.kafkaRoundTrip.p50Ms} / ${limits.kafkaRoundTripP99Ms} ms (${limits.kafkaRoundTrip.messages} messages)`);
+    row('3 limits', 'PostgreSQL single-row commits, one connection', `${limits.pgCommitsPerSec}/s (p99 ${limits.pgCommits.p99Ms} ms)`);
+  }
+
+  for (const profile of ['embedded', 'production'] as const) {
+    const q = results.query?.[profile];
+    if (!q) continue;
     for (const [key, what] of [['listP99Ms', 'first page'], ['byPatientP99Ms', "a patient's visits"], ['byIdP99Ms', 'one visit by id']] as const) {
       const run = q.runs[key.replace('P99Ms', '')];
-      lines.push(`| 4 read model (embedded) | p99, ${what} (\`${run.url}\`), ${q.connections} connections | ${q[key]} ms (${run.rps} req/s${run.errors ? `, ${run.errors} errors` : ''}) | ≤ ${t.query.maxP99Ms} ms | ${verdict(q[key], t.query.maxP99Ms, 'max')} |`);
-    }
-  } else {
-    lines.push(`| 4 read model | p99 of page, by patient, by id | not measured yet | ≤ ${t.query.maxP99Ms} ms each | |`);
-  }
-  const memory = results.memory as Record<string, { idleMb: number | null; idleHeapUsedMb: number | null; loadMb: number | null; loadScenario: string | null }> | undefined;
-  if (memory) {
-    for (const [service, m] of Object.entries(memory)) {
-      lines.push(`| 5 memory | ${service} RSS idle (V8 heap used) | ${cell(m.idleMb, ' MB')} (${cell(m.idleHeapUsedMb, ' MB')}) | ≤ ${t.memory.maxIdleMb} MB | ${verdict(m.idleMb, t.memory.maxIdleMb, 'max')} |`);
-      lines.push(`| 5 memory | ${service} RSS peak under load${m.loadScenario ? ` (${m.loadScenario})` : ''} | ${cell(m.loadMb, ' MB')} | ≤ ${t.memory.maxLoadMb} MB | ${verdict(m.loadMb, t.memory.maxLoadMb, 'max')} |`);
+      row(`4 read model (${profile})`, `p99, ${what} (\`${run.url}\`), ${q.connections} connections`, `${q[key]} ms (${run.rps} req/s${run.errors ? `, ${run.errors} errors` : ''})`, `≤ ${t.query.maxP99Ms} ms`, verdict(q[key], t.query.maxP99Ms, 'max'));
     }
   }
-  const capacity = results.diagnostics?.receptionPostCapacity;
-  if (capacity) {
+
+  for (const [title, memory] of [['5 memory', results.memory], ['5 memory (embedded)', results.memory?.profile === 'embedded' ? null : results.memoryEmbedded]] as const) {
+    if (!memory) continue;
+    const suffix = title === '5 memory' ? ` (${memory.profile ?? 'embedded'} profile)` : '';
+    for (const [service, m] of Object.entries(memory) as Array<[string, any]>) {
+      if (service === 'profile') continue;
+      row(`${title}${suffix}`, `${service} RSS idle (PSS, V8 heap used)`, `${cell(m.idleMb, ' MB')} (${cell(m.idlePssMb, ' MB')}, ${cell(m.idleHeapUsedMb, ' MB')})`, `≤ ${t.memory.maxIdleMb} MB`, verdict(m.idleMb, t.memory.maxIdleMb, 'max'));
+      row(`${title}${suffix}`, `${service} RSS peak under load (${m.loadScenario ?? '—'})`, cell(m.loadMb, ' MB'), `≤ ${t.memory.maxLoadMb} MB`, verdict(m.loadMb, t.memory.maxLoadMb, 'max'));
+    }
+  }
+
+  const capacity = results.diagnostics?.receptionPostCapacity ?? {};
+  for (const [profile, c] of Object.entries(capacity) as Array<[string, any]>) {
+    if (!c) continue;
     lines.push('');
     lines.push(
-      `Diagnostic (no target): POST /receptions straight to the reception service, closed loop with ${capacity.connections} connections: ` +
-        `${capacity.rps} req/s, p50 ${capacity.p50Ms} ms, p99 ${capacity.p99Ms} ms (non-2xx ${capacity.non2xx}, errors ${capacity.errors}); ` +
-        'the ceiling under scenario 2\'s fixed 100 per second.',
+      `Diagnostic (${profile}, no target): POST /receptions straight to the reception service, closed loop with ${c.connections} connections: ` +
+        `${c.rps} req/s, p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms (non-2xx ${c.non2xx}, errors ${c.errors}).`,
     );
   }
   if (results.shutdownProblems?.length) {
@@ -153,7 +136,7 @@ export function writeResultsMarkdown(file: string, results: Results): void {
     const end = current.indexOf(FIGURES_END);
     text = start >= 0 && end > start ? current.slice(0, start) + figures + current.slice(end + FIGURES_END.length) : `${current.trimEnd()}\n\n## Figures\n\n${figures}\n`;
   } else {
-    text = `${METHOD}\n## Figures\n\n${figures}\n`;
+    text = `# Benchmarks\n\n## Figures\n\n${figures}\n`;
   }
   fs.writeFileSync(file, text);
 }

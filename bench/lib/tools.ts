@@ -171,6 +171,21 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/**
+ * The proportional set size of a process in MB (Pss from /proc/<pid>/smaps_rollup): its resident
+ * pages, those shared with other processes (the node binary, shared libraries) divided among
+ * the processes sharing them. Null when it is gone or the kernel does not say.
+ */
+export function pssMb(pid: number): number | null {
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const match = /^Pss:\s+(\d+)\s+kB/m.exec(rollup);
+    return match ? round(Number(match[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Nearest-rank percentile of unsorted samples; null for none. */
 export function percentile(samples: readonly number[], p: number): number | null {
   if (samples.length === 0) return null;
@@ -188,4 +203,77 @@ export function round(value: number, digits = 1): number {
 export function machineLoad(): { loadAvg1m: number; loadAvg5m: number } {
   const [one, five] = os.loadavg();
   return { loadAvg1m: round(one!, 2), loadAvg5m: round(five!, 2) };
+}
+
+// ---- CPU -----------------------------------------------------------------------------------
+
+/** Jiffies spent by the whole machine (busy and in all) from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, v) => sum + v, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+}
+
+/** Jiffies of CPU (user + system) a process has used, or null when it is gone. */
+function processJiffies(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces; the fields after it are fixed. utime and stime are the
+    // 14th and 15th fields, the 12th and 13th after the closing parenthesis.
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(after[11]) + Number(after[12]);
+  } catch {
+    return null;
+  }
+}
+
+export type CpuFigures = {
+  /** The share of the machine's CPU time that was busy (all cores: 100 means every core busy). */
+  machineBusyPct: number;
+  /** Per named process, its CPU time as a share of one core (100: one core busy all along). */
+  processPctOfOneCore: Record<string, number | null>;
+  /** The bench process itself (the load generator). */
+  benchPctOfOneCore: number;
+  /** Everything else (Kafka, PostgreSQL, nginx, the kernel), as a share of one core. */
+  othersPctOfOneCore: number;
+};
+
+/** CPU use between start and stop, of the machine and of the given processes. */
+export function cpuMeter(processes: Record<string, number>): { stop(): CpuFigures } {
+  const ticksPerCore = (jiffies: number, total: number) => (jiffies / total) * os.cpus().length * 100;
+  const machineStart = machineJiffies();
+  const processStart = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, processJiffies(pid)]));
+  const benchStart = process.cpuUsage();
+  return {
+    stop() {
+      const machineEnd = machineJiffies();
+      const total = machineEnd.total - machineStart.total;
+      const busy = machineEnd.busy - machineStart.busy;
+      const processPctOfOneCore: Record<string, number | null> = {};
+      let accounted = 0;
+      for (const [name, pid] of Object.entries(processes)) {
+        const start = processStart[name];
+        const end = processJiffies(pid);
+        if (start === null || start === undefined || end === null) {
+          processPctOfOneCore[name] = null;
+          continue;
+        }
+        const pct = ticksPerCore(end - start, total);
+        accounted += pct;
+        processPctOfOneCore[name] = round(pct);
+      }
+      const benchUsage = process.cpuUsage(benchStart);
+      // Seconds of the bench process over the wall time the machine counters cover.
+      const wallS = total / os.cpus().length / 100;
+      const benchPct = wallS > 0 ? ((benchUsage.user + benchUsage.system) / 1e6 / wallS) * 100 : 0;
+      const machineBusyPct = total > 0 ? (busy / total) * 100 : 0;
+      return {
+        machineBusyPct: round(machineBusyPct),
+        processPctOfOneCore,
+        benchPctOfOneCore: round(benchPct),
+        othersPctOfOneCore: round(Math.max(0, machineBusyPct * os.cpus().length - accounted - benchPct)),
+      };
+    },
+  };
 }

@@ -1,0 +1,151 @@
+import { performance } from 'node:perf_hooks';
+import type { TestSystem } from '../../test/e2e/helpers.ts';
+import { driveVisit, type VisitPlan } from '../../test/e2e/support/visits.ts';
+import { percentile, round, sleep } from '../lib/tools.ts';
+import type { Log, Mode } from './mode.ts';
+
+/**
+ * Scenario 3: complete visits per second, driven through the gateway by concurrent clients, each
+ * doing what the staff do one visit after another: register, wait for the diagnosis, prescribe,
+ * wait for the examination, perform it, wait until the examinations are done, complete the
+ * diagnosis, wait for the outcome at reception, confirm. The number of clients is raised stage by
+ * stage until the system saturates: throughput stops rising, or consumer lag grows through a stage.
+ */
+
+export type ThroughputStage = {
+  clients: number;
+  durationS: number;
+  /** Visits started and finished within the stage. */
+  visits: number;
+  visitsPerSec: number;
+  /** Visits that failed (an error answer, a step that did not come within its wait). */
+  failures: number;
+  visitP50Ms: number | null;
+  visitP99Ms: number | null;
+  /** The largest consumer-group lag (events), averaged over the first and the last third of the stage. */
+  lagEarly: number;
+  lagLate: number;
+  /** The lag's growth over the stage, in events per second (positive: the consumers fell behind). */
+  lagGrowthPerSec: number;
+  lagGrew: boolean;
+};
+
+export type ThroughputFigures = {
+  /** The most visits per second of a stage whose consumers kept up; null when none did. */
+  visitsPerSec: number | null;
+  /** The clients of that stage. */
+  atClients: number | null;
+  eventsPerVisit: number;
+  pollIntervalMs: number;
+  stages: ThroughputStage[];
+  /** Why the ramp stopped. */
+  stoppedBecause: string;
+};
+
+/** One prescription, performed, and the diagnosis completed: the common visit, seven events. */
+const PLAN = (i: number): VisitPlan => ({ label: `bench-${i}`, examinations: ['perform'], outcome: 'complete' });
+const EVENTS_PER_VISIT = 7;
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+async function largestLag(bench: TestSystem): Promise<number> {
+  const report = await bench.events.lagReport();
+  return Math.max(0, ...Object.values(report.lag));
+}
+
+async function runStage(bench: TestSystem, clients: number, durationS: number, pollIntervalMs: number, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
+  const start = performance.now();
+  const end = start + durationS * 1000;
+  const durations: number[] = [];
+  let failures = 0;
+  const lags: Array<{ at: number; lag: number }> = [];
+
+  const client = async () => {
+    while (performance.now() < end) {
+      const began = performance.now();
+      try {
+        await driveVisit(bench.client, PLAN(firstVisit.next++), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
+        const finished = performance.now();
+        if (finished <= end) durations.push(finished - began);
+      } catch {
+        failures += 1;
+        await sleep(100);
+      }
+    }
+  };
+  const watching = (async () => {
+    while (performance.now() < end) {
+      lags.push({ at: performance.now() - start, lag: await largestLag(bench).catch(() => Number.NaN) });
+      onTick?.();
+      await sleep(250);
+    }
+  })();
+  await Promise.all([...Array.from({ length: clients }, client), watching]);
+
+  const valid = lags.filter((l) => Number.isFinite(l.lag));
+  const third = (durationS * 1000) / 3;
+  const lagEarly = mean(valid.filter((l) => l.at < third).map((l) => l.lag));
+  const lagLate = mean(valid.filter((l) => l.at >= 2 * third).map((l) => l.lag));
+  const lagGrowthPerSec = (lagLate - lagEarly) / ((2 * third) / 1000);
+  const visitsPerSec = durations.length / durationS;
+  // Grown: by more than a tenth of the events the stage produced per second, and by more than
+  // noise (a few events in flight).
+  const lagGrew = lagGrowthPerSec > Math.max(0.1 * visitsPerSec * EVENTS_PER_VISIT, 2) && lagLate - lagEarly > 20;
+  return {
+    clients,
+    durationS,
+    visits: durations.length,
+    visitsPerSec: round(visitsPerSec, 1),
+    failures,
+    visitP50Ms: percentile(durations, 50),
+    visitP99Ms: percentile(durations, 99),
+    lagEarly: round(lagEarly, 1),
+    lagLate: round(lagLate, 1),
+    lagGrowthPerSec: round(lagGrowthPerSec, 1),
+    lagGrew,
+  };
+}
+
+/** Waits (bounded) until every consumer group has caught up, so that the next stage starts level. */
+async function settle(bench: TestSystem, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await largestLag(bench).catch(() => 1)) > 0) await sleep(250);
+}
+
+export async function throughputScenario(bench: TestSystem, mode: Mode, log: Log, onTick?: () => void): Promise<ThroughputFigures> {
+  const ramp = mode.quick ? [16] : [4, 8, 16, 32, 64, 128];
+  const durationS = mode.quick ? 4 : 20;
+  const pollIntervalMs = 50;
+  const stages: ThroughputStage[] = [];
+  const firstVisit = { next: 0 };
+  let stoppedBecause = 'the ramp ended';
+  for (const clients of ramp) {
+    const stage = await runStage(bench, clients, durationS, pollIntervalMs, firstVisit, onTick);
+    stages.push(stage);
+    log(
+      `  ${String(clients).padStart(3)} clients: ${stage.visitsPerSec} visits/s (${stage.visits} in ${durationS} s, ${stage.failures} failed), visit p50 ${stage.visitP50Ms} ms, p99 ${stage.visitP99Ms} ms; lag ${stage.lagEarly} → ${stage.lagLate} (${stage.lagGrowthPerSec}/s)`,
+    );
+    const previous = stages.at(-2);
+    if (stage.lagGrew) {
+      stoppedBecause = `consumer lag grew through the stage of ${clients} clients`;
+      break;
+    }
+    if (previous && stage.visitsPerSec < previous.visitsPerSec * 1.1) {
+      stoppedBecause = `throughput stopped rising at ${clients} clients (${previous.visitsPerSec} → ${stage.visitsPerSec} visits/s)`;
+      break;
+    }
+    await settle(bench, mode.quick ? 3_000 : 15_000);
+  }
+  const kept = stages.filter((s) => !s.lagGrew);
+  const best = kept.reduce<ThroughputStage | undefined>((top, s) => (top === undefined || s.visitsPerSec > top.visitsPerSec ? s : top), undefined);
+  return {
+    visitsPerSec: best?.visitsPerSec ?? null,
+    atClients: best?.clients ?? null,
+    eventsPerVisit: EVENTS_PER_VISIT,
+    pollIntervalMs,
+    stages,
+    stoppedBecause,
+  };
+}

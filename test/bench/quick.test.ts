@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { REPOSITORY_ROOT, SERVICE_NAMES } from '../../scripts/lib/processes.ts';
+
+/**
+ * The benchmark suite's smoke run (`npm run bench -- --quick`), as CI runs it: it must start both
+ * profiles, measure every scenario and write its results. Figures are never judged here: they are
+ * measurements, recorded in bench/RESULTS.md from a full run. The results go to a directory of
+ * the test's own, so the recorded ones are not overwritten.
+ */
+
+const production = Boolean(process.env.KAFKA_BROKERS?.trim() && process.env.DATABASE_URL?.trim());
+
+function runQuickBench(outDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPOSITORY_ROOT, 'bench', 'run.ts'), '--quick', '--out', outDir], {
+      cwd: REPOSITORY_ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+/** The value at a dotted path of the results, e.g. 'gateway.gatewayRps'. */
+function at(results: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], results);
+}
+
+function assertMeasured(results: unknown, dotted: string): void {
+  const value = at(results, dotted);
+  assert.ok(typeof value === 'number' && Number.isFinite(value), `${dotted} should be a measured number, got ${JSON.stringify(value)}`);
+}
+
+test('npm run bench -- --quick measures every scenario and writes results.json and RESULTS.md', { timeout: 240_000 }, async (t) => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  t.after(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const started = Date.now();
+  const { code, output } = await runQuickBench(outDir);
+  assert.equal(code, 0, `the quick bench failed:\n${output}`);
+  t.diagnostic(`the quick bench took ${Math.round((Date.now() - started) / 1000)} s`);
+
+  const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+  assert.equal(results.mode, 'quick');
+  for (const key of ['machine.cores', 'targets.gateway.minRatio', 'targets.propagation.maxP99Ms', 'targets.throughput.minVisitsPerSecKafka', 'targets.query.maxP99Ms', 'targets.memory.maxIdleMb']) {
+    assertMeasured(results, key);
+  }
+  assert.equal(typeof results.versions.node, 'string');
+  assert.equal(typeof results.versions.nginx, 'string');
+  for (const key of ['gatewayRps', 'nginxRps', 'directRps', 'nodeCeilingRps', 'ratio', 'gatewayP99Ms', 'nginxP99Ms']) assertMeasured(results, `gateway.${key}`);
+  for (const key of ['p50Ms', 'p99Ms', 'cpu.machineBusyPct']) assertMeasured(results, `propagation.embedded.${key}`);
+  assertMeasured(results, 'throughput.embedded.stages.0.visitsPerSec');
+  for (const key of ['listP99Ms', 'byPatientP99Ms', 'byIdP99Ms']) assertMeasured(results, `query.embedded.${key}`);
+  for (const service of SERVICE_NAMES) {
+    assertMeasured(results, `memory.${service}.idleMb`);
+    assertMeasured(results, `memory.${service}.loadMb`);
+  }
+  if (production) {
+    for (const key of ['propagation.kafka.p50Ms', 'propagation.kafka.p99Ms', 'throughput.kafka.stages.0.visitsPerSec', 'limits.kafkaRoundTripP99Ms', 'limits.pgCommitsPerSec']) {
+      assertMeasured(results, key);
+    }
+    assert.equal(results.memory.profile, 'production');
+  } else {
+    t.diagnostic('KAFKA_BROKERS and DATABASE_URL are not set: the production profile was not benchmarked');
+  }
+
+  const markdown = fs.readFileSync(path.join(outDir, 'RESULTS.md'), 'utf8');
+  assert.match(markdown, /<!-- figures:start[^>]*-->\nFigures of the last quick run/);
+  assert.match(markdown, /\| 1 gateway \| gateway \/ nginx throughput \| [0-9.]+/);
+});
