@@ -342,8 +342,13 @@ export class KafkaSubscription {
         if (!message) {
           if (reader.failure) throw reader.failure;
           if (reader.ended) throw new Error('the message stream ended');
-          // Caught up: commit what was handled before waiting for more.
-          await this.commitHandled();
+          if (this.uncommitted.size > 0) {
+            // Caught up: commit what was handled, then look at the queue again before waiting.
+            // Committing waits on the same wake-up as new messages do and may take theirs, so
+            // waiting right after it could sleep out the whole second with messages queued.
+            await this.commitHandled();
+            continue;
+          }
           await this.wakeup.wait(1_000);
           continue;
         }
