@@ -120,6 +120,37 @@ describe('PostgreSQL adapter', { skip }, () => {
     await assert.rejects(a!.transaction((trx) => a!.nextId(trx, 'undeclared')), /not declared/);
   });
 
+  test("a relay leaves a visit's newer events alone while another relay holds its older one", async (t) => {
+    const schema = newSchema(t);
+    const database = await open(t, schema);
+    const log = new EmbeddedLog({ file: path.join(tempDir(t), 'events.sqlite'), pollIntervalMs: 5, logger: silentLogger });
+    defer(t, () => log.close());
+    for (const event of [completed(1), completed(2), cancelled(1)]) {
+      await database.transaction((trx) => appendToOutbox(trx as never, 'medical', [event], { subject: String(event.data.receptionId) }));
+    }
+    // Another relay is publishing visit 1's first event: it holds that row's lock.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    defer(t, () => other.end());
+    await other.query('begin');
+    await other.query(`select id from "${schema}".outbox where message_key = '1' order by id limit 1 for update`);
+
+    const relay = new OutboxRelay({ database, transport: log, logger: silentLogger, metrics: createMetrics('pg-relay-held'), pollIntervalMs: 5, retryBaseDelayMs: 5 });
+    relay.start();
+    defer(t, () => relay.stop());
+    relay.notify();
+    const keysPublished = () => log.read('medical', 0, 10).map((m) => `${m.message_key}:${JSON.parse(m.headers).ce_type}`);
+    await waitFor('visit 2 to be published', () => keysPublished().includes('2:ReceptionCompleted'), 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(keysPublished(), ['2:ReceptionCompleted'], "visit 1's cancellation waits behind its completion");
+
+    // The other relay gives its claim up (it failed to publish): this one now takes visit 1 in order.
+    await other.query('rollback');
+    relay.notify();
+    await waitFor('visit 1 to be published', () => keysPublished().length === 3, 5_000);
+    assert.deepEqual(keysPublished(), ['2:ReceptionCompleted', '1:ReceptionCompleted', '1:ReceptionCancelled']);
+  });
+
   test('two relays on one outbox publish every row once and never reorder a visit', async (t) => {
     const schema = newSchema(t);
     const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { assertEventData, type CloudEvent, type MedicalEvent } from '@medical/contracts';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
@@ -149,26 +149,30 @@ export class OutboxRelay {
     // Published rows are deleted without waiting for the disk: a deletion lost in a power cut
     // publishes those rows again, which consumers absorb (they deduplicate by event id), and it
     // spares a disk flush per batch on the path of every event.
-    const deleteRelaxed = (ids: Array<number | string>) =>
-      database.relaxedTransaction((trx) => (trx as unknown as Transaction<PlatformTables>).deleteFrom('outbox').where('id', 'in', ids).execute());
-    if (database.kind === 'sqlite') return this.publishBatch(this.db, false, deleteRelaxed);
-    // The row locks taken by SKIP LOCKED do the isolating between relays; the claim and the
-    // deletion are one transaction, committed relaxed for the same reason.
-    return database.relaxedTransaction((trx) =>
-      this.publishBatch(trx as unknown as Transaction<PlatformTables>, true, (ids) => trx.deleteFrom('outbox').where('id', 'in', ids).execute()),
-    );
+    if (database.kind === 'sqlite') {
+      // One process owns the file: read, publish, then delete what was published.
+      return (async () => {
+        const rows = await this.db.selectFrom('outbox').selectAll().orderBy('id').limit(BATCH).execute();
+        if (rows.length === 0) return 0;
+        await this.publish(rows);
+        await database.relaxedTransaction((trx) => (trx as unknown as Transaction<PlatformTables>).deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute());
+        return rows.length;
+      })();
+    }
+    // Several replicas relay one outbox. A batch is claimed and deleted in one statement and
+    // published before the transaction commits: should publishing fail, the rollback puts the
+    // rows back. The row locks taken by SKIP LOCKED keep two relays from taking the same rows.
+    return database.relaxedTransaction(async (trx) => {
+      const { rows } = await claimWithoutOvertaking.execute(trx);
+      if (rows.length === 0) return 0;
+      // DELETE ... RETURNING does not keep an order; the visit's order is the ids'.
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      await this.publish(rows);
+      return rows.length;
+    });
   }
 
-  private async publishBatch(
-    db: Kysely<PlatformTables>,
-    claim: boolean,
-    deletePublished: (ids: Array<number | string>) => Promise<unknown>,
-  ): Promise<number> {
-    let query = db.selectFrom('outbox').selectAll().orderBy('id').limit(500);
-    if (claim) query = query.forUpdate().skipLocked();
-    let rows = await query.execute();
-    if (claim) rows = await withoutOvertaking(db, rows);
-    if (rows.length === 0) return 0;
+  private async publish(rows: OutboxRow[]): Promise<void> {
     await this.options.transport.publish(
       rows.map((r) => ({
         id: r.event_id,
@@ -178,27 +182,26 @@ export class OutboxRelay {
         value: r.payload,
       })),
     );
-    await deletePublished(rows.map((r) => r.id));
     for (const r of rows) this.options.metrics.eventsPublished.inc({ type: r.event_type });
-    return rows.length;
   }
 }
 
+const BATCH = 500;
+
+type OutboxRow = Selectable<PlatformTables['outbox']>;
+
 /**
- * With several relays, one may hold the older rows of a visit while another claims its newer
- * ones; publishing those first would break the visit's order. Keep only the rows of keys whose
- * oldest pending row is ours; the rest wait for the next round.
+ * The PostgreSQL relay's claim, in one statement: up to BATCH of the oldest rows no other relay
+ * holds, without the rows of a visit whose older rows another relay holds (publishing those
+ * first would break the visit's order; they wait for the next round), deleted and returned.
  */
-async function withoutOvertaking<T extends { id: number | string; message_key: string }>(db: Kysely<PlatformTables>, rows: T[]): Promise<T[]> {
-  if (rows.length === 0) return rows;
-  const ourOldest = new Map<string, number>();
-  for (const r of rows) if (!ourOldest.has(r.message_key)) ourOldest.set(r.message_key, Number(r.id));
-  const oldest = await db
-    .selectFrom('outbox')
-    .select((eb) => ['message_key', eb.fn.min('id').as('first')])
-    .where('message_key', 'in', [...ourOldest.keys()])
-    .groupBy('message_key')
-    .execute();
-  const blocked = new Set(oldest.filter((o) => Number(o.first) < ourOldest.get(o.message_key)!).map((o) => o.message_key));
-  return blocked.size === 0 ? rows : rows.filter((r) => !blocked.has(r.message_key));
-}
+const claimWithoutOvertaking = sql<OutboxRow>`
+  with claimed as (
+    select id, message_key from outbox order by id limit ${sql.lit(BATCH)} for update skip locked
+  ), overtaking as (
+    select c.message_key from claimed as c group by c.message_key
+    having min(c.id) > (select min(o.id) from outbox as o where o.message_key = c.message_key)
+  )
+  delete from outbox
+  where id in (select id from claimed where message_key not in (select message_key from overtaking))
+  returning *`;
