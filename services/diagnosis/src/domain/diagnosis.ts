@@ -101,6 +101,19 @@ function openStatus(prescriptions: Prescription[]): DiagnosisStatus {
   return hasPendingPrescriptions({ prescriptions }) ? 'EXAMINATION_PRESCRIBED' : 'EXAMINATION_DONE';
 }
 
+/** The contracts' ClinicalText limit, in code points as the schema validator counts them. */
+const CLINICAL_TEXT_MAX = 10_000;
+
+/**
+ * The compensation reason quotes the reception's reason (itself up to the limit) after a prefix,
+ * so it can exceed the limit; an event over it would be refused by the outbox and the
+ * compensation dead-lettered. Cut it to fit instead.
+ */
+function fitClinicalText(text: string): string {
+  if (text.length <= CLINICAL_TEXT_MAX) return text; // UTF-16 length is never below the code point count
+  return Array.from(text).slice(0, CLINICAL_TEXT_MAX).join('');
+}
+
 const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);
 const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => refuseWith(kind, message);
 
@@ -185,7 +198,7 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
     case 'CancelDiagnosis':
       // Compensation for a cancelled reception: a diagnosis that already ended keeps its outcome.
       if (isTerminal(state.status)) return accept();
-      return accept({ type: 'DiagnosisCancelled', data: { ...base, reason: command.reason }, at: command.now });
+      return accept({ type: 'DiagnosisCancelled', data: { ...base, reason: fitClinicalText(command.reason) }, at: command.now });
   }
 }
 

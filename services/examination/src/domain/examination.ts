@@ -90,6 +90,19 @@ export function isPublished(e: DomainEvent): e is PublishedEvent {
   return publishedTypes.has(e.type);
 }
 
+/** The contracts' ClinicalText limit, in code points as the schema validator counts them. */
+const CLINICAL_TEXT_MAX = 10_000;
+
+/**
+ * A compensation reason quotes the closing event's reason (itself up to the limit) after a
+ * prefix, so it can exceed the limit; an event over it would be refused by the outbox and the
+ * compensation dead-lettered. Cut it to fit instead.
+ */
+function fitClinicalText(text: string): string {
+  if (text.length <= CLINICAL_TEXT_MAX) return text; // UTF-16 length is never below the code point count
+  return Array.from(text).slice(0, CLINICAL_TEXT_MAX).join('');
+}
+
 const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);
 const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => refuseWith(kind, message);
 
@@ -112,7 +125,7 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
     ];
     if (closedBecause === undefined) return accept(...created);
     const link = { examinationId, prescriptionId, diagnosisId, receptionId };
-    return accept(...created, { type: 'ExaminationCancelled', data: { ...link, reason: closedBecause }, at: now });
+    return accept(...created, { type: 'ExaminationCancelled', data: { ...link, reason: fitClinicalText(closedBecause) }, at: now });
   }
   // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
   if (!state) return refuse('invalid', 'unknown examination');
@@ -148,7 +161,7 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
     case 'CompensateExamination':
       // Automatic: an examination already performed or cancelled stays as it is.
       if (state.status !== 'REQUESTED') return accept();
-      return accept({ type: 'ExaminationCancelled', data: { ...link, reason: command.reason }, at: command.now });
+      return accept({ type: 'ExaminationCancelled', data: { ...link, reason: fitClinicalText(command.reason) }, at: command.now });
   }
 }
 

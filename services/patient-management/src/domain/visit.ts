@@ -107,16 +107,17 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
 
     case 'ExaminationPerformed': {
       const d = event.data as EventDataOf<'ExaminationPerformed'>;
-      // Like the diagnosis service: an examination ends once, later reports are redeliveries.
+      // Like the diagnosis service: an examination ends once, later reports are redeliveries, and a
+      // report from another examination than the one linked to the prescription is not recorded.
       return updateExamination(visit, d.prescriptionId, (e) =>
-        e.status === 'REQUESTED' ? { examinationId: d.examinationId, status: 'PERFORMED', result: d.result } : {},
+        e.status === 'REQUESTED' && isLinkedTo(e, d.examinationId) ? { examinationId: d.examinationId, status: 'PERFORMED', result: d.result } : {},
       );
     }
 
     case 'ExaminationCancelled': {
       const d = event.data as EventDataOf<'ExaminationCancelled'>;
       return updateExamination(visit, d.prescriptionId, (e) =>
-        e.status === 'REQUESTED' ? { examinationId: d.examinationId, status: 'CANCELLED' } : {},
+        e.status === 'REQUESTED' && isLinkedTo(e, d.examinationId) ? { examinationId: d.examinationId, status: 'CANCELLED' } : {},
       );
     }
 
@@ -138,6 +139,11 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
     default:
       return visit; // an event type this view does not know (a newer producer): ignore it
   }
+}
+
+/** A prescription belongs to one examination: the first one reported stays (the diagnosis service refuses the others). */
+function isLinkedTo(e: VisitExamination, examinationId: number): boolean {
+  return e.examinationId === undefined || e.examinationId === examinationId;
 }
 
 /** Applies a change; returns the same visit when every field already has its value. */

@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { assertEventData, type DiagnosisStatus, type PrescriptionStatus } from '@medical/contracts';
+import { decide, evolve, isPublished, type Command, type Decision, type DomainEvent, type State } from '../src/domain/diagnosis.ts';
+
+/**
+ * Property-based tests of the diagnosis decider: random sequences of doctor commands (valid and
+ * not, out of order, repeated, on no diagnosis) interleaved with the events the service consumes
+ * (ReceptionCompleted, ReceptionCancelled and the examination reports, duplicated, for unknown
+ * prescriptions and for the wrong examination), folded through evolve. The expectations are
+ * written from DESIGN.md section 5, not from the implementation.
+ */
+
+const RUNS = 400;
+
+// ---- DESIGN.md section 5, written independently of the decider ----
+type Status = DiagnosisStatus | 'NONE';
+const transitions: Record<Status, readonly Status[]> = {
+  NONE: ['REGISTERED'],
+  REGISTERED: ['EXAMINATION_PRESCRIBED', 'COMPLETED', 'REJECTED', 'CANCELLED'],
+  // COMPLETED is refused while a prescription is pending.
+  EXAMINATION_PRESCRIBED: ['EXAMINATION_DONE', 'REJECTED', 'CANCELLED'],
+  // A new prescription returns it to EXAMINATION_PRESCRIBED.
+  EXAMINATION_DONE: ['EXAMINATION_PRESCRIBED', 'COMPLETED', 'REJECTED', 'CANCELLED'],
+  COMPLETED: [],
+  REJECTED: [],
+  CANCELLED: [],
+};
+const terminal: ReadonlySet<Status> = new Set(['COMPLETED', 'REJECTED', 'CANCELLED']);
+const prescriptionTransitions: Record<PrescriptionStatus, readonly PrescriptionStatus[]> = {
+  REQUESTED: ['PERFORMED', 'CANCELLED'],
+  PERFORMED: [],
+  CANCELLED: [],
+};
+const reports = ['PrescriptionExaminationLinked', 'PrescriptionPerformed', 'PrescriptionCancelled'] as const;
+const openEvents = ['ExaminationPrescribed', ...reports, 'DiagnosisRejected', 'DiagnosisCancelled'] as const;
+/** The event types a decision may contain, by the status it is taken in. */
+const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
+  NONE: ['DiagnosisRegistered'],
+  REGISTERED: [...openEvents, 'DiagnosisCompleted'],
+  EXAMINATION_PRESCRIBED: openEvents,
+  EXAMINATION_DONE: [...openEvents, 'DiagnosisCompleted'],
+  // The examinations still report on a diagnosis that ended: what happened to them is recorded.
+  COMPLETED: reports,
+  REJECTED: reports,
+  CANCELLED: reports,
+};
+const statusOf = (s: State): Status => s?.status ?? 'NONE';
+const pending = (s: NonNullable<State>) => s.prescriptions.filter((p) => p.status === 'REQUESTED');
+
+/** What DESIGN says a command gets in a state. */
+function expected(command: Command, state: State): 'accepted' | 'conflict' | 'invalid' {
+  if (command.type === 'RegisterDiagnosis') {
+    // A redelivered ReceptionCompleted is accepted as a no-op; another reception is a conflict.
+    return !state || state.receptionId === command.receptionId ? 'accepted' : 'conflict';
+  }
+  if (!state) return 'invalid';
+  const ended = terminal.has(state.status);
+  switch (command.type) {
+    case 'PrescribeExamination':
+      return ended || state.prescriptions.some((p) => p.prescriptionId === command.prescriptionId) ? 'conflict' : 'accepted';
+    case 'RecordExaminationRequested':
+    case 'RecordExaminationPerformed':
+    case 'RecordExaminationCancelled': {
+      const p = state.prescriptions.find((x) => x.prescriptionId === command.prescriptionId);
+      if (!p) return 'invalid';
+      return p.examinationId !== undefined && p.examinationId !== command.examinationId ? 'conflict' : 'accepted';
+    }
+    case 'CompleteDiagnosis':
+      return ended || pending(state).length > 0 ? 'conflict' : 'accepted';
+    case 'RejectDiagnosis':
+      return ended ? 'conflict' : 'accepted';
+    case 'CancelDiagnosis':
+      return 'accepted'; // compensation: an ended diagnosis keeps its outcome (no events)
+  }
+}
+
+// ---- arbitraries ----
+/** One code point: mostly ASCII and Hangul, sometimes any (astral, controls, odd spaces). Cheaper than `unit: 'binary'`. */
+const codePoint: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCodePoint(c)), weight: 6 },
+  { arbitrary: fc.integer({ min: 0xac00, max: 0xd7a3 }).map((c) => String.fromCodePoint(c)), weight: 2 },
+  { arbitrary: fc.constantFrom('\u0000', '\t', '\n', '\u00a0', '\u2028', '\ufeff', 'é', 'e\u0301', '😀'), weight: 2 },
+  { arbitrary: fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)), weight: 1 },
+);
+/** Strings the API schemas accept (1..max code points, some non-space), with the awkward ones favoured. */
+const text = (max: number): fc.Arbitrary<string> =>
+  fc.oneof(
+    { arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: Math.min(max, 30) }).filter((s) => /\S/u.test(s)), weight: 6 },
+    { arbitrary: fc.constantFrom('김민지', ' x ', '\tA\n', 'é', '😀', "O'Brien; DROP TABLE x", '<b>', '\u00a0.'), weight: 3 },
+    { arbitrary: fc.constantFrom('a'.repeat(max), `${' '.repeat(max - 1)}가`, '😀'.repeat(max)), weight: 1 },
+  );
+const timestamp = fc
+  .date({ min: new Date('2000-01-01T00:00:00.000Z'), max: new Date('2099-12-31T23:59:59.999Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const id = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+
+// Small pools so that sequences hit the same prescriptions and examinations again; a fresh UUID
+// or id is a prescription the diagnosis never wrote or an examination of another prescription.
+const P = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
+const prescriptionId = fc.oneof({ arbitrary: fc.constantFrom(...P), weight: 8 }, { arbitrary: fc.uuid(), weight: 1 });
+/** The examination of a prescription: usually its own (101 for the first...), sometimes another one. */
+const examinationFor = (pid: string) =>
+  fc.oneof({ arbitrary: fc.constant(101 + Math.max(0, P.indexOf(pid))), weight: 6 }, { arbitrary: fc.constantFrom(101, 102, 103), weight: 1 }, { arbitrary: id, weight: 1 });
+
+const register: fc.Arbitrary<Command> = fc.record({
+  type: fc.constant('RegisterDiagnosis' as const),
+  diagnosisId: fc.oneof(fc.constant(5), id),
+  receptionId: fc.oneof({ arbitrary: fc.constant(7), weight: 4 }, { arbitrary: id, weight: 1 }),
+  patientId: text(64),
+  patientName: text(200),
+  now: timestamp,
+});
+const prescribe: fc.Arbitrary<Command> = fc.record(
+  {
+    type: fc.constant('PrescribeExamination' as const),
+    prescriptionId,
+    examinationType: text(100),
+    instructions: text(10_000),
+    now: timestamp,
+  },
+  { requiredKeys: ['type', 'prescriptionId', 'examinationType', 'now'] },
+);
+// The examination service's reports, as diagnosisEffect turns them into commands.
+const requested: fc.Arbitrary<Command> = prescriptionId.chain((pid) =>
+  fc.record({ type: fc.constant('RecordExaminationRequested' as const), examinationId: examinationFor(pid), prescriptionId: fc.constant(pid), now: timestamp }),
+);
+const performed: fc.Arbitrary<Command> = prescriptionId.chain((pid) =>
+  fc.record({
+    type: fc.constant('RecordExaminationPerformed' as const),
+    examinationId: examinationFor(pid),
+    prescriptionId: fc.constant(pid),
+    result: text(10_000),
+    now: timestamp,
+  }),
+);
+const examinationCancelled: fc.Arbitrary<Command> = prescriptionId.chain((pid) =>
+  fc.record({
+    type: fc.constant('RecordExaminationCancelled' as const),
+    examinationId: examinationFor(pid),
+    prescriptionId: fc.constant(pid),
+    reason: text(10_000),
+    now: timestamp,
+  }),
+);
+const complete: fc.Arbitrary<Command> = fc.record({ type: fc.constant('CompleteDiagnosis' as const), opinion: text(10_000), now: timestamp });
+const reject: fc.Arbitrary<Command> = fc.record({ type: fc.constant('RejectDiagnosis' as const), reason: text(10_000), now: timestamp });
+// A consumed ReceptionCancelled: diagnosisEffect prefixes the reception's reason (itself up to 10,000 characters).
+const cancel: fc.Arbitrary<Command> = fc.record({
+  type: fc.constant('CancelDiagnosis' as const),
+  reason: text(10_000).map((r) => `Reception cancelled: ${r}`),
+  now: timestamp,
+});
+
+/** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
+const commands: fc.Arbitrary<Command[]> = fc
+  .array(
+    fc.oneof(
+      { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel), weight: 8 },
+      { arbitrary: fc.oneof(prescribe, performed, examinationCancelled), weight: 3 },
+      { arbitrary: fc.constant('again' as const), weight: 1 },
+    ),
+    { maxLength: 25 },
+  )
+  .map((steps) =>
+    steps.reduce<Command[]>((out, step) => {
+      if (step !== 'again') out.push(step);
+      else if (out.length > 0) out.push(out[out.length - 1]!);
+      return out;
+    }, []),
+  )
+  .chain((cs) => fc.oneof({ arbitrary: register.map((r) => [r, ...cs]), weight: 5 }, { arbitrary: fc.constant(cs), weight: 1 }));
+
+// ---- the fold ----
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+type Step = { before: State; command: Command; decision: Decision<DomainEvent>; states: State[]; after: State };
+
+/** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
+function trace(cs: Command[], from: State = null): Step[] {
+  const steps: Step[] = [];
+  let state: State = deepFreeze(from);
+  for (const command of cs) {
+    const before: State = state;
+    const decision: Decision<DomainEvent> = deepFreeze(decide(deepFreeze(command), before));
+    const states: State[] = [];
+    let after: State = before;
+    if (decision.ok) for (const e of decision.events) states.push((after = deepFreeze(evolve(after, e))));
+    steps.push({ before, command, decision, states, after });
+    state = after;
+  }
+  return steps;
+}
+const finalState = (steps: Step[]): State => steps.at(-1)?.after ?? null;
+
+describe('diagnosis decider properties', () => {
+  test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision } of trace(cs)) {
+          const snapshot = structuredClone(before);
+          assert.deepEqual(decide(command, before), decision);
+          assert.deepEqual(before, snapshot);
+          if (!decision.ok) continue;
+          let s = before;
+          for (const e of decision.events) {
+            const once = evolve(s, e);
+            assert.deepEqual(evolve(s, e), once);
+            s = deepFreeze(once);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          const want = expected(command, before);
+          if (!decision.ok) {
+            assert.equal(decision.refusal.kind, want, `${command.type} in ${statusOf(before)}: ${decision.refusal.message}`);
+            assert.ok(decision.refusal.message.length > 0);
+            assert.equal('events' in decision, false);
+            assert.equal(after, before);
+            continue;
+          }
+          assert.equal(want, 'accepted', `${command.type} in ${statusOf(before)} was accepted`);
+          assert.ok(decision.events.length <= 1);
+          for (const e of decision.events) {
+            assert.ok(allowedEvents[statusOf(before)].includes(e.type), `${e.type} from ${statusOf(before)}`);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('the status and each prescription only move along the DESIGN transitions; an open status follows the prescriptions; terminal is final', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, states } of trace(cs)) {
+          let prev = before;
+          for (const s of states) {
+            const from = statusOf(prev);
+            const to = statusOf(s);
+            assert.ok(to === from || transitions[from].includes(to), `${from} -> ${to}`);
+            assert.ok(s);
+            if (!terminal.has(to)) {
+              const open = s.prescriptions.length === 0 ? 'REGISTERED' : pending(s).length > 0 ? 'EXAMINATION_PRESCRIBED' : 'EXAMINATION_DONE';
+              assert.equal(to, open);
+            }
+            // Prescriptions are only appended, never removed or reordered; each moves REQUESTED -> PERFORMED | CANCELLED once.
+            const old = prev?.prescriptions ?? [];
+            assert.deepEqual(s.prescriptions.slice(0, old.length).map((p) => p.prescriptionId), old.map((p) => p.prescriptionId));
+            assert.equal(new Set(s.prescriptions.map((p) => p.prescriptionId)).size, s.prescriptions.length);
+            s.prescriptions.forEach((p, i) => {
+              const o = old[i];
+              if (!o) return assert.equal(p.status, 'REQUESTED');
+              assert.ok(p.status === o.status || prescriptionTransitions[o.status].includes(p.status), `prescription ${o.status} -> ${p.status}`);
+              if (o.examinationId !== undefined) assert.equal(p.examinationId, o.examinationId);
+              if (o.status !== 'REQUESTED') assert.deepEqual(p, o);
+            });
+            assert.equal(s.id, prev?.id ?? s.id);
+            assert.equal(s.receptionId, prev?.receptionId ?? s.receptionId);
+            prev = s;
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('every published event validates against its contract and carries this diagnosis, its reception and the command time', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!decision.ok) continue;
+          const self = before ?? after;
+          assert.ok(self || decision.events.length === 0);
+          for (const e of decision.events) {
+            assert.equal(e.at, command.now);
+            if (!isPublished(e)) continue;
+            assertEventData(e.type, e.data);
+            assert.equal(e.data.diagnosisId, self?.id);
+            assert.equal(e.data.receptionId, self?.receptionId);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('compensation: a completed diagnosis has nothing pending; a rejected or cancelled one takes no new prescription, and the examinations compensation reports are recorded and leave none pending', () => {
+    fc.assert(
+      fc.property(commands, timestamp, (cs, now) => {
+        const steps = trace(cs);
+        for (const { before, decision, after } of steps) {
+          if (after?.status === 'COMPLETED') assert.equal(pending(after).length, 0);
+          if (before && terminal.has(before.status) && decision.ok) {
+            assert.ok(!decision.events.some((e) => e.type === 'ExaminationPrescribed'));
+          }
+        }
+        const ended = finalState(steps);
+        if (!ended || !terminal.has(ended.status)) return;
+        // The examination service cancels every examination still pending and reports it.
+        const reportsBack: Command[] = pending(ended).map((p, i) => ({
+          type: 'RecordExaminationCancelled',
+          examinationId: p.examinationId ?? 900 + i,
+          prescriptionId: p.prescriptionId,
+          reason: `Diagnosis rejected: ${ended.rejectReason ?? 'x'}`.slice(0, 10_000),
+          now,
+        }));
+        // Delivered twice: the redelivery changes nothing.
+        const after = trace([...reportsBack, ...reportsBack], ended);
+        for (const step of after) assert.ok(step.decision.ok, step.decision.ok ? '' : step.decision.refusal.message);
+        const settled = finalState(after) ?? ended;
+        assert.equal(pending(settled).length, 0);
+        assert.equal(settled.status, ended.status);
+        assert.deepEqual(finalState(after.slice(0, reportsBack.length)) ?? ended, settled);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { assertEventData, type ExaminationStatus } from '@medical/contracts';
+import { decide, evolve, isPublished, type Command, type Decision, type DomainEvent, type State } from '../src/domain/examination.ts';
+
+/**
+ * Property-based tests of the examination decider: random sequences of examiner commands (valid
+ * and not, out of order, repeated, on no examination) interleaved with the events the service
+ * consumes (ExaminationPrescribed, again or for another prescription, and the DiagnosisRejected /
+ * ReceptionCancelled compensations), folded through evolve. The expectations are written from
+ * DESIGN.md section 5, not from the implementation.
+ */
+
+const RUNS = 400;
+
+// ---- DESIGN.md section 5, written independently of the decider ----
+type Status = ExaminationStatus | 'NONE';
+const transitions: Record<Status, readonly Status[]> = {
+  NONE: ['REQUESTED'],
+  REQUESTED: ['PERFORMED', 'CANCELLED'],
+  PERFORMED: [],
+  CANCELLED: [],
+};
+const terminal: ReadonlySet<Status> = new Set(['PERFORMED', 'CANCELLED']);
+/** The event types a decision may contain, by the status it is taken in. */
+const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
+  // An order for a visit already closed is created and cancelled at once.
+  NONE: ['ExaminationOrderCreated', 'ExaminationRequested', 'ExaminationCancelled'],
+  REQUESTED: ['ExaminationPerformed', 'ExaminationCancelled'],
+  PERFORMED: [],
+  CANCELLED: [],
+};
+const statusOf = (s: State): Status => s?.status ?? 'NONE';
+
+/** What DESIGN says a command gets in a state. */
+function expected(command: Command, state: State): 'accepted' | 'conflict' | 'invalid' {
+  if (command.type === 'RequestExamination') {
+    // A redelivered ExaminationPrescribed is accepted as a no-op; another prescription is a conflict.
+    return !state || state.prescriptionId === command.prescriptionId ? 'accepted' : 'conflict';
+  }
+  if (!state) return 'invalid';
+  switch (command.type) {
+    case 'PerformExamination':
+    case 'CancelExamination':
+      return state.status === 'REQUESTED' ? 'accepted' : 'conflict';
+    case 'CompensateExamination':
+      return 'accepted'; // automatic: an ended examination stays as it is (no events)
+  }
+}
+
+// ---- arbitraries ----
+/** One code point: mostly ASCII and Hangul, sometimes any (astral, controls, odd spaces). Cheaper than `unit: 'binary'`. */
+const codePoint: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCodePoint(c)), weight: 6 },
+  { arbitrary: fc.integer({ min: 0xac00, max: 0xd7a3 }).map((c) => String.fromCodePoint(c)), weight: 2 },
+  { arbitrary: fc.constantFrom('\u0000', '\t', '\n', '\u00a0', '\u2028', '\ufeff', 'é', 'e\u0301', '😀'), weight: 2 },
+  { arbitrary: fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)), weight: 1 },
+);
+/** Strings the API schemas accept (1..max code points, some non-space), with the awkward ones favoured. */
+const text = (max: number): fc.Arbitrary<string> =>
+  fc.oneof(
+    { arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: Math.min(max, 30) }).filter((s) => /\S/u.test(s)), weight: 6 },
+    { arbitrary: fc.constantFrom('김민지', ' x ', '\tA\n', 'é', '😀', "O'Brien; DROP TABLE x", '<b>', '\u00a0.'), weight: 3 },
+    { arbitrary: fc.constantFrom('a'.repeat(max), `${' '.repeat(max - 1)}가`, '😀'.repeat(max)), weight: 1 },
+  );
+const timestamp = fc
+  .date({ min: new Date('2000-01-01T00:00:00.000Z'), max: new Date('2099-12-31T23:59:59.999Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const id = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+const P1 = '11111111-1111-4111-8111-111111111111';
+const P2 = '22222222-2222-4222-8222-222222222222';
+/** The reason examinationEffect gives a compensation: the closing event's reason (up to 10,000 characters) after a prefix. */
+const closingReason = fc
+  .tuple(fc.constantFrom('Diagnosis rejected: ', 'Reception cancelled: '), text(10_000))
+  .map(([prefix, reason]) => prefix + reason);
+
+// A consumed ExaminationPrescribed, as examinationEffect turns it into a command: mostly the same
+// prescription (a redelivery), sometimes another one (the wrong aggregate), and sometimes for a
+// visit already closed.
+const request: fc.Arbitrary<Command> = fc.record(
+  {
+    type: fc.constant('RequestExamination' as const),
+    examinationId: fc.oneof(fc.constant(101), id),
+    prescriptionId: fc.oneof({ arbitrary: fc.constant(P1), weight: 6 }, { arbitrary: fc.constant(P2), weight: 1 }, { arbitrary: fc.uuid(), weight: 1 }),
+    diagnosisId: fc.oneof(fc.constant(5), id),
+    receptionId: fc.oneof(fc.constant(7), id),
+    patientId: text(64),
+    patientName: text(200),
+    examinationType: text(100),
+    instructions: text(10_000),
+    closedBecause: closingReason,
+    now: timestamp,
+  },
+  {
+    requiredKeys: ['type', 'examinationId', 'prescriptionId', 'diagnosisId', 'receptionId', 'patientId', 'patientName', 'examinationType', 'now'],
+  },
+);
+const perform: fc.Arbitrary<Command> = fc.record({ type: fc.constant('PerformExamination' as const), result: text(10_000), now: timestamp });
+const cancel: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('CancelExamination' as const), reason: text(10_000), now: timestamp },
+  { requiredKeys: ['type', 'now'] },
+);
+const compensate: fc.Arbitrary<Command> = fc.record({ type: fc.constant('CompensateExamination' as const), reason: closingReason, now: timestamp });
+
+/** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
+const commands: fc.Arbitrary<Command[]> = fc
+  .array(
+    fc.oneof(
+      { arbitrary: fc.oneof(request, perform, cancel, compensate), weight: 6 },
+      { arbitrary: fc.constant('again' as const), weight: 1 },
+    ),
+    { maxLength: 15 },
+  )
+  .map((steps) =>
+    steps.reduce<Command[]>((out, step) => {
+      if (step !== 'again') out.push(step);
+      else if (out.length > 0) out.push(out[out.length - 1]!);
+      return out;
+    }, []),
+  )
+  .chain((cs) => fc.oneof({ arbitrary: request.map((r) => [r, ...cs]), weight: 4 }, { arbitrary: fc.constant(cs), weight: 1 }));
+
+// ---- the fold ----
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+type Step = { before: State; command: Command; decision: Decision<DomainEvent>; states: State[]; after: State };
+
+/** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
+function trace(cs: Command[]): Step[] {
+  const steps: Step[] = [];
+  let state: State = null;
+  for (const command of cs) {
+    const before: State = state;
+    const decision: Decision<DomainEvent> = deepFreeze(decide(deepFreeze(command), before));
+    const states: State[] = [];
+    let after: State = before;
+    if (decision.ok) for (const e of decision.events) states.push((after = deepFreeze(evolve(after, e))));
+    steps.push({ before, command, decision, states, after });
+    state = after;
+  }
+  return steps;
+}
+
+describe('examination decider properties', () => {
+  test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision } of trace(cs)) {
+          const snapshot = structuredClone(before);
+          assert.deepEqual(decide(command, before), decision);
+          assert.deepEqual(before, snapshot);
+          if (!decision.ok) continue;
+          let s = before;
+          for (const e of decision.events) {
+            const once = evolve(s, e);
+            assert.deepEqual(evolve(s, e), once);
+            s = deepFreeze(once);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          const want = expected(command, before);
+          if (!decision.ok) {
+            assert.equal(decision.refusal.kind, want, `${command.type} in ${statusOf(before)}: ${decision.refusal.message}`);
+            assert.ok(decision.refusal.message.length > 0);
+            assert.equal('events' in decision, false);
+            assert.equal(after, before);
+            continue;
+          }
+          assert.equal(want, 'accepted', `${command.type} in ${statusOf(before)} was accepted`);
+          for (const e of decision.events) {
+            assert.ok(allowedEvents[statusOf(before)].includes(e.type), `${e.type} from ${statusOf(before)}`);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('the status only moves along the DESIGN transitions, terminal is final, and ExaminationRequested is published once, with the order', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        let requested = 0;
+        for (const { before, decision, states } of trace(cs)) {
+          let from = statusOf(before);
+          for (const s of states) {
+            const to = statusOf(s);
+            assert.ok(to === from || transitions[from].includes(to), `${from} -> ${to}`);
+            if (terminal.has(from)) assert.equal(to, from);
+            from = to;
+          }
+          if (!decision.ok) continue;
+          const types = decision.events.map((e) => e.type);
+          requested += types.filter((t) => t === 'ExaminationRequested').length;
+          if (types.includes('ExaminationOrderCreated')) assert.deepEqual(types.slice(0, 2), ['ExaminationOrderCreated', 'ExaminationRequested']);
+        }
+        assert.ok(requested <= 1, `ExaminationRequested published ${requested} times`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('every event validates against its contract and carries this examination, its prescription, diagnosis and reception', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!decision.ok) continue;
+          const self = before ?? after;
+          for (const e of decision.events) {
+            assert.ok(self);
+            assert.equal(e.at, command.now);
+            // The internal order carries everything the prescription did (extra properties are allowed).
+            assertEventData(isPublished(e) ? e.type : 'ExaminationPrescribed', e.data);
+            assert.deepEqual(
+              [e.data.examinationId, e.data.prescriptionId, e.data.diagnosisId, e.data.receptionId],
+              [self.id, self.prescriptionId, self.diagnosisId, self.receptionId],
+            );
+            if (e.type === 'ExaminationPerformed') assert.equal(e.data.performedAt, command.now);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('compensation: once its visit is closed an examination is never pending nor performed again; an ended examination keeps its outcome', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        let closed = false;
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (closed) {
+            assert.notEqual(after?.status, 'REQUESTED');
+            if (decision.ok) assert.ok(!decision.events.some((e) => e.type === 'ExaminationPerformed'), 'performed after its visit closed');
+          }
+          if (before && terminal.has(before.status)) assert.deepEqual(after, before);
+          if (!decision.ok) continue;
+          const closing =
+            command.type === 'CompensateExamination' ||
+            (command.type === 'RequestExamination' && command.closedBecause !== undefined && decision.events.length > 0);
+          if (closing && after) {
+            closed = true;
+            assert.notEqual(after.status, 'REQUESTED');
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
