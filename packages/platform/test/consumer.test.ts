@@ -302,6 +302,112 @@ describe('createIdempotentConsumer', () => {
     },
   );
 
+  test('a replay (dlq_replay_of) of an event this service dead-lettered re-claims it: applied once, then duplicate', async (t) => {
+    let fixed = false;
+    let applied = 0;
+    const s = await setup(t, {
+      serviceName: 'reception',
+      retryBudget: 1,
+      effect: async (trx, event) => {
+        await countNote(trx, event);
+        if (!fixed) throw new Error('DiagnosisCompleted for unknown reception 7');
+        applied += 1;
+      },
+    });
+    const delivery = deliveryOf(receptionCompleted, 3);
+    assert.equal(await s.handle(delivery), 'dead-lettered');
+    const [letter] = await outbox(s.db);
+    const letterHeaders = JSON.parse(letter!.headers) as Record<string, string>;
+    assert.equal(letterHeaders.dlq_id, letter!.event_id, 'the letter carries its own id, what the command lists and replays');
+
+    // A plain redelivery of the dead-lettered event stays a duplicate, fixed or not.
+    fixed = true;
+    assert.equal(await s.handle({ ...delivery, offset: '4' }), 'duplicate');
+    assert.equal(applied, 0);
+
+    // The operator's replay: same ce_id, original headers, and dlq_replay_of.
+    const replay: Delivery = { ...delivery, offset: '9', headers: { ...delivery.headers, dlq_replay_of: letterHeaders.dlq_id! } };
+    assert.equal(await s.handle(replay), 'applied');
+    assert.equal(applied, 1);
+    assert.deepEqual(await notes(s.db), [{ id: '7', count: 1 }]);
+    const rows = await inbox(s.db);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.event_id, delivery.headers.ce_id);
+    assert.equal(rows[0]!.outcome, 'APPLIED', 'the DEAD_LETTERED row moved to APPLIED with the effect');
+    assert.equal(await counterValue(s.metrics.eventsConsumed, { type: 'ReceptionCompleted' }), 1);
+
+    // Replaying the same letter again, or redelivering the replay, is now a duplicate.
+    assert.equal(await s.handle({ ...replay, offset: '10' }), 'duplicate');
+    assert.equal(await s.handle({ ...delivery, offset: '11' }), 'duplicate');
+    assert.equal(applied, 1);
+    assert.deepEqual(await notes(s.db), [{ id: '7', count: 1 }]);
+    assert.equal((await outbox(s.db)).length, 1, 'no new dead letter');
+  });
+
+  test('a replay reaching a service that applied the event is a duplicate: only the group that gave up applies it', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      serviceName: 'patient-management',
+      effect: async (trx, event) => {
+        calls += 1;
+        await countNote(trx, event);
+      },
+    });
+    const delivery = deliveryOf(receptionCompleted, 1);
+    assert.equal(await s.handle(delivery), 'applied');
+    const replay: Delivery = { ...delivery, offset: '8', headers: { ...delivery.headers, dlq_replay_of: '0b7c5a4e-5b7e-4c55-9d8e-4f1f4c1d2a3b' } };
+    assert.equal(await s.handle(replay), 'duplicate');
+    assert.equal(calls, 1);
+    assert.deepEqual(await notes(s.db), [{ id: '7', count: 1 }]);
+    assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['APPLIED']);
+    assert.equal(await counterValue(s.metrics.eventsConsumed, {}), 1);
+  });
+
+  test('a replay that fails again is dead-lettered again, naming the letter it replayed; the inbox keeps DEAD_LETTERED', async (t) => {
+    const s = await setup(t, {
+      retryBudget: 1,
+      effect: async () => {
+        throw new Error('still broken');
+      },
+    });
+    const delivery = deliveryOf(receptionCompleted, 2);
+    assert.equal(await s.handle(delivery), 'dead-lettered');
+    const firstId = (JSON.parse((await outbox(s.db))[0]!.headers) as Record<string, string>).dlq_id!;
+
+    const replay: Delivery = { ...delivery, offset: '5', headers: { ...delivery.headers, dlq_replay_of: firstId } };
+    assert.equal(await s.handle(replay), 'dead-lettered');
+    const letters = await outbox(s.db);
+    assert.equal(letters.length, 2);
+    const second = JSON.parse(letters[1]!.headers) as Record<string, string>;
+    assert.equal(second.dlq_replay_of, firstId);
+    assert.notEqual(second.dlq_id, firstId);
+    assert.equal(second.dlq_original_offset, '5');
+    assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['DEAD_LETTERED']);
+    assert.equal(await counterValue(s.metrics.eventsDeadLettered, {}), 2);
+    // A plain redelivery (no dlq_replay_of) is still a duplicate: only a replay gets another chance.
+    assert.equal(await s.handle({ ...delivery, offset: '6' }), 'duplicate');
+  });
+
+  test('a replayed invalid event is validated again: applied once a consumer accepts it, dead-lettered again otherwise', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      retryBudget: 0,
+      effect: async () => {
+        calls += 1;
+      },
+    });
+    const valid = deliveryOf(receptionCompleted, 1);
+    const invalid: Delivery = { ...valid, value: JSON.stringify({ receptionId: 7 }) };
+    assert.equal(await s.handle(invalid), 'dead-lettered');
+    const replayOf = (JSON.parse((await outbox(s.db))[0]!.headers) as Record<string, string>).dlq_id!;
+    assert.equal(await s.handle({ ...invalid, offset: '2', headers: { ...invalid.headers, dlq_replay_of: replayOf } }), 'dead-lettered');
+    assert.equal((await outbox(s.db)).length, 2);
+    // The same event id with data this consumer accepts (as after a contract fix) is applied on replay.
+    assert.equal(await s.handle({ ...valid, offset: '3', headers: { ...valid.headers, dlq_replay_of: replayOf } }), 'applied');
+    assert.equal(calls, 1);
+    assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['APPLIED']);
+  });
+
   test('a type the service does not handle is skipped without an inbox row', async (t) => {
     let calls = 0;
     const s = await setup(t, {

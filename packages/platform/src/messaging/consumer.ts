@@ -34,6 +34,19 @@ export type IdempotentConsumerOptions = {
   signal: AbortSignal;
 };
 
+/** The header carrying a dead letter's own id (a UUID), set when the letter is written. */
+export const DEAD_LETTER_ID_HEADER = 'dlq_id';
+
+/**
+ * The header of an event re-published from a dead letter (`npm run dead-letters -- replay`):
+ * the letter's id. Such a delivery is applied again by a service that dead-lettered the event.
+ */
+export const REPLAY_OF_HEADER = 'dlq_replay_of';
+
+function isReplay(delivery: Delivery): boolean {
+  return Boolean(delivery.headers[REPLAY_OF_HEADER]);
+}
+
 export type HandlingOutcome = 'applied' | 'duplicate' | 'skipped' | 'dead-lettered';
 
 /**
@@ -43,15 +56,22 @@ export type HandlingOutcome = 'applied' | 'duplicate' | 'skipped' | 'dead-letter
 export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   const db = options.db as Kysely<PlatformTables>;
 
-  async function alreadyProcessed(trx: Transaction<PlatformTables>, eventId: string): Promise<boolean> {
-    const row = await trx.selectFrom('inbox').select('event_id').where('event_id', '=', eventId).executeTakeFirst();
-    return row !== undefined;
+  async function inboxOutcome(
+    executor: Kysely<PlatformTables> | Transaction<PlatformTables>,
+    eventId: string,
+  ): Promise<PlatformTables['inbox']['outcome'] | undefined> {
+    const row = await executor.selectFrom('inbox').select('outcome').where('event_id', '=', eventId).executeTakeFirst();
+    return row?.outcome;
   }
 
   async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<HandlingOutcome> {
+    const replay = isReplay(delivery);
     const written = await options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
-      if (await alreadyProcessed(typed, eventId)) return false;
+      const recorded = await inboxOutcome(typed, eventId);
+      // A replay that fails again gets a letter of its own (with its new reason), so the operator
+      // sees that the fix did not take; any other delivery of a recorded event is a duplicate.
+      if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return false;
       const deadLetterId = randomUUID();
       await appendMessage(
         trx,
@@ -61,6 +81,8 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
           key: delivery.key,
           headers: {
             ...delivery.headers,
+            // The letter's own id, the same on both transports: what `npm run dead-letters` lists and replays.
+            [DEAD_LETTER_ID_HEADER]: deadLetterId,
             dlq_reason: reason.slice(0, 2000),
             dlq_original_topic: delivery.topic,
             dlq_original_partition: String(delivery.partition),
@@ -74,25 +96,25 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
         // One poison event may be dead-lettered by several services: each letter has its own id.
         deadLetterId,
       );
-      await typed
-        .insertInto('inbox')
-        .values({ event_id: eventId, event_type: eventType, outcome: 'DEAD_LETTERED', processed_at: new Date().toISOString() })
-        .execute();
+      const processedAt = new Date().toISOString();
+      if (recorded === undefined) {
+        await typed
+          .insertInto('inbox')
+          .values({ event_id: eventId, event_type: eventType, outcome: 'DEAD_LETTERED', processed_at: processedAt })
+          .execute();
+      } else {
+        await typed.updateTable('inbox').set({ processed_at: processedAt }).where('event_id', '=', eventId).execute();
+      }
       return true;
     });
     if (!written) return 'duplicate';
     options.afterCommit();
     options.metrics.eventsDeadLettered.inc({ type: eventType });
-    options.logger.error({ eventId, eventType, reason, offset: delivery.offset }, 'event dead-lettered');
+    options.logger.error({ eventId, eventType, reason, offset: delivery.offset, replayOf: delivery.headers[REPLAY_OF_HEADER] }, 'event dead-lettered');
     return 'dead-lettered';
   }
 
-  async function seenBefore(eventId: string): Promise<boolean> {
-    const row = await db.selectFrom('inbox').select('event_id').where('event_id', '=', eventId).executeTakeFirst();
-    return row !== undefined;
-  }
-
-  async function applyOnce(event: CloudEvent): Promise<HandlingOutcome> {
+  async function applyOnce(event: CloudEvent, replay: boolean): Promise<HandlingOutcome> {
     const outcome = await options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
       // Claimed in the inbox first, in one statement: a row already there means the effect is
@@ -103,7 +125,20 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
         .onConflict((oc) => oc.column('event_id').doNothing())
         .returning('event_id')
         .executeTakeFirst();
-      if (!claimed) return 'duplicate' as const;
+      if (!claimed) {
+        // An operator's replay of a dead letter gives the event another chance here only if this
+        // service gave up on it: the row moves from DEAD_LETTERED to APPLIED in the effect's
+        // transaction. A service that applied it, and any plain redelivery, see a duplicate.
+        if (!replay) return 'duplicate' as const;
+        const reclaimed = await typed
+          .updateTable('inbox')
+          .set({ outcome: 'APPLIED', processed_at: new Date().toISOString() })
+          .where('event_id', '=', event.id)
+          .where('outcome', '=', 'DEAD_LETTERED')
+          .returning('event_id')
+          .executeTakeFirst();
+        if (!reclaimed) return 'duplicate' as const;
+      }
       await options.effect(trx, event);
       return 'applied' as const;
     });
@@ -116,6 +151,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
     // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
     const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+    const replay = isReplay(delivery);
 
     let lastReason = '';
     for (let attempt = 0; attempt <= options.retryBudget; attempt++) {
@@ -126,13 +162,16 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       if (!validation.ok) {
         // A valid event's redelivery is caught inside its transaction (applyOnce); an invalid one
         // never gets there, so look it up before spending the retry budget on it again.
-        if (attempt === 0 && (await seenBefore(eventId))) return 'duplicate';
+        if (attempt === 0) {
+          const recorded = await inboxOutcome(db, eventId);
+          if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return 'duplicate';
+        }
         lastReason = validation.reason;
         options.metrics.eventsFailed.inc({ type, reason: 'invalid' });
         continue;
       }
       try {
-        const outcome = await applyOnce(validation.event);
+        const outcome = await applyOnce(validation.event, replay);
         if (outcome === 'applied') options.metrics.eventsConsumed.inc({ type });
         return outcome;
       } catch (error) {

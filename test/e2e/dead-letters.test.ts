@@ -1,0 +1,303 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import { loadConfig, openTransport, type TransportMessage } from '@medical/platform';
+import pino from 'pino';
+import {
+  complete,
+  confirm,
+  describeEachProfile,
+  eventually,
+  getReception,
+  getVisit,
+  ok,
+  patience,
+  perform,
+  prescribe,
+  registerVisit,
+  useTestSystem,
+  waitForDiagnosis,
+  waitForExamination,
+  waitForQuiescence,
+  waitForReception,
+  waitForVisit,
+  type Page,
+  type Reception,
+  type TestSystem,
+} from './helpers.ts';
+
+/**
+ * Poison events (issue "Reliability"): an event that fails schema validation, one of a type
+ * outside the contract, and one whose handler throws. Each is retried with backoff up to the
+ * retry budget, then dead-lettered with its reason by every service that gave up on it; the
+ * partition keeps flowing; `medical_events_dead_lettered_total` counts the letters; and
+ * `npm run dead-letters` lists them and replays one after its cause is fixed, which applies the
+ * event exactly once, in the services that had given up on it only.
+ *
+ * The poisons, and who gives up on each (a service skips the types it does not consume):
+ * - invalid: a ReceptionCompleted without patientName. Consumed by diagnosis and
+ *   patient-management: both dead-letter it ("invalid ReceptionCompleted data").
+ * - unknown type: ReceptionTeleported. Only patient-management, which consumes every event of
+ *   the contract, reads it, and dead-letters it ("unknown event type"); the services that consume
+ *   a list of types skip it as not theirs.
+ * - throwing: a DiagnosisCompleted for a reception that does not exist yet. The reception service
+ *   and patient-management both throw ("for unknown reception", "has not been received") on every
+ *   attempt. It is the one replayed: a replay re-sends the same bytes, so its fix must be in the
+ *   system's state, here the reception it refers to, registered afterwards (as when a lost
+ *   record is restored). The invalid one could only be fixed by changing the contract.
+ */
+
+const RETRY_BUDGET = 2;
+const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'dead-letters.ts');
+const run = promisify(execFile);
+const silent = pino({ level: 'silent' });
+
+let running: TestSystem;
+
+type ListedLetter = {
+  id: string;
+  eventType: string;
+  eventId: string;
+  key: string;
+  group: string;
+  reason: string;
+  failedAt: string;
+  original: { topic: string; partition: number; offset: string };
+  deadLetter: { topic: string; partition: number; offset: string };
+  replayOf?: string;
+  value: string;
+};
+
+/** Runs the command with the environment the services got. */
+function deadLetters(...args: string[]) {
+  return run(process.execPath, [script, ...args], { env: { ...process.env, ...running.env }, timeout: patience(60_000) });
+}
+
+async function listed(): Promise<ListedLetter[]> {
+  const { stdout } = await deadLetters('list', '--json');
+  return JSON.parse(stdout) as ListedLetter[];
+}
+
+/** The total of a Prometheus counter on one service, over the label sets that have `labels`. */
+async function counter(service: keyof TestSystem['system']['services'], name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${running.system.services[service].url}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!wanted.every((w) => line.includes(w))) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/** A message as a foreign or broken producer would put it on the event topic. */
+function poison(type: string, data: unknown, key: number, source: string): TransportMessage & { headers: { ce_id: string } } {
+  const id = randomUUID();
+  return {
+    id,
+    topic: loadConfig('e2e-poison', 0, { ...running.env, LOG_LEVEL: 'silent' }).topic,
+    key: String(key),
+    headers: {
+      ce_specversion: '1.0',
+      ce_id: id,
+      ce_type: type,
+      ce_source: source,
+      ce_time: new Date().toISOString(),
+      ce_subject: String(key),
+      'content-type': 'application/json',
+    },
+    value: JSON.stringify(data),
+  };
+}
+
+async function publish(messages: TransportMessage[]): Promise<void> {
+  const transport = await openTransport(loadConfig('e2e-poison', 0, { ...running.env, LOG_LEVEL: 'silent' }), silent);
+  try {
+    await transport.publish(messages);
+  } finally {
+    await transport.close();
+  }
+}
+
+describeEachProfile((profile) => {
+  useTestSystem(
+    'dead-letters',
+    profile,
+    (system) => {
+      running = system;
+    },
+    { env: { EVENT_RETRY_BUDGET: String(RETRY_BUDGET), EVENT_RETRY_BASE_DELAY_MS: '5' } },
+  );
+
+  // The visit driven after the poisons (A) and the reception the throwing poison refers to (B),
+  // registered as the fix. A fresh system numbers its receptions from 1.
+  let visitId: number;
+  let missingId: number;
+  let invalid: ReturnType<typeof poison>;
+  let unknownType: ReturnType<typeof poison>;
+  let throwing: ReturnType<typeof poison>;
+  const OPINION = 'outcome recorded before its reception existed';
+
+  test('poison events are retried, dead-lettered with their reason, and the partition keeps flowing', async () => {
+    const { client } = running;
+    const { total } = ok(await running.client.get<Page<Reception>>('/receptions?size=1'));
+    visitId = total + 1;
+    missingId = total + 2;
+
+    // The first two share the key, hence the partition, of the visit driven after them.
+    invalid = poison('ReceptionCompleted', { receptionId: visitId, patientId: 'P-POISON', receivedAt: new Date().toISOString() }, visitId, '/reception');
+    unknownType = poison('ReceptionTeleported', { receptionId: visitId, to: 'the moon' }, visitId, '/reception');
+    throwing = poison('DiagnosisCompleted', { diagnosisId: 9999, receptionId: missingId, opinion: OPINION }, missingId, '/diagnosis');
+    await publish([invalid, unknownType, throwing]);
+
+    // A normal visit after them completes: nothing waits behind a poison for longer than its budget.
+    const reception = await registerVisit(client, { patientName: 'After the poison' });
+    assert.equal(reception.id, visitId, 'a fresh system numbers receptions from 1');
+    const diagnosis = await waitForDiagnosis(client, reception.id);
+    const { prescription } = await prescribe(client, diagnosis.id, 'CHEST_XRAY');
+    const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+    await perform(client, examination.id, 'clear');
+    await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
+    await complete(client, diagnosis.id, 'healthy');
+    await waitForReception(client, reception.id, (r) => r.status === 'DIAGNOSIS_COMPLETED');
+    await confirm(client, reception.id);
+    await waitForVisit(client, reception.id, (v) => v.receptionStatus === 'CONFIRMED' && v.diagnosisStatus === 'COMPLETED');
+    await waitForQuiescence(running);
+
+    const letters = await eventually(
+      async () => {
+        const found = await running.events.deadLetters();
+        assert.equal(found.length, 5, `five dead letters: ${JSON.stringify(found)}`);
+        return found;
+      },
+      { intervalMs: running.profile === 'production' ? 1_000 : 50, message: 'the dead letters on the dead-letter topic' },
+    );
+    const byTypeAndGroup = (type: string, group: string) => letters.filter((l) => l.type === type && l.group === group);
+    for (const group of ['diagnosis', 'patient-management']) {
+      const [letter, ...more] = byTypeAndGroup('ReceptionCompleted', group);
+      assert.deepEqual(more, []);
+      assert.match(letter?.reason ?? '', /invalid ReceptionCompleted data/, `${group}'s reason`);
+      assert.match(letter?.reason ?? '', /patientName/, `${group}'s reason names the field`);
+    }
+    assert.match(byTypeAndGroup('ReceptionTeleported', 'patient-management')[0]?.reason ?? '', /unknown event type ReceptionTeleported/);
+    assert.match(byTypeAndGroup('DiagnosisCompleted', 'reception')[0]?.reason ?? '', new RegExp(`DiagnosisCompleted for unknown reception ${missingId}`));
+    assert.match(byTypeAndGroup('DiagnosisCompleted', 'patient-management')[0]?.reason ?? '', new RegExp(`visit ${missingId} that has not been received`));
+    assert.equal(letters.filter((l) => l.group === 'examination').length, 0, 'examination consumes none of these types');
+
+    // Each was tried once and retried RETRY_BUDGET times before it was given up.
+    const attempts = RETRY_BUDGET + 1;
+    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'ReceptionTeleported', reason: 'invalid' }), attempts);
+    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'ReceptionCompleted', reason: 'invalid' }), attempts);
+    assert.equal(await counter('diagnosis', 'medical_events_failed_total', { type: 'ReceptionCompleted', reason: 'invalid' }), attempts);
+    assert.equal(await counter('reception', 'medical_events_failed_total', { type: 'DiagnosisCompleted', reason: 'handler' }), attempts);
+    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'DiagnosisCompleted', reason: 'handler' }), attempts);
+  });
+
+  test('medical_events_dead_lettered_total counts the dead letters of each service', async () => {
+    const name = 'medical_events_dead_lettered_total';
+    assert.equal(await counter('patient-management', name), 3);
+    assert.equal(await counter('patient-management', name, { type: 'ReceptionTeleported' }), 1);
+    assert.equal(await counter('patient-management', name, { type: 'ReceptionCompleted' }), 1);
+    assert.equal(await counter('patient-management', name, { type: 'DiagnosisCompleted' }), 1);
+    assert.equal(await counter('diagnosis', name, { type: 'ReceptionCompleted' }), 1);
+    assert.equal(await counter('reception', name, { type: 'DiagnosisCompleted' }), 1);
+    assert.equal(await counter('examination', name), 0);
+  });
+
+  test('npm run dead-letters -- list names each letter: id, event, group, reason, time and origin', async () => {
+    const letters = await listed();
+    assert.equal(letters.length, 5);
+    assert.equal(new Set(letters.map((l) => l.id)).size, 5, 'every letter has an id of its own');
+    const topic = loadConfig('e2e', 0, { ...running.env, LOG_LEVEL: 'silent' }).topic;
+    for (const letter of letters) {
+      assert.match(letter.id, /^[0-9a-f-]{36}$/, 'the id is the letter’s dlq_id');
+      assert.equal(letter.original.topic, topic);
+      assert.match(letter.original.offset, /^\d+$/);
+      assert.ok(!Number.isNaN(Date.parse(letter.failedAt)), `failedAt ${letter.failedAt}`);
+      assert.equal(letter.replayOf, undefined);
+    }
+    const ofEvent = (id: string) => letters.filter((l) => l.eventId === id).map((l) => `${l.eventType}/${l.group}`).sort();
+    assert.deepEqual(ofEvent(invalid.headers.ce_id), ['ReceptionCompleted/diagnosis', 'ReceptionCompleted/patient-management']);
+    assert.deepEqual(ofEvent(unknownType.headers.ce_id), ['ReceptionTeleported/patient-management']);
+    assert.deepEqual(ofEvent(throwing.headers.ce_id), ['DiagnosisCompleted/patient-management', 'DiagnosisCompleted/reception']);
+    const teleported = letters.find((l) => l.eventId === unknownType.headers.ce_id)!;
+    assert.match(teleported.reason, /unknown event type ReceptionTeleported/);
+    assert.equal(teleported.key, String(visitId));
+    assert.equal(teleported.value, unknownType.value, 'the letter keeps the original bytes');
+    // On one partition (embedded) or per key (Kafka), the poisons came before the visit's events.
+    const byReception = letters.find((l) => l.eventId === throwing.headers.ce_id && l.group === 'reception')!;
+    assert.match(byReception.reason, new RegExp(`unknown reception ${missingId}`));
+
+    const { stdout } = await deadLetters('list');
+    assert.match(stdout, /^5 dead letters on /);
+    for (const letter of letters) assert.ok(stdout.includes(letter.id), `the table lists ${letter.id}`);
+    assert.match(stdout, /unknown event type ReceptionTeleported/);
+    assert.match(stdout, /group {5}reception gave up at /);
+  });
+
+  test('replay after the fix: the event is applied once, by the services that had given up on it', async () => {
+    const { client } = running;
+    const letters = await listed();
+    const letter = letters.find((l) => l.eventId === throwing.headers.ce_id && l.group === 'reception')!;
+
+    // Replayed before the fix, it fails again: a new letter names the one replayed.
+    await deadLetters('replay', letter.id);
+    const again = await eventually(
+      async () => {
+        const now = await listed();
+        const found = now.filter((l) => l.replayOf === letter.id);
+        assert.deepEqual(found.map((l) => l.group).sort(), ['patient-management', 'reception']);
+        return found;
+      },
+      { intervalMs: running.profile === 'production' ? 1_000 : 50, message: 'the failed replay dead-lettered again' },
+    );
+    assert.ok(again.every((l) => l.eventId === throwing.headers.ce_id), 'a replay keeps the event id');
+
+    // The fix: the reception the outcome refers to exists now.
+    const restored = await registerVisit(client, { patientName: 'Restored reception' });
+    assert.equal(restored.id, missingId, 'the reception the poison referred to');
+    await waitForDiagnosis(client, missingId);
+    await waitForVisit(client, missingId, (v) => v.diagnosisStatus === 'REGISTERED');
+    await waitForQuiescence(running);
+    const consumed = async () => ({
+      reception: await counter('reception', 'medical_events_consumed_total', { type: 'DiagnosisCompleted' }),
+      patientManagement: await counter('patient-management', 'medical_events_consumed_total', { type: 'DiagnosisCompleted' }),
+      diagnosis: await counter('diagnosis', 'medical_events_consumed_total'),
+      examination: await counter('examination', 'medical_events_consumed_total'),
+    });
+    const before = await consumed();
+
+    const { stdout } = await deadLetters('replay', letter.id);
+    assert.match(stdout, new RegExp(`replayed dead letter ${letter.id}: DiagnosisCompleted ${throwing.headers.ce_id}`));
+    assert.match(stdout, /try it again: (patient-management, reception|reception, patient-management);/);
+    const reception = await waitForReception(client, missingId, (r) => r.status === 'DIAGNOSIS_COMPLETED');
+    assert.equal(reception.diagnosisOpinion, OPINION);
+    assert.equal(reception.diagnosisId, 9999);
+    await waitForVisit(client, missingId, (v) => v.diagnosisStatus === 'COMPLETED' && v.receptionStatus === 'DIAGNOSIS_COMPLETED');
+    await waitForQuiescence(running);
+    const after = await consumed();
+    assert.deepEqual(after, { ...before, reception: before.reception + 1, patientManagement: before.patientManagement + 1 }, 'applied once, where it had been dead-lettered');
+
+    // Replaying the same letter again changes nothing: every service has it as applied now.
+    await deadLetters('replay', letter.id);
+    await waitForQuiescence(running);
+    assert.deepEqual(await consumed(), after, 'a second replay is a duplicate everywhere');
+    assert.deepEqual(await getReception(client, missingId), reception);
+    assert.equal((await getVisit(client, missingId)).diagnosisStatus, 'COMPLETED');
+    assert.equal((await listed()).length, 7, 'the letters of the failed replay, and none since the fix');
+    assert.equal(await counter('reception', 'medical_events_dead_lettered_total'), 2);
+  });
+
+  test('replaying an id that is not a dead letter exits 1 with the reason', async () => {
+    await assert.rejects(deadLetters('replay', '00000000-0000-4000-8000-000000000000'), (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr ?? '', /no dead letter with id "00000000-0000-4000-8000-000000000000"/);
+      return true;
+    });
+    await assert.rejects(deadLetters('replay'), (error: { code?: number }) => error.code === 2);
+  });
+});
