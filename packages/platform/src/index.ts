@@ -20,3 +20,5 @@ export * from './messaging/open-transport.ts';
 export * from './domain/decider.ts';
 export * from './unavailable.ts';
 export * from './db/row-lock.ts';
+export * from './http/idempotency.ts';
+export * from './db/idempotency-keys.ts';

@@ -4,7 +4,9 @@ import type { CloudEvent, EventType, MedicalEvent } from '@medical/contracts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import type { Database, Migrations } from './db/database.ts';
 import { openDatabase } from './db/open-database.ts';
+import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from './db/idempotency-keys.ts';
 import { createApp, type App } from './http/app.ts';
+import { currentIdempotentRequest, installIdempotency } from './http/idempotency.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
 import { openTransport } from './messaging/open-transport.ts';
@@ -20,7 +22,9 @@ export type ServiceContext<DB> = {
   metrics: ServiceMetrics;
   /**
    * Runs `work` in one transaction; the events it hands to `emit` are written to the outbox in
-   * that same transaction and published after the commit.
+   * that same transaction and published after the commit. In a POST handler whose request has an
+   * Idempotency-Key, the key and the answer are kept in that same transaction too, which then
+   * commits just before the answer leaves (http/idempotency.ts): one command per such request.
    */
   execute<T>(work: (trx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T>;
 };
@@ -49,6 +53,9 @@ export type RunningService = {
   url: string;
   stop(): Promise<void>;
 };
+
+/** How often each process deletes the idempotency keys past their retention. */
+const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 function emitterFor(trx: Transaction<any>, topic: string): Emit {
   return (events, subject) => appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject) });
@@ -84,6 +91,8 @@ export async function startService<DB>(
     logger,
     metrics,
     async execute(work) {
+      const idempotent = currentIdempotentRequest();
+      if (idempotent) return idempotent.execute(database, (trx) => work(trx, emitterFor(trx, config.topic)), () => relay.notify());
       const result = await database.transaction((trx) => work(trx, emitterFor(trx, config.topic)));
       relay.notify();
       return result;
@@ -101,6 +110,7 @@ export async function startService<DB>(
       { name: 'transport', check: () => transport.ping() },
     ],
   });
+  installIdempotency(app, { database, logger });
   await definition.routes?.(app, context);
 
   const consumerAbort = new AbortController();
@@ -134,6 +144,19 @@ export async function startService<DB>(
     });
   }
 
+  // Idempotency keys are kept 24 hours, then deleted by a periodic purge (at start-up, then
+  // hourly) in every process: replicas purging together only delete the same rows.
+  const purgeIdempotencyKeys = () =>
+    purgeKeys(database.db, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS)).then(
+      (purged) => purged > 0 && logger.info({ purged }, 'purged expired idempotency keys'),
+      (error: unknown) => logger.warn({ err: error }, 'could not purge expired idempotency keys'),
+    );
+  let purging = purgeIdempotencyKeys();
+  const purgeTimer = setInterval(() => {
+    purging = purgeIdempotencyKeys();
+  }, IDEMPOTENCY_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
   const url = await app.listen({ host: config.host, port: config.port });
   logger.info({ url, database: database.kind, transport: transport.kind }, `${config.serviceName} listening`);
 
@@ -145,6 +168,8 @@ export async function startService<DB>(
       consumerAbort.abort();
       await subscription?.stop();
       await app.close();
+      clearInterval(purgeTimer);
+      await purging;
       await relay.stop();
       await transport.close();
       await database.close();

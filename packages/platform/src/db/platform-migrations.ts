@@ -8,8 +8,9 @@ export function isPostgres(db: Kysely<any>): boolean {
 
 /**
  * Tables every service has beside its own: the transactional outbox (events waiting for the
- * relay), the inbox (ids of the events whose effect is already committed), and the counters
- * that hand out the positive integer ids of DESIGN.md section 6.
+ * relay), the inbox (ids of the events whose effect is already committed), the counters
+ * that hand out the positive integer ids of DESIGN.md section 6, and the answers of commands
+ * sent with an Idempotency-Key.
  */
 export const platformMigrations: Record<string, Migration> = {
   '0000_platform_outbox_inbox': {
@@ -51,6 +52,33 @@ export const platformMigrations: Record<string, Migration> = {
       }
     },
   },
+  /**
+   * The answers of commands sent with an Idempotency-Key (http/idempotency.ts). Platform and
+   * service migrations share one namespace, run in name order, and a migration may never sort
+   * before one already applied: this one takes the number after the highest of any service
+   * (patient-management's 0002), and a new migration, of the platform or of a service, takes a
+   * number above every existing one.
+   */
+  '0003_platform_idempotency_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('idempotency_key', 'text', (c) => c.primaryKey())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        // sha-256 (hex) of the body's canonical JSON: see http/idempotency.ts.
+        .addColumn('body_hash', 'text', (c) => c.notNull())
+        // 0 only inside the transaction that claimed the key: never committed.
+        .addColumn('status', 'integer', (c) => c.notNull())
+        // JSON object of the stored headers (content-type, location).
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // The periodic purge of keys past their retention.
+      await db.schema.createIndex('idempotency_keys_created_at').on('idempotency_keys').column('created_at').execute();
+    },
+  },
 };
 
 export type PlatformTables = {
@@ -66,4 +94,14 @@ export type PlatformTables = {
   };
   inbox: { event_id: string; event_type: string; outcome: 'APPLIED' | 'DEAD_LETTERED'; processed_at: string };
   id_sequences: { name: string; last_value: number | string };
+  idempotency_keys: {
+    idempotency_key: string;
+    method: string;
+    path: string;
+    body_hash: string;
+    status: number;
+    headers: string;
+    body: string;
+    created_at: string;
+  };
 };
