@@ -3,8 +3,16 @@ import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, S
 
 /** Request and response bodies of DESIGN.md section 6. Request bodies refuse unknown fields. */
 
-export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
-export const ReceptionIdParams = Type.Object({ receptionId: Id }, { additionalProperties: false });
+/**
+ * An id sent in a request (a path or a filter): the services store ids as PostgreSQL `integer`,
+ * so no id above 2^31 - 1 names anything, and one that large failed in the database (a 500 on the
+ * production profile) instead of being refused as bad input.
+ */
+export const MAX_REQUEST_ID = 2_147_483_647;
+const RequestId = Type.Integer({ minimum: 1, maximum: MAX_REQUEST_ID });
+
+export const IdParams = Type.Object({ id: RequestId }, { additionalProperties: false });
+export const ReceptionIdParams = Type.Object({ receptionId: RequestId }, { additionalProperties: false });
 
 export const MAX_PAGE_SIZE = 100;
 const pagingProperties = {
@@ -102,7 +110,7 @@ export const DiagnosisQuery = Type.Object(
   {
     ...pagingProperties,
     status: Type.Optional(DiagnosisStatusSchema),
-    receptionId: Type.Optional(Id),
+    receptionId: Type.Optional(RequestId),
     patientId: Type.Optional(PatientId),
   },
   { additionalProperties: false },
@@ -146,8 +154,8 @@ export const ExaminationQuery = Type.Object(
   {
     ...pagingProperties,
     status: Type.Optional(ExaminationStatusSchema),
-    diagnosisId: Type.Optional(Id),
-    receptionId: Type.Optional(Id),
+    diagnosisId: Type.Optional(RequestId),
+    receptionId: Type.Optional(RequestId),
   },
   { additionalProperties: false },
 );

@@ -258,3 +258,31 @@ describe('createApp: requests', () => {
     assert.match(text, /service="http-test"/);
   });
 });
+
+describe('createApp: OpenAPI document', () => {
+  // Found by schemathesis (test/e2e/schemathesis.test.ts): the errors are problem+json, and the
+  // document listed them as application/json, so every 4xx broke its own operation's contract.
+  test('documents error answers as application/problem+json and the others as application/json', async (t) => {
+    const metrics = createMetrics('http-test');
+    const app = await createApp({ serviceName: 'http-test', title: 'Test', description: 'test app', logLevel: 'silent', metrics, readiness: [] });
+    const Thing = Type.Object({ name: Type.String() });
+    const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer() }, { additionalProperties: true });
+    app.post('/things', { schema: { body: ThingBody, response: { 201: Thing, 400: Problem, 409: Problem } } }, async (_request, reply) =>
+      reply.code(201).send({ name: 'chart' }),
+    );
+    await app.ready();
+    defer(t, () => app.close());
+
+    const document = JSON.parse((await app.inject({ method: 'GET', url: '/openapi.json' })).body) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, unknown> }> }>>;
+    };
+    const responses = document.paths['/things']!.post!.responses;
+    assert.deepEqual(Object.keys(responses['201']!.content), ['application/json']);
+    assert.deepEqual(Object.keys(responses['400']!.content), ['application/problem+json']);
+    assert.deepEqual(Object.keys(responses['409']!.content), ['application/problem+json']);
+    // And the answer is what the document says.
+    const invalid = await app.inject({ method: 'POST', url: '/things', payload: {} });
+    assert.equal(invalid.statusCode, 400);
+    assert.match(String(invalid.headers['content-type']), /^application\/problem\+json/);
+  });
+});
