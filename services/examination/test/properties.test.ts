@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { assertPureSteps, assertRefusalsAsDesigned, trace as traceCommands, type Step as TraceStep } from '@medical/platform/domain/decider-traces';
 import { assertEventData, type ExaminationStatus } from '@medical/contracts';
-import { decide, evolve, isPublished, type Command, type Decision, type DomainEvent, type State } from '../src/domain/examination.ts';
+import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/examination.ts';
 
 /**
  * Property-based tests of the examination decider: random sequences of examiner commands (valid
@@ -122,48 +123,17 @@ const commands: fc.Arbitrary<Command[]> = fc
   .chain((cs) => fc.oneof({ arbitrary: request.map((r) => [r, ...cs]), weight: 4 }, { arbitrary: fc.constant(cs), weight: 1 }));
 
 // ---- the fold ----
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
-type Step = { before: State; command: Command; decision: Decision<DomainEvent>; states: State[]; after: State };
+type Step = TraceStep<Command, State, DomainEvent>;
 
 /** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
-function trace(cs: Command[]): Step[] {
-  const steps: Step[] = [];
-  let state: State = null;
-  for (const command of cs) {
-    const before: State = state;
-    const decision: Decision<DomainEvent> = deepFreeze(decide(deepFreeze(command), before));
-    const states: State[] = [];
-    let after: State = before;
-    if (decision.ok) for (const e of decision.events) states.push((after = deepFreeze(evolve(after, e))));
-    steps.push({ before, command, decision, states, after });
-    state = after;
-  }
-  return steps;
-}
+const trace = (cs: Command[]): Step[] => traceCommands(decide, evolve, cs, null as State);
 
 describe('examination decider properties', () => {
   test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
     fc.assert(
       fc.property(commands, (cs) => {
-        for (const { before, command, decision } of trace(cs)) {
-          const snapshot = structuredClone(before);
-          assert.deepEqual(decide(command, before), decision);
-          assert.deepEqual(before, snapshot);
-          if (!decision.ok) continue;
-          let s = before;
-          for (const e of decision.events) {
-            const once = evolve(s, e);
-            assert.deepEqual(evolve(s, e), once);
-            s = deepFreeze(once);
-          }
-        }
+        assertPureSteps(decide, evolve, trace(cs));
       }),
       { numRuns: RUNS },
     );
@@ -172,20 +142,8 @@ describe('examination decider properties', () => {
   test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
     fc.assert(
       fc.property(commands, (cs) => {
-        for (const { before, command, decision, after } of trace(cs)) {
-          const want = expected(command, before);
-          if (!decision.ok) {
-            assert.equal(decision.refusal.kind, want, `${command.type} in ${statusOf(before)}: ${decision.refusal.message}`);
-            assert.ok(decision.refusal.message.length > 0);
-            assert.equal('events' in decision, false);
-            assert.equal(after, before);
-            continue;
-          }
-          assert.equal(want, 'accepted', `${command.type} in ${statusOf(before)} was accepted`);
-          for (const e of decision.events) {
-            assert.ok(allowedEvents[statusOf(before)].includes(e.type), `${e.type} from ${statusOf(before)}`);
-          }
-        }
+        const steps = trace(cs);
+        assertRefusalsAsDesigned(steps, expected, (state) => allowedEvents[statusOf(state)], statusOf);
       }),
       { numRuns: RUNS },
     );
