@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { loadConfig, openTransport, type TransportMessage } from '@medical/platform';
+import { deadLetterJson } from '@medical/platform/messaging/dead-letters';
 import pino from 'pino';
 import {
   complete,
@@ -57,19 +58,8 @@ const silent = pino({ level: 'silent' });
 
 let running: TestSystem;
 
-type ListedLetter = {
-  id: string;
-  eventType: string;
-  eventId: string;
-  key: string;
-  group: string;
-  reason: string;
-  failedAt: string;
-  original: { topic: string; partition: number; offset: string };
-  deadLetter: { topic: string; partition: number; offset: string };
-  replayOf?: string;
-  value: string;
-};
+/** What `list --json` prints for one letter. */
+type ListedLetter = ReturnType<typeof deadLetterJson>;
 
 /** Runs the command with the environment the services got. */
 function deadLetters(...args: string[]) {
