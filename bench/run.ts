@@ -7,6 +7,7 @@ import { REPOSITORY_ROOT, SERVICE_NAMES, type ServiceName } from '../scripts/lib
 import { startTestSystem, type TestSystem } from '../test/e2e/helpers.ts';
 import { kafkaRoundTrip, pgCommitRate } from './limits.ts';
 import { cpuMeter, ensureNginx, machineLoad, nginxVersion, sleep, type CpuFigures } from './lib/tools.ts';
+import { settle } from './lib/settle.ts';
 import { writeResultsMarkdown } from './report.ts';
 import { receptionPostCapacity } from './scenarios/capacity.ts';
 import { gatewayScenario } from './scenarios/gateway.ts';
@@ -45,17 +46,6 @@ function packageVersion(name: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** Waits (bounded) until every consumer group has consumed the whole event topic. */
-async function settle(bench: TestSystem, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const report = await bench.events.lagReport().catch(() => undefined);
-    if (report && Object.values(report.lag).every((lag) => lag === 0)) return true;
-    await sleep(250);
-  }
-  return false;
 }
 
 /** Stops a system; an unclean stop is recorded beside the figures, not fatal. */

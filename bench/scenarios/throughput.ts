@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { TestSystem } from '../../test/e2e/helpers.ts';
 import { driveVisit, type VisitPlan } from '../../test/e2e/support/visits.ts';
 import { percentile, round, sleep } from '../lib/tools.ts';
+import { settle } from '../lib/settle.ts';
 import type { Log, Mode } from './mode.ts';
 
 /**
@@ -106,12 +107,6 @@ async function runStage(bench: TestSystem, clients: number, durationS: number, p
     lagGrowthPerSec: round(lagGrowthPerSec, 1),
     lagGrew,
   };
-}
-
-/** Waits (bounded) until every consumer group has caught up, so that the next stage starts level. */
-async function settle(bench: TestSystem, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && (await largestLag(bench).catch(() => 1)) > 0) await sleep(250);
 }
 
 export async function throughputScenario(bench: TestSystem, mode: Mode, log: Log, onTick?: () => void): Promise<ThroughputFigures> {
