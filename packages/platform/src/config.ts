@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readTracingConfig, type TracingConfig } from './telemetry/tracing-config.ts';
 
 /**
  * Service configuration, read once from environment variables and validated at start-up so a
@@ -30,6 +31,8 @@ export type ServiceConfig = {
    * before it closes its connections. 0 closes at once.
    */
   shutdownDrainMs: number;
+  /** Set: spans are exported over OTLP (telemetry/tracing-config.ts). Unset: tracing is off. */
+  tracing?: TracingConfig;
   /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */
   kafka?: {
     brokers: string[];
@@ -102,9 +105,15 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 120_000),
+    ...readTracing(env, serviceName),
     ...readKafka(env, serviceName),
     ...readPostgres(env, serviceName),
   };
+}
+
+function readTracing(env: Env, serviceName: string): Pick<ServiceConfig, 'tracing'> {
+  const tracing = readTracingConfig(env, serviceName);
+  return tracing ? { tracing } : {};
 }
 
 function readKafka(env: Env, serviceName: string): Pick<ServiceConfig, 'kafka'> {

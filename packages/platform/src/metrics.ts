@@ -45,3 +45,48 @@ export function createMetrics(serviceName: string) {
     }),
   };
 }
+
+/**
+ * Gauges read when Prometheus scrapes: the outbox rows not yet published, and how far the
+ * service's consumer group is behind the topic, per partition. A reading that fails (the
+ * database or the broker is down) keeps the last value rather than failing the whole scrape:
+ * the other series, and the readiness probe, say what is down.
+ */
+export function registerBacklogGauges(
+  metrics: ServiceMetrics,
+  sources: {
+    outboxPending: () => Promise<number>;
+    consumerLag?: () => Promise<Array<{ partition: number; lag: number }>>;
+    onError: (what: string, error: unknown) => void;
+  },
+): void {
+  new client.Gauge({
+    name: 'medical_outbox_pending',
+    help: 'Events committed to the outbox and not yet published',
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        this.set(await sources.outboxPending());
+      } catch (error) {
+        sources.onError('outbox', error);
+      }
+    },
+  });
+  const consumerLag = sources.consumerLag;
+  if (!consumerLag) return;
+  new client.Gauge({
+    name: 'medical_consumer_lag',
+    help: "Events in the topic not yet handled by this service's consumer group, per partition",
+    labelNames: ['partition'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        const partitions = await consumerLag();
+        this.reset();
+        for (const { partition, lag } of partitions) this.set({ partition: String(partition) }, lag);
+      } catch (error) {
+        sources.onError('consumer lag', error);
+      }
+    },
+  });
+}

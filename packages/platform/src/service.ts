@@ -7,12 +7,16 @@ import { openDatabase } from './db/open-database.ts';
 import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from './db/idempotency-keys.ts';
 import { createApp, type App } from './http/app.ts';
 import { currentIdempotentRequest, installIdempotency } from './http/idempotency.ts';
-import { createMetrics, type ServiceMetrics } from './metrics.ts';
+import { createMetrics, registerBacklogGauges, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
 import { openTransport } from './messaging/open-transport.ts';
 import { OutboxRelay, appendToOutbox } from './messaging/outbox.ts';
 import type { EventTransport, Subscription } from './messaging/transport.ts';
 import { installShutdown } from './shutdown.ts';
+import { loggerOptions } from './telemetry/log-fields.ts';
+import { afterCommit, traceDatabase } from './telemetry/traced-database.ts';
+import { createTracing, type Tracing } from './telemetry/tracing.ts';
+import { VISIT_TRACE_RETENTION_MS, purgeVisitTraces, visitTraceparent } from './telemetry/visit-traces.ts';
 
 /** What a service's handlers get: its database, and a way to commit state with its events. */
 export type ServiceContext<DB> = {
@@ -20,6 +24,9 @@ export type ServiceContext<DB> = {
   database: Database<DB>;
   logger: Logger;
   metrics: ServiceMetrics;
+  tracing: Tracing;
+  /** Runs `callback` once `trx` has committed (never if it rolls back): see telemetry/traced-database.ts. */
+  afterCommit: typeof afterCommit;
   /**
    * Runs `work` in one transaction; the events it hands to `emit` are written to the outbox in
    * that same transaction and published after the commit. In a POST handler whose request has an
@@ -54,11 +61,24 @@ export type RunningService = {
   stop(): Promise<void>;
 };
 
-/** How often each process deletes the idempotency keys past their retention. */
-const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** How often each process deletes the idempotency keys and visit traces past their retention. */
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** A scrape waits this long for the consumer lag before it answers without it. */
+const LAG_READING_TIMEOUT_MS = 2_000;
 
-function emitterFor(trx: Transaction<any>, topic: string): Emit {
-  return (events, subject) => appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject) });
+function emitterFor(trx: Transaction<any>, topic: string, tracing: Tracing): Emit {
+  return async (events, subject) => {
+    const traceparent = await visitTraceparent(trx, tracing, String(subject), events.map((e) => e.type));
+    return appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject), ...(traceparent ? { traceparent } : {}) });
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function startService<DB>(
@@ -66,14 +86,16 @@ export async function startService<DB>(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const config = loadConfig(definition.name, definition.defaultPort, env);
-  const logger = pino({ level: config.logLevel, base: { service: config.serviceName } });
+  const logger = pino(loggerOptions(config.serviceName, config.logLevel));
   const metrics = createMetrics(config.serviceName);
-  const database = await openDatabase<DB>(config, definition.migrations, logger, definition.idSequences);
+  const tracing = createTracing(config.serviceName, config.tracing, logger);
+  const database = traceDatabase(await openDatabase<DB>(config, definition.migrations, logger, definition.idSequences), tracing.tracer);
   let transport: EventTransport;
   try {
     transport = await openTransport(config, logger);
   } catch (error) {
     await database.close();
+    await tracing.shutdown();
     throw error;
   }
   const relay = new OutboxRelay({
@@ -81,6 +103,7 @@ export async function startService<DB>(
     transport,
     logger,
     metrics,
+    tracing,
     pollIntervalMs: config.pollIntervalMs,
     retryBaseDelayMs: config.retryBaseDelayMs,
   });
@@ -90,10 +113,12 @@ export async function startService<DB>(
     database,
     logger,
     metrics,
+    tracing,
+    afterCommit,
     async execute(work) {
       const idempotent = currentIdempotentRequest();
-      if (idempotent) return idempotent.execute(database, (trx) => work(trx, emitterFor(trx, config.topic)), () => relay.notify());
-      const result = await database.transaction((trx) => work(trx, emitterFor(trx, config.topic)));
+      if (idempotent) return idempotent.execute(database, (trx) => work(trx, emitterFor(trx, config.topic, tracing)), () => relay.notify());
+      const result = await database.transaction((trx) => work(trx, emitterFor(trx, config.topic, tracing)));
       relay.notify();
       return result;
     },
@@ -105,6 +130,7 @@ export async function startService<DB>(
     description: definition.description,
     logLevel: config.logLevel,
     metrics,
+    tracing,
     readiness: [
       { name: 'database', check: () => database.ping() },
       { name: 'transport', check: () => transport.ping() },
@@ -120,13 +146,15 @@ export async function startService<DB>(
   await database.onOutboxCommitted(() => relay.notify());
   if (definition.consumer) {
     const effect = definition.consumer.effect(context);
-    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic));
+    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing));
     const handle = createIdempotentConsumer({
       serviceName: config.serviceName,
       db: database.db,
       transaction: (work) => database.transaction(work as never) as never,
       logger,
       metrics,
+      tracing,
+      messagingSystem: transport.kind,
       deadLetterTopic: config.deadLetterTopic,
       retryBudget: config.retryBudget,
       retryBaseDelayMs: config.retryBaseDelayMs,
@@ -144,18 +172,33 @@ export async function startService<DB>(
     });
   }
 
-  // Idempotency keys are kept 24 hours, then deleted by a periodic purge (at start-up, then
-  // hourly) in every process: replicas purging together only delete the same rows.
-  const purgeIdempotencyKeys = () =>
-    purgeKeys(database.db, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS)).then(
-      (purged) => purged > 0 && logger.info({ purged }, 'purged expired idempotency keys'),
-      (error: unknown) => logger.warn({ err: error }, 'could not purge expired idempotency keys'),
-    );
-  let purging = purgeIdempotencyKeys();
+  // Idempotency keys are kept 24 hours and visit traces a week, then deleted by a periodic purge
+  // (at start-up, then hourly) in every process: replicas purging together only delete the same rows.
+  const purgeExpired = async () => {
+    const now = Date.now();
+    for (const [what, purge] of [
+      ['idempotency keys', () => purgeKeys(database.db, new Date(now - IDEMPOTENCY_KEY_RETENTION_MS))],
+      ['visit traces', () => purgeVisitTraces(database.db, new Date(now - VISIT_TRACE_RETENTION_MS))],
+    ] as const) {
+      try {
+        const purged = await purge();
+        if (purged > 0) logger.info({ purged }, `purged expired ${what}`);
+      } catch (error) {
+        logger.warn({ err: error }, `could not purge expired ${what}`);
+      }
+    }
+  };
+  let purging = purgeExpired();
   const purgeTimer = setInterval(() => {
-    purging = purgeIdempotencyKeys();
-  }, IDEMPOTENCY_PURGE_INTERVAL_MS);
+    purging = purgeExpired();
+  }, PURGE_INTERVAL_MS);
   purgeTimer.unref();
+
+  registerBacklogGauges(metrics, {
+    outboxPending: () => relay.pending(),
+    ...(definition.consumer ? { consumerLag: () => withTimeout(transport.lag(config.consumerGroup, config.topic), LAG_READING_TIMEOUT_MS, 'reading the consumer lag') } : {}),
+    onError: (what, error) => logger.warn({ err: error }, `could not read the ${what} for /metrics`),
+  });
 
   const url = await app.listen({ host: config.host, port: config.port });
   logger.info({ url, database: database.kind, transport: transport.kind }, `${config.serviceName} listening`);
@@ -173,6 +216,7 @@ export async function startService<DB>(
       await relay.stop();
       await transport.close();
       await database.close();
+      await tracing.shutdown();
       logger.info('stopped');
     })());
 

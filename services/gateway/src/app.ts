@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import { createApp, type App } from '@medical/platform/http/app';
 import type { ServiceMetrics } from '@medical/platform/metrics';
+import { tracingOff, type Tracing } from '@medical/platform/telemetry/tracing';
 import type { GatewayConfig } from './config.ts';
 import { documentPath, registerUpstream } from './proxy.ts';
 import { ReplicaSet } from './replicas.ts';
@@ -9,13 +10,14 @@ import { ReplicaSet } from './replicas.ts';
  * The gateway's HTTP app: the platform's app (problem+json errors, request ids, logs, /healthz,
  * /readyz, /metrics, 404s) with one proxy per service and an index of the services' API documents.
  */
-export async function buildGateway(config: GatewayConfig, metrics: ServiceMetrics): Promise<App> {
+export async function buildGateway(config: GatewayConfig, metrics: ServiceMetrics, tracing: Tracing = tracingOff()): Promise<App> {
   const app = await createApp({
     serviceName: 'gateway',
     title: 'Medical visit gateway',
     description: 'The one entry point to the reception, diagnosis, examination and patient-management APIs.',
     logLevel: config.logLevel,
     metrics,
+    tracing,
     // The gateway documents no routes of its own, so it serves no generated docs.
     documentation: false,
     // Ready as soon as it listens: checking the upstreams here would take every route out of the
@@ -42,7 +44,7 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
       log: app.log,
     });
     replicaSets.push(replicas);
-    await registerUpstream(app, upstream, replicas, config.upstreamTimeoutMs);
+    await registerUpstream(app, upstream, replicas, config.upstreamTimeoutMs, tracing.tracer);
   }
   // Checks run while the app does: from ready (listen, or a first inject) until close.
   app.addHook('onReady', async () => {

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@medical/platform/config';
+import type { TracingConfig } from '@medical/platform/telemetry/tracing-config';
 
 /**
  * The gateway's settings, read once from the environment and validated at start so a typo in a
@@ -30,6 +31,8 @@ export type GatewayConfig = {
   /** How long a replica has to answer its /readyz before it counts as unhealthy. */
   healthTimeoutMs: number;
   upstreams: Upstream[];
+  /** Set: spans are exported over OTLP, as by every service. */
+  tracing?: TracingConfig;
 };
 
 type Env = Record<string, string | undefined>;
@@ -103,5 +106,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       variable,
       origins: readOrigins(env, variable, fallback),
     })),
+    ...(base.tracing ? { tracing: base.tracing } : {}),
   };
 }

@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { createMetrics } from '@medical/platform/metrics';
+import { loggerOptions } from '@medical/platform/telemetry/log-fields';
+import { createTracing } from '@medical/platform/telemetry/tracing';
 import { installShutdown } from '@medical/platform/shutdown';
 import { buildGateway } from './app.ts';
 import { loadGatewayConfig, type GatewayConfig } from './config.ts';
@@ -15,7 +17,8 @@ export type RunningGateway = {
 /** Starts the gateway in this process: the entry point below, and tests with their own env on port 0. */
 export async function startGateway(env: Record<string, string | undefined> = process.env): Promise<RunningGateway> {
   const config = loadGatewayConfig(env);
-  const app = await buildGateway(config, createMetrics('gateway'));
+  const tracing = createTracing('gateway', config.tracing, pino(loggerOptions('gateway', config.logLevel)));
+  const app = await buildGateway(config, createMetrics('gateway'), tracing);
   const url = await app.listen({ host: config.host, port: config.port });
   app.log.info({ url, upstreams: config.upstreams }, `gateway listening on ${url}`);
 
@@ -25,6 +28,7 @@ export async function startGateway(env: Record<string, string | undefined> = pro
       // Fail readiness first so a load balancer stops sending work, then finish what is in flight.
       app.stopAccepting();
       await app.close();
+      await tracing.shutdown();
       app.log.info('stopped');
     })());
   return { url, config, logger: app.log, stop };

@@ -6,7 +6,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BODY_LIMIT_BYTES, sendProblem, type App } from '@medical/platform/http/app';
 import { HttpProblem, problemTypes } from '@medical/platform/http/problem';
 import type { Upstream } from './config.ts';
+import type { Tracer } from '@opentelemetry/api';
 import { classifyFailure, type Failure, type Replica, type ReplicaSet } from './replicas.ts';
+import { startUpstreamSpan } from './upstream-span.ts';
 
 type Headers = IncomingHttpHeaders | Http2IncomingHttpHeaders;
 
@@ -79,7 +81,7 @@ function retryTarget(replicas: ReplicaSet, failed: Replica, failure: Failure, me
  * gateway answers by itself only when no replica can: 503 when they are down, refusing
  * connections, resetting them or slower than `timeoutMs`, so the other routes keep working.
  */
-export async function registerUpstream(app: App, upstream: Upstream, replicas: ReplicaSet, timeoutMs: number): Promise<void> {
+export async function registerUpstream(app: App, upstream: Upstream, replicas: ReplicaSet, timeoutMs: number, tracer: Tracer): Promise<void> {
   // A plugin of its own: the raw-body parser and the proxy client stay inside this upstream's
   // scope, and each upstream gets its own client, so a hung service cannot hold the sockets
   // another one needs.
@@ -158,13 +160,24 @@ export async function registerUpstream(app: App, upstream: Upstream, replicas: R
 
     /** Sends the request to `replica`; `retried` says whether this is already the second try. */
     const attempt = (request: FastifyRequest, reply: FastifyReply, source: string | undefined, replica: Replica, retried: boolean) => {
+      const span = startUpstreamSpan(tracer, request, upstream.service, replica.origin);
       const options: FastifyReplyFromHooks = {
         ...common,
         getUpstream: () => replica.origin,
+        // The service's span continues this attempt's span, not the caller's (W3C trace context).
+        rewriteRequestHeaders: (req, headers) => {
+          const rewritten = common.rewriteRequestHeaders!(req, headers);
+          return span.traceparent ? { ...rewritten, traceparent: span.traceparent } : rewritten;
+        },
+        onResponse: (req, rep, response) => {
+          span.answered((response as unknown as { statusCode: number }).statusCode);
+          common.onResponse!(req, rep, response);
+        },
         // reply-from has already logged the cause (at warn, with the request id); what is left is
         // to judge the replica, maybe try another, and otherwise answer with a problem document
         // instead of its bare 500/504 error objects.
         onError: (errorReply, { error }) => {
+          span.failed(error);
           if ((error as { code?: string }).code === 'FST_REPLY_FROM_BAD_GATEWAY') {
             // The replica answered, just not in HTTP; it is up, and the answer is not replayable.
             sendProblem(errorReply as FastifyReply, request, badGateway(upstream.service));

@@ -79,6 +79,22 @@ export const platformMigrations: Record<string, Migration> = {
       await db.schema.createIndex('idempotency_keys_created_at').on('idempotency_keys').column('created_at').execute();
     },
   },
+  /**
+   * The trace of each visit this service has emitted events for (telemetry/visit-traces.ts):
+   * what keeps a visit's events in one trace when a later command on it arrives in a trace of
+   * its own. Rows older than the retention are purged with the idempotency keys.
+   */
+  '0004_platform_visit_traces': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('visit_traces')
+        .addColumn('subject', 'text', (c) => c.primaryKey())
+        .addColumn('traceparent', 'text', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('visit_traces_recorded_at').on('visit_traces').column('recorded_at').execute();
+    },
+  },
 };
 
 export type PlatformTables = {
@@ -94,6 +110,7 @@ export type PlatformTables = {
   };
   inbox: { event_id: string; event_type: string; outcome: 'APPLIED' | 'DEAD_LETTERED'; processed_at: string };
   id_sequences: { name: string; last_value: number | string };
+  visit_traces: { subject: string; traceparent: string; recorded_at: string };
   idempotency_keys: {
     idempotency_key: string;
     method: string;

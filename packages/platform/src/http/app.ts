@@ -5,6 +5,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LogLevel } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { installHttpTracing } from '../telemetry/http-tracing.ts';
+import { loggerOptions } from '../telemetry/log-fields.ts';
+import { tracingOff, type Tracing } from '../telemetry/tracing.ts';
 import { isUnavailable } from '../unavailable.ts';
 import { HttpProblem, problemTypes, validationProblem, type FieldError } from './problem.ts';
 import { validatorCompiler } from './validators.ts';
@@ -39,6 +42,8 @@ export type AppOptions = {
   description: string;
   logLevel: LogLevel;
   metrics: ServiceMetrics;
+  /** A SERVER span per request (telemetry/http-tracing.ts); by default not exported. */
+  tracing?: Tracing;
   readiness: ReadinessCheck[];
   /** The gateway serves many paths it does not know; it opts out of the docs routes. */
   documentation?: boolean;
@@ -137,7 +142,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, proble
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const app = Fastify({
-    logger: { level: options.logLevel, base: { service: options.serviceName } },
+    logger: loggerOptions(options.serviceName, options.logLevel),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -151,6 +156,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // First of the hooks, so that the span covers the whole request, refusals included.
+  installHttpTracing(app, (options.tracing ?? tracingOff()).tracer);
 
   let accepting = true;
   app.decorate('stopAccepting', () => {

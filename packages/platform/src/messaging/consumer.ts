@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { validateCloudEvent, type CloudEvent, type EventType } from '@medical/contracts';
 import type { PlatformTables } from '../db/platform-migrations.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { contextFrom, tracingOff, type Tracing } from '../telemetry/tracing.ts';
 import { isUnavailable } from '../unavailable.ts';
 import { decodeCloudEvent } from './envelope.ts';
 import { appendMessage } from './outbox.ts';
@@ -23,6 +25,10 @@ export type IdempotentConsumerOptions = {
   transaction: <T>(work: (trx: Transaction<any>) => Promise<T>) => Promise<T>;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** A CONSUMER span per handled event, continuing the trace its `traceparent` header names (off by default). */
+  tracing?: Tracing;
+  /** The transport's kind, for the spans' `messaging.system`. */
+  messagingSystem?: 'kafka' | 'embedded';
   deadLetterTopic: string;
   retryBudget: number;
   retryBaseDelayMs: number;
@@ -55,6 +61,7 @@ export type HandlingOutcome = 'applied' | 'duplicate' | 'skipped' | 'dead-letter
  */
 export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   const db = options.db as Kysely<PlatformTables>;
+  const tracer = (options.tracing ?? tracingOff()).tracer;
 
   async function inboxOutcome(
     executor: Kysely<PlatformTables> | Transaction<PlatformTables>,
@@ -146,11 +153,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     return outcome;
   }
 
-  return async function handle(delivery: Delivery): Promise<HandlingOutcome> {
-    const type = delivery.headers.ce_type ?? '(none)';
-    if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
-    // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
-    const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+  async function handleInSpan(delivery: Delivery, type: string, eventId: string): Promise<HandlingOutcome> {
     const replay = isReplay(delivery);
 
     let lastReason = '';
@@ -172,7 +175,13 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       }
       try {
         const outcome = await applyOnce(validation.event, replay);
-        if (outcome === 'applied') options.metrics.eventsConsumed.inc({ type });
+        if (outcome === 'applied') {
+          options.metrics.eventsConsumed.inc({ type });
+          // One line per clinical event this service acted on: ids only, never the event's data.
+          options.logger.info({ eventId, eventType: type, receptionId: delivery.key }, 'event applied');
+        } else {
+          options.logger.debug({ eventId, eventType: type, receptionId: delivery.key }, 'event already applied');
+        }
         return outcome;
       } catch (error) {
         // An outage is not the event's fault: leave it to the transport to redeliver later.
@@ -183,5 +192,41 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       }
     }
     return deadLetter(delivery, eventId, type, lastReason);
+  }
+
+  return async function handle(delivery: Delivery): Promise<HandlingOutcome> {
+    const type = delivery.headers.ce_type ?? '(none)';
+    if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
+    // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
+    const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+    const parent = contextFrom(delivery.headers, ROOT_CONTEXT);
+    const span = tracer.startSpan(
+      `process ${type}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': options.messagingSystem ?? 'unknown',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': delivery.topic,
+          'messaging.destination.partition.id': String(delivery.partition),
+          'messaging.consumer.group.name': options.serviceName,
+          'messaging.message.id': eventId,
+          'medical.reception_id': delivery.key,
+        },
+      },
+      parent,
+    );
+    try {
+      const outcome = await context.with(trace.setSpan(parent, span), () => handleInSpan(delivery, type, eventId));
+      span.setAttribute('medical.outcome', outcome);
+      if (outcome === 'dead-lettered') span.setStatus({ code: SpanStatusCode.ERROR, message: 'dead-lettered' });
+      return outcome;
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
   };
 }

@@ -1,9 +1,11 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { assertEventData, type CloudEvent, type MedicalEvent } from '@medical/contracts';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { PlatformTables } from '../db/platform-migrations.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { contextFrom, traceparentOf, tracingOff, type Tracing } from '../telemetry/tracing.ts';
 import { encodeCloudEvent, toCloudEvent } from './envelope.ts';
 import { backoffDelay, sleep } from './sleep.ts';
 import type { EventTransport, TransportMessage } from './transport.ts';
@@ -61,6 +63,8 @@ export type OutboxRelayOptions = {
   transport: EventTransport;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** A PRODUCER span per published event, in the trace the event was emitted in (off by default). */
+  tracing?: Tracing;
   pollIntervalMs: number;
   retryBaseDelayMs: number;
 };
@@ -69,6 +73,7 @@ export type OutboxRelayOptions = {
 export class OutboxRelay {
   private readonly options: OutboxRelayOptions;
   private readonly db: Kysely<PlatformTables>;
+  private readonly tracing: Tracing;
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
   private pendingWake = false;
@@ -77,6 +82,7 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.options = options;
     this.db = options.database.db as Kysely<PlatformTables>;
+    this.tracing = options.tracing ?? tracingOff();
   }
 
   start(): void {
@@ -173,16 +179,52 @@ export class OutboxRelay {
   }
 
   private async publish(rows: OutboxRow[]): Promise<void> {
-    await this.options.transport.publish(
-      rows.map((r) => ({
-        id: r.event_id,
-        topic: r.topic,
-        key: r.message_key,
-        headers: JSON.parse(r.headers) as Record<string, string>,
-        value: r.payload,
-      })),
-    );
+    const messages = rows.map((r) => ({
+      id: r.event_id,
+      topic: r.topic,
+      key: r.message_key,
+      headers: JSON.parse(r.headers) as Record<string, string>,
+      value: r.payload,
+    }));
+    const spans = this.tracing.recording ? messages.map((m, i) => this.startPublishSpan(m, rows[i]!.event_type)) : [];
+    try {
+      await this.options.transport.publish(messages);
+    } catch (error) {
+      for (const span of spans) {
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        span?.end();
+      }
+      throw error;
+    }
+    for (const span of spans) span?.end();
     for (const r of rows) this.options.metrics.eventsPublished.inc({ type: r.event_type });
+  }
+
+  /**
+   * The publish span is a child of the span that emitted the event, and the message's
+   * `traceparent` is replaced by the publish span's own: consumers continue from the publish.
+   * An event emitted with no trace context (tracing was off) starts no trace here.
+   */
+  private startPublishSpan(message: TransportMessage, eventType: string): Span | undefined {
+    if (!message.headers.traceparent) return undefined;
+    const parent = contextFrom(message.headers, ROOT_CONTEXT);
+    const span = this.tracing.tracer.startSpan(
+      `publish ${eventType}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': this.options.transport.kind,
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': message.topic,
+          'messaging.message.id': message.headers.ce_id ?? message.id ?? '',
+          'medical.reception_id': message.key,
+        },
+      },
+      parent,
+    );
+    const traceparent = traceparentOf(trace.setSpan(parent, span));
+    if (traceparent) message.headers.traceparent = traceparent;
+    return span;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { Histogram } from 'prom-client';
 import type { CloudEvent } from '@medical/contracts';
 import type { ServiceContext } from '@medical/platform';
 import { project } from '../domain/visit.ts';
@@ -11,13 +12,35 @@ type Context = ServiceContext<PatientManagementDatabase>;
  * Folds every event into the visit it belongs to. The view is built from events only: this
  * service never calls the others, so it keeps answering while they are down.
  */
-export function projectionEffect(_context: Context) {
+export function projectionEffect(context: Context) {
+  const stageReached = visitStageHistogram(context);
   return async (trx: Transaction<PatientManagementDatabase>, event: CloudEvent): Promise<void> => {
     const receptionId = (event.data as { receptionId: number }).receptionId;
     const current = await loadVisit(trx, receptionId);
     const next = project(current, { type: event.type, data: event.data, time: event.time });
     // Every visit starts with ReceptionCompleted, which precedes the rest of the visit in the log.
     if (next === null) throw new Error(`${event.type} for visit ${receptionId} that has not been received`);
-    if (next !== current) await saveVisit(trx, next);
+    if (next === current) return;
+    await saveVisit(trx, next);
+    if (next.stage !== current?.stage) {
+      // Counted once the view has it: an effect rolled back and run again counts once.
+      const seconds = Math.max(0, (Date.parse(event.time) - Date.parse(next.createdAt)) / 1000);
+      context.afterCommit(trx, () => stageReached.observe({ stage: next.stage }, seconds));
+    }
   };
+}
+
+/**
+ * `medical_visit_stage_seconds{stage}`: how long after the reception a visit reached each stage,
+ * by the events' own times. The count per stage is the visit funnel (how many got that far);
+ * the buckets span an outpatient day, from seconds to eight hours.
+ */
+function visitStageHistogram(context: Context): Histogram<'stage'> {
+  return new Histogram({
+    name: 'medical_visit_stage_seconds',
+    help: "Time from the reception of a visit to its reaching each stage, by the events' own times",
+    labelNames: ['stage'] as const,
+    buckets: [1, 10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800],
+    registers: [context.metrics.registry],
+  });
 }

@@ -1,0 +1,53 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import type { LoggerOptions } from 'pino';
+import type { LogLevel } from '../config.ts';
+
+/**
+ * Marks a child logger that carries the trace ids in its bindings already (a request's logger:
+ * Fastify writes its "request completed" line outside the handler's span context).
+ */
+export const TRACE_IDS_BOUND = Symbol('trace ids bound');
+
+/** The trace and span of the work in progress, on every log line written during it. */
+function traceFields(_merge: object, _level: number, logger: object): Record<string, string> {
+  if ((logger as { [TRACE_IDS_BOUND]?: boolean })[TRACE_IDS_BOUND]) return {};
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+/**
+ * Personal data that a log line must never carry, wherever it sits in the logged object: the
+ * patient's name and birth date, and the clinical texts (symptom, instructions, results,
+ * opinions, reasons). Logs go to places with wider access than the patient record (log
+ * shippers, tickets, screenshots); ids identify a visit well enough to investigate it.
+ */
+const personalFields = ['patientName', 'birthDate', 'symptom', 'instructions', 'result', 'opinion', 'cancelReason', 'rejectReason'];
+
+/**
+ * At the top of a log line `reason` is the platform's own wording (why a replica is unhealthy,
+ * why an event was dead-lettered); inside logged data (an event's, a request body's) it is the
+ * clinician's reason for a cancellation or a rejection.
+ */
+export const redactedPaths = [
+  ...personalFields.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+  '*.reason',
+  '*.*.reason',
+];
+
+/**
+ * The pino options of every service: JSON lines at LOG_LEVEL, the service's name, the trace and
+ * span ids of the current span, and personal data censored.
+ */
+export function loggerOptions(serviceName: string, level: LogLevel): LoggerOptions {
+  // pino hands the mixin the logger writing the line; its declared type leaves that argument out.
+  const mixin = traceFields as unknown as LoggerOptions['mixin'];
+  return {
+    level,
+    base: { service: serviceName },
+    mixin,
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+  };
+}
