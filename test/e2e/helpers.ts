@@ -344,6 +344,9 @@ const PROFILE_VARIABLES_UNSET: Env = {
   KAFKA_TOPIC: '',
   DEAD_LETTER_TOPIC: '',
   KAFKA_CLIENT_ID: '',
+  // Nor may a collector the shell points at receive the tests' spans.
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
 };
 
 export type TestSystemOptions = {
