@@ -1,0 +1,504 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parser } from '@prometheus-io/lezer-promql';
+import { parse } from 'yaml';
+import { BACKEND_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, freePort, startSystem, type RunningSystem, type ServiceName } from '../../scripts/lib/processes.ts';
+import {
+  Client,
+  TEST_ENV,
+  complete,
+  confirm,
+  perform,
+  prescribe,
+  registerVisit,
+  waitForDiagnosis,
+  waitForExamination,
+  waitForReception,
+  waitForVisit,
+} from '../e2e/helpers.ts';
+
+/**
+ * deploy/monitoring is checked for what can be checked without a Prometheus or a Grafana: every
+ * PromQL expression of the alert rules and of the dashboard parses with the Prometheus project's
+ * own grammar (@prometheus-io/lezer-promql, the one Prometheus' UI uses), every metric it names is
+ * exposed on /metrics by the real services after a visit, the label names it filters and groups
+ * by exist on those series, the dashboard is well-formed Grafana JSON, and the Prometheus
+ * configurations scrape /metrics and load the rule file.
+ */
+const root = path.resolve(import.meta.dirname, '..', '..');
+const monitoring = path.join(root, 'deploy', 'monitoring');
+
+// ---- PromQL --------------------------------------------------------------------------------------
+
+type Matcher = { label: string; op: string; value: string };
+type Selector = { metric: string | undefined; matchers: Matcher[] };
+type Analysis = { expr: string; selectors: Selector[]; groupingLabels: string[]; errors: string[] };
+
+/** Parses PromQL and collects its vector selectors, grouping labels (by, without, on, ignoring) and syntax errors. */
+function analyse(expr: string): Analysis {
+  const tree = parser.parse(expr);
+  const text = (node: { from: number; to: number }) => expr.slice(node.from, node.to);
+  const selectors: Selector[] = [];
+  const groupingLabels: string[] = [];
+  const errors: string[] = [];
+  tree.iterate({
+    enter(ref) {
+      if (ref.type.isError) {
+        errors.push(`syntax error at ${ref.from}: …${expr.slice(Math.max(0, ref.from - 30), ref.from)}⚠${expr.slice(ref.from, ref.from + 30)}…`);
+      }
+      if (ref.name === 'GroupingLabels') {
+        for (let child = ref.node.firstChild; child; child = child.nextSibling) {
+          if (child.name === 'LabelName') groupingLabels.push(text(child));
+        }
+      }
+      if (ref.name !== 'VectorSelector') return;
+      const node = ref.node;
+      const identifier = node.getChild('Identifier');
+      const selector: Selector = { metric: identifier ? text(identifier) : undefined, matchers: [] };
+      const matchers = node.getChild('LabelMatchers');
+      for (let matcher = matchers?.firstChild; matcher; matcher = matcher.nextSibling) {
+        if (matcher.name !== 'UnquotedLabelMatcher' && matcher.name !== 'QuotedLabelMatcher') continue;
+        const name = matcher.getChild('LabelName') ?? matcher.getChild('QuotedLabelName');
+        const op = matcher.getChild('MatchOp');
+        const value = matcher.getChild('StringLiteral');
+        if (!name || !op || !value) continue; // an error node says why
+        const m = { label: text(name).replace(/^"|"$/g, ''), op: text(op), value: JSON.parse(text(value).replace(/^'|'$|^`|`$/g, '"')) as string };
+        if (m.label === '__name__' && m.op === '=') selector.metric = m.value;
+        else selector.matchers.push(m);
+      }
+      selectors.push(selector);
+    },
+  });
+  return { expr, selectors, groupingLabels, errors };
+}
+
+/** Grafana's built-in interval variables, replaced by values of their kind. */
+const GRAFANA_BUILTINS: Record<string, string> = {
+  __rate_interval: '5m',
+  __interval: '1m',
+  __range: '1h',
+  __interval_ms: '60000',
+  __range_s: '3600',
+  __range_ms: '3600000',
+  __rate_interval_ms: '300000',
+};
+
+/**
+ * Replaces Grafana variables ($name, ${name}, ${name:format}, [[name]]) with harmless values: the
+ * built-in intervals with durations, the dashboard's own variables (used inside label matchers'
+ * strings) with a plain word. Returns the variables it met, to check that they are declared.
+ */
+function substituteGrafanaVariables(expr: string): { expr: string; variables: string[] } {
+  const variables: string[] = [];
+  const substituted = expr.replace(/\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]/g, (_all, a?: string, b?: string, c?: string) => {
+    const name = (a ?? b ?? c)!;
+    variables.push(name);
+    return GRAFANA_BUILTINS[name] ?? 'substituted';
+  });
+  return { expr: substituted, variables };
+}
+
+/** Grafana template queries that wrap PromQL: label_values(expr, label), query_result(expr). */
+function promqlOfTemplateQuery(query: string): string | undefined {
+  const labelValues = /^\s*label_values\(\s*(.+)\s*,\s*[\w.]+\s*\)\s*$/s.exec(query);
+  if (labelValues) return labelValues[1];
+  const queryResult = /^\s*query_result\(\s*(.+)\s*\)\s*$/s.exec(query);
+  if (queryResult) return queryResult[1];
+  return undefined; // label_names(), metrics(regex): no PromQL
+}
+
+function assertParses(analysis: Analysis, where: string): void {
+  assert.deepEqual(analysis.errors, [], `${where}: ${analysis.expr}`);
+  for (const selector of analysis.selectors) {
+    assert.ok(selector.metric, `${where}: every selector names its metric: ${analysis.expr}`);
+  }
+}
+
+// ---- the files -------------------------------------------------------------------------------------
+
+type Rule = { alert?: string; record?: string; expr?: unknown; for?: unknown; labels?: Record<string, unknown>; annotations?: Record<string, unknown> };
+type RuleFile = { groups: Array<{ name: string; rules: Rule[] }> };
+type Target = { refId?: unknown; expr?: unknown; datasource?: { type?: string; uid?: string } };
+type Panel = {
+  id?: unknown;
+  type?: unknown;
+  title?: unknown;
+  gridPos?: Record<string, unknown>;
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+};
+type TemplateVariable = { name?: unknown; type?: unknown; query?: unknown; definition?: unknown; datasource?: { type?: string; uid?: string } };
+type Dashboard = {
+  title?: unknown;
+  uid?: unknown;
+  schemaVersion?: unknown;
+  panels?: Panel[];
+  templating?: { list?: TemplateVariable[] };
+};
+type ScrapeConfig = {
+  job_name: string;
+  metrics_path?: string;
+  honor_labels?: boolean;
+  kubernetes_sd_configs?: Array<{ role: string }>;
+  static_configs?: Array<{ targets: string[]; labels?: Record<string, string> }>;
+  relabel_configs?: Array<{ source_labels?: string[]; regex?: string; action?: string; target_label?: string; replacement?: string }>;
+};
+type PrometheusConfig = { rule_files?: string[]; scrape_configs?: ScrapeConfig[] };
+
+const rulesFile = parse(fs.readFileSync(path.join(monitoring, 'alerts.yml'), 'utf8')) as RuleFile;
+const rules = rulesFile.groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
+const dashboard = JSON.parse(fs.readFileSync(path.join(monitoring, 'grafana', 'medical-visit-workflow.json'), 'utf8')) as Dashboard;
+/** Every panel, those inside collapsed rows too. */
+const panels: Panel[] = (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+const prometheusConfigs = ['prometheus.yml', 'prometheus.local.yml'].map((file) => ({
+  file,
+  config: parse(fs.readFileSync(path.join(monitoring, file), 'utf8')) as PrometheusConfig,
+}));
+
+type Expression = { where: string; analysis: Analysis; variables: string[] };
+
+const ruleExpressions: Expression[] = rules.map(({ group, rule }) => ({
+  where: `alerts.yml ${group}/${rule.alert ?? rule.record}`,
+  analysis: analyse(String(rule.expr)),
+  variables: [],
+}));
+
+const dashboardExpressions: Expression[] = [
+  ...panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => {
+      const { expr, variables } = substituteGrafanaVariables(String(target.expr));
+      return { where: `dashboard panel ${String(panel.id)} "${String(panel.title)}" target ${String(target.refId)}`, analysis: analyse(expr), variables };
+    }),
+  ),
+  ...(dashboard.templating?.list ?? []).flatMap((variable) => {
+    if (variable.type !== 'query') return [];
+    const query = typeof variable.query === 'string' ? variable.query : (variable.query as { query?: string } | undefined)?.query;
+    const promql = query === undefined ? undefined : promqlOfTemplateQuery(query);
+    if (promql === undefined) return [];
+    const { expr, variables } = substituteGrafanaVariables(promql);
+    return [{ where: `dashboard variable ${String(variable.name)}`, analysis: analyse(expr), variables }];
+  }),
+];
+
+const metricsOf = (expressions: Expression[]) =>
+  new Set(expressions.flatMap((e) => e.analysis.selectors.map((s) => s.metric).filter((m): m is string => m !== undefined)));
+
+// ---- static checks ---------------------------------------------------------------------------------
+
+test('the PromQL parser rejects what Prometheus rejects', () => {
+  // The check below is only worth something if a broken expression shows as an error node.
+  assert.notDeepEqual(analyse('rate(http_request_duration_seconds_count[5m]').errors, []);
+  assert.notDeepEqual(analyse('sum by (service (up)').errors, []);
+  assert.notDeepEqual(analyse('no_such_function(up)').errors, []);
+  assert.deepEqual(analyse('sum by (service) (rate(up{job=~"a.*"}[5m])) > 0').errors, []);
+  assert.deepEqual([...metricsOf([{ where: '', variables: [], analysis: analyse('a_total / on(x) group_left b{x="y"} or {__name__="d"}') }])].sort(), ['a_total', 'b', 'd']);
+});
+
+test('every alert rule is complete and its expression is valid PromQL', () => {
+  assert.ok(rules.length > 0, 'alerts.yml has rules');
+  const names = new Set<string>();
+  for (const { group, rule } of rules) {
+    const where = `alerts.yml ${group}/${rule.alert}`;
+    assert.equal(typeof rule.alert, 'string', `${group}: every rule is an alert with a name`);
+    assert.ok(!names.has(rule.alert!), `${where}: alert names are unique`);
+    names.add(rule.alert!);
+    assert.match(rule.alert!, /^[A-Za-z_][A-Za-z0-9_]*$/, `${where}: a valid alert name`);
+    assert.equal(typeof rule.expr, 'string', `${where}: expr`);
+    // A Prometheus duration: units from the largest to the smallest, each at most once.
+    assert.match(String(rule.for), /^(?=\d)(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/, `${where}: for is a Prometheus duration`);
+    assert.ok(['critical', 'warning', 'info'].includes(String(rule.labels?.severity)), `${where}: labels.severity`);
+    assert.ok(typeof rule.annotations?.summary === 'string' && rule.annotations.summary.trim() !== '', `${where}: annotations.summary`);
+    assert.ok(typeof rule.annotations?.description === 'string' && rule.annotations.description.trim() !== '', `${where}: annotations.description`);
+  }
+  for (const expression of ruleExpressions) assertParses(expression.analysis, expression.where);
+  // What the rules must watch.
+  const watched = metricsOf(ruleExpressions);
+  for (const metric of [
+    'up',
+    'medical_consumer_lag',
+    'medical_events_dead_lettered_total',
+    'medical_events_failed_total',
+    'medical_outbox_pending',
+    'http_request_duration_seconds_count',
+  ]) {
+    assert.ok(watched.has(metric), `an alert watches ${metric}`);
+  }
+});
+
+test('the dashboard is a well-formed Grafana dashboard on the datasource variable', () => {
+  assert.equal(typeof dashboard.title, 'string');
+  assert.ok(typeof dashboard.uid === 'string' && /^[A-Za-z0-9_-]{1,40}$/.test(dashboard.uid), 'uid: at most 40 letters, digits, - or _');
+  assert.equal(typeof dashboard.schemaVersion, 'number');
+  assert.ok(Array.isArray(dashboard.panels) && dashboard.panels.length > 0, 'panels');
+
+  const variables = dashboard.templating?.list ?? [];
+  for (const variable of variables) {
+    assert.equal(typeof variable.name, 'string', `variable name: ${JSON.stringify(variable)}`);
+    assert.equal(typeof variable.type, 'string', `variable ${String(variable.name)} type`);
+  }
+  const datasourceVariable = variables.find((v) => v.name === 'datasource');
+  assert.equal(datasourceVariable?.type, 'datasource');
+  assert.equal(datasourceVariable?.query, 'prometheus');
+  const serviceVariable = variables.find((v) => v.name === 'service');
+  assert.equal(serviceVariable?.type, 'query');
+  assert.equal(serviceVariable?.definition, 'label_values(http_request_duration_seconds_count, service)');
+  const usesVariable = (ds: { uid?: string } | undefined) => ds?.uid === '${datasource}' || ds?.uid === '$datasource';
+  assert.ok(usesVariable(serviceVariable?.datasource), 'the service variable queries the chosen datasource');
+
+  const ids = new Set<number>();
+  const placed: Array<{ id: number; x: number; y: number; w: number; h: number }> = [];
+  for (const panel of panels) {
+    const where = `panel ${JSON.stringify(panel.id)} "${String(panel.title)}"`;
+    assert.ok(Number.isInteger(panel.id) && (panel.id as number) > 0, `${where}: a positive integer id`);
+    assert.ok(!ids.has(panel.id as number), `${where}: ids are unique`);
+    ids.add(panel.id as number);
+    assert.ok(typeof panel.type === 'string' && panel.type !== '', `${where}: type`);
+    assert.ok(typeof panel.title === 'string' && panel.title !== '', `${where}: title`);
+    const { h, w, x, y } = panel.gridPos ?? {};
+    for (const [key, value] of Object.entries({ h, w, x, y })) assert.ok(Number.isInteger(value), `${where}: gridPos.${key} is an integer`);
+    const pos = { id: panel.id as number, h: h as number, w: w as number, x: x as number, y: y as number };
+    assert.ok(pos.x >= 0 && pos.y >= 0 && pos.w >= 1 && pos.h >= 1 && pos.x + pos.w <= 24, `${where}: inside the 24-column grid: ${JSON.stringify(panel.gridPos)}`);
+    for (const other of placed) {
+      const overlap = pos.x < other.x + other.w && other.x < pos.x + pos.w && pos.y < other.y + other.h && other.y < pos.y + pos.h;
+      assert.ok(!overlap, `${where} overlaps panel ${other.id}`);
+    }
+    placed.push(pos);
+    if (panel.type === 'row') continue;
+    assert.ok(usesVariable(panel.datasource), `${where}: datasource is the \${datasource} variable: ${JSON.stringify(panel.datasource)}`);
+    assert.ok(Array.isArray(panel.targets) && panel.targets.length > 0, `${where}: targets`);
+    const refIds = new Set<string>();
+    for (const target of panel.targets) {
+      assert.ok(typeof target.refId === 'string' && target.refId !== '' && !refIds.has(target.refId), `${where}: unique refId`);
+      refIds.add(target.refId as string);
+      assert.ok(typeof target.expr === 'string' && target.expr.trim() !== '', `${where} ${String(target.refId)}: expr`);
+      if (target.datasource) assert.ok(usesVariable(target.datasource), `${where} ${String(target.refId)}: datasource`);
+    }
+  }
+});
+
+test('every dashboard query is valid PromQL using declared variables only', () => {
+  const declared = new Set((dashboard.templating?.list ?? []).map((v) => String(v.name)));
+  for (const expression of dashboardExpressions) {
+    assertParses(expression.analysis, expression.where);
+    for (const variable of expression.variables) {
+      assert.ok(variable in GRAFANA_BUILTINS || declared.has(variable), `${expression.where}: $${variable} is declared in templating`);
+    }
+  }
+  const shown = metricsOf(dashboardExpressions);
+  for (const metric of [
+    'http_request_duration_seconds_count',
+    'http_request_duration_seconds_bucket',
+    'medical_events_published_total',
+    'medical_events_consumed_total',
+    'medical_events_failed_total',
+    'medical_events_dead_lettered_total',
+    'medical_consumer_lag',
+    'medical_outbox_pending',
+    'medical_visit_stage_seconds_bucket',
+    'medical_visit_stage_seconds_count',
+  ]) {
+    assert.ok(shown.has(metric), `a panel shows ${metric}`);
+  }
+});
+
+test('both Prometheus configurations scrape /metrics, keep the services\' labels and load the alert rules', () => {
+  for (const { file, config } of prometheusConfigs) {
+    assert.ok((config.rule_files ?? []).includes('alerts.yml'), `${file}: rule_files lists alerts.yml`);
+    for (const ruleFile of config.rule_files ?? []) {
+      // Prometheus resolves rule_files against the configuration file's directory.
+      assert.ok(fs.existsSync(path.resolve(monitoring, ruleFile)), `${file}: rule file ${ruleFile} exists`);
+    }
+    assert.ok((config.scrape_configs ?? []).length > 0, `${file}: scrape_configs`);
+    for (const job of config.scrape_configs ?? []) {
+      assert.equal(job.metrics_path ?? '/metrics', '/metrics', `${file} ${job.job_name}: scrapes /metrics`);
+      assert.equal(job.honor_labels, true, `${file} ${job.job_name}: keeps the service label every series carries`);
+    }
+  }
+  // The alerts' job matchers select the jobs of both configurations.
+  const jobs = prometheusConfigs.flatMap(({ config }) => (config.scrape_configs ?? []).map((job) => job.job_name));
+  for (const expression of ruleExpressions) {
+    for (const matcher of expression.analysis.selectors.flatMap((s) => s.matchers).filter((m) => m.label === 'job')) {
+      assert.equal(matcher.op, '=~', `${expression.where}: a job regex covering both configurations`);
+      for (const job of jobs) assert.match(job, new RegExp(`^(?:${matcher.value})$`), `${expression.where}: ${matcher.value} selects job ${job}`);
+    }
+  }
+});
+
+test('on Kubernetes, the workflow\'s pods are discovered, named by service and scraped on 8080', () => {
+  const config = prometheusConfigs.find((c) => c.file === 'prometheus.yml')!.config;
+  const job = config.scrape_configs!.find((j) => j.kubernetes_sd_configs !== undefined);
+  assert.ok(job, 'a job with Kubernetes service discovery');
+  assert.deepEqual(job.kubernetes_sd_configs!.map((sd) => sd.role), ['pod']);
+  const relabel = job.relabel_configs ?? [];
+  assert.ok(
+    relabel.some(
+      (r) => r.action === 'keep' && r.source_labels?.join() === '__meta_kubernetes_pod_label_app_kubernetes_io_part_of' && r.regex === 'medical-visit-workflow',
+    ),
+    'keeps only the pods that are part of medical-visit-workflow',
+  );
+  assert.ok(
+    relabel.some((r) => r.source_labels?.join() === '__meta_kubernetes_pod_label_app_kubernetes_io_name' && r.target_label === 'service' && (r.action ?? 'replace') === 'replace'),
+    'app.kubernetes.io/name becomes the service label',
+  );
+  assert.ok(
+    relabel.some((r) => r.target_label === '__address__' && /:8080$/.test(r.replacement ?? '')),
+    'the address is the pod on port 8080',
+  );
+});
+
+test('locally, every service is scraped on its documented port with its service label', () => {
+  const config = prometheusConfigs.find((c) => c.file === 'prometheus.local.yml')!.config;
+  const targets = config.scrape_configs!.flatMap((job) => (job.static_configs ?? []).flatMap((sc) => sc.targets.map((target) => ({ target, service: sc.labels?.service }))));
+  assert.deepEqual(
+    targets.map((t) => `${t.service} ${t.target}`).sort(),
+    SERVICE_NAMES.map((name) => `${name} localhost:${DEFAULT_PORTS[name]}`).sort(),
+  );
+});
+
+// ---- against the running services ------------------------------------------------------------------
+
+/** What the services' /metrics expose: the series names, and the label names seen on each. */
+type Exposition = { names: Set<string>; labels: Map<string, Set<string>>; sources: Map<string, Set<ServiceName>> };
+
+function readExposition(texts: Array<{ service: ServiceName; text: string }>): Exposition {
+  const names = new Set<string>();
+  const labels = new Map<string, Set<string>>();
+  const sources = new Map<string, Set<ServiceName>>();
+  const add = (name: string, service: ServiceName) => {
+    names.add(name);
+    if (!sources.has(name)) sources.set(name, new Set());
+    sources.get(name)!.add(service);
+  };
+  for (const { service, text } of texts) {
+    for (const line of text.split('\n')) {
+      // The TYPE line names the family even when it has no sample yet (a labelled counter
+      // before its first increment, a histogram with no observation).
+      const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)$/.exec(line);
+      if (type) {
+        const [, family, kind] = type as unknown as [string, string, string];
+        if (kind === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) add(family + suffix, service);
+        else if (kind === 'summary') for (const suffix of ['', '_sum', '_count']) add(family + suffix, service);
+        else if (kind === 'counter' && !family.endsWith('_total')) for (const suffix of ['', '_total']) add(family + suffix, service); // OpenMetrics names the family without _total
+        else add(family, service);
+        continue;
+      }
+      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+\S+/.exec(line);
+      if (!sample) continue;
+      const [, name, labelText = ''] = sample as unknown as [string, string, string | undefined];
+      add(name, service);
+      if (!labels.has(name)) labels.set(name, new Set());
+      for (const match of labelText.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g)) labels.get(name)!.add(match[1]!);
+    }
+  }
+  return { names, labels, sources };
+}
+
+/** Labels Prometheus adds to every series from its target (prometheus.yml, prometheus.local.yml). */
+const TARGET_LABELS = ['job', 'instance', 'service', 'namespace', 'pod'];
+/** `up` is not exposed by the services: Prometheus writes it for every scrape. */
+const SYNTHETIC_SERIES = new Set(['up']);
+/**
+ * Labels of series that one visit going well does not create (prom-client creates a labelled
+ * series at its first increment), as the services declare them.
+ */
+const LABELS_WITHOUT_SAMPLES: Record<string, string[]> = {
+  medical_events_failed_total: ['type', 'reason'],
+  medical_events_dead_lettered_total: ['type'],
+};
+
+describe('the metrics the dashboard and the rules use, against the running services (embedded profile)', () => {
+  let system: RunningSystem | undefined;
+  let dataDir: string | undefined;
+  let exposition: Exposition;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitoring-test-'));
+    const ports: Partial<Record<ServiceName, number>> = {};
+    for (const name of SERVICE_NAMES) ports[name] = await freePort();
+    system = await startSystem({
+      dataDir,
+      ports,
+      output: 'capture',
+      // The embedded profile whatever the shell exported.
+      env: { ...TEST_ENV, DATABASE_URL: '', DATABASE_SCHEMA: '', KAFKA_BROKERS: '', KAFKA_TOPIC: '', DEAD_LETTER_TOPIC: '', KAFKA_CLIENT_ID: '' },
+    });
+    // One whole visit, so the labelled series (per route, status code, event type, partition,
+    // stage) exist.
+    const client = new Client(system.gatewayUrl);
+    const reception = await registerVisit(client, { symptom: 'cough' });
+    const diagnosis = await waitForDiagnosis(client, reception.id);
+    const { prescription } = await prescribe(client, diagnosis.id, 'CHEST_XRAY');
+    const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+    await perform(client, examination.id, 'no abnormality');
+    await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
+    await complete(client, diagnosis.id, 'common cold');
+    await waitForReception(client, reception.id, (r) => r.status === 'DIAGNOSIS_COMPLETED');
+    await confirm(client, reception.id);
+    await waitForVisit(client, reception.id, (v) => v.stage === 'CONFIRMED');
+
+    const texts = await Promise.all(
+      SERVICE_NAMES.map(async (service) => {
+        const response = await fetch(`${system!.services[service].url}/metrics`);
+        assert.equal(response.status, 200, `${service} GET /metrics`);
+        assert.match(response.headers.get('content-type') ?? '', /^text\/plain/, `${service} /metrics is Prometheus text`);
+        return { service, text: await response.text() };
+      }),
+    );
+    exposition = readExposition(texts);
+  });
+
+  after(async () => {
+    await system?.stopAll();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('every service exposes the http and process metrics, every backend service the event metrics', () => {
+    for (const name of ['http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds']) {
+      assert.deepEqual([...(exposition.sources.get(name) ?? [])].sort(), [...SERVICE_NAMES].sort(), `${name} on every service`);
+    }
+    for (const name of ['medical_events_published_total', 'medical_events_consumed_total', 'medical_events_failed_total', 'medical_events_dead_lettered_total']) {
+      const on = exposition.sources.get(name) ?? new Set();
+      for (const service of BACKEND_SERVICES) assert.ok(on.has(service), `${name} on ${service}`);
+    }
+  });
+
+  for (const [what, expressions] of [
+    ['the alert rules', ruleExpressions],
+    ['the dashboard', dashboardExpressions],
+  ] as const) {
+    test(`every metric ${what} use is exposed by a service`, () => {
+      const missing = [...metricsOf(expressions)].filter((m) => !SYNTHETIC_SERIES.has(m) && !exposition.names.has(m)).sort();
+      assert.deepEqual(missing, [], `${what} use metrics that no service's /metrics exposes`);
+    });
+
+    test(`every label ${what} filter or group by exists on their metrics`, () => {
+      const problems: string[] = [];
+      for (const { where, analysis } of expressions) {
+        const known = (metric: string) => {
+          if (SYNTHETIC_SERIES.has(metric)) return new Set(TARGET_LABELS);
+          return new Set([...TARGET_LABELS, ...(exposition.labels.get(metric) ?? []), ...(LABELS_WITHOUT_SAMPLES[metric] ?? [])]);
+        };
+        const metrics = analysis.selectors.map((s) => s.metric!).filter((m) => SYNTHETIC_SERIES.has(m) || exposition.names.has(m));
+        if (metrics.length === 0) continue; // reported by the test above
+        for (const selector of analysis.selectors) {
+          if (!metrics.includes(selector.metric!)) continue;
+          const labels = known(selector.metric!);
+          for (const matcher of selector.matchers) {
+            if (!labels.has(matcher.label)) problems.push(`${where}: ${selector.metric} has no label ${matcher.label}`);
+          }
+        }
+        // A label grouped by (by, without, on, ignoring) comes from one of the expression's series;
+        // le is the histogram buckets' label, which histogram_quantile needs.
+        const anywhere = new Set(['le', ...metrics.flatMap((m) => [...known(m)])]);
+        for (const label of analysis.groupingLabels) {
+          if (!anywhere.has(label)) problems.push(`${where}: no series of ${analysis.expr} has the label ${label}`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+  }
+});
