@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse } from 'yaml';
-import { BACKEND_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, freePort, startSystem, type RunningSystem, type ServiceName } from '../../scripts/lib/processes.ts';
-import {
-  Client,
-  TEST_ENV,
-  complete,
-  confirm,
-  perform,
-  prescribe,
-  registerVisit,
-  waitForDiagnosis,
-  waitForExamination,
-  waitForReception,
-  waitForVisit,
-} from '../e2e/helpers.ts';
+import { BACKEND_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '../../scripts/lib/processes.ts';
+import { useTestSystem, waitForVisit } from '../e2e/helpers.ts';
+import { driveVisit } from '../e2e/support/visits.ts';
 
 /**
  * deploy/monitoring is checked for what can be checked without a Prometheus or a Grafana: every
@@ -411,49 +399,22 @@ const LABELS_WITHOUT_SAMPLES: Record<string, string[]> = {
 };
 
 describe('the metrics the dashboard and the rules use, against the running services (embedded profile)', () => {
-  let system: RunningSystem | undefined;
-  let dataDir: string | undefined;
   let exposition: Exposition;
 
-  before(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitoring-test-'));
-    const ports: Partial<Record<ServiceName, number>> = {};
-    for (const name of SERVICE_NAMES) ports[name] = await freePort();
-    system = await startSystem({
-      dataDir,
-      ports,
-      output: 'capture',
-      // The embedded profile whatever the shell exported.
-      env: { ...TEST_ENV, DATABASE_URL: '', DATABASE_SCHEMA: '', KAFKA_BROKERS: '', KAFKA_TOPIC: '', DEAD_LETTER_TOPIC: '', KAFKA_CLIENT_ID: '' },
-    });
-    // One whole visit, so the labelled series (per route, status code, event type, partition,
-    // stage) exist.
-    const client = new Client(system.gatewayUrl);
-    const reception = await registerVisit(client, { symptom: 'cough' });
-    const diagnosis = await waitForDiagnosis(client, reception.id);
-    const { prescription } = await prescribe(client, diagnosis.id, 'CHEST_XRAY');
-    const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
-    await perform(client, examination.id, 'no abnormality');
-    await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
-    await complete(client, diagnosis.id, 'common cold');
-    await waitForReception(client, reception.id, (r) => r.status === 'DIAGNOSIS_COMPLETED');
-    await confirm(client, reception.id);
-    await waitForVisit(client, reception.id, (v) => v.stage === 'CONFIRMED');
-
+  // One whole visit, so the labelled series (per route, status code, event type, partition,
+  // stage) exist.
+  useTestSystem('monitoring', 'embedded', async ({ client, system }) => {
+    const visit = await driveVisit(client, { label: 'monitored', examinations: ['perform'], outcome: 'complete' });
+    await waitForVisit(client, visit.receptionId, (v) => v.stage === 'CONFIRMED');
     const texts = await Promise.all(
       SERVICE_NAMES.map(async (service) => {
-        const response = await fetch(`${system!.services[service].url}/metrics`);
+        const response = await fetch(`${system.services[service].url}/metrics`);
         assert.equal(response.status, 200, `${service} GET /metrics`);
         assert.match(response.headers.get('content-type') ?? '', /^text\/plain/, `${service} /metrics is Prometheus text`);
         return { service, text: await response.text() };
       }),
     );
     exposition = readExposition(texts);
-  });
-
-  after(async () => {
-    await system?.stopAll();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('every service exposes the http and process metrics, every backend service the event metrics', () => {
