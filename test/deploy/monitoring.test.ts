@@ -293,7 +293,7 @@ test('every dashboard query is valid PromQL using declared variables only', () =
   }
 });
 
-test('both Prometheus configurations scrape /metrics, keep the services\' labels and load the alert rules', () => {
+test('both Prometheus configurations scrape the services\' metrics, keep the services\' labels and load the alert rules', () => {
   for (const { file, config } of prometheusConfigs) {
     assert.ok((config.rule_files ?? []).includes('alerts.yml'), `${file}: rule_files lists alerts.yml`);
     for (const ruleFile of config.rule_files ?? []) {
@@ -302,7 +302,9 @@ test('both Prometheus configurations scrape /metrics, keep the services\' labels
     }
     assert.ok((config.scrape_configs ?? []).length > 0, `${file}: scrape_configs`);
     for (const job of config.scrape_configs ?? []) {
-      assert.equal(job.metrics_path ?? '/metrics', '/metrics', `${file} ${job.job_name}: scrapes /metrics`);
+      // On Kubernetes through the Istio sidecar's merged endpoint (see the test below), locally /metrics.
+      const expected = job.kubernetes_sd_configs ? '/stats/prometheus' : '/metrics';
+      assert.equal(job.metrics_path ?? '/metrics', expected, `${file} ${job.job_name}: scrapes ${expected}`);
       assert.equal(job.honor_labels, true, `${file} ${job.job_name}: keeps the service label every series carries`);
     }
   }
@@ -316,7 +318,7 @@ test('both Prometheus configurations scrape /metrics, keep the services\' labels
   }
 });
 
-test('on Kubernetes, the workflow\'s pods are discovered, named by service and scraped on 8080', () => {
+test('on Kubernetes, the workflow\'s pods are discovered, named by service and scraped through the Istio sidecar', () => {
   const config = prometheusConfigs.find((c) => c.file === 'prometheus.yml')!.config;
   const job = config.scrape_configs!.find((j) => j.kubernetes_sd_configs !== undefined);
   assert.ok(job, 'a job with Kubernetes service discovery');
@@ -333,9 +335,10 @@ test('on Kubernetes, the workflow\'s pods are discovered, named by service and s
     'app.kubernetes.io/name becomes the service label',
   );
   assert.ok(
-    relabel.some((r) => r.target_label === '__address__' && /:8080$/.test(r.replacement ?? '')),
-    'the address is the pod on port 8080',
+    relabel.some((r) => r.target_label === '__address__' && /:15020$/.test(r.replacement ?? '')),
+    "the address is the pod's Istio agent, 15020, which serves the service's metrics (its prometheus.io/* annotations) merged with the sidecar's, since STRICT mTLS closes 8080 to plain-text scrapes",
   );
+  assert.equal(job.metrics_path, '/stats/prometheus');
 });
 
 test('locally, every service is scraped on its documented port with its service label', () => {
