@@ -1,9 +1,17 @@
 # syntax=docker/dockerfile:1
-# One image per service: docker build --build-arg SERVICE=reception -t medical/reception .
-# (SERVICE: gateway, reception, diagnosis, examination, patient-management)
+# One image per service, chosen by the build argument SERVICE (gateway, reception, diagnosis,
+# examination, patient-management):
+#   docker build --build-arg SERVICE=reception -t medical/reception .
+# and the load generator of `npm run load`, which the Kubernetes load Job runs (deploy/k8s/load):
+#   docker build --target load -t medical/load .
+# The service image is the last stage, so a build without --target (deploy/compose.yaml) gets it.
 
-FROM node:24-bookworm-slim AS dependencies
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- production dependencies of the whole workspace ---------------------------------------------
+FROM ${NODE_IMAGE} AS dependencies
 WORKDIR /app
+# Every workspace's manifest, so `npm ci` sees the workspace the lockfile describes.
 COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/platform/package.json packages/platform/
@@ -12,25 +20,60 @@ COPY services/reception/package.json services/reception/
 COPY services/diagnosis/package.json services/diagnosis/
 COPY services/examination/package.json services/examination/
 COPY services/patient-management/package.json services/patient-management/
-# Production dependencies only; the TypeScript sources run as they are (Node's type stripping).
-RUN npm ci --omit=dev --no-audit --no-fund
+# Production dependencies only, exactly as locked; no install scripts (none of them has one, and
+# test/deploy/dockerfile.test.ts keeps it so). The TypeScript sources run as they are (Node's
+# type stripping): nothing to compile.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:24-bookworm-slim AS runtime
-ARG SERVICE=gateway
+# ---- the load generator (scripts/load.ts): autocannon alone -------------------------------------
+FROM ${NODE_IMAGE} AS load-dependencies
+WORKDIR /app
+COPY package-lock.json /tmp/package-lock.json
+# autocannon at the version the repository's lockfile pins, without the other dev dependencies.
+RUN --mount=type=cache,target=/root/.npm \
+    version="$(node -p "require('/tmp/package-lock.json').packages['node_modules/autocannon'].version")" \
+ && echo '{ "name": "medical-load", "private": true, "type": "module" }' > package.json \
+ && npm install --omit=dev --ignore-scripts --no-audit --no-fund "autocannon@${version}"
+
+FROM ${NODE_IMAGE} AS load
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=load-dependencies /app/package.json /app/package-lock.json ./
+COPY --from=load-dependencies /app/node_modules ./node_modules
+COPY scripts/load.ts scripts/
+COPY bench/lib/tools.ts bench/lib/
+USER node
+# Arguments and LOAD_TARGET_URL as for `npm run load`; its exit code is the Job's outcome.
+ENTRYPOINT ["node", "scripts/load.ts"]
+
+# ---- one service (the default target) ----------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
 ENV NODE_ENV=production \
     SERVICE=${SERVICE} \
     PORT=8080 \
     HOST=0.0.0.0 \
     DATA_DIR=/data
+LABEL org.opencontainers.image.title="medical/${SERVICE}" \
+      org.opencontainers.image.description="medical visit workflow: the ${SERVICE} service" \
+      org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY package.json ./
+# The sources only: .dockerignore leaves the tests, the bench and the deployment files out.
 COPY packages ./packages
 COPY services ./services
-RUN mkdir -p /data && chown node:node /data
+# A missing or misspelt SERVICE fails the build here, not the container at start-up.
+RUN if [ ! -f "services/${SERVICE}/src/main.ts" ]; then \
+      echo "SERVICE must name one of: $(ls services | tr '\n' ' ')(got '${SERVICE}')" >&2; exit 1; \
+    fi \
+ && mkdir -p /data && chown node:node /data
+# The code stays root's and read-only to the service; only DATA_DIR (the embedded profile) is its own.
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# exec: the service itself receives SIGTERM and shuts down gracefully.
+# The same command as `npm start` and the tests (scripts/lib/processes.ts); exec: the service
+# itself is PID 1 and receives SIGTERM, and shuts down gracefully.
 CMD ["sh", "-c", "exec node services/${SERVICE}/src/main.ts"]

@@ -1,0 +1,369 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { percentile, round } from '../bench/lib/tools.ts';
+
+/**
+ * npm run load [-- URL] [-- --connections 20 --duration 60 --read-only --json]
+ *
+ * A load test of a running system through its gateway, as the staff's screens use it: autocannon
+ * keeps `connections` connections busy for `duration` seconds (20 for 60 s by default, as the
+ * reference's `siege -c20 -t60S`), each cycling through what a receptionist's, a doctor's and an
+ * examiner's dashboards do: mostly the lists (the visit board of patient-management, the desk's
+ * receptions, the doctor's and the examiners' worklists), and one new reception in ten, which the
+ * desk then opens. `--read-only` leaves the writes out (a system whose data must stay untouched).
+ *
+ * It prints requests/s, latency p50/p95/p99 (of every answer, whatever its status), the status
+ * codes per route, non-2xx answers and transport errors (refused connections, timeouts), and exits
+ * 1 when any request failed or was answered 5xx, so a CI step or a Kubernetes Job fails visibly.
+ * It stops by itself: after `duration` seconds, or after `--amount` requests when given, and in
+ * any case `duration` + 30 s later (a watchdog). The target is the first argument, else
+ * LOAD_TARGET_URL, else http://127.0.0.1:8088 (`npm start`'s gateway). The receptions it creates
+ * have patient ids starting with `LOAD-`.
+ *
+ * In a Kubernetes Job beside a service-mesh proxy (Istio's sidecar), LOAD_SIDECAR_QUIT_URL
+ * (`http://127.0.0.1:15020/quitquitquit`) is POSTed when the run ends, whatever its outcome, so
+ * the proxy exits too and the Job completes instead of running until its deadline.
+ */
+
+export const DEFAULT_TARGET_URL = 'http://127.0.0.1:8088';
+const LIMITS = { connections: [1, 1_000], duration: [1, 3_600], amount: [1, 100_000_000], timeout: [1, 120] } as const;
+/** How long after the planned end the watchdog gives up on autocannon. */
+const WATCHDOG_GRACE_MS = 30_000;
+
+export type LoadOptions = {
+  target: URL;
+  connections: number;
+  durationS: number;
+  /** Stop after this many requests instead (still bounded by the duration's watchdog). */
+  amount?: number;
+  /** Seconds before one request counts as timed out (an error). */
+  timeoutS: number;
+  readOnly: boolean;
+  json: boolean;
+};
+
+type RouteCounts = Record<string, Record<string, number>>;
+
+export type LoadSummary = {
+  target: string;
+  connections: number;
+  durationS: number;
+  readOnly: boolean;
+  requests: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  statusCodes: Record<string, number>;
+  /** Per route ("GET /receptions"), the answers by status code. */
+  routes: RouteCounts;
+  non2xx: number;
+  status5xx: number;
+  /** Requests that got no answer: refused or reset connections, and timeouts. */
+  errors: number;
+  timeouts: number;
+  /** A few distinct error messages, to say what went wrong. */
+  errorSamples: string[];
+  ok: boolean;
+};
+
+// ---- the mix ---------------------------------------------------------------------------------
+
+/** Context autocannon keeps per connection, reset at each pass over the list. */
+type Context = { receptionId?: number };
+type Request = {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (request: Request, context: Context) => Request;
+  onResponse?: (status: number, body: string, context: Context) => void;
+};
+
+const PAGE = 'page=0&size=20';
+const PATIENT_NAMES = ['김민지', '이서준', '박지우', 'Emma Martin', 'Lucas Dubois', '최하은', 'Noah Schmidt', '정도윤'];
+const DEPARTMENTS = ['internal medicine', 'pediatrics', 'orthopedics', 'dermatology'];
+const SYMPTOMS = ['cough and fever', 'back pain', 'rash on the arm', 'headache for three days'];
+
+/**
+ * One pass of a connection over the staff's screens. Each entry has a `route` label for the
+ * summary (the path without its id and query). The reads are what the dashboards poll; one
+ * registration in ten requests, followed by the desk opening the reception it just created.
+ */
+export function requestMix(prefix: string, readOnly: boolean): Array<Request & { route: string }> {
+  const run = randomBytes(3).toString('hex');
+  let sequence = 0;
+  const get = (path: string, route = path.split('?')[0]!) => ({ method: 'GET' as const, path: `${prefix}${path}`, route: `GET ${route}` });
+  const reads = [
+    get(`/patientManagements?${PAGE}`), // the visit board
+    get(`/receptions?status=RECEIVED&${PAGE}`), // the desk's waiting list
+    get(`/diagnoses?status=REGISTERED&${PAGE}`), // the doctor's worklist
+    get(`/patientManagements?${PAGE}`),
+    get(`/examinations?status=REQUESTED&${PAGE}`), // the examiners' worklist
+    get(`/receptions?${PAGE}`),
+    get(`/patientManagements?${PAGE}`),
+    get(`/diagnoses?${PAGE}`),
+  ];
+  if (readOnly) return reads;
+  const register = {
+    method: 'POST' as const,
+    path: `${prefix}/receptions`,
+    route: 'POST /receptions',
+    headers: { 'content-type': 'application/json' },
+    setupRequest(request: Request): Request {
+      const n = sequence++;
+      const body = {
+        patientId: `LOAD-${run}-${n}`,
+        patientName: PATIENT_NAMES[n % PATIENT_NAMES.length]!,
+        department: DEPARTMENTS[n % DEPARTMENTS.length]!,
+        symptom: SYMPTOMS[n % SYMPTOMS.length]!,
+      };
+      return { ...request, body: JSON.stringify(body) };
+    },
+    onResponse(status: number, body: string, context: Context): void {
+      context.receptionId = undefined;
+      if (status !== 201) return;
+      try {
+        const id = (JSON.parse(body) as { id?: unknown }).id;
+        if (typeof id === 'number' && Number.isInteger(id)) context.receptionId = id;
+      } catch {
+        // Not JSON: the next request falls back to the list.
+      }
+    },
+  };
+  const open = {
+    method: 'GET' as const,
+    path: `${prefix}/receptions?${PAGE}`,
+    route: 'GET /receptions/{id}',
+    // The reception just registered; the list when the registration failed.
+    setupRequest: (request: Request, context: Context): Request =>
+      context.receptionId === undefined ? request : { ...request, path: `${prefix}/receptions/${context.receptionId}` },
+  };
+  return [register, open, ...reads];
+}
+
+// ---- options ---------------------------------------------------------------------------------
+
+function integerOption(name: keyof typeof LIMITS, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const [min, max] = LIMITS[name];
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new Error(`--${name} takes a whole number from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
+export function parseOptions(args: string[], env: Record<string, string | undefined>): LoadOptions {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      connections: { type: 'string', short: 'c' },
+      duration: { type: 'string', short: 'd' },
+      amount: { type: 'string', short: 'n' },
+      timeout: { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run load -- [URL] [--connections 20] [--duration 60] [--amount N] [--timeout 10] [--read-only] [--json]\n' +
+        `URL: the gateway (default: LOAD_TARGET_URL, else ${DEFAULT_TARGET_URL})\n`,
+    );
+    process.exit(0);
+  }
+  if (positionals.length > 1) throw new Error(`one target URL at most, got ${positionals.join(' ')}`);
+  const raw = positionals[0] ?? env.LOAD_TARGET_URL?.trim() ?? DEFAULT_TARGET_URL;
+  let target: URL;
+  try {
+    target = new URL(raw || DEFAULT_TARGET_URL);
+  } catch {
+    throw new Error(`the target must be an http(s) URL, not "${raw}"`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`the target must be an http(s) URL, not "${raw}"`);
+  const amount = values.amount === undefined ? undefined : integerOption('amount', values.amount, 0);
+  const connections = integerOption('connections', values.connections, 20);
+  if (amount !== undefined && amount < connections) throw new Error(`--amount (${amount}) must be at least --connections (${connections})`);
+  return {
+    target,
+    connections,
+    durationS: integerOption('duration', values.duration, 60),
+    ...(amount !== undefined ? { amount } : {}),
+    timeoutS: integerOption('timeout', values.timeout, 10),
+    readOnly: values['read-only'] ?? false,
+    json: values.json ?? false,
+  };
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
+/** Any HTTP answer from the target will do: a refused connection is reported at once, not as a minute of errors. */
+async function assertReachable(target: URL): Promise<void> {
+  const url = new URL('healthz', target.href.endsWith('/') ? target : new URL(`${target.href}/`));
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`the gateway does not answer at ${target.href} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
+  }
+}
+
+export async function runLoad(options: LoadOptions, log: (line: string) => void): Promise<LoadSummary> {
+  await assertReachable(options.target);
+  const prefix = options.target.pathname.replace(/\/+$/, '');
+  const mix = requestMix(prefix, options.readOnly);
+  const routes: RouteCounts = {};
+  const latencies: number[] = [];
+  const errorSamples = new Set<string>();
+
+  // Count each answer under its route (autocannon gives per-request callbacks the status only).
+  const requests = mix.map(({ route, onResponse, ...request }) => ({
+    ...request,
+    onResponse(status: number, body: string, context: Context) {
+      const counts = (routes[route] ??= {});
+      counts[status] = (counts[status] ?? 0) + 1;
+      onResponse?.(status, body, context);
+    },
+  }));
+
+  log(
+    `load: ${options.connections} connections for ${options.durationS} s${options.amount ? ` (at most ${options.amount} requests)` : ''} ` +
+      `against ${options.target.origin}${prefix}, ${options.readOnly ? 'reads only' : 'reads and registrations'}`,
+  );
+  // autocannon's bundled declaration (bench/lib/autocannon.d.ts) covers a single URL; the mix
+  // uses its `requests` option and the progress events.
+  const start = autocannon as unknown as (options: object) => AutocannonRun;
+  const instance = start({
+    url: options.target.origin,
+    connections: options.connections,
+    duration: options.durationS,
+    ...(options.amount ? { amount: options.amount } : {}),
+    timeout: options.timeoutS,
+    pipelining: 1,
+    requests,
+  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
+    latencies.push(responseTimeMs);
+  });
+  instance.on('reqError', (error: Error & { code?: string }) => {
+    if (errorSamples.size < 5) errorSamples.add(error.code ?? error.message);
+  });
+
+  // Interrupted (Ctrl-C, the Job's deadline): stop, and report what was measured.
+  const stop = () => instance.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const plannedMs = options.durationS * 1_000 + WATCHDOG_GRACE_MS;
+  const watchdog = setTimeout(() => {
+    log(`load: autocannon still running ${plannedMs / 1_000} s after the start; giving up`);
+    process.exit(2);
+  }, plannedMs);
+  watchdog.unref();
+  let result: AutocannonResult;
+  try {
+    result = await instance;
+  } finally {
+    clearTimeout(watchdog);
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+  const status5xx = result['5xx'];
+  const errors = result.errors + result.timeouts;
+  const requestsDone = result.requests.total;
+  return {
+    target: `${options.target.origin}${prefix}`,
+    connections: options.connections,
+    durationS: result.duration,
+    readOnly: options.readOnly,
+    requests: requestsDone,
+    requestsPerSecond: result.duration > 0 ? round(requestsDone / result.duration) : 0,
+    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? round(latencies.reduce((a, b) => (b > a ? b : a), 0)) : null },
+    statusCodes,
+    routes,
+    non2xx: result.non2xx,
+    status5xx,
+    errors,
+    timeouts: result.timeouts,
+    errorSamples: [...errorSamples],
+    ok: requestsDone > 0 && errors === 0 && status5xx === 0,
+  };
+}
+
+type AutocannonResult = {
+  requests: { total: number };
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '5xx': number;
+  statusCodeStats: Record<string, { count: number }>;
+};
+type AutocannonRun = PromiseLike<AutocannonResult> & {
+  on(event: string, listener: (...args: any[]) => void): void;
+  stop(): void;
+};
+
+export function formatSummary(summary: LoadSummary): string {
+  const { latencyMs: l } = summary;
+  const lines = [
+    `target        ${summary.target} (${summary.connections} connections, ${summary.durationS} s${summary.readOnly ? ', reads only' : ''})`,
+    `requests      ${summary.requests} (${summary.requestsPerSecond} requests/s)`,
+    `latency       p50 ${l.p50 ?? '-'} ms, p95 ${l.p95 ?? '-'} ms, p99 ${l.p99 ?? '-'} ms, max ${l.max ?? '-'} ms`,
+    `status codes  ${Object.entries(summary.statusCodes).map(([code, count]) => `${code}: ${count}`).join(', ') || 'none'}`,
+    `non-2xx       ${summary.non2xx} (5xx: ${summary.status5xx})`,
+    `errors        ${summary.errors} (timeouts: ${summary.timeouts})${summary.errorSamples.length ? ` — ${summary.errorSamples.join(', ')}` : ''}`,
+    'per route:',
+    ...Object.entries(summary.routes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([route, counts]) => `  ${route.padEnd(28)} ${Object.entries(counts).map(([code, count]) => `${code}: ${count}`).join(', ')}`),
+    summary.ok ? 'result        OK' : `result        FAILED (${summary.requests === 0 ? 'no request completed' : 'errors or 5xx answers'})`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Asks a sidecar proxy to exit (see above); a proxy that is not there is no failure of the run. */
+async function quitSidecar(url: string | undefined, log: (line: string) => void): Promise<void> {
+  if (!url?.trim()) return;
+  try {
+    const response = await fetch(url.trim(), { method: 'POST', signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+    log(`load: asked the sidecar to quit (${url.trim()}: ${response.status})`);
+  } catch (error) {
+    log(`load: could not ask the sidecar to quit at ${url.trim()}: ${(error as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await measure();
+  } finally {
+    await quitSidecar(process.env.LOAD_SIDECAR_QUIT_URL, (line) => process.stderr.write(`${line}\n`));
+  }
+}
+
+async function measure(): Promise<void> {
+  let options: LoadOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`load: ${(error as Error).message}\n`);
+    process.exitCode = 64;
+    return;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const summary = await runLoad(options, log);
+  process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  process.exitCode = summary.ok ? 0 : 1;
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`load failed: ${(error as Error).message ?? error}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Job } from 'kubernetes-models/batch/v1';
+import { parse, parseAllDocuments } from 'yaml';
+import { SERVICE_NAMES } from '../../scripts/lib/processes.ts';
+
+/**
+ * The CI/CD pipelines (azure-pipelines.yml, .github/workflows/ci.yml) cannot run here, so they
+ * are read: both parse, both test with .ci/run (so they test what CI tests), build every service
+ * of SERVICE_NAMES as its own image with SERVICE=<name> from a stage the Dockerfile has, push it,
+ * and deploy deploy/k8s/overlays/azure with those images, in the order test → build → deploy.
+ * Where kustomize is at hand (.ci/run builds it), the deploy steps' `kustomize edit set image`
+ * is replayed on a copy of deploy/k8s and rendered, and the load Job is rendered and validated.
+ */
+const root = path.resolve(import.meta.dirname, '..', '..');
+const read = (relative: string) => fs.readFileSync(path.join(root, relative), 'utf8');
+const services = [...SERVICE_NAMES].sort();
+const dockerStages = [...read('Dockerfile').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]!);
+
+/** The services a bash `for service in …; do` loop of a script goes over, one list per loop. */
+function loops(script: string): string[][] {
+  return [...script.matchAll(/for service in ([^;\n]+); do/g)].map((m) => m[1]!.trim().split(/\s+/).sort());
+}
+
+// ---- Azure DevOps ------------------------------------------------------------------------------
+
+type AzureStep = { task?: string; script?: string; displayName?: string; condition?: string; inputs?: Record<string, string> } & Record<string, unknown>;
+type AzureJob = {
+  job?: string;
+  deployment?: string;
+  pool?: { vmImage?: string };
+  strategy?: { matrix?: Record<string, Record<string, string>>; runOnce?: { deploy?: { steps: AzureStep[] } } };
+  steps?: AzureStep[];
+  environment?: string;
+};
+type AzureStage = { stage: string; dependsOn?: string | string[]; condition?: string; jobs: AzureJob[] };
+type AzurePipeline = {
+  trigger: { branches: { include: string[] } };
+  variables: Array<{ name: string; value: string }>;
+  parameters?: Array<{ name: string; type: string; default: unknown }>;
+  stages: AzureStage[];
+};
+
+describe('azure-pipelines.yml', () => {
+  const pipeline = parse(read('azure-pipelines.yml')) as AzurePipeline;
+  const variables = Object.fromEntries(pipeline.variables.map((v) => [v.name, String(v.value)]));
+  /** $(name) and ${{ variables.name }} replaced by the pipeline's variables and the matrix entry's. */
+  const resolve = (text: string, extra: Record<string, string> = {}) =>
+    text
+      .replace(/\$\{\{\s*variables\.(\w+)\s*\}\}/g, (whole, name: string) => variables[name] ?? whole)
+      .replace(/\$\((\w+)\)/g, (whole, name: string) => extra[name] ?? variables[name] ?? whole);
+  const stage = (name: string) => {
+    const found = pipeline.stages.find((s) => s.stage === name);
+    assert.ok(found, `stage ${name}`);
+    return found;
+  };
+  /** The steps of a job, with the ones inside `${{ if … }}:` insertions flattened. */
+  const stepsOf = (job: AzureJob): AzureStep[] =>
+    (job.steps ?? job.strategy?.runOnce?.deploy?.steps ?? []).flatMap((step) => {
+      const conditional = Object.entries(step).find(([key]) => key.startsWith('${{ if'));
+      return conditional ? (conditional[1] as AzureStep[]) : [step];
+    });
+
+  test('runs on main, stages Test → Build → Deploy', () => {
+    assert.deepEqual(pipeline.trigger.branches.include, ['main']);
+    assert.deepEqual(pipeline.stages.map((s) => s.stage), ['Test', 'Build', 'Deploy']);
+    assert.equal(stage('Build').dependsOn, 'Test');
+    assert.equal(stage('Deploy').dependsOn, 'Build');
+    // Deploys come from main, never from a pull request.
+    assert.match(stage('Deploy').condition ?? '', /ne\(variables\['Build\.Reason'\], 'PullRequest'\)/);
+    assert.match(stage('Deploy').condition ?? '', /eq\(variables\['Build\.SourceBranch'\], 'refs\/heads\/main'\)/);
+  });
+
+  test('the Test stage runs .ci/run, the CI entry point, on Node.js 24', () => {
+    const scripts = stage('Test').jobs.flatMap(stepsOf).flatMap((s) => (s.script ? [resolve(s.script)] : []));
+    const run = scripts.find((s) => /\bbash \.ci\/run\b/.test(s));
+    assert.ok(run, 'a step runs bash .ci/run');
+    assert.match(run, /docker run [^]*"node:24-bookworm" bash \.ci\/run/);
+    assert.ok(fs.existsSync(path.join(root, '.ci', 'run')));
+  });
+
+  test('the Build stage builds and pushes every service with SERVICE=<name>, and the load image, tagged with the build id', () => {
+    const [job] = stage('Build').jobs;
+    const matrix = Object.values(job!.strategy?.matrix ?? {});
+    const steps = stepsOf(job!);
+    const build = steps.find((s) => s.task === 'Docker@2' && s.inputs?.command === 'build');
+    const push = steps.find((s) => s.task === 'Docker@2' && s.inputs?.command === 'push');
+    assert.ok(build && push, 'Docker@2 build and push steps');
+    assert.match(push.condition ?? '', /ne\(variables\['Build\.Reason'\], 'PullRequest'\)/, 'a pull request builds but does not push');
+    const built: string[] = [];
+    for (const entry of matrix) {
+      const at = (input: string, step: AzureStep) => resolve(step.inputs?.[input] ?? '', entry);
+      assert.ok(dockerStages.includes(entry.target!), `target ${entry.target} is a Dockerfile stage`);
+      assert.equal(at('repository', build), `medical/${entry.image}`);
+      assert.equal(at('repository', push), at('repository', build));
+      assert.equal(at('tags', build).trim(), '$(Build.BuildId)');
+      assert.equal(at('tags', push).trim(), at('tags', build).trim());
+      assert.equal(at('containerRegistry', build), variables.acrServiceConnection);
+      assert.equal(at('containerRegistry', push), variables.acrServiceConnection);
+      assert.equal(at('Dockerfile', build), 'Dockerfile');
+      const args = at('arguments', build);
+      assert.ok(args.includes(`--target ${entry.target}`), args);
+      if (entry.target === 'runtime') {
+        assert.ok(args.includes(`--build-arg SERVICE=${entry.image}`), args);
+        built.push(entry.image!);
+      }
+    }
+    assert.deepEqual(built.sort(), services);
+    assert.ok(matrix.some((e) => e.image === 'load' && e.target === 'load'), 'the load image');
+  });
+
+  test('the Deploy stage sets every image to this build and applies deploy/k8s/overlays/azure', () => {
+    const [job] = stage('Deploy').jobs;
+    assert.ok(job!.deployment && job!.environment, 'a deployment job with an environment (approvals)');
+    const steps = stepsOf(job!);
+    const scripts = steps.flatMap((s) => (s.script ? [resolve(s.script)] : []));
+    const setImages = scripts.find((s) => s.includes('kustomize edit set image'));
+    assert.ok(setImages && /cd deploy\/k8s\/overlays\/azure/.test(setImages));
+    assert.deepEqual(loops(setImages), [services]);
+    assert.ok(setImages.includes(`"medical/\${service}=${variables.acrLoginServer}/medical/\${service}:$(Build.BuildId)"`), setImages);
+    const apply = scripts.find((s) => s.includes('kubectl apply -k deploy/k8s/overlays/azure'));
+    assert.ok(apply, 'kubectl apply -k deploy/k8s/overlays/azure');
+    assert.deepEqual(loops(apply), [services], 'every rollout waited for');
+    assert.ok(scripts.indexOf(setImages) < scripts.indexOf(apply));
+    // kubectl gets the cluster from the AKS service connection around those steps.
+    const kubernetes = steps.filter((s) => s.task === 'Kubernetes@1');
+    assert.deepEqual(kubernetes.map((s) => s.inputs?.command), ['login', 'logout']);
+    for (const s of kubernetes) assert.equal(resolve(s.inputs!.kubernetesServiceEndpoint!), variables.aksServiceConnection);
+    assert.ok(steps.indexOf(kubernetes[0]!) < steps.findIndex((s) => s.script?.includes('kubectl apply')));
+    const load = scripts.find((s) => s.includes('deploy/k8s/load/run.sh'));
+    assert.ok(load && load.includes(`${variables.acrLoginServer}/medical/load:$(Build.BuildId)`));
+  });
+
+  test('the placeholders are variables, named for what to set', () => {
+    for (const name of ['acrServiceConnection', 'acrLoginServer', 'aksServiceConnection', 'deployEnvironment']) assert.ok(variables[name], name);
+    assert.match(variables.acrLoginServer!, /\.azurecr\.io$/);
+  });
+});
+
+// ---- GitHub Actions -------------------------------------------------------------------------
+
+type GitHubStep = { uses?: string; run?: string; with?: Record<string, string>; if?: string; 'working-directory'?: string; env?: Record<string, string> };
+type GitHubJob = {
+  'runs-on'?: string;
+  needs?: string | string[];
+  if?: string;
+  container?: string | { image: string };
+  permissions?: Record<string, string>;
+  environment?: string;
+  strategy?: { matrix?: { include?: Array<Record<string, string>> } };
+  steps: GitHubStep[];
+};
+type Workflow = {
+  name: string;
+  on: Record<string, { branches?: string[] } | null>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string };
+  jobs: Record<string, GitHubJob>;
+};
+
+describe('.github/workflows/ci.yml', () => {
+  const workflow = parse(read('.github/workflows/ci.yml')) as Workflow;
+  const { jobs } = workflow;
+  const needs = (job: GitHubJob) => [job.needs ?? []].flat();
+
+  test('valid triggers, minimal permissions, concurrency', () => {
+    assert.deepEqual(Object.keys(workflow.on).sort(), ['pull_request', 'push', 'workflow_dispatch']);
+    assert.deepEqual(workflow.on.push?.branches, ['main']);
+    assert.deepEqual(workflow.permissions, { contents: 'read' });
+    assert.ok(workflow.concurrency?.group);
+    for (const [name, job] of Object.entries(jobs)) {
+      for (const [scope, level] of Object.entries(job.permissions ?? {})) {
+        assert.ok((scope === 'contents' && level === 'read') || (scope === 'id-token' && level === 'write'), `${name}: ${scope}: ${level}`);
+      }
+      // id-token (OIDC to Azure) only where Azure is logged in to.
+      const logsIn = job.steps.some((s) => s.uses?.startsWith('azure/login@'));
+      assert.equal(job.permissions?.['id-token'] === 'write', logsIn, `${name}: id-token only with azure/login`);
+      for (const step of job.steps) if (step.uses) assert.match(step.uses, /^[\w.-]+\/[\w.-]+@v\d+$/, `${name}: ${step.uses} pinned to a major version`);
+    }
+  });
+
+  test('jobs test → build → deploy, each with runs-on', () => {
+    assert.deepEqual(Object.keys(jobs), ['test', 'build', 'deploy']);
+    for (const [name, job] of Object.entries(jobs)) assert.ok(job['runs-on'], `${name} runs-on`);
+    assert.deepEqual(needs(jobs.test!), []);
+    assert.deepEqual(needs(jobs.build!), ['test']);
+    assert.deepEqual(needs(jobs.deploy!), ['build']);
+    assert.match(jobs.deploy!.if ?? '', /github\.event_name != 'pull_request'/);
+    assert.match(jobs.deploy!.if ?? '', /github\.ref == 'refs\/heads\/main'/);
+    assert.ok(jobs.deploy!.environment, 'an environment (required reviewers)');
+  });
+
+  test('the test job runs .ci/run on Node.js 24', () => {
+    const job = jobs.test!;
+    const image = typeof job.container === 'string' ? job.container : job.container?.image;
+    assert.match(image ?? '', /^node:24-/);
+    assert.ok(job.steps.some((s) => s.run?.trim() === 'bash .ci/run'));
+  });
+
+  test('the build job builds every service with SERVICE=<name>, and the load image, pushing from main', () => {
+    const include = jobs.build!.strategy?.matrix?.include ?? [];
+    const runtime = include.filter((e) => e.target === 'runtime').map((e) => e.image!).sort();
+    assert.deepEqual(runtime, services);
+    assert.ok(include.some((e) => e.image === 'load' && e.target === 'load'));
+    for (const entry of include) assert.ok(dockerStages.includes(entry.target!), `target ${entry.target} is a Dockerfile stage`);
+    const build = jobs.build!.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    assert.ok(build?.with);
+    assert.equal(build.with.file, 'Dockerfile');
+    assert.equal(build.with.target, '${{ matrix.target }}');
+    assert.equal(build.with['build-args']?.trim(), 'SERVICE=${{ matrix.image }}');
+    assert.equal(build.with.push, "${{ env.PUBLISH == 'true' }}");
+    assert.match(build.with.tags ?? '', /azurecr\.io\/medical\/\{1\}:\{2\}', vars\.ACR_NAME, matrix\.image, env\.IMAGE_TAG/);
+    assert.ok(jobs.build!.steps.some((s) => s.run?.includes('az acr login')));
+  });
+
+  test('the deploy job sets every image to this commit and applies deploy/k8s/overlays/azure', () => {
+    const steps = jobs.deploy!.steps;
+    assert.ok(steps.some((s) => s.uses?.startsWith('azure/aks-set-context@')));
+    const setImages = steps.find((s) => s.run?.includes('kustomize edit set image'));
+    assert.equal(setImages?.['working-directory'], 'deploy/k8s/overlays/azure');
+    assert.deepEqual(loops(setImages!.run!), [services]);
+    assert.ok(setImages!.run!.includes('"medical/${service}=${REGISTRY}/medical/${service}:${IMAGE_TAG}"'));
+    const apply = steps.find((s) => s.run?.includes('kubectl apply -k deploy/k8s/overlays/azure'));
+    assert.ok(apply);
+    assert.deepEqual(loops(apply.run!), [services]);
+    assert.ok(steps.indexOf(setImages!) < steps.indexOf(apply));
+    assert.ok(steps.some((s) => s.run?.includes('bash deploy/k8s/load/run.sh "${REGISTRY}/medical/load:${IMAGE_TAG}"')));
+  });
+});
+
+// ---- what the deploy steps do to deploy/k8s ------------------------------------------------------
+
+function kustomizeBinary(): string | undefined {
+  const candidates = [process.env.KUSTOMIZE, path.join(os.homedir(), '.cache', 'medical-visit-workflow', 'kustomize-v5.8.1', 'kustomize')];
+  return candidates.find((c): c is string => Boolean(c) && fs.existsSync(c!));
+}
+
+describe('the deploy steps on deploy/k8s', () => {
+  const kustomize = kustomizeBinary();
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'pipelines-k8s-'));
+  after(() => fs.rmSync(copy, { recursive: true, force: true }));
+  const render = (dir: string) =>
+    parseAllDocuments(execFileSync(kustomize!, ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).map((d) => d.toJSON() as Record<string, any>);
+  const registry = 'example.azurecr.io';
+
+  test('the load run script exists and its Job renders in namespace medical, valid, bounded and locked down', { skip: !kustomize && 'kustomize not found (.ci/run builds it)' }, () => {
+    assert.ok(fs.existsSync(path.join(root, 'deploy/k8s/load/run.sh')));
+    fs.cpSync(path.join(root, 'deploy/k8s/load'), path.join(copy, 'load'), { recursive: true });
+    execFileSync(kustomize!, ['edit', 'set', 'image', `medical/load=${registry}/medical/load:42`], { cwd: path.join(copy, 'load') });
+    const documents = render(path.join(copy, 'load'));
+    assert.deepEqual(documents.map((d) => `${d.apiVersion} ${d.kind}`), ['batch/v1 Job']);
+    const job = documents[0]!;
+    new Job(job as ConstructorParameters<typeof Job>[0]).validate();
+    assert.equal(job.metadata.namespace, 'medical');
+    assert.equal(job.spec.backoffLimit, 0);
+    assert.ok(job.spec.ttlSecondsAfterFinished > 0);
+    // The deadline covers the 60 s of load, and the watchdog of scripts/load.ts (duration + 30 s).
+    assert.ok(job.spec.activeDeadlineSeconds >= 120 && job.spec.activeDeadlineSeconds <= 900);
+    const pod = job.spec.template.spec;
+    assert.equal(pod.restartPolicy, 'Never');
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.ok(pod.securityContext.runAsUser > 0);
+    const [container] = pod.containers;
+    assert.equal(container.image, `${registry}/medical/load:42`);
+    assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+    assert.ok(container.resources.requests.cpu && container.resources.limits.memory);
+    assert.deepEqual(container.args, ['--connections', '20', '--duration', '60']);
+    const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    assert.equal(env.LOAD_TARGET_URL, 'http://gateway.medical.svc.cluster.local:8080');
+  });
+
+  const overlay = path.join(root, 'deploy/k8s/overlays/azure');
+  test(
+    "the pipelines' kustomize edit set image gives every Deployment of the Azure overlay this build's image",
+    { skip: (!kustomize && 'kustomize not found (.ci/run builds it)') || (!fs.existsSync(path.join(overlay, 'kustomization.yaml')) && 'deploy/k8s/overlays/azure not there yet') },
+    () => {
+      fs.cpSync(path.join(root, 'deploy/k8s'), path.join(copy, 'k8s'), { recursive: true });
+      const copied = path.join(copy, 'k8s', 'overlays', 'azure');
+      for (const service of services) {
+        execFileSync(kustomize!, ['edit', 'set', 'image', `medical/${service}=${registry}/medical/${service}:42`], { cwd: copied });
+      }
+      const deployments = render(copied).filter((d) => d.kind === 'Deployment');
+      for (const service of services) {
+        const deployment = deployments.find((d) => d.metadata.name === service);
+        assert.ok(deployment, `Deployment ${service}`);
+        assert.equal(deployment.metadata.namespace, 'medical');
+        const images = deployment.spec.template.spec.containers.map((c: { image: string }) => c.image);
+        assert.ok(images.includes(`${registry}/medical/${service}:42`), `${service}: ${images.join(', ')}`);
+      }
+    },
+  );
+});
