@@ -223,3 +223,60 @@ export const Visit = Type.Object({
   updatedAt: Timestamp,
 });
 export type VisitView = Static<typeof Visit>;
+
+// ---- examination attachments (reports and images of an examination) ----
+/**
+ * What an attachment may be: a report (PDF) or an image (PNG, JPEG), the documents every browser
+ * and viewer shows. The declared type must be one of these and the file's first bytes must be
+ * that type's signature. DICOM studies belong in the PACS, not here: they are large, multi-file,
+ * and carry their own patient identity.
+ */
+export const attachmentContentTypes = ['application/pdf', 'image/png', 'image/jpeg'] as const;
+export type AttachmentContentType = (typeof attachmentContentTypes)[number];
+/** The extension of the stored name and of the download's file name, per type. */
+export const attachmentExtensions: Record<AttachmentContentType, string> = {
+  'application/pdf': 'pdf',
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+};
+/** The default bound on one attachment's bytes (ATTACHMENT_MAX_BYTES): 20 MiB. */
+export const DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024;
+/** The highest ATTACHMENT_MAX_BYTES accepted at start: 512 MiB. */
+export const MAX_ATTACHMENT_MAX_BYTES = 512 * 1024 * 1024;
+/** What an upload's body may carry beyond the file itself: the multipart boundaries and part headers. */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * The server-generated name of a stored attachment: 32 lower-case hex digits (128 random bits)
+ * and the extension of its type. Nothing else is a name, so no name can leave its folder.
+ */
+export const ATTACHMENT_NAME_PATTERN = '^[0-9a-f]{32}\\.(pdf|png|jpg)$';
+export const AttachmentName = Type.String({ pattern: ATTACHMENT_NAME_PATTERN, minLength: 36, maxLength: 36 });
+
+export const AttachmentParams = Type.Object({ id: RequestId, name: AttachmentName }, { additionalProperties: false });
+export const AttachmentQuery = Type.Object({ ...pagingProperties }, { additionalProperties: false });
+
+/** The upload's body as documented (multipart/form-data with one part, `file`); the handler reads the stream. */
+export const UploadAttachmentBody = Type.Object(
+  {
+    file: Type.String({
+      format: 'binary',
+      description: 'The report or image: application/pdf, image/png or image/jpeg, as the part\'s Content-Type, with a plain file name',
+    }),
+  },
+  { required: ['file'], additionalProperties: false },
+);
+
+export const Attachment = Type.Object({
+  examinationId: Id,
+  /** The server-generated name under which it is stored and downloaded. */
+  name: AttachmentName,
+  /** The file name it was uploaded with, for display and as the download's file name. */
+  filename: Type.String({ minLength: 1, maxLength: 255 }),
+  contentType: Type.Enum(attachmentContentTypes),
+  size: Type.Integer({ minimum: 1 }),
+  /** SHA-256 of the bytes, lower-case hex: lets the reader check what they got, and spots the same file uploaded twice. */
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  uploadedAt: Timestamp,
+});
+export type AttachmentView = Static<typeof Attachment>;

@@ -1,4 +1,5 @@
 import { Gauge } from 'prom-client';
+import { MULTIPART_OVERHEAD_BYTES } from '@medical/contracts';
 import { createApp, type App } from '@medical/platform/http/app';
 import type { ServiceMetrics } from '@medical/platform/metrics';
 import { tracingOff, type Tracing } from '@medical/platform/telemetry/tracing';
@@ -44,7 +45,7 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
       log: app.log,
     });
     replicaSets.push(replicas);
-    await registerUpstream(app, upstream, replicas, config.upstreamTimeoutMs, tracing.tracer);
+    await registerUpstream(app, upstream, replicas, config.upstreamTimeoutMs, tracing.tracer, config.attachmentMaxBytes + MULTIPART_OVERHEAD_BYTES);
   }
   // Checks run while the app does: from ready (listen, or a first inject) until close.
   app.addHook('onReady', async () => {

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@medical/platform/config';
+import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
 import type { TracingConfig } from '@medical/platform/telemetry/tracing-config';
 
 /**
@@ -14,6 +15,11 @@ export type Upstream = {
   variable: string;
   /** Bare origins (http://host:port), one per replica, in the order they were listed. */
   origins: string[];
+  /**
+   * The POST routes (Fastify paths) that take a file upload: their multipart bodies are streamed
+   * through to the service, up to the attachment limit, instead of buffered up to 1 MiB.
+   */
+  uploads?: readonly string[];
 };
 
 export type GatewayConfig = {
@@ -31,6 +37,11 @@ export type GatewayConfig = {
   /** How long a replica has to answer its /readyz before it counts as unhealthy. */
   healthTimeoutMs: number;
   upstreams: Upstream[];
+  /**
+   * The largest file an upload route passes on (ATTACHMENT_MAX_BYTES, the same variable and
+   * default as the examination service's); the service enforces its own limit exactly.
+   */
+  attachmentMaxBytes: number;
   /** Set: spans are exported over OTLP, as by every service. */
   tracing?: TracingConfig;
 };
@@ -41,7 +52,13 @@ type Env = Record<string, string | undefined>;
 const routes = [
   { service: 'reception', prefix: '/receptions', variable: 'RECEPTION_URL', fallback: 'http://127.0.0.1:8082' },
   { service: 'diagnosis', prefix: '/diagnoses', variable: 'DIAGNOSIS_URL', fallback: 'http://127.0.0.1:8083' },
-  { service: 'examination', prefix: '/examinations', variable: 'EXAMINATION_URL', fallback: 'http://127.0.0.1:8084' },
+  {
+    service: 'examination',
+    prefix: '/examinations',
+    variable: 'EXAMINATION_URL',
+    fallback: 'http://127.0.0.1:8084',
+    uploads: ['/examinations/:id/attachments'],
+  },
   {
     service: 'patient-management',
     prefix: '/patientManagements',
@@ -100,12 +117,14 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     upstreamTimeoutMs: readInteger(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000),
     healthIntervalMs: readInteger(env, 'UPSTREAM_HEALTH_INTERVAL_MS', 2_000, 10, 600_000),
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
-    upstreams: routes.map(({ service, prefix, variable, fallback }) => ({
-      service,
-      prefix,
-      variable,
-      origins: readOrigins(env, variable, fallback),
+    upstreams: routes.map((route) => ({
+      service: route.service,
+      prefix: route.prefix,
+      variable: route.variable,
+      origins: readOrigins(env, route.variable, route.fallback),
+      ...('uploads' in route ? { uploads: route.uploads } : {}),
     })),
+    attachmentMaxBytes: readInteger(env, 'ATTACHMENT_MAX_BYTES', DEFAULT_ATTACHMENT_MAX_BYTES, 1, MAX_ATTACHMENT_MAX_BYTES),
     ...(base.tracing ? { tracing: base.tracing } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders as Http2IncomingHttpHeaders } from 'node:http2';
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -81,7 +81,22 @@ function retryTarget(replicas: ReplicaSet, failed: Replica, failure: Failure, me
  * gateway answers by itself only when no replica can: 503 when they are down, refusing
  * connections, resetting them or slower than `timeoutMs`, so the other routes keep working.
  */
-export async function registerUpstream(app: App, upstream: Upstream, replicas: ReplicaSet, timeoutMs: number, tracer: Tracer): Promise<void> {
+/**
+ * Also, on the upstream's upload routes (Upstream.uploads), the body (multipart/form-data) is not
+ * buffered but streamed through to the replica as it arrives, up to `uploadLimitBytes` (the
+ * attachment limit plus the multipart framing; the service enforces the exact limit on the file),
+ * the way an nginx location with client_max_body_size and proxy_request_buffering off does: the
+ * gateway holds a chunk at a time, not 20 MiB per upload. Such a request is never retried: its
+ * body has been (partly) consumed and cannot be sent again.
+ */
+export async function registerUpstream(
+  app: App,
+  upstream: Upstream,
+  replicas: ReplicaSet,
+  timeoutMs: number,
+  tracer: Tracer,
+  uploadLimitBytes = BODY_LIMIT_BYTES,
+): Promise<void> {
   // A plugin of its own: the raw-body parser and the proxy client stay inside this upstream's
   // scope, and each upstream gets its own client, so a hung service cannot hold the sockets
   // another one needs.
@@ -186,7 +201,9 @@ export async function registerUpstream(app: App, upstream: Upstream, replicas: R
           const failure = classifyFailure(error);
           if (failure) {
             replicas.markDown(replica, `${failure.kind} failure on a proxied request`);
-            const next = retried ? undefined : retryTarget(replicas, replica, failure, request.method);
+            // A streamed body (an upload) is gone once read, so never sent twice.
+            const streamed = request.body instanceof Readable;
+            const next = retried || streamed ? undefined : retryTarget(replicas, replica, failure, request.method);
             if (next) {
               request.log.warn(
                 { upstream: replica.origin, retryOn: next.origin, failure },
@@ -213,14 +230,24 @@ export async function registerUpstream(app: App, upstream: Upstream, replicas: R
     /** Sends the request on to `source` on a replica (by default, its own path and query). */
     const forwardTo = (source?: string) => (request: FastifyRequest, reply: FastifyReply) => {
       // No body arrived; the platform's app substitutes {} for handlers that expect one, which
-      // reply-from would try to send. Send none, as the caller did.
-      if (!Buffer.isBuffer(request.body)) request.body = undefined;
+      // reply-from would try to send. Send none, as the caller did. A stream (an upload) is
+      // piped through by reply-from as it is.
+      if (!Buffer.isBuffer(request.body) && !(request.body instanceof Readable)) request.body = undefined;
       // Never undefined: pick falls back to replicas not known healthy, and there is at least one.
       attempt(request, reply, source, replicas.pick()!, false);
     };
 
     scope.all(upstream.prefix, forwardTo());
     scope.all(`${upstream.prefix}/*`, forwardTo());
+    if (upstream.uploads?.length) {
+      await scope.register(async (uploads) => {
+        // The request stream itself is the body (see above), whatever its media type: the service
+        // judges it (a body that is not multipart is its 415), and the route's limit bounds it.
+        uploads.removeAllContentTypeParsers();
+        uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+        for (const path of upstream.uploads!) uploads.post(path, { bodyLimit: uploadLimitBytes }, forwardTo());
+      });
+    }
     // The service's own API document, reachable through the one entry point like its API.
     scope.get(documentPath(upstream), forwardTo('/openapi.json'));
   });

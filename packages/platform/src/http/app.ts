@@ -19,8 +19,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  */
 const OVERSIZE_DRAIN_BYTES = 32 * 1024 * 1024;
 
-function tooLarge(): HttpProblem {
-  return new HttpProblem({ status: 413, title: 'Content Too Large', detail: `the body exceeds ${BODY_LIMIT_BYTES} bytes` });
+function tooLarge(limit = BODY_LIMIT_BYTES): HttpProblem {
+  return new HttpProblem({ status: 413, title: 'Content Too Large', detail: `the body exceeds ${limit} bytes` });
 }
 
 function drain(stream: NodeJS.ReadableStream): Promise<void> {
@@ -175,10 +175,13 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // The route's own limit (Fastify's `bodyLimit` route option: an upload route allows more),
+    // else the app's.
+    const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES;
     const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > BODY_LIMIT_BYTES) {
+    if (declared > limit) {
       if (declared <= OVERSIZE_DRAIN_BYTES) await drain(request.raw);
-      throw tooLarge();
+      throw tooLarge(limit);
     }
   });
   // Commands whose body is optional (cancel, confirm) are also sent with no body at all.

@@ -35,4 +35,28 @@ export const migrations: Migrations = {
         .execute();
     },
   },
+  /**
+   * The attachments of an examination (reports, images): their bytes are files under
+   * ATTACHMENTS_DIR, these rows are what lists them (see src/attachments/store.ts for why).
+   * Numbered above every migration of the platform and the services (the platform's latest is
+   * 0004): they share one namespace, and one may never sort before another already applied.
+   */
+  '0005_attachments': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('attachments')
+        .addColumn('examination_id', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('uploaded_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('attachments_pk', ['examination_id', 'name'])
+        // The same bytes twice on one examination are one attachment (a retried upload).
+        .addUniqueConstraint('attachments_content', ['examination_id', 'sha256'])
+        .execute();
+      await db.schema.createIndex('attachments_listing').on('attachments').columns(['examination_id', 'uploaded_at', 'name']).execute();
+    },
+  },
 };

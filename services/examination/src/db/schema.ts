@@ -20,4 +20,15 @@ export type ExaminationRow = {
 /** Receptions cancelled and diagnoses rejected: a prescription arriving for them is cancelled at once. */
 export type ClosedVisitRow = { scope: 'reception' | 'diagnosis'; ref_id: number; reason: string; closed_at: string };
 
-export type ExaminationDatabase = PlatformTables & { examinations: ExaminationRow; closed_visits: ClosedVisitRow };
+/** One attachment of an examination; its bytes are the file ATTACHMENTS_DIR/<examination_id>/<name>. */
+export type AttachmentRow = {
+  examination_id: number;
+  name: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  uploaded_at: string;
+};
+
+export type ExaminationDatabase = PlatformTables & { examinations: ExaminationRow; closed_visits: ClosedVisitRow; attachments: AttachmentRow };

@@ -182,3 +182,14 @@ export function evolve(state: State, event: DomainEvent): State {
       return { ...state, status: 'CANCELLED', cancelReason: event.data.reason, updatedAt: event.at };
   }
 }
+
+/**
+ * Why an examination takes no new attachment, if it does not. REQUESTED (the images come before
+ * the result is written) and PERFORMED (the signed report comes after) take them; a CANCELLED
+ * examination was never done, so a report or an image filed on it belongs to another order: a
+ * 409, as for any command the examination's state refuses. Its earlier attachments stay readable.
+ * Attaching changes no state and emits no event (the event contract of DESIGN.md is fixed).
+ */
+export function attachmentRefusal(state: Examination): string | undefined {
+  return state.status === 'CANCELLED' ? `examination ${state.id} is CANCELLED: attachments can be added to a REQUESTED or PERFORMED examination only` : undefined;
+}

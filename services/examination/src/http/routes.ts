@@ -8,6 +8,8 @@ import {
   ProblemDetails,
 } from '@medical/contracts';
 import { notFound, type App, type ServiceContext } from '@medical/platform';
+import { loadAttachmentSettings, type AttachmentSettings } from '../attachments/settings.ts';
+import { attachmentRoutes } from './attachments.ts';
 import { cancelExamination, performExamination } from '../app/commands.ts';
 import { listExaminations, loadExamination } from '../db/repository.ts';
 import type { ExaminationDatabase } from '../db/schema.ts';
@@ -15,7 +17,15 @@ import type { ExaminationDatabase } from '../db/schema.ts';
 const problems = { 400: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails };
 const tags = ['examinations'];
 
-export function examinationRoutes(app: App, context: ServiceContext<ExaminationDatabase>): void {
+/**
+ * The examiners' API. The attachment settings are read from the process's environment at start
+ * (ATTACHMENTS_DIR, ATTACHMENT_MAX_BYTES); a test passes its own.
+ */
+export async function examinationRoutes(
+  app: App,
+  context: ServiceContext<ExaminationDatabase>,
+  attachments: AttachmentSettings = loadAttachmentSettings(process.env, context.config.dataDir),
+): Promise<void> {
   const db = context.database.db;
 
   app.get(
@@ -45,4 +55,6 @@ export function examinationRoutes(app: App, context: ServiceContext<ExaminationD
     { schema: { tags, summary: 'Cancel a pending examination', params: IdParams, body: CancelExaminationBody, response: { 200: Examination, ...problems } } },
     async (request) => cancelExamination(context, request.params.id, request.body.reason),
   );
+
+  await attachmentRoutes(app, context, attachments);
 }
