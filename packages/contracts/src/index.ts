@@ -2,3 +2,4 @@ export * from './common.ts';
 export * from './events.ts';
 export * from './api.ts';
 export * from './validate.ts';
+export * from './actor.ts';

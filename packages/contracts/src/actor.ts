@@ -1,0 +1,26 @@
+import { Type, type Static } from 'typebox';
+
+/** The staff roles of the system, each with what it may do (permissions.ts). */
+export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] as const;
+export type Role = (typeof roles)[number];
+/** An actor's role: a staff role, or `system` for a service acting by itself. */
+export const actorRoles = [...roles, 'system'] as const;
+
+/**
+ * Who did something: the person a verified token names (its subject, display name and the role
+ * that allowed the action), or the system itself for what a service does on its own in reaction
+ * to an event. Recorded in the audit trail of the service that acted and carried in the events
+ * a command emits, so the visit's timeline says who did each step.
+ */
+export const Actor = Type.Object(
+  {
+    subject: Type.String({ minLength: 1, maxLength: 255 }),
+    name: Type.Optional(Type.String({ maxLength: 255 })),
+    role: Type.Enum(actorRoles),
+  },
+  { additionalProperties: false },
+);
+export type Actor = Static<typeof Actor>;
+
+/** The actor of what a service does by itself (an event's reaction, a compensation). */
+export const systemActor = (service: string): Actor => ({ subject: `service:${service}`, name: service, role: 'system' });
