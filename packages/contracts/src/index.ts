@@ -3,3 +3,4 @@ export * from './events.ts';
 export * from './api.ts';
 export * from './validate.ts';
 export * from './actor.ts';
+export * from './permissions.ts';

@@ -1,0 +1,122 @@
+import type { Role } from './actor.ts';
+
+/**
+ * Who may call which API route: the one table the gateway (on concrete paths, in front of its
+ * wildcard proxy routes) and every service (behind it) enforce. A route missing here is refused
+ * as unknown (404) by both, so a new route is unusable until it is given its roles; a test fails
+ * when a service registers a route this table does not cover.
+ *
+ * - receptionist: the front desk's receptions (register, list and read, cancel, confirm).
+ *   It sees the diagnosis outcome on the reception itself, not by reading diagnoses.
+ * - doctor: diagnoses (read, prescribe, complete, reject), and reads examinations with their
+ *   attachments: the reports and images are the results the doctor judges (DESIGN.md §1, step 6).
+ *   The doctor neither performs, cancels nor uploads.
+ * - examiner: examinations (read, perform, cancel) and their attachments (upload, list, download).
+ * - manager: the patient-management read model (lists, one visit, its timeline, the live stream).
+ * - admin: everything; listed on every entry so what is read here is exactly what is enforced.
+ *
+ * Paths are Fastify route patterns: `:name` is one path segment, a final `*` the rest of the path.
+ * HEAD is allowed wherever GET is (Fastify answers HEAD from the GET route).
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type Permission = { method: HttpMethod; path: string; roles: readonly Role[] };
+
+export const permissions: readonly Permission[] = [
+  // reception
+  { method: 'POST', path: '/receptions', roles: ['receptionist', 'admin'] },
+  { method: 'GET', path: '/receptions', roles: ['receptionist', 'admin'] },
+  { method: 'GET', path: '/receptions/:id', roles: ['receptionist', 'admin'] },
+  { method: 'POST', path: '/receptions/:id/cancel', roles: ['receptionist', 'admin'] },
+  { method: 'POST', path: '/receptions/:id/confirm', roles: ['receptionist', 'admin'] },
+  // diagnosis
+  { method: 'GET', path: '/diagnoses', roles: ['doctor', 'admin'] },
+  { method: 'GET', path: '/diagnoses/:id', roles: ['doctor', 'admin'] },
+  { method: 'POST', path: '/diagnoses/:id/prescriptions', roles: ['doctor', 'admin'] },
+  { method: 'POST', path: '/diagnoses/:id/complete', roles: ['doctor', 'admin'] },
+  { method: 'POST', path: '/diagnoses/:id/reject', roles: ['doctor', 'admin'] },
+  // examination: the examiners' worklist, readable by the doctor who prescribed
+  { method: 'GET', path: '/examinations', roles: ['examiner', 'doctor', 'admin'] },
+  { method: 'GET', path: '/examinations/:id', roles: ['examiner', 'doctor', 'admin'] },
+  { method: 'POST', path: '/examinations/:id/perform', roles: ['examiner', 'admin'] },
+  { method: 'POST', path: '/examinations/:id/cancel', roles: ['examiner', 'admin'] },
+  { method: 'POST', path: '/examinations/:id/attachments', roles: ['examiner', 'admin'] },
+  { method: 'GET', path: '/examinations/:id/attachments', roles: ['examiner', 'doctor', 'admin'] },
+  { method: 'GET', path: '/examinations/:id/attachments/:name', roles: ['examiner', 'doctor', 'admin'] },
+  // The service's catch-all that answers 400 to a name with a path in it: the download's roles,
+  // so whoever may download learns why the name is wrong, and nobody else learns anything.
+  { method: 'GET', path: '/examinations/:id/attachments/*', roles: ['examiner', 'doctor', 'admin'] },
+  // patient management (read model)
+  { method: 'GET', path: '/patientManagements', roles: ['manager', 'admin'] },
+  { method: 'GET', path: '/patientManagements/stream', roles: ['manager', 'admin'] },
+  { method: 'GET', path: '/patientManagements/:receptionId', roles: ['manager', 'admin'] },
+  { method: 'GET', path: '/patientManagements/:receptionId/timeline', roles: ['manager', 'admin'] },
+];
+
+type Segment = { literal: string } | { param: string } | { rest: true };
+type CompiledPermission = Permission & { segments: Segment[] };
+
+function compile(path: string): Segment[] {
+  return path
+    .split('/')
+    .slice(1)
+    .map((part): Segment => (part === '*' ? { rest: true } : part.startsWith(':') ? { param: part.slice(1) } : { literal: part }));
+}
+
+/**
+ * Literal segments before parameters, as Fastify's router prefers them: `/patientManagements/stream`
+ * is the stream, not the visit whose receptionId is "stream"; a final `*` comes last of all.
+ */
+function specificity(segments: Segment[]): number[] {
+  return segments.map((s) => ('literal' in s ? 0 : 'param' in s ? 1 : 2));
+}
+
+function compareSpecificity(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return b.length - a.length;
+}
+
+const compiled: CompiledPermission[] = permissions
+  .map((p) => ({ ...p, segments: compile(p.path) }))
+  .sort((a, b) => compareSpecificity(specificity(a.segments), specificity(b.segments)));
+
+/** Each segment percent-decoded, as the router decodes them; undefined when one is malformed. */
+function pathSegments(concretePath: string): string[] | undefined {
+  let path = concretePath.split('?')[0]!.split('#')[0]!;
+  // Fastify runs with ignoreTrailingSlash: /receptions/ is /receptions.
+  if (path.length > 1) path = path.replace(/\/+$/, '');
+  if (!path.startsWith('/')) return undefined;
+  try {
+    return path.split('/').slice(1).map((part) => decodeURIComponent(part));
+  } catch {
+    return undefined;
+  }
+}
+
+function matches(segments: Segment[], parts: string[]): boolean {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if ('rest' in segment) return parts.length > i;
+    const part = parts[i];
+    if (part === undefined) return false;
+    if ('literal' in segment ? part !== segment.literal : part === '') return false;
+  }
+  return parts.length === segments.length;
+}
+
+/** The table's entry for a request, or undefined for a path (or method) outside the API. */
+export function permissionFor(method: string, concretePath: string): Permission | undefined {
+  const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+  const parts = pathSegments(concretePath);
+  if (!parts) return undefined;
+  return compiled.find((p) => p.method === verb && matches(p.segments, parts));
+}
+
+/**
+ * The roles allowed to call `method` on a concrete URL path (`/receptions/12/cancel`, with or
+ * without a query string or trailing slash), or undefined when no API route has that method and
+ * path: the caller then answers 404, as for any unknown route.
+ */
+export function rolesFor(method: string, concretePath: string): readonly Role[] | undefined {
+  return permissionFor(method, concretePath)?.roles;
+}

@@ -1,0 +1,166 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { permissionFor, type Permission, type Role } from '@medical/contracts';
+import { sendProblem, type App } from '../http/app.ts';
+import { HttpProblem, problemTypes } from '../http/problem.ts';
+import { InvalidTokenError, IssuerUnavailableError, type TokenVerifier } from './oidc-verifier.ts';
+import './request-actor.ts';
+
+/**
+ * Authentication and role checks for every API route, as one onRequest hook: it runs before the
+ * body is read or parsed, so nobody without a valid token gets a request body buffered or
+ * validated, let alone a handler run. The same hook serves the gateway (whose proxy routes are
+ * wildcards: the concrete path is what is checked) and each service (which checks again, so a
+ * service reached past the gateway, from inside the cluster, is no softer).
+ *
+ * Install it right after createApp (after the tracing hook, so refusals are traced too) and
+ * before the routes. Answers, as problem+json:
+ * - 404 for a method and path the permission table does not know: outside the API, as today;
+ * - 401 with `WWW-Authenticate: Bearer ...` (RFC 6750 §3) without a bearer token or with one
+ *   that does not verify;
+ * - 503 with Retry-After while the identity provider's keys cannot be fetched: the token may be
+ *   fine, so the client should retry, not sign in again;
+ * - 403 when none of the token's roles may call the route.
+ * Otherwise `request.actor` names who acts, with the role that grants the route.
+ */
+
+/**
+ * The route patterns anyone may call: probes and scrapes (a load balancer has no token), the API
+ * documents, and the development identity provider (the token endpoint cannot require a token).
+ * A pattern ending in `/*` covers every route under it. The gateway adds its console's files.
+ */
+export const PUBLIC_ROUTES: readonly string[] = [
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.json',
+  '/openapi/*',
+  '/docs',
+  '/docs/*',
+  '/auth/token',
+  '/auth/jwks',
+  '/auth/.well-known/openid-configuration',
+];
+
+export type AuthenticationOptions = {
+  verifier: TokenVerifier;
+  /** Route patterns without authentication (default PUBLIC_ROUTES). */
+  publicRoutes?: readonly string[];
+  /** The permission table's lookup (default the contracts' one); tests pass their own. */
+  permissionFor?: (method: string, concretePath: string) => Permission | undefined;
+  /** Seconds a client should wait before retrying while the issuer is unavailable. */
+  retryAfterSeconds?: number;
+};
+
+/** The `realm` of every challenge: names the protection space, nothing secret. */
+const REALM = 'medical-visit-workflow';
+
+export const authProblemTypes = {
+  unauthorized: 'urn:medical:problem:unauthorized',
+  forbidden: 'urn:medical:problem:forbidden',
+} as const;
+
+/** A challenge header value; descriptions are ours (never the token's text), so quoting is safe. */
+function challenge(error?: string, description?: string): string {
+  const params = [`realm="${REALM}"`];
+  if (error) params.push(`error="${error}"`);
+  if (description) params.push(`error_description="${description.replace(/["\\]/g, '')}"`);
+  return `Bearer ${params.join(', ')}`;
+}
+
+/** RFC 6750 §2.1: `Bearer` (any case), one space or more, a b64token. */
+const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+
+type Credentials = { token: string } | { missing: true } | { malformed: true };
+
+function credentials(header: string | undefined): Credentials {
+  // No Authorization, or one for another scheme (Basic, say): no bearer credentials at all, which
+  // RFC 6750 §3.1 answers with a bare challenge, no error code.
+  if (!header || !/^Bearer(\s|$)/i.test(header)) return { missing: true };
+  const match = bearerPattern.exec(header);
+  return match ? { token: match[1]! } : { malformed: true };
+}
+
+function unauthorized(reply: FastifyReply, request: FastifyRequest, detail: string, error?: string) {
+  reply.header('www-authenticate', challenge(error, error ? detail : undefined));
+  return sendProblem(reply, request, new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail }));
+}
+
+function matchesPattern(route: string, pattern: string): boolean {
+  return pattern.endsWith('/*') ? route === pattern.slice(0, -2) || route.startsWith(pattern.slice(0, -1)) : route === pattern;
+}
+
+/**
+ * The role a request acts in: the first of the route's roles the user holds. The table lists the
+ * specific roles before admin, so a doctor who is also admin prescribes as doctor, and the audit
+ * trail says so; admin acts as admin only where it is the user's only way in.
+ */
+export function pickRole(allowed: readonly Role[], held: readonly Role[]): Role | undefined {
+  return allowed.find((role) => held.includes(role));
+}
+
+export function installAuthentication(app: App, options: AuthenticationOptions): void {
+  const publicRoutes = options.publicRoutes ?? PUBLIC_ROUTES;
+  const lookup = options.permissionFor ?? permissionFor;
+  const retryAfter = String(options.retryAfterSeconds ?? 1);
+  if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
+
+  app.addHook('onRequest', async (request, reply) => {
+    // Public by the route that matched, never by the raw URL: the router has decoded and resolved
+    // the path, so no spelling of a protected path (percent-encoding, dot segments) reads as public.
+    const route = request.routeOptions.url;
+    if (route !== undefined && publicRoutes.some((pattern) => matchesPattern(route, pattern))) return;
+
+    // Fail closed: a route the table does not name is refused as unknown, even if a service
+    // registered it, so a route added without its roles is unusable (and a test says so).
+    const permission = lookup(request.method, request.url);
+    if (!permission) {
+      return sendProblem(
+        reply,
+        request,
+        new HttpProblem({ status: 404, title: 'Not Found', type: problemTypes.notFound, detail: `no route for ${request.method} ${request.url.split('?')[0]}` }),
+      );
+    }
+
+    const found = credentials(request.headers.authorization);
+    if ('missing' in found) return unauthorized(reply, request, 'this route needs a bearer token (Authorization: Bearer <token>)');
+    if ('malformed' in found) return unauthorized(reply, request, 'the Authorization header is not a valid bearer token', 'invalid_token');
+
+    let identity;
+    try {
+      identity = await options.verifier.verify(found.token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return unauthorized(reply, request, error.message, 'invalid_token');
+      if (error instanceof IssuerUnavailableError) {
+        request.log.warn({ err: error }, 'bearer token not verified: the identity provider is unavailable');
+        reply.header('retry-after', retryAfter);
+        return sendProblem(
+          reply,
+          request,
+          new HttpProblem({
+            status: 503,
+            title: 'Service Unavailable',
+            type: problemTypes.unavailable,
+            detail: 'the identity provider cannot be reached to verify the token; try again shortly',
+          }),
+        );
+      }
+      throw error;
+    }
+
+    const role = pickRole(permission.roles, identity.roles);
+    if (!role) {
+      reply.header('www-authenticate', challenge('insufficient_scope', `needs one of the roles ${permission.roles.join(', ')}`));
+      return sendProblem(
+        reply,
+        request,
+        new HttpProblem({
+          status: 403,
+          title: 'Forbidden',
+          type: authProblemTypes.forbidden,
+          detail: `${request.method} ${permission.path} needs one of the roles ${permission.roles.join(', ')}; the token grants ${identity.roles.join(', ') || 'none'}`,
+        }),
+      );
+    }
+    request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
+  });
+}

@@ -1,0 +1,212 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JWSHeaderParameters,
+  type FlattenedJWSInput,
+  type JWTPayload,
+  type RemoteJWKSet,
+} from 'jose';
+import { roles as staffRoles, type Role } from '@medical/contracts';
+import type { AuthConfig } from './auth-config.ts';
+
+/**
+ * Verifies bearer tokens (JWTs) against an OpenID Connect issuer: its keys are found through
+ * discovery (`<issuer>/.well-known/openid-configuration` names the `jwks_uri`), fetched lazily on
+ * the first token and cached. The development identity provider is verified by this same code.
+ */
+
+/** Who a valid token names; which of its roles acts is decided per route (authentication.ts). */
+export type VerifiedIdentity = { subject: string; name?: string; roles: Role[] };
+
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifiedIdentity>;
+}
+
+/** The token is not acceptable: a 401 with `WWW-Authenticate: Bearer error="invalid_token"`. */
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+/** The issuer's keys cannot be had right now: a 503 (the token may be fine), retried shortly. */
+export class IssuerUnavailableError extends Error {
+  override name = 'IssuerUnavailableError';
+}
+
+/**
+ * Asymmetric algorithms only. Naming them is what stops the two classic forgeries: `alg: none`
+ * (no signature at all) and HS256 signed with the issuer's *public* key as the HMAC secret
+ * (algorithm confusion). jose checks the header's alg against this list before it looks a key up.
+ */
+export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+export type OidcVerifierOptions = Pick<AuthConfig, 'issuer' | 'audience' | 'rolesClaim' | 'clockToleranceSeconds'> & {
+  /** How long a fetch of the discovery document or the JWKS may take. */
+  timeoutMs?: number;
+  /** After a failed discovery, requests are answered 503 at once for this long, then it is tried again. */
+  retryAfterMs?: number;
+  /**
+   * A token whose `kid` is not in the cached set refetches the JWKS (a rotated key), but not more
+   * often than this, so tokens with made-up kids cannot make this process hammer the issuer.
+   */
+  cooldownMs?: number;
+  /** How long fetched keys are used before they are fetched again (kept if that fetch fails). */
+  cacheMaxAgeMs?: number;
+};
+
+type Discovered = { jwks: RemoteJWKSet };
+
+/** The claim at a dot path (`realm_access.roles`), own properties only. */
+function claimAt(payload: JWTPayload, path: string): unknown {
+  let value: unknown = payload;
+  for (const name of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, name)) return undefined;
+    value = (value as Record<string, unknown>)[name];
+  }
+  return value;
+}
+
+/**
+ * The staff roles a token grants: an array of strings (Keycloak's `realm_access.roles`, Entra
+ * ID's `roles`), or one space-separated string. Names this system does not know are ignored: a
+ * provider's roles also hold `offline_access`, `uma_authorization` and other systems' roles.
+ */
+export function rolesFromClaims(payload: JWTPayload, path: string): Role[] {
+  const value = claimAt(payload, path);
+  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
+  const known = new Set<string>(staffRoles);
+  return [...new Set(names.filter((n): n is Role => typeof n === 'string' && known.has(n)))];
+}
+
+function text(value: unknown, max: number): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, max) : undefined;
+}
+
+/** The discovery document's URL: a trailing slash of the issuer is dropped first (Discovery §4). */
+export function discoveryUrl(issuer: string): URL {
+  return new URL(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+}
+
+/** JWKS failures that say the token is wrong, not that the keys could not be fetched. */
+function isTokenFault(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported ||
+    error instanceof errors.JOSEAlgNotAllowed
+  );
+}
+
+export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const retryAfterMs = options.retryAfterMs ?? 1_000;
+  let discovering: Promise<Discovered> | undefined;
+  let failedAt = -Infinity;
+  let failure: unknown;
+
+  async function discover(): Promise<Discovered> {
+    const url = discoveryUrl(options.issuer);
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
+    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+    const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    // The document must be the issuer's own (Discovery §4.3): otherwise a provider could hand out
+    // another issuer's keys, and tokens of the other would be taken for this one's.
+    if (document.issuer !== options.issuer) throw new Error(`${url} names the issuer "${String(document.issuer)}", not "${options.issuer}"`);
+    if (typeof document.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
+    const jwksUri = new URL(document.jwks_uri);
+    // Keys fetched over plain HTTP could be swapped on the way; only an http issuer (a local
+    // development provider) may have an http JWKS.
+    if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && url.protocol === 'http:')) {
+      throw new Error(`${url} names a jwks_uri that is not https: ${jwksUri.href}`);
+    }
+    return {
+      jwks: createRemoteJWKSet(jwksUri, {
+        timeoutDuration: timeoutMs,
+        cooldownDuration: options.cooldownMs ?? 10_000,
+        cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
+      }),
+    };
+  }
+
+  /**
+   * Discovery once, shared by concurrent requests and kept when it succeeds. When it fails (the
+   * issuer is restarting, say) every request is a 503 for `retryAfterMs`, then the next one tries
+   * again: an unreachable issuer is neither hammered nor given up on.
+   */
+  function discovered(): Promise<Discovered> {
+    if (discovering) return discovering;
+    if (performance.now() - failedAt < retryAfterMs) {
+      return Promise.reject(new IssuerUnavailableError(`the identity provider could not be reached: ${String(failure)}`));
+    }
+    discovering = discover().catch((error: unknown) => {
+      discovering = undefined;
+      failedAt = performance.now();
+      failure = error instanceof Error ? error.message : error;
+      throw new IssuerUnavailableError(`the identity provider could not be reached: ${String(failure)}`, { cause: error });
+    });
+    return discovering;
+  }
+
+  /** The key for a token's header; only called once its alg has passed ALLOWED_ALGORITHMS. */
+  async function key(header: JWSHeaderParameters, token: FlattenedJWSInput) {
+    const { jwks } = await discovered();
+    try {
+      return await jwks(header, token);
+    } catch (error) {
+      if (isTokenFault(error)) throw error;
+      // The refresh of expired keys failed (the issuer is briefly down): the keys fetched before
+      // still verify the tokens they signed, better than refusing every user meanwhile.
+      const unavailable = new IssuerUnavailableError(
+        `the identity provider's keys could not be fetched: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+      const stale = jwks.jwks();
+      if (!stale) throw unavailable;
+      try {
+        return await createLocalJWKSet(stale)(header, token);
+      } catch (staleError) {
+        // Not among the old keys: maybe a key the issuer rotated in, which could not be fetched.
+        throw staleError instanceof errors.JWKSNoMatchingKey ? unavailable : staleError;
+      }
+    }
+  }
+
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          issuer: options.issuer,
+          audience: options.audience,
+          algorithms: ALLOWED_ALGORITHMS,
+          clockTolerance: options.clockToleranceSeconds,
+          // A token without an expiry would be valid forever once leaked.
+          requiredClaims: ['sub', 'exp'],
+        }));
+      } catch (error) {
+        if (error instanceof IssuerUnavailableError) throw error;
+        throw new InvalidTokenError(describe(error), { cause: error });
+      }
+      const subject = payload.sub;
+      if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
+      const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
+      return { subject, ...(name ? { name } : {}), roles: rolesFromClaims(payload, options.rolesClaim) };
+    },
+  };
+}
+
+/** What the 401 says (error_description): why, without echoing the token. */
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'the token is not valid yet';
+    if (error.claim === 'iss') return 'the token is from another issuer';
+    if (error.claim === 'aud') return 'the token is for another audience';
+    return `the token's ${error.claim} claim is invalid`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with an allowed algorithm';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
+  return 'the token is malformed or invalid';
+}
