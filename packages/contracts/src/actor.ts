@@ -3,8 +3,11 @@ import { Type, type Static } from 'typebox';
 /** The staff roles of the system, each with what it may do (permissions.ts). */
 export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] as const;
 export type Role = (typeof roles)[number];
-/** An actor's role: a staff role, or `system` for a service acting by itself. */
-export const actorRoles = [...roles, 'system'] as const;
+/**
+ * An actor's role: a staff role, `system` for a service acting by itself, or `anonymous` for a
+ * request that reached a command without an authenticated person (see `anonymousActor`).
+ */
+export const actorRoles = [...roles, 'system', 'anonymous'] as const;
 
 /**
  * Who did something: the person a verified token names (its subject, display name and the role
@@ -24,3 +27,10 @@ export type Actor = Static<typeof Actor>;
 
 /** The actor of what a service does by itself (an event's reaction, a compensation). */
 export const systemActor = (service: string): Actor => ({ subject: `service:${service}`, name: service, role: 'system' });
+
+/**
+ * The actor of a command whose request carries no authenticated person: what the audit trail and
+ * the events record while authentication is not enabled. A placeholder that says so, never a
+ * made-up member of staff.
+ */
+export const anonymousActor: Actor = { subject: 'anonymous', name: 'Unauthenticated request', role: 'anonymous' };

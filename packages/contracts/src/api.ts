@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
 
 /** Request and response bodies of DESIGN.md section 6. Request bodies refuse unknown fields. */
@@ -223,6 +224,36 @@ export const Visit = Type.Object({
   updatedAt: Timestamp,
 });
 export type VisitView = Static<typeof Visit>;
+
+/**
+ * One step of a visit's timeline: an event the patient-management service applied, with who did
+ * it. `actor` is the person of the command or the system actor of the service that acted by
+ * itself (role `system`); it is absent for events written before events carried their actor.
+ * `description` says what happened in a few words, never clinical content (no result, opinion or
+ * reason): those stay in the services that own them.
+ */
+export const TimelineStep = Type.Object({
+  /** When it happened: the event's time. */
+  at: Timestamp,
+  /** The event type (ReceptionCompleted, ExaminationPerformed, ...). */
+  event: Type.String({ minLength: 1 }),
+  /** The event's id (its CloudEvents `id`): the link to the service's audit trail. */
+  eventId: Uuid,
+  /** The service that did it. */
+  service: Type.String({ minLength: 1 }),
+  description: Type.String({ minLength: 1 }),
+  /** Where the visit stood after this step. */
+  stage: VisitStageSchema,
+  actor: Type.Optional(Actor),
+});
+export type TimelineStepView = Static<typeof TimelineStep>;
+
+/** `GET /patientManagements/{receptionId}/timeline`: every step of the visit, oldest first. */
+export const VisitTimeline = Type.Object({
+  receptionId: Id,
+  steps: Type.Array(TimelineStep),
+});
+export type VisitTimelineView = Static<typeof VisitTimeline>;
 
 // ---- examination attachments (reports and images of an examination) ----
 /**

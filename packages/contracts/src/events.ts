@@ -1,11 +1,19 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
 
 /**
  * The integration events of DESIGN.md section 4. Each `data` schema accepts unknown extra
  * properties so that a producer can add a field without breaking older consumers.
+ *
+ * Every event's data may carry `actor`: who did it. The person of the command that emitted it, or
+ * the system actor of the service that emitted it in reaction to another event (a compensation,
+ * an automatic step). Optional, because the events already in the log were written without it.
  */
+const attributed = { actor: Type.Optional(Actor) };
+
 export const ReceptionCompleted = Type.Object({
+  ...attributed,
   receptionId: Id,
   patientId: PatientId,
   patientName: PatientName,
@@ -14,18 +22,21 @@ export const ReceptionCompleted = Type.Object({
   symptom: Type.Optional(ClinicalText),
   receivedAt: Timestamp,
 });
-export const ReceptionCancelled = Type.Object({ receptionId: Id, reason: ClinicalText });
+export const ReceptionCancelled = Type.Object({ ...attributed, receptionId: Id, reason: ClinicalText });
 export const ReceptionConfirmed = Type.Object({
+  ...attributed,
   receptionId: Id,
   outcome: Type.Union([Type.Literal('COMPLETED'), Type.Literal('REJECTED')]),
 });
 export const DiagnosisRegistered = Type.Object({
+  ...attributed,
   diagnosisId: Id,
   receptionId: Id,
   patientId: PatientId,
   patientName: PatientName,
 });
 export const ExaminationPrescribed = Type.Object({
+  ...attributed,
   prescriptionId: Uuid,
   diagnosisId: Id,
   receptionId: Id,
@@ -35,6 +46,7 @@ export const ExaminationPrescribed = Type.Object({
   instructions: Type.Optional(ClinicalText),
 });
 export const ExaminationRequested = Type.Object({
+  ...attributed,
   examinationId: Id,
   prescriptionId: Uuid,
   diagnosisId: Id,
@@ -42,6 +54,7 @@ export const ExaminationRequested = Type.Object({
   examinationType: ExaminationType,
 });
 export const ExaminationPerformed = Type.Object({
+  ...attributed,
   examinationId: Id,
   prescriptionId: Uuid,
   diagnosisId: Id,
@@ -50,15 +63,16 @@ export const ExaminationPerformed = Type.Object({
   performedAt: Timestamp,
 });
 export const ExaminationCancelled = Type.Object({
+  ...attributed,
   examinationId: Id,
   prescriptionId: Uuid,
   diagnosisId: Id,
   receptionId: Id,
   reason: ClinicalText,
 });
-export const DiagnosisCompleted = Type.Object({ diagnosisId: Id, receptionId: Id, opinion: ClinicalText });
-export const DiagnosisRejected = Type.Object({ diagnosisId: Id, receptionId: Id, reason: ClinicalText });
-export const DiagnosisCancelled = Type.Object({ diagnosisId: Id, receptionId: Id, reason: ClinicalText });
+export const DiagnosisCompleted = Type.Object({ ...attributed, diagnosisId: Id, receptionId: Id, opinion: ClinicalText });
+export const DiagnosisRejected = Type.Object({ ...attributed, diagnosisId: Id, receptionId: Id, reason: ClinicalText });
+export const DiagnosisCancelled = Type.Object({ ...attributed, diagnosisId: Id, receptionId: Id, reason: ClinicalText });
 
 /** Every event type with the schema of its data: the single source of truth for producers and consumers. */
 export const eventSchemas = {

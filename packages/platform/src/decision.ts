@@ -1,3 +1,4 @@
+import { recordAudit, type CommandOrigin } from './audit/audit-log.ts';
 import { HttpProblem, conflict } from './http/problem.ts';
 
 import type { Decision } from './domain/decider.ts';
@@ -35,13 +36,24 @@ export type AggregateStore<S, E, Tx> = {
   save: (trx: Tx, state: S) => Promise<void>;
   /** The CloudEvents subject and Kafka key: the reception id, so one visit stays in order. */
   subject: (state: S) => number;
+  /** The aggregate's own id, for the audit trail. */
+  aggregateId: (state: S) => number;
 };
 
-export type EmitEvents = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<unknown>;
+export type EmitEvents = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<ReadonlyArray<{ id: string }>>;
+
+/** The command being committed, for the audit trail and the events' `actor`. */
+export type AuditedCommand = {
+  /** `<service>.<command>`: reception.cancel, examination.compensate, ... */
+  command: string;
+  origin: CommandOrigin;
+};
 
 /**
- * The save half of load-decide-save: folds the decided events into the state, saves it, and
- * writes the events meant for other services to the outbox, all in the caller's transaction.
+ * The save half of load-decide-save: folds the decided events into the state, saves it, writes
+ * the events meant for other services to the outbox, each with the command's actor in its data,
+ * and appends the command to the audit trail, all in the caller's transaction. A decision with no
+ * events changed nothing (a redelivery, a skipped reaction): nothing is saved, emitted or audited.
  */
 export async function commitEvents<S, E extends { type: string; data: unknown }, Tx>(
   trx: Tx,
@@ -49,12 +61,21 @@ export async function commitEvents<S, E extends { type: string; data: unknown },
   store: AggregateStore<S, E, Tx>,
   state: S | null,
   events: E[],
+  audit: AuditedCommand,
 ): Promise<S | null> {
   if (events.length === 0) return state;
   const next = fold(state, events, store.evolve);
   if (next === null) throw new Error('events left the aggregate without a state');
   await store.save(trx, next);
-  const published = events.filter(store.isPublished).map(({ type, data }) => ({ type, data }));
-  if (published.length > 0) await emit(published, store.subject(next));
+  const { actor } = audit.origin;
+  const published = events.filter(store.isPublished).map(({ type, data }) => ({ type, data: { ...(data as object), actor } }));
+  const emitted = published.length > 0 ? await emit(published, store.subject(next)) : [];
+  await recordAudit(trx as never, {
+    origin: audit.origin,
+    command: audit.command,
+    aggregateId: store.aggregateId(next),
+    receptionId: store.subject(next),
+    eventIds: emitted.map((e) => e.id),
+  });
   return next;
 }

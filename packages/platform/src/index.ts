@@ -22,3 +22,4 @@ export * from './unavailable.ts';
 export * from './db/row-lock.ts';
 export * from './http/idempotency.ts';
 export * from './db/idempotency-keys.ts';
+export * from './audit/audit-log.ts';

@@ -67,14 +67,14 @@ describe('PostgreSQL adapter', { skip }, () => {
     const schema = newSchema(t);
     const databases = await Promise.all([open(t, schema), open(t, schema), open(t, schema)]);
     const { rows } = await admin.query(`select count(*)::int as n from "${schema}".kysely_migration`);
-    assert.equal(rows[0].n, 4, 'the three platform migrations and the service migration, each recorded once');
+    assert.equal(rows[0].n, 5, 'the four platform migrations and the service migration, each recorded once');
     const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
     assert.deepEqual(
       tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_')),
-      ['counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'visit_traces'],
+      ['audit_log', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'visit_traces'],
     );
     const sequences = await admin.query(`select sequence_name from information_schema.sequences where sequence_schema = $1 order by 1`, [schema]);
-    assert.deepEqual(sequences.rows.map((r) => r.sequence_name), ['diagnoses_id_seq', 'outbox_id_seq', 'receptions_id_seq']);
+    assert.deepEqual(sequences.rows.map((r) => r.sequence_name), ['audit_log_id_seq', 'diagnoses_id_seq', 'outbox_id_seq', 'receptions_id_seq']);
     // Unqualified names resolve to the service's schema.
     await databases[0]!.db.insertInto('counters').values({ name: 'x', value: 1 }).execute();
     const seen = await databases[2]!.db.selectFrom('counters').selectAll().execute();

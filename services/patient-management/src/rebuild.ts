@@ -1,7 +1,7 @@
 /**
- * Rebuilds the visit view from the start of the event log: empties the view and its inbox,
- * rewinds the consumer group, replays every event through the same projection the service
- * runs, and exits when it has caught up. Run it while the service is stopped:
+ * Rebuilds the visit view and the visits' timelines from the start of the event log: empties
+ * both and the inbox, rewinds the consumer group, replays every event through the same
+ * projection the service runs, and exits when it has caught up. Run it while the service is stopped:
  *
  *   npm run rebuild -w @medical/patient-management
  */
@@ -9,6 +9,7 @@ import pino from 'pino';
 import { loadConfig, openDatabase, openTransport, startService } from '@medical/platform';
 import type { Kysely } from 'kysely';
 import { clearVisits, listVisits } from './db/repository.ts';
+import { clearTimelines } from './db/timeline.ts';
 import type { PatientManagementDatabase } from './db/schema.ts';
 import { patientManagementService } from './service.ts';
 
@@ -26,6 +27,7 @@ if (await transport.groupIsActive(config.consumerGroup, config.topic)) {
 const database = await openDatabase<PatientManagementDatabase>(config, definition.migrations, logger);
 await database.transaction(async (trx) => {
   await clearVisits(trx);
+  await clearTimelines(trx);
   // Forget which events were applied, so the replay applies every one again.
   await trx.deleteFrom('inbox').execute();
 });

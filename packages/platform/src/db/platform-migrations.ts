@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import { createAuditLog, type AuditLogTable } from '../audit/audit-log.ts';
 
 /** The few places where the two engines need different DDL ask this. */
 export function isPostgres(db: Kysely<any>): boolean {
@@ -95,9 +96,19 @@ export const platformMigrations: Record<string, Migration> = {
       await db.schema.createIndex('visit_traces_recorded_at').on('visit_traces').column('recorded_at').execute();
     },
   },
+  /**
+   * The audit trail (audit/audit-log.ts): one row per executed command, append-only. Takes the
+   * number above examination's 0005_attachments, the highest before it.
+   */
+  '0006_platform_audit_log': {
+    async up(db: Kysely<any>) {
+      await createAuditLog(db);
+    },
+  },
 };
 
 export type PlatformTables = {
+  audit_log: AuditLogTable;
   outbox: {
     id: Generated<number | string>;
     event_id: string;

@@ -1,10 +1,22 @@
 import type { CloudEvent } from '@medical/contracts';
-import { commitEvents, eventsOrSkip, type Emit } from '@medical/platform';
+import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
 import { decide, type Command, type Diagnosis } from '../domain/diagnosis.ts';
 import { loadDiagnosis, loadDiagnosisOfReception } from '../db/repository.ts';
 import { diagnosisStore, type Context, type Trx } from './commands.ts';
 
 type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
+
+/** The audit trail's name of each command a reaction runs. */
+const auditName: Record<Command['type'], string> = {
+  RegisterDiagnosis: 'diagnosis.register',
+  CancelDiagnosis: 'diagnosis.cancel',
+  RecordExaminationRequested: 'diagnosis.recordExaminationRequested',
+  RecordExaminationPerformed: 'diagnosis.recordExaminationPerformed',
+  RecordExaminationCancelled: 'diagnosis.recordExaminationCancelled',
+  PrescribeExamination: 'diagnosis.prescribe',
+  CompleteDiagnosis: 'diagnosis.complete',
+  RejectDiagnosis: 'diagnosis.reject',
+};
 
 /**
  * What the diagnosis service does with the events it consumes: a completed reception puts the
@@ -14,8 +26,10 @@ type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
 export function diagnosisEffect(context: Context) {
   const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
 
+  /** Reactions run as the service's system actor, caused by the event. */
   async function apply(trx: Trx, emit: Emit, event: CloudEvent, state: Diagnosis | null, command: Command) {
-    await commitEvents(trx, emit, diagnosisStore, state, eventsOrSkip(decide(command, state), skip(event)));
+    const audit = { command: auditName[command.type], origin: reactionOrigin(context.config.serviceName, event) };
+    await commitEvents(trx, emit, diagnosisStore, state, eventsOrSkip(decide(command, state), skip(event)), audit);
   }
 
   async function requireDiagnosis(trx: Trx, event: CloudEvent, diagnosisId: number): Promise<Diagnosis> {

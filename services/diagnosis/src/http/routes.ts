@@ -8,7 +8,7 @@ import {
   ProblemDetails,
   RejectDiagnosisBody,
 } from '@medical/contracts';
-import { notFound, type App, type ServiceContext } from '@medical/platform';
+import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { completeDiagnosis, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
 import { listDiagnoses, loadDiagnosis } from '../db/repository.ts';
 import type { DiagnosisDatabase } from '../db/schema.ts';
@@ -39,7 +39,7 @@ export function diagnosisRoutes(app: App, context: ServiceContext<DiagnosisDatab
     '/diagnoses/:id/prescriptions',
     { schema: { tags, summary: 'Prescribe an examination', params: IdParams, body: PrescribeBody, response: { 201: Diagnosis, ...problems } } },
     async (request, reply) => {
-      const diagnosis = await prescribeExamination(context, request.params.id, request.body);
+      const diagnosis = await prescribeExamination(context, requestOrigin(request), request.params.id, request.body);
       return reply.code(201).header('location', `/diagnoses/${diagnosis.id}`).send(diagnosis);
     },
   );
@@ -47,12 +47,12 @@ export function diagnosisRoutes(app: App, context: ServiceContext<DiagnosisDatab
   app.post(
     '/diagnoses/:id/complete',
     { schema: { tags, summary: 'End the diagnosis with an opinion', params: IdParams, body: CompleteDiagnosisBody, response: { 200: Diagnosis, ...problems } } },
-    async (request) => completeDiagnosis(context, request.params.id, request.body.opinion),
+    async (request) => completeDiagnosis(context, requestOrigin(request), request.params.id, request.body.opinion),
   );
 
   app.post(
     '/diagnoses/:id/reject',
     { schema: { tags, summary: 'Reject the diagnosis (cancels pending examinations)', params: IdParams, body: RejectDiagnosisBody, response: { 200: Diagnosis, ...problems } } },
-    async (request) => rejectDiagnosis(context, request.params.id, request.body.reason),
+    async (request) => rejectDiagnosis(context, requestOrigin(request), request.params.id, request.body.reason),
   );
 }

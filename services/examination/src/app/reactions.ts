@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@medical/contracts';
-import { commitEvents, eventsOrSkip, type Emit } from '@medical/platform';
+import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
 import { decide, type Command } from '../domain/examination.ts';
 import {
   closedVisitReason,
@@ -18,11 +18,13 @@ type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
  */
 export function examinationEffect(context: Context) {
   const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
+  /** Reactions run as the service's system actor, caused by the event. */
+  const audit = (command: string, event: CloudEvent) => ({ command, origin: reactionOrigin(context.config.serviceName, event) });
 
   async function compensate(trx: Trx, emit: Emit, event: CloudEvent, scope: { receptionId: number } | { diagnosisId: number }, reason: string) {
     for (const examination of await loadPendingExaminations(trx, scope)) {
       const command: Command = { type: 'CompensateExamination', reason, now: event.time };
-      await commitEvents(trx, emit, examinationStore, examination, eventsOrSkip(decide(command, examination), skip(event)));
+      await commitEvents(trx, emit, examinationStore, examination, eventsOrSkip(decide(command, examination), skip(event)), audit('examination.compensate', event));
     }
   }
 
@@ -47,7 +49,7 @@ export function examinationEffect(context: Context) {
           ...(closedBecause ? { closedBecause } : {}),
           now: event.time,
         };
-        await commitEvents(trx, emit, examinationStore, null, eventsOrSkip(decide(command, null), skip(event)));
+        await commitEvents(trx, emit, examinationStore, null, eventsOrSkip(decide(command, null), skip(event)), audit('examination.request', event));
         return;
       }
       case 'DiagnosisRejected': {

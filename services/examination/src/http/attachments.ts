@@ -15,7 +15,7 @@ import {
   type AttachmentContentType,
   type AttachmentView,
 } from '@medical/contracts';
-import { HttpProblem, conflict, notFound, validationProblem, type App, type ServiceContext } from '@medical/platform';
+import { HttpProblem, conflict, notFound, recordAudit, requestOrigin, validationProblem, type App, type ServiceContext } from '@medical/platform';
 import { contentDisposition, fileNameProblem, isAcceptedType, matchesSignature, mediaType } from '../attachments/files.ts';
 import type { AttachmentSettings } from '../attachments/settings.ts';
 import { AttachmentStore, discard, type StagedFile } from '../attachments/store.ts';
@@ -224,6 +224,13 @@ export async function attachmentRoutes(app: App, context: ServiceContext<Examina
               uploadedAt: new Date().toISOString(),
             };
             await insertAttachment(trx, attachment);
+            await recordAudit(trx, {
+              origin: requestOrigin(request),
+              command: 'examination.attach',
+              aggregateId: id,
+              receptionId: examination.receptionId,
+              at: attachment.uploadedAt,
+            });
             return { created: true, attachment };
           });
         } catch (error) {

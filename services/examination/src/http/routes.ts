@@ -7,7 +7,7 @@ import {
   PerformExaminationBody,
   ProblemDetails,
 } from '@medical/contracts';
-import { notFound, type App, type ServiceContext } from '@medical/platform';
+import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { loadAttachmentSettings, type AttachmentSettings } from '../attachments/settings.ts';
 import { attachmentRoutes } from './attachments.ts';
 import { cancelExamination, performExamination } from '../app/commands.ts';
@@ -47,13 +47,13 @@ export async function examinationRoutes(
   app.post(
     '/examinations/:id/perform',
     { schema: { tags, summary: 'Record the result of a pending examination', params: IdParams, body: PerformExaminationBody, response: { 200: Examination, ...problems } } },
-    async (request) => performExamination(context, request.params.id, request.body.result),
+    async (request) => performExamination(context, requestOrigin(request), request.params.id, request.body.result),
   );
 
   app.post(
     '/examinations/:id/cancel',
     { schema: { tags, summary: 'Cancel a pending examination', params: IdParams, body: CancelExaminationBody, response: { 200: Examination, ...problems } } },
-    async (request) => cancelExamination(context, request.params.id, request.body.reason),
+    async (request) => cancelExamination(context, requestOrigin(request), request.params.id, request.body.reason),
   );
 
   await attachmentRoutes(app, context, attachments);

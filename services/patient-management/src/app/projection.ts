@@ -3,14 +3,18 @@ import { Histogram } from 'prom-client';
 import type { CloudEvent } from '@medical/contracts';
 import type { ServiceContext } from '@medical/platform';
 import { project } from '../domain/visit.ts';
+import { timelineStep } from '../domain/timeline.ts';
 import { loadVisit, saveVisit } from '../db/repository.ts';
+import { recordTimelineStep } from '../db/timeline.ts';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 
 type Context = ServiceContext<PatientManagementDatabase>;
 
 /**
- * Folds every event into the visit it belongs to. The view is built from events only: this
- * service never calls the others, so it keeps answering while they are down.
+ * Folds every event into the visit it belongs to, and keeps it as a step of the visit's timeline
+ * (even an event that changes nothing in the view happened, and someone did it). The view is
+ * built from events only: this service never calls the others, so it keeps answering while they
+ * are down. The inbox applies each event once; the timeline's row is written in its transaction.
  */
 export function projectionEffect(context: Context) {
   const stageReached = visitStageHistogram(context);
@@ -20,6 +24,7 @@ export function projectionEffect(context: Context) {
     const next = project(current, { type: event.type, data: event.data, time: event.time });
     // Every visit starts with ReceptionCompleted, which precedes the rest of the visit in the log.
     if (next === null) throw new Error(`${event.type} for visit ${receptionId} that has not been received`);
+    await recordTimelineStep(trx, timelineStep(event, receptionId, next.stage));
     if (next === current) return;
     await saveVisit(trx, next);
     if (next.stage !== current?.stage) {

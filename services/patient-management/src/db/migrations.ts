@@ -38,6 +38,31 @@ export const migrations: Migrations = {
       else await countVisitsOnSqlite(db);
     },
   },
+  /**
+   * The visits' timelines: one row per applied event, with its actor. A projection like the
+   * visits (cleared and replayed by the rebuild), so not append-only: the audit trail that is
+   * lives in each service that executed the commands. Takes 0007: 0006 is the platform's audit_log.
+   */
+  '0007_visit_timeline': {
+    async up(db: Kysely<any>) {
+      const postgres = isPostgres(db);
+      await db.schema
+        .createTable('visit_timeline')
+        .addColumn('seq', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('event_id', 'text', (c) => c.notNull().unique())
+        .addColumn('reception_id', 'integer', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('actor_subject', 'text')
+        .addColumn('actor_name', 'text')
+        .addColumn('actor_role', 'text')
+        .execute();
+      await db.schema.createIndex('visit_timeline_visit').on('visit_timeline').columns(['reception_id', 'occurred_at', 'seq']).execute();
+    },
+  },
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 import type { PlatformTables } from '@medical/platform';
 
 export type VisitRow = {
@@ -17,4 +18,21 @@ export type VisitRow = {
 /** Visits per scope ('all', 'stage:<stage>'), kept by triggers on visits (migration 0002). */
 export type VisitCountRow = { scope: string; visits: number | string };
 
-export type PatientManagementDatabase = PlatformTables & { visits: VisitRow; visit_counts: VisitCountRow };
+/** One step of a visit's timeline: an applied event with its actor (migration 0007). */
+export type TimelineRow = {
+  /** The order in which the steps were applied: breaks ties between steps of the same instant. */
+  seq: Generated<number | string>;
+  event_id: string;
+  reception_id: number;
+  event_type: string;
+  occurred_at: string;
+  service: string;
+  description: string;
+  stage: string;
+  /** Null for events written before events carried their actor. */
+  actor_subject: string | null;
+  actor_name: string | null;
+  actor_role: string | null;
+};
+
+export type PatientManagementDatabase = PlatformTables & { visits: VisitRow; visit_counts: VisitCountRow; visit_timeline: TimelineRow };

@@ -1,7 +1,17 @@
-import { Page, ProblemDetails, ReceptionIdParams, Visit as VisitSchema, VisitQuery, type VisitView } from '@medical/contracts';
+import {
+  Page,
+  ProblemDetails,
+  ReceptionIdParams,
+  Visit as VisitSchema,
+  VisitQuery,
+  VisitTimeline,
+  type VisitTimelineView,
+  type VisitView,
+} from '@medical/contracts';
 import { notFound, type App, type ServiceContext } from '@medical/platform';
 import type { Visit } from '../domain/visit.ts';
 import { listVisits, loadVisit } from '../db/repository.ts';
+import { loadTimeline } from '../db/timeline.ts';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 
 const tags = ['patient management'];
@@ -39,4 +49,32 @@ export function visitRoutes(app: App, context: ServiceContext<PatientManagementD
       return toView(visit);
     },
   );
+
+  app.get(
+    '/patientManagements/:receptionId/timeline',
+    {
+      schema: {
+        tags,
+        summary: 'Every step of a visit, oldest first, with who did it',
+        description:
+          'One step per event of the visit: when, what, which service, the stage the visit reached, and the actor: ' +
+          "the person whose command it was, or the service's system actor (role `system`) for what a service did by itself " +
+          '(an examination ordered from a prescription, a compensation). No actor on events written before events carried one.',
+        params: ReceptionIdParams,
+        response: { 200: VisitTimeline, 400: ProblemDetails, 404: ProblemDetails },
+      },
+    },
+    async (request): Promise<VisitTimelineView> => {
+      const { receptionId } = request.params;
+      // Reads the visit and its steps without a transaction: the two may be one event apart, as any read of a live view.
+      if (!(await visitExists(db, receptionId))) throw notFound('visit', receptionId);
+      const steps = await loadTimeline(db, receptionId);
+      return { receptionId, steps: steps.map(({ eventId, event, at, service, description, stage, actor }) => ({ at, event, eventId, service, description, stage, ...(actor ? { actor } : {}) })) };
+    },
+  );
+}
+
+async function visitExists(db: ServiceContext<PatientManagementDatabase>['database']['db'], receptionId: number): Promise<boolean> {
+  const row = await db.selectFrom('visits').select('reception_id').where('reception_id', '=', receptionId).executeTakeFirst();
+  return row !== undefined;
 }

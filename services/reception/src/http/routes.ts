@@ -8,7 +8,7 @@ import {
   Reception,
   ReceptionQuery,
 } from '@medical/contracts';
-import { notFound, type App, type ServiceContext } from '@medical/platform';
+import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
@@ -23,7 +23,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     '/receptions',
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
-      const reception = await registerReception(context, request.body);
+      const reception = await registerReception(context, requestOrigin(request), request.body);
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(reception);
     },
   );
@@ -55,7 +55,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
         response: { 200: Reception, ...problems },
       },
     },
-    async (request) => cancelReception(context, request.params.id, request.body?.reason),
+    async (request) => cancelReception(context, requestOrigin(request), request.params.id, request.body?.reason),
   );
 
   app.post(
@@ -69,6 +69,6 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
         response: { 200: Reception, ...problems },
       },
     },
-    async (request) => confirmReception(context, request.params.id),
+    async (request) => confirmReception(context, requestOrigin(request), request.params.id),
   );
 }

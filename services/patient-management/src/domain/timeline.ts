@@ -1,0 +1,68 @@
+import type { Actor, EventDataOf, EventType, VisitStage } from '@medical/contracts';
+
+/**
+ * The visit's timeline: one step per event the view applied, saying what happened, who did it
+ * (the `actor` the event carries: a person's command or a service's own reaction) and where the
+ * visit stood afterwards. Descriptions name ids and examination types, never clinical content
+ * (results, opinions, reasons): those stay with the services that own them.
+ */
+export type TimelineStep = {
+  eventId: string;
+  receptionId: number;
+  event: string;
+  at: string;
+  service: string;
+  description: string;
+  stage: VisitStage;
+  actor?: Actor;
+};
+
+/** What the timeline needs of a consumed event. */
+export type TimelineEvent = { id: string; type: string; time: string; source: string; data: unknown };
+
+export function timelineStep(event: TimelineEvent, receptionId: number, stage: VisitStage): TimelineStep {
+  const actor = (event.data as { actor?: Actor }).actor;
+  return {
+    eventId: event.id,
+    receptionId,
+    event: event.type,
+    at: event.time,
+    service: event.source.replace(/^\//, ''),
+    description: describe(event),
+    stage,
+    ...(actor ? { actor } : {}),
+  };
+}
+
+function describe(event: TimelineEvent): string {
+  const type = event.type as EventType;
+  const data = event.data;
+  switch (type) {
+    case 'ReceptionCompleted':
+      return 'Registered at the reception desk';
+    case 'ReceptionCancelled':
+      return 'Reception cancelled';
+    case 'ReceptionConfirmed':
+      return `Outcome confirmed at the desk (${(data as EventDataOf<'ReceptionConfirmed'>).outcome === 'COMPLETED' ? 'diagnosis completed' : 'diagnosis rejected'})`;
+    case 'DiagnosisRegistered':
+      return `On the doctor's worklist (diagnosis ${(data as EventDataOf<'DiagnosisRegistered'>).diagnosisId})`;
+    case 'ExaminationPrescribed':
+      return `Examination prescribed: ${(data as EventDataOf<'ExaminationPrescribed'>).examinationType}`;
+    case 'ExaminationRequested': {
+      const d = data as EventDataOf<'ExaminationRequested'>;
+      return `Examination ${d.examinationId} ordered: ${d.examinationType}`;
+    }
+    case 'ExaminationPerformed':
+      return `Examination ${(data as EventDataOf<'ExaminationPerformed'>).examinationId} performed`;
+    case 'ExaminationCancelled':
+      return `Examination ${(data as EventDataOf<'ExaminationCancelled'>).examinationId} cancelled`;
+    case 'DiagnosisCompleted':
+      return `Diagnosis ${(data as EventDataOf<'DiagnosisCompleted'>).diagnosisId} completed`;
+    case 'DiagnosisRejected':
+      return `Diagnosis ${(data as EventDataOf<'DiagnosisRejected'>).diagnosisId} rejected`;
+    case 'DiagnosisCancelled':
+      return `Diagnosis ${(data as EventDataOf<'DiagnosisCancelled'>).diagnosisId} cancelled`;
+    default:
+      return event.type; // a newer producer's event type: named as it is
+  }
+}
