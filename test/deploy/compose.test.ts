@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig } from '@medical/platform';
+import { loadAuthConfig } from '@medical/platform/auth/auth-config';
 
 /**
  * No Docker engine runs here, so deploy/compose.yaml and the Dockerfile are checked for what can
@@ -35,6 +36,10 @@ test('every service gets production settings that its configuration accepts', ()
     const config = loadConfig(name, 8080, { ...environment, PORT: '8080' });
     assert.deepEqual(config.kafka?.brokers, ['kafka:9092'], `${name} on Kafka`);
     assert.equal(config.postgres?.url, 'postgres://medical:medical@postgres:5432/medical', `${name} on PostgreSQL`);
+    // A one-machine demo: the gateway's development provider, which the images' NODE_ENV=production would refuse.
+    const auth = loadAuthConfig({ NODE_ENV: 'production', ...environment });
+    assert.equal(auth.mode, 'dev', `${name}: AUTH_MODE`);
+    assert.equal(auth.issuer, 'http://gateway:8080/auth', `${name}: the gateway's provider, as the services reach it`);
   }
 });
 
