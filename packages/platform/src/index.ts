@@ -23,3 +23,8 @@ export * from './db/row-lock.ts';
 export * from './http/idempotency.ts';
 export * from './db/idempotency-keys.ts';
 export * from './audit/audit-log.ts';
+export * from './auth/auth-config.ts';
+export * from './auth/authentication.ts';
+export * from './auth/oidc-verifier.ts';
+export * from './auth/dev-identity-provider.ts';
+export * from './auth/request-actor.ts';

@@ -1,6 +1,9 @@
 import type { Transaction } from 'kysely';
 import pino, { type Logger } from 'pino';
-import type { CloudEvent, EventType, MedicalEvent } from '@medical/contracts';
+import type { CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
+import { loadAuthConfig } from './auth/auth-config.ts';
+import { installAuthentication, PUBLIC_ROUTES } from './auth/authentication.ts';
+import { createOidcVerifier } from './auth/oidc-verifier.ts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import type { Database, Migrations } from './db/database.ts';
 import { openDatabase } from './db/open-database.ts';
@@ -47,6 +50,11 @@ export type ServiceDefinition<DB> = {
   /** The named id sequences its handlers draw from with `database.nextId`. */
   idSequences?: readonly string[];
   routes?: (app: App, context: ServiceContext<DB>) => void | Promise<void>;
+  /**
+   * Who may call which route (default the contracts' table, which every real service uses). Only
+   * a test service with routes of its own passes its own lookup: authentication is never off.
+   */
+  permissionFor?: (method: string, concretePath: string) => Permission | undefined;
   consumer?: {
     handles: 'all' | readonly EventType[];
     effect: (context: ServiceContext<DB>) => (trx: Transaction<DB>, event: CloudEvent, emit: Emit) => Promise<void>;
@@ -86,6 +94,8 @@ export async function startService<DB>(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const config = loadConfig(definition.name, definition.defaultPort, env);
+  // Read before anything is opened, so a wrong setting fails the start with its variable's name.
+  const auth = loadAuthConfig(env);
   const logger = pino(loggerOptions(config.serviceName, config.logLevel));
   const metrics = createMetrics(config.serviceName);
   const tracing = createTracing(config.serviceName, config.tracing, logger);
@@ -131,10 +141,24 @@ export async function startService<DB>(
     logLevel: config.logLevel,
     metrics,
     tracing,
+    bearerAuthentication: { publicRoutes: PUBLIC_ROUTES },
     readiness: [
       { name: 'database', check: () => database.ping() },
       { name: 'transport', check: () => transport.ping() },
     ],
+  });
+  // Every request is authenticated before anything else runs: the gateway's check is repeated
+  // here, so a service reached past the gateway (from inside the cluster) is no softer. Before
+  // idempotency, so a refused request (401, 403) never takes an Idempotency-Key. The issuer's keys
+  // are fetched on the first request, so a service may start before the gateway (the dev issuer).
+  installAuthentication(app, {
+    verifier: createOidcVerifier({
+      issuer: auth.issuer,
+      audience: auth.audience,
+      rolesClaim: auth.rolesClaim,
+      clockToleranceSeconds: auth.clockToleranceSeconds,
+    }),
+    ...(definition.permissionFor ? { permissionFor: definition.permissionFor } : {}),
   });
   installIdempotency(app, { database, logger });
   await definition.routes?.(app, context);

@@ -1,10 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import type { Counter } from 'prom-client';
+import type { Role } from '@medical/contracts';
+import { DEV_ISSUER_PATH, loadAuthConfig } from '../src/auth/auth-config.ts';
+import { createDevIdentityProvider, type DevIdentityProvider } from '../src/auth/dev-identity-provider.ts';
 
 /** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics. */
 
@@ -99,3 +104,51 @@ export async function counterValue<L extends string>(counter: Counter<L>, labels
 }
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * A development identity provider (the gateway's, AUTH_MODE=dev) served in process on its own
+ * port, for tests that start a service: `env` points the service's verifier at it, `token(role)`
+ * is a real signed token for a demo user, verified through discovery and JWKS like any other.
+ */
+export type DevIssuer = {
+  issuer: string;
+  /** The settings that make a service trust this issuer (merge into its env). */
+  env: { AUTH_MODE: 'dev'; OIDC_ISSUER: string };
+  provider: DevIdentityProvider;
+  token(role: Role): Promise<string>;
+  /** `{ authorization: 'Bearer …' }` for a demo user of `role`. */
+  authorization(role: Role): Promise<{ authorization: string }>;
+  close(): Promise<void>;
+};
+
+export async function startDevIssuer(t?: HasAfter): Promise<DevIssuer> {
+  let provider: DevIdentityProvider | undefined;
+  const server = http.createServer((request, response) => {
+    const body =
+      request.url === `${DEV_ISSUER_PATH}/.well-known/openid-configuration` ? provider?.discovery() : request.url === `${DEV_ISSUER_PATH}/jwks` ? provider?.jwks() : undefined;
+    if (!body) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}${DEV_ISSUER_PATH}`;
+  const env = { AUTH_MODE: 'dev' as const, OIDC_ISSUER: issuer };
+  provider = await createDevIdentityProvider({ config: loadAuthConfig(env), env: {} });
+  const tokens = new Map<Role, Promise<string>>();
+  const token = (role: Role) => {
+    let issued = tokens.get(role);
+    if (!issued) tokens.set(role, (issued = provider!.issue(role)));
+    return issued;
+  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+  if (t) defer(t, close);
+  return { issuer, env, provider, token, authorization: async (role) => ({ authorization: `Bearer ${await token(role)}` }), close };
+}

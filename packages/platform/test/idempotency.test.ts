@@ -9,8 +9,9 @@ import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../src/db/idempotency-k
 import type { PlatformTables } from '../src/db/platform-migrations.ts';
 import { bodyHash, canonicalJson, problemTypeKeyReused } from '../src/http/idempotency.ts';
 import { HttpProblem, conflict, notFound } from '../src/http/problem.ts';
+import type { Permission } from '@medical/contracts';
 import { startService, type RunningService, type ServiceDefinition } from '../src/service.ts';
-import { defer, tempDir } from './helpers.ts';
+import { defer, startDevIssuer, tempDir, type DevIssuer } from './helpers.ts';
 
 /**
  * Idempotency-Key on the POST commands of a small service built with the platform (startService),
@@ -40,6 +41,25 @@ const Thing = Type.Object({ id: Type.Integer(), name: Type.String(), version: Ty
 /** Executions of each command by this process: what a retry must not increase. */
 type Executions = { create: number; rename: number; failing: number };
 
+/** The test service's own permission table: its commands are the receptionist's. */
+const thingRoutes: Array<[RegExp, string]> = [
+  [/^\/things$/, '/things'],
+  [/^\/things\/[^/]+\/rename$/, '/things/:id/rename'],
+  [/^\/failing$/, '/failing'],
+  [/^\/refused-early$/, '/refused-early'],
+];
+function thingPermission(method: string, concretePath: string): Permission | undefined {
+  const path = concretePath.split('?')[0]!.replace(/(.)\/+$/, '$1');
+  const route = method === 'POST' ? thingRoutes.find(([pattern]) => pattern.test(path)) : undefined;
+  return route ? { method: 'POST', path: route[1], roles: ['receptionist', 'admin'] } : undefined;
+}
+
+let issuer: DevIssuer;
+before(async () => {
+  issuer = await startDevIssuer();
+});
+after(() => issuer?.close());
+
 function definition(executions: Executions): ServiceDefinition<Tables> {
   return {
     name: 'idempotency-test',
@@ -48,6 +68,7 @@ function definition(executions: Executions): ServiceDefinition<Tables> {
     description: 'a service with a few commands',
     migrations,
     idSequences: ['things'],
+    permissionFor: thingPermission,
     routes(app, context) {
       app.post(
         '/things',
@@ -93,7 +114,7 @@ type Started = { service: RunningService; executions: Executions; db: Kysely<Tab
 
 async function start(t: TestContext, env: Record<string, string>): Promise<Started> {
   const executions: Executions = { create: 0, rename: 0, failing: 0 };
-  const service = await startService(definition(executions), { LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env });
+  const service = await startService(definition(executions), { LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...issuer.env, ...env });
   let stopped = false;
   defer(t, () => (stopped ? undefined : service.stop()));
   const stop = service.stop;
@@ -106,10 +127,14 @@ async function start(t: TestContext, env: Record<string, string>): Promise<Start
 
 type Reply = { status: number; headers: Headers; text: string; body: any };
 
-async function post(base: string, path: string, body: unknown, key?: string, signal?: AbortSignal): Promise<Reply> {
+async function post(base: string, path: string, body: unknown, key?: string, signal?: AbortSignal, role: 'receptionist' | 'doctor' | null = 'receptionist'): Promise<Reply> {
   const response = await fetch(`${base}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key !== undefined ? { 'idempotency-key': key } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(key !== undefined ? { 'idempotency-key': key } : {}),
+      ...(role ? await issuer.authorization(role) : {}),
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...(signal ? { signal } : {}),
   });
@@ -246,6 +271,19 @@ function behaviour(open: (t: TestContext) => Promise<Started>) {
     assert.equal(await count(db, 'impatient'), 1);
   });
 
+  test('a request refused by authentication (401, 403) takes no key: the same key then runs the command', async (t) => {
+    const { service, executions } = await open(t);
+    const key = randomUUID();
+    const anonymous = assertProblem(await post(service.url, '/things', { name: 'guarded' }, key, undefined, null), 401);
+    assert.equal(anonymous.type, 'urn:medical:problem:unauthorized');
+    assertProblem(await post(service.url, '/things', { name: 'guarded' }, key, undefined, 'doctor'), 403);
+    assert.equal(executions.create, 0);
+    const allowed = await post(service.url, '/things', { name: 'guarded' }, key);
+    assert.equal(allowed.status, 201, allowed.text);
+    assert.equal(allowed.headers.get('idempotent-replayed'), null);
+    assert.equal(executions.create, 1);
+  });
+
   test('the key survives a restart, and the OpenAPI document shows the header on POST routes', async (t) => {
     const first = await open(t);
     const key = randomUUID();
@@ -256,6 +294,15 @@ function behaviour(open: (t: TestContext) => Promise<Started>) {
     assert.equal(parameters(openapi.paths['/things'].post).length, 1);
     assert.equal(parameters(openapi.paths['/things/{id}/rename'].post).length, 1);
     assert.ok(openapi.paths['/things'].post.responses['422'], 'the 422 is documented');
+    // The bearer scheme, required by the commands, whose 401 and 403 are documented as problems.
+    assert.deepEqual(openapi.components.securitySchemes.bearerAuth, {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: openapi.components.securitySchemes.bearerAuth.description,
+    });
+    assert.deepEqual(openapi.paths['/things'].post.security, [{ bearerAuth: [] }]);
+    for (const status of ['401', '403']) assert.ok(openapi.paths['/things'].post.responses[status].content['application/problem+json'], `the ${status} is documented`);
     await first.service.stop();
 
     const second = await open(t);

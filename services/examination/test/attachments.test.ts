@@ -12,6 +12,7 @@ import { saveExamination } from '../src/db/repository.ts';
 import type { ExaminationDatabase } from '../src/db/schema.ts';
 import { contentDisposition, fileNameProblem, matchesSignature } from '../src/attachments/files.ts';
 import { loadAttachmentSettings } from '../src/attachments/settings.ts';
+import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/helpers.ts';
 
 /**
  * Examination attachments on one examination service (embedded profile, in process): upload,
@@ -35,10 +36,13 @@ function form(parts: Array<{ field?: string; bytes?: Buffer; type?: string; file
 }
 
 /** A request sent exactly as written (fetch would normalize "..", "%2e%2e" and the like). */
+/** The examiner's Authorization header, once the test issuer runs: every request below sends it. */
+let examinerAuthorization: Record<string, string> = {};
+
 function raw(url: string, method: string, requestPath: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, method, path: requestPath, headers }, (response) => {
+    const request = http.request({ host: hostname, port, method, path: requestPath, headers: { ...examinerAuthorization, ...headers } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }));
@@ -94,6 +98,11 @@ describe('attachments on the examination service', () => {
   let dataDir: string;
   let attachmentsDir: string;
   let nextId = 1;
+  let issuer: DevIssuer;
+
+  /** fetch, as the examiner (or another role, or nobody with `null`). */
+  const call = async (input: string, init: RequestInit = {}, role: 'examiner' | 'doctor' | 'receptionist' | null = 'examiner') =>
+    fetch(input, { ...init, headers: { ...(role ? await issuer.authorization(role) : {}), ...(init.headers as Record<string, string> | undefined) } });
 
   async function examination(status: 'REQUESTED' | 'PERFORMED' | 'CANCELLED' = 'REQUESTED'): Promise<number> {
     const id = nextId++;
@@ -112,7 +121,7 @@ describe('attachments on the examination service', () => {
   };
 
   const upload = (id: number, body: FormData, headers: Record<string, string> = {}) =>
-    fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body, headers });
+    call(`${url}/examinations/${id}/attachments`, { method: 'POST', body, headers });
 
   async function assertProblem(response: Response, status: number, pattern?: RegExp): Promise<Record<string, unknown>> {
     const text = await response.text();
@@ -125,6 +134,8 @@ describe('attachments on the examination service', () => {
   }
 
   before(async () => {
+    issuer = await startDevIssuer();
+    examinerAuthorization = await issuer.authorization('examiner');
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'examination-attachments-'));
     attachmentsDir = path.join(dataDir, 'shared', 'attachments');
     service = await startService(
@@ -132,12 +143,13 @@ describe('attachments on the examination service', () => {
         ...examinationService,
         routes: (app, context) => examinationRoutes(app, context, { directory: attachmentsDir, maxBytes: MAX_BYTES }),
       },
-      { LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '', KAFKA_BROKERS: '' },
+      { LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '', KAFKA_BROKERS: '', ...issuer.env },
     );
     url = service.url;
   });
   after(async () => {
     await service?.stop();
+    await issuer?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -156,10 +168,10 @@ describe('attachments on the examination service', () => {
     // On the shared directory, under the server's name, and nothing else left there.
     assert.deepEqual(filesOf(id), [created.name]);
 
-    const list = (await (await fetch(`${url}/examinations/${id}/attachments`)).json()) as Record<string, any>;
+    const list = (await (await call(`${url}/examinations/${id}/attachments`)).json()) as Record<string, any>;
     assert.deepEqual(list, { items: [created], page: 0, size: 20, total: 1 });
 
-    const download = await fetch(`${url}${response.headers.get('location')}`);
+    const download = await call(`${url}${response.headers.get('location')}`);
     assert.equal(download.status, 200);
     assert.deepEqual(Buffer.from(await download.arrayBuffer()), bytes);
     assert.equal(download.headers.get('content-type'), 'application/pdf');
@@ -185,7 +197,7 @@ describe('attachments on the examination service', () => {
     const id = await examination();
     await assertProblem(await upload(id, form([{ bytes: Buffer.concat([pdf(), Buffer.alloc(MAX_BYTES)]) }])), 413, /exceeds/);
     const huge = Buffer.alloc(MAX_BYTES * 2, 1);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body: huge, headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 413);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: huge, headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 413);
     await assertProblem(await upload(id, form([{ bytes: Buffer.from('<html></html>'), type: 'text/html', filename: 'x.html' }])), 415, /must be one of/);
     await assertProblem(await upload(id, form([{ bytes: Buffer.from('GIF89a'), type: 'image/gif', filename: 'x.gif' }])), 415);
     await assertProblem(await upload(id, form([{ bytes: Buffer.from('<html><script>alert(1)</script></html>'), filename: 'report.pdf' }])), 415, /not application\/pdf/);
@@ -195,16 +207,16 @@ describe('attachments on the examination service', () => {
     await assertProblem(await upload(id, new FormData()), 400, /no file/);
     await assertProblem(await upload(id, form([{ bytes: pdf('a') }, { bytes: pdf('b'), filename: 'b.pdf' }])), 400, /one file/);
     await assertProblem(await upload(id, form([{ bytes: pdf(), field: 'document' }])), 400, /named "file"/);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body: JSON.stringify({ file: 'x' }), headers: { 'content-type': 'application/json' } }), 415, /multipart/);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }), 415, /multipart/);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST' }), 415);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body: 'garbage', headers: { 'content-type': 'multipart/form-data' } }), 400);
-    await assertProblem(await fetch(`${url}/examinations/${id}/attachments`, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-', headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 400);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: JSON.stringify({ file: 'x' }), headers: { 'content-type': 'application/json' } }), 415, /multipart/);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }), 415, /multipart/);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST' }), 415);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: 'garbage', headers: { 'content-type': 'multipart/form-data' } }), 400);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-', headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 400);
     await assertProblem(await upload(999_999, form([{ bytes: pdf() }])), 404);
     await assertProblem(await upload(await examination('CANCELLED'), form([{ bytes: pdf() }])), 409, /CANCELLED/);
     // Nothing of the refused uploads stays behind, not even a temporary file.
     assert.deepEqual(filesOf(id), []);
-    const list = (await (await fetch(`${url}/examinations/${id}/attachments`)).json()) as { total: number };
+    const list = (await (await call(`${url}/examinations/${id}/attachments`)).json()) as { total: number };
     assert.equal(list.total, 0);
   });
 
@@ -236,9 +248,21 @@ describe('attachments on the examination service', () => {
       assert.match(String(response.headers['content-type']), /^application\/problem\+json/, name);
     }
     const unknown = `${'0'.repeat(32)}.pdf`;
-    assert.equal((await fetch(`${url}/examinations/${id}/attachments/${unknown}`)).status, 404);
-    assert.equal((await fetch(`${url}/examinations/999999/attachments/${unknown}`)).status, 404);
-    assert.equal((await fetch(`${url}/examinations/999999/attachments`)).status, 404);
+    assert.equal((await call(`${url}/examinations/${id}/attachments/${unknown}`)).status, 404);
+    assert.equal((await call(`${url}/examinations/999999/attachments/${unknown}`)).status, 404);
+    assert.equal((await call(`${url}/examinations/999999/attachments`)).status, 404);
+  });
+
+  test('roles: the doctor lists and downloads but may not upload; without a token nothing, and no file is kept', async () => {
+    const id = await examination();
+    const created = (await (await upload(id, form([{ bytes: pdf('for the doctor') }]))).json()) as { name: string };
+    assert.equal((await call(`${url}/examinations/${id}/attachments`, {}, 'doctor')).status, 200);
+    assert.equal((await call(`${url}/examinations/${id}/attachments/${created.name}`, {}, 'doctor')).status, 200);
+    const byDoctor = await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: form([{ bytes: pdf('not mine') }]) }, 'doctor');
+    await assertProblem(byDoctor, 403);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, { method: 'POST', body: form([{ bytes: pdf('anonymous') }]) }, null), 401);
+    await assertProblem(await call(`${url}/examinations/${id}/attachments`, {}, 'receptionist'), 403);
+    assert.equal(filesOf(id).length, 1);
   });
 
   test('an upload up to the limit passes the platform\'s 1 MiB body limit when the limit is higher', async () => {
@@ -265,7 +289,7 @@ describe('attachments on the examination service', () => {
   });
 
   test('the routes are documented, the upload as multipart/form-data', async () => {
-    const document = (await (await fetch(`${url}/openapi.json`)).json()) as Record<string, any>;
+    const document = (await (await call(`${url}/openapi.json`)).json()) as Record<string, any>;
     const uploadOperation = document.paths['/examinations/{id}/attachments'].post;
     assert.ok(uploadOperation.requestBody.content['multipart/form-data'], JSON.stringify(uploadOperation.requestBody));
     assert.ok(document.paths['/examinations/{id}/attachments'].get);

@@ -1,6 +1,16 @@
+import path from 'node:path';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
 import { Gauge } from 'prom-client';
 import { MULTIPART_OVERHEAD_BYTES } from '@medical/contracts';
+import { DEV_ISSUER_PATH } from '@medical/platform/auth/auth-config';
+import { installAuthentication } from '@medical/platform/auth/authentication';
+import { createDevIdentityProvider } from '@medical/platform/auth/dev-identity-provider';
+import { createOidcVerifier } from '@medical/platform/auth/oidc-verifier';
 import { createApp, type App } from '@medical/platform/http/app';
+import { HttpProblem } from '@medical/platform/http/problem';
 import type { ServiceMetrics } from '@medical/platform/metrics';
 import { tracingOff, type Tracing } from '@medical/platform/telemetry/tracing';
 import type { GatewayConfig } from './config.ts';
@@ -26,6 +36,23 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
     // answered per route with a 503 instead.
     readiness: [],
   });
+
+  await installHardening(app, config);
+  // The gateway checks every proxied request on its concrete path (its routes are wildcards), so a
+  // request without a token or a role never reaches a service; each service checks again.
+  installAuthentication(app, {
+    verifier: createOidcVerifier({
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      rolesClaim: config.auth.rolesClaim,
+      clockToleranceSeconds: config.auth.clockToleranceSeconds,
+    }),
+  });
+  if (config.auth.mode === 'dev') {
+    // Refuses NODE_ENV=production itself too. The key is kept, so a restart keeps tokens valid.
+    const provider = await createDevIdentityProvider({ config: config.auth, keyFile: path.join(config.dataDir, 'auth', 'dev-signing-key.json') });
+    provider.register(app);
+  }
 
   // Which replicas get traffic, for dashboards and alerts: a replica at 0 is out of the rotation.
   // `service` here is the service behind the route; it takes the place of the registry's default
@@ -74,4 +101,65 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
   app.get('/openapi.json', async () => index);
 
   return app;
+}
+
+/** Routes a limit would only harm: probes and scrapes come often, from few addresses, with no token. */
+const unlimitedRoutes = new Set(['/healthz', '/readyz', '/metrics']);
+const TOKEN_ROUTE = `${DEV_ISSUER_PATH}/token`;
+
+/**
+ * Security headers, CORS and rate limits, in the order their hooks must run: headers first (so
+ * every answer has them, refusals included), then the CORS preflight (answered before
+ * authentication: a browser never sends a token with it), then authentication (installed by the
+ * caller), and the rate limit last, as route hooks, so it counts per verified subject.
+ */
+async function installHardening(app: App, config: GatewayConfig): Promise<void> {
+  await app.register(helmet, {
+    // A JSON API: nothing it answers should run, load or be framed as a page.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+    frameguard: { action: 'deny' },
+  });
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', 'traceparent'],
+      exposedHeaders: ['location', 'x-request-id', 'retry-after', 'www-authenticate', 'content-disposition'],
+      // Bearer tokens, not cookies: the browser need not send credentials of its own.
+      credentials: false,
+      maxAge: 600,
+      strictPreflight: false,
+    });
+  }
+
+  if (config.rateLimitPerMinute > 0 || config.tokenRateLimitPerMinute > 0) {
+    const isTokenRoute = (request: FastifyRequest) => request.routeOptions.url === TOKEN_ROUTE;
+    await app.register(rateLimit, {
+      global: true,
+      timeWindow: 60_000,
+      // Sign-in attempts are counted per address on their own, far tighter; everything else per
+      // verified subject (set by authentication, which runs before this route hook), else per address.
+      keyGenerator: (request) => (isTokenRoute(request) ? `token:${request.ip}` : request.actor ? `subject:${request.actor.subject}` : `ip:${request.ip}`),
+      max: (request) => (isTokenRoute(request) ? config.tokenRateLimitPerMinute : config.rateLimitPerMinute),
+      allowList: (request) => {
+        if (unlimitedRoutes.has(request.routeOptions.url ?? '')) return true;
+        return (isTokenRoute(request) ? config.tokenRateLimitPerMinute : config.rateLimitPerMinute) === 0;
+      },
+      addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
+      addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
+      // Thrown, then answered as problem+json by the app's error handler.
+      errorResponseBuilder: (_request, context) =>
+        new HttpProblem({
+          status: 429,
+          title: 'Too Many Requests',
+          detail: `more than ${context.max} requests in a minute; retry in ${context.after}`,
+        }),
+    });
+  }
 }

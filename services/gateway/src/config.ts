@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@medical/platform/config';
 import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
 import type { TracingConfig } from '@medical/platform/telemetry/tracing-config';
+import { loadAuthConfig, type AuthConfig } from '@medical/platform/auth/auth-config';
 
 /**
  * The gateway's settings, read once from the environment and validated at start so a typo in a
@@ -44,6 +45,23 @@ export type GatewayConfig = {
   attachmentMaxBytes: number;
   /** Set: spans are exported over OTLP, as by every service. */
   tracing?: TracingConfig;
+  /** How tokens are verified (and, with AUTH_MODE=dev, issued): see platform/auth/auth-config.ts. */
+  auth: AuthConfig;
+  /** Where the development identity provider keeps its signing key (DATA_DIR/auth). */
+  dataDir: string;
+  /**
+   * The browser origins allowed to call the API cross-origin (CORS_ORIGINS, comma-separated).
+   * Empty, the default: no CORS headers at all, so only same-origin pages (and non-browser
+   * clients) use the API.
+   */
+  corsOrigins: string[];
+  /**
+   * Requests per minute per client (the token's subject once authenticated, else the address);
+   * 0 turns the limit off (load tests and benchmarks).
+   */
+  rateLimitPerMinute: number;
+  /** Sign-in attempts (POST /auth/token) per minute per address: password guessing; 0 turns it off. */
+  tokenRateLimitPerMinute: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +123,34 @@ function readOrigins(env: Env, name: string, fallback: string): string[] {
   return origins;
 }
 
+/**
+ * CORS_ORIGINS: exact origins (scheme, host and port), never `*` nor a path: a wildcard would let
+ * any site's scripts call the API with a token they got hold of, and a path is never an origin.
+ */
+function readCorsOrigins(env: Env): string[] {
+  const raw = env.CORS_ORIGINS?.trim() ?? '';
+  if (raw === '') return [];
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((part) => part.trim())) {
+    if (entry === '') throw new ConfigError(`CORS_ORIGINS has an empty entry in "${raw}"; separate origins with single commas`);
+    if (entry === '*' || entry === 'null') throw new ConfigError(`CORS_ORIGINS must list exact origins such as https://console.example.org, not "${entry}"`);
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://console.example.org, got "${entry}"`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '')) {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://console.example.org with no path, got "${entry}"`);
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  return origins;
+}
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
+export const DEFAULT_TOKEN_RATE_LIMIT_PER_MINUTE = 10;
+
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   // The platform's loader validates PORT, HOST, LOG_LEVEL and SHUTDOWN_TIMEOUT_MS the same way
   // for every service; the gateway ignores the database and event settings it also reads.
@@ -126,5 +172,10 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     })),
     attachmentMaxBytes: readInteger(env, 'ATTACHMENT_MAX_BYTES', DEFAULT_ATTACHMENT_MAX_BYTES, 1, MAX_ATTACHMENT_MAX_BYTES),
     ...(base.tracing ? { tracing: base.tracing } : {}),
+    auth: loadAuthConfig(env),
+    dataDir: base.dataDir,
+    corsOrigins: readCorsOrigins(env),
+    rateLimitPerMinute: readInteger(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 1_000_000),
+    tokenRateLimitPerMinute: readInteger(env, 'AUTH_TOKEN_RATE_LIMIT_PER_MINUTE', DEFAULT_TOKEN_RATE_LIMIT_PER_MINUTE, 0, 100_000),
   };
 }

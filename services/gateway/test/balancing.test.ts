@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startGateway, type RunningGateway } from '../src/main.ts';
+import type { RunningGateway } from '../src/main.ts';
 import {
   assertProblem,
   closedPortUrl,
@@ -12,6 +12,7 @@ import {
   type Answer,
   type Answered,
   type FakeUpstream,
+  startGateway,
 } from './helpers.ts';
 
 // Several replicas behind one route: the gateway spreads requests over the healthy ones, takes a

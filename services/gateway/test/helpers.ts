@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Role } from '@medical/contracts';
+import { startGateway as startGatewayInProcess, type RunningGateway } from '../src/main.ts';
 
 // The upstreams here are real HTTP servers on real ports: the gateway's whole contract is what
 // goes over the wire to them and back, so that is what these tests look at.
@@ -108,6 +113,11 @@ export function send(
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers };
+    // The admin's token of a gateway started below, unless the test names its own authorization
+    // (an empty one: none at all).
+    const token = signedIn.get(base);
+    if (headers.authorization === '') delete headers.authorization;
+    else if (token && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
     const request = http.request({ host: url.hostname, port: url.port, method, path: target, headers, agent: false }, (response) => {
       const chunks: Buffer[] = [];
@@ -146,4 +156,51 @@ export async function eventually(condition: () => boolean | Promise<boolean>, wh
     if (performance.now() > deadline) assert.fail(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The admin token of each gateway started by startGateway below, by its URL: what send() sends. */
+const signedIn = new Map<string, string>();
+
+/** A token for the demo user of `role` from the gateway's development identity provider. */
+export async function signIn(base: string, role: Role, password = 'demo'): Promise<string> {
+  const answer = await send(base, 'POST', '/auth/token', {
+    body: JSON.stringify({ username: role, password }),
+    headers: { 'content-type': 'application/json', authorization: '' },
+  });
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json().access_token;
+}
+
+/**
+ * The gateway in this process, as it runs with `npm start` (AUTH_MODE=dev): its own development
+ * identity provider is the issuer its verifier trusts, so with PORT=0 a free port is chosen first
+ * (the issuer URL names it), and DATA_DIR is a temporary directory for the signing key. Requests
+ * with send() then carry an admin token, so the tests about routing see the routing.
+ */
+export async function startGateway(env: Record<string, string | undefined>): Promise<RunningGateway> {
+  const settings = { ...env };
+  if (settings.PORT === '0') settings.PORT = new URL(await closedPortUrl()).port;
+  if ((settings.AUTH_MODE ?? 'dev') === 'dev' && settings.OIDC_ISSUER === undefined && /^\d+$/.test(settings.PORT ?? '')) {
+    settings.OIDC_ISSUER = `http://127.0.0.1:${settings.PORT}/auth`;
+  }
+  let dataDir: string | undefined;
+  if (settings.DATA_DIR === undefined) settings.DATA_DIR = dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-test-'));
+  const removeDataDir = () => {
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGatewayInProcess(settings);
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
+  const stop = gateway.stop;
+  gateway.stop = async () => {
+    await stop();
+    signedIn.delete(gateway.url);
+    removeDataDir();
+  };
+  if (gateway.config.auth.mode === 'dev') signedIn.set(gateway.url, await signIn(gateway.url, 'admin'));
+  return gateway;
 }

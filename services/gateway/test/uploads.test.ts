@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@medical/platform/config';
 import { loadGatewayConfig } from '../src/config.ts';
-import { startGateway, type RunningGateway } from '../src/main.ts';
-import { assertProblem, closedPortUrl, quiet, send, startUpstream, type FakeUpstream } from './helpers.ts';
+import type { RunningGateway } from '../src/main.ts';
+import { assertProblem, closedPortUrl, quiet, send, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
 
 /**
  * Uploads through the gateway (issue 7): on an upload route (POST /examinations/{id}/attachments)

@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ProblemDetails } from '@medical/contracts';
 import type { LogLevel } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { installHttpTracing } from '../telemetry/http-tracing.ts';
@@ -47,6 +48,12 @@ export type AppOptions = {
   readiness: ReadinessCheck[];
   /** The gateway serves many paths it does not know; it opts out of the docs routes. */
   documentation?: boolean;
+  /**
+   * Set when the app authenticates its routes (installAuthentication): the API document then
+   * names the bearer scheme, and every operation outside `publicRoutes` requires it and lists
+   * its 401 and 403 answers.
+   */
+  bearerAuthentication?: { publicRoutes: readonly string[] };
 };
 
 type AjvError = { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> };
@@ -114,7 +121,50 @@ function fieldsWithNul(value: unknown, path: string, found: string[] = []): stri
   return found;
 }
 
-type OpenApiDocument = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+type OpenApiResponse = { description?: string; content?: Record<string, unknown> };
+type OpenApiOperation = { responses?: Record<string, OpenApiResponse>; security?: Array<Record<string, string[]>> };
+type OpenApiDocument = {
+  paths?: Record<string, Record<string, OpenApiOperation>>;
+  components?: { securitySchemes?: Record<string, unknown>; [other: string]: unknown };
+};
+
+/** The name of the bearer scheme in the API documents. */
+export const BEARER_SCHEME = 'bearerAuth';
+
+/** A route pattern (`/docs/*`) against an OpenAPI path (`/receptions/{id}`). */
+function isPublicPath(path: string, publicRoutes: readonly string[]): boolean {
+  return publicRoutes.some((pattern) => (pattern.endsWith('/*') ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1)) : path === pattern));
+}
+
+/**
+ * The bearer scheme, required by every operation that is not public, with the answers the
+ * authentication hook gives before the handler runs: documented, so a client generator knows
+ * to send a token and a contract test (schemathesis) finds every status it can meet.
+ */
+function documentBearerAuthentication(document: OpenApiDocument, publicRoutes: readonly string[]): OpenApiDocument {
+  document.components ??= {};
+  document.components.securitySchemes = {
+    ...document.components.securitySchemes,
+    [BEARER_SCHEME]: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'An access token from the OpenID Connect provider (in development, POST /auth/token on the gateway).',
+    },
+  };
+  const problem = JSON.parse(JSON.stringify(ProblemDetails)) as unknown;
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    if (isPublicPath(path, publicRoutes)) continue;
+    for (const operation of Object.values(operations)) {
+      if (!operation || typeof operation !== 'object') continue;
+      operation.security = [{ [BEARER_SCHEME]: [] }];
+      operation.responses ??= {};
+      operation.responses['401'] ??= { description: 'No bearer token, or one that does not verify', content: { 'application/json': { schema: problem } } };
+      operation.responses['403'] ??= { description: "None of the token's roles may call this operation", content: { 'application/json': { schema: problem } } };
+    }
+  }
+  return document;
+}
 
 /**
  * Every error answer is an RFC 9457 `application/problem+json` document (sendProblem); the
@@ -230,7 +280,11 @@ export async function createApp(options: AppOptions): Promise<App> {
         openapi: '3.1.0',
         info: { title: options.title, description: options.description, version: '0.1.0' },
       },
-      transformObject: (documents) => documentProblems((documents as { openapiObject: OpenApiDocument }).openapiObject),
+      transformObject: (documents) => {
+        const document = (documents as { openapiObject: OpenApiDocument }).openapiObject;
+        const authenticated = options.bearerAuthentication ? documentBearerAuthentication(document, options.bearerAuthentication.publicRoutes) : document;
+        return documentProblems(authenticated);
+      },
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
