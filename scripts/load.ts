@@ -21,12 +21,20 @@ import { percentile, round } from '../bench/lib/tools.ts';
  * LOAD_TARGET_URL, else http://127.0.0.1:8088 (`npm start`'s gateway). The receptions it creates
  * have patient ids starting with `LOAD-`.
  *
+ * Every request carries a bearer token: `--token` or LOAD_TOKEN as given (a token of your identity
+ * provider, AUTH_MODE=oidc), else one the gateway's development identity provider issues at
+ * POST /auth/token for LOAD_USERNAME / LOAD_PASSWORD (admin / demo by default: the admin may call
+ * every route of the mix), renewed before it expires. A gateway without that endpoint (404) gets
+ * requests without a token.
+ *
  * In a Kubernetes Job beside a service-mesh proxy (Istio's sidecar), LOAD_SIDECAR_QUIT_URL
  * (`http://127.0.0.1:15020/quitquitquit`) is POSTed when the run ends, whatever its outcome, so
  * the proxy exits too and the Job completes instead of running until its deadline.
  */
 
 export const DEFAULT_TARGET_URL = 'http://127.0.0.1:8088';
+const DEFAULT_USERNAME = 'admin';
+const DEFAULT_PASSWORD = 'demo';
 const LIMITS = { connections: [1, 1_000], duration: [1, 3_600], amount: [1, 100_000_000], timeout: [1, 120] } as const;
 /** How long after the planned end the watchdog gives up on autocannon. */
 const WATCHDOG_GRACE_MS = 30_000;
@@ -41,6 +49,10 @@ export type LoadOptions = {
   timeoutS: number;
   readOnly: boolean;
   json: boolean;
+  /** A bearer token to send as given (--token, LOAD_TOKEN); else one is obtained with `username` and `password`. */
+  token?: string;
+  username: string;
+  password: string;
 };
 
 type RouteCounts = Record<string, Record<string, number>>;
@@ -164,13 +176,15 @@ export function parseOptions(args: string[], env: Record<string, string | undefi
       timeout: { type: 'string' },
       'read-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run load -- [URL] [--connections 20] [--duration 60] [--amount N] [--timeout 10] [--read-only] [--json]\n' +
-        `URL: the gateway (default: LOAD_TARGET_URL, else ${DEFAULT_TARGET_URL})\n`,
+      'usage: npm run load -- [URL] [--connections 20] [--duration 60] [--amount N] [--timeout 10] [--read-only] [--json] [--token JWT]\n' +
+        `URL: the gateway (default: LOAD_TARGET_URL, else ${DEFAULT_TARGET_URL})\n` +
+        'token: --token, else LOAD_TOKEN, else POST /auth/token as LOAD_USERNAME / LOAD_PASSWORD (default admin / demo)\n',
     );
     process.exit(0);
   }
@@ -184,6 +198,7 @@ export function parseOptions(args: string[], env: Record<string, string | undefi
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`the target must be an http(s) URL, not "${raw}"`);
   const amount = values.amount === undefined ? undefined : integerOption('amount', values.amount, 0);
+  const token = (values.token ?? env.LOAD_TOKEN)?.trim().replace(/^Bearer\s+/i, '');
   const connections = integerOption('connections', values.connections, 20);
   if (amount !== undefined && amount < connections) throw new Error(`--amount (${amount}) must be at least --connections (${connections})`);
   return {
@@ -194,6 +209,77 @@ export function parseOptions(args: string[], env: Record<string, string | undefi
     timeoutS: integerOption('timeout', values.timeout, 10),
     readOnly: values['read-only'] ?? false,
     json: values.json ?? false,
+    ...(token ? { token } : {}),
+    username: env.LOAD_USERNAME?.trim() || DEFAULT_USERNAME,
+    password: env.LOAD_PASSWORD || DEFAULT_PASSWORD,
+  };
+}
+
+// ---- the token -------------------------------------------------------------------------------
+
+/** The bearer token every request carries, renewed (when it came from a login) before it expires. */
+type TokenKeeper = { current(): string | undefined; stop(): void };
+
+/** Renewed this long before it expires (or at half its life, if that is sooner). */
+const RENEW_BEFORE_MS = 60_000;
+
+/**
+ * Logs in at the gateway's development identity provider: the token and its lifetime, or
+ * undefined when the gateway has no such endpoint (404) or cannot answer now (5xx: the run
+ * itself then reports what the gateway answers). A refused login (401, 400) is an error.
+ */
+async function login(options: LoadOptions, prefix: string): Promise<{ token: string; expiresInS: number } | undefined> {
+  const response = await fetch(`${options.target.origin}${prefix}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ username: options.username, password: options.password }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (response.status === 404 || response.status >= 500) return undefined;
+  if (response.status !== 200) {
+    throw new Error(`the gateway refused the login as ${options.username} (POST /auth/token: ${response.status} ${text.slice(0, 300)}); set LOAD_USERNAME and LOAD_PASSWORD, or pass --token`);
+  }
+  const body = JSON.parse(text) as { access_token?: unknown; expires_in?: unknown };
+  if (typeof body.access_token !== 'string') throw new Error(`POST /auth/token answered no access_token: ${text.slice(0, 300)}`);
+  return { token: body.access_token, expiresInS: typeof body.expires_in === 'number' ? body.expires_in : 900 };
+}
+
+async function keepToken(options: LoadOptions, prefix: string, log: (line: string) => void): Promise<TokenKeeper> {
+  if (options.token) return { current: () => options.token, stop: () => undefined };
+  const first = await login(options, prefix);
+  if (!first) {
+    log('load: the gateway issues no token at /auth/token; requests go without one (pass --token or LOAD_TOKEN for an identity provider of your own)');
+    return { current: () => undefined, stop: () => undefined };
+  }
+  let token = first.token;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (expiresInS: number) => {
+    const lifetimeMs = expiresInS * 1_000;
+    timer = setTimeout(renew, Math.max(1_000, Math.min(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2)));
+    timer.unref();
+  };
+  const renew = () => {
+    login(options, prefix)
+      .then((next) => {
+        if (stopped) return;
+        if (next) token = next.token;
+        schedule(next?.expiresInS ?? 30);
+      })
+      .catch((error: unknown) => {
+        log(`load: renewing the token failed: ${(error as Error).message}`);
+        if (!stopped) schedule(30);
+      });
+  };
+  schedule(first.expiresInS);
+  log(`load: logged in as ${options.username}`);
+  return {
+    current: () => token,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
 
@@ -215,13 +301,20 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void)
   await assertReachable(options.target);
   const prefix = options.target.pathname.replace(/\/+$/, '');
   const mix = requestMix(prefix, options.readOnly);
+  const tokens = await keepToken(options, prefix, log);
   const routes: RouteCounts = {};
   const latencies: number[] = [];
   const errorSamples = new Set<string>();
 
   // Count each answer under its route (autocannon gives per-request callbacks the status only).
-  const requests = mix.map(({ route, onResponse, ...request }) => ({
+  // Each request gets the token of the moment (it may have been renewed since the last pass).
+  const requests = mix.map(({ route, onResponse, setupRequest, ...request }) => ({
     ...request,
+    setupRequest(next: Request, context: Context): Request {
+      const prepared = setupRequest ? setupRequest(next, context) : next;
+      const token = tokens.current();
+      return token ? { ...prepared, headers: { ...prepared.headers, authorization: `Bearer ${token}` } } : prepared;
+    },
     onResponse(status: number, body: string, context: Context) {
       const counts = (routes[route] ??= {});
       counts[status] = (counts[status] ?? 0) + 1;
@@ -266,6 +359,7 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void)
   try {
     result = await instance;
   } finally {
+    tokens.stop();
     clearTimeout(watchdog);
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);

@@ -60,6 +60,17 @@ describe('options', () => {
     assert.equal(explicit.readOnly, true);
   });
 
+  test('the token: --token, else LOAD_TOKEN, else a login as LOAD_USERNAME / LOAD_PASSWORD (admin / demo)', () => {
+    const defaults = parseOptions([], {});
+    assert.equal(defaults.token, undefined);
+    assert.equal(defaults.username, 'admin');
+    assert.equal(defaults.password, 'demo');
+    const login = parseOptions([], { LOAD_USERNAME: 'manager', LOAD_PASSWORD: 'secret' });
+    assert.deepEqual([login.username, login.password], ['manager', 'secret']);
+    assert.equal(parseOptions([], { LOAD_TOKEN: 'Bearer abc.def.ghi' }).token, 'abc.def.ghi');
+    assert.equal(parseOptions(['--token', 'x.y.z'], { LOAD_TOKEN: 'a.b.c' }).token, 'x.y.z');
+  });
+
   test('refuses unbounded or malformed settings', () => {
     assert.throws(() => parseOptions(['--duration', '0'], {}), /--duration/);
     assert.throws(() => parseOptions(['--duration', '100000'], {}), /--duration/);

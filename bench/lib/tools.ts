@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { authHeaders } from '../../test/e2e/support/tokens.ts';
 
 /**
  * The bench's tools: the load generator (autocannon, in this process), nginx (Debian's package,
@@ -27,14 +28,19 @@ export type LoadFigures = {
 
 export type LoadOptions = { connections: number; durationS: number; method?: string; headers?: Record<string, string>; body?: string };
 
+/**
+ * autocannon against `url`, every request with the admin's bearer token from the running bench
+ * system's gateway (allowed on every route, whether `url` is the gateway, a proxy or a service).
+ */
 export async function load(url: string, options: LoadOptions): Promise<LoadFigures> {
+  const headers = { ...(await authHeaders(options.method ?? 'GET', new URL(url).pathname, 'admin')), ...options.headers };
   const result = await autocannon({
     url,
     connections: options.connections,
     duration: options.durationS,
     pipelining: 1,
     ...(options.method ? { method: options.method } : {}),
-    ...(options.headers ? { headers: options.headers } : {}),
+    headers,
     ...(options.body !== undefined ? { body: options.body } : {}),
   });
   return {

@@ -22,7 +22,9 @@ import { fileURLToPath } from 'node:url';
  *   refuses ports already in use. With `replicas` (production profile only) a backend service
  *   runs as several processes on several ports, sharing its database and consumer group; the
  *   gateway gets every replica's URL, `services[name]` is the first replica and
- *   `replicasOf(name)` lists them all.
+ *   `replicasOf(name)` lists them all. Every process gets OIDC_ISSUER=http://<host>:<gateway port>/auth
+ *   (the gateway's development identity provider, wherever the gateway runs) unless the
+ *   environment gives OIDC_ISSUER or AUTH_MODE=oidc.
  * - `startServiceProcess(options)` starts one service (`node services/<name>/src/main.ts` with
  *   PORT and HOST) and returns a `ServiceProcess` handle: `url`, `pid`, `exited`, `exitInfo()`,
  *   `output()`, `stderr()`, `waitReady(timeoutMs)`, `stop(timeoutMs)`, `kill()`.
@@ -421,6 +423,18 @@ function replicaCountsOf(options: StartSystemOptions): Record<ServiceName, numbe
   return counts;
 }
 
+/**
+ * OIDC_ISSUER for every process when the gateway's development identity provider is the issuer
+ * (AUTH_MODE dev, the default) and the caller names none: the provider lives under /auth on the
+ * gateway, wherever this system put it, and the services discover its keys there. Empty when the
+ * caller's environment (or this process's) gives OIDC_ISSUER or selects AUTH_MODE=oidc.
+ */
+function devIssuerFor(options: StartSystemOptions, issuer: string): Env {
+  const env = { ...process.env, ...options.env };
+  if (env.OIDC_ISSUER?.trim() || env.AUTH_MODE?.trim().toLowerCase() === 'oidc') return {};
+  return { OIDC_ISSUER: issuer };
+}
+
 /** Of several exits, the first that is not a clean exit 0, else the first. */
 function worstExit(exits: ExitInfo[]): ExitInfo {
   return exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0]!;
@@ -456,12 +470,13 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicaPorts[name][0]!])) as Record<ServiceName, number>;
 
   const replicaUrls = (name: BackendServiceName) => replicaPorts[name].map((port) => `http://${connectableHost(host)}:${port}`);
+  const issuer = devIssuerFor(options, `http://${connectableHost(host)}:${ports.gateway}/auth`);
   const envFor = (name: ServiceName): Env => {
     const upstreams: Env = {};
     if (name === 'gateway') {
       for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaUrls(backend).join(',');
     }
-    return { ...options.env, DATA_DIR: dataDir, ...upstreams, ...options.serviceEnv?.[name] };
+    return { ...options.env, ...issuer, DATA_DIR: dataDir, ...upstreams, ...options.serviceEnv?.[name] };
   };
 
   const portList: Array<[string, number]> = SERVICE_NAMES.flatMap((name) =>

@@ -49,6 +49,17 @@ test('npm run bench -- --quick measures every scenario and writes results.json a
 
   const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
   assert.equal(results.mode, 'quick');
+  // Every load run carries the admin's token: a missing or refused one would make every answer a 401.
+  const refused: string[] = [];
+  const walk = (value: unknown, at: string): void => {
+    if (!value || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'non2xx' && inner !== 0) refused.push(`${at}.non2xx = ${JSON.stringify(inner)}`);
+      walk(inner, at ? `${at}.${key}` : key);
+    }
+  };
+  walk(results, '');
+  assert.deepEqual(refused, [], 'every request of every load run answered 2xx');
   for (const key of ['machine.cores', 'targets.gateway.minRatio', 'targets.propagation.maxP99Ms', 'targets.throughput.minVisitsPerSecKafka', 'targets.query.maxP99Ms', 'targets.memory.maxIdleMb']) {
     assertMeasured(results, key);
   }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { test } from 'node:test';
 import {
   assertProblem,
+  authHeaders,
   describeEachProfile,
   describeProduction,
   ok,
@@ -52,7 +53,7 @@ async function upload(baseUrl: string, examinationId: number, part: { bytes: Buf
     form.append(part.field ?? 'file', new Blob([new Uint8Array(part.bytes)], { type: part.type ?? 'application/pdf' }), part.filename ?? 'report.pdf');
   }
   const path = `/examinations/${examinationId}/attachments`;
-  return toReply(`POST ${path}`, await fetch(`${baseUrl}${path}`, { method: 'POST', body: form, signal: AbortSignal.timeout(30_000) }));
+  return toReply(`POST ${path}`, await fetch(`${baseUrl}${path}`, { method: 'POST', body: form, headers: await authHeaders('POST', path), signal: AbortSignal.timeout(30_000) }));
 }
 
 async function toReply(request: string, response: Response): Promise<Reply> {
@@ -63,11 +64,15 @@ async function toReply(request: string, response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, bytes, body, request };
 }
 
-/** A request sent exactly as written: fetch would resolve "..", "%2e%2e" and the like first. */
-function raw(baseUrl: string, method: string, path: string, options: { headers?: Record<string, string>; body?: Buffer; chunks?: Buffer[] } = {}): Promise<Reply> {
+/**
+ * A request sent exactly as written: fetch would resolve "..", "%2e%2e" and the like first. It
+ * goes as the examiner (allowed on every attachment route), whatever the path's segments decode to.
+ */
+async function raw(baseUrl: string, method: string, path: string, options: { headers?: Record<string, string>; body?: Buffer; chunks?: Buffer[] } = {}): Promise<Reply> {
   const { hostname, port } = new URL(baseUrl);
+  const headers = { ...(await authHeaders(method, path, 'examiner')), ...options.headers };
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, method, path, headers: options.headers ?? {} }, (response) => {
+    const request = http.request({ host: hostname, port, method, path, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -108,7 +113,7 @@ async function newExamination(client: Client, label: string): Promise<number> {
 
 async function assertDownload(baseUrl: string, attachment: Attachment, bytes: Buffer): Promise<void> {
   const path = `/examinations/${attachment.examinationId}/attachments/${attachment.name}`;
-  const reply = await toReply(`GET ${path}`, await fetch(`${baseUrl}${path}`));
+  const reply = await toReply(`GET ${path}`, await fetch(`${baseUrl}${path}`, { headers: await authHeaders('GET', path) }));
   assert.equal(reply.status, 200, `${reply.request}: ${reply.text.slice(0, 300)}`);
   assert.ok(reply.bytes.equals(bytes), `${reply.request}: the bytes should be those uploaded (${reply.bytes.length} vs ${bytes.length})`);
   assert.equal(reply.headers.get('content-type'), attachment.contentType);
@@ -246,7 +251,7 @@ describeProduction('production: attachments on two examination replicas sharing 
 
     const bytes = pdf('replicas', 1536 * 1024);
     const created = ok((await upload(first.url, examinationId, { bytes, filename: 'replica-0.pdf' })) as unknown as HttpReply<Attachment>, 201);
-    const list = ok((await toReply('GET list', await fetch(`${second.url}/examinations/${examinationId}/attachments`))) as unknown as HttpReply<{ items: Attachment[] }>);
+    const list = ok((await toReply('GET list', await fetch(`${second.url}/examinations/${examinationId}/attachments`, { headers: await authHeaders('GET', '/examinations/0/attachments') }))) as unknown as HttpReply<{ items: Attachment[] }>);
     assert.deepEqual(list.items, [created]);
     await assertDownload(second.url, created, bytes);
 
@@ -257,7 +262,7 @@ describeProduction('production: attachments on two examination replicas sharing 
     ]);
     assert.deepEqual([a.status, b.status].sort(), [200, 201], `${a.text} / ${b.text}`);
     assert.equal((a.body as Attachment).name, (b.body as Attachment).name);
-    const after = ok((await toReply('GET list', await fetch(`${first.url}/examinations/${examinationId}/attachments`))) as unknown as HttpReply<{ items: Attachment[] }>);
+    const after = ok((await toReply('GET list', await fetch(`${first.url}/examinations/${examinationId}/attachments`, { headers: await authHeaders('GET', '/examinations/0/attachments') }))) as unknown as HttpReply<{ items: Attachment[] }>);
     assert.equal(after.items.length, 2);
     await assertDownload(first.url, a.body as Attachment, same);
     await assertDownload(second.url, a.body as Attachment, same);

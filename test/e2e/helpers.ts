@@ -7,12 +7,22 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { SERVICE_NAMES, startSystem, type BackendServiceName, type Env, type RunningSystem } from '../../scripts/lib/processes.ts';
 import { caughtUp, deleteTopics, membersOnOtherTopics, openEventLog, type EventLog, type LagReport } from './event-log.ts';
+import { currentTokenSource, roleFor, setCurrentTokenSource, TokenSource } from './support/tokens.ts';
+import type { Role } from '@medical/contracts/actor';
+
+export { authHeaders, roleFor, TokenSource } from './support/tokens.ts';
 
 /**
  * The end-to-end tests' toolkit: the runtime profiles and a system per test file and profile, a
  * small HTTP client for the gateway, `eventually` for the eventual consistency of the saga, and
  * one helper per step of a visit. Everything goes through the gateway, as a user of the system
  * would; the event log is looked at through `TestSystem.events`, the same on both profiles.
+ *
+ * Every request carries a bearer token, as the system requires (issue 8): the Client asks the
+ * running test system's gateway (its development identity provider, POST /auth/token) for a token
+ * of the first role the permission table names for the route (`rolesFor(method, path)`), so the
+ * receptionist registers, the doctor prescribes and the examiner performs. `auth` sends a given
+ * role, or none; an Authorization header of the caller's own is sent as it is.
  */
 
 // ---- resources as DESIGN.md section 6 describes them (only what the tests read) ---------------
@@ -102,17 +112,60 @@ export type RequestOptions = {
   body?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /**
+   * Who the request is made as: by default ('route') a bearer token of the first role the
+   * permission table allows on the route (none on a public route); a role for that role's token;
+   * 'none' for no Authorization header. An `authorization` header in `headers` is sent as given
+   * (a forged or malformed one) and no token is added.
+   */
+  auth?: 'route' | 'none' | Role;
+};
+
+export type ClientOptions = {
+  /** The default of every request's `auth` (default 'route'). */
+  auth?: RequestOptions['auth'];
+  /** Where tokens come from (default: the token source of the test system running now). */
+  tokens?: TokenSource;
 };
 
 export class Client {
   readonly baseUrl: string;
+  private readonly auth: NonNullable<RequestOptions['auth']>;
+  private readonly tokens: TokenSource | undefined;
 
-  constructor(baseUrl: string) {
+  /**
+   * A client of the gateway or of one service's own URL: either way its requests carry tokens
+   * from the running test system's gateway (or `options.tokens`).
+   */
+  constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.auth = options.auth ?? 'route';
+    this.tokens = options.tokens;
+  }
+
+  /** The same server, as `auth` ('none', a role, or 'route'). */
+  as(auth: NonNullable<RequestOptions['auth']>): Client {
+    return new Client(this.baseUrl, { auth, ...(this.tokens ? { tokens: this.tokens } : {}) });
+  }
+
+  /** The Authorization header a request would carry, or {} (a public route, 'none', or no token to give). */
+  async authorization(method: string, pathAndQuery: string, auth: RequestOptions['auth'] = this.auth): Promise<Record<string, string>> {
+    if (auth === 'none') return {};
+    const role = auth === 'route' || auth === undefined ? roleFor(method, pathAndQuery) : auth;
+    const source = this.tokens ?? currentTokenSource();
+    if (!role || !source) return {};
+    const token = await source.tokenFor(role);
+    return token ? { authorization: `Bearer ${token}` } : {};
   }
 
   async request<T = any>(method: string, pathAndQuery: string, options: RequestOptions = {}): Promise<HttpReply<T>> {
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...options.headers };
+    const given = options.headers ?? {};
+    const hasAuthorization = Object.keys(given).some((name) => name.toLowerCase() === 'authorization');
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...(hasAuthorization ? {} : await this.authorization(method, pathAndQuery, options.auth)),
+      ...given,
+    };
     let body: string | undefined = options.body;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
@@ -330,6 +383,12 @@ export const TEST_ENV = {
   LOG_LEVEL: 'warn',
   EVENT_POLL_INTERVAL_MS: '10',
   EVENT_RETRY_BASE_DELAY_MS: '20',
+  // The chaos and replicas tests send many requests from one address; the rate limit's own test sets it.
+  RATE_LIMIT_PER_MINUTE: '0',
+  // Every test system logs in once per role, the load test's runs once each: no limit on logins either.
+  AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '0',
+  // Tokens outlive a test file, so one fetched before the gateway is stopped still serves.
+  DEV_TOKEN_LIFETIME_SECONDS: '7200',
 };
 
 /**
@@ -361,6 +420,8 @@ export type TestSystem = {
   profile: Profile;
   system: RunningSystem;
   client: Client;
+  /** Bearer tokens per role from this system's gateway (what every Client uses while it runs). */
+  tokens: TokenSource;
   dataDir: string;
   /**
    * The environment every service got (TEST_ENV, DATA_DIR and the profile's database and Kafka
@@ -563,12 +624,23 @@ export async function startTestSystem(label: string, options: TestSystemOptions 
     return abandon(error);
   }
 
-  const client = new Client(system.gatewayUrl);
+  // Tokens for every client of this system, of the gateway or of a service's own URL.
+  const tokens = new TokenSource(system.gatewayUrl, env.DEV_PASSWORD || undefined);
+  setCurrentTokenSource(tokens);
+  try {
+    await tokens.prefetch();
+  } catch (error) {
+    await system.stopAll();
+    await events.close().catch(() => undefined);
+    return abandon(error);
+  }
+  const client = new Client(system.gatewayUrl, { tokens });
   let failedTests = 0;
   return {
     profile,
     system,
     client,
+    tokens,
     dataDir,
     env,
     events,

@@ -60,19 +60,25 @@ const targets: Target[] = BACKENDS.flatMap((service): Target[] => [
 
 type RunResult = { code: number | null; signal: NodeJS.Signals | null; output: string; command: string };
 
-/** Runs schemathesis on one document; resolves with its exit status and its whole output. */
-function runSchemathesis(document: string, baseUrl: string, workDir: string): Promise<RunResult> {
+/**
+ * Runs schemathesis on one document; resolves with its exit status and its whole output. Every
+ * request it sends carries `token` (the admin's, allowed on every route), so what it tests is
+ * the API behind the authentication, not the 401 in front of it.
+ */
+function runSchemathesis(document: string, baseUrl: string, workDir: string, token: string | undefined): Promise<RunResult> {
   const args = [
     '--config-file', CONFIG,
     'run', document,
     '--url', baseUrl,
+    ...(token ? ['--header', `Authorization: Bearer ${token}`] : []),
     '--phases', 'examples,coverage,fuzzing',
     '--max-examples', String(MAX_EXAMPLES),
     '--workers', '1',
     '--request-timeout', '10',
     '--no-color',
   ];
-  const command = [path.relative(REPOSITORY_ROOT, SCHEMATHESIS), ...args.map((a) => (a === CONFIG ? path.relative(REPOSITORY_ROOT, CONFIG) : a))].join(' ');
+  const shown = (a: string) => (a === CONFIG ? path.relative(REPOSITORY_ROOT, CONFIG) : a.startsWith('Authorization: ') ? `'Authorization: Bearer <admin token>'` : a);
+  const command = [path.relative(REPOSITORY_ROOT, SCHEMATHESIS), ...args.map(shown)].join(' ');
   return new Promise((resolve, reject) => {
     // Its own working directory, so nothing it may write lands in the repository.
     const child = spawn(SCHEMATHESIS, args, {
@@ -147,7 +153,7 @@ if (!installed) {
     for (const target of targets) {
       test(target.name, async (t: TestContext) => {
         const document = target.document(system!);
-        const result = await runSchemathesis(document, target.baseUrl(system!), workDir);
+        const result = await runSchemathesis(document, target.baseUrl(system!), workDir, await system!.tokens.tokenFor('admin'));
         t.diagnostic(`${result.command}: exit ${result.code ?? result.signal}; ${summaryLine(result.output)}`);
         if (result.code === 0) return;
         failed = true;

@@ -24,9 +24,12 @@ import { driveVisit } from './support/visits.ts';
 /**
  * The visit's timeline (GET /patientManagements/{receptionId}/timeline) through the gateway:
  * every step of a visit in time order, each with who did it. A person's command carries the
- * request's actor (until authentication is wired, the `anonymous` placeholder); what a service
- * does by itself (an examination ordered from a prescription, the diagnosis put on the worklist,
- * a compensation) is attributed to that service's system actor.
+ * actor of the request's verified token: the e2e client sends each command as the role the
+ * permission table names first for it (the development identity provider's demo users), so the
+ * receptionist registers, cancels and confirms, the doctor prescribes, completes and rejects, and
+ * the examiner performs and cancels. What a service does by itself (an examination ordered from a
+ * prescription, the diagnosis put on the worklist, a compensation) is attributed to that
+ * service's system actor.
  */
 const run = promisify(execFile);
 
@@ -80,13 +83,28 @@ function assertWellFormed(timeline: Timeline, receptionId: number): void {
   assert.equal(new Set(timeline.steps.map((s) => s.eventId)).size, timeline.steps.length, 'each event once');
 }
 
-/** Asserts who did each step: `system:<service>` for a service's own reaction, a person (not the system) for a command. */
+/** The development identity provider's demo users, as a verified token names them. */
+const DEMO_USERS: Record<string, Actor> = {
+  receptionist: { subject: 'dev:receptionist', name: 'Demo Receptionist', role: 'receptionist' },
+  doctor: { subject: 'dev:doctor', name: 'Demo Doctor', role: 'doctor' },
+  examiner: { subject: 'dev:examiner', name: 'Demo Examiner', role: 'examiner' },
+};
+
+/** Who the step was done by: `system:<service>` for a service's own reaction, else the person's role. */
+function doneBy(step: Step): string {
+  return step.actor?.role === 'system' ? `system:${step.service}` : String(step.actor?.role);
+}
+
+/**
+ * Asserts who did each step: `system:<service>` for a service's own reaction, the role of the
+ * person for a command, who is then exactly that role's demo user (subject, name and role).
+ */
 function assertActors(timeline: Timeline, expected: Array<[event: string, by: string]>): void {
-  const seen = timeline.steps.map((s) => [s.event, s.actor?.role === 'system' ? `system:${s.service}` : 'person']);
+  const seen = timeline.steps.map((s) => [s.event, doneBy(s)]);
   assert.deepEqual(seen, expected, `the steps and who did them:\n${timeline.steps.map((s) => `  ${s.at} ${s.event} by ${JSON.stringify(s.actor)}: ${s.description}`).join('\n')}`);
   for (const step of timeline.steps) {
     if (step.actor?.role === 'system') assert.equal(step.actor.subject, `service:${step.service}`, `${step.event} is attributed to the service that did it`);
-    else assert.notEqual(step.actor?.subject.startsWith('service:'), true, `${step.event} is a person's command, not a service's`);
+    else assert.deepEqual(step.actor, DEMO_USERS[step.actor?.role ?? ''], `${step.event} names the person who sent the command`);
   }
 }
 
@@ -95,7 +113,7 @@ describeEachProfile((profile) => {
     running = system;
   });
 
-  test('a full visit: every step in order, commands by the person who sent them, reactions by the system', async () => {
+  test('a full visit: every step in order, commands by the receptionist, doctor and examiner who sent them, reactions by the system', async () => {
     const { client } = running;
     const visit = await driveVisit(client, { label: 'timeline-full', examinations: ['perform', 'cancel'], outcome: 'complete' });
     await waitForQuiescence(running);
@@ -108,19 +126,21 @@ describeEachProfile((profile) => {
     const prescribedAndOrdered = [first, second, ...rest].toSorted();
     assert.deepEqual(prescribedAndOrdered, ['ExaminationPrescribed', 'ExaminationPrescribed', 'ExaminationRequested', 'ExaminationRequested']);
     assert.equal(first, 'ExaminationPrescribed', 'the first order follows the first prescription');
-    const inOrder = timeline.steps.map((s) => [s.event, s.actor?.role === 'system' ? `system:${s.service}` : 'person'] as [string, string]);
+    const inOrder = timeline.steps.map((s) => [s.event, doneBy(s)] as [string, string]);
     assertActors(timeline, [
-      ['ReceptionCompleted', 'person'],
+      ['ReceptionCompleted', 'receptionist'],
       ['DiagnosisRegistered', 'system:diagnosis'],
       ...inOrder.slice(2, 6),
-      ['ExaminationPerformed', 'person'],
-      ['ExaminationCancelled', 'person'],
-      ['DiagnosisCompleted', 'person'],
-      ['ReceptionConfirmed', 'person'],
+      ['ExaminationPerformed', 'examiner'],
+      ['ExaminationCancelled', 'examiner'],
+      ['DiagnosisCompleted', 'doctor'],
+      ['ReceptionConfirmed', 'receptionist'],
     ]);
     for (const [event, by] of inOrder.slice(2, 6)) {
-      assert.equal(by, event === 'ExaminationPrescribed' ? 'person' : 'system:examination', `${event} by ${by}`);
+      assert.equal(by, event === 'ExaminationPrescribed' ? 'doctor' : 'system:examination', `${event} by ${by}`);
     }
+    const people = new Set(timeline.steps.filter((s) => s.actor?.role !== 'system').map((s) => s.actor?.name));
+    assert.deepEqual([...people].toSorted(), ['Demo Doctor', 'Demo Examiner', 'Demo Receptionist'], 'the timeline names the receptionist, the doctor and the examiner');
     const services = timeline.steps.map((s) => s.service);
     assert.deepEqual(services, ['reception', 'diagnosis', ...timeline.steps.slice(2, 6).map((s) => (s.event === 'ExaminationPrescribed' ? 'diagnosis' : 'examination')), 'examination', 'examination', 'diagnosis', 'reception']);
     assert.equal(timeline.steps.at(-1)!.stage, 'CONFIRMED');
@@ -128,15 +148,19 @@ describeEachProfile((profile) => {
     // The audit trail of each service: a row per command, the request id of a person's command,
     // the causing event of a reaction, and the ids of the events it emitted (the timeline's).
     const reception = await auditOf('reception', visit.receptionId);
-    assert.deepEqual(reception.map((r) => [r.command, r.actor_role === 'system' ? 'system' : 'person']), [
-      ['reception.register', 'person'],
-      ['reception.recordDiagnosisCompleted', 'system'],
-      ['reception.confirm', 'person'],
+    assert.deepEqual(reception.map((r) => [r.command, r.actor_role, r.actor_subject]), [
+      ['reception.register', 'receptionist', 'dev:receptionist'],
+      ['reception.recordDiagnosisCompleted', 'system', 'service:reception'],
+      ['reception.confirm', 'receptionist', 'dev:receptionist'],
     ]);
     const examination = await auditOf('examination', visit.receptionId);
     assert.deepEqual(examination.map((r) => r.command).toSorted(), ['examination.cancel', 'examination.perform', 'examination.request', 'examination.request']);
     const diagnosis = await auditOf('diagnosis', visit.receptionId);
-    assert.ok(diagnosis.some((r) => r.command === 'diagnosis.complete' && r.aggregate_id === String(visit.diagnosisId)), JSON.stringify(diagnosis));
+    assert.ok(diagnosis.some((r) => r.command === 'diagnosis.complete' && r.aggregate_id === String(visit.diagnosisId) && r.actor_subject === 'dev:doctor'), JSON.stringify(diagnosis));
+    for (const row of examination) {
+      const expected = row.command === 'examination.request' ? 'system' : 'examiner';
+      assert.equal(row.actor_role, expected, `${row.command} by the ${expected}: ${JSON.stringify(row)}`);
+    }
     const stepById = new Map(timeline.steps.map((s) => [s.eventId, s]));
     for (const row of [...reception, ...diagnosis, ...examination]) {
       if (row.actor_role === 'system') {
@@ -166,22 +190,22 @@ describeEachProfile((profile) => {
     const rejectedTimeline = await timelineOf(client, rejected.receptionId);
     assertWellFormed(rejectedTimeline, rejected.receptionId);
     assertActors(rejectedTimeline, [
-      ['ReceptionCompleted', 'person'],
+      ['ReceptionCompleted', 'receptionist'],
       ['DiagnosisRegistered', 'system:diagnosis'],
-      ['ExaminationPrescribed', 'person'],
+      ['ExaminationPrescribed', 'doctor'],
       ['ExaminationRequested', 'system:examination'],
-      ['DiagnosisRejected', 'person'],
+      ['DiagnosisRejected', 'doctor'],
       // The examination still pending, cancelled by the rejection: the examination service did it.
       ['ExaminationCancelled', 'system:examination'],
-      ['ReceptionConfirmed', 'person'],
+      ['ReceptionConfirmed', 'receptionist'],
     ]);
 
     const cancelledTimeline = await timelineOf(client, cancelled.id);
     assertWellFormed(cancelledTimeline, cancelled.id);
     assertActors(cancelledTimeline, [
-      ['ReceptionCompleted', 'person'],
+      ['ReceptionCompleted', 'receptionist'],
       ['DiagnosisRegistered', 'system:diagnosis'],
-      ['ReceptionCancelled', 'person'],
+      ['ReceptionCancelled', 'receptionist'],
       ['DiagnosisCancelled', 'system:diagnosis'],
     ]);
     assert.equal(cancelledTimeline.steps.at(-1)!.stage, 'CANCELLED');
