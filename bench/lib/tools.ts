@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { round } from './stats.ts';
 import { authHeaders } from '../../test/e2e/support/tokens.ts';
 
 /**
@@ -192,18 +193,7 @@ export function pssMb(pid: number): number | null {
   }
 }
 
-/** Nearest-rank percentile of unsorted samples; null for none. */
-export function percentile(samples: readonly number[], p: number): number | null {
-  if (samples.length === 0) return null;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return round(sorted[rank - 1]!);
-}
-
-export function round(value: number, digits = 1): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
+export { percentile, round } from './stats.ts';
 
 /** The 1-minute load average and the cores, to put beside every figure. */
 export function machineLoad(): { loadAvg1m: number; loadAvg5m: number } {

@@ -318,13 +318,16 @@ test('Kafka through Strimzi in KRaft mode with the two topics, PostgreSQL throug
 
 /** The paths the gateway serves, from its own router: a new route without an Istio route fails. */
 async function gatewayPaths(): Promise<string[]> {
-  const app = await buildGateway(loadGatewayConfig({ LOG_LEVEL: 'silent' }), createMetrics('gateway'));
+  // DATA_DIR: the development identity provider keeps its signing key there.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-gateway-routes-'));
+  const app = await buildGateway(loadGatewayConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMetrics('gateway'));
   try {
     await app.ready();
     const tree = app.printRoutes({ commonPrefix: false });
     return [...tree.matchAll(/^[├└]── (\/\S*) \(/gmu)].map((m) => m[1]!);
   } finally {
     await app.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
