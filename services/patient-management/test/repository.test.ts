@@ -1,63 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { sql } from 'kysely';
+import { describe, test } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
-import { openSqliteDatabase, type Database } from '@medical/platform';
-import { openPostgresDatabase } from '@medical/platform/db/postgres-database';
+import { sql } from 'kysely';
 import type { VisitStage } from '@medical/contracts';
-import { migrations } from '../src/db/migrations.ts';
 import { clearVisits, listVisits, saveVisit } from '../src/db/repository.ts';
-import type { PatientManagementDatabase } from '../src/db/schema.ts';
 import type { Visit } from '../src/domain/visit.ts';
+import { engines as enginesOf, schemaOf, type Db } from './engines.ts';
 
 /**
  * The view's repository on both engines: the list totals kept by the triggers of migration 0002
  * must equal counting the rows, through inserts, stage changes, re-saves and a rebuild's clearing.
  * PostgreSQL runs when DATABASE_URL is set (`eval "$(npm run -s infra:up)"`), in a schema of its own.
  */
-type Db = Database<PatientManagementDatabase>;
-
-/** The schema of each PostgreSQL database a test opened. */
-const schemaOf = new WeakMap<Db, string>();
-
-const engines: Array<{ name: string; skip: string | false; open: (t: TestContext) => Promise<Db> }> = [
-  {
-    name: 'SQLite',
-    skip: false,
-    async open(t) {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-repository-'));
-      const database = await openSqliteDatabase<PatientManagementDatabase>({ serviceName: 'patient-management', dataDir, migrations });
-      t.after(async () => {
-        await database.close();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      });
-      return database;
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set',
-    async open(t) {
-      const url = process.env.DATABASE_URL!;
-      const schema = `pmtest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 3, migrations, idSequences: [], logger: pino({ level: 'silent' }) });
-      schemaOf.set(database, schema);
-      t.after(async () => {
-        await database.close();
-        const admin = new pg.Client({ connectionString: url });
-        await admin.connect();
-        await admin.query(`drop schema if exists "${schema}" cascade`);
-        await admin.end();
-      });
-      return database;
-    },
-  },
-];
+const engines = enginesOf('pmtest');
 
 function visit(receptionId: number, patientId: string, stage: VisitStage): Visit {
   return {

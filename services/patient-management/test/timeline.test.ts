@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import pg from 'pg';
-import pino from 'pino';
-import { openSqliteDatabase, type Database } from '@medical/platform';
-import { openPostgresDatabase } from '@medical/platform/db/postgres-database';
+import { describe, test } from 'node:test';
 import { systemActor, type Actor } from '@medical/contracts';
-import { migrations } from '../src/db/migrations.ts';
 import { clearTimelines, loadTimeline, recordTimelineStep } from '../src/db/timeline.ts';
-import type { PatientManagementDatabase } from '../src/db/schema.ts';
 import { timelineStep, type TimelineEvent } from '../src/domain/timeline.ts';
+import { engines as enginesOf } from './engines.ts';
 
 /** The timeline's steps (pure) and their table on both engines (PostgreSQL when DATABASE_URL is set). */
 const receptionist: Actor = { subject: 'u-7', name: 'Park Jiwoo', role: 'receptionist' };
@@ -64,39 +56,7 @@ describe('timeline steps', () => {
   });
 });
 
-type Db = Database<PatientManagementDatabase>;
-const engines: Array<{ name: string; skip: string | false; open: (t: TestContext) => Promise<Db> }> = [
-  {
-    name: 'SQLite',
-    skip: false,
-    async open(t) {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-timeline-'));
-      const database = await openSqliteDatabase<PatientManagementDatabase>({ serviceName: 'patient-management', dataDir, migrations });
-      t.after(async () => {
-        await database.close();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      });
-      return database;
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set',
-    async open(t) {
-      const url = process.env.DATABASE_URL!;
-      const schema = `pmtimeline_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 2, migrations, idSequences: [], logger: pino({ level: 'silent' }) });
-      t.after(async () => {
-        await database.close();
-        const admin = new pg.Client({ connectionString: url });
-        await admin.connect();
-        await admin.query(`drop schema if exists "${schema}" cascade`);
-        await admin.end();
-      });
-      return database;
-    },
-  },
-];
+const engines = enginesOf('pmtimeline');
 
 for (const engine of engines) {
   test(`the timeline table on ${engine.name}: time order, one row per event, cleared for a rebuild`, { skip: engine.skip }, async (t) => {
