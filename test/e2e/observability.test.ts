@@ -205,14 +205,21 @@ describeEachProfile((profile) => {
       assert.ok(path.includes(step), `the chain ${path.join(' → ')} should pass through ${step}`);
     }
 
-    // Each later command has a request trace of its own, which the visit trace links to.
-    for (const [command, url] of Object.entries(commands)) {
-      const requestSpan = receiver.spans.find((s) => s.service === 'gateway' && s.kind === 2 && s.attributes['url.path'] === url);
-      assert.ok(requestSpan, `the gateway's span for ${command} (${url})`);
-      assert.notEqual(requestSpan.traceId, roots[0]!.traceId, `${command} has a trace of its own`);
-      const joined = visitTrace.filter((s) => s.name.startsWith('emit ') && s.links.some((l) => l.traceId === requestSpan.traceId));
-      assert.equal(joined.length, 1, `the visit trace links ${command}'s request trace once`);
-    }
+    // Each later command has a request trace of its own, which the visit trace links to. Each
+    // process exports on its own schedule (a batch a second): the gateway's span of the last
+    // command may arrive after the read model's, so this waits for them too.
+    await eventually(
+      () => {
+        for (const [command, url] of Object.entries(commands)) {
+          const requestSpan = receiver.spans.find((s) => s.service === 'gateway' && s.kind === 2 && s.attributes['url.path'] === url);
+          assert.ok(requestSpan, `the gateway's span for ${command} (${url})`);
+          assert.notEqual(requestSpan.traceId, roots[0]!.traceId, `${command} has a trace of its own`);
+          const joined = receiver.trace(roots[0]!.traceId).filter((s) => s.name.startsWith('emit ') && s.links.some((l) => l.traceId === requestSpan.traceId));
+          assert.equal(joined.length, 1, `the visit trace links ${command}'s request trace once`);
+        }
+      },
+      { timeoutMs: patience(10_000), intervalMs: 200, message: "the commands' own traces, linked from the visit trace" },
+    );
   });
 
   test('log lines carry trace, request and event ids, and no personal data', async () => {
