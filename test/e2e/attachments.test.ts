@@ -8,11 +8,8 @@ import {
   describeEachProfile,
   describeProduction,
   ok,
-  prescribe,
-  registerVisit,
   useTestSystem,
-  waitForDiagnosis,
-  waitForExamination,
+  visitWithPendingExamination,
   type Client,
   type HttpReply,
   type TestSystem,
@@ -105,10 +102,7 @@ const problem = (reply: Reply, status: number, context?: string) => assertProble
 
 /** A visit up to an examination the examiner can attach files to. */
 async function newExamination(client: Client, label: string): Promise<number> {
-  const reception = await registerVisit(client, { patientName: `Attachment patient ${label}` });
-  const diagnosis = await waitForDiagnosis(client, reception.id);
-  const { prescription } = await prescribe(client, diagnosis.id, `CT ${label}`);
-  return (await waitForExamination(client, diagnosis.id, prescription.prescriptionId)).id;
+  return (await visitWithPendingExamination(client, `CT ${label}`, { patientName: `Attachment patient ${label}` })).examination.id;
 }
 
 async function assertDownload(baseUrl: string, attachment: Attachment, bytes: Buffer): Promise<void> {

@@ -11,11 +11,8 @@ import {
   authHeaders,
   describeEachProfile,
   ok,
-  prescribe,
-  registerVisit,
   useTestSystem,
-  waitForDiagnosis,
-  waitForExamination,
+  visitWithPendingExamination,
   type HttpReply,
   type TestSystem,
 } from './helpers.ts';
@@ -124,10 +121,7 @@ describeEachProfile((profile) => {
   useTestSystem('authorization', profile, async (system) => {
     running = system;
     const { client } = system;
-    const reception = await registerVisit(client);
-    const diagnosis = await waitForDiagnosis(client, reception.id);
-    const { prescription } = await prescribe(client, diagnosis.id, 'CT authorization');
-    const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT authorization');
     const uploadPath = `/examinations/${examination.id}/attachments`;
     const form = new FormData();
     form.append('file', new Blob([new TextEncoder().encode('%PDF-1.7\n% authorization\n%%EOF\n')], { type: 'application/pdf' }), 'report.pdf');

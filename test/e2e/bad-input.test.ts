@@ -11,6 +11,7 @@ import {
   prescribe,
   registerVisit,
   useTestSystem,
+  visitWithPendingExamination,
   waitForDiagnosis,
   waitForExamination,
   waitForQuiescence,
@@ -44,10 +45,7 @@ describeEachProfile((profile) => {
     client = system.client;
     // One visit with a diagnosis and a pending examination, so that every id-bearing route has a
     // real resource behind it that a wrongly accepted request would change.
-    reception = await registerVisit(client, { patientName: 'Bad Input' });
-    diagnosis = await waitForDiagnosis(client, reception.id);
-    const { prescription } = await prescribe(client, diagnosis.id, 'Baseline test');
-    examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+    ({ reception, diagnosis, examination } = await visitWithPendingExamination(client, 'Baseline test', { patientName: 'Bad Input' }));
     await waitForDiagnosis(client, reception.id, (d) => d.prescriptions.every((p) => p.examinationId !== undefined));
     await waitForVisit(client, reception.id, (v) => v.stage === 'IN_EXAMINATION' && v.examinations.every((e) => e.examinationId !== undefined));
     await waitForQuiescence(running);

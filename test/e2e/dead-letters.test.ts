@@ -17,11 +17,10 @@ import {
   ok,
   patience,
   perform,
-  prescribe,
   registerVisit,
   useTestSystem,
+  visitWithPendingExamination,
   waitForDiagnosis,
-  waitForExamination,
   waitForQuiescence,
   waitForReception,
   waitForVisit,
@@ -145,11 +144,8 @@ describeEachProfile((profile) => {
     await publish([invalid, unknownType, throwing]);
 
     // A normal visit after them completes: nothing waits behind a poison for longer than its budget.
-    const reception = await registerVisit(client, { patientName: 'After the poison' });
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CHEST_XRAY', { patientName: 'After the poison' });
     assert.equal(reception.id, visitId, 'a fresh system numbers receptions from 1');
-    const diagnosis = await waitForDiagnosis(client, reception.id);
-    const { prescription } = await prescribe(client, diagnosis.id, 'CHEST_XRAY');
-    const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
     await perform(client, examination.id, 'clear');
     await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
     await complete(client, diagnosis.id, 'healthy');

@@ -868,6 +868,22 @@ export async function waitForExamination(
   return found[0]!;
 }
 
+/**
+ * A visit brought to a pending examination: registered, on the doctor's list, one examination of
+ * `examinationType` prescribed and requested from the examiners. What most tests start from.
+ */
+export async function visitWithPendingExamination(
+  client: Client,
+  examinationType: string,
+  fields: NewReception = {},
+): Promise<{ reception: Reception; diagnosis: Diagnosis; examination: Examination }> {
+  const reception = await registerVisit(client, fields);
+  const diagnosis = await waitForDiagnosis(client, reception.id);
+  const { prescription } = await prescribe(client, diagnosis.id, examinationType);
+  const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+  return { reception, diagnosis, examination };
+}
+
 export async function waitForReception(
   client: Client,
   receptionId: number,

@@ -17,6 +17,7 @@ import {
   registerVisit,
   uniquePatientId,
   useTestSystem,
+  visitWithPendingExamination,
   waitForDiagnosis,
   waitForExamination,
   waitForQuiescence,
@@ -51,10 +52,7 @@ async function counter(url: string, name: string): Promise<number> {
 
 /** A visit registered, prescribed, performed, completed and confirmed through the gateway. */
 async function wholeVisit(patientId: string, i: number): Promise<number> {
-  const reception = await registerVisit(client, { patientId, patientName: `Replica patient ${i}` });
-  const diagnosis = await waitForDiagnosis(client, reception.id);
-  const { prescription } = await prescribe(client, diagnosis.id, `Replica test ${i}`);
-  const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
+  const { reception, diagnosis, examination } = await visitWithPendingExamination(client, `Replica test ${i}`, { patientId, patientName: `Replica patient ${i}` });
   await perform(client, examination.id, `result ${i}`);
   await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
   await complete(client, diagnosis.id, `opinion ${i}`);
