@@ -123,7 +123,8 @@ else
 fi
 
 # --- The project's role and database --------------------------------------------------
-# CREATEDB so test suites may create throwaway databases of their own. The password is
+# CREATEDB so test suites may create throwaway databases of their own (and drop them, see
+# pg_signal_backend below). The password is
 # (re)set every time, which also repairs a role created by hand with another one.
 # \gexec runs the generated CREATE only when the object is missing (CREATE DATABASE
 # cannot run inside the DO block an IF would need).
@@ -132,6 +133,9 @@ admin_psql <<SQL || rc=$?
 SELECT format('CREATE ROLE %I LOGIN', '${PG_APP_USER}')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${PG_APP_USER}') \gexec
 ALTER ROLE ${PG_APP_USER} WITH LOGIN CREATEDB PASSWORD '${PG_APP_PASSWORD}';
+-- DROP DATABASE ... WITH (FORCE) of a test database must also end an autovacuum worker that
+-- happens to be in it, which only a member of pg_signal_backend may do.
+GRANT pg_signal_backend TO ${PG_APP_USER};
 SELECT format('CREATE DATABASE %I OWNER %I', '${PG_APP_DB}', '${PG_APP_USER}')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${PG_APP_DB}') \gexec
 ALTER DATABASE ${PG_APP_DB} OWNER TO ${PG_APP_USER};

@@ -563,8 +563,24 @@ async function waitForGroupsOfOurOwn(label: string, env: Env, timeoutMs = 30_000
   }
 }
 
+/**
+ * FORCE ends the system's leftover connections. PostgreSQL 15 refuses it (42501) while an
+ * autovacuum worker is in the database and the role is not in pg_signal_backend (infra/postgres
+ * grants that, a server we did not set up may not), and 55006 is a connection that came in
+ * meanwhile; both pass within seconds, so they are retried before the failure is reported.
+ */
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await withAdminConnection(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await withAdminConnection(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((code !== '42501' && code !== '55006') || Date.now() >= deadline) throw error;
+      await sleep(500);
+    }
+  }
 }
 
 /**
