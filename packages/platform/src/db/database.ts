@@ -27,6 +27,18 @@ export type Database<DB> = {
   nextId(trx: Transaction<DB>, sequence: string): Promise<number>;
   /** Calls `listener` when another transaction (of any replica) commits outbox rows, where the engine can tell. */
   onOutboxCommitted(listener: () => void): Promise<void>;
+  /**
+   * Sends `payload` on `channel` once `trx` commits, never if it rolls back, to the listeners of
+   * every replica of this service (PostgreSQL NOTIFY: delivered in commit order; the embedded
+   * profile has one process per service, so there it is this process's listeners).
+   */
+  notify(trx: Transaction<DB>, channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `listener` with every payload sent on `channel` while listening, and `onListening` each
+   * time listening starts or starts again after a lost connection: whatever was sent in between is
+   * lost, so a listener that mirrors state reloads it then. Returns the stop.
+   */
+  listen(channel: string, listener: (payload: string) => void, onListening?: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 };

@@ -55,10 +55,23 @@ async function migrateUnderLock(
 }
 
 /**
- * Listens for the outbox trigger's notifications on a connection of its own, and reconnects
- * with backoff when the server goes away (a restart, a failover).
+ * The notification channel of `channel` for this service: channels are server-wide and every
+ * service may share one server, so the service's schema is part of the name (the outbox trigger
+ * notifies `outbox_<schema>` the same way).
  */
-function listenForOutbox(url: string, schema: string, logger: Logger, listener: () => void): () => Promise<void> {
+const channelName = (channel: string, schema: string) => `${channel}_${schema}`;
+
+/**
+ * Listens on a notification channel on a connection of its own, and reconnects with backoff when
+ * the server goes away (a restart, a failover), calling `onListening` each time it listens again.
+ */
+function listenOn(
+  url: string,
+  channel: string,
+  logger: Logger,
+  listener: (payload: string) => void,
+  onListening: () => void,
+): () => Promise<void> {
   const abort = new AbortController();
   let client: pg.Client | undefined;
   void (async () => {
@@ -68,21 +81,20 @@ function listenForOutbox(url: string, schema: string, logger: Logger, listener: 
       client = current;
       const ended = new Promise<void>((resolve) => {
         current.on('error', (error) => {
-          logger.warn({ err: error }, 'outbox notification connection lost');
+          logger.warn({ err: error, channel }, 'notification connection lost');
           resolve();
         });
         current.on('end', () => resolve());
       });
       try {
         await current.connect();
-        current.on('notification', () => listener());
-        await current.query(`listen "outbox_${schema}"`);
+        current.on('notification', (message) => listener(message.payload ?? ''));
+        await current.query(`listen "${channel}"`);
         failures = 0;
-        // Rows committed while we were not listening are found by the relay's regular poll.
-        listener();
+        onListening();
         await Promise.race([ended, new Promise((resolve) => abort.signal.addEventListener('abort', resolve, { once: true }))]);
       } catch (error) {
-        logger.warn({ err: error }, 'could not listen for outbox notifications; retrying');
+        logger.warn({ err: error, channel }, 'could not listen for notifications; retrying');
       }
       await current.end().catch(() => undefined);
       if (!abort.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), abort.signal);
@@ -147,7 +159,18 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
       return Number(rows[0]!.id);
     },
     async onOutboxCommitted(listener) {
-      stopListening.push(listenForOutbox(options.url, options.schema, options.logger, listener));
+      // Rows committed while nobody listened are found by the relay's regular poll; a (re)start
+      // of listening is a good moment to look anyway.
+      stopListening.push(listenOn(options.url, channelName('outbox', options.schema), options.logger, () => listener(), listener));
+    },
+    async notify(trx, channel, payload) {
+      // NOTIFY inside the transaction: PostgreSQL delivers it at commit, and drops it on rollback.
+      await sql`select pg_notify(${channelName(channel, options.schema)}, ${payload})`.execute(trx);
+    },
+    async listen(channel, listener, onListening = () => undefined) {
+      const stop = listenOn(options.url, channelName(channel, options.schema), options.logger, listener, onListening);
+      stopListening.push(stop);
+      return stop;
     },
     ping: async () => {
       await sql`select 1`.execute(db);
