@@ -12,7 +12,8 @@ import type { Role } from './actor.ts';
  *   attachments: the reports and images are the results the doctor judges (DESIGN.md §1, step 6).
  *   The doctor neither performs, cancels nor uploads.
  * - examiner: examinations (read, perform, cancel) and their attachments (upload, list, download).
- * - manager: the patient-management read model (lists, one visit, its timeline, the live stream).
+ * - manager: the patient-management read model (lists, one visit, its timeline); every role
+ *   may follow the live stream of visit changes.
  * - admin: everything; listed on every entry so what is read here is exactly what is enforced.
  *
  * Paths are Fastify route patterns: `:name` is one path segment, a final `*` the rest of the path.
@@ -48,7 +49,9 @@ export const permissions: readonly Permission[] = [
   { method: 'GET', path: '/examinations/:id/attachments/*', roles: ['examiner', 'doctor', 'admin'] },
   // patient management (read model)
   { method: 'GET', path: '/patientManagements', roles: ['manager', 'admin'] },
-  { method: 'GET', path: '/patientManagements/stream', roles: ['manager', 'admin'] },
+  // Every staff screen refreshes from the live stream; it names only which visit changed and its
+  // stage, never patient data, which each role then reads through its own routes.
+  { method: 'GET', path: '/patientManagements/stream', roles: ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId', roles: ['manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId/timeline', roles: ['manager', 'admin'] },
 ];

@@ -6,6 +6,7 @@ import { project } from '../domain/visit.ts';
 import { timelineStep } from '../domain/timeline.ts';
 import { loadVisit, saveVisit } from '../db/repository.ts';
 import { recordTimelineStep } from '../db/timeline.ts';
+import { announceVisitChange } from './visit-changes.ts';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 
 type Context = ServiceContext<PatientManagementDatabase>;
@@ -27,6 +28,8 @@ export function projectionEffect(context: Context) {
     await recordTimelineStep(trx, timelineStep(event, receptionId, next.stage));
     if (next === current) return;
     await saveVisit(trx, next);
+    // The live stream's notice, sent with the commit (and only with it).
+    await announceVisitChange(context.database, trx, next);
     if (next.stage !== current?.stage) {
       // Counted once the view has it: an effect rolled back and run again counts once.
       const seconds = Math.max(0, (Date.parse(event.time) - Date.parse(next.createdAt)) / 1000);
