@@ -20,11 +20,23 @@ COPY services/reception/package.json services/reception/
 COPY services/diagnosis/package.json services/diagnosis/
 COPY services/examination/package.json services/examination/
 COPY services/patient-management/package.json services/patient-management/
+COPY web/package.json web/
 # Production dependencies only, exactly as locked; no install scripts (none of them has one, and
 # test/deploy/dockerfile.test.ts keeps it so). The TypeScript sources run as they are (Node's
 # type stripping): nothing to compile.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- the staff console (web/), built by Vite into static files the gateway serves ---------------
+FROM ${NODE_IMAGE} AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY web/package.json web/
+# The console's own dependencies (React, Vite, ...) as locked; none of them runs an install script.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --workspace web --include-workspace-root=false --ignore-scripts --no-audit --no-fund
+COPY web ./web
+RUN npm run -w web build
 
 # ---- the load generator (scripts/load.ts): autocannon alone -------------------------------------
 FROM ${NODE_IMAGE} AS load-dependencies
@@ -64,6 +76,9 @@ COPY package.json ./
 # The sources only: .dockerignore leaves the tests, the bench and the deployment files out.
 COPY packages ./packages
 COPY services ./services
+# The built console, where the gateway looks for it by default (CONSOLE_DIR); a few hundred KiB
+# in every image, so that one build serves all five.
+COPY --from=console /app/web/dist ./web/dist
 # A missing or misspelt SERVICE fails the build here, not the container at start-up.
 RUN if [ ! -f "services/${SERVICE}/src/main.ts" ]; then \
       echo "SERVICE must name one of: $(ls services | tr '\n' ' ')(got '${SERVICE}')" >&2; exit 1; \

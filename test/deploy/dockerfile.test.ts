@@ -101,7 +101,12 @@ const rootManifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'),
 function workspaceFolders(): string[] {
   const folders: string[] = [];
   for (const pattern of rootManifest.workspaces) {
-    assert.match(pattern, /^[\w-]+\/\*$/, `workspace pattern ${pattern} of the form dir/*`);
+    assert.match(pattern, /^[\w-]+(\/\*)?$/, `workspace pattern ${pattern} of the form dir/* or dir`);
+    if (!pattern.endsWith('/*')) {
+      assert.ok(fs.existsSync(path.join(root, pattern, 'package.json')), `workspace ${pattern} has a package.json`);
+      folders.push(pattern);
+      continue;
+    }
     const parent = pattern.slice(0, -2);
     for (const entry of fs.readdirSync(path.join(root, parent), { withFileTypes: true })) {
       if (entry.isDirectory() && fs.existsSync(path.join(root, parent, entry.name, 'package.json'))) folders.push(`${parent}/${entry.name}`);
@@ -145,7 +150,7 @@ describe('stages', () => {
       assert.match(image, /^node:24(\.|-|$)/, `stage ${s.name} from ${s.from}`);
     }
     assert.equal(dockerfile.stages.at(-1)!.name, 'runtime');
-    assert.deepEqual(dockerfile.stages.map((s) => s.name).sort(), ['dependencies', 'load', 'load-dependencies', 'runtime']);
+    assert.deepEqual(dockerfile.stages.map((s) => s.name).sort(), ['console', 'dependencies', 'load', 'load-dependencies', 'runtime']);
   });
 
   test('the service image gets its node_modules from a production-only `npm ci`, without install scripts', () => {
@@ -190,6 +195,18 @@ describe('stages', () => {
       if (fs.existsSync(path.join(root, workspace, 'test'))) assert.ok(ignored(`${workspace}/test/x.test.ts`), `${workspace}/test is left out of the image`);
       assert.ok(!ignored(`${workspace}/src/main.ts`) && !ignored(`${workspace}/package.json`), `${workspace} sources are in the context`);
     }
+  });
+
+  test("the staff console is built in a stage of its own and lands where the gateway's default CONSOLE_DIR points", () => {
+    const console = stage('console');
+    const build = all(console, 'RUN').map((i) => i.args).join('\n');
+    assert.match(build, /npm ci --workspace web\b.*--ignore-scripts/);
+    assert.match(build, /npm run -w web build/);
+    const copied = all(runtime, 'COPY').filter((i) => i.args.includes('--from=console')).map((i) => i.args);
+    assert.deepEqual(copied, ['--from=console /app/web/dist ./web/dist']);
+    // The gateway resolves web/dist against its own source file, which the image keeps at services/gateway/src.
+    const gatewayConfig = fs.readFileSync(path.join(root, 'services', 'gateway', 'src', 'config.ts'), 'utf8');
+    assert.match(gatewayConfig, /new URL\('\.\.\/\.\.\/\.\.\/web\/dist', import\.meta\.url\)/);
   });
 
   test('the service is chosen by the build argument SERVICE, and a wrong one fails the build', () => {

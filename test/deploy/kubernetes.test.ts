@@ -380,6 +380,19 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
       else assert.ok(routed(p), `${name}: the VirtualService routes ${p}`);
     }
     assert.ok(routed('/receptions/1/confirm') && routed('/openapi/reception.json') && routed('/healthz'));
+    // Istio takes the first route that matches: the live stream's, without a timeout, before the API's 15 s.
+    const streamRoute = routes.findIndex((r) => (r.match as Obj[]).some((m) => m.uri.exact === '/patientManagements/stream'));
+    const apiRoute = routes.findIndex((r) => (r.match as Obj[]).some((m) => m.uri.prefix === '/patientManagements'));
+    assert.ok(streamRoute >= 0 && streamRoute < apiRoute, `${name}: the live stream has a route of its own, ahead of the API's`);
+    assert.equal(routes[streamRoute]!.timeout, '0s', `${name}: the live stream is never cut by a route timeout`);
+
+    // What the gateway serves without a token (the console's files among them) passes the mesh without one too.
+    const policy = one(objects, 'AuthorizationPolicy', 'require-token');
+    const tokenless = (policy.spec.rules as Obj[]).filter((r) => !r.from).flatMap((r) => (r.to as Obj[]).filter((t) => t.operation.methods.includes('GET')).flatMap((t) => t.operation.paths as string[]));
+    const allowed = (p: string) => tokenless.some((pattern) => (pattern.endsWith('*') ? p.startsWith(pattern.slice(0, -1)) : pattern === p));
+    for (const p of paths.filter((p) => p === '/' || p === '/index.html' || p.startsWith('/assets/') || p.startsWith('/console/'))) {
+      assert.ok(allowed(p), `${name}: the mesh lets ${p} through without a token`);
+    }
 
     const peer = find(objects, 'PeerAuthentication').filter((p) => p.metadata.namespace === 'medical');
     assert.deepEqual(peer.map((p) => [p.spec.selector, p.spec.mtls.mode]), [[undefined, 'STRICT']], `${name}: namespace-wide STRICT mTLS`);

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { Gauge } from 'prom-client';
 import { MULTIPART_OVERHEAD_BYTES } from '@medical/contracts';
 import { DEV_ISSUER_PATH } from '@medical/platform/auth/auth-config';
-import { installAuthentication } from '@medical/platform/auth/authentication';
+import { installAuthentication, PUBLIC_ROUTES } from '@medical/platform/auth/authentication';
 import { createDevIdentityProvider } from '@medical/platform/auth/dev-identity-provider';
 import { createOidcVerifier } from '@medical/platform/auth/oidc-verifier';
 import { createApp, type App } from '@medical/platform/http/app';
@@ -14,6 +14,7 @@ import { HttpProblem } from '@medical/platform/http/problem';
 import type { ServiceMetrics } from '@medical/platform/metrics';
 import { tracingOff, type Tracing } from '@medical/platform/telemetry/tracing';
 import type { GatewayConfig } from './config.ts';
+import { registerConsole } from './console.ts';
 import { documentPath, registerUpstream } from './proxy.ts';
 import { ReplicaSet } from './replicas.ts';
 
@@ -40,7 +41,11 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
   await installHardening(app, config);
   // The gateway checks every proxied request on its concrete path (its routes are wildcards), so a
   // request without a token or a role never reaches a service; each service checks again.
+  // The console's files and settings are registered before the routes below but made public
+  // here: authentication is one hook for the whole app.
+  const consoleRoutes = await registerConsole(app, config);
   installAuthentication(app, {
+    publicRoutes: [...PUBLIC_ROUTES, ...consoleRoutes],
     verifier: createOidcVerifier({
       issuer: config.auth.issuer,
       audience: config.auth.audience,

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@medical/platform/config';
 import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
 import type { TracingConfig } from '@medical/platform/telemetry/tracing-config';
@@ -21,6 +23,23 @@ export type Upstream = {
    * through to the service, up to the attachment limit, instead of buffered up to 1 MiB.
    */
   uploads?: readonly string[];
+  /**
+   * The GET routes that answer a server-sent event stream: relayed with no limit on their
+   * length, only on the quiet between two events (the service sends a keepalive well within it).
+   */
+  streams?: readonly string[];
+};
+
+/** The staff console's settings (console.ts). */
+export type ConsoleConfig = {
+  /** The built console (CONSOLE_DIR, default web/dist of this checkout). */
+  dir: string;
+  /** The console's client id at the identity provider, for OIDC sign-in (CONSOLE_OIDC_CLIENT_ID). */
+  clientId?: string;
+  /** The scopes the console asks for (CONSOLE_OIDC_SCOPE). */
+  scope: string;
+  /** The hospital's time zone, in which the console shows every date and time (HOSPITAL_TIME_ZONE). */
+  timeZone: string;
 };
 
 export type GatewayConfig = {
@@ -62,6 +81,7 @@ export type GatewayConfig = {
   rateLimitPerMinute: number;
   /** Sign-in attempts (POST /auth/token) per minute per address: password guessing; 0 turns it off. */
   tokenRateLimitPerMinute: number;
+  console: ConsoleConfig;
 };
 
 type Env = Record<string, string | undefined>;
@@ -82,6 +102,7 @@ const routes = [
     prefix: '/patientManagements',
     variable: 'PATIENT_MANAGEMENT_URL',
     fallback: 'http://127.0.0.1:8085',
+    streams: ['/patientManagements/stream'],
   },
 ] as const;
 
@@ -169,6 +190,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       variable: route.variable,
       origins: readOrigins(env, route.variable, route.fallback),
       ...('uploads' in route ? { uploads: route.uploads } : {}),
+      ...('streams' in route ? { streams: route.streams } : {}),
     })),
     attachmentMaxBytes: readInteger(env, 'ATTACHMENT_MAX_BYTES', DEFAULT_ATTACHMENT_MAX_BYTES, 1, MAX_ATTACHMENT_MAX_BYTES),
     ...(base.tracing ? { tracing: base.tracing } : {}),
@@ -177,5 +199,26 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     corsOrigins: readCorsOrigins(env),
     rateLimitPerMinute: readInteger(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 1_000_000),
     tokenRateLimitPerMinute: readInteger(env, 'AUTH_TOKEN_RATE_LIMIT_PER_MINUTE', DEFAULT_TOKEN_RATE_LIMIT_PER_MINUTE, 0, 100_000),
+    console: readConsoleConfig(env),
+  };
+}
+
+/** web/dist of this checkout, where `npm run build:web` puts the console. */
+const BUILT_CONSOLE = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+export const DEFAULT_TIME_ZONE = 'Asia/Seoul';
+
+function readConsoleConfig(env: Env): ConsoleConfig {
+  const timeZone = env.HOSPITAL_TIME_ZONE?.trim() || DEFAULT_TIME_ZONE;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    throw new ConfigError(`HOSPITAL_TIME_ZONE must be an IANA time zone such as Asia/Seoul, got "${timeZone}"`);
+  }
+  const clientId = env.CONSOLE_OIDC_CLIENT_ID?.trim();
+  return {
+    dir: path.resolve(env.CONSOLE_DIR?.trim() || BUILT_CONSOLE),
+    ...(clientId ? { clientId } : {}),
+    scope: env.CONSOLE_OIDC_SCOPE?.trim() || 'openid profile',
+    timeZone,
   };
 }

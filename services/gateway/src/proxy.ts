@@ -57,6 +57,32 @@ function appendForwardedFor(existing: string | string[] | undefined, ip: string)
 }
 
 /**
+ * The longest quiet an event stream may have before the gateway calls its replica hung: three of
+ * the services' 15 s keepalives, so one delayed keepalive is no reason to cut a stream.
+ */
+export const STREAM_IDLE_TIMEOUT_MS = 45_000;
+
+/** reply-from's settings for one proxy client: how long to connect and start an answer, and the longest quiet within one. */
+function proxyClientOptions(timeoutMs: number, bodyTimeoutMs: number) {
+  return {
+    // No base: each request names its replica (getUpstream below), and reply-from's undici
+    // Agent keeps one connection pool per replica origin, with these limits applying to each.
+    undici: {
+      connectTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: bodyTimeoutMs,
+      // reply-from turns certificate checks off (tls.rejectUnauthorized = false) unless told
+      // otherwise; undici lets `connect` override that, and an https upstream must be verified.
+      connect: { rejectUnauthorized: true },
+    },
+    // Fastify already logs every request and its outcome; upstream failures are logged below.
+    disableRequestLogging: true,
+    // Close the pools' keep-alive sockets with the app, so a stopped gateway holds nothing open.
+    destroyAgent: true,
+  };
+}
+
+/**
  * Where a failed first attempt may be tried again, if anywhere. Never more than once, and:
  * - a request that never left the gateway (the connection failed) goes to another replica
  *   whatever its method, since the service cannot have acted on it;
@@ -97,32 +123,15 @@ export async function registerUpstream(
   tracer: Tracer,
   uploadLimitBytes = BODY_LIMIT_BYTES,
 ): Promise<void> {
-  // A plugin of its own: the raw-body parser and the proxy client stay inside this upstream's
-  // scope, and each upstream gets its own client, so a hung service cannot hold the sockets
+  // A plugin of its own: the raw-body parser and the proxy clients stay inside this upstream's
+  // scope, and each upstream gets its own clients, so a hung service cannot hold the sockets
   // another one needs.
-  await app.register(async (scope) => {
+  await app.register(async (upstreamScope) => {
     // The services parse and validate their own bodies; re-parsing here would only add a second
     // place to disagree (and would re-encode JSON). Keep every body as the bytes that arrived.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    upstreamScope.removeAllContentTypeParsers();
+    upstreamScope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
       done(null, body);
-    });
-
-    await scope.register(replyFrom, {
-      // No base: each request names its replica (getUpstream below), and reply-from's undici
-      // Agent keeps one connection pool per replica origin, with these limits applying to each.
-      undici: {
-        connectTimeout: timeoutMs,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        // reply-from turns certificate checks off (tls.rejectUnauthorized = false) unless told
-        // otherwise; undici lets `connect` override that, and an https upstream must be verified.
-        connect: { rejectUnauthorized: true },
-      },
-      // Fastify already logs every request and its outcome; upstream failures are logged below.
-      disableRequestLogging: true,
-      // Close the pools' keep-alive sockets with the app, so a stopped gateway holds nothing open.
-      destroyAgent: true,
     });
 
     const common: FastifyReplyFromHooks = {
@@ -237,18 +246,41 @@ export async function registerUpstream(
       attempt(request, reply, source, replicas.pick()!, false);
     };
 
-    scope.all(upstream.prefix, forwardTo());
-    scope.all(`${upstream.prefix}/*`, forwardTo());
-    if (upstream.uploads?.length) {
-      await scope.register(async (uploads) => {
-        // The request stream itself is the body (see above), whatever its media type: the service
-        // judges it (a body that is not multipart is its 415), and the route's limit bounds it.
-        uploads.removeAllContentTypeParsers();
-        uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-        for (const path of upstream.uploads!) uploads.post(path, { bodyLimit: uploadLimitBytes }, forwardTo());
+    // The API's routes, with the proxy client whose limits are timeoutMs throughout.
+    await upstreamScope.register(async (scope) => {
+      await scope.register(replyFrom, proxyClientOptions(timeoutMs, timeoutMs));
+      scope.all(upstream.prefix, forwardTo());
+      scope.all(`${upstream.prefix}/*`, forwardTo());
+      if (upstream.uploads?.length) {
+        await scope.register(async (uploads) => {
+          // The request stream itself is the body (see above), whatever its media type: the service
+          // judges it (a body that is not multipart is its 415), and the route's limit bounds it.
+          uploads.removeAllContentTypeParsers();
+          uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+          for (const path of upstream.uploads!) uploads.post(path, { bodyLimit: uploadLimitBytes }, forwardTo());
+        });
+      }
+      // The service's own API document, reachable through the one entry point like its API.
+      scope.get(documentPath(upstream), forwardTo('/openapi.json'));
+    });
+
+    // Event streams (Upstream.streams), with a client of their own that lets an answer last as
+    // long as it needs, as long as it is never quiet for STREAM_IDLE_TIMEOUT_MS.
+    if (upstream.streams?.length) {
+      await upstreamScope.register(async (scope) => {
+        await scope.register(replyFrom, proxyClientOptions(timeoutMs, STREAM_IDLE_TIMEOUT_MS));
+        const open = new Set<FastifyRequest>();
+        scope.addHook('onRequest', async (request) => {
+          open.add(request);
+          request.raw.once('close', () => open.delete(request));
+        });
+        // A stream never ends by itself, and the server's close waits for every open request: cut
+        // them when the gateway stops (the clients reconnect, to another replica).
+        scope.addHook('preClose', async () => {
+          for (const request of open) request.raw.socket.destroy();
+        });
+        for (const path of upstream.streams!) scope.get(path, forwardTo());
       });
     }
-    // The service's own API document, reachable through the one entry point like its API.
-    scope.get(documentPath(upstream), forwardTo('/openapi.json'));
   });
 }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@medical/platform/config';
 import { loadGatewayConfig } from '../src/config.ts';
 import type { RunningGateway } from '../src/main.ts';
-import { assertProblem, quiet, send, signIn, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
+import { assertProblem, closedPortUrl, quiet, send, signIn, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
 
 /**
  * Authentication and hardening at the entry point: tokens and roles on every proxied route, the
@@ -138,7 +138,8 @@ describe('gateway rate limits', () => {
   });
 
   test('sign-in attempts have their own, stricter limit per address', async () => {
-    const gateway = await startGateway({ ...quiet, AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_MINUTE: '0' });
+    // A reception that is down (not the default port, where a system started by hand may be answering).
+    const gateway = await startGateway({ ...quiet, AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_MINUTE: '0', RECEPTION_URL: await closedPortUrl() });
     try {
       // startGateway signed in once as admin already.
       const attempt = () =>

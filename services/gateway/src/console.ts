@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { App } from '@medical/platform/http/app';
+import type { GatewayConfig } from './config.ts';
+
+/**
+ * The staff console (web/, built by Vite into web/dist): its files at `/`, and the settings it
+ * starts from at `/console/config.json`. Both are public: the sign-in screen is among them, and
+ * they hold nothing but the app and where to sign in. Everything the console shows comes from
+ * the API, with the signed-in user's token.
+ */
+
+/** What the console reads before anything else: how to sign in, and the hospital's time zone. */
+export type ConsoleSettings = {
+  authMode: 'dev' | 'oidc';
+  issuer: string;
+  /** The console's own client at the identity provider (authorization code + PKCE); null without one. */
+  clientId: string | null;
+  scope: string;
+  timeZone: string;
+};
+
+export const CONSOLE_CONFIG_PATH = '/console/config.json';
+
+/**
+ * The console's Content Security Policy: its own scripts, styles and API only, attachments shown
+ * from blob: URLs, never framed. It replaces, on the console's files only, the API's policy
+ * (default-src 'none'), under which no page could run. In OIDC mode the sign-in leaves for the
+ * provider by a full-page redirect (a navigation, which connect-src does not restrict), and the
+ * token request goes to the provider's token endpoint, whose origin connect-src must allow.
+ */
+export function consolePolicy(config: GatewayConfig): string {
+  const connect = ["'self'"];
+  if (config.auth.mode === 'oidc') connect.push(new URL(config.auth.issuer).origin);
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    `connect-src ${connect.join(' ')}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Every file of the built console as the URL path it is served at. */
+function consoleFiles(root: string, relative = ''): string[] {
+  return fs.readdirSync(path.join(root, relative), { withFileTypes: true }).flatMap((entry) => {
+    const inner = path.posix.join(relative, entry.name);
+    return entry.isDirectory() ? consoleFiles(root, inner) : [`/${inner}`];
+  });
+}
+
+/**
+ * Serves the console and returns the route patterns to make public. Without a build (web/dist
+ * missing: `npm run build:web` was not run) the API still works; `/` answers 404 and the gateway
+ * says why at start.
+ */
+export async function registerConsole(app: App, config: GatewayConfig): Promise<string[]> {
+  const settings: ConsoleSettings = {
+    authMode: config.auth.mode,
+    issuer: config.auth.issuer,
+    clientId: config.console.clientId ?? null,
+    scope: config.console.scope,
+    timeZone: config.console.timeZone,
+  };
+  app.get(CONSOLE_CONFIG_PATH, async (_request, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return settings;
+  });
+
+  const root = config.console.dir;
+  if (!fs.existsSync(path.join(root, 'index.html'))) {
+    app.log.warn({ consoleDir: root }, 'the staff console is not built (no index.html): run npm run build:web; the API works without it');
+    return [CONSOLE_CONFIG_PATH];
+  }
+  const files = consoleFiles(root);
+  const policy = consolePolicy(config);
+  await app.register(async (scope) => {
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.header('content-security-policy', policy);
+    });
+    await scope.register(fastifyStatic, {
+      root,
+      // One route per file found now, not a catch-all: an unknown path stays the API's 404.
+      wildcard: false,
+      index: ['index.html'],
+      // The cache-control header is set below, per file, instead of send's max-age=0 for all.
+      cacheControl: false,
+      // Vite names every asset by its content's hash, so a cached one is never stale; the page
+      // that names them must be asked for again each time, or a new release would not load.
+      setHeaders: (reply, filePath) => {
+        reply.header('cache-control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  });
+  app.log.info({ consoleDir: root, files: files.length }, 'serving the staff console at /');
+  return ['/', ...files, CONSOLE_CONFIG_PATH];
+}
