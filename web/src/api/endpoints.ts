@@ -1,0 +1,74 @@
+import { apiBlob, apiJson } from './client.ts';
+import { fetchAllPages, fetchNewestWhile, PAGE_SIZE } from './paging.ts';
+import type { PageOf } from '@medical/contracts/api';
+import type {
+  AttachmentView,
+  CreateReceptionRequest,
+  DiagnosisStatus,
+  DiagnosisView,
+  ExaminationView,
+  ReceptionView,
+  VisitTimelineView,
+  VisitView,
+} from './types.ts';
+
+/** The routes the console calls, one typed function each (DESIGN.md section 6). */
+
+// ---- reception desk ----
+export const registerReception = (body: CreateReceptionRequest, idempotencyKey: string) =>
+  apiJson<ReceptionView>('/receptions', { method: 'POST', json: body, idempotencyKey });
+
+export const listNewestReceptions = (keep: (reception: ReceptionView) => boolean, signal?: AbortSignal) =>
+  fetchNewestWhile<ReceptionView>('/receptions', keep, {}, signal);
+
+export const cancelReception = (id: number, reason: string | undefined, idempotencyKey: string) =>
+  apiJson<ReceptionView>(`/receptions/${id}/cancel`, { method: 'POST', json: reason ? { reason } : {}, idempotencyKey });
+
+export const confirmReception = (id: number, idempotencyKey: string) =>
+  apiJson<ReceptionView>(`/receptions/${id}/confirm`, { method: 'POST', json: {}, idempotencyKey });
+
+// ---- doctor ----
+export const listDiagnoses = (status: DiagnosisStatus, signal?: AbortSignal) =>
+  fetchAllPages<DiagnosisView>('/diagnoses', { status }, signal);
+
+export const getDiagnosis = (id: number, signal?: AbortSignal) => apiJson<DiagnosisView>(`/diagnoses/${id}`, { signal });
+
+export const prescribe = (id: number, body: { examinationType: string; instructions?: string }, idempotencyKey: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/prescriptions`, { method: 'POST', json: body, idempotencyKey });
+
+export const completeDiagnosis = (id: number, opinion: string, idempotencyKey: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/complete`, { method: 'POST', json: { opinion }, idempotencyKey });
+
+export const rejectDiagnosis = (id: number, reason: string, idempotencyKey: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/reject`, { method: 'POST', json: { reason }, idempotencyKey });
+
+// ---- examinations ----
+export const listRequestedExaminations = (signal?: AbortSignal) =>
+  fetchAllPages<ExaminationView>('/examinations', { status: 'REQUESTED' }, signal);
+
+export const performExamination = (id: number, result: string, idempotencyKey: string) =>
+  apiJson<ExaminationView>(`/examinations/${id}/perform`, { method: 'POST', json: { result }, idempotencyKey });
+
+export const cancelExamination = (id: number, reason: string | undefined, idempotencyKey: string) =>
+  apiJson<ExaminationView>(`/examinations/${id}/cancel`, { method: 'POST', json: reason ? { reason } : {}, idempotencyKey });
+
+export function uploadAttachment(examinationId: number, file: File, idempotencyKey: string) {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  return apiJson<AttachmentView>(`/examinations/${examinationId}/attachments`, { method: 'POST', form, idempotencyKey });
+}
+
+export const listAttachments = (examinationId: number, signal?: AbortSignal) =>
+  apiJson<PageOf<AttachmentView>>(`/examinations/${examinationId}/attachments?page=0&size=${PAGE_SIZE}`, { signal }).then((page) => page.items);
+
+export const downloadAttachment = (examinationId: number, name: string, signal?: AbortSignal) =>
+  apiBlob(`/examinations/${examinationId}/attachments/${encodeURIComponent(name)}`, { signal });
+
+// ---- patient management ----
+export const listVisits = (signal?: AbortSignal) => fetchAllPages<VisitView>('/patientManagements', {}, signal);
+
+export const getVisit = (receptionId: number, signal?: AbortSignal) =>
+  apiJson<VisitView>(`/patientManagements/${receptionId}`, { signal });
+
+export const getTimeline = (receptionId: number, signal?: AbortSignal) =>
+  apiJson<VisitTimelineView>(`/patientManagements/${receptionId}/timeline`, { signal });

@@ -1,0 +1,53 @@
+/**
+ * The API's shapes, as the contracts package declares them (type-only imports: the schemas
+ * themselves stay on the server). The status lists are repeated here as values because the
+ * contracts' modules build schemas at load, which the browser bundle does not need;
+ * `satisfies` keeps them in step with the contracts' types.
+ */
+import type {
+  AttachmentView,
+  DiagnosisStatus,
+  DiagnosisView,
+  ExaminationView,
+  ReceptionStatus,
+  ReceptionView,
+  TimelineStepView,
+  VisitStage,
+  VisitTimelineView,
+  VisitView,
+} from '@medical/contracts/api';
+
+export type {
+  AttachmentView,
+  DiagnosisStatus,
+  DiagnosisView,
+  ExaminationView,
+  ReceptionStatus,
+  ReceptionView,
+  TimelineStepView,
+  VisitStage,
+  VisitTimelineView,
+  VisitView,
+};
+export type { CreateReceptionRequest, PrescriptionStatus, ExaminationStatus } from '@medical/contracts/api';
+export type PrescriptionView = DiagnosisView['prescriptions'][number];
+
+export const visitStages = [
+  'RECEIVED',
+  'WAITING_FOR_DOCTOR',
+  'IN_EXAMINATION',
+  'EXAMINATIONS_DONE',
+  'DIAGNOSIS_COMPLETED',
+  'DIAGNOSIS_REJECTED',
+  'CONFIRMED',
+  'CANCELLED',
+] as const satisfies readonly VisitStage[];
+
+/** The diagnoses on the doctor's worklist: not yet completed, rejected or cancelled. */
+export const openDiagnosisStatuses = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'EXAMINATION_DONE'] as const satisfies readonly DiagnosisStatus[];
+
+/** The receptions the desk may confirm: the doctor decided. */
+export const confirmableReceptionStatuses = ['DIAGNOSIS_COMPLETED', 'DIAGNOSIS_REJECTED'] as const satisfies readonly ReceptionStatus[];
+
+/** What an examiner may attach (attachmentContentTypes in the contracts). */
+export const attachmentContentTypes = ['application/pdf', 'image/png', 'image/jpeg'] as const;

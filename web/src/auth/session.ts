@@ -1,0 +1,65 @@
+import type { Role } from '@medical/contracts/actor';
+
+/** Who is signed in, read from the access token's claims. */
+export type Session = {
+  accessToken: string;
+  subject: string;
+  name: string;
+  roles: Role[];
+  /** Seconds since the epoch; undefined when the token says nothing. */
+  expiresAt: number | undefined;
+};
+
+const staffRoles: readonly Role[] = ['receptionist', 'doctor', 'examiner', 'manager', 'admin'];
+const STORAGE_KEY = 'console.accessToken';
+
+/**
+ * The payload of a JWT, decoded without verifying it: the console only reads who is signed in
+ * to choose its screens; every service verifies the token on each request.
+ */
+function decodeJwtPayload(token: string): Record<string, unknown> | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '=');
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function sessionFromToken(accessToken: string): Session | undefined {
+  const claims = decodeJwtPayload(accessToken);
+  if (!claims) return undefined;
+  const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is Role => staffRoles.includes(r as Role)) : [];
+  const subject = typeof claims.sub === 'string' ? claims.sub : '';
+  const name =
+    typeof claims.name === 'string' && claims.name
+      ? claims.name
+      : typeof claims.preferred_username === 'string'
+        ? claims.preferred_username
+        : subject;
+  return { accessToken, subject, name, roles, expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined };
+}
+
+export function isExpired(session: Session, now = Date.now()): boolean {
+  return session.expiresAt !== undefined && session.expiresAt * 1000 <= now;
+}
+
+/**
+ * The token lives in sessionStorage: it survives a reload of this tab but not the tab itself,
+ * and no other tab or a later visitor of the workstation finds it (localStorage would keep it).
+ */
+export const tokenStore = {
+  load(): string | null {
+    return sessionStorage.getItem(STORAGE_KEY);
+  },
+  save(token: string): void {
+    sessionStorage.setItem(STORAGE_KEY, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(STORAGE_KEY);
+  },
+};

@@ -1,0 +1,26 @@
+import { useTranslation } from 'react-i18next';
+import type { Session } from '../auth/session.ts';
+import { LanguageSwitch } from './LanguageSwitch.tsx';
+import { LiveIndicator } from './LiveIndicator.tsx';
+
+/** The banner of a signed-in console: the app's name, the live state, who is signed in, language and sign-out. */
+export function AppHeader({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const { t } = useTranslation();
+  const roles = session.roles.map((role) => t(`role.${role}`)).join(', ');
+  return (
+    <header className="app-header">
+      <p className="app-title">{t('app.title')}</p>
+      <div className="header-tools">
+        <LiveIndicator />
+        <p className="user" data-testid="signed-in-user">
+          <span className="visually-hidden">{t('app.user')}: </span>
+          {t('app.signedInAs', { name: session.name, role: roles })}
+        </p>
+        <LanguageSwitch />
+        <button type="button" className="button secondary" onClick={onSignOut}>
+          {t('app.signOut')}
+        </button>
+      </div>
+    </header>
+  );
+}

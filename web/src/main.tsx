@@ -1,0 +1,43 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.tsx';
+import { SessionProvider } from './auth/SessionContext.tsx';
+import { ToastProvider } from './components/Toasts.tsx';
+import { ConfigProvider } from './config/ConfigContext.tsx';
+import { loadConsoleConfig } from './config/consoleConfig.ts';
+import { setupI18n } from './i18n/setup.ts';
+import i18next from 'i18next';
+import './styles.css';
+
+/** Texts and the gateway's config first: the sign-in screen needs both to render. */
+async function start(): Promise<void> {
+  const root = createRoot(document.getElementById('root')!);
+  await setupI18n();
+  let config;
+  try {
+    config = await loadConsoleConfig();
+  } catch {
+    root.render(
+      <main className="main">
+        <h1>{i18next.t('app.title')}</h1>
+        <p role="alert" className="alert">
+          {i18next.t('app.configError')}
+        </p>
+      </main>,
+    );
+    return;
+  }
+  root.render(
+    <StrictMode>
+      <ConfigProvider config={config}>
+        <SessionProvider>
+          <ToastProvider>
+            <App />
+          </ToastProvider>
+        </SessionProvider>
+      </ConfigProvider>
+    </StrictMode>,
+  );
+}
+
+void start();

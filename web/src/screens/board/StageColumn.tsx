@@ -1,0 +1,31 @@
+import { useTranslation } from 'react-i18next';
+import type { VisitStage, VisitView } from '../../api/types.ts';
+import { useHospitalTime } from '../../i18n/hospitalTime.ts';
+
+type StageColumnProps = { stage: VisitStage; visits: VisitView[]; selectedId: number | null; onSelect: (receptionId: number) => void };
+
+/** One stage of the board: its name and count as the heading, its visits as buttons that open the timeline. */
+export function StageColumn({ stage, visits, selectedId, onSelect }: StageColumnProps) {
+  const { t } = useTranslation();
+  const { time } = useHospitalTime();
+  const headingId = `stage-${stage}-heading`;
+  return (
+    <section className={`stage-column stage-${stage.toLowerCase().replace(/_/g, '-')}`} aria-labelledby={headingId} data-stage={stage} data-count={visits.length}>
+      <h3 id={headingId}>{t('board.stageHeading', { stage: t(`stage.${stage}`), count: visits.length })}</h3>
+      {visits.length === 0 ? (
+        <p className="empty">{t('board.stageEmpty')}</p>
+      ) : (
+        <ul aria-labelledby={headingId}>
+          {visits.map((visit) => (
+            <li key={visit.receptionId} data-reception-id={visit.receptionId} data-stage={visit.stage}>
+              <button type="button" className="visit-button" aria-pressed={visit.receptionId === selectedId} onClick={() => onSelect(visit.receptionId)}>
+                {t('board.visit', { name: visit.patientName, patientId: visit.patientId, id: visit.receptionId })}
+              </button>
+              <span className="secondary-text">{t('board.updated', { time: time(visit.updatedAt) })}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,56 @@
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { Field } from '../../components/Field.tsx';
+import { limits } from '../../forms/limits.ts';
+import { useSubmission } from '../../forms/useSubmission.ts';
+import { checkText } from '../../forms/validation.ts';
+
+type RequiredTextFormProps = {
+  id: string;
+  heading: string;
+  label: string;
+  submitLabel: string;
+  /** The body's field, to show the server's validation error for it. */
+  field: string;
+  danger?: boolean;
+  write: (text: string, idempotencyKey: string) => Promise<unknown>;
+  onDone: () => void;
+};
+
+/**
+ * A decision that needs one clinical text (the opinion to complete, the reason to reject). The
+ * server's refusal (the 409 while an examination is pending) shows under the button.
+ */
+export function RequiredTextForm({ id, heading, label, submitLabel, field, danger = false, write, onDone }: RequiredTextFormProps) {
+  const { t } = useTranslation();
+  const submission = useSubmission();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string>();
+  const headingId = `${id}-heading`;
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const found = checkText(text, { required: true, max: limits.clinicalText }, t);
+    setError(found);
+    if (found) {
+      submission.reset();
+      return;
+    }
+    const answer = await submission.submit((key) => write(text.trim(), key));
+    if (answer === undefined) return;
+    setText('');
+    onDone();
+  }
+
+  return (
+    <form className="form sub-card" aria-labelledby={headingId} onSubmit={onSubmit} noValidate>
+      <h3 id={headingId}>{heading}</h3>
+      <Field id={`${id}-${field}`} multiline required label={label} value={text} onChange={setText} error={error ?? submission.fieldErrors[field]} />
+      <ErrorAlert message={submission.error} />
+      <button type="submit" className={`button ${danger ? 'danger' : 'primary'}`} disabled={submission.submitting}>
+        {submitLabel}
+      </button>
+    </form>
+  );
+}

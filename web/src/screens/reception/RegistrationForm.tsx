@@ -1,0 +1,90 @@
+import { useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { registerReception } from '../../api/endpoints.ts';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { Field } from '../../components/Field.tsx';
+import { useToast } from '../../components/Toasts.tsx';
+import { useConsoleConfig } from '../../config/ConfigContext.tsx';
+import { limits } from '../../forms/limits.ts';
+import { useSubmission } from '../../forms/useSubmission.ts';
+import { checkBirthDate, checkText, hasErrors, optionalText } from '../../forms/validation.ts';
+import { hospitalDay } from '../../i18n/hospitalTime.ts';
+
+const empty = { patientId: '', patientName: '', birthDate: '', department: '', symptom: '' };
+type Values = typeof empty;
+
+/** Registers a visit (접수): patient id and name required, the rest optional, checked as the API checks them. */
+export function RegistrationForm({ onRegistered }: { onRegistered: () => void }) {
+  const { t } = useTranslation();
+  const { timeZone } = useConsoleConfig();
+  const notify = useToast();
+  const submission = useSubmission();
+  const [values, setValues] = useState<Values>(empty);
+  const [errors, setErrors] = useState<Partial<Record<keyof Values, string>>>({});
+  const firstField = useRef<HTMLFormElement>(null);
+  const set = (field: keyof Values) => (value: string) => setValues((current) => ({ ...current, [field]: value }));
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const found = {
+      patientId: checkText(values.patientId, { required: true, max: limits.patientId }, t),
+      patientName: checkText(values.patientName, { required: true, max: limits.patientName }, t),
+      birthDate: checkBirthDate(values.birthDate, hospitalDay(new Date(), timeZone), t),
+      department: checkText(values.department, { required: false, max: limits.shortText }, t),
+      symptom: checkText(values.symptom, { required: false, max: limits.clinicalText }, t),
+    };
+    setErrors(found);
+    if (hasErrors(found)) {
+      submission.reset();
+      focusFirstInvalid(firstField.current);
+      return;
+    }
+    const reception = await submission.submit((key) =>
+      registerReception(
+        {
+          patientId: values.patientId.trim(),
+          patientName: values.patientName.trim(),
+          birthDate: optionalText(values.birthDate),
+          department: optionalText(values.department),
+          symptom: optionalText(values.symptom),
+        },
+        key,
+      ),
+    );
+    if (!reception) return;
+    notify(t('reception.form.registered', { name: reception.patientName, id: reception.id }));
+    setValues(empty);
+    onRegistered();
+    firstField.current?.querySelector<HTMLInputElement>('input')?.focus();
+  }
+
+  // The server's field errors show next to the fields, as the form's own do.
+  const fieldError = (field: keyof Values) => errors[field] ?? submission.fieldErrors[field];
+  const formError = submission.error ?? (hasErrors(errors) ? t('validation.formHasErrors') : undefined);
+
+  return (
+    <section className="card" aria-labelledby="registration-heading">
+      <h2 id="registration-heading">{t('reception.form.heading')}</h2>
+      <form ref={firstField} className="form" onSubmit={onSubmit} noValidate>
+        <div className="form-row">
+          <Field id="patientId" label={t('reception.form.patientId')} value={values.patientId} onChange={set('patientId')} error={fieldError('patientId')} required autoComplete="off" />
+          <Field id="patientName" label={t('reception.form.patientName')} value={values.patientName} onChange={set('patientName')} error={fieldError('patientName')} required autoComplete="off" />
+        </div>
+        <div className="form-row">
+          <Field id="birthDate" type="date" label={t('reception.form.birthDate')} value={values.birthDate} onChange={set('birthDate')} error={fieldError('birthDate')} />
+          <Field id="department" label={t('reception.form.department')} value={values.department} onChange={set('department')} error={fieldError('department')} />
+        </div>
+        <Field id="symptom" multiline label={t('reception.form.symptom')} value={values.symptom} onChange={set('symptom')} error={fieldError('symptom')} />
+        <ErrorAlert message={formError} />
+        <button type="submit" className="button primary" disabled={submission.submitting}>
+          {t('reception.form.submit')}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function focusFirstInvalid(form: HTMLFormElement | null): void {
+  // After React has marked the fields invalid.
+  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+}
