@@ -323,8 +323,18 @@ async function gatewayPaths(): Promise<string[]> {
   const app = await buildGateway(loadGatewayConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMetrics('gateway'));
   try {
     await app.ready();
+    // The router's tree, one node per line, indented four characters per level under its parent.
     const tree = app.printRoutes({ commonPrefix: false });
-    return [...tree.matchAll(/^[├└]── (\/\S*) \(/gmu)].map((m) => m[1]!);
+    const parents: string[] = [];
+    const paths: string[] = [];
+    for (const [, indent, segment] of tree.matchAll(/^((?:[│ ] {3})*)[├└]── (\S+) \(/gmu)) {
+      const depth = indent!.length / 4;
+      const parent = parents[depth - 1] ?? '';
+      const full = depth === 0 ? segment! : `${parent.replace(/\/$/, '')}/${segment!.replace(/^\//, '')}`;
+      parents[depth] = full;
+      paths.push(full);
+    }
+    return paths;
   } finally {
     await app.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

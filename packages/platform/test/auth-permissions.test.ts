@@ -34,7 +34,8 @@ const expected: Record<string, Role[]> = {
   'GET /examinations/:id/attachments/:name': ['examiner', 'doctor'],
   'GET /examinations/:id/attachments/*': ['examiner', 'doctor'],
   'GET /patientManagements': ['manager'],
-  'GET /patientManagements/stream': ['manager'],
+  // Every staff screen refreshes from it; it carries no patient data.
+  'GET /patientManagements/stream': ['receptionist', 'doctor', 'examiner', 'manager'],
   'GET /patientManagements/:receptionId': ['manager'],
   'GET /patientManagements/:receptionId/timeline': ['manager'],
 };
