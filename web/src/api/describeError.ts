@@ -7,3 +7,8 @@ export function describeError(error: unknown, t: TFunction): string {
   if (error instanceof NetworkError) return t('common.networkError');
   return t('common.error');
 }
+
+/** The alert over a list or board whose load failed, or undefined while it has not. */
+export function describeLoadFailure(error: unknown, t: TFunction): string | undefined {
+  return error ? t('common.loadFailed', { detail: describeError(error, t) }) : undefined;
+}

@@ -4,11 +4,16 @@
  * contracts' modules build schemas at load, which the browser bundle does not need;
  * `satisfies` keeps them in step with the contracts' types.
  */
-import type {
+import type { DiagnosisStatus, DiagnosisView, ReceptionStatus, VisitStage } from '@medical/contracts/api';
+
+export type {
   AttachmentView,
+  CreateReceptionRequest,
   DiagnosisStatus,
   DiagnosisView,
+  ExaminationStatus,
   ExaminationView,
+  PrescriptionStatus,
   ReceptionStatus,
   ReceptionView,
   TimelineStepView,
@@ -16,20 +21,6 @@ import type {
   VisitTimelineView,
   VisitView,
 } from '@medical/contracts/api';
-
-export type {
-  AttachmentView,
-  DiagnosisStatus,
-  DiagnosisView,
-  ExaminationView,
-  ReceptionStatus,
-  ReceptionView,
-  TimelineStepView,
-  VisitStage,
-  VisitTimelineView,
-  VisitView,
-};
-export type { CreateReceptionRequest, PrescriptionStatus, ExaminationStatus } from '@medical/contracts/api';
 export type PrescriptionView = DiagnosisView['prescriptions'][number];
 
 export const visitStages = [

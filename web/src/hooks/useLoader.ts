@@ -8,11 +8,16 @@ export type Loaded<T> = {
   reload: () => void;
 };
 
+export type Loader<T> = Loaded<T> & {
+  /** Changes what is shown in place (one record refetched, say); the next load replaces it. */
+  update: (change: (current: T | undefined) => T | undefined) => void;
+};
+
 /**
  * Loads data for a screen and reloads it on demand; a newer load aborts the one in flight, so a
  * burst of live events never lets an older answer overwrite a newer one.
  */
-export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Loader<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
@@ -45,5 +50,5 @@ export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, deps: re
     return () => inFlight.current?.abort();
   }, [reload]);
 
-  return { data, error, loading, reload };
+  return { data, error, loading, reload, update: setData };
 }

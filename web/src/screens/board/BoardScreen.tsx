@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { describeError } from '../../api/describeError.ts';
+import { describeLoadFailure } from '../../api/describeError.ts';
 import { visitStages, type VisitView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
@@ -23,7 +23,6 @@ export function BoardScreen() {
   const shown = useMemo(() => [...board.visits.values()].filter((visit) => matches(visit, search)).sort((a, b) => a.receptionId - b.receptionId), [board.visits, search]);
   const byStage = useMemo(() => Map.groupBy(shown, (visit) => visit.stage), [shown]);
   const selected = selectedId === null ? undefined : board.visits.get(selectedId);
-  const loadError = board.error ? t('common.loadFailed', { detail: describeError(board.error, t) }) : undefined;
 
   return (
     <div className="screen board-screen">
@@ -38,7 +37,7 @@ export function BoardScreen() {
             {t('board.shown', { shown: shown.length, total: board.visits.size })}
           </p>
         </div>
-        <ErrorAlert message={loadError} />
+        <ErrorAlert message={describeLoadFailure(board.error, t)} />
         <div className="stage-grid">
           {visitStages.map((stage) => (
             <StageColumn key={stage} stage={stage} visits={byStage.get(stage) ?? []} selectedId={selectedId} onSelect={setSelectedId} />

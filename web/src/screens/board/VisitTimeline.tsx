@@ -2,11 +2,11 @@ import { useTranslation } from 'react-i18next';
 import { getTimeline } from '../../api/endpoints.ts';
 import { describeError } from '../../api/describeError.ts';
 import type { VisitView } from '../../api/types.ts';
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { StageText } from '../../components/StatusText.tsx';
 import { useLoader } from '../../hooks/useLoader.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
-import { TableScroller } from '../../components/TableScroller.tsx';
 
 /** The selected visit's steps, oldest first, with who did each; reloaded whenever the visit changes. */
 export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
@@ -28,38 +28,28 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
       <ErrorAlert message={timeline.error ? describeError(timeline.error, t) : undefined} />
       {steps && steps.length === 0 && <p className="empty">{t('board.timeline.empty')}</p>}
       {steps && steps.length > 0 && (
-        <TableScroller labelledBy="timeline-heading">
-          <table aria-labelledby="timeline-heading">
-            <thead>
-              <tr>
-                <th scope="col">{t('board.timeline.at')}</th>
-                <th scope="col">{t('board.timeline.description')}</th>
-                <th scope="col">{t('board.timeline.stage')}</th>
-                <th scope="col">{t('board.timeline.service')}</th>
-                <th scope="col">{t('board.timeline.actor')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {steps.map((step) => (
-                <tr key={step.eventId} data-event={step.event} data-event-id={step.eventId}>
-                  <th scope="row">
-                    <time dateTime={step.at}>{dateTime(step.at)}</time>
-                  </th>
-                  <td>{step.description}</td>
-                  <td>
-                    <StageText stage={step.stage} />
-                  </td>
-                  <td>{step.service}</td>
-                  <td>
-                    {step.actor
-                      ? t('board.timeline.actorValue', { name: step.actor.name ?? step.actor.subject, role: t(`role.${step.actor.role}`) })
-                      : t('board.timeline.noActor')}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroller>
+        <DataTable
+          labelledBy="timeline-heading"
+          columns={[t('board.timeline.at'), t('board.timeline.description'), t('board.timeline.stage'), t('board.timeline.service'), t('board.timeline.actor')]}
+        >
+          {steps.map((step) => (
+            <tr key={step.eventId} data-event={step.event} data-event-id={step.eventId}>
+              <th scope="row">
+                <time dateTime={step.at}>{dateTime(step.at)}</time>
+              </th>
+              <td>{step.description}</td>
+              <td>
+                <StageText stage={step.stage} />
+              </td>
+              <td>{step.service}</td>
+              <td>
+                {step.actor
+                  ? t('board.timeline.actorValue', { name: step.actor.name ?? step.actor.subject, role: t(`role.${step.actor.role}`) })
+                  : t('board.timeline.noActor')}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

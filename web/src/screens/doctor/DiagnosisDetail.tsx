@@ -4,7 +4,6 @@ import { describeError } from '../../api/describeError.ts';
 import { openDiagnosisStatuses, type DiagnosisView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
-import { useToast } from '../../components/Toasts.tsx';
 import type { Loaded } from '../../hooks/useLoader.ts';
 import { PrescribeForm } from './PrescribeForm.tsx';
 import { PrescriptionList } from './PrescriptionList.tsx';
@@ -15,14 +14,14 @@ type DetailProps = { detail: Loaded<DiagnosisView | undefined>; selectedId: numb
 /** The selected diagnosis: the patient, the prescriptions with results and attachments, and the doctor's decisions. */
 export function DiagnosisDetail({ detail, selectedId, liveRound, onChanged }: DetailProps) {
   const { t } = useTranslation();
-  const notify = useToast();
   const diagnosis = detail.data && detail.data.id === selectedId ? detail.data : undefined;
+  const loadError = detail.error ? describeError(detail.error, t) : undefined;
 
   if (selectedId === null || !diagnosis) {
     return (
       <section className="card wide" aria-labelledby="diagnosis-heading">
         <h2 id="diagnosis-heading">{t('doctor.detail.title')}</h2>
-        <ErrorAlert message={detail.error ? describeError(detail.error, t) : undefined} />
+        <ErrorAlert message={loadError} />
         <p className="empty">{selectedId === null ? t('doctor.detail.none') : t('doctor.detail.loading')}</p>
       </section>
     );
@@ -32,7 +31,7 @@ export function DiagnosisDetail({ detail, selectedId, liveRound, onChanged }: De
   return (
     <section className="card wide" aria-labelledby="diagnosis-heading" data-diagnosis-id={diagnosis.id}>
       <h2 id="diagnosis-heading">{t('doctor.detail.heading', { id: diagnosis.id, name: diagnosis.patientName })}</h2>
-      <ErrorAlert message={detail.error ? describeError(detail.error, t) : undefined} />
+      <ErrorAlert message={loadError} />
       <dl className="facts">
         <div>
           <dt>{t('doctor.detail.patientId')}</dt>
@@ -72,10 +71,8 @@ export function DiagnosisDetail({ detail, selectedId, liveRound, onChanged }: De
             submitLabel={t('doctor.complete.submit')}
             field="opinion"
             write={(opinion, key) => completeDiagnosis(diagnosis.id, opinion, key)}
-            onDone={() => {
-              notify(t('doctor.complete.done', { id: diagnosis.id }));
-              onChanged();
-            }}
+            doneMessage={t('doctor.complete.done', { id: diagnosis.id })}
+            onDone={onChanged}
           />
           <RequiredTextForm
             id="reject"
@@ -85,10 +82,8 @@ export function DiagnosisDetail({ detail, selectedId, liveRound, onChanged }: De
             field="reason"
             danger
             write={(reason, key) => rejectDiagnosis(diagnosis.id, reason, key)}
-            onDone={() => {
-              notify(t('doctor.reject.done', { id: diagnosis.id }));
-              onChanged();
-            }}
+            doneMessage={t('doctor.reject.done', { id: diagnosis.id })}
+            onDone={onChanged}
           />
         </div>
       )}

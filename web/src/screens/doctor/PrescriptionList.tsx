@@ -1,8 +1,8 @@
 import { useTranslation } from 'react-i18next';
 import type { PrescriptionView } from '../../api/types.ts';
+import { DataTable } from '../../components/DataTable.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
 import { AttachmentList } from './AttachmentList.tsx';
-import { TableScroller } from '../../components/TableScroller.tsx';
 
 /** The diagnosis's prescriptions with their status, result and, once performed, the examination's attachments. */
 export function PrescriptionList({ prescriptions, liveRound }: { prescriptions: PrescriptionView[]; liveRound: number }) {
@@ -13,41 +13,37 @@ export function PrescriptionList({ prescriptions, liveRound }: { prescriptions: 
       {prescriptions.length === 0 ? (
         <p className="empty">{t('doctor.prescriptions.empty')}</p>
       ) : (
-        <TableScroller labelledBy="prescriptions-heading">
-          <table aria-labelledby="prescriptions-heading">
-            <thead>
-              <tr>
-                <th scope="col">{t('doctor.prescriptions.examinationType')}</th>
-                <th scope="col">{t('doctor.prescriptions.instructions')}</th>
-                <th scope="col">{t('doctor.prescriptions.status')}</th>
-                <th scope="col">{t('doctor.prescriptions.result')}</th>
-                <th scope="col">{t('doctor.prescriptions.attachments')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {prescriptions.map((prescription) => (
-                <tr
-                  key={prescription.prescriptionId}
-                  data-prescription-id={prescription.prescriptionId}
-                  data-examination-id={prescription.examinationId}
-                  data-status={prescription.status}
-                >
-                  <th scope="row">{prescription.examinationType}</th>
-                  <td className="clinical-text">{prescription.instructions ?? ''}</td>
-                  <td>
-                    <StatusText kind="examination" status={prescription.status} />
-                  </td>
-                  <td className="clinical-text">{prescription.result ?? prescription.cancelReason ?? ''}</td>
-                  <td>
-                    {prescription.status === 'PERFORMED' && prescription.examinationId !== undefined && (
-                      <AttachmentList examinationId={prescription.examinationId} examinationType={prescription.examinationType} liveRound={liveRound} />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroller>
+        <DataTable
+          labelledBy="prescriptions-heading"
+          columns={[
+            t('doctor.prescriptions.examinationType'),
+            t('doctor.prescriptions.instructions'),
+            t('doctor.prescriptions.status'),
+            t('doctor.prescriptions.result'),
+            t('doctor.prescriptions.attachments'),
+          ]}
+        >
+          {prescriptions.map((prescription) => (
+            <tr
+              key={prescription.prescriptionId}
+              data-prescription-id={prescription.prescriptionId}
+              data-examination-id={prescription.examinationId}
+              data-status={prescription.status}
+            >
+              <th scope="row">{prescription.examinationType}</th>
+              <td className="clinical-text">{prescription.instructions ?? ''}</td>
+              <td>
+                <StatusText kind="examination" status={prescription.status} />
+              </td>
+              <td className="clinical-text">{prescription.result ?? prescription.cancelReason ?? ''}</td>
+              <td>
+                {prescription.status === 'PERFORMED' && prescription.examinationId !== undefined && (
+                  <AttachmentList examinationId={prescription.examinationId} examinationType={prescription.examinationType} liveRound={liveRound} />
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

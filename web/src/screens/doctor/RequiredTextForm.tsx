@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
+import { useToast } from '../../components/Toasts.tsx';
 import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import { checkText } from '../../forms/validation.ts';
@@ -14,6 +15,8 @@ type RequiredTextFormProps = {
   /** The body's field, to show the server's validation error for it. */
   field: string;
   danger?: boolean;
+  /** The toast once the server accepted. */
+  doneMessage: string;
   write: (text: string, idempotencyKey: string) => Promise<unknown>;
   onDone: () => void;
 };
@@ -22,8 +25,9 @@ type RequiredTextFormProps = {
  * A decision that needs one clinical text (the opinion to complete, the reason to reject). The
  * server's refusal (the 409 while an examination is pending) shows under the button.
  */
-export function RequiredTextForm({ id, heading, label, submitLabel, field, danger = false, write, onDone }: RequiredTextFormProps) {
+export function RequiredTextForm({ id, heading, label, submitLabel, field, danger = false, doneMessage, write, onDone }: RequiredTextFormProps) {
   const { t } = useTranslation();
+  const notify = useToast();
   const submission = useSubmission();
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();
@@ -40,6 +44,7 @@ export function RequiredTextForm({ id, heading, label, submitLabel, field, dange
     const answer = await submission.submit((key) => write(text.trim(), key));
     if (answer === undefined) return;
     setText('');
+    notify(doneMessage);
     onDone();
   }
 

@@ -1,78 +1,70 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { confirmReception } from '../../api/endpoints.ts';
-import { describeError } from '../../api/describeError.ts';
 import { confirmableReceptionStatuses, type ReceptionView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
 import { useToast } from '../../components/Toasts.tsx';
+import { WorklistTable } from '../../components/WorklistTable.tsx';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import type { Loaded } from '../../hooks/useLoader.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 import { CancelReceptionDialog } from './CancelReceptionDialog.tsx';
-import { TableScroller } from '../../components/TableScroller.tsx';
 
 /** Today's visits, newest on top, with the desk's actions on the rows that allow them. */
 export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
   const { t } = useTranslation();
   const { time } = useHospitalTime();
   const [cancelling, setCancelling] = useState<ReceptionView | null>(null);
-  const loadError = visits.error ? t('common.loadFailed', { detail: describeError(visits.error, t) }) : undefined;
 
   return (
-    <section className="card wide" aria-labelledby="todays-visits-heading">
-      <h2 id="todays-visits-heading">{t('reception.list.heading')}</h2>
-      <ErrorAlert message={loadError} />
-      <TableScroller labelledBy="todays-visits-heading">
-        <table aria-labelledby="todays-visits-heading" aria-busy={visits.loading || undefined}>
-          <thead>
-            <tr>
-              <th scope="col">{t('reception.list.id')}</th>
-              <th scope="col">{t('reception.list.receivedAt')}</th>
-              <th scope="col">{t('reception.list.patient')}</th>
-              <th scope="col">{t('reception.list.department')}</th>
-              <th scope="col">{t('reception.list.status')}</th>
-              <th scope="col">{t('reception.list.outcome')}</th>
-              <th scope="col">{t('reception.list.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {visits.data?.map((reception) => (
-              <tr key={reception.id} data-reception-id={reception.id} data-status={reception.status}>
-                <th scope="row">#{reception.id}</th>
-                <td>{time(reception.receivedAt ?? reception.createdAt)}</td>
-                <td>
-                  <span className="primary-text">{reception.patientName}</span>
-                  <span className="secondary-text">{reception.patientId}</span>
-                </td>
-                <td>{reception.department ?? ''}</td>
-                <td>
-                  <StatusText kind="reception" status={reception.status} />
-                </td>
-                <td className="clinical-text">{reception.diagnosisOpinion ?? reception.diagnosisRejectReason ?? reception.cancelReason ?? ''}</td>
-                <td>
-                  <div className="row-actions">
-                    {reception.status === 'RECEIVED' && (
-                      <button
-                        type="button"
-                        className="button danger"
-                        aria-label={t('common.rowAction', { action: t('reception.cancel'), name: reception.patientName, id: reception.id })}
-                        onClick={() => setCancelling(reception)}
-                      >
-                        {t('reception.cancel')}
-                      </button>
-                    )}
-                    {(confirmableReceptionStatuses as readonly string[]).includes(reception.status) && (
-                      <ConfirmButton reception={reception} onConfirmed={visits.reload} />
-                    )}
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableScroller>
-      {visits.data?.length === 0 && <p className="empty">{t('reception.list.empty')}</p>}
+    <WorklistTable
+      headingId="todays-visits-heading"
+      heading={t('reception.list.heading')}
+      columns={[
+        t('reception.list.id'),
+        t('reception.list.receivedAt'),
+        t('reception.list.patient'),
+        t('reception.list.department'),
+        t('reception.list.status'),
+        t('reception.list.outcome'),
+        t('reception.list.actions'),
+      ]}
+      list={visits}
+      empty={t('reception.list.empty')}
+      renderRow={(reception) => (
+        <tr key={reception.id} data-reception-id={reception.id} data-status={reception.status}>
+          <th scope="row">#{reception.id}</th>
+          <td>{time(reception.receivedAt ?? reception.createdAt)}</td>
+          <td>
+            <span className="primary-text">{reception.patientName}</span>
+            <span className="secondary-text">{reception.patientId}</span>
+          </td>
+          <td>{reception.department ?? ''}</td>
+          <td>
+            <StatusText kind="reception" status={reception.status} />
+          </td>
+          <td className="clinical-text">{reception.diagnosisOpinion ?? reception.diagnosisRejectReason ?? reception.cancelReason ?? ''}</td>
+          <td>
+            <div className="row-actions">
+              {reception.status === 'RECEIVED' && (
+                <button
+                  type="button"
+                  className="button danger"
+                  aria-label={t('common.rowAction', { action: t('reception.cancel'), name: reception.patientName, id: reception.id })}
+                  onClick={() => setCancelling(reception)}
+                >
+                  {t('reception.cancel')}
+                </button>
+              )}
+              {(confirmableReceptionStatuses as readonly string[]).includes(reception.status) && (
+                <ConfirmButton reception={reception} onConfirmed={visits.reload} />
+              )}
+            </div>
+          </td>
+        </tr>
+      )}
+    >
       {cancelling && (
         <CancelReceptionDialog
           reception={cancelling}
@@ -83,7 +75,7 @@ export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
           }}
         />
       )}
-    </section>
+    </WorklistTable>
   );
 }
 
