@@ -10,8 +10,9 @@ import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 
 /** The selected visit's steps, oldest first, with who did each; reloaded whenever the visit changes. */
 export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { dateTime } = useHospitalTime();
+  const english = i18n.resolvedLanguage === 'en';
   const receptionId = visit?.receptionId;
   // updatedAt: the board refetched the visit after a live event, so the timeline has a new step.
   const timeline = useLoader(
@@ -37,11 +38,25 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
               <th scope="row">
                 <time dateTime={step.at}>{dateTime(step.at)}</time>
               </th>
-              <td>{step.description}</td>
+              <td>
+                {/* In English, the service's own words, which carry the details (which examination,
+                    which outcome). In another language, the event's name in that language, with those
+                    words beneath it (marked as English for screen readers). */}
+                {english || !i18n.exists(`board.timeline.events.${step.event}`) ? (
+                  <span className="primary-text">{step.description}</span>
+                ) : (
+                  <>
+                    <span className="primary-text">{t(`board.timeline.events.${step.event}`)}</span>
+                    <span className="secondary-text" lang="en">
+                      {step.description}
+                    </span>
+                  </>
+                )}
+              </td>
               <td>
                 <StageText stage={step.stage} />
               </td>
-              <td>{step.service}</td>
+              <td>{t(`board.timeline.services.${step.service}`, { defaultValue: step.service })}</td>
               <td>
                 {step.actor
                   ? t('board.timeline.actorValue', { name: step.actor.name ?? step.actor.subject, role: t(`role.${step.actor.role}`) })
