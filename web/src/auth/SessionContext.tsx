@@ -1,6 +1,9 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { configureApiClient } from '../api/client.ts';
+import { useConsoleConfig } from '../config/ConfigContext.tsx';
+import { renewalInFlight } from './renewal.ts';
 import { isExpired, sessionFromToken, tokenStore, type Session } from './session.ts';
+import { useTokenRenewal } from './useTokenRenewal.ts';
 
 type SessionState = {
   session: Session | null;
@@ -27,6 +30,7 @@ function restore(): { session: Session | null; expired: boolean } {
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
+  const config = useConsoleConfig();
   const [state, setState] = useState(restore);
 
   const expire = useCallback(() => {
@@ -36,7 +40,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const signIn = useCallback((accessToken: string) => {
     const session = sessionFromToken(accessToken);
-    if (!session) return false;
+    if (!session) {
+      // Nor the refresh token the OIDC sign-in stored with it.
+      tokenStore.clear();
+      return false;
+    }
     tokenStore.save(accessToken);
     setState({ session, expired: false });
     return true;
@@ -52,11 +60,27 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   // own, which React runs before this provider's.
   configureApiClient({ getToken: () => tokenStore.load(), onUnauthorized: expire });
 
-  // End the session when the token expires, rather than on the next click.
+  // A renewed token replaces the session in place: the same screens go on with the new token
+  // (the API client and the live stream read it from the store on each request and connection).
+  const renewed = useCallback(
+    (accessToken: string) => {
+      const session = sessionFromToken(accessToken);
+      if (session) setState({ session, expired: false });
+      else expire();
+    },
+    [expire],
+  );
+  useTokenRenewal(state.session, config, renewed, expire);
+
+  // End the session when the token expires, rather than on the next click; unless a renewal is
+  // still under way (a late timer in a background tab, a slow provider): it ends or renews it.
   const expiresAt = state.session?.expiresAt;
   useEffect(() => {
     if (expiresAt === undefined) return;
-    const timer = setTimeout(expire, Math.min(2 ** 31 - 1, Math.max(0, expiresAt * 1000 - Date.now())));
+    const atExpiry = () => {
+      if (!renewalInFlight()) expire();
+    };
+    const timer = setTimeout(atExpiry, Math.min(2 ** 31 - 1, Math.max(0, expiresAt * 1000 - Date.now())));
     return () => clearTimeout(timer);
   }, [expiresAt, expire]);
 

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { ConsoleConfig } from '../config/consoleConfig.ts';
+import { tokenStore } from './session.ts';
 
 /**
  * Sign-in with the hospital's identity provider (authMode "oidc"): authorization code with PKCE,
@@ -17,9 +18,9 @@ function requestOptions(issuer: URL): { [oauth.allowInsecureRequests]?: boolean 
   return issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {};
 }
 
-async function discover(config: ConsoleConfig): Promise<oauth.AuthorizationServer> {
+async function discover(config: ConsoleConfig, signal?: () => AbortSignal): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(config.issuer);
-  const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...requestOptions(issuer) });
+  const response = await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...requestOptions(issuer), signal });
   return oauth.processDiscoveryResponse(issuer, response);
 }
 
@@ -48,6 +49,8 @@ export async function startOidcSignIn(config: ConsoleConfig): Promise<void> {
 /**
  * On load: when the URL is the provider's redirect back, trades the code for an access token
  * and removes the code from the address bar. Resolves null when this load is not a redirect.
+ * A refresh token in the answer is stored here, before the caller starts the session with the
+ * access token, so that the session can renew itself (renewal.ts).
  */
 export async function completeOidcSignIn(config: ConsoleConfig): Promise<string | null> {
   const currentUrl = new URL(location.href);
@@ -71,5 +74,39 @@ export async function completeOidcSignIn(config: ConsoleConfig): Promise<string 
     requestOptions(new URL(config.issuer)),
   );
   const result = await oauth.processAuthorizationCodeResponse(server, theClient, response);
+  tokenStore.saveRefreshToken(result.refresh_token);
   return result.access_token;
+}
+
+export type RenewedTokens = {
+  accessToken: string;
+  /** The rotated refresh token; undefined when the provider keeps the one it was asked with. */
+  refreshToken: string | undefined;
+};
+
+/**
+ * A provider that does not answer must not hold a renewal past the token's expiry (the fetch
+ * would wait forever): each request of a renewal gives up after this long, and is retried.
+ */
+const RENEWAL_REQUEST_TIMEOUT_MS = 10_000;
+const renewalSignal = () => AbortSignal.timeout(RENEWAL_REQUEST_TIMEOUT_MS);
+
+/** One refresh token grant at the provider's token endpoint (a public client: no authentication). */
+export async function refreshTokens(config: ConsoleConfig, refreshToken: string): Promise<RenewedTokens> {
+  const server = await discover(config, renewalSignal);
+  const theClient = client(config);
+  const options = { ...requestOptions(new URL(config.issuer)), signal: renewalSignal };
+  const response = await oauth.refreshTokenGrantRequest(server, theClient, oauth.None(), refreshToken, options);
+  const result = await oauth.processRefreshTokenResponse(server, theClient, response);
+  return { accessToken: result.access_token, refreshToken: result.refresh_token };
+}
+
+/**
+ * Whether a failed renewal may succeed when tried again: the provider said no (invalid_grant for
+ * an expired, revoked or reused refresh token, invalid_client, ...) is final; a network failure,
+ * a 5xx, a 429 or anything else unexpected may be the provider or the network being down.
+ */
+export function isRetryableRenewalFailure(error: unknown): boolean {
+  if (error instanceof oauth.ResponseBodyError) return error.status === 429 || error.error === 'temporarily_unavailable';
+  return !(error instanceof oauth.WWWAuthenticateChallengeError);
 }

@@ -8,10 +8,13 @@ export type Session = {
   roles: Role[];
   /** Seconds since the epoch; undefined when the token says nothing. */
   expiresAt: number | undefined;
+  /** When the token was issued (`iat`, seconds since the epoch): its lifetime times the renewal. */
+  issuedAt: number | undefined;
 };
 
 const staffRoles: readonly Role[] = ['receptionist', 'doctor', 'examiner', 'manager', 'admin'];
 const STORAGE_KEY = 'console.accessToken';
+const REFRESH_KEY = 'console.refreshToken';
 
 /**
  * The payload of a JWT, decoded without verifying it: the console only reads who is signed in
@@ -41,7 +44,14 @@ export function sessionFromToken(accessToken: string): Session | undefined {
       : typeof claims.preferred_username === 'string'
         ? claims.preferred_username
         : subject;
-  return { accessToken, subject, name, roles, expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined };
+  return {
+    accessToken,
+    subject,
+    name,
+    roles,
+    expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
+  };
 }
 
 export function isExpired(session: Session, now = Date.now()): boolean {
@@ -49,8 +59,10 @@ export function isExpired(session: Session, now = Date.now()): boolean {
 }
 
 /**
- * The token lives in sessionStorage: it survives a reload of this tab but not the tab itself,
- * and no other tab or a later visitor of the workstation finds it (localStorage would keep it).
+ * The tokens live in sessionStorage: they survive a reload of this tab but not the tab itself,
+ * and no other tab or a later visitor of the workstation finds them (localStorage would keep
+ * them). The refresh token (OIDC only, when the provider issues one) renews the access token;
+ * it belongs to the same session and is cleared with it.
  */
 export const tokenStore = {
   load(): string | null {
@@ -59,7 +71,16 @@ export const tokenStore = {
   save(token: string): void {
     sessionStorage.setItem(STORAGE_KEY, token);
   },
+  loadRefreshToken(): string | null {
+    return sessionStorage.getItem(REFRESH_KEY);
+  },
+  /** Undefined removes it: a token response without one leaves nothing of an earlier session. */
+  saveRefreshToken(token: string | undefined): void {
+    if (token) sessionStorage.setItem(REFRESH_KEY, token);
+    else sessionStorage.removeItem(REFRESH_KEY);
+  },
   clear(): void {
     sessionStorage.removeItem(STORAGE_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
   },
 };

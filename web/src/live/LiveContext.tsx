@@ -13,10 +13,12 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const { session, expire } = useSession();
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const listeners = useRef(new Set<Listener>());
-  const token = session?.accessToken;
+  // Connected per signed-in person, not per token: a renewed token must not drop and reopen the
+  // stream (and make every screen reload); the stream reads the current token when it reconnects.
+  const subject = session ? session.subject : undefined;
 
   useEffect(() => {
-    if (!token) return;
+    if (subject === undefined) return;
     return connectLiveStream({
       getToken: () => tokenStore.load(),
       onEvent: (event) => listeners.current.forEach((listener) => listener(event)),
@@ -24,7 +26,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       // A 401 on the stream is the same ended session as on any call.
       onUnauthorized: expire,
     });
-  }, [token, expire]);
+  }, [subject, expire]);
 
   const subscribe = useCallback((listener: Listener) => {
     listeners.current.add(listener);
