@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { describeError } from '../../api/describeError.ts';
+import { ApiError } from '../../api/problem.ts';
 import { devSignIn } from '../../auth/devSignIn.ts';
 import { useSession } from '../../auth/SessionContext.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
@@ -31,7 +32,9 @@ export function DevSignInForm() {
       const token = await devSignIn(username.trim(), password);
       if (!signIn(token)) setFailure(t('signIn.failed'));
     } catch (error) {
-      setFailure(describeError(error, t));
+      // A 401 is the provider saying no to these credentials: said in the reader's language, not
+      // its English detail. Anything else (a 429, the gateway down) keeps its own explanation.
+      setFailure(error instanceof ApiError && error.status === 401 ? t('signIn.wrongCredentials') : describeError(error, t));
     } finally {
       setBusy(false);
     }

@@ -1,0 +1,695 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import {
+  getVisit,
+  ok,
+  useTestSystem,
+  visitWithPendingExamination,
+  waitForReception,
+  waitForVisit,
+  type Diagnosis,
+  type Page as ListPage,
+  type Reception,
+  type TestSystem,
+} from '../e2e/helpers.ts';
+import { assertAccessible } from './support/axe.ts';
+import { assertNoReload, launchBrowser, markDocument, openPage, screenshot, until, type OpenedPage, type ViewportName } from './support/browser.ts';
+import {
+  consoleUrl,
+  hasMessage,
+  HOME_SCREEN,
+  literally,
+  liveIndicator,
+  makePng,
+  openConsoleAs,
+  openSignIn,
+  rowAction,
+  rowOf,
+  screenHeading,
+  signIn,
+  signOut,
+  submitSignIn,
+  switchLanguage,
+  t,
+  type ConsolePage,
+  type Language,
+  type ScreenId,
+  type StaffRole,
+} from './support/console.ts';
+
+/**
+ * The staff console (web/) in Debian's Chromium, served by the gateway of a whole test system on
+ * the embedded profile: one visit clicked through by the receptionist, the doctor and the
+ * examiner while the manager's board follows it live; Korean by default and English after one
+ * click; the sign-in's refusal and each role's screens; axe-core's WCAG 2.1 A/AA rules on every
+ * screen at desktop and tablet sizes; a visit registered with the keyboard alone; and the
+ * screenshots (test-artifacts/screenshots/console-*.png) the README shows.
+ *
+ * Controls are found as a user finds them, by role and by the name the message files give them
+ * (web/src/messages/*.json, imported, never copied), within the rows the app marks with
+ * data-reception-id, data-diagnosis-id and data-examination-id. Waiting is Playwright's
+ * (locator.waitFor) or a poll with a deadline, never a fixed sleep.
+ */
+
+let running: TestSystem;
+let browser: Browser;
+/** Every context a test opened, closed after it (even when it failed). */
+let opened: OpenedPage[] = [];
+
+const ROLES: readonly StaffRole[] = ['receptionist', 'doctor', 'examiner', 'manager'];
+
+async function open(role: StaffRole, options: { viewport?: ViewportName; bypassCSP?: boolean } = {}): Promise<ConsolePage> {
+  const page = await openConsoleAs(browser, running.system.gatewayUrl, role, options);
+  opened.push(page);
+  return page;
+}
+
+async function openBlank(options: { viewport?: ViewportName; bypassCSP?: boolean; label?: string; locale?: string } = {}): Promise<OpenedPage> {
+  const page = await openPage(browser, options);
+  opened.push(page);
+  return page;
+}
+
+function uniquePatient(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex').toUpperCase()}`;
+}
+
+/** The stage section of the board that holds the visit now, waiting until it is `stage`. */
+async function expectOnBoard(board: Page, receptionId: number, stage: string, language: Language = 'ko'): Promise<void> {
+  const card = board.locator(`section[data-stage="${stage}"] li[data-reception-id="${receptionId}"]`);
+  try {
+    await card.waitFor();
+  } catch (error) {
+    const where = await board.locator(`li[data-reception-id="${receptionId}"]`).evaluateAll((items) => items.map((li) => (li as unknown as { closest(s: string): { getAttribute(n: string): string | null } | null }).closest('section')?.getAttribute('data-stage')));
+    throw new Error(`visit ${receptionId} should be on the board under ${stage}; it is under ${JSON.stringify(where)}`, { cause: error });
+  }
+  // Once on the board, only there: a visit moves, it is not copied.
+  assert.equal(await board.locator(`li[data-reception-id="${receptionId}"]`).count(), 1, `visit ${receptionId} is in one stage only`);
+  const heading = board.locator(`section[data-stage="${stage}"]`).getByRole('heading', { level: 3 });
+  assert.match((await heading.textContent()) ?? '', new RegExp(`^${t(language, `stage.${stage}`)} \\(\\d+\\)$`), `the section of ${stage} is named in words`);
+}
+
+/** The toast (role=status) saying `text`. */
+function toast(page: Page, text: string): Locator {
+  return page.getByRole('status').filter({ hasText: text });
+}
+
+describe('the staff console in Chromium (embedded profile)', () => {
+  useTestSystem('console', 'embedded', (system) => {
+    running = system;
+  });
+
+  before(async () => {
+    // The gateway serves the built console (web/dist) under its Content Security Policy, which
+    // every page but axe's runs under (a violation fails the test through PageErrors).
+    const index = await fetch(consoleUrl(running.system.gatewayUrl), { signal: AbortSignal.timeout(10_000) });
+    const html = await index.text();
+    assert.ok(
+      index.status === 200 && /text\/html/.test(index.headers.get('content-type') ?? '') && html.includes('<div id="root">'),
+      `the gateway does not serve the console at / (${index.status}): is web/dist built? (npm run build:web)`,
+    );
+    assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'(;|$)/, 'the console is served with its CSP');
+    // The gateway serves the files web/dist held when it started: a rebuild since (new hashes) leaves the page blank.
+    for (const asset of html.match(/\/assets\/[\w.-]+\.(js|css)/g) ?? []) {
+      const reply = await fetch(`${running.system.gatewayUrl}${asset}`, { signal: AbortSignal.timeout(10_000) });
+      await reply.arrayBuffer();
+      assert.equal(reply.status, 200, `${asset}, named by index.html, is not served: was web/dist rebuilt after the gateway started?`);
+    }
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    const pages = opened;
+    opened = [];
+    await Promise.all(pages.map((page) => page.close().catch(() => undefined)));
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('one visit through the four roles, each screen following the others live, and the board and timeline showing it move', { timeout: 150_000 }, async () => {
+    const { client } = running;
+    const patientId = uniquePatient('WEB');
+    const patientName = '이서연';
+    const opinion = '경미한 염좌. 일주일 휴식 후 재진.';
+    const xrayResult = '골절 없음. 연부 조직 부종.';
+    const png = await makePng(96, 64);
+    const filename = 'ankle-xray.png';
+
+    // Every role's console is open from the start, as at a hospital; the manager's board too.
+    const [desk, office, room, manager] = (await Promise.all(ROLES.map((role) => open(role)))) as [ConsolePage, ConsolePage, ConsolePage, ConsolePage];
+    const board = manager.page;
+    const marks = new Map<Page, string>();
+    for (const { page } of [desk, office, room, manager]) marks.set(page, await markDocument(page));
+    const noReload = async (page: Page, what: string) => assertNoReload(page, marks.get(page)!, what);
+    // The board, open since before the visit existed, shows each step in the right stage, on the same page.
+    const onBoard = async (stage: string) => {
+      await expectOnBoard(board, receptionId, stage);
+      await noReload(board, `the board with the visit under ${stage}`);
+    };
+
+    // 1. The receptionist registers the visit with the form.
+    const reception = desk.page;
+    await reception.getByLabel(t('ko', 'reception.form.patientId')).fill(patientId);
+    await reception.getByLabel(t('ko', 'reception.form.patientName')).fill(patientName);
+    await reception.getByLabel(t('ko', 'reception.form.birthDate')).fill('1987-04-12');
+    await reception.getByLabel(t('ko', 'reception.form.department')).fill('정형외과');
+    await reception.getByLabel(t('ko', 'reception.form.symptom')).fill('오른쪽 발목 통증');
+    await reception.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true }).click();
+    const deskRow = reception.locator('tr[data-reception-id]').filter({ hasText: patientId });
+    await deskRow.waitFor();
+    const receptionId = Number(await deskRow.getAttribute('data-reception-id'));
+    assert.ok(Number.isInteger(receptionId) && receptionId > 0, `the row names the reception: ${receptionId}`);
+    await toast(reception, t('ko', 'reception.form.registered', { name: patientName, id: receptionId })).waitFor();
+    await deskRow.filter({ hasText: t('ko', 'status.reception.RECEIVED') }).waitFor();
+    const registered = ok(await client.get<ListPage<Reception>>(`/receptions?patientId=${encodeURIComponent(patientId)}`));
+    assert.equal(registered.items.length, 1, 'one click, one reception');
+    assert.deepEqual(
+      { id: registered.items[0]!.id, patientName: registered.items[0]!.patientName, birthDate: registered.items[0]!.birthDate, department: registered.items[0]!.department, symptom: registered.items[0]!.symptom },
+      { id: receptionId, patientName, birthDate: '1987-04-12', department: '정형외과', symptom: '오른쪽 발목 통증' },
+    );
+
+    // The board shows the new visit waiting for the doctor, without a reload; select it for its timeline.
+    await onBoard('WAITING_FOR_DOCTOR');
+    await board.getByRole('button', { name: t('ko', 'board.visit', { name: patientName, patientId, id: receptionId }), exact: true }).click();
+    const timeline = board.locator(`section.timeline[data-reception-id="${receptionId}"]`);
+    await timeline.getByRole('heading', { name: t('ko', 'board.timeline.heading', { name: patientName, id: receptionId }), exact: true }).waitFor();
+    await timeline.locator('tr[data-event="DiagnosisRegistered"]').waitFor();
+
+    // 2. The doctor finds it on the worklist (it arrived live) and prescribes two examinations.
+    const doctor = office.page;
+    const worklistRow = doctor.locator(`tr[data-reception-id="${receptionId}"]`);
+    await worklistRow.waitFor();
+    const diagnosisId = Number(await worklistRow.getAttribute('data-diagnosis-id'));
+    assert.ok(diagnosisId > 0, 'the worklist row names its diagnosis');
+    await worklistRow.filter({ hasText: t('ko', 'status.diagnosis.REGISTERED') }).waitFor();
+    await rowAction(worklistRow, 'ko', 'common.select', patientName, diagnosisId).click();
+    const detail = rowOf(doctor, 'diagnosis-id', diagnosisId).and(doctor.locator('section'));
+    await detail.getByRole('heading', { name: t('ko', 'doctor.detail.heading', { id: diagnosisId, name: patientName }), exact: true }).waitFor();
+    for (const [type, instructions] of [['X-RAY', '오른쪽 발목 AP/측면'], ['혈액검사', 'CBC, CRP']] as const) {
+      await detail.getByLabel(t('ko', 'doctor.prescribe.examinationType')).fill(type);
+      await detail.getByLabel(t('ko', 'doctor.prescribe.instructions')).fill(instructions);
+      await detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true }).click();
+      await detail.locator('tr[data-prescription-id]').filter({ has: doctor.getByRole('rowheader', { name: type, exact: true }) }).waitFor();
+      await toast(doctor, t('ko', 'doctor.prescribe.done', { type })).waitFor();
+    }
+    await onBoard('IN_EXAMINATION');
+
+    // 3. The examiner sees both orders arrive, performs the X-ray with a result and an image, cancels the blood test.
+    const examiner = room.page;
+    const orders = examiner.locator(`tr[data-reception-id="${receptionId}"]`);
+    await until(async () => assert.equal(await orders.count(), 2), 'both examinations on the examiner\'s worklist');
+    const xrayRow = orders.filter({ has: examiner.getByRole('cell', { name: 'X-RAY', exact: true }) });
+    const bloodRow = orders.filter({ has: examiner.getByRole('cell', { name: '혈액검사', exact: true }) });
+    const xrayId = Number(await xrayRow.getAttribute('data-examination-id'));
+    const bloodId = Number(await bloodRow.getAttribute('data-examination-id'));
+    assert.ok(xrayId > 0 && bloodId > 0 && xrayId !== bloodId, `two examinations: ${xrayId}, ${bloodId}`);
+    assert.equal(await xrayRow.getAttribute('data-diagnosis-id'), String(diagnosisId));
+
+    await rowAction(xrayRow, 'ko', 'examiner.perform', patientName, xrayId).click();
+    const performDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.performDialog.title', { type: 'X-RAY', name: patientName, id: xrayId }), exact: true });
+    await performDialog.waitFor();
+    await performDialog.getByLabel(t('ko', 'examiner.performDialog.result')).fill(xrayResult);
+    await performDialog.getByLabel(t('ko', 'examiner.performDialog.file')).setInputFiles({ name: filename, mimeType: 'image/png', buffer: png });
+    await performDialog.getByRole('button', { name: t('ko', 'examiner.performDialog.submit'), exact: true }).click();
+    await performDialog.waitFor({ state: 'detached' });
+    await toast(examiner, t('ko', 'examiner.performed', { id: xrayId })).waitFor();
+    await rowOf(examiner, 'examination-id', xrayId).waitFor({ state: 'detached' });
+
+    // The doctor's open diagnosis shows the result and the image as they arrive, without a reload.
+    const xrayOnDiagnosis = detail.locator(`tr[data-examination-id="${xrayId}"]`);
+    await xrayOnDiagnosis.filter({ hasText: t('ko', 'status.examination.PERFORMED') }).filter({ hasText: xrayResult }).waitFor();
+    const image = xrayOnDiagnosis.getByRole('img', { name: t('ko', 'doctor.attachments.imageAlt', { type: 'X-RAY', filename }), exact: true });
+    await image.waitFor();
+    await until(async () => assert.deepEqual(await image.evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]), [96, 64]), 'the attached PNG is shown, decoded');
+    await xrayOnDiagnosis.getByRole('button', { name: `${t('ko', 'doctor.attachments.download')} — ${filename}`, exact: true }).waitFor();
+    await noReload(doctor, 'the doctor\'s screen after the result arrived');
+    await screenshot(doctor, 'console-doctor-result-ko');
+
+    await rowAction(bloodRow, 'ko', 'examiner.cancel', patientName, bloodId).click();
+    const cancelDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.cancelDialog.title', { type: '혈액검사', name: patientName, id: bloodId }), exact: true });
+    await cancelDialog.waitFor();
+    await cancelDialog.getByLabel(t('ko', 'examiner.cancelDialog.reason')).fill('환자 채혈 거부');
+    await cancelDialog.getByRole('button', { name: t('ko', 'examiner.cancelDialog.submit'), exact: true }).click();
+    await cancelDialog.waitFor({ state: 'detached' });
+    await toast(examiner, t('ko', 'examiner.cancelled', { id: bloodId })).waitFor();
+    await orders.first().waitFor({ state: 'detached' });
+    await noReload(examiner, 'the examiner\'s screen');
+
+    await detail.locator(`tr[data-examination-id="${bloodId}"]`).filter({ hasText: t('ko', 'status.examination.CANCELLED') }).waitFor();
+    await detail.locator('dd').filter({ hasText: t('ko', 'status.diagnosis.EXAMINATION_DONE') }).waitFor();
+    await onBoard('EXAMINATIONS_DONE');
+
+    // 4. The doctor completes the diagnosis with an opinion.
+    await detail.getByLabel(t('ko', 'doctor.complete.opinion')).fill(opinion);
+    await detail.getByRole('button', { name: t('ko', 'doctor.complete.submit'), exact: true }).click();
+    await toast(doctor, t('ko', 'doctor.complete.done', { id: diagnosisId })).waitFor();
+    await detail.locator('dd').filter({ hasText: t('ko', 'status.diagnosis.COMPLETED') }).waitFor();
+    await detail.locator('dd').filter({ hasText: opinion }).waitFor();
+    await worklistRow.waitFor({ state: 'detached' });
+    await noReload(doctor, 'the doctor\'s screen');
+    await onBoard('DIAGNOSIS_COMPLETED');
+
+    // 5. The receptionist sees the outcome arrive (translated), and confirms it.
+    await deskRow.filter({ hasText: t('ko', 'status.reception.DIAGNOSIS_COMPLETED') }).filter({ hasText: opinion }).waitFor();
+    await noReload(reception, 'the reception desk');
+    await rowAction(deskRow, 'ko', 'reception.confirm', patientName, receptionId).click();
+    await toast(reception, t('ko', 'reception.confirmed', { id: receptionId })).waitFor();
+    await deskRow.filter({ hasText: t('ko', 'status.reception.CONFIRMED') }).waitFor();
+    assert.equal(await rowAction(deskRow, 'ko', 'reception.confirm', patientName, receptionId).count(), 0, 'a confirmed visit has nothing left to confirm');
+    await onBoard('CONFIRMED');
+
+    // 6. The board's timeline lists every step with who did it, as the API does; still the same page.
+    await timeline.locator('tr[data-event="ReceptionConfirmed"]').waitFor();
+    await noReload(board, 'the board at the end');
+    type Step = { event: string; eventId: string; actor?: { subject: string; name?: string; role: string } };
+    const steps = ok(await client.get<{ steps: Step[] }>(`/patientManagements/${receptionId}/timeline`)).steps;
+    assert.deepEqual(
+      steps.map((s) => s.event).toSorted(),
+      ['DiagnosisCompleted', 'DiagnosisRegistered', 'ExaminationCancelled', 'ExaminationPerformed', 'ExaminationPrescribed', 'ExaminationPrescribed', 'ExaminationRequested', 'ExaminationRequested', 'ReceptionCompleted', 'ReceptionConfirmed'],
+    );
+    const rows = timeline.locator('tbody tr');
+    await until(async () => assert.equal(await rows.count(), steps.length), 'one timeline row per step');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(n: string): string }).getAttribute('data-event-id'))), steps.map((s) => s.eventId), 'the rows are the steps, in order');
+    for (const step of steps) {
+      const actor = step.actor ? t('ko', 'board.timeline.actorValue', { name: step.actor.name ?? step.actor.subject, role: t('ko', `role.${step.actor.role}`) }) : t('ko', 'board.timeline.noActor');
+      const cells = await timeline.locator(`tr[data-event-id="${step.eventId}"] td`).allTextContents();
+      assert.equal(cells.at(-1), actor, `${step.event}: the actor shown`);
+      // In Korean the step is named by its event in Korean (the service's English words beneath).
+      const named = `board.timeline.events.${step.event}`;
+      if (hasMessage('ko', named)) assert.ok(cells[0]?.startsWith(t('ko', named)), `${step.event} is named "${t('ko', named)}": ${cells[0]}`);
+    }
+    const people = Object.fromEntries(steps.filter((s) => s.actor && s.actor.role !== 'system').map((s) => [s.event, s.actor!.role]));
+    assert.deepEqual(people, {
+      ReceptionCompleted: 'receptionist',
+      ExaminationPrescribed: 'doctor',
+      ExaminationPerformed: 'examiner',
+      ExaminationCancelled: 'examiner',
+      DiagnosisCompleted: 'doctor',
+      ReceptionConfirmed: 'receptionist',
+    }, 'each click was made as the role signed in on that screen');
+    for (const role of ['receptionist', 'doctor', 'examiner'] as const) {
+      await timeline.getByRole('cell', { name: literally(t('ko', `role.${role}`)) }).first().waitFor();
+    }
+
+    // 7. The API agrees with what the screens showed.
+    const confirmed = await waitForReception(client, receptionId, (r) => r.status === 'CONFIRMED');
+    assert.equal(confirmed.diagnosisOutcome, 'COMPLETED');
+    assert.equal(confirmed.diagnosisOpinion, opinion);
+    const diagnosis = ok(await client.get<Diagnosis>(`/diagnoses/${diagnosisId}`));
+    assert.equal(diagnosis.status, 'COMPLETED');
+    assert.equal(diagnosis.opinion, opinion);
+    assert.deepEqual(
+      diagnosis.prescriptions.map((p) => [p.examinationType, p.status, p.examinationId, p.result]).toSorted(),
+      [['X-RAY', 'PERFORMED', xrayId, xrayResult], ['혈액검사', 'CANCELLED', bloodId, undefined]].toSorted(),
+    );
+    const attachments = ok(await client.get<ListPage<{ name: string; filename: string; contentType: string; size: number; sha256: string }>>(`/examinations/${xrayId}/attachments`, { auth: 'doctor' })).items;
+    assert.equal(attachments.length, 1, JSON.stringify(attachments));
+    assert.deepEqual(
+      { filename: attachments[0]!.filename, contentType: attachments[0]!.contentType, size: attachments[0]!.size, sha256: attachments[0]!.sha256 },
+      { filename, contentType: 'image/png', size: png.length, sha256: createHash('sha256').update(png).digest('hex') },
+    );
+    const visit = await waitForVisit(client, receptionId, (v) => v.stage === 'CONFIRMED');
+    assert.equal(visit.patientId, patientId);
+    assert.equal((await getVisit(client, receptionId)).diagnosisStatus, 'COMPLETED');
+
+    await screenshot(board, 'console-board-visit-ko');
+    for (const page of [desk, office, room, manager]) page.errors.assertClean();
+  });
+
+  test('Korean by default and English after one click, on every screen and on the sign-in, with <html lang> following', { timeout: 90_000 }, async () => {
+    const { client } = running;
+    const patientName = '박민준';
+    const patientId = uniquePatient('LANG');
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT', { patientId, patientName, department: '내과', symptom: '복통' });
+    const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
+
+    for (const role of ROLES) {
+      const screen = HOME_SCREEN[role];
+      // An English-speaking browser still opens the console in Korean: the staff's working language.
+      const { page, errors } = await openBlank({ label: role, locale: 'en-US' });
+      await openSignIn(page, running.system.gatewayUrl, 'ko');
+      if (role === 'receptionist') {
+        await assertSignInTexts(page, 'ko');
+        await screenshot(page, 'console-sign-in-ko');
+      }
+      await signIn(page, role, 'ko');
+      await prepare(page, screen, 'ko', patientName, ids);
+      await assertScreenTexts(page, screen, 'ko', { patientName, patientId, ids });
+      await screenshot(page, `console-${screen}-ko`);
+      if (screen === 'examiner') {
+        await openPerformDialog(page, 'ko', 'CT', patientName, ids.examination);
+        await screenshot(page, 'console-examiner-dialog-ko');
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'detached' });
+      }
+
+      await switchLanguage(page, 'ko');
+      await assertScreenTexts(page, screen, 'en', { patientName, patientId, ids });
+      await screenshot(page, `console-${screen}-en`);
+      if (screen === 'examiner') {
+        await openPerformDialog(page, 'en', 'CT', patientName, ids.examination);
+        await screenshot(page, 'console-examiner-dialog-en');
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({ state: 'detached' });
+      }
+      if (role === 'manager') {
+        // The language is kept: signed out, the sign-in screen is in English too.
+        await signOut(page, 'en');
+        await assertSignInTexts(page, 'en');
+        await screenshot(page, 'console-sign-in-en');
+      }
+      errors.assertClean();
+    }
+  });
+
+  test('the sign-in refuses a wrong password and says why; each role sees only its own screens', { timeout: 60_000 }, async () => {
+    const gatewayUrl = running.system.gatewayUrl;
+    const { page, errors } = await openBlank({ label: 'sign-in' });
+    await openSignIn(page, gatewayUrl);
+
+    // Empty: the form's own check, named on the fields.
+    await page.getByRole('button', { name: t('ko', 'signIn.submit'), exact: true }).click();
+    const username = page.getByLabel(t('ko', 'signIn.username'));
+    await page.locator('#sign-in-username[aria-invalid="true"]').waitFor();
+    assert.match((await accessibleDescription(username)) ?? '', new RegExp(t('ko', 'validation.required')));
+
+    // Wrong password: the gateway's refusal (401), said in the console's language in an alert; still signed out.
+    await submitSignIn(page, 'receptionist', 'not-the-password');
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: t('ko', 'signIn.wrongCredentials') }).waitFor();
+    assert.equal(await screenHeading(page, 'reception').count(), 0, 'not signed in');
+    await page.getByRole('heading', { level: 1, name: t('ko', 'signIn.title'), exact: true }).waitFor();
+
+    // Then the right one: the alert goes, the desk opens.
+    await page.getByLabel(t('ko', 'signIn.password')).fill('demo');
+    await page.getByRole('button', { name: t('ko', 'signIn.submit'), exact: true }).click();
+    await screenHeading(page, 'reception').waitFor();
+    assert.equal(await alert.count(), 0, 'no alert once signed in');
+    errors.assertClean();
+
+    // Each staff role: its one screen, no navigation to the others, and a link to another screen leads back to its own.
+    const screens: ScreenId[] = ['reception', 'doctor', 'examiner', 'board'];
+    for (const role of ROLES) {
+      const signedIn = await open(role);
+      const own = HOME_SCREEN[role];
+      assert.equal(await signedIn.page.getByRole('navigation', { name: t('ko', 'app.nav') }).count(), 0, `${role}: one screen, no navigation`);
+      for (const other of screens.filter((s) => s !== own)) {
+        await signedIn.page.goto(consoleUrl(gatewayUrl, other));
+        await screenHeading(signedIn.page, own).waitFor();
+        assert.equal(await screenHeading(signedIn.page, other).count(), 0, `${role} must not see the ${other} screen at #/${other}`);
+        assert.equal(await signedIn.page.getByRole('link', { name: t('ko', `screens.${other}`) }).count(), 0, `${role}: no link to ${other}`);
+      }
+      signedIn.errors.assertClean();
+    }
+
+    // The admin: all four, linked from the navigation, the current one marked.
+    const admin = await open('admin');
+    const nav = admin.page.getByRole('navigation', { name: t('ko', 'app.nav') });
+    for (const screen of screens) {
+      const link = nav.getByRole('link', { name: t('ko', `screens.${screen}`), exact: true });
+      await link.click();
+      await screenHeading(admin.page, screen).waitFor();
+      assert.equal(await link.getAttribute('aria-current'), 'page');
+    }
+    admin.errors.assertClean();
+  });
+
+  for (const viewport of ['desktop', 'tablet'] as const) {
+    test(`axe-core finds no serious or critical WCAG 2.1 A/AA violation on any screen or dialog (${viewport})`, { timeout: 90_000 }, async () => {
+      const { client } = running;
+      const gatewayUrl = running.system.gatewayUrl;
+      const patientName = '최지우';
+      const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId: uniquePatient('AXE'), patientName });
+      // A visit still at the desk, for the cancel dialog.
+      const waiting = ok(await client.post<Reception>('/receptions', { patientId: uniquePatient('AXE'), patientName: '한가람' }), 201);
+
+      // Only these pages bypass the CSP: axe-core is injected as an inline script.
+      const { page, errors } = await openBlank({ viewport, bypassCSP: true, label: `axe ${viewport}` });
+      const check = async (screen: string) => {
+        await assertAccessible(page, `${screen} (${viewport})`);
+        await assertNoSidewaysScroll(page, `${screen} (${viewport})`);
+      };
+      await openSignIn(page, gatewayUrl);
+      await check('sign-in');
+      await submitSignIn(page, 'receptionist', 'wrong-password');
+      await page.getByRole('alert').waitFor();
+      await check('sign-in with its error');
+      await page.getByLabel(t('ko', 'signIn.password')).fill('demo');
+      await page.getByRole('button', { name: t('ko', 'signIn.submit'), exact: true }).click();
+      await screenHeading(page, 'reception').waitFor();
+      await liveIndicator(page).waitFor();
+
+      await rowOf(page, 'reception-id', waiting.id).waitFor();
+      await check('reception desk');
+      if (viewport === 'tablet') await screenshot(page, 'console-reception-tablet-ko');
+      const cancelButton = rowAction(rowOf(page, 'reception-id', waiting.id), 'ko', 'reception.cancel', '한가람', waiting.id);
+      await cancelButton.click();
+      await page.getByRole('dialog', { name: t('ko', 'reception.cancelDialog.title', { name: '한가람', id: waiting.id }), exact: true }).waitFor();
+      await check('reception desk, cancel dialog open');
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await until(async () => assert.ok(await cancelButton.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)), 'focus back on the button that opened the dialog');
+      await signOut(page);
+
+      await signIn(page, 'doctor');
+      await prepare(page, 'doctor', 'ko', patientName, { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id });
+      await check('doctor, a diagnosis open');
+      await signOut(page);
+
+      await signIn(page, 'examiner');
+      await rowOf(page, 'examination-id', examination.id).waitFor();
+      await check('examiner');
+      await openPerformDialog(page, 'ko', 'MRI', patientName, examination.id);
+      await check('examiner, perform dialog open');
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await signOut(page);
+
+      await signIn(page, 'manager');
+      await prepare(page, 'board', 'ko', patientName, { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id });
+      await check('board with a visit\'s timeline');
+      if (viewport === 'tablet') await screenshot(page, 'console-board-tablet-ko');
+      await switchLanguage(page, 'ko');
+      await check('board in English');
+      errors.assertClean();
+    });
+  }
+
+  test('a visit registered with the keyboard alone, the focus always visible', { timeout: 60_000 }, async () => {
+    const { client } = running;
+    const { page, errors } = await openBlank({ label: 'keyboard' });
+    await openSignIn(page, running.system.gatewayUrl);
+
+    // Sign in: Tab to the username, type, Tab, type, Enter.
+    const username = page.getByLabel(t('ko', 'signIn.username'));
+    await tabTo(page, username, 'the username field');
+    await assertFocusVisible(page, 'the username field');
+    await page.keyboard.type('receptionist');
+    await page.keyboard.press('Tab');
+    assert.ok(await isFocused(page.getByLabel(t('ko', 'signIn.password'))), 'Tab goes from the username to the password');
+    await page.keyboard.type('demo');
+    await page.keyboard.press('Enter');
+    await screenHeading(page, 'reception').waitFor();
+    await liveIndicator(page).waitFor();
+
+    // The form: Tab to each field in order, type, and submit from the button with Enter.
+    const patientId = uniquePatient('KEY');
+    const patientName = '정하늘';
+    await tabTo(page, page.getByLabel(t('ko', 'reception.form.patientId')), 'the patient id field');
+    await assertFocusVisible(page, 'the patient id field');
+    await page.keyboard.type(patientId);
+    await page.keyboard.press('Tab');
+    assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientName'))), 'Tab goes on to the patient name');
+    await page.keyboard.type(patientName);
+    await tabTo(page, page.getByLabel(t('ko', 'reception.form.department')), 'the department field');
+    await page.keyboard.type('가정의학과');
+    await page.keyboard.press('Tab');
+    assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.symptom'))), 'Tab goes on to the symptom');
+    await page.keyboard.type('기침');
+    const submit = page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true });
+    await tabTo(page, submit, 'the register button');
+    await assertFocusVisible(page, 'the register button');
+    await page.keyboard.press('Enter');
+
+    const row = page.locator('tr[data-reception-id]').filter({ hasText: patientId });
+    await row.waitFor();
+    const receptionId = Number(await row.getAttribute('data-reception-id'));
+    const saved = ok(await client.get<Reception>(`/receptions/${receptionId}`));
+    assert.deepEqual({ patientId: saved.patientId, patientName: saved.patientName, department: saved.department, symptom: saved.symptom }, { patientId, patientName, department: '가정의학과', symptom: '기침' });
+    // Ready for the next patient: the form is empty and the focus back on its first field.
+    await until(async () => assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientId')))), 'focus back on the patient id after registering');
+    assert.equal(await page.getByLabel(t('ko', 'reception.form.patientId')).inputValue(), '');
+    await assertFocusVisible(page, 'the patient id field after registering');
+    errors.assertClean();
+  });
+});
+
+// ---- per screen ------------------------------------------------------------------------------
+
+type Ids = { reception: number; diagnosis: number; examination: number };
+
+/** What a screen shows before its screenshot: the doctor's diagnosis open, the board's visit with its timeline. */
+async function prepare(page: Page, screen: ScreenId, language: Language, patientName: string, ids: Ids): Promise<void> {
+  if (screen === 'doctor') {
+    const row = rowOf(page, 'diagnosis-id', ids.diagnosis).and(page.locator('tr'));
+    await row.waitFor();
+    await rowAction(row, language, 'common.select', patientName, ids.diagnosis).click();
+    await page.getByRole('heading', { level: 2, name: t(language, 'doctor.detail.heading', { id: ids.diagnosis, name: patientName }), exact: true }).waitFor();
+    await page.locator(`section[data-diagnosis-id="${ids.diagnosis}"] tr[data-examination-id="${ids.examination}"]`).waitFor();
+  } else if (screen === 'board') {
+    const card = page.locator(`li[data-reception-id="${ids.reception}"]`);
+    await card.waitFor();
+    await card.getByRole('button').click();
+    await page.locator(`section.timeline[data-reception-id="${ids.reception}"] tbody tr`).first().waitFor();
+  } else if (screen === 'reception') {
+    await rowOf(page, 'reception-id', ids.reception).waitFor();
+  } else {
+    await rowOf(page, 'examination-id', ids.examination).waitFor();
+  }
+}
+
+/** The examiner's perform dialog of one examination, open, with its fields. */
+async function openPerformDialog(page: Page, language: Language, type: string, patientName: string, examinationId: number): Promise<void> {
+  const row = rowOf(page, 'examination-id', examinationId);
+  await rowAction(row, language, 'examiner.perform', patientName, examinationId).click();
+  const dialog = page.getByRole('dialog', { name: t(language, 'examiner.performDialog.title', { type, name: patientName, id: examinationId }), exact: true });
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: t(language, 'examiner.performDialog.submit'), exact: true }).waitFor();
+  await dialog.getByRole('button', { name: t(language, 'common.close'), exact: true }).waitFor();
+  await dialog.getByLabel(t(language, 'examiner.performDialog.result')).waitFor();
+  await dialog.getByLabel(t(language, 'examiner.performDialog.file')).waitFor();
+}
+
+async function assertSignInTexts(page: Page, language: Language): Promise<void> {
+  await page.locator(`html[lang="${language}"]`).waitFor({ state: 'attached' });
+  await page.getByRole('heading', { level: 1, name: t(language, 'signIn.title'), exact: true }).waitFor();
+  await page.getByLabel(t(language, 'signIn.username')).waitFor();
+  await page.getByLabel(t(language, 'signIn.password')).waitFor();
+  await page.getByRole('button', { name: t(language, 'signIn.submit'), exact: true }).waitFor();
+  await page.getByText(t(language, 'signIn.devHint'), { exact: true }).waitFor();
+  await page.getByRole('button', { name: t(language, 'app.languageSwitch'), exact: true }).waitFor();
+  assert.equal(await page.title(), t(language, 'app.title'));
+}
+
+/** The texts of the screen, the header and the data's translated statuses, in `language`; and none of the other language's headings. */
+async function assertScreenTexts(page: Page, screen: ScreenId, language: Language, data: { patientName: string; patientId: string; ids: Ids }): Promise<void> {
+  const other: Language = language === 'ko' ? 'en' : 'ko';
+  const heading = (key: string, values: Record<string, string | number> = {}, level?: number) =>
+    page.getByRole('heading', { name: t(language, key, values), exact: true, ...(level ? { level } : {}) }).waitFor();
+  const label = (key: string) => page.getByLabel(t(language, key)).first().waitFor();
+  const button = (key: string) => page.getByRole('button', { name: t(language, key), exact: true }).first().waitFor();
+  const column = (key: string) => page.getByRole('columnheader', { name: t(language, key), exact: true }).first().waitFor();
+
+  await page.locator(`html[lang="${language}"]`).waitFor({ state: 'attached' });
+  assert.equal(await page.title(), t(language, 'app.title'), 'the document title');
+  await screenHeading(page, screen, language).waitFor();
+  assert.equal(await screenHeading(page, screen, other).count(), 0, `no ${other} heading left`);
+  await button('app.signOut');
+  await page.getByRole('button', { name: t(language, 'app.languageSwitch'), exact: true }).waitFor();
+  await liveIndicator(page, language).waitFor();
+
+  if (screen === 'reception') {
+    await heading('reception.form.heading', {}, 2);
+    await heading('reception.list.heading', {}, 2);
+    for (const key of ['patientId', 'patientName', 'birthDate', 'department', 'symptom']) await label(`reception.form.${key}`);
+    await button('reception.form.submit');
+    for (const key of ['id', 'receivedAt', 'patient', 'status', 'outcome', 'actions']) await column(`reception.list.${key}`);
+    const row = rowOf(page, 'reception-id', data.ids.reception);
+    await row.filter({ hasText: t(language, 'status.reception.RECEIVED') }).waitFor();
+    await rowAction(row, language, 'reception.cancel', data.patientName, data.ids.reception).waitFor();
+  } else if (screen === 'doctor') {
+    await heading('doctor.worklist.heading', {}, 2);
+    await heading('doctor.detail.heading', { id: data.ids.diagnosis, name: data.patientName }, 2);
+    for (const key of ['prescriptions.heading', 'prescribe.heading', 'complete.heading', 'reject.heading']) await heading(`doctor.${key}`, {}, 3);
+    for (const key of ['prescribe.examinationType', 'prescribe.instructions', 'complete.opinion', 'reject.reason']) await label(`doctor.${key}`);
+    await button('doctor.prescribe.submit');
+    await button('doctor.complete.submit');
+    await button('doctor.reject.submit');
+    for (const key of ['id', 'patient', 'status', 'updatedAt', 'actions']) await column(`doctor.worklist.${key}`);
+    await rowOf(page, 'diagnosis-id', data.ids.diagnosis).and(page.locator('tr')).filter({ hasText: t(language, 'status.diagnosis.EXAMINATION_PRESCRIBED') }).waitFor();
+    await page.locator(`tr[data-examination-id="${data.ids.examination}"]`).filter({ hasText: t(language, 'status.examination.REQUESTED') }).waitFor();
+  } else if (screen === 'examiner') {
+    await heading('examiner.worklist.heading', {}, 2);
+    for (const key of ['id', 'type', 'patient', 'diagnosis', 'reception', 'instructions', 'requestedAt', 'actions']) await column(`examiner.worklist.${key}`);
+    const row = rowOf(page, 'examination-id', data.ids.examination);
+    await rowAction(row, language, 'examiner.perform', data.patientName, data.ids.examination).waitFor();
+    await rowAction(row, language, 'examiner.cancel', data.patientName, data.ids.examination).waitFor();
+  } else {
+    await label('board.search');
+    await heading('board.stages', {}, 2);
+    for (const section of await page.locator('section[data-stage]').all()) {
+      const stage = (await section.getAttribute('data-stage'))!;
+      const count = Number(await section.getAttribute('data-count'));
+      await section.getByRole('heading', { level: 3, name: t(language, 'board.stageHeading', { stage: t(language, `stage.${stage}`), count }), exact: true }).waitFor();
+    }
+    await page.locator(`section[data-stage="IN_EXAMINATION"] li[data-reception-id="${data.ids.reception}"]`).waitFor();
+    await heading('board.timeline.heading', { name: data.patientName, id: data.ids.reception }, 2);
+    for (const key of ['at', 'description', 'stage', 'service', 'actor']) await column(`board.timeline.${key}`);
+    const receptionist = t(language, 'board.timeline.actorValue', { name: 'Demo Receptionist', role: t(language, 'role.receptionist') });
+    await page.locator('section.timeline tr[data-event="ReceptionCompleted"]').getByRole('cell', { name: receptionist, exact: true }).waitFor();
+    // The step's columns: what happened (in Korean, the event's name), its stage, its service, who did it.
+    const cells = await page.locator('section.timeline tr[data-event="ReceptionCompleted"] td').allTextContents();
+    const event = 'board.timeline.events.ReceptionCompleted';
+    const service = 'board.timeline.services.reception';
+    if (language === 'ko' && hasMessage('ko', event)) assert.ok(cells[0]?.startsWith(t('ko', event)), `the step is named "${t('ko', event)}": ${cells[0]}`);
+    assert.deepEqual(cells.slice(1), [t(language, 'stage.RECEIVED'), hasMessage(language, service) ? t(language, service) : 'reception', receptionist]);
+  }
+}
+
+// ---- keyboard and layout ---------------------------------------------------------------------
+
+type DomElement = { getBoundingClientRect(): unknown };
+type BrowserGlobals = {
+  document: { activeElement: DomElement | null; documentElement: { scrollWidth: number; clientWidth: number } };
+  getComputedStyle(element: DomElement): { outlineStyle: string; outlineWidth: string; boxShadow: string };
+};
+
+async function isFocused(locator: Locator): Promise<boolean> {
+  return locator.evaluate((element) => element === (globalThis as unknown as BrowserGlobals).document.activeElement);
+}
+
+/** Presses Tab until `target` has the focus (at most 40 times). */
+async function tabTo(page: Page, target: Locator, what: string): Promise<void> {
+  for (let presses = 0; presses < 40; presses++) {
+    if (await isFocused(target)) return;
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`${what} never received the focus in 40 presses of Tab`);
+}
+
+/** The focused element shows a focus indicator: an outline (or a box shadow) of some width. */
+async function assertFocusVisible(page: Page, what: string): Promise<void> {
+  const style = await page.evaluate(() => {
+    const g = globalThis as unknown as BrowserGlobals;
+    const element = g.document.activeElement;
+    if (!element) return null;
+    const computed = g.getComputedStyle(element);
+    return { outlineStyle: computed.outlineStyle, outlineWidth: computed.outlineWidth, boxShadow: computed.boxShadow };
+  });
+  assert.ok(style, `${what}: nothing has the focus`);
+  const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  assert.ok(outlined || style.boxShadow !== 'none', `${what}: the focus is not visible (${JSON.stringify(style)})`);
+}
+
+/** The page fits its viewport's width: nothing to scroll sideways (a tablet held upright). */
+async function assertNoSidewaysScroll(page: Page, what: string): Promise<void> {
+  const { scrollWidth, clientWidth } = await page.evaluate(() => {
+    const root = (globalThis as unknown as BrowserGlobals).document.documentElement;
+    return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
+  });
+  assert.ok(scrollWidth <= clientWidth + 1, `${what}: the page is ${scrollWidth}px wide in a ${clientWidth}px window, so it scrolls sideways`);
+}
+
+/** An element's accessible description (aria-describedby's texts). */
+async function accessibleDescription(locator: Locator): Promise<string | null> {
+  return locator.evaluate((element) => {
+    const el = element as unknown as { getAttribute(n: string): string | null; ownerDocument: { getElementById(id: string): { textContent: string | null } | null } };
+    const ids = el.getAttribute('aria-describedby');
+    if (!ids) return null;
+    return ids.split(/\s+/).map((id) => el.ownerDocument.getElementById(id)?.textContent ?? '').join(' ');
+  });
+}
