@@ -81,6 +81,9 @@ describe('azure-pipelines.yml', () => {
     assert.ok(run, 'a step runs bash .ci/run');
     assert.match(run, /docker run [^]*"node:24-bookworm" bash \.ci\/run/);
     assert.ok(fs.existsSync(path.join(root, '.ci', 'run')));
+    const publish = stage('Test').jobs.flatMap(stepsOf).find((s) => s.task?.startsWith('PublishPipelineArtifact@'));
+    assert.match(publish?.inputs?.targetPath ?? '', /test-artifacts\/screenshots$/, 'the console screenshots are kept');
+    assert.equal(publish?.condition, 'succeededOrFailed()', 'also when a test failed');
   });
 
   test('the Build stage builds and pushes every service with SERVICE=<name>, and the load image, tagged with the build id', () => {
@@ -199,6 +202,9 @@ describe('.github/workflows/ci.yml', () => {
     const image = typeof job.container === 'string' ? job.container : job.container?.image;
     assert.match(image ?? '', /^node:24-/);
     assert.ok(job.steps.some((s) => s.run?.trim() === 'bash .ci/run'));
+    const screenshots = job.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    assert.equal(screenshots?.with?.path, 'test-artifacts/screenshots/', 'the console screenshots are kept');
+    assert.equal(screenshots?.if, 'always()', 'also when a test failed');
   });
 
   test('the build job builds every service with SERVICE=<name>, and the load image, pushing from main', () => {
