@@ -86,6 +86,22 @@ describeEachProfile((profile) => {
     assert.equal(refused.status, 401, 'no token, no stream');
   });
 
+  test('HEAD answers the headers of a stream and holds none open', async () => {
+    const token = await running.tokens.tokenFor('manager');
+    const openStreams = async () => {
+      const text = await (await fetch(`${running.system.services['patient-management'].url}/metrics`)).text();
+      return Number(/^medical_live_streams\{[^}]*\} (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await openStreams();
+    assert.ok(Number.isInteger(before), 'the gauge of open streams');
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${running.system.gatewayUrl}${PATH}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
+      assert.equal(answer.status, 200);
+      assert.match(answer.headers.get('content-type') ?? '', /^text\/event-stream/);
+    }
+    assert.equal(await openStreams(), before, 'no stream left open by a HEAD');
+  });
+
   test('a patient-management restart ends its streams cleanly; the next stream starts with `ready` and carries on', async () => {
     const reader = await follow(running, 'manager');
     // `restart` stops the process gracefully and fails unless it exits 0: an open stream must not hold the shutdown up.

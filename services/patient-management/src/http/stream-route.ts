@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { Gauge } from 'prom-client';
 import { ProblemDetails } from '@medical/contracts';
 import { HttpProblem, problemTypes, type App, type ServiceContext } from '@medical/platform';
@@ -41,7 +42,10 @@ export async function visitStreamRoute(app: App, context: ServiceContext<Patient
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      // HEAD (answered by this GET route) gets the headers alone: a stream opened for it would
+      // never be read nor closed, and would hold a place among the streams for good.
+      if (request.method === 'HEAD') return sseHeaders(reply).send();
       const stream = streams.open();
       if (!stream) {
         reply.header('retry-after', '5');
@@ -52,13 +56,13 @@ export async function visitStreamRoute(app: App, context: ServiceContext<Patient
           detail: 'this replica serves as many live streams as it may; try again shortly',
         });
       }
-      return reply
-        .type('text/event-stream; charset=utf-8')
-        // Never cached or transformed (compressed, buffered) on the way: each event must arrive as it is sent.
-        .header('cache-control', 'no-store, no-transform')
-        .header('x-accel-buffering', 'no')
-        // A stream is sent as it is; the schema's string type only documents the body.
-        .send(stream as unknown as string);
+      // A stream is sent as it is; the schema's string type only documents the body.
+      return sseHeaders(reply).send(stream as unknown as string);
     },
   );
+}
+
+/** An event stream's headers: never cached or transformed (compressed, buffered) on the way, so each event arrives as it is sent. */
+function sseHeaders(reply: FastifyReply): FastifyReply {
+  return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store, no-transform').header('x-accel-buffering', 'no');
 }
