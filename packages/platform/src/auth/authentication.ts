@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { permissionFor, type Permission, type Role } from '@medical/contracts';
 import { sendProblem, type App } from '../http/app.ts';
 import { HttpProblem, problemTypes } from '../http/problem.ts';
+import { matchesRoutePattern } from '../http/route-patterns.ts';
 import { InvalidTokenError, IssuerUnavailableError, type TokenVerifier } from './oidc-verifier.ts';
 import './request-actor.ts';
 
@@ -85,10 +86,6 @@ function unauthorized(reply: FastifyReply, request: FastifyRequest, detail: stri
   return sendProblem(reply, request, new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail }));
 }
 
-function matchesPattern(route: string, pattern: string): boolean {
-  return pattern.endsWith('/*') ? route === pattern.slice(0, -2) || route.startsWith(pattern.slice(0, -1)) : route === pattern;
-}
-
 /**
  * The role a request acts in: the first of the route's roles the user holds. The table lists the
  * specific roles before admin, so a doctor who is also admin prescribes as doctor, and the audit
@@ -108,7 +105,7 @@ export function installAuthentication(app: App, options: AuthenticationOptions):
     // Public by the route that matched, never by the raw URL: the router has decoded and resolved
     // the path, so no spelling of a protected path (percent-encoding, dot segments) reads as public.
     const route = request.routeOptions.url;
-    if (route !== undefined && publicRoutes.some((pattern) => matchesPattern(route, pattern))) return;
+    if (route !== undefined && matchesRoutePattern(route, publicRoutes)) return;
 
     // Fail closed: a route the table does not name is refused as unknown, even if a service
     // registered it, so a route added without its roles is unusable (and a test says so).

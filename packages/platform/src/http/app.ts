@@ -7,6 +7,7 @@ import { ProblemDetails } from '@medical/contracts';
 import type { LogLevel } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { installHttpTracing } from '../telemetry/http-tracing.ts';
+import { matchesRoutePattern } from './route-patterns.ts';
 import { loggerOptions } from '../telemetry/log-fields.ts';
 import { tracingOff, type Tracing } from '../telemetry/tracing.ts';
 import { isUnavailable } from '../unavailable.ts';
@@ -131,11 +132,6 @@ type OpenApiDocument = {
 /** The name of the bearer scheme in the API documents. */
 export const BEARER_SCHEME = 'bearerAuth';
 
-/** A route pattern (`/docs/*`) against an OpenAPI path (`/receptions/{id}`). */
-function isPublicPath(path: string, publicRoutes: readonly string[]): boolean {
-  return publicRoutes.some((pattern) => (pattern.endsWith('/*') ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1)) : path === pattern));
-}
-
 /**
  * The bearer scheme, required by every operation that is not public, with the answers the
  * authentication hook gives before the handler runs: documented, so a client generator knows
@@ -154,7 +150,7 @@ function documentBearerAuthentication(document: OpenApiDocument, publicRoutes: r
   };
   const problem = JSON.parse(JSON.stringify(ProblemDetails)) as unknown;
   for (const [path, operations] of Object.entries(document.paths ?? {})) {
-    if (isPublicPath(path, publicRoutes)) continue;
+    if (matchesRoutePattern(path, publicRoutes)) continue;
     for (const operation of Object.values(operations)) {
       if (!operation || typeof operation !== 'object') continue;
       operation.security = [{ [BEARER_SCHEME]: [] }];
