@@ -152,12 +152,7 @@ export async function startService<DB>(
   // idempotency, so a refused request (401, 403) never takes an Idempotency-Key. The issuer's keys
   // are fetched on the first request, so a service may start before the gateway (the dev issuer).
   installAuthentication(app, {
-    verifier: createOidcVerifier({
-      issuer: auth.issuer,
-      audience: auth.audience,
-      rolesClaim: auth.rolesClaim,
-      clockToleranceSeconds: auth.clockToleranceSeconds,
-    }),
+    verifier: createOidcVerifier(auth),
     ...(definition.permissionFor ? { permissionFor: definition.permissionFor } : {}),
   });
   installIdempotency(app, { database, logger });

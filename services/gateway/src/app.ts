@@ -46,12 +46,7 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
   const consoleRoutes = await registerConsole(app, config);
   installAuthentication(app, {
     publicRoutes: [...PUBLIC_ROUTES, ...consoleRoutes],
-    verifier: createOidcVerifier({
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      rolesClaim: config.auth.rolesClaim,
-      clockToleranceSeconds: config.auth.clockToleranceSeconds,
-    }),
+    verifier: createOidcVerifier(config.auth),
   });
   if (config.auth.mode === 'dev') {
     // Refuses NODE_ENV=production itself too. The key is kept, so a restart keeps tokens valid.
