@@ -46,14 +46,6 @@ export function consolePolicy(config: GatewayConfig): string {
   ].join('; ');
 }
 
-/** Every file of the built console as the URL path it is served at. */
-function consoleFiles(root: string, relative = ''): string[] {
-  return fs.readdirSync(path.join(root, relative), { withFileTypes: true }).flatMap((entry) => {
-    const inner = path.posix.join(relative, entry.name);
-    return entry.isDirectory() ? consoleFiles(root, inner) : [`/${inner}`];
-  });
-}
-
 /**
  * Serves the console and returns the route patterns to make public. Without a build (web/dist
  * missing: `npm run build:web` was not run) the API still works; `/` answers 404 and the gateway
@@ -77,9 +69,13 @@ export async function registerConsole(app: App, config: GatewayConfig): Promise<
     app.log.warn({ consoleDir: root }, 'the staff console is not built (no index.html): run npm run build:web; the API works without it');
     return [CONSOLE_CONFIG_PATH];
   }
-  const files = consoleFiles(root);
   const policy = consolePolicy(config);
+  // The routes the static plugin registers (one per file it finds, and `/`): the public ones.
+  const served = new Set<string>();
   await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      served.add(route.url);
+    });
     scope.addHook('onSend', async (_request, reply) => {
       reply.header('content-security-policy', policy);
     });
@@ -97,6 +93,6 @@ export async function registerConsole(app: App, config: GatewayConfig): Promise<
       },
     });
   });
-  app.log.info({ consoleDir: root, files: files.length }, 'serving the staff console at /');
-  return ['/', ...files, CONSOLE_CONFIG_PATH];
+  app.log.info({ consoleDir: root, routes: served.size }, 'serving the staff console at /');
+  return [...served, CONSOLE_CONFIG_PATH];
 }
