@@ -1,46 +1,6 @@
-import type { FastifyBaseLogger } from 'fastify';
-import pino, { type Logger } from 'pino';
-import { createMetrics } from '@medical/platform/metrics';
-import { loggerOptions } from '@medical/platform/telemetry/log-fields';
-import { createTracing } from '@medical/platform/telemetry/tracing';
-import { installShutdown } from '@medical/platform/shutdown';
-import { buildGateway } from './app.ts';
-import { loadGatewayConfig, type GatewayConfig } from './config.ts';
+// The gateway's process entry, like every service's: it starts unconditionally, so it also starts
+// when scripts/service.ts imports it (`npm run service -- gateway`). Code that wants a gateway in
+// its own process imports startGateway from gateway.ts instead.
+import { runGatewayProcess } from './gateway.ts';
 
-export type RunningGateway = {
-  url: string;
-  config: GatewayConfig;
-  logger: FastifyBaseLogger;
-  stop(): Promise<void>;
-};
-
-/** Starts the gateway in this process: the entry point below, and tests with their own env on port 0. */
-export async function startGateway(env: Record<string, string | undefined> = process.env): Promise<RunningGateway> {
-  const config = loadGatewayConfig(env);
-  const tracing = createTracing('gateway', config.tracing, pino(loggerOptions('gateway', config.logLevel)));
-  const app = await buildGateway(config, createMetrics('gateway'), tracing);
-  const url = await app.listen({ host: config.host, port: config.port });
-  app.log.info({ url, upstreams: config.upstreams }, `gateway listening on ${url}`);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Fail readiness first so a load balancer stops sending work, then finish what is in flight.
-      app.stopAccepting();
-      await app.close();
-      await tracing.shutdown();
-      app.log.info('stopped');
-    })());
-  return { url, config, logger: app.log, stop };
-}
-
-if (import.meta.main) {
-  try {
-    const gateway = await startGateway();
-    // Fastify's logger is the pino logger installShutdown expects; its type only hides that.
-    installShutdown(gateway.stop, gateway.config.shutdownTimeoutMs, gateway.logger as Logger);
-  } catch (error) {
-    console.error(`gateway failed to start: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
-}
+await runGatewayProcess();

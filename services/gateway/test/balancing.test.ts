@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { RunningGateway } from '../src/main.ts';
+import type { RunningGateway } from '../src/gateway.ts';
 import {
   assertProblem,
   closedPortUrl,

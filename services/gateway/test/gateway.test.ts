@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@medical/platform/config';
 import { loadGatewayConfig } from '../src/config.ts';
-import type { RunningGateway } from '../src/main.ts';
+import type { RunningGateway } from '../src/gateway.ts';
 import { assertProblem, closedPortUrl, echo, quiet, send, signIn, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
 
 describe('gateway with every upstream up', () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Role } from '@medical/contracts';
-import { startGateway as startGatewayInProcess, type RunningGateway } from '../src/main.ts';
+import { startGateway as startGatewayInProcess, type RunningGateway } from '../src/gateway.ts';
 
 // The upstreams here are real HTTP servers on real ports: the gateway's whole contract is what
 // goes over the wire to them and back, so that is what these tests look at.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '@medical/platform/config';
 import { loadGatewayConfig } from '../src/config.ts';
-import type { RunningGateway } from '../src/main.ts';
+import type { RunningGateway } from '../src/gateway.ts';
 import { assertProblem, closedPortUrl, quiet, send, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
 
 /**
