@@ -211,6 +211,7 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_events_dead_lettered_total',
     'medical_events_failed_total',
     'medical_outbox_pending',
+    'medical_transport_up',
     'http_request_duration_seconds_count',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);

@@ -57,9 +57,28 @@ export function registerBacklogGauges(
   sources: {
     outboxPending: () => Promise<number>;
     consumerLag?: () => Promise<Array<{ partition: number; lag: number }>>;
+    /** Resolves when the event transport (the Kafka brokers, the embedded log) answers now. */
+    transportPing: () => Promise<void>;
+    transportKind: string;
     onError: (what: string, error: unknown) => void;
   },
 ): void {
+  // The broker's state is a gauge and an alert, never a readiness condition: the outbox holds the
+  // events while it is away, so a pod that cannot reach Kafka still serves its commands and reads.
+  new client.Gauge({
+    name: 'medical_transport_up',
+    help: 'Whether the event transport answered at this scrape (1) or not (0); events wait in the outbox meanwhile',
+    labelNames: ['transport'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        await sources.transportPing();
+        this.set({ transport: sources.transportKind }, 1);
+      } catch {
+        this.set({ transport: sources.transportKind }, 0);
+      }
+    },
+  });
   new client.Gauge({
     name: 'medical_outbox_pending',
     help: 'Events committed to the outbox and not yet published',

@@ -142,10 +142,10 @@ export async function startService<DB>(
     metrics,
     tracing,
     bearerAuthentication: { publicRoutes: PUBLIC_ROUTES },
-    readiness: [
-      { name: 'database', check: () => database.ping() },
-      { name: 'transport', check: () => transport.ping() },
-    ],
+    // Ready means the database answers: the only thing without which a command cannot be served.
+    // Not the broker: the outbox keeps the events while Kafka is away, and a probe that failed with
+    // the broker would take every pod out of its Service at once (medical_transport_up tells).
+    readiness: [{ name: 'database', check: () => database.ping() }],
   });
   // Every request is authenticated before anything else runs: the gateway's check is repeated
   // here, so a service reached past the gateway (from inside the cluster) is no softer. Before
@@ -215,6 +215,8 @@ export async function startService<DB>(
 
   registerBacklogGauges(metrics, {
     outboxPending: () => relay.pending(),
+    transportPing: () => transport.ping(),
+    transportKind: transport.kind,
     ...(definition.consumer ? { consumerLag: () => withTimeout(transport.lag(config.consumerGroup, config.topic), LAG_READING_TIMEOUT_MS, 'reading the consumer lag') } : {}),
     onError: (what, error) => logger.warn({ err: error }, `could not read the ${what} for /metrics`),
   });
