@@ -212,6 +212,7 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_events_failed_total',
     'medical_outbox_pending',
     'medical_transport_up',
+    'medical_events_refused_total',
     'http_request_duration_seconds_count',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
@@ -400,6 +401,7 @@ const SYNTHETIC_SERIES = new Set(['up']);
 const LABELS_WITHOUT_SAMPLES: Record<string, string[]> = {
   medical_events_failed_total: ['type', 'reason'],
   medical_events_dead_lettered_total: ['type'],
+  medical_events_refused_total: ['type'],
 };
 
 describe('the metrics the dashboard and the rules use, against the running services (embedded profile)', () => {

@@ -25,6 +25,12 @@ export function createMetrics(serviceName: string) {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    eventsRefused: new client.Counter({
+      name: 'medical_events_refused_total',
+      help: 'Outbox events the transport refused for good (too large, invalid), set aside in outbox_refused after the retry budget',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     eventsConsumed: new client.Counter({
       name: 'medical_events_consumed_total',
       help: 'Events whose effect was committed (duplicates excluded)',

@@ -74,10 +74,20 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** A scrape waits this long for the consumer lag before it answers without it. */
 const LAG_READING_TIMEOUT_MS = 2_000;
 
-function emitterFor(trx: Transaction<any>, topic: string, tracing: Tracing): Emit {
+/**
+ * The `emit` of one transaction: its events go to the outbox, and once it commits the relay is
+ * woken, once, however many times it emitted. A transaction that emitted nothing wakes no one.
+ */
+function emitterFor(trx: Transaction<any>, topic: string, tracing: Tracing, wakeRelay: () => void): Emit {
+  let wakes = false;
   return async (events, subject) => {
     const traceparent = await visitTraceparent(trx, tracing, String(subject), events.map((e) => e.type));
-    return appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject), ...(traceparent ? { traceparent } : {}) });
+    const envelopes = await appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject), ...(traceparent ? { traceparent } : {}) });
+    if (!wakes && envelopes.length > 0) {
+      wakes = true;
+      afterCommit(trx, wakeRelay);
+    }
+    return envelopes;
   };
 }
 
@@ -116,8 +126,10 @@ export async function startService<DB>(
     tracing,
     pollIntervalMs: config.pollIntervalMs,
     retryBaseDelayMs: config.retryBaseDelayMs,
+    refusalBudget: config.retryBudget,
   });
 
+  const wakeRelay = () => relay.notify();
   const context: ServiceContext<DB> = {
     config,
     database,
@@ -126,11 +138,9 @@ export async function startService<DB>(
     tracing,
     afterCommit,
     async execute(work) {
+      const run = (trx: Transaction<DB>) => work(trx, emitterFor(trx, config.topic, tracing, wakeRelay));
       const idempotent = currentIdempotentRequest();
-      if (idempotent) return idempotent.execute(database, (trx) => work(trx, emitterFor(trx, config.topic, tracing)), () => relay.notify());
-      const result = await database.transaction((trx) => work(trx, emitterFor(trx, config.topic, tracing)));
-      relay.notify();
-      return result;
+      return idempotent ? idempotent.execute(database, run) : database.transaction(run);
     },
   };
 
@@ -160,12 +170,12 @@ export async function startService<DB>(
 
   const consumerAbort = new AbortController();
   let subscription: Subscription | undefined;
+  // Woken by this process's commits that wrote events; rows another replica left behind (it
+  // crashed before publishing them) are found by the relay's poll.
   relay.start();
-  // Outbox rows left by another replica (or by this one before a crash) wake the relay at once.
-  await database.onOutboxCommitted(() => relay.notify());
   if (definition.consumer) {
     const effect = definition.consumer.effect(context);
-    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing));
+    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing, wakeRelay));
     const handle = createIdempotentConsumer({
       serviceName: config.serviceName,
       db: database.db,

@@ -67,11 +67,11 @@ describe('PostgreSQL adapter', { skip }, () => {
     const schema = newSchema(t);
     const databases = await Promise.all([open(t, schema), open(t, schema), open(t, schema)]);
     const { rows } = await admin.query(`select count(*)::int as n from "${schema}".kysely_migration`);
-    assert.equal(rows[0].n, 5, 'the four platform migrations and the service migration, each recorded once');
+    assert.equal(rows[0].n, 7, 'the six platform migrations and the service migration, each recorded once');
     const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
     assert.deepEqual(
       tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_')),
-      ['audit_log', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'visit_traces'],
+      ['audit_log', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'outbox_refused', 'visit_traces'],
     );
     const sequences = await admin.query(`select sequence_name from information_schema.sequences where sequence_schema = $1 order by 1`, [schema]);
     assert.deepEqual(sequences.rows.map((r) => r.sequence_name), ['audit_log_id_seq', 'diagnoses_id_seq', 'outbox_id_seq', 'receptions_id_seq']);
@@ -201,28 +201,40 @@ describe('PostgreSQL adapter', { skip }, () => {
     assert.equal(left.rows[0].n, 0);
   });
 
-  test('a commit on one replica wakes the other through LISTEN/NOTIFY', async (t) => {
+  test("a transaction's notifications reach every replica's listener after its commit, in commit order, and never on rollback", async (t) => {
     const schema = newSchema(t);
     const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);
-    let woken = 0;
-    await b!.onOutboxCommitted(() => {
-      woken += 1;
-    });
-    await waitFor('the listener to connect (it wakes once on connecting)', () => woken >= 1);
-    const before = woken;
-    await a!.transaction(async (trx) => {
-      await appendToOutbox(trx as never, 'medical', [completed(7)], { subject: '7' });
-    });
-    await waitFor('a notification from the other replica', () => woken > before, 3_000);
-    // Nothing is signalled for a transaction that rolls back.
-    const settled = woken;
+    const heard: string[] = [];
+    let listening = 0;
+    const stop = await b!.listen('changes', (payload) => heard.push(payload), () => (listening += 1));
+    defer(t, stop);
+    await waitFor('the listener to connect', () => listening >= 1);
+    // A burst of commits, each with two notices: sent after their commits, together where they
+    // pile up, and in the order this replica committed them.
+    for (let i = 0; i < 20; i++) {
+      await a!.transaction(async (trx) => {
+        await a!.notify(trx, 'changes', `${i}.1`);
+        await a!.notify(trx, 'changes', `${i}.2`);
+      });
+    }
     await assert.rejects(
       a!.transaction(async (trx) => {
-        await appendToOutbox(trx as never, 'medical', [completed(8)], { subject: '8' });
+        await a!.notify(trx, 'changes', 'rolled back');
         throw new Error('rolled back');
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(woken, settled);
+    await a!.transaction(async (trx) => {
+      await a!.notify(trx, 'changes', 'last');
+    });
+    await waitFor('every notice', () => heard.includes('last'), 5_000);
+    const expected = Array.from({ length: 20 }, (_, i) => [`${i}.1`, `${i}.2`]).flat();
+    assert.deepEqual(heard, [...expected, 'last']);
+    // Another service on the same server (another schema) hears none of it.
+    const other = await open(t, newSchema(t));
+    const strangers: string[] = [];
+    defer(t, await other!.listen('changes', (payload) => strangers.push(payload)));
+    await a!.transaction(async (trx) => a!.notify(trx, 'changes', 'mine'));
+    await waitFor('the next notice', () => heard.includes('mine'), 5_000);
+    assert.deepEqual(strangers, []);
   });
 });

@@ -25,12 +25,13 @@ export type Database<DB> = {
   relaxedTransaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   /** The next positive integer id of a named sequence ('receptions', ...): never reused. */
   nextId(trx: Transaction<DB>, sequence: string): Promise<number>;
-  /** Calls `listener` when another transaction (of any replica) commits outbox rows, where the engine can tell. */
-  onOutboxCommitted(listener: () => void): Promise<void>;
   /**
    * Sends `payload` on `channel` once `trx` commits, never if it rolls back, to the listeners of
-   * every replica of this service (PostgreSQL NOTIFY: delivered in commit order; the embedded
-   * profile has one process per service, so there it is this process's listeners).
+   * every replica of this service, in the order this process committed them (PostgreSQL: NOTIFY
+   * in a statement of its own after the commit, see postgres-database.ts; the embedded profile has
+   * one process per service, so there it is this process's listeners). A notice, not a message:
+   * one may be lost (the process ends between the commit and the send), so what it announces
+   * must be readable again by other means.
    */
   notify(trx: Transaction<DB>, channel: string, payload: string): Promise<void>;
   /**

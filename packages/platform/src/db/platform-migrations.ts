@@ -105,6 +105,48 @@ export const platformMigrations: Record<string, Migration> = {
       await createAuditLog(db);
     },
   },
+  /**
+   * The outbox on PostgreSQL, for the relay's claim (messaging/outbox.ts), and no notification
+   * from inside the transactions that write it. The trigger of 0000 called pg_notify in every
+   * transaction that wrote events, and a notifying transaction holds PostgreSQL's one
+   * notification lock from its commit until its commit record is flushed: the commits of every
+   * service on the server queued behind each other. The relay of the replica that committed is
+   * woken in-process instead, and rows a crashed replica left are found by every relay's poll.
+   * The claim looks up the oldest row of each visit it takes (`message_key`), which without an
+   * index read the whole outbox once per visit. Takes the number above patient-management's
+   * 0007_visit_timeline, the highest before it.
+   */
+  '0008_platform_outbox_claim': {
+    async up(db: Kysely<any>) {
+      if (!isPostgres(db)) return;
+      await sql`drop trigger if exists outbox_inserted on outbox`.execute(db);
+      await sql`drop function if exists notify_outbox()`.execute(db);
+      await db.schema.createIndex('outbox_message_key_id').on('outbox').columns(['message_key', 'id']).execute();
+    },
+  },
+  /**
+   * The events the transport refused for good (messaging/outbox.ts): moved here from the outbox
+   * after their retry budget, whole, so nothing of a clinical event is lost while every later
+   * event of the service goes on. An operator moves a row back to the outbox once the cause is
+   * fixed (the README says how).
+   */
+  '0009_platform_outbox_refused': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('outbox_refused')
+        .addColumn('id', isPostgres(db) ? 'bigint' : 'integer', (c) => c.primaryKey())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('message_key', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('refused_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export type PlatformTables = {
@@ -118,6 +160,19 @@ export type PlatformTables = {
     headers: string;
     payload: string;
     created_at: string;
+  };
+  /** An outbox row the transport refused for good, with its original id (its place in the order). */
+  outbox_refused: {
+    id: number | string;
+    event_id: string;
+    topic: string;
+    message_key: string;
+    event_type: string;
+    headers: string;
+    payload: string;
+    created_at: string;
+    reason: string;
+    refused_at: string;
   };
   inbox: { event_id: string; event_type: string; outcome: 'APPLIED' | 'DEAD_LETTERED'; processed_at: string };
   id_sequences: { name: string; last_value: number | string };

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../messaging/sleep.ts';
 import type { Database, Migrations } from './database.ts';
+import { commitNotifications, type Notification } from './commit-notifications.ts';
 import { migrate } from './migrate.ts';
 
 export type OpenPostgresOptions = {
@@ -56,8 +57,7 @@ async function migrateUnderLock(
 
 /**
  * The notification channel of `channel` for this service: channels are server-wide and every
- * service may share one server, so the service's schema is part of the name (the outbox trigger
- * notifies `outbox_<schema>` the same way).
+ * service may share one server, so the service's schema is part of the name.
  */
 const channelName = (channel: string, schema: string) => `${channel}_${schema}`;
 
@@ -106,6 +106,54 @@ function listenOn(
   };
 }
 
+/**
+ * Sends committed transactions' notifications (Database.notify) with pg_notify in a statement of
+ * its own, after the commit, never inside the transaction that made them: a transaction that
+ * notifies holds PostgreSQL's one notification lock from its commit until its commit record is on
+ * disk, so every such transaction of every service on the server would commit one after the other.
+ * Standalone, the statement writes no WAL and holds the lock for no flush. One statement at a
+ * time: what commits meanwhile is sent together by the next one, so a burst of commits costs a
+ * few statements, not one each, and the order of this process's commits is kept.
+ */
+class NotificationSender {
+  private queue: Notification[] = [];
+  private sending: Promise<void> | undefined;
+  private readonly db: Kysely<any>;
+  private readonly schema: string;
+  private readonly logger: Logger;
+
+  constructor(db: Kysely<any>, schema: string, logger: Logger) {
+    this.db = db;
+    this.schema = schema;
+    this.logger = logger;
+  }
+
+  send(notifications: Notification[]): void {
+    this.queue.push(...notifications);
+    this.sending ??= this.flush();
+  }
+
+  /** Resolves once everything handed over so far has been sent (or given up on). */
+  async drained(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await sql`select pg_notify(n.channel, n.payload) from unnest(${batch.map((n) => channelName(n.channel, this.schema))}::text[], ${batch.map((n) => n.payload)}::text[]) as n(channel, payload)`.execute(this.db);
+      } catch (error) {
+        // The changes are committed; only their notices are lost. A listener's connection that
+        // broke with the server restarts and says so (onListening), and its clients reload then.
+        this.logger.warn({ err: error, notifications: batch.length }, 'could not send notifications after commit');
+      }
+    }
+    this.sending = undefined;
+  }
+}
+
 /** The production adapter: PostgreSQL through Kysely and node-postgres, one schema per service. */
 export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Promise<Database<DB>> {
   const pool = new pg.Pool({
@@ -131,7 +179,12 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
     throw error;
   }
 
-  async function transaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  const sender = new NotificationSender(db, options.schema, options.logger);
+  const notifications = commitNotifications<DB>((committed) => sender.send(committed));
+
+  const transaction = <T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> => notifications.around(retryingTransaction, work);
+
+  async function retryingTransaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await db.transaction().execute(work);
@@ -158,14 +211,8 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
       const { rows } = await sql<{ id: string }>`select nextval(${sequenceName(sequence)}::regclass) as id`.execute(trx);
       return Number(rows[0]!.id);
     },
-    async onOutboxCommitted(listener) {
-      // Rows committed while nobody listened are found by the relay's regular poll; a (re)start
-      // of listening is a good moment to look anyway.
-      stopListening.push(listenOn(options.url, channelName('outbox', options.schema), options.logger, () => listener(), listener));
-    },
     async notify(trx, channel, payload) {
-      // NOTIFY inside the transaction: PostgreSQL delivers it at commit, and drops it on rollback.
-      await sql`select pg_notify(${channelName(channel, options.schema)}, ${payload})`.execute(trx);
+      notifications.add(trx, channel, payload);
     },
     async listen(channel, listener, onListening = () => undefined) {
       const stop = listenOn(options.url, channelName(channel, options.schema), options.logger, listener, onListening);
@@ -176,6 +223,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
       await sql`select 1`.execute(db);
     },
     async close() {
+      await sender.drained();
       await Promise.all(stopListening.map((stop) => stop()));
       await db.destroy();
     },

@@ -108,7 +108,7 @@ class IdempotentRequest {
   }
 
   /** ServiceContext.execute for this request: see the module comment. */
-  execute<DB, T>(database: Database<DB>, work: (trx: Transaction<DB>) => Promise<T>, afterCommit: () => void): Promise<T> {
+  execute<DB, T>(database: Database<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     if (this.commandStarted) throw new Error('a request with an Idempotency-Key runs at most one command');
     this.commandStarted = true;
     const outcome = Promise.withResolvers<T>();
@@ -144,10 +144,7 @@ class IdempotentRequest {
       await recordResponse(trx, this.use.key, answer);
     });
     this.transactionEnded = ended.then(
-      (): TransactionEnd => {
-        afterCommit();
-        return { committed: true };
-      },
+      (): TransactionEnd => ({ committed: true }),
       (error: unknown): TransactionEnd => {
         outcome.reject(error);
         return { committed: false, error };

@@ -6,7 +6,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { openSqliteFile } from '../db/node-sqlite-dialect.ts';
 import { backoffDelay, sleep } from './sleep.ts';
-import type { Delivery, EventTransport, SubscribeOptions, Subscription, TransportMessage } from './transport.ts';
+import { MAX_MESSAGE_BYTES, MessageRefusedError, type Delivery, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
 
 /**
  * The embedded transport: a durable, append-only log in one SQLite file that the local
@@ -162,6 +162,11 @@ export class EmbeddedLog implements EventTransport {
       `INSERT OR IGNORE INTO messages (topic, message_key, message_id, headers, value, appended_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
+    // Refused before anything is written, as Kafka refuses the batch that holds such a message.
+    for (const m of messages) {
+      const bytes = Buffer.byteLength(m.value) + Buffer.byteLength(m.key) + Buffer.byteLength(JSON.stringify(m.headers));
+      if (bytes > MAX_MESSAGE_BYTES) throw new MessageRefusedError(`the embedded log refuses a message of ${bytes} bytes (at most ${MAX_MESSAGE_BYTES})`);
+    }
     const now = new Date().toISOString();
     await this.withWriteLock(() => {
       for (const m of messages) {

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config.ts';
 import { KafkaSubscription, withTimeout, type KafkaSubscriptionSettings } from './kafka-subscription.ts';
 import { backoffDelay, sleep } from './sleep.ts';
-import type { EventTransport, SubscribeOptions, Subscription, TransportMessage } from './transport.ts';
+import { MessageRefusedError, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
 
 /**
  * The production transport: Apache Kafka through @platformatic/kafka.
@@ -62,6 +62,8 @@ export function kafkaTransportOptions(config: ServiceConfig, logger: Logger): Ka
 /** Exponential backoff with jitter between the library's own retries of one request. */
 const retryDelay: RetryDelayGetter = (_client, _operation, attempt) => backoffDelay(Math.max(0, attempt - 1), 200, 2_000);
 
+/** The broker's answers that refuse a message itself, for good: sending it again cannot succeed. */
+const REFUSALS = ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD'];
 /** At most this many messages go into one produce request; a bigger batch is sent in order, in parts. */
 const SEND_CHUNK = 200;
 const SEND_CHUNK_BYTES = 512 * 1024;
@@ -204,9 +206,15 @@ export class KafkaTransport implements EventTransport {
         if (end > start && bytes > SEND_CHUNK_BYTES) break;
         end += 1;
       }
-      await this.producer.send({
-        messages: messages.slice(start, end).map((m) => ({ topic: m.topic, key: m.key, headers: m.headers, value: m.value })),
-      });
+      try {
+        await this.producer.send({
+          messages: messages.slice(start, end).map((m) => ({ topic: m.topic, key: m.key, headers: m.headers, value: m.value })),
+        });
+      } catch (error) {
+        const refusal = REFUSALS.find((code) => findErrorBy(error as Error, 'apiId', code));
+        if (refusal) throw new MessageRefusedError(`Kafka refused the message: ${refusal}`, { cause: error });
+        throw error;
+      }
       start = end;
     }
   }

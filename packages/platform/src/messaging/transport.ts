@@ -36,6 +36,22 @@ export type Subscription = {
   stop(): Promise<void>;
 };
 
+/**
+ * Thrown by `publish` when the transport refuses a message for good: larger than it accepts, or
+ * a record it calls invalid. Sending the same message again cannot succeed, so the outbox relay
+ * sets it aside after its retry budget (outbox.ts) instead of retrying it for ever while every
+ * later event of the service waits behind it. Any other failure is an outage and is retried.
+ */
+export class MessageRefusedError extends Error {
+  override name = 'MessageRefusedError';
+}
+
+/**
+ * The most a message (value, key and headers) may weigh on either transport: Kafka's default
+ * `message.max.bytes`, so that what the embedded log accepts, a default broker accepts too.
+ */
+export const MAX_MESSAGE_BYTES = 1_048_588;
+
 export interface EventTransport {
   readonly kind: 'embedded' | 'kafka';
   /** Resolves once every message is durably appended. Re-publishing a message id is harmless. */
