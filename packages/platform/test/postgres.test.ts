@@ -201,6 +201,25 @@ describe('PostgreSQL adapter', { skip }, () => {
     assert.equal(left.rows[0].n, 0);
   });
 
+  test('statements prepared on a connection keep working after another replica changes their table, in and outside transactions', async (t) => {
+    const schema = newSchema(t);
+    // Two connections (the migration holds one while it runs): one after the other, the reads
+    // below take the same idle connection and reuse what they prepared there.
+    const database = await open(t, schema, 2);
+    await database.db.insertInto('counters').values({ name: 'a', value: 1 }).execute();
+    const readAll = () => database.db.selectFrom('counters').selectAll().execute();
+    const readAllInTransaction = () => database.transaction((trx) => trx.selectFrom('counters').selectAll().execute());
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await readAll(), [{ name: 'a', value: 1 }]);
+      assert.deepEqual(await readAllInTransaction(), [{ name: 'a', value: 1 }]);
+    }
+    // A newer replica's migration: `select *` now has another shape.
+    await admin.query(`alter table "${schema}".counters add column note text`);
+    assert.deepEqual(await readAll(), [{ name: 'a', value: 1, note: null }]);
+    await admin.query(`alter table "${schema}".counters add column since text`);
+    assert.deepEqual(await readAllInTransaction(), [{ name: 'a', value: 1, note: null, since: null }]);
+  });
+
   test("a transaction's notifications reach every replica's listener after its commit, in commit order, and never on rollback", async (t) => {
     const schema = newSchema(t);
     const [a, b] = await Promise.all([open(t, schema), open(t, schema)]);

@@ -5,6 +5,7 @@ import { backoffDelay, sleep } from '../messaging/sleep.ts';
 import type { Database, Migrations } from './database.ts';
 import { commitNotifications, type Notification } from './commit-notifications.ts';
 import { migrate } from './migrate.ts';
+import { isStalePlan, POOL_CLIENT_OPTIONS, streamlineClient } from './postgres-statements.ts';
 
 export type OpenPostgresOptions = {
   url: string;
@@ -157,6 +158,7 @@ class NotificationSender {
 /** The production adapter: PostgreSQL through Kysely and node-postgres, one schema per service. */
 export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Promise<Database<DB>> {
   const pool = new pg.Pool({
+    ...POOL_CLIENT_OPTIONS,
     connectionString: options.url,
     max: options.poolSize,
     // Unqualified table names resolve to the service's own schema.
@@ -169,6 +171,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
   pool.on('connect', (client) => {
     client.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost'));
+    streamlineClient(client);
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const stopListening: Array<() => Promise<void>> = [];
@@ -189,7 +192,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
       try {
         return await db.transaction().execute(work);
       } catch (error) {
-        if (!RETRYABLE.has(pgCode(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
+        if (!(RETRYABLE.has(pgCode(error) ?? '') || isStalePlan(error)) || attempt >= MAX_ATTEMPTS) throw error;
         await sleep(backoffDelay(attempt, 10, 500));
       }
     }
