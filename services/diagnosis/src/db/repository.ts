@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, PrescriptionStatus } from '@medical/contracts';
 import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
@@ -82,27 +82,35 @@ export async function saveDiagnosis(db: Db, diagnosis: Diagnosis): Promise<void>
   };
   const { id: _id, ...changes } = row;
   await db.insertInto('diagnoses').values(row).onConflict((oc) => oc.column('id').doUpdateSet(changes)).execute();
-  for (const [position, p] of diagnosis.prescriptions.entries()) {
-    const prescription: PrescriptionRow = {
-      prescription_id: p.prescriptionId,
-      diagnosis_id: diagnosis.id,
-      position,
-      examination_type: p.examinationType,
-      instructions: p.instructions ?? null,
-      status: p.status,
-      examination_id: p.examinationId ?? null,
-      result: p.result ?? null,
-      cancel_reason: p.cancelReason ?? null,
-      prescribed_at: p.prescribedAt,
-    };
-    const { prescription_id: _pid, ...update } = prescription;
-    await db
-      .insertInto('prescriptions')
-      .values(prescription)
-      .onConflict((oc) => oc.column('prescription_id').doUpdateSet(update))
-      .execute();
-  }
+  if (diagnosis.prescriptions.length === 0) return;
+  const prescriptions: PrescriptionRow[] = diagnosis.prescriptions.map((p, position) => ({
+    prescription_id: p.prescriptionId,
+    diagnosis_id: diagnosis.id,
+    position,
+    examination_type: p.examinationType,
+    instructions: p.instructions ?? null,
+    status: p.status,
+    examination_id: p.examinationId ?? null,
+    result: p.result ?? null,
+    cancel_reason: p.cancelReason ?? null,
+    prescribed_at: p.prescribedAt,
+  }));
+  // Every prescription in one statement, and only the new and the changed ones written: an event
+  // about one examination of a diagnosis with several leaves the others' rows (and the WAL) alone.
+  await db
+    .insertInto('prescriptions')
+    .values(prescriptions)
+    .onConflict((oc) =>
+      oc
+        .column('prescription_id')
+        .doUpdateSet((eb) => Object.fromEntries(MUTABLE_PRESCRIPTION_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)])))
+        .where(sql<boolean>`(${sql.join(MUTABLE_PRESCRIPTION_COLUMNS.map((c) => sql.ref(`prescriptions.${c}`)))}) is distinct from (${sql.join(MUTABLE_PRESCRIPTION_COLUMNS.map((c) => sql.ref(`excluded.${c}`)))})`),
+    )
+    .execute();
 }
+
+/** What a prescription's row may change after it was written. */
+const MUTABLE_PRESCRIPTION_COLUMNS = ['position', 'instructions', 'status', 'examination_id', 'result', 'cancel_reason'] as const;
 
 export type DiagnosisFilter = PageRequest & { status?: DiagnosisStatus; receptionId?: number; patientId?: string };
 
