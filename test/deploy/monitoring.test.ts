@@ -402,6 +402,7 @@ const LABELS_WITHOUT_SAMPLES: Record<string, string[]> = {
   medical_events_failed_total: ['type', 'reason'],
   medical_events_dead_lettered_total: ['type'],
   medical_events_refused_total: ['type'],
+  medical_events_skipped_total: ['type', 'reason'],
 };
 
 describe('the metrics the dashboard and the rules use, against the running services (embedded profile)', () => {

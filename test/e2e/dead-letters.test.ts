@@ -30,19 +30,23 @@ import {
 } from './helpers.ts';
 
 /**
- * Poison events (issue "Reliability"): an event that fails schema validation, one of a type
- * outside the contract, and one whose handler throws. Each is retried with backoff up to the
- * retry budget, then dead-lettered with its reason by every service that gave up on it; the
- * partition keeps flowing; `medical_events_dead_lettered_total` counts the letters; and
- * `npm run dead-letters` lists them and replays one after its cause is fixed, which applies the
- * event exactly once, in the services that had given up on it only.
+ * Poison events (issue "Reliability"): an event that fails schema validation, one whose id holds
+ * a NUL, and one whose handler throws. Each is retried with backoff up to the retry budget, then
+ * dead-lettered with its reason by every service that gave up on it; the partition keeps
+ * flowing; `medical_events_dead_lettered_total` counts the letters; and `npm run dead-letters`
+ * lists them and replays one after its cause is fixed, which applies the event exactly once, in
+ * the services that had given up on it only. An event of a type outside the contract (a newer
+ * producer's) is no poison: it is skipped and counted, never dead-lettered.
  *
  * The poisons, and who gives up on each (a service skips the types it does not consume):
  * - invalid: a ReceptionCompleted without patientName. Consumed by diagnosis and
  *   patient-management: both dead-letter it ("invalid ReceptionCompleted data").
- * - unknown type: ReceptionTeleported. Only patient-management, which consumes every event of
- *   the contract, reads it, and dead-letters it ("unknown event type"); the services that consume
- *   a list of types skip it as not theirs.
+ * - NUL in the id: a DiagnosisCancelled whose ce_id ends in U+0000, which PostgreSQL cannot
+ *   store as text. Consumed by patient-management only, which dead-letters it ("invalid
+ *   CloudEvents envelope: /id"), recording it by its position in the log.
+ * - unknown type: ReceptionTeleported. Only patient-management, which consumes every event,
+ *   reads it, and skips it (medical_events_skipped_total{reason="unknown-type"}); the services
+ *   that consume a list of types skip it as not theirs.
  * - throwing: a DiagnosisCompleted for a reception that does not exist yet. The reception service
  *   and patient-management both throw ("for unknown reception", "has not been received") on every
  *   attempt. It is the one replayed: a replay re-sends the same bytes, so its fix must be in the
@@ -127,6 +131,7 @@ describeEachProfile((profile) => {
   let visitId: number;
   let missingId: number;
   let invalid: ReturnType<typeof poison>;
+  let nulId: ReturnType<typeof poison>;
   let unknownType: ReturnType<typeof poison>;
   let throwing: ReturnType<typeof poison>;
   const OPINION = 'outcome recorded before its reception existed';
@@ -137,11 +142,13 @@ describeEachProfile((profile) => {
     visitId = total + 1;
     missingId = total + 2;
 
-    // The first two share the key, hence the partition, of the visit driven after them.
+    // The first three share the key, hence the partition, of the visit driven after them.
     invalid = poison('ReceptionCompleted', { receptionId: visitId, patientId: 'P-POISON', receivedAt: new Date().toISOString() }, visitId, '/reception');
+    nulId = poison('DiagnosisCancelled', { diagnosisId: 9998, receptionId: visitId, reason: 'an id PostgreSQL cannot store' }, visitId, '/diagnosis');
+    nulId.headers.ce_id = `${nulId.headers.ce_id}\u0000`;
     unknownType = poison('ReceptionTeleported', { receptionId: visitId, to: 'the moon' }, visitId, '/reception');
     throwing = poison('DiagnosisCompleted', { diagnosisId: 9999, receptionId: missingId, opinion: OPINION }, missingId, '/diagnosis');
-    await publish([invalid, unknownType, throwing]);
+    await publish([invalid, nulId, unknownType, throwing]);
 
     // A normal visit after them completes: nothing waits behind a poison for longer than its budget.
     const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CHEST_XRAY', { patientName: 'After the poison' });
@@ -169,14 +176,18 @@ describeEachProfile((profile) => {
       assert.match(letter?.reason ?? '', /invalid ReceptionCompleted data/, `${group}'s reason`);
       assert.match(letter?.reason ?? '', /patientName/, `${group}'s reason names the field`);
     }
-    assert.match(byTypeAndGroup('ReceptionTeleported', 'patient-management')[0]?.reason ?? '', /unknown event type ReceptionTeleported/);
+    assert.match(byTypeAndGroup('DiagnosisCancelled', 'patient-management')[0]?.reason ?? '', /invalid CloudEvents envelope: \/id/);
+    assert.deepEqual(byTypeAndGroup('ReceptionTeleported', 'patient-management'), [], 'an unknown type is skipped, not dead-lettered');
     assert.match(byTypeAndGroup('DiagnosisCompleted', 'reception')[0]?.reason ?? '', new RegExp(`DiagnosisCompleted for unknown reception ${missingId}`));
     assert.match(byTypeAndGroup('DiagnosisCompleted', 'patient-management')[0]?.reason ?? '', new RegExp(`visit ${missingId} that has not been received`));
     assert.equal(letters.filter((l) => l.group === 'examination').length, 0, 'examination consumes none of these types');
 
     // Each was tried once and retried RETRY_BUDGET times before it was given up.
     const attempts = RETRY_BUDGET + 1;
-    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'ReceptionTeleported', reason: 'invalid' }), attempts);
+    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'DiagnosisCancelled', reason: 'invalid' }), attempts);
+    // The unknown type: skipped at once, counted, never retried.
+    assert.equal(await counter('patient-management', 'medical_events_skipped_total', { type: 'ReceptionTeleported', reason: 'unknown-type' }), 1);
+    assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'ReceptionTeleported' }), 0);
     assert.equal(await counter('patient-management', 'medical_events_failed_total', { type: 'ReceptionCompleted', reason: 'invalid' }), attempts);
     assert.equal(await counter('diagnosis', 'medical_events_failed_total', { type: 'ReceptionCompleted', reason: 'invalid' }), attempts);
     assert.equal(await counter('reception', 'medical_events_failed_total', { type: 'DiagnosisCompleted', reason: 'handler' }), attempts);
@@ -186,7 +197,8 @@ describeEachProfile((profile) => {
   test('medical_events_dead_lettered_total counts the dead letters of each service', async () => {
     const name = 'medical_events_dead_lettered_total';
     assert.equal(await counter('patient-management', name), 3);
-    assert.equal(await counter('patient-management', name, { type: 'ReceptionTeleported' }), 1);
+    assert.equal(await counter('patient-management', name, { type: 'DiagnosisCancelled' }), 1);
+    assert.equal(await counter('patient-management', name, { type: 'ReceptionTeleported' }), 0);
     assert.equal(await counter('patient-management', name, { type: 'ReceptionCompleted' }), 1);
     assert.equal(await counter('patient-management', name, { type: 'DiagnosisCompleted' }), 1);
     assert.equal(await counter('diagnosis', name, { type: 'ReceptionCompleted' }), 1);
@@ -208,12 +220,13 @@ describeEachProfile((profile) => {
     }
     const ofEvent = (id: string) => letters.filter((l) => l.eventId === id).map((l) => `${l.eventType}/${l.group}`).sort();
     assert.deepEqual(ofEvent(invalid.headers.ce_id), ['ReceptionCompleted/diagnosis', 'ReceptionCompleted/patient-management']);
-    assert.deepEqual(ofEvent(unknownType.headers.ce_id), ['ReceptionTeleported/patient-management']);
+    assert.deepEqual(ofEvent(nulId.headers.ce_id), ['DiagnosisCancelled/patient-management']);
+    assert.deepEqual(ofEvent(unknownType.headers.ce_id), []);
     assert.deepEqual(ofEvent(throwing.headers.ce_id), ['DiagnosisCompleted/patient-management', 'DiagnosisCompleted/reception']);
-    const teleported = letters.find((l) => l.eventId === unknownType.headers.ce_id)!;
-    assert.match(teleported.reason, /unknown event type ReceptionTeleported/);
-    assert.equal(teleported.key, String(visitId));
-    assert.equal(teleported.value, unknownType.value, 'the letter keeps the original bytes');
+    const withNul = letters.find((l) => l.eventId === nulId.headers.ce_id)!;
+    assert.match(withNul.reason, /invalid CloudEvents envelope: \/id/);
+    assert.equal(withNul.key, String(visitId));
+    assert.equal(withNul.value, nulId.value, 'the letter keeps the original bytes');
     // On one partition (embedded) or per key (Kafka), the poisons came before the visit's events.
     const byReception = letters.find((l) => l.eventId === throwing.headers.ce_id && l.group === 'reception')!;
     assert.match(byReception.reason, new RegExp(`unknown reception ${missingId}`));
@@ -221,7 +234,7 @@ describeEachProfile((profile) => {
     const { stdout } = await deadLetters('list');
     assert.match(stdout, /^5 dead letters on /);
     for (const letter of letters) assert.ok(stdout.includes(letter.id), `the table lists ${letter.id}`);
-    assert.match(stdout, /unknown event type ReceptionTeleported/);
+    assert.match(stdout, /invalid CloudEvents envelope: \/id/);
     assert.match(stdout, /group {5}reception gave up at /);
   });
 

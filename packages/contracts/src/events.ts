@@ -129,18 +129,33 @@ export type CloudEvent<T extends EventType = EventType> = {
   time: string;
   subject: string;
   datacontenttype: 'application/json';
+  /**
+   * The data schema and its version, `urn:medical:events:<type>:<version>` (data-schemas.ts).
+   * Every producer sets it; events written before it existed have none.
+   */
+  dataschema?: string;
   traceparent?: string;
   data: EventDataOf<T>;
 };
 
+/**
+ * A CloudEvents String attribute: the specification forbids control characters (U+0000-U+001F,
+ * U+007F-U+009F), surrogate code points and noncharacters in them. Besides following it, this
+ * keeps a NUL, which PostgreSQL cannot store in text, out of every attribute a service may store
+ * (the timeline keeps `source`, for one).
+ */
+export const ATTRIBUTE_STRING_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF\\uFDD0-\\uFDEF\\uFFFE\\uFFFF]+$';
+const AttributeString = Type.String({ minLength: 1, pattern: ATTRIBUTE_STRING_PATTERN });
+
 export const CloudEventEnvelope = Type.Object({
   specversion: Type.Literal('1.0'),
   id: Uuid,
-  type: Type.String({ minLength: 1 }),
-  source: Type.String({ minLength: 1 }),
+  type: AttributeString,
+  source: AttributeString,
   time: Timestamp,
-  subject: Type.String({ minLength: 1 }),
+  subject: AttributeString,
   datacontenttype: Type.Literal('application/json'),
+  dataschema: Type.Optional(AttributeString),
   traceparent: Type.Optional(Type.String()),
   data: Type.Unknown(),
 });

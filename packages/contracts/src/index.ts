@@ -4,3 +4,4 @@ export * from './api.ts';
 export * from './validate.ts';
 export * from './actor.ts';
 export * from './permissions.ts';
+export * from './data-schemas.ts';

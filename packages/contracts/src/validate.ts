@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { CloudEventEnvelope, eventSchemas, isEventType, type CloudEvent, type EventType } from './events.ts';
+import { parseDataSchema, readsSchemaVersion } from './data-schemas.ts';
+import { ATTRIBUTE_STRING_PATTERN, CloudEventEnvelope, eventSchemas, isEventType, type CloudEvent, type EventType } from './events.ts';
 
 // ajv-formats is CommonJS: under Node's ESM loader its default export is the plugin itself.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -11,10 +12,23 @@ const dataValidators = new Map<EventType, ValidateFunction>(
   (Object.keys(eventSchemas) as EventType[]).map((type) => [type, ajv.compile(eventSchemas[type])]),
 );
 
-export type EventValidation = { ok: true; event: CloudEvent } | { ok: false; reason: string };
+/**
+ * `unknown` marks an event this contract cannot judge rather than one that breaks it: a
+ * well-formed envelope of a type, or of a `dataschema` version, that it does not have, written by
+ * a newer producer. A consumer skips such an event (data-schemas.ts); any other failure is a
+ * poison event.
+ */
+export type EventValidation = { ok: true; event: CloudEvent } | { ok: false; reason: string; unknown?: 'type' | 'version' };
+
+function messageOf(error: ErrorObject): string {
+  if (error.keyword === 'pattern' && error.params.pattern === ATTRIBUTE_STRING_PATTERN) {
+    return 'must not contain control characters (NUL among them), surrogates or noncharacters';
+  }
+  return error.message ?? 'is invalid';
+}
 
 function describe(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`).join('; ');
+  return (errors ?? []).map((e) => `${e.instancePath || '(root)'} ${messageOf(e)}`).join('; ');
 }
 
 /** Checks an envelope and its data against the contract; the reason is fit for a dead-letter header. */
@@ -23,7 +37,16 @@ export function validateCloudEvent(candidate: unknown): EventValidation {
     return { ok: false, reason: `invalid CloudEvents envelope: ${describe(envelopeValidator.errors)}` };
   }
   const envelope = candidate as CloudEvent;
-  if (!isEventType(envelope.type)) return { ok: false, reason: `unknown event type ${envelope.type}` };
+  if (!isEventType(envelope.type)) return { ok: false, reason: `unknown event type ${envelope.type}`, unknown: 'type' };
+  if (envelope.dataschema !== undefined) {
+    const schema = parseDataSchema(envelope.dataschema);
+    if (!schema || schema.type !== envelope.type) {
+      return { ok: false, reason: `invalid CloudEvents envelope: dataschema "${envelope.dataschema}" is not urn:medical:events:${envelope.type}:<version>` };
+    }
+    if (!readsSchemaVersion(envelope.type, schema.version)) {
+      return { ok: false, reason: `unknown version ${schema.version} of event type ${envelope.type}`, unknown: 'version' };
+    }
+  }
   const validator = dataValidators.get(envelope.type)!;
   if (!validator(envelope.data)) {
     return { ok: false, reason: `invalid ${envelope.type} data: ${describe(validator.errors)}` };

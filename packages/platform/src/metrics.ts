@@ -49,6 +49,12 @@ export function createMetrics(serviceName: string) {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    eventsSkipped: new client.Counter({
+      name: 'medical_events_skipped_total',
+      help: 'Well-formed events this service cannot read (reason unknown-type or unknown-version: a newer producer), skipped without a dead letter',
+      labelNames: ['type', 'reason'] as const,
+      registers: [registry],
+    }),
   };
 }
 

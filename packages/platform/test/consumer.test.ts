@@ -2,40 +2,25 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import pino from 'pino';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
-import type { Database, Migrations } from '../src/db/database.ts';
-import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import type { Database } from '../src/db/database.ts';
 import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
 import { createIdempotentConsumer, type EventEffect, type IdempotentConsumerOptions } from '../src/messaging/consumer.ts';
 import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
 import { encodeCloudEvent, toCloudEvent } from '../src/messaging/envelope.ts';
 import { OutboxRelay } from '../src/messaging/outbox.ts';
 import type { Delivery } from '../src/messaging/transport.ts';
+import {
+  DEAD_LETTER_REFUSAL,
+  databaseKinds,
+  openTestDatabase,
+  REFUSED_BY_INBOX,
+  refuseDeadLetters,
+  type DatabaseKind,
+  type Tables,
+} from './consumer-databases.ts';
 import { counterValue, defer, silentLogger, tempDir, uuidPattern, waitFor } from './helpers.ts';
-
-type Tables = PlatformTables & { notes: { id: string; count: number } };
-
-/** An event id the inbox refuses (a trigger below), to make the inbox write fail after the effect's. */
-const REFUSED_BY_INBOX = '00000000-0000-4000-8000-00000000dead';
-
-const testMigrations: Migrations = {
-  '0100_notes': {
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('notes')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('count', 'integer', (c) => c.notNull())
-        .execute();
-      await sql
-        .raw(
-          `CREATE TRIGGER inbox_refuses_one_id BEFORE INSERT ON inbox WHEN NEW.event_id = '${REFUSED_BY_INBOX}'
-           BEGIN SELECT RAISE(ABORT, 'inbox refused the row'); END`,
-        )
-        .execute(db);
-    },
-  },
-};
 
 const receptionCompleted: MedicalEvent = {
   type: 'ReceptionCompleted',
@@ -51,7 +36,7 @@ async function countNote(trx: Transaction<any>, event: CloudEvent): Promise<void
   await (trx as Transaction<Tables>)
     .insertInto('notes')
     .values({ id: event.subject, count: 1 })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`count + 1` }))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
     .execute();
 }
 
@@ -62,29 +47,34 @@ type Setup = {
   handle: ReturnType<typeof createIdempotentConsumer>;
   afterCommits: () => number;
   dataDir: string;
+  /** What the consumer logged at warn level and above. */
+  warnings: () => Array<{ msg: string; eventType?: string }>;
 };
 
-async function setup(
-  t: TestContext,
-  options: Partial<Pick<IdempotentConsumerOptions, 'serviceName' | 'retryBudget' | 'handles'>> & { effect?: EventEffect; dataDir?: string } = {},
-): Promise<Setup> {
+type SetupOptions = Partial<Pick<IdempotentConsumerOptions, 'serviceName' | 'retryBudget' | 'retryBaseDelayMs' | 'handles'>> & {
+  effect?: EventEffect;
+  dataDir?: string;
+};
+
+async function setupOn(kind: DatabaseKind, t: TestContext, options: SetupOptions = {}): Promise<Setup> {
   const serviceName = options.serviceName ?? 'consumer-test';
   const dataDir = options.dataDir ?? tempDir(t);
-  const database = await openDatabase<Tables>({ serviceName, dataDir, migrations: testMigrations });
-  defer(t, () => database.close());
+  const database = await openTestDatabase(t, kind, { serviceName, dataDir });
   const metrics = createMetrics(serviceName);
   const abort = new AbortController();
   defer(t, () => abort.abort());
   let afterCommits = 0;
+  const logged: Array<{ msg: string; eventType?: string }> = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const handle = createIdempotentConsumer({
     serviceName,
     db: database.db,
     transaction: (work) => database.transaction(work),
-    logger: silentLogger,
+    logger,
     metrics,
     deadLetterTopic: 'medical.dlq',
     retryBudget: options.retryBudget ?? 2,
-    retryBaseDelayMs: 1,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 1,
     handles: options.handles ?? 'all',
     effect: options.effect ?? countNote,
     afterCommit: () => {
@@ -92,7 +82,7 @@ async function setup(
     },
     signal: abort.signal,
   });
-  return { database, db: database.db, metrics, handle, afterCommits: () => afterCommits, dataDir };
+  return { database, db: database.db, metrics, handle, afterCommits: () => afterCommits, dataDir, warnings: () => logged };
 }
 
 // node:sqlite returns rows with a null prototype; spread them into plain objects to compare.
@@ -109,7 +99,9 @@ async function relayInto(t: TestContext, s: Setup, log: EmbeddedLog): Promise<vo
   await waitFor('the outbox to empty', async () => (await relay.pending()) === 0);
 }
 
-describe('createIdempotentConsumer', () => {
+for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer on ${kind}`, { skip }, () => {
+  const setup = (t: TestContext, options: SetupOptions = {}) => setupOn(kind, t, options);
+
   test('the same delivery twice applies the effect once: applied, then duplicate', async (t) => {
     const s = await setup(t);
     const delivery = deliveryOf(receptionCompleted, 1);
@@ -212,7 +204,7 @@ describe('createIdempotentConsumer', () => {
     assert.equal(calls, 3);
   });
 
-  test('invalid data, an unknown type, a missing id and a value that is not JSON are dead-lettered with the reason', async (t) => {
+  test('invalid data, a missing id and a value that is not JSON are dead-lettered with the reason', async (t) => {
     let calls = 0;
     const s = await setup(t, {
       retryBudget: 1,
@@ -227,11 +219,6 @@ describe('createIdempotentConsumer', () => {
       headers: { ...valid.headers, ce_id: '11111111-1111-4111-8111-111111111111' },
       value: JSON.stringify({ receptionId: 7, patientId: 'P-001', receivedAt: '2025-03-01T09:00:00.000Z' }),
     };
-    const unknownType: Delivery = {
-      ...valid,
-      offset: '3',
-      headers: { ...valid.headers, ce_id: '22222222-2222-4222-8222-222222222222', ce_type: 'ReceptionTeleported' },
-    };
     const notJson: Delivery = {
       ...valid,
       offset: '4',
@@ -241,31 +228,29 @@ describe('createIdempotentConsumer', () => {
     const { ce_id: _dropped, ...withoutId } = valid.headers;
     const missingId: Delivery = { ...valid, offset: '9', headers: withoutId };
 
-    for (const d of [missingName, unknownType, notJson, missingId]) assert.equal(await s.handle(d), 'dead-lettered');
+    for (const d of [missingName, notJson, missingId]) assert.equal(await s.handle(d), 'dead-lettered');
     assert.equal(calls, 0, 'the effect never sees an event that breaks the contract');
 
     const letters = await outbox(s.db);
-    assert.equal(letters.length, 4);
+    assert.equal(letters.length, 3);
     const reasons = letters.map((l) => (JSON.parse(l.headers) as Record<string, string>).dlq_reason ?? '');
     assert.match(reasons[0]!, /invalid ReceptionCompleted data/);
     assert.match(reasons[0]!, /patientName/);
-    assert.match(reasons[1]!, /unknown event type ReceptionTeleported/);
-    assert.match(reasons[2]!, /value is not JSON/);
-    assert.match(reasons[3]!, /invalid CloudEvents envelope/);
+    assert.match(reasons[1]!, /value is not JSON/);
+    assert.match(reasons[2]!, /invalid CloudEvents envelope/);
     assert.deepEqual(
       letters.map((l) => (JSON.parse(l.headers) as Record<string, string>).dlq_original_offset),
-      ['2', '3', '4', '9'],
+      ['2', '4', '9'],
     );
-    assert.equal(letters[2]!.payload, notJson.value, 'the dead letter carries the original bytes');
+    assert.equal(letters[1]!.payload, notJson.value, 'the dead letter carries the original bytes');
 
     const recorded = new Map((await inbox(s.db)).map((r) => [r.event_id, r.outcome]));
     assert.equal(recorded.get(missingName.headers.ce_id!), 'DEAD_LETTERED');
-    assert.equal(recorded.get(unknownType.headers.ce_id!), 'DEAD_LETTERED');
     assert.equal(recorded.get(notJson.headers.ce_id!), 'DEAD_LETTERED');
     // With no id to deduplicate by, the event's position in the log identifies it.
     assert.equal(recorded.get('medical/0/9'), 'DEAD_LETTERED');
-    assert.equal(await counterValue(s.metrics.eventsDeadLettered, {}), 4);
-    assert.equal(await counterValue(s.metrics.eventsFailed, { reason: 'invalid' }), 8, 'each of 4 events tried twice');
+    assert.equal(await counterValue(s.metrics.eventsDeadLettered, {}), 3);
+    assert.equal(await counterValue(s.metrics.eventsFailed, { reason: 'invalid' }), 6, 'each of 3 events tried twice');
   });
 
   test(
@@ -461,5 +446,235 @@ describe('createIdempotentConsumer', () => {
     assert.deepEqual(await notes(s.db), []);
     assert.equal((await inbox(s.db)).length, 1);
     assert.equal((await outbox(s.db)).length, 1, 'no dead letter either: the transport will redeliver');
+  });
+
+  test('NUL in the event id, the type, an attribute, the key, a header or the value: dead-lettered in forms every database stores, and the next event applied', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      retryBudget: 1,
+      effect: async (trx, event) => {
+        calls += 1;
+        await countNote(trx, event);
+      },
+    });
+    const valid = deliveryOf(receptionCompleted, 1);
+    const id = (n: number) => `${String(n).repeat(8)}-${String(n).repeat(4)}-4${String(n).repeat(3)}-8${String(n).repeat(3)}-${String(n).repeat(12)}`;
+    const noPatientName = JSON.stringify({ receptionId: 7, patientId: 'P-001', receivedAt: '2025-03-01T09:00:00.000Z' });
+    const poisons: Record<string, Delivery> = {
+      id: { ...valid, offset: '2', headers: { ...valid.headers, ce_id: `${id(1)}\u0000` } },
+      type: { ...valid, offset: '3', headers: { ...valid.headers, ce_id: id(2), ce_type: 'Reception\u0000Completed' } },
+      source: { ...valid, offset: '4', headers: { ...valid.headers, ce_id: id(3), ce_source: '/recep\u0000tion' } },
+      key: { ...valid, offset: '5', key: '7\u0000', headers: { ...valid.headers, ce_id: id(4) }, value: noPatientName },
+      header: { ...valid, offset: '6', headers: { ...valid.headers, ce_id: id(5), 'x-note': 'a\u0000b' }, value: noPatientName },
+      value: { ...valid, offset: '7', headers: { ...valid.headers, ce_id: id(6) }, value: '{"receptionId": 7\u0000}' },
+      data: {
+        ...valid,
+        offset: '8',
+        headers: { ...valid.headers, ce_id: id(7) },
+        value: JSON.stringify({ ...receptionCompleted.data, patientName: 'Kim\u0000Minji' }),
+      },
+    };
+    for (const [what, poison] of Object.entries(poisons)) assert.equal(await s.handle(poison), 'dead-lettered', `NUL in the ${what}`);
+    assert.equal(await s.handle({ ...valid, offset: '9' }), 'applied', 'the next event goes through');
+    assert.equal(calls, 1, 'no effect ran for an event holding NUL, so SQLite and PostgreSQL end the same');
+
+    const letters = await outbox(s.db);
+    assert.equal(letters.length, 7);
+    const headersOf = (offset: string) => {
+      const letter = letters.find((l) => (JSON.parse(l.headers) as Record<string, string>).dlq_original_offset === offset)!;
+      return { letter, headers: JSON.parse(letter.headers) as Record<string, string> };
+    };
+    // The id is not a sane string: the inbox knows the event by its position.
+    const recorded = new Map((await inbox(s.db)).map((r) => [r.event_id, r]));
+    assert.equal(recorded.get('medical/0/2')?.outcome, 'DEAD_LETTERED');
+    assert.equal(headersOf('2').headers.ce_id, poisons.id!.headers.ce_id, 'the letter keeps the original id');
+    assert.equal(await s.handle({ ...poisons.id!, offset: '2' }), 'duplicate', 'a redelivery is recognised by its position');
+    assert.match(headersOf('2').headers.dlq_reason!, /invalid CloudEvents envelope: \/id/);
+    // A type that is not a type name is stored and counted as '(invalid)'; the header keeps it.
+    assert.equal(headersOf('3').letter.event_type, '(invalid)');
+    assert.equal(recorded.get(id(2))?.event_type, '(invalid)');
+    assert.equal(headersOf('3').headers.ce_type, 'Reception\u0000Completed');
+    assert.equal(await counterValue(s.metrics.eventsDeadLettered, { type: '(invalid)' }), 1);
+    assert.match(headersOf('4').headers.dlq_reason!, /\/source must not contain control characters/);
+    // The key and the value holding NUL are stored as base64, and the letter says so.
+    const keyed = headersOf('5');
+    assert.equal(keyed.headers.dlq_key_encoding, 'base64');
+    assert.equal(Buffer.from(keyed.letter.message_key, 'base64').toString('utf8'), '7\u0000');
+    assert.equal(keyed.headers.dlq_value_encoding, undefined);
+    assert.equal(keyed.letter.payload, noPatientName);
+    assert.equal(headersOf('6').headers['x-note'], 'a\u0000b', 'a header keeps its NUL (the outbox stores headers as JSON)');
+    const valued = headersOf('7');
+    assert.equal(valued.headers.dlq_value_encoding, 'base64');
+    assert.equal(Buffer.from(valued.letter.payload, 'base64').toString('utf8'), poisons.value!.value);
+    assert.match(valued.headers.dlq_reason!, /value is not JSON/);
+    assert.match(headersOf('8').headers.dlq_reason!, /invalid ReceptionCompleted data: \/patientName must not contain the NUL character/);
+
+    // The relay publishes every letter; read back, each is what the outbox holds.
+    const log = new EmbeddedLog({ file: path.join(s.dataDir, 'events.sqlite'), pollIntervalMs: 5, logger: silentLogger });
+    defer(t, () => log.close());
+    await relayInto(t, s, log);
+    const published = log.read('medical.dlq', 0, 20);
+    assert.deepEqual(
+      published.map((m) => ({ key: m.message_key, headers: JSON.parse(m.headers) as unknown, value: m.value })),
+      letters.map((l) => ({ key: l.message_key, headers: JSON.parse(l.headers) as unknown, value: l.payload })),
+    );
+  });
+
+  test('bytes a transport could not decode as UTF-8 are dead-lettered, the letter keeping the original bytes', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      retryBudget: 0,
+      effect: async () => {
+        calls += 1;
+      },
+    });
+    const valid = deliveryOf(receptionCompleted, 1);
+    // As a transport delivers them: decoded the lenient way, the original bytes beside them.
+    const badValue = Buffer.concat([Buffer.from(valid.value.slice(0, -1)), Buffer.from([0xff, 0x7d])]);
+    const badId = Buffer.from([0x31, 0xc3, 0x28]);
+    const badKey = Buffer.from([0x37, 0x80]);
+    const undecodable: Delivery = {
+      ...valid,
+      offset: '2',
+      key: badKey.toString('utf8'),
+      headers: { ...valid.headers, ce_id: badId.toString('utf8') },
+      value: badValue.toString('utf8'),
+      undecodable: [
+        { part: 'header', name: 'ce_id', problem: 'is not UTF-8', bytes: badId },
+        { part: 'key', problem: 'is not UTF-8', bytes: badKey },
+        { part: 'value', problem: 'is not UTF-8', bytes: badValue },
+      ],
+    };
+    assert.equal(await s.handle(undecodable), 'dead-lettered');
+    assert.equal(calls, 0, 'text decoded from bytes that were not UTF-8 is not the event its producer sent');
+    assert.equal(await s.handle({ ...valid, offset: '3' }), 'applied');
+
+    const [letter, ...others] = await outbox(s.db);
+    assert.deepEqual(others, []);
+    const headers = JSON.parse(letter!.headers) as Record<string, string>;
+    assert.equal(headers.dlq_reason, 'undecodable message: header "ce_id" is not UTF-8; key is not UTF-8; value is not UTF-8');
+    assert.equal(headers.dlq_value_encoding, 'base64');
+    assert.deepEqual(Buffer.from(letter!.payload, 'base64'), badValue);
+    assert.equal(headers.dlq_key_encoding, 'base64');
+    assert.deepEqual(Buffer.from(letter!.message_key, 'base64'), badKey);
+    assert.deepEqual(JSON.parse(headers.dlq_undecodable!), [{ part: 'header', name: 'ce_id', problem: 'is not UTF-8', base64: badId.toString('base64') }]);
+    assert.equal(headers.ce_id, badId.toString('utf8'));
+    const rows = await inbox(s.db);
+    assert.deepEqual(rows.map((r) => [r.event_id, r.outcome]).sort(), [
+      [valid.headers.ce_id, 'APPLIED'],
+      ['medical/0/2', 'DEAD_LETTERED'],
+    ]);
+  });
+
+  test('an event of a type outside the contract is skipped and counted, never retried nor dead-lettered, and logged once per type', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      retryBudget: 3,
+      retryBaseDelayMs: 50,
+      effect: async () => {
+        calls += 1;
+      },
+    });
+    const valid = deliveryOf(receptionCompleted, 1);
+    const ofType = (type: string, offset: number, headers: Record<string, string> = {}): Delivery => ({
+      ...valid,
+      offset: String(offset),
+      headers: { ...valid.headers, ce_id: crypto.randomUUID(), ce_type: type, ...headers },
+      value: JSON.stringify({ receptionId: 7, to: 'the moon' }),
+    });
+    const started = Date.now();
+    for (const d of [ofType('ReceptionTeleported', 2), ofType('ReceptionTeleported', 3), ofType('com.example.VisitArchived.v2', 4)]) {
+      assert.equal(await s.handle(d), 'skipped');
+    }
+    assert.ok(Date.now() - started < 150, 'skipped at once: no backoff between attempts');
+    assert.equal(calls, 0);
+    assert.deepEqual(await inbox(s.db), []);
+    assert.deepEqual(await outbox(s.db), []);
+    assert.equal(await counterValue(s.metrics.eventsSkipped, { type: 'ReceptionTeleported', reason: 'unknown-type' }), 2);
+    assert.equal(await counterValue(s.metrics.eventsSkipped, { type: 'com.example.VisitArchived.v2', reason: 'unknown-type' }), 1);
+    assert.equal(await counterValue(s.metrics.eventsFailed, {}), 0);
+    assert.equal(await counterValue(s.metrics.eventsDeadLettered, {}), 0);
+    const warned = s.warnings().filter((w) => /skipping events this version cannot read/.test(w.msg));
+    assert.deepEqual(warned.map((w) => w.eventType), ['ReceptionTeleported', 'com.example.VisitArchived.v2']);
+
+    // Not a newer producer's event but a broken one: an envelope without its time is poison,
+    // whatever its type; and so is a known type whose data breaks its schema.
+    const { ce_time: _time, ...timeless } = ofType('ReceptionTeleported', 5).headers;
+    assert.equal(await s.handle({ ...valid, offset: '5', headers: timeless }), 'dead-lettered');
+    assert.equal(await s.handle({ ...valid, offset: '6', value: JSON.stringify({ receptionId: 7 }) }), 'dead-lettered');
+    assert.equal((await outbox(s.db)).length, 2);
+    assert.equal(await counterValue(s.metrics.eventsSkipped, {}), 3);
+  });
+
+  test('the data schema version: written by producers, optional on consumption, an unknown version skipped and counted, a wrong one dead-lettered', async (t) => {
+    let calls = 0;
+    const s = await setup(t, {
+      retryBudget: 0,
+      effect: async (trx, event) => {
+        calls += 1;
+        await countNote(trx, event);
+      },
+    });
+    const current = deliveryOf(receptionCompleted, 1);
+    assert.equal(current.headers.ce_dataschema, 'urn:medical:events:ReceptionCompleted:1');
+    assert.equal(await s.handle(current), 'applied');
+
+    // An older producer's event has no dataschema: read as before.
+    const { ce_dataschema: _schema, ...older } = deliveryOf(receptionCompleted, 2).headers;
+    assert.equal(await s.handle({ ...deliveryOf(receptionCompleted, 2), headers: older }), 'applied');
+    assert.equal(calls, 2);
+
+    // A newer producer's version 2, whose data this version's schema would refuse: skipped.
+    const newer = deliveryOf(receptionCompleted, 3);
+    newer.headers.ce_dataschema = 'urn:medical:events:ReceptionCompleted:2';
+    newer.value = JSON.stringify({ receptionId: 7, patient: { id: 'P-001', name: 'Kim Minji' } });
+    assert.equal(await s.handle(newer), 'skipped');
+    assert.equal(await counterValue(s.metrics.eventsSkipped, { type: 'ReceptionCompleted', reason: 'unknown-version' }), 1);
+
+    // A dataschema naming another type, or not of the contract's form, breaks the envelope.
+    const otherType = deliveryOf(receptionCompleted, 4);
+    otherType.headers.ce_dataschema = 'urn:medical:events:ReceptionCancelled:1';
+    const notOurs = deliveryOf(receptionCompleted, 5);
+    notOurs.headers.ce_dataschema = 'https://example.com/schemas/reception-completed.json';
+    assert.equal(await s.handle(otherType), 'dead-lettered');
+    assert.equal(await s.handle(notOurs), 'dead-lettered');
+    assert.equal(calls, 2);
+    const reasons = (await outbox(s.db)).map((l) => (JSON.parse(l.headers) as Record<string, string>).dlq_reason);
+    assert.deepEqual(reasons, [
+      'invalid CloudEvents envelope: dataschema "urn:medical:events:ReceptionCancelled:1" is not urn:medical:events:ReceptionCompleted:<version>',
+      'invalid CloudEvents envelope: dataschema "https://example.com/schemas/reception-completed.json" is not urn:medical:events:ReceptionCompleted:<version>',
+    ]);
+  });
+
+  test('a dead-letter write that fails is tried again with backoff, and the letter is written once the store takes it', async (t) => {
+    const s = await setup(t, { retryBudget: 0, retryBaseDelayMs: 40 });
+    const invalid: Delivery = { ...deliveryOf(receptionCompleted, 1), value: JSON.stringify({ receptionId: 7 }) };
+    await refuseDeadLetters(s.db, true);
+    const handled = s.handle(invalid);
+    await waitFor('two refused dead-letter writes', async () => (await counterValue(s.metrics.eventsFailed, { reason: 'dead-letter' })) >= 2);
+    await refuseDeadLetters(s.db, false);
+
+    assert.equal(await handled, 'dead-lettered');
+    assert.equal((await outbox(s.db)).length, 1);
+    assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['DEAD_LETTERED']);
+    assert.equal(await counterValue(s.metrics.eventsDeadLettered, {}), 1);
+    const retried = s.warnings().filter((w) => w.msg === 'could not write the dead letter; trying again');
+    assert.ok(retried.length >= 2, `each refused write is logged: ${JSON.stringify(s.warnings())}`);
+    assert.equal(await s.handle(deliveryOf(receptionCompleted, 2)), 'applied', 'and the consumer goes on');
+  });
+
+  test('a dead-letter write that keeps failing fails the delivery to the transport, which delivers it again: one letter in the end', async (t) => {
+    const s = await setup(t, { retryBudget: 0 });
+    const invalid: Delivery = { ...deliveryOf(receptionCompleted, 1), value: JSON.stringify({ receptionId: 7 }) };
+    await refuseDeadLetters(s.db, true);
+    await assert.rejects(s.handle(invalid), new RegExp(DEAD_LETTER_REFUSAL));
+    assert.equal(await counterValue(s.metrics.eventsFailed, { reason: 'dead-letter' }), 4, 'four tries before giving the delivery back');
+    assert.deepEqual(await outbox(s.db), []);
+    assert.deepEqual(await inbox(s.db), [], 'nothing recorded: the redelivery starts afresh');
+
+    await refuseDeadLetters(s.db, false);
+    assert.equal(await s.handle(invalid), 'dead-lettered');
+    assert.equal(await s.handle(invalid), 'duplicate');
+    assert.equal((await outbox(s.db)).length, 1);
   });
 });

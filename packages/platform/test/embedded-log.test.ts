@@ -4,6 +4,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
 import type { Delivery, Subscription, TransportMessage } from '../src/messaging/transport.ts';
 import { defer, silentLogger, startWorker, tempDir, waitFor, type Worker } from './helpers.ts';
+import { appendRawToLog, bytes } from './raw-messages.ts';
 
 const topic = 'medical';
 
@@ -324,5 +325,64 @@ describe('EmbeddedLog', () => {
       ids(1, 12),
     );
     assert.deepEqual(await log.lag('g', topic), [{ partition: 0, lag: 0 }]);
+  });
+
+  test('bytes that are not UTF-8, a NUL, a BLOB and headers that are not a JSON object of strings reach the handler, decoded and flagged, in order', async (t) => {
+    const file = path.join(tempDir(t), 'events.sqlite');
+    const log = openLog(t, file);
+    // Through publish: text with NUL everywhere, which SQLite stores and gives back as it is.
+    await log.publish([{ topic, key: 'visit\u00001', headers: { ce_id: 'm-1', 'x-note': 'a\u0000b' }, value: '{"a":"\u0000"}' }]);
+    appendRawToLog(file, [
+      { topic, key: bytes('visit-', [0xff]), headers: '{"ce_id":"m-2"}', value: bytes('{"name":"Kim', [0xc3, 0x28], '"}') },
+      { topic, key: 'visit-3', headers: bytes('{"ce_id":"m-3","x-raw":"', [0xfe], '"}'), value: '{}' },
+      { topic, key: 'visit-4', headers: 'not json', value: '{}' },
+      { topic, key: 'visit-5', headers: '{"ce_id":"m-5","ce_time":5}', value: '{}' },
+      { topic, key: 'visit-6', headers: '{"ce_id":"m-6"}', value: '{"stored":"as a blob"}', storage: 'blob' },
+    ]);
+    await log.publish([message('m-7')]);
+
+    const seen: Delivery[] = [];
+    const subscription = await log.subscribe({ group: 'g', topic, handle: async (d) => void seen.push(d) });
+    defer(t, () => subscription.stop());
+    await waitFor('all seven messages', () => seen.length >= 7);
+    const view = (d: Delivery) => ({
+      key: d.key,
+      headers: d.headers,
+      value: d.value,
+      undecodable: d.undecodable?.map((p) => ({ part: p.part, ...(p.name === undefined ? {} : { name: p.name }), problem: p.problem, bytes: Buffer.from(p.bytes).toString('hex') })),
+    });
+    assert.deepEqual(seen.map(view), [
+      { key: 'visit\u00001', headers: { ce_id: 'm-1', 'x-note': 'a\u0000b' }, value: '{"a":"\u0000"}', undecodable: undefined },
+      {
+        key: 'visit-\ufffd',
+        headers: { ce_id: 'm-2' },
+        value: '{"name":"Kim\ufffd("}',
+        undecodable: [
+          { part: 'key', problem: 'is not UTF-8', bytes: bytes('visit-', [0xff]).toString('hex') },
+          { part: 'value', problem: 'is not UTF-8', bytes: bytes('{"name":"Kim', [0xc3, 0x28], '"}').toString('hex') },
+        ],
+      },
+      {
+        key: 'visit-3',
+        headers: { ce_id: 'm-3', 'x-raw': '\ufffd' },
+        value: '{}',
+        undecodable: [{ part: 'headers', problem: 'are not UTF-8', bytes: bytes('{"ce_id":"m-3","x-raw":"', [0xfe], '"}').toString('hex') }],
+      },
+      {
+        key: 'visit-4',
+        headers: {},
+        value: '{}',
+        undecodable: [{ part: 'headers', problem: 'are not a JSON object of strings', bytes: Buffer.from('not json').toString('hex') }],
+      },
+      {
+        key: 'visit-5',
+        headers: { ce_id: 'm-5' },
+        value: '{}',
+        undecodable: [{ part: 'headers', problem: 'are not a JSON object of strings', bytes: Buffer.from('{"ce_id":"m-5","ce_time":5}').toString('hex') }],
+      },
+      { key: 'visit-6', headers: { ce_id: 'm-6' }, value: '{"stored":"as a blob"}', undecodable: undefined },
+      { key: 'visit-1', headers: { ce_id: 'm-7', ce_type: 'Test' }, value: '{"id":"m-7"}', undecodable: undefined },
+    ]);
+    await waitFor('the group to commit past all of them', async () => (await log.lag('g', topic))[0]!.lag === 0);
   });
 });

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { KafkaTransport, openKafkaTransport, type KafkaTransportOptions } from '../src/messaging/kafka.ts';
 import type { Delivery, TransportMessage } from '../src/messaging/transport.ts';
 import { defer, waitFor } from './helpers.ts';
+import { bytes, publishRawToKafka } from './raw-messages.ts';
 
 /**
  * The Kafka adapter against a real broker (`npm run -s infra:up`, or KAFKA_BROKERS). Every test
@@ -166,6 +167,46 @@ describe('KafkaTransport', { skip }, () => {
     await transport.publish(Array.from({ length: 8 }, (_, i) => message(n.topic, 'visit-1', i + 1)));
     await waitFor('all eight handled', () => handled.includes(8), 15_000);
     assert.deepEqual(handled, [1, 2, 3, 4, 5, 5, 5, 6, 7, 8]);
+    await waitFor('the group to commit all of them', async () => (await totalLag(transport, n.group, n.topic)) === 0, 10_000);
+  });
+
+  test('bytes that are not UTF-8 and NUL reach the handler decoded and flagged, in order, and the next message follows', async (t) => {
+    const n = names(t);
+    const transport = await open(t, n, { partitions: 1 });
+    const seen: Delivery[] = [];
+    await transport.subscribe({ group: n.group, topic: n.topic, handle: async (d) => void seen.push(d) });
+    const badKey = bytes('visit-', [0xff]);
+    const badName = bytes('x-', [0xfe]);
+    const badHeader = bytes([0xc3, 0x28]);
+    const badValue = bytes('{"name":"Kim', [0xff], '"}');
+    // Written by another client as bytes: the producer of this adapter only sends text.
+    await publishRawToKafka(brokers, [
+      { topic: n.topic, key: badKey, headers: [['ce_id', 'k-1'], [badName, 'v'], ['x-raw', badHeader]], value: badValue },
+      { topic: n.topic, key: 'visit\u00002', headers: [['ce_id', 'k-2'], ['x-note', 'a\u0000b']], value: '{"a":"\u0000"}' },
+    ]);
+    await transport.publish([message(n.topic, 'visit-3', 3)]);
+    await waitFor('the three messages', () => seen.length >= 3, 15_000);
+    const view = (d: Delivery) => ({
+      key: d.key,
+      headers: d.headers,
+      value: d.value,
+      undecodable: d.undecodable?.map((p) => ({ part: p.part, ...(p.name === undefined ? {} : { name: p.name }), problem: p.problem, hex: Buffer.from(p.bytes).toString('hex') })),
+    });
+    assert.deepEqual(seen.map(view), [
+      {
+        key: 'visit-\ufffd',
+        headers: { ce_id: 'k-1', 'x-\ufffd': 'v', 'x-raw': '\ufffd(' },
+        value: '{"name":"Kim\ufffd"}',
+        undecodable: [
+          { part: 'header name', problem: 'is not UTF-8', hex: badName.toString('hex') },
+          { part: 'header', name: 'x-raw', problem: 'is not UTF-8', hex: badHeader.toString('hex') },
+          { part: 'key', problem: 'is not UTF-8', hex: badKey.toString('hex') },
+          { part: 'value', problem: 'is not UTF-8', hex: badValue.toString('hex') },
+        ],
+      },
+      { key: 'visit\u00002', headers: { ce_id: 'k-2', 'x-note': 'a\u0000b' }, value: '{"a":"\u0000"}', undecodable: undefined },
+      { key: 'visit-3', headers: { ce_id: 'visit-3-3', ce_type: 'Test', 'content-type': 'application/json' }, value: '{"key":"visit-3","seq":3}', undecodable: undefined },
+    ]);
     await waitFor('the group to commit all of them', async () => (await totalLag(transport, n.group, n.topic)) === 0, 10_000);
   });
 

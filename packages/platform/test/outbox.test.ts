@@ -117,6 +117,7 @@ describe('transactional outbox', () => {
       assert.deepEqual(JSON.parse(m.value), want.data);
       const h = m.headers;
       assert.equal(h.ce_specversion, '1.0');
+      assert.equal(h.ce_dataschema, `urn:medical:events:${want.type}:1`, 'the data schema and its version');
       assert.match(h.ce_id!, uuidPattern);
       assert.equal(h.ce_type, want.type);
       assert.equal(h.ce_source, eventProducers[want.type]);

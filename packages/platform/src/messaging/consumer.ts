@@ -2,15 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { validateCloudEvent, type CloudEvent, type EventType } from '@medical/contracts';
+import { validateCloudEvent, type CloudEvent, type EventType, type EventValidation } from '@medical/contracts';
 import type { PlatformTables } from '../db/platform-migrations.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { contextFrom, tracingOff, type Tracing } from '../telemetry/tracing.ts';
 import { isUnavailable } from '../unavailable.ts';
+import { DEAD_LETTER_ID_HEADER, deadLetterMessage } from './dead-letter-message.ts';
+import { describeUndecodable } from './delivery-decoding.ts';
 import { decodeCloudEvent } from './envelope.ts';
+import { createTypeLabels, inboxIdOf } from './event-labels.ts';
 import { appendMessage } from './outbox.ts';
 import { backoffDelay, sleep } from './sleep.ts';
 import type { Delivery } from './transport.ts';
+
+export { DEAD_LETTER_ID_HEADER };
 
 /**
  * The effect of one event, run inside the transaction that also records the event id in the
@@ -32,16 +37,17 @@ export type IdempotentConsumerOptions = {
   deadLetterTopic: string;
   retryBudget: number;
   retryBaseDelayMs: number;
-  /** The event types this service reacts to; others are acknowledged and skipped. */
+  /**
+   * The event types this service reacts to; others are acknowledged and skipped. 'all' is every
+   * event on the topic, also of types this version does not know: those are skipped and counted
+   * (medical_events_skipped_total), never dead-lettered.
+   */
   handles: 'all' | readonly EventType[];
   effect: EventEffect;
   /** Called after a transaction that may have written outbox rows, to publish them promptly. */
   afterCommit: () => void;
   signal: AbortSignal;
 };
-
-/** The header carrying a dead letter's own id (a UUID), set when the letter is written. */
-export const DEAD_LETTER_ID_HEADER = 'dlq_id';
 
 /**
  * The header of an event re-published from a dead letter (`npm run dead-letters -- replay`):
@@ -56,12 +62,53 @@ function isReplay(delivery: Delivery): boolean {
 export type HandlingOutcome = 'applied' | 'duplicate' | 'skipped' | 'dead-lettered';
 
 /**
+ * Tries at writing one dead letter before the delivery fails to the transport. A letter's write
+ * fails when the database does (a constraint, a trigger, a full disk): it is tried again here
+ * with backoff, without repeating the attempts at the event that led to it, then the transport
+ * backs off and delivers the event again, which makes new attempts and a new letter. Either way
+ * the consumer stays on the event until it is recorded, and nothing crashes; an outage goes to
+ * the transport at once, as everywhere.
+ */
+const DEAD_LETTER_WRITE_ATTEMPTS = 4;
+
+/**
+ * The first string in `value` (a key or a value) holding U+0000, as a JSON pointer. JSON carries
+ * a NUL escaped, so it passes the schemas; but PostgreSQL refuses it in text, so its effect would
+ * fail there (and be dead-lettered after the retries) and be applied on SQLite. Refused here on
+ * both, as the API refuses it in every body (http/app.ts): no producer of ours writes it.
+ */
+function pointerToNul(value: unknown, pointer = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer || '(root)' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = pointerToNul(key, pointer) ?? pointerToNul(item, `${pointer}/${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Decodes and validates a delivery; bytes that were not text make it invalid whatever they decode to. */
+function validateDelivery(delivery: Delivery): EventValidation {
+  if (delivery.undecodable && delivery.undecodable.length > 0) {
+    return { ok: false, reason: `undecodable message: ${describeUndecodable(delivery.undecodable)}` };
+  }
+  const decoded = decodeCloudEvent(delivery);
+  const validation = decoded.ok ? validateCloudEvent(decoded.candidate) : decoded;
+  if (!validation.ok) return validation;
+  const nul = pointerToNul(validation.event.data);
+  return nul ? { ok: false, reason: `invalid ${validation.event.type} data: ${nul} must not contain the NUL character (U+0000)` } : validation;
+}
+
+/**
  * Idempotent consumer with retries and a dead-letter destination: at-least-once delivery from
  * the transport becomes exactly-once effect in the service's database.
  */
 export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   const db = options.db as Kysely<PlatformTables>;
   const tracer = (options.tracing ?? tracingOff()).tracer;
+  const typeLabel = createTypeLabels();
+  /** The unreadable types already logged (with their reason): once each, not once per event. */
+  const reported = new Set<string>();
 
   async function inboxOutcome(
     executor: Kysely<PlatformTables> | Transaction<PlatformTables>,
@@ -71,38 +118,24 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     return row?.outcome;
   }
 
-  async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<HandlingOutcome> {
+  async function writeDeadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<boolean> {
     const replay = isReplay(delivery);
-    const written = await options.transaction(async (trx) => {
+    return options.transaction(async (trx) => {
       const typed = trx as unknown as Transaction<PlatformTables>;
       const recorded = await inboxOutcome(typed, eventId);
       // A replay that fails again gets a letter of its own (with its new reason), so the operator
       // sees that the fix did not take; any other delivery of a recorded event is a duplicate.
       if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return false;
       const deadLetterId = randomUUID();
-      await appendMessage(
-        trx,
-        {
-          id: deadLetterId,
-          topic: options.deadLetterTopic,
-          key: delivery.key,
-          headers: {
-            ...delivery.headers,
-            // The letter's own id, the same on both transports: what `npm run dead-letters` lists and replays.
-            [DEAD_LETTER_ID_HEADER]: deadLetterId,
-            dlq_reason: reason.slice(0, 2000),
-            dlq_original_topic: delivery.topic,
-            dlq_original_partition: String(delivery.partition),
-            dlq_original_offset: delivery.offset,
-            dlq_consumer_group: options.serviceName,
-            dlq_failed_at: new Date().toISOString(),
-          },
-          value: delivery.value,
-        },
-        eventType,
-        // One poison event may be dead-lettered by several services: each letter has its own id.
-        deadLetterId,
-      );
+      const letter = deadLetterMessage(delivery, {
+        id: deadLetterId,
+        topic: options.deadLetterTopic,
+        reason,
+        consumerGroup: options.serviceName,
+        failedAt: new Date().toISOString(),
+      });
+      // One poison event may be dead-lettered by several services: each letter has its own id.
+      await appendMessage(trx, letter, eventType, deadLetterId);
       const processedAt = new Date().toISOString();
       if (recorded === undefined) {
         await typed
@@ -114,11 +147,41 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       }
       return true;
     });
-    if (!written) return 'duplicate';
+  }
+
+  async function deadLetter(delivery: Delivery, eventId: string, eventType: string, reason: string): Promise<HandlingOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await writeDeadLetter(delivery, eventId, eventType, reason))) return 'duplicate';
+        break;
+      } catch (error) {
+        options.metrics.eventsFailed.inc({ type: eventType, reason: 'dead-letter' });
+        if (isUnavailable(error) || attempt >= DEAD_LETTER_WRITE_ATTEMPTS) throw error;
+        options.logger.warn({ err: error, eventId, eventType, attempt }, 'could not write the dead letter; trying again');
+        await sleep(backoffDelay(attempt - 1, options.retryBaseDelayMs), options.signal);
+        if (options.signal.aborted) throw new Error('consumer stopping; event left for redelivery');
+      }
+    }
     options.afterCommit();
     options.metrics.eventsDeadLettered.inc({ type: eventType });
     options.logger.error({ eventId, eventType, reason, offset: delivery.offset, replayOf: delivery.headers[REPLAY_OF_HEADER] }, 'event dead-lettered');
     return 'dead-lettered';
+  }
+
+  /**
+   * A well-formed event of a type or version this version does not read: a newer producer's,
+   * during a rolling upgrade. Not this event's fault, and no retry would help: skipped, counted,
+   * and logged once per type (a busy topic would otherwise log every such event).
+   */
+  function skipUnreadable(eventId: string, eventType: string, unknown: 'type' | 'version', reason: string): HandlingOutcome {
+    const skipReason = unknown === 'type' ? 'unknown-type' : 'unknown-version';
+    options.metrics.eventsSkipped.inc({ type: eventType, reason: skipReason });
+    const key = `${skipReason} ${eventType}`;
+    if (!reported.has(key)) {
+      reported.add(key);
+      options.logger.warn({ eventId, eventType, reason }, 'skipping events this version cannot read (from a newer producer?); logged once per type');
+    }
+    return 'skipped';
   }
 
   async function applyOnce(event: CloudEvent, replay: boolean): Promise<HandlingOutcome> {
@@ -155,21 +218,21 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
 
   async function handleInSpan(delivery: Delivery, type: string, eventId: string): Promise<HandlingOutcome> {
     const replay = isReplay(delivery);
+    // Decoding and validation give the same answer every time: done once, before the attempts.
+    const validation = validateDelivery(delivery);
+    if (!validation.ok && validation.unknown) return skipUnreadable(eventId, type, validation.unknown, validation.reason);
+    if (!validation.ok) {
+      // A valid event's redelivery is caught inside its transaction (applyOnce); an invalid one
+      // never gets there, so look it up before spending the retry budget on it again.
+      const recorded = await inboxOutcome(db, eventId);
+      if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return 'duplicate';
+    }
 
-    let lastReason = '';
+    let lastReason = validation.ok ? '' : validation.reason;
     for (let attempt = 0; attempt <= options.retryBudget; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt - 1, options.retryBaseDelayMs), options.signal);
       if (options.signal.aborted) throw new Error('consumer stopping; event left for redelivery');
-      const decoded = decodeCloudEvent(delivery);
-      const validation = decoded.ok ? validateCloudEvent(decoded.candidate) : decoded;
       if (!validation.ok) {
-        // A valid event's redelivery is caught inside its transaction (applyOnce); an invalid one
-        // never gets there, so look it up before spending the retry budget on it again.
-        if (attempt === 0) {
-          const recorded = await inboxOutcome(db, eventId);
-          if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return 'duplicate';
-        }
-        lastReason = validation.reason;
         options.metrics.eventsFailed.inc({ type, reason: 'invalid' });
         continue;
       }
@@ -195,10 +258,11 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   }
 
   return async function handle(delivery: Delivery): Promise<HandlingOutcome> {
-    const type = delivery.headers.ce_type ?? '(none)';
-    if (options.handles !== 'all' && !options.handles.includes(type as EventType)) return 'skipped';
-    // Without an id the event cannot be deduplicated; its position in the log identifies it instead.
-    const eventId = delivery.headers.ce_id || `${delivery.topic}/${delivery.partition}/${delivery.offset}`;
+    const typeHeader = delivery.headers.ce_type;
+    if (options.handles !== 'all' && !options.handles.includes(typeHeader as EventType)) return 'skipped';
+    // Both name the event in rows, metrics and spans: bounded and printable whatever the headers hold.
+    const type = typeLabel(typeHeader);
+    const eventId = inboxIdOf(delivery);
     const parent = contextFrom(delivery.headers, ROOT_CONTEXT);
     const span = tracer.startSpan(
       `process ${type}`,

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { openSqliteFile } from '../db/node-sqlite-dialect.ts';
+import { Utf8Decoding } from './delivery-decoding.ts';
 import { backoffDelay, sleep } from './sleep.ts';
 import { MAX_MESSAGE_BYTES, MessageRefusedError, type Delivery, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
 
@@ -64,6 +65,8 @@ const SQLITE_BUSY = 5;
 type Durability = 'full' | 'relaxed';
 
 type MessageRow = { offset: number; topic: string; message_key: string; headers: string; value: string };
+/** A row as its bytes, for consumers: see `deliveryOf`. */
+type MessageBytesRow = { offset: number; topic: string; message_key: Uint8Array; headers: Uint8Array; value: Uint8Array };
 
 export type EmbeddedLogOptions = {
   file: string;
@@ -240,6 +243,21 @@ export class EmbeddedLog implements EventTransport {
       .all(topic, afterOffset, limit) as MessageRow[];
   }
 
+  /**
+   * `read`, with the key, headers and value as the bytes stored: SQLite hands text that is not
+   * UTF-8 over with U+FFFD in place of the bad bytes, and a column holding a BLOB (SQLite types
+   * values, not columns) as bytes, so the consumer decodes them itself (`deliveryOf`).
+   */
+  readBytes(topic: string, afterOffset: number, limit: number): MessageBytesRow[] {
+    return this
+      .statement(
+        `SELECT "offset" AS offset, topic, CAST(message_key AS BLOB) AS message_key, CAST(headers AS BLOB) AS headers,
+           CAST(value AS BLOB) AS value FROM messages
+         WHERE topic = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
+      )
+      .all(topic, afterOffset, limit) as MessageBytesRow[];
+  }
+
   endOffset(topic: string): number {
     const row = this.statement('SELECT max("offset") AS last FROM messages WHERE topic = ?').get(topic) as {
       last: number | null;
@@ -344,7 +362,7 @@ class LogConsumer {
         await sleep(500, signal);
         continue;
       }
-      const rows = this.log.read(topic, this.log.committedOffset(group, topic), BATCH);
+      const rows = this.log.readBytes(topic, this.log.committedOffset(group, topic), BATCH);
       if (rows.length === 0) {
         await sleep(this.settings.pollIntervalMs, signal);
         continue;
@@ -366,14 +384,7 @@ class LogConsumer {
       for (const row of rows) {
         // Renewed before every message: a slow batch (retries with backoff) must not outlive the claim.
         if (signal.aborted || !(await this.holdsLease())) break;
-        const delivery: Delivery = {
-          topic: row.topic,
-          key: row.message_key,
-          headers: JSON.parse(row.headers) as Record<string, string>,
-          value: row.value,
-          partition: 0,
-          offset: String(row.offset),
-        };
+        const delivery = deliveryOf(row);
         try {
           await handle(delivery);
           failures = 0;
@@ -392,4 +403,38 @@ class LogConsumer {
       await commitHandled();
     }
   }
+}
+
+/**
+ * The message as the handler gets it (delivery-decoding.ts). Parsing the header column never
+ * throws: a row the consumer could not turn into a delivery would stop it at that offset for good.
+ * Headers that are not a JSON object of strings are delivered as the strings among them (none,
+ * when it is not an object), and reported, so the consumer dead-letters the message.
+ */
+function deliveryOf(row: MessageBytesRow): Delivery {
+  const decoding = new Utf8Decoding();
+  const headerText = decoding.text(row.headers, 'headers');
+  const headers: Record<string, string> = {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(headerText);
+  } catch {
+    parsed = undefined;
+  }
+  let stringsOnly = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  if (stringsOnly) {
+    for (const [name, value] of Object.entries(parsed as object)) {
+      if (typeof value === 'string') headers[name] = value;
+      else stringsOnly = false;
+    }
+  }
+  if (!stringsOnly) decoding.malformed('headers', 'are not a JSON object of strings', row.headers);
+  return decoding.deliver({
+    topic: row.topic,
+    key: decoding.text(row.message_key, 'key'),
+    headers,
+    value: decoding.text(row.value, 'value'),
+    partition: 0,
+    offset: String(row.offset),
+  });
 }

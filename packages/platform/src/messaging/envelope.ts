@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { eventProducers, type CloudEvent, type MedicalEvent } from '@medical/contracts';
+import { dataSchemaOf, eventProducers, type CloudEvent, type MedicalEvent } from '@medical/contracts';
 import type { TransportMessage } from './transport.ts';
 
 /**
  * CloudEvents 1.0 in binary content mode: context attributes as `ce_*` headers, the event data
- * as the JSON value. The same encoding is used on Kafka and in the embedded log.
+ * as the JSON value. The same encoding is used on Kafka and in the embedded log. `dataschema`
+ * names the data's schema and version (`urn:medical:events:<type>:<version>`, contracts'
+ * data-schemas.ts), so a consumer can tell an event of a version it does not read.
  */
 export function toCloudEvent(event: MedicalEvent, subject: string, traceparent?: string): CloudEvent {
   return {
@@ -15,6 +17,7 @@ export function toCloudEvent(event: MedicalEvent, subject: string, traceparent?:
     time: new Date().toISOString(),
     subject,
     datacontenttype: 'application/json',
+    dataschema: dataSchemaOf(event.type),
     ...(traceparent ? { traceparent } : {}),
     data: event.data,
   } as CloudEvent;
@@ -30,9 +33,13 @@ export function encodeCloudEvent(topic: string, event: CloudEvent): TransportMes
     ce_subject: event.subject,
     'content-type': event.datacontenttype,
   };
+  if (event.dataschema) headers.ce_dataschema = event.dataschema;
   if (event.traceparent) headers.traceparent = event.traceparent;
   return { topic, key: event.subject, headers, value: JSON.stringify(event.data) };
 }
+
+/** W3C Trace Context: version 00, and the fields a later version may append. */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[\x21-\x7e]*)?$/;
 
 export type DecodedMessage = { ok: true; candidate: Record<string, unknown> } | { ok: false; reason: string };
 
@@ -59,6 +66,9 @@ export function decodeCloudEvent(message: Pick<TransportMessage, 'headers' | 'va
     datacontenttype: 'application/json',
     data,
   };
-  if (h.traceparent) candidate.traceparent = h.traceparent;
+  // Absent from the events of producers older than the attribute: they are read as before.
+  if (h.ce_dataschema !== undefined) candidate.dataschema = h.ce_dataschema;
+  // Tracing is best effort: a malformed traceparent is dropped, it never makes an event poison.
+  if (h.traceparent && TRACEPARENT.test(h.traceparent)) candidate.traceparent = h.traceparent;
   return { ok: true, candidate };
 }

@@ -2,12 +2,12 @@ import {
   Consumer,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
-  stringDeserializers,
   type BaseOptions,
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
+import { Utf8Decoding } from './delivery-decoding.ts';
 import { backoffDelay, sleep } from './sleep.ts';
 import type { Delivery, SubscribeOptions } from './transport.ts';
 
@@ -58,9 +58,14 @@ export type KafkaSubscriptionSettings = {
   logger: Logger;
 };
 
-type StringMessage = Message<string, string, string, string>;
-type StringStream = MessagesStream<string, string, string, string>;
-type StringConsumer = Consumer<string, string, string, string>;
+/**
+ * Messages are read as bytes (no deserializers) and decoded in `deliveryOf`: the library's string
+ * deserializers would replace bytes that are not UTF-8 without a word, and a deserializer that
+ * threw would fail the stream on the same message again after every restart.
+ */
+type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+type RawStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+type RawConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
 /** Messages buffered in the pull queue before the stream is paused. */
 const QUEUE_HIGH = 64;
@@ -102,14 +107,14 @@ class Wakeup {
 
 /** Pulls messages off a stream one at a time, pausing the stream while enough are buffered. */
 class StreamReader {
-  readonly stream: StringStream;
+  readonly stream: RawStream;
   /** The consumer's join epoch when the stream was opened; a later rebalance retires the stream. */
   readonly epoch: number;
   failure: Error | undefined;
   ended = false;
-  private readonly queue: StringMessage[] = [];
+  private readonly queue: RawMessage[] = [];
 
-  constructor(stream: StringStream, epoch: number, wakeup: Wakeup) {
+  constructor(stream: RawStream, epoch: number, wakeup: Wakeup) {
     this.stream = stream;
     this.epoch = epoch;
     stream.on('data', (message) => {
@@ -129,7 +134,7 @@ class StreamReader {
     stream.on('close', end);
   }
 
-  take(): StringMessage | undefined {
+  take(): RawMessage | undefined {
     const message = this.queue.shift();
     if (this.queue.length <= QUEUE_LOW && this.stream.isPaused() && !this.ended && !this.failure) this.stream.resume();
     return message;
@@ -158,9 +163,9 @@ export class KafkaSubscription {
   /** Per partition, the offset after the last message this member handled (never handled twice by one member). */
   private readonly position = new Map<number, bigint>();
   /** Per partition, the last message handled whose offset is not committed yet. */
-  private readonly uncommitted = new Map<number, StringMessage>();
+  private readonly uncommitted = new Map<number, RawMessage>();
   private committedAt = Date.now();
-  private consumer: StringConsumer | undefined;
+  private consumer: RawConsumer | undefined;
   private joinEpoch = 0;
   private fault: Error | undefined;
   private phase: 'starting' | 'consuming' | 'handling' | 'closing' = 'starting';
@@ -232,14 +237,13 @@ export class KafkaSubscription {
     }
   }
 
-  private createConsumer(): StringConsumer {
+  private createConsumer(): RawConsumer {
     const { settings, options } = this;
     this.instance += 1;
-    const consumer = new Consumer<string, string, string, string>({
+    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       ...settings.client,
       clientId: `${settings.client.clientId}-${this.instance}`,
       groupId: options.group,
-      deserializers: stringDeserializers,
       autocommit: false,
       sessionTimeout: settings.sessionTimeoutMs,
       heartbeatInterval: settings.heartbeatIntervalMs,
@@ -277,7 +281,7 @@ export class KafkaSubscription {
     }
   }
 
-  private async openReader(consumer: StringConsumer): Promise<StreamReader> {
+  private async openReader(consumer: RawConsumer): Promise<StreamReader> {
     const stream = await consumer.consume({
       topics: [this.options.topic],
       mode: MessagesStreamModes.COMMITTED,
@@ -297,17 +301,17 @@ export class KafkaSubscription {
   }
 
   /** Whether the reader's stream belongs to the current, settled assignment of this member. */
-  private isCurrent(consumer: StringConsumer, reader: StreamReader): boolean {
+  private isCurrent(consumer: RawConsumer, reader: StreamReader): boolean {
     return consumer.isActive() && reader.epoch === this.joinEpoch;
   }
 
-  private owns(consumer: StringConsumer, partition: number): boolean {
+  private owns(consumer: RawConsumer, partition: number): boolean {
     const assignment = consumer.assignments?.find((a) => a.topic === this.options.topic);
     return assignment?.partitions.includes(partition) ?? false;
   }
 
   /** Waits for the group to settle after a rebalance, then replaces the stream with a fresh one. */
-  private async reopen(consumer: StringConsumer, old: StreamReader): Promise<StreamReader> {
+  private async reopen(consumer: RawConsumer, old: StreamReader): Promise<StreamReader> {
     await this.commitHandled();
     const deadline = Date.now() + this.settings.rebalanceTimeoutMs + this.settings.sessionTimeoutMs;
     while (!consumer.isActive()) {
@@ -382,18 +386,11 @@ export class KafkaSubscription {
    * the subscription stops before the handler succeeded (the message stays uncommitted).
    */
   private async deliver(
-    consumer: StringConsumer,
+    consumer: RawConsumer,
     reader: StreamReader,
-    message: StringMessage,
+    message: RawMessage,
   ): Promise<'done' | 'abandoned' | 'stopped'> {
-    const delivery: Delivery = {
-      topic: message.topic,
-      key: message.key ?? '',
-      headers: headersOf(message),
-      value: message.value ?? '',
-      partition: message.partition,
-      offset: message.offset.toString(),
-    };
+    const delivery = deliveryOf(message);
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
         // The messages before this one are done: commit them before pausing on this one.
@@ -439,7 +436,7 @@ export class KafkaSubscription {
    * its group and sends it once the join completed, so the wait is bounded here: a consumer that
    * fails meanwhile leaves the message uncommitted (it is delivered again, and deduplicated).
    */
-  private async commit(message: StringMessage): Promise<void> {
+  private async commit(message: RawMessage): Promise<void> {
     const committed = Promise.resolve(message.commit());
     committed.catch(() => {});
     const limit = this.settings.rebalanceTimeoutMs + this.settings.sessionTimeoutMs;
@@ -466,11 +463,26 @@ export class KafkaSubscription {
   }
 }
 
-/** The headers as a plain object; a header without a value (possible in Kafka) becomes ''. */
-function headersOf(message: StringMessage): Record<string, string> {
+/**
+ * The message as the handler gets it, its bytes decoded as UTF-8 (delivery-decoding.ts). A header
+ * or key without a value (possible in Kafka) becomes ''.
+ */
+function deliveryOf(message: RawMessage): Delivery {
+  const decoding = new Utf8Decoding();
   const headers: Record<string, string> = {};
-  for (const [key, value] of message.headers) if (key !== undefined) headers[key] = value ?? '';
-  return headers;
+  for (const [nameBytes, valueBytes] of message.headers) {
+    if (nameBytes === undefined) continue;
+    const name = decoding.text(nameBytes, 'header name');
+    headers[name] = decoding.text(valueBytes, 'header', name);
+  }
+  return decoding.deliver({
+    topic: message.topic,
+    key: decoding.text(message.key, 'key'),
+    headers,
+    value: decoding.text(message.value, 'value'),
+    partition: message.partition,
+    offset: message.offset.toString(),
+  });
 }
 
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,3 +1,5 @@
+import type { UndecodablePart } from './delivery-decoding.ts';
+
 /**
  * The event transport port. A message is what travels: CloudEvents binary mode, the attributes
  * as `ce_*` headers and the JSON data as the value, the same on Kafka and on the embedded log.
@@ -17,6 +19,12 @@ export type TransportMessage = {
 export type Delivery = TransportMessage & {
   partition: number;
   offset: string;
+  /**
+   * The parts of the message that were not text (not UTF-8), as their transport decoded them
+   * (delivery-decoding.ts): the strings above then hold U+FFFD in their place, and the consumer
+   * dead-letters the message with these original bytes. Absent when everything decoded.
+   */
+  undecodable?: UndecodablePart[];
 };
 
 /**
