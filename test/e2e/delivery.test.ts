@@ -14,6 +14,7 @@ import {
   getExamination,
   getReception,
   getVisit,
+  inServiceDatabase,
   listAll,
   ok,
   patience,
@@ -130,6 +131,9 @@ describeEachProfile((profile) => {
         assert.equal(await events.lag(group), 0, `${group} had consumed the whole log before it stopped`);
         await events.rewind(group);
         assert.equal(await events.lag(group), messages, `${group} was rewound: the whole log is to be delivered again`);
+        // The service resumes where its own database says, not where the transport's offset was
+        // moved to: forget those positions too, so every event really is delivered again.
+        await inServiceDatabase(running, group, 'delete from consumer_positions');
 
         await running.system.restart(group);
         await eventually(

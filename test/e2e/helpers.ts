@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { SERVICE_NAMES, startSystem, type BackendServiceName, type Env, type RunningSystem } from '../../scripts/lib/processes.ts';
 import { caughtUp, deleteTopics, membersOnOtherTopics, openEventLog, type EventLog, type LagReport } from './event-log.ts';
@@ -764,6 +765,33 @@ export async function waitForQuiescence(
 // ---- reading lists ---------------------------------------------------------------------------
 
 /** Every item of a list endpoint, page by page (size 100), checking the envelope on the way. */
+/**
+ * Runs one statement in a service's own database (its SQLite file, or its schema in this
+ * system's PostgreSQL database), for what no API exposes: its consumer positions, say. The
+ * statement is written with `?` placeholders; on PostgreSQL they become `$1`, `$2`, ...
+ */
+export async function inServiceDatabase(running: TestSystem, service: BackendServiceName, statement: string, parameters: Array<string | number> = []): Promise<unknown[]> {
+  if (running.database) {
+    const client = new pg.Client({ connectionString: running.database.url });
+    await client.connect();
+    try {
+      await client.query(`set search_path to "${service.replaceAll('-', '_')}"`);
+      let index = 0;
+      const { rows } = await client.query(statement.replace(/\?/g, () => `$${++index}`), parameters);
+      return rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new DatabaseSync(path.join(running.dataDir, `${service}.sqlite`));
+  try {
+    const prepared = db.prepare(statement);
+    return /^\s*select/i.test(statement) ? prepared.all(...parameters) : [prepared.run(...parameters)];
+  } finally {
+    db.close();
+  }
+}
+
 export async function listAll<T>(client: Client, pathname: string, filters: Record<string, string | number | undefined> = {}): Promise<T[]> {
   const items: T[] = [];
   for (let page = 0; ; page++) {

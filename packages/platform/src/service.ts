@@ -69,6 +69,8 @@ export type RunningService = {
   stop(): Promise<void>;
 };
 
+/** The most events of one partition applied in one transaction. */
+const MAX_EVENT_BATCH = 100;
 /** How often each process deletes the idempotency keys and visit traces past their retention. */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** A scrape waits this long for the consumer lag before it answers without it. */
@@ -191,13 +193,16 @@ export async function startService<DB>(
       effect: boundEffect,
       afterCommit: () => relay.notify(),
       signal: consumerAbort.signal,
+      group: config.consumerGroup,
     });
+    // What a partition has fetched is handled in one transaction with its position, partitions
+    // side by side; the database says where each partition resumes (consumer.ts, handleBatch).
     subscription = await transport.subscribe({
       group: config.consumerGroup,
       topic: config.topic,
-      handle: async (delivery) => {
-        await handle(delivery);
-      },
+      handleBatch: handle.handleBatch,
+      maxBatch: MAX_EVENT_BATCH,
+      resumeFrom: (partitions) => handle.resumeFrom(config.topic, partitions),
     });
   }
 

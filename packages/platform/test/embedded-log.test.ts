@@ -274,6 +274,51 @@ describe('EmbeddedLog', () => {
     assert.deepEqual(await b.lag('g', topic), [{ partition: 0, lag: 0 }]);
   });
 
+  test('a batch handler gets consecutive messages of at most maxBatch; a store of its own says where it resumes, ahead of or behind the log', async (t) => {
+    const file = path.join(tempDir(t), 'log.sqlite');
+    const log = openLog(t, file);
+    await log.publish(ids(1, 7).map((id) => message(id)));
+    const batches: string[][] = [];
+    const first = await log.subscribe({
+      group: 'batches',
+      topic,
+      maxBatch: 3,
+      handleBatch: async (deliveries) => void batches.push(deliveries.map((d) => d.headers.ce_id!)),
+    });
+    await waitFor('seven messages', () => batches.flat().length === 7);
+    await first.stop();
+    assert.deepEqual(batches, [ids(1, 3), ids(4, 6), ['m-7']]);
+
+    // The subscriber's own store is ahead of the log's offset (its commit was lost in a crash):
+    // it resumes where the store says.
+    await log.rewind('batches', topic);
+    const ahead: string[] = [];
+    const second = await log.subscribe({
+      group: 'batches',
+      topic,
+      maxBatch: 10,
+      resumeFrom: async (partitions) => new Map(partitions.map((p) => [p, 6n])),
+      handleBatch: async (deliveries) => void ahead.push(...deliveries.map((d) => d.headers.ce_id!)),
+    });
+    await waitFor('the messages after the stored position', () => ahead.length === 2);
+    await second.stop();
+    assert.deepEqual(ahead, ['m-6', 'm-7']);
+    assert.deepEqual(await log.lag('batches', topic), [{ partition: 0, lag: 0 }]);
+
+    // Behind it (the store restored from a backup): the messages since are delivered again.
+    const behind: string[] = [];
+    const third = await log.subscribe({
+      group: 'batches',
+      topic,
+      maxBatch: 10,
+      resumeFrom: async () => new Map([[0, 4n]]),
+      handleBatch: async (deliveries) => void behind.push(...deliveries.map((d) => d.headers.ce_id!)),
+    });
+    await waitFor('the messages after the restored position', () => behind.length === 4);
+    await third.stop();
+    assert.deepEqual(behind, ids(4, 7));
+  });
+
   test('a second group independently sees every message', async (t) => {
     const log = openLog(t, path.join(tempDir(t), 'events.sqlite'));
     await log.publish(ids(1, 20).map((id) => message(id)));

@@ -364,6 +364,68 @@ describe('KafkaTransport', { skip }, () => {
     await waitFor('every message', () => new Set(seenByB.map((d) => d.headers.ce_id)).size === keys.length, 20_000);
   });
 
+  test('a batch handler gets consecutive messages of one partition, partitions side by side: one held partition holds up no other', async (t) => {
+    const n = names(t);
+    const transport = await open(t, n);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const all: TransportMessage[] = [];
+    for (let seq = 1; seq <= 20; seq++) for (const key of keys) all.push(message(n.topic, key, seq));
+    const partitionOf = (key: string) => compatibilityPartitioner(message(n.topic, key, 1) as never, Buffer.from(key)) % 3;
+    const batches: Delivery[][] = [];
+    let held: number | undefined;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    defer(t, async () => release());
+    const subscription = await transport.subscribe({
+      group: n.group,
+      topic: n.topic,
+      maxBatch: 7,
+      handleBatch: async (deliveries) => {
+        batches.push(deliveries);
+        held ??= deliveries[0]!.partition;
+        if (deliveries[0]!.partition === held) await gate;
+      },
+    });
+    defer(t, () => subscription.stop());
+    await transport.publish(all);
+    const heldMessages = () => all.filter((m) => partitionOf(m.key) === held).length;
+    await waitFor('every other partition, while one is held', () => held !== undefined && batches.flat().length === all.length - heldMessages() + batches.filter((b) => b[0]!.partition === held).flat().length, 20_000);
+    assert.equal(batches.filter((b) => b[0]!.partition === held).length, 1, 'the held partition got no second batch while its first was in hand');
+    release();
+    await waitFor('every message', () => batches.flat().length === all.length, 20_000);
+    for (const batch of batches) {
+      assert.ok(batch.length >= 1 && batch.length <= 7, `a batch of ${batch.length}`);
+      assert.equal(new Set(batch.map((d) => d.partition)).size, 1, 'one partition per batch');
+      const offsets = batch.map((d) => BigInt(d.offset));
+      for (let i = 1; i < offsets.length; i++) assert.equal(offsets[i], offsets[i - 1]! + 1n, 'consecutive offsets');
+    }
+    for (const key of keys) {
+      assert.deepEqual(batches.flat().filter((d) => d.key === key).map(seqOf), Array.from({ length: 20 }, (_, i) => i + 1), `key ${key} in order, once`);
+    }
+  });
+
+  test("a subscriber's stored positions say where each partition starts; a partition it does not name starts where the group committed (here never: at the beginning)", async (t) => {
+    const n = names(t);
+    const transport = await open(t, n, { partitions: 2 });
+    // Keys that land in both partitions.
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await transport.publish(Array.from({ length: 10 }, (_, i) => keys.map((key) => message(n.topic, key, i + 1))).flat());
+    const byPartition = new Map<number, bigint[]>();
+    const subscription = await transport.subscribe({
+      group: n.group,
+      topic: n.topic,
+      maxBatch: 50,
+      resumeFrom: async (partitions) => new Map(partitions.filter((p) => p === 0).map((p) => [p, 5n])),
+      handleBatch: async (deliveries) => {
+        for (const d of deliveries) byPartition.set(d.partition, [...(byPartition.get(d.partition) ?? []), BigInt(d.offset)]);
+      },
+    });
+    await waitFor('both partitions', async () => byPartition.size === 2 && (await totalLag(transport, n.group, n.topic)) === 0, 20_000);
+    await subscription.stop();
+    assert.equal(byPartition.get(0)![0], 5n, 'partition 0 starts at its stored position');
+    assert.equal(byPartition.get(1)![0], 0n, 'partition 1, never committed, starts at the beginning');
+  });
+
   test('lag, rewind and groupIsActive', async (t) => {
     const n = names(t);
     const transport = await open(t, n);

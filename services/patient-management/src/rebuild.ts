@@ -28,8 +28,10 @@ const database = await openDatabase<PatientManagementDatabase>(config, definitio
 await database.transaction(async (trx) => {
   await clearVisits(trx);
   await clearTimelines(trx);
-  // Forget which events were applied, so the replay applies every one again.
+  // Forget which events were applied and where each partition stood, so the replay starts at the
+  // beginning and applies every one again.
   await trx.deleteFrom('inbox').execute();
+  await trx.deleteFrom('consumer_positions').execute();
 });
 await database.close();
 await transport.rewind(config.consumerGroup, config.topic);

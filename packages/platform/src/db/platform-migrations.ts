@@ -147,6 +147,27 @@ export const platformMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Where the service's consumer resumes each partition (messaging/consumer.ts): the offset after
+   * the last event whose effect committed, written in the effect's own transaction. The broker's
+   * committed offset is then only a mark of progress: a consumer resumes from what its database
+   * says it did, after a crash, a rebalance, expired group offsets or a restore of the database.
+   */
+  '0010_platform_consumer_positions': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('consumer_positions')
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('next_offset', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('consumer_positions_pk', ['group_id', 'topic', 'partition'])
+        .execute();
+      // The purge of inbox rows past their retention (messaging/inbox-retention.ts).
+      await db.schema.createIndex('inbox_processed_at').on('inbox').column('processed_at').execute();
+    },
+  },
 };
 
 export type PlatformTables = {
@@ -174,6 +195,7 @@ export type PlatformTables = {
     reason: string;
     refused_at: string;
   };
+  consumer_positions: { group_id: string; topic: string; partition: number; next_offset: number | string; updated_at: string };
   inbox: { event_id: string; event_type: string; outcome: 'APPLIED' | 'DEAD_LETTERED'; processed_at: string };
   id_sequences: { name: string; last_value: number | string };
   visit_traces: { subject: string; traceparent: string; recorded_at: string };

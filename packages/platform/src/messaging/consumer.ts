@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { validateCloudEvent, type CloudEvent, type EventType, type EventValidation } from '@medical/contracts';
 import type { PlatformTables } from '../db/platform-migrations.ts';
@@ -44,10 +44,21 @@ export type IdempotentConsumerOptions = {
    */
   handles: 'all' | readonly EventType[];
   effect: EventEffect;
-  /** Called after a transaction that may have written outbox rows, to publish them promptly. */
+  /**
+   * Called after a transaction that wrote a dead letter to the outbox, to publish it promptly.
+   * (An effect's own events wake the relay through the service's emit, only when there are some.)
+   */
   afterCommit: () => void;
   signal: AbortSignal;
+  /**
+   * The consumer group whose positions `handleBatch` keeps in the service's database, with each
+   * batch's effects, and `resumeFrom` reads back (consumer_positions).
+   */
+  group?: string;
 };
+
+/** A gap of skipped events this long moves a partition's stored position even with nothing to apply. */
+const POSITION_GAP = 500n;
 
 /**
  * The header of an event re-published from a dead letter (`npm run dead-letters -- replay`):
@@ -212,7 +223,6 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       await options.effect(trx, event);
       return 'applied' as const;
     });
-    options.afterCommit();
     return outcome;
   }
 
@@ -257,29 +267,14 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     return deadLetter(delivery, eventId, type, lastReason);
   }
 
-  return async function handle(delivery: Delivery): Promise<HandlingOutcome> {
+  async function handle(delivery: Delivery): Promise<HandlingOutcome> {
     const typeHeader = delivery.headers.ce_type;
     if (options.handles !== 'all' && !options.handles.includes(typeHeader as EventType)) return 'skipped';
     // Both name the event in rows, metrics and spans: bounded and printable whatever the headers hold.
     const type = typeLabel(typeHeader);
     const eventId = inboxIdOf(delivery);
     const parent = contextFrom(delivery.headers, ROOT_CONTEXT);
-    const span = tracer.startSpan(
-      `process ${type}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': options.messagingSystem ?? 'unknown',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': delivery.topic,
-          'messaging.destination.partition.id': String(delivery.partition),
-          'messaging.consumer.group.name': options.serviceName,
-          'messaging.message.id': eventId,
-          'medical.reception_id': delivery.key,
-        },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(`process ${type}`, spanOptions(delivery, eventId), parent);
     try {
       const outcome = await context.with(trace.setSpan(parent, span), () => handleInSpan(delivery, type, eventId));
       span.setAttribute('medical.outcome', outcome);
@@ -292,5 +287,158 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     } finally {
       span.end();
     }
-  };
+  }
+
+  const spanOptions = (delivery: Delivery, eventId: string) => ({
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      'messaging.system': options.messagingSystem ?? 'unknown',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': delivery.topic,
+      'messaging.destination.partition.id': String(delivery.partition),
+      'messaging.consumer.group.name': options.serviceName,
+      'messaging.message.id': eventId,
+      'medical.reception_id': delivery.key,
+    },
+  });
+
+  /** A delivery the batch path applies itself: a valid, readable event of a type this service handles, not a replay. */
+  type Plain = { delivery: Delivery; event: CloudEvent; eventId: string; type: string };
+
+  /**
+   * What a delivery needs: nothing (a type this service does not handle), the batch path (a
+   * plain event), or the one-at-a-time path of `handle`, which knows replays, invalid and
+   * unreadable events, retries and dead letters.
+   */
+  function classify(delivery: Delivery): 'pass' | 'alone' | Plain {
+    const typeHeader = delivery.headers.ce_type;
+    if (options.handles !== 'all' && !options.handles.includes(typeHeader as EventType)) return 'pass';
+    if (isReplay(delivery)) return 'alone';
+    const validation = validateDelivery(delivery);
+    if (!validation.ok) return 'alone';
+    return { delivery, event: validation.event, eventId: inboxIdOf(delivery), type: typeLabel(typeHeader) };
+  }
+
+  const positions = new Map<string, bigint>();
+  const positionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+  async function savePosition(trx: Transaction<PlatformTables>, topic: string, partition: number, next: bigint): Promise<void> {
+    await trx
+      .insertInto('consumer_positions')
+      .values({ group_id: options.group!, topic, partition, next_offset: next.toString(), updated_at: new Date().toISOString() })
+      .onConflict((oc) =>
+        oc
+          .columns(['group_id', 'topic', 'partition'])
+          .doUpdateSet((eb) => ({ next_offset: eb.ref('excluded.next_offset'), updated_at: eb.ref('excluded.updated_at') }))
+          // Only forward: a member that lost the partition in a rebalance may finish a batch late.
+          .where(sql<boolean>`excluded.next_offset > consumer_positions.next_offset`),
+      )
+      .execute();
+  }
+
+  /**
+   * Applies a run of plain events of one partition in one transaction: one multi-row inbox claim,
+   * the effects in order, and the partition's position (`next`), which commit together. Should
+   * an effect throw, the run is rolled back and its events go one at a time through `handle`,
+   * where the poison one is retried and dead-lettered alone. An outage goes to the transport.
+   */
+  async function applyRun(run: Plain[], topic: string, partition: number, next: bigint): Promise<void> {
+    const key = positionKey(topic, partition);
+    const stored = positions.get(key);
+    if (run.length === 0) {
+      // Nothing to apply: the position moves only past a long gap (skipped types), so a restart
+      // does not read far back; reading a few events again costs nothing but the fetch.
+      if (!options.group || (stored !== undefined && next - stored < POSITION_GAP)) return;
+      await options.transaction((trx) => savePosition(trx as unknown as Transaction<PlatformTables>, topic, partition, next));
+      positions.set(key, next);
+      return;
+    }
+    let applied: Plain[];
+    try {
+      applied = await options.transaction(async (trx) => {
+        const typed = trx as unknown as Transaction<PlatformTables>;
+        const processedAt = new Date().toISOString();
+        const claimed = await typed
+          .insertInto('inbox')
+          .values(run.map((p) => ({ event_id: p.eventId, event_type: p.type, outcome: 'APPLIED' as const, processed_at: processedAt })))
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .returning('event_id')
+          .execute();
+        const fresh = new Set(claimed.map((row) => row.event_id));
+        const done: Plain[] = [];
+        for (const p of run) {
+          // A second copy in the same run (republished by a relay) is claimed once, applied once.
+          if (!fresh.delete(p.eventId)) continue;
+          const parent = contextFrom(p.delivery.headers, ROOT_CONTEXT);
+          const span = tracer.startSpan(`process ${p.type}`, spanOptions(p.delivery, p.eventId), parent);
+          try {
+            await context.with(trace.setSpan(parent, span), () => options.effect(trx, p.event));
+            span.setAttribute('medical.outcome', 'applied');
+          } catch (error) {
+            span.recordException(error as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            throw error;
+          } finally {
+            span.end();
+          }
+          done.push(p);
+        }
+        if (options.group) await savePosition(typed, topic, partition, next);
+        return done;
+      });
+    } catch (error) {
+      if (isUnavailable(error) || options.signal.aborted) throw error;
+      options.logger.warn({ err: error, partition, events: run.length }, 'a batch of events failed; handling them one at a time');
+      for (const p of run) await handle(p.delivery);
+      return;
+    }
+    if (options.group) positions.set(key, next);
+    for (const p of applied) {
+      options.metrics.eventsConsumed.inc({ type: p.type });
+      // One line per clinical event this service acted on: ids only, never the event's data.
+      options.logger.info({ eventId: p.eventId, eventType: p.type, receptionId: p.delivery.key }, 'event applied');
+    }
+  }
+
+  /**
+   * The transport's batch of one partition (BatchHandler): runs of plain events applied a run per
+   * transaction with the partition's position, the others one at a time in order between them.
+   */
+  async function handleBatch(deliveries: Delivery[]): Promise<void> {
+    let run: Plain[] = [];
+    for (const delivery of deliveries) {
+      const kind = classify(delivery);
+      if (kind === 'pass') continue;
+      if (kind !== 'alone') {
+        run.push(kind);
+        continue;
+      }
+      await applyRun(run, delivery.topic, delivery.partition, BigInt(delivery.offset));
+      run = [];
+      await handle(delivery);
+    }
+    const last = deliveries.at(-1);
+    if (last) await applyRun(run, last.topic, last.partition, BigInt(last.offset) + 1n);
+  }
+
+  /** Where the database says each partition resumes (ResumePositions). */
+  async function resumeFrom(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
+    const resumed = new Map<number, bigint>();
+    if (!options.group || partitions.length === 0) return resumed;
+    const rows = await db
+      .selectFrom('consumer_positions')
+      .select(['partition', 'next_offset'])
+      .where('group_id', '=', options.group)
+      .where('topic', '=', topic)
+      .where('partition', 'in', [...partitions])
+      .execute();
+    for (const row of rows) {
+      const next = BigInt(row.next_offset);
+      resumed.set(Number(row.partition), next);
+      positions.set(positionKey(topic, Number(row.partition)), next);
+    }
+    return resumed;
+  }
+
+  return Object.assign(handle, { handleBatch, resumeFrom });
 }

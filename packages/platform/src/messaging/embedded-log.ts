@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { openSqliteFile } from '../db/node-sqlite-dialect.ts';
 import { Utf8Decoding } from './delivery-decoding.ts';
 import { backoffDelay, sleep } from './sleep.ts';
-import { MAX_MESSAGE_BYTES, MessageRefusedError, type Delivery, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
+import { batchesOf, MAX_MESSAGE_BYTES, MessageRefusedError, type Delivery, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
 
 /**
  * The embedded transport: a durable, append-only log in one SQLite file that the local
@@ -349,16 +349,41 @@ class LogConsumer {
     if (Date.now() < this.leaseRenewAt) return true;
     const leaseMs = this.settings.leaseMs ?? DEFAULT_LEASE_MS;
     const held = await this.log.acquireLease(this.options.group, this.options.topic, this.owner, leaseMs);
+    const taken = held && this.leaseRenewAt === 0;
     this.leaseRenewAt = held ? Date.now() + leaseMs / 3 : 0;
+    // Taken over (at start, or after another member held it): resume where the subscriber's own
+    // store says, which may be ahead of this log's offset (a crash between the two) or behind it
+    // (the subscriber's database restored from a backup).
+    if (taken && !(await this.resume())) return false;
     return held;
   }
 
+  private async resume(): Promise<boolean> {
+    const { group, topic, resumeFrom } = this.options;
+    if (!resumeFrom) return true;
+    const next = (await resumeFrom([0])).get(0);
+    if (next === undefined || Number(next) - 1 === this.log.committedOffset(group, topic)) return true;
+    if (await this.log.commitAsOwner(group, topic, Number(next) - 1, this.owner)) return true;
+    this.leaseRenewAt = 0;
+    return false;
+  }
+
   private async loop(): Promise<void> {
-    const { group, topic, handle } = this.options;
+    const { group, topic } = this.options;
+    const { handleBatch, maxBatch } = batchesOf(this.options);
     const signal = this.abort.signal;
     let failures = 0;
     while (!signal.aborted) {
-      if (!(await this.holdsLease())) {
+      let holds: boolean;
+      try {
+        holds = await this.holdsLease();
+      } catch (error) {
+        // The subscriber's store could not say where to resume (its database is away): wait.
+        this.leaseRenewAt = 0;
+        this.settings.logger.warn({ err: error, group }, 'could not take the consumer lease over; retrying');
+        holds = false;
+      }
+      if (!holds) {
         await sleep(500, signal);
         continue;
       }
@@ -367,8 +392,8 @@ class LogConsumer {
         await sleep(this.settings.pollIntervalMs, signal);
         continue;
       }
-      // The last message handled and not yet committed; committed at the end of the batch, on a
-      // failure, and every COMMIT_INTERVAL_MS within a long batch.
+      // The last message handled and not yet committed; committed at the end of the rows read, on
+      // a failure, and every COMMIT_INTERVAL_MS within a long run of batches.
       let handled: number | undefined;
       let committedAt = Date.now();
       const commitHandled = async (): Promise<boolean> => {
@@ -381,23 +406,23 @@ class LogConsumer {
         this.settings.logger.warn({ group, offset }, 'lost the consumer lease; another member continues');
         return false;
       };
-      for (const row of rows) {
-        // Renewed before every message: a slow batch (retries with backoff) must not outlive the claim.
+      for (let start = 0; start < rows.length; start += maxBatch) {
+        // Renewed before every batch: a slow one (retries with backoff) must not outlive the claim.
         if (signal.aborted || !(await this.holdsLease())) break;
-        const delivery = deliveryOf(row);
+        const batch = rows.slice(start, start + maxBatch);
         try {
-          await handle(delivery);
+          await handleBatch(batch.map(deliveryOf));
           failures = 0;
         } catch (error) {
           // The handler owns retries and dead-lettering; reaching here means its own store failed.
-          // Keep what was handled before it, and try the same message again after a pause.
+          // Keep what was handled before it, and try the same batch again after a pause.
           failures += 1;
-          this.settings.logger.error({ err: error, group, offset: row.offset }, 'event handling failed; will redeliver');
+          this.settings.logger.error({ err: error, group, offset: batch[0]!.offset }, 'event handling failed; will redeliver');
           await commitHandled();
           await sleep(backoffDelay(failures, this.settings.retryBaseDelayMs ?? 200), signal);
           break;
         }
-        handled = row.offset;
+        handled = batch.at(-1)!.offset;
         if (Date.now() - committedAt >= COMMIT_INTERVAL_MS && !(await commitHandled())) break;
       }
       await commitHandled();

@@ -9,39 +9,42 @@ import {
 import type { Logger } from 'pino';
 import { Utf8Decoding } from './delivery-decoding.ts';
 import { backoffDelay, sleep } from './sleep.ts';
-import type { Delivery, SubscribeOptions } from './transport.ts';
+import { batchesOf, type BatchHandler, type Delivery, type SubscribeOptions } from './transport.ts';
 
 /**
  * One member of a Kafka consumer group: the consuming half of the Kafka adapter.
  *
- * Messages are handled one at a time, in partition order, and a message's offset is committed
- * only after its handler resolved. Offsets are committed in batches: when nothing more is
- * waiting, every COMMIT_INTERVAL_MS while messages keep coming, and before a stream is replaced
- * or closed. A round trip to the broker per message capped a member at a few hundred messages a
- * second; a crash now replays at most the uncommitted batch, which the inbox absorbs. The stream of @platformatic/kafka is used with autocommit off
- * and read through a small pull queue, so nothing is taken from the stream before the previous
- * message is done:
+ * Each partition is a lane of its own: what the stream fetched for a partition is handed over
+ * as one batch (consecutive messages, at most `maxBatch`), and the next batch of that partition
+ * only once the handler resolved; for a batch handler the partitions' lanes run side by side, so
+ * a slow or failing partition holds up no other (a per-message handler gets one message at a
+ * time, whatever its partition). The stream of @platformatic/kafka is read with autocommit off
+ * into per-partition queues, and paused while enough is waiting.
  *
- * - A handler that rejects gets the same message again after a backoff, in place: the message
- *   stays in hand, nothing after it (of any partition) is handed over, nothing is committed.
- *   Before each new attempt the member checks it still owns the partition; if a rebalance took
- *   it away, the message is dropped uncommitted and the new owner reads it from the committed
- *   offset.
+ * - Where a partition starts: with `resumeFrom`, where the subscriber's own database says (the
+ *   service commits each batch's position with its effects), else the group's committed offset,
+ *   else the topic's beginning, so nothing published before the service first started is
+ *   missed. The committed offset is then a mark of progress for lag and alerts, committed for
+ *   every partition in one request at most every second; without `resumeFrom` it is what a
+ *   restart resumes from, committed as soon as the member has caught up.
+ * - A handler that rejects gets the same batch again after a backoff, in place: its partition's
+ *   lane waits, the others go on. Before each new attempt the member checks it still owns the
+ *   partition; if a rebalance took it away, the batch is dropped and the new owner resumes it.
  * - A rebalance (the library rejoins by itself when a heartbeat says so) bumps `joinEpoch`. The
  *   stream opened in the previous epoch may hold messages fetched for partitions this member no
  *   longer owns, and the library's offset bookkeeping of such a stream is not reliable for
  *   partitions that come back later. So the member never reads an old stream across a
- *   rebalance: it finishes the message in hand, waits until the group is stable, opens a fresh
- *   stream (mode COMMITTED: it starts from the group's committed offsets of the new assignment)
- *   and closes the old one. Opening the new stream before closing the old keeps the topic
- *   tracked, so the swap itself does not trigger yet another rebalance.
+ *   rebalance: it lets the batches in hand finish, waits until the group is stable, opens a
+ *   fresh stream for the new assignment and closes the old one. Opening the new stream before
+ *   closing the old keeps the topic tracked, so the swap itself does not trigger yet another
+ *   rebalance.
  * - A failing stream or client (broker gone, a rejoin that failed) closes the whole consumer
- *   and starts a new one after a backoff, again from the committed offsets.
+ *   and starts a new one after a backoff, again from the same starting points.
  *
- * The result is at-least-once delivery: a message can be handled twice (the one in hand while
- * a rebalance moves its partition, or one handled whose commit was lost), never skipped, and a
- * member commits only offsets of messages it handled itself, so a commit never moves a group
- * past an unhandled message. The service's inbox turns this into exactly-once effect.
+ * The result is at-least-once delivery: a batch can be handled twice (the one in hand while a
+ * rebalance moves its partition, or one handled whose position was not kept), never skipped, and
+ * a member commits only offsets of messages it handled itself, so a commit never moves a group
+ * past an unhandled message. The service's inbox and stored positions make the effect exactly once.
  */
 export type KafkaSubscriptionSettings = {
   /** Connection options shared by every client of the transport (brokers, timeouts, retries). */
@@ -67,11 +70,16 @@ type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type RawStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 type RawConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
-/** Messages buffered in the pull queue before the stream is paused. */
-const QUEUE_HIGH = 64;
-/** The longest a handled message waits for its offset to be committed while messages keep coming. */
+/** Messages buffered in the partitions' queues before the stream is paused, and resumed again. */
+const QUEUE_HIGH = 512;
+const QUEUE_LOW = 128;
+/**
+ * The longest a handled batch waits for its offset to be committed: while messages keep coming,
+ * and, when the subscriber keeps its own positions, also when caught up (the commit is a mark of
+ * progress then, not worth a request per batch).
+ */
 const COMMIT_INTERVAL_MS = 100;
-const QUEUE_LOW = 16;
+const PROGRESS_COMMIT_INTERVAL_MS = 1_000;
 const CLOSE_TIMEOUT_MS = 10_000;
 
 /** A level-triggered wake-up: `wait` returns at once if something happened since the last wait. */
@@ -105,21 +113,25 @@ class Wakeup {
   }
 }
 
-/** Pulls messages off a stream one at a time, pausing the stream while enough are buffered. */
+/** Pulls messages off a stream into one queue per partition, pausing the stream while enough are buffered. */
 class StreamReader {
   readonly stream: RawStream;
   /** The consumer's join epoch when the stream was opened; a later rebalance retires the stream. */
   readonly epoch: number;
   failure: Error | undefined;
   ended = false;
-  private readonly queue: RawMessage[] = [];
+  private readonly queues = new Map<number, RawMessage[]>();
+  private queued = 0;
 
   constructor(stream: RawStream, epoch: number, wakeup: Wakeup) {
     this.stream = stream;
     this.epoch = epoch;
     stream.on('data', (message) => {
-      this.queue.push(message);
-      if (this.queue.length >= QUEUE_HIGH && !stream.isPaused()) stream.pause();
+      let queue = this.queues.get(message.partition);
+      if (!queue) this.queues.set(message.partition, (queue = []));
+      queue.push(message);
+      this.queued += 1;
+      if (this.queued >= QUEUE_HIGH && !stream.isPaused()) stream.pause();
       wakeup.notify();
     });
     stream.on('error', (error) => {
@@ -134,14 +146,26 @@ class StreamReader {
     stream.on('close', end);
   }
 
-  take(): RawMessage | undefined {
-    const message = this.queue.shift();
-    if (this.queue.length <= QUEUE_LOW && this.stream.isPaused() && !this.ended && !this.failure) this.stream.resume();
-    return message;
+  get empty(): boolean {
+    return this.queued === 0;
+  }
+
+  /** The partitions with messages waiting. */
+  waiting(): number[] {
+    return [...this.queues].filter(([, queue]) => queue.length > 0).map(([partition]) => partition);
+  }
+
+  /** Up to `max` of a partition's messages, in order. */
+  take(partition: number, max: number): RawMessage[] {
+    const messages = this.queues.get(partition)?.splice(0, max) ?? [];
+    this.queued -= messages.length;
+    if (this.queued <= QUEUE_LOW && this.stream.isPaused() && !this.ended && !this.failure) this.stream.resume();
+    return messages;
   }
 
   async close(logger: Logger): Promise<void> {
-    this.queue.length = 0;
+    this.queues.clear();
+    this.queued = 0;
     if (this.stream.destroyed || this.stream.closed) return;
     try {
       await withTimeout(this.stream.close(), CLOSE_TIMEOUT_MS, 'closing the message stream');
@@ -151,6 +175,9 @@ class StreamReader {
     }
   }
 }
+
+/** What a partition's lane did with its batch. */
+type LaneOutcome = 'done' | 'abandoned' | 'stopped';
 
 class Stopped extends Error {}
 
@@ -168,7 +195,14 @@ export class KafkaSubscription {
   private consumer: RawConsumer | undefined;
   private joinEpoch = 0;
   private fault: Error | undefined;
-  private phase: 'starting' | 'consuming' | 'handling' | 'closing' = 'starting';
+  /** Told when the consumer fails, so a commit waiting on it gives up at once. */
+  private readonly faultListeners = new Set<(error: Error) => void>();
+  /** Set by a lane that found its partition gone: the stream is replaced once every lane is done. */
+  private abandoned = false;
+  private readonly handleBatch: BatchHandler;
+  private readonly maxBatch: number;
+  private readonly commitIntervalMs: number;
+  private phase: 'starting' | 'consuming' | 'closing' = 'starting';
   private stopping = false;
   private running: Promise<void> | undefined;
   private readonly firstJoin: Promise<void>;
@@ -179,6 +213,8 @@ export class KafkaSubscription {
     this.options = options;
     this.settings = settings;
     this.logger = settings.logger.child({ group: options.group, topic: options.topic });
+    ({ handleBatch: this.handleBatch, maxBatch: this.maxBatch } = batchesOf(options));
+    this.commitIntervalMs = options.resumeFrom ? PROGRESS_COMMIT_INTERVAL_MS : COMMIT_INTERVAL_MS;
     this.firstJoin = new Promise((resolve) => {
       this.joined = resolve;
     });
@@ -256,6 +292,7 @@ export class KafkaSubscription {
     consumer.on('error', (error: Error) => {
       if (this.consumer !== consumer || consumer.closed) return;
       this.fault ??= error;
+      for (const listener of this.faultListeners) listener(this.fault);
       this.wakeup.notify();
     });
     consumer.on('consumer:group:join', (payload) => {
@@ -282,17 +319,49 @@ export class KafkaSubscription {
   }
 
   private async openReader(consumer: RawConsumer): Promise<StreamReader> {
+    // A member that has joined knows its partitions, and so where the subscriber resumes them.
+    const offsets = this.options.resumeFrom && consumer.memberId ? await this.startingOffsets(consumer) : undefined;
     const stream = await consumer.consume({
       topics: [this.options.topic],
-      mode: MessagesStreamModes.COMMITTED,
-      // A group that never committed starts at the beginning: nothing published before the
-      // service's first start is missed.
+      ...(offsets ? { mode: MessagesStreamModes.MANUAL, offsets } : { mode: MessagesStreamModes.COMMITTED }),
+      // A partition with no position and no committed offset starts at the beginning: nothing
+      // published before the service's first start is missed.
       fallbackMode: MessagesStreamFallbackModes.EARLIEST,
       autocommit: false,
     });
     // The epoch is read after the join that consume() may have run: the stream was created, and
     // reads its offsets, under that assignment.
-    return new StreamReader(stream, this.joinEpoch, this.wakeup);
+    const reader = new StreamReader(stream, this.joinEpoch, this.wakeup);
+    if (offsets || !this.options.resumeFrom) return reader;
+    // The first join happened inside consume(): now that the partitions are known, start them
+    // again where the subscriber's database says (the new stream first, so the topic stays tracked).
+    const resumed = await this.openReader(consumer);
+    await reader.close(this.logger);
+    return resumed;
+  }
+
+  /**
+   * Where each partition of this member's assignment starts: the subscriber's stored position,
+   * else the group's committed offset (a service upgraded from a version that kept no positions),
+   * else nowhere named, which the stream's fallback turns into the beginning.
+   */
+  private async startingOffsets(consumer: RawConsumer): Promise<Array<{ topic: string; partition: number; offset: bigint }>> {
+    const { topic } = this.options;
+    const partitions = consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [];
+    const stored = await this.options.resumeFrom!(partitions);
+    const missing = partitions.filter((p) => !stored.has(p));
+    const committed = new Map<number, bigint>();
+    if (missing.length > 0) {
+      const listed = await consumer.listCommittedOffsets({ topics: [{ topic, partitions: missing }] });
+      for (const partition of missing) {
+        const offset = listed.get(topic)?.[partition];
+        if (offset !== undefined && offset >= 0n) committed.set(partition, offset);
+      }
+    }
+    return partitions.flatMap((partition) => {
+      const offset = stored.get(partition) ?? committed.get(partition);
+      return offset === undefined ? [] : [{ topic, partition, offset }];
+    });
   }
 
   private checkInterrupts(): void {
@@ -335,42 +404,62 @@ export class KafkaSubscription {
     this.joined();
     this.phase = 'consuming';
     this.logger.info({ assignments: consumer.assignments }, 'consuming');
+    const lanes = new Map<number, Promise<LaneOutcome>>();
     try {
       for (;;) {
         this.checkInterrupts();
-        if (!this.isCurrent(consumer, reader)) {
+        if (this.abandoned || !this.isCurrent(consumer, reader)) {
+          // The batches in hand finish (or see the rebalance between attempts) before the swap.
+          await Promise.allSettled(lanes.values());
+          this.checkInterrupts();
+          this.abandoned = false;
           reader = await this.reopen(consumer, reader);
           continue;
         }
-        const message = reader.take();
-        if (!message) {
+        for (const partition of reader.waiting()) {
+          // A per-message handler is handed one message at a time, as it was written for; a
+          // batch handler gets its partitions side by side.
+          if (lanes.has(partition) || (!this.options.handleBatch && lanes.size > 0)) continue;
+          if (!this.owns(consumer, partition)) {
+            // Fetched for a partition this member no longer owns: its new owner delivers it.
+            this.abandoned = true;
+            break;
+          }
+          const position = this.position.get(partition);
+          const batch = reader.take(partition, this.maxBatch).filter((m) => position === undefined || m.offset >= position);
+          if (batch.length === 0) continue;
+          const lane = this.lane(consumer, reader, partition, batch)
+            .catch((error: unknown): LaneOutcome => {
+              this.fault ??= error instanceof Error ? error : new Error(String(error));
+              return 'stopped';
+            })
+            .finally(() => {
+              lanes.delete(partition);
+              this.wakeup.notify();
+            });
+          lanes.set(partition, lane);
+        }
+        if (this.abandoned) continue;
+        const sinceCommit = Date.now() - this.committedAt;
+        if (lanes.size === 0 && reader.empty) {
           if (reader.failure) throw reader.failure;
           if (reader.ended) throw new Error('the message stream ended');
-          if (this.uncommitted.size > 0) {
-            // Caught up: commit what was handled, then look at the queue again before waiting.
-            // Committing waits on the same wake-up as new messages do and may take theirs, so
-            // waiting right after it could sleep out the whole second with messages queued.
+          // Caught up. Without positions of the subscriber's own, the committed offset is where
+          // a restart resumes: commit now. With them it is a mark of progress: at most once a second.
+          if (this.uncommitted.size > 0 && (!this.options.resumeFrom || sinceCommit >= this.commitIntervalMs)) {
+            // Then look at the queues again before waiting: committing may have taken the wake-up.
             await this.commitHandled();
             continue;
           }
-          await this.wakeup.wait(1_000);
+          await this.wakeup.wait(this.uncommitted.size > 0 ? this.commitIntervalMs - sinceCommit : 1_000);
           continue;
         }
-        if (!this.owns(consumer, message.partition)) {
-          // Fetched for a partition this member no longer owns: its new owner delivers it.
-          reader = await this.reopen(consumer, reader);
-          continue;
-        }
-        const position = this.position.get(message.partition);
-        if (position !== undefined && message.offset < position) continue;
-        this.phase = 'handling';
-        const outcome = await this.deliver(consumer, reader, message);
-        this.phase = 'consuming';
-        if (outcome === 'abandoned') reader = await this.reopen(consumer, reader);
-        else if (outcome === 'stopped') return;
+        if (this.uncommitted.size > 0 && sinceCommit >= this.commitIntervalMs) await this.commitHandled();
+        await this.wakeup.wait(this.commitIntervalMs);
       }
     } finally {
       this.phase = 'closing';
+      await Promise.allSettled(lanes.values());
       // Keep what was handled; if the commit fails those messages are delivered again (and deduplicated).
       await this.commitHandled().catch((error: unknown) => {
         this.uncommitted.clear();
@@ -381,51 +470,45 @@ export class KafkaSubscription {
   }
 
   /**
-   * Hands one message to the handler until it resolves, then commits its offset. Returns
-   * 'abandoned' when a rebalance took the partition away between attempts, and 'stopped' when
-   * the subscription stops before the handler succeeded (the message stays uncommitted).
+   * One partition's batch, handed to the handler until it resolves. Returns 'abandoned' when a
+   * rebalance took the partition away between attempts, and 'stopped' when the subscription stops
+   * (or the consumer fails) before the handler succeeded; the batch stays unhandled either way.
    */
-  private async deliver(
-    consumer: RawConsumer,
-    reader: StreamReader,
-    message: RawMessage,
-  ): Promise<'done' | 'abandoned' | 'stopped'> {
-    const delivery = deliveryOf(message);
+  private async lane(consumer: RawConsumer, reader: StreamReader, partition: number, batch: RawMessage[]): Promise<LaneOutcome> {
+    const deliveries = batch.map(deliveryOf);
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
-        // The messages before this one are done: commit them before pausing on this one.
-        if (attempt === 1) await this.commitHandled();
         await sleep(backoffDelay(attempt - 1, this.settings.retryBaseDelayMs), this.abort.signal);
-        if (this.stopping) return 'stopped';
-        if (this.fault) throw this.fault;
-        if (!this.isCurrent(consumer, reader) || !this.owns(consumer, message.partition)) {
-          this.logger.info({ partition: message.partition, offset: delivery.offset }, 'partition reassigned while retrying a message');
+        if (this.stopping || this.fault) return 'stopped';
+        if (!this.isCurrent(consumer, reader) || !this.owns(consumer, partition)) {
+          this.logger.info({ partition, offset: deliveries[0]!.offset }, 'partition reassigned while retrying a batch');
+          this.abandoned = true;
           return 'abandoned';
         }
       }
       try {
-        await this.options.handle(delivery);
+        await this.handleBatch(deliveries);
         break;
       } catch (error) {
         // The handler owns retries and dead-lettering; reaching here means its own store failed.
-        // Leave the offset where it is and hand the same message over again after a pause.
-        this.logger.error(
-          { err: error, partition: message.partition, offset: delivery.offset, attempt },
-          'event handling failed; will redeliver',
-        );
+        // Leave the offset where it is and hand the same batch over again after a pause.
+        this.logger.error({ err: error, partition, offset: deliveries[0]!.offset, messages: deliveries.length, attempt }, 'event handling failed; will redeliver');
       }
     }
-    this.uncommitted.set(message.partition, message);
-    this.position.set(message.partition, message.offset + 1n);
-    if (Date.now() - this.committedAt >= COMMIT_INTERVAL_MS) await this.commitHandled();
-    return this.stopping ? 'stopped' : 'done';
+    const last = batch.at(-1)!;
+    this.uncommitted.set(partition, last);
+    this.position.set(partition, last.offset + 1n);
+    return 'done';
   }
 
-  /** Commits, per partition, the offset after the last message handled. */
+  /** Commits, for every partition at once, the offset after the last message handled. */
   private async commitHandled(): Promise<void> {
     this.committedAt = Date.now();
-    for (const [partition, message] of [...this.uncommitted]) {
-      await this.commit(message);
+    const handled = [...this.uncommitted];
+    if (handled.length === 0) return;
+    // Asked for together, the library sends them in one request.
+    await Promise.all(handled.map(([, message]) => this.commit(message)));
+    for (const [partition, message] of handled) {
       // A later message of the partition may have been handled meanwhile: keep that one.
       if (this.uncommitted.get(partition) === message) this.uncommitted.delete(partition);
     }
@@ -437,29 +520,19 @@ export class KafkaSubscription {
    * fails meanwhile leaves the message uncommitted (it is delivered again, and deduplicated).
    */
   private async commit(message: RawMessage): Promise<void> {
-    const committed = Promise.resolve(message.commit());
-    committed.catch(() => {});
+    if (this.fault) throw this.fault;
     const limit = this.settings.rebalanceTimeoutMs + this.settings.sessionTimeoutMs;
-    const deadline = Date.now() + limit;
-    let done = false;
-    let failure: unknown;
-    committed.then(
-      () => {
-        done = true;
-        this.wakeup.notify();
-      },
-      (error: unknown) => {
-        done = true;
-        failure = error ?? new Error('commit failed');
-        this.wakeup.notify();
-      },
-    );
-    while (!done) {
-      if (this.fault) throw this.fault;
-      if (Date.now() > deadline) throw new Error(`committing offset ${message.offset} timed out after ${limit} ms`);
-      await this.wakeup.wait(250);
+    let onFault: ((error: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onFault = reject;
+      this.faultListeners.add(reject);
+    });
+    failed.catch(() => {});
+    try {
+      await Promise.race([withTimeout(Promise.resolve(message.commit()), limit, `committing offset ${message.offset}`), failed]);
+    } finally {
+      this.faultListeners.delete(onFault!);
     }
-    if (failure) throw failure;
   }
 }
 

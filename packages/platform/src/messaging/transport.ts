@@ -33,11 +33,42 @@ export type Delivery = TransportMessage & {
  */
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 
+/**
+ * Called with consecutive messages of one partition, in log order, at most `maxBatch` of them:
+ * what the transport has fetched for that partition, so a busy partition's events are handled
+ * together. Batches of different partitions may be in hand at the same time; one partition's
+ * never. The transport moves past a batch only once the handler resolved; a handler that rejects
+ * gets the same batch again after a backoff (at-least-once).
+ */
+export type BatchHandler = (deliveries: Delivery[]) => Promise<void>;
+
+/**
+ * Where the subscriber's own store says each partition resumes: the offset after the last
+ * message whose effect it committed (the service's database, in the same transaction as the
+ * effect). Asked whenever the member takes partitions over; a partition it does not name resumes
+ * from the transport's committed offset, which is then only a mark of progress.
+ */
+export type ResumePositions = (partitions: readonly number[]) => Promise<Map<number, bigint>>;
+
 export type SubscribeOptions = {
   group: string;
   topic: string;
-  handle: DeliveryHandler;
-};
+} & (
+  | { handle: DeliveryHandler; handleBatch?: undefined; maxBatch?: undefined; resumeFrom?: undefined }
+  | { handleBatch: BatchHandler; maxBatch: number; resumeFrom?: ResumePositions; handle?: undefined }
+);
+
+/** The subscriber's handler as batches, and the most a batch holds (1 for a per-message handler). */
+export function batchesOf(options: SubscribeOptions): { handleBatch: BatchHandler; maxBatch: number } {
+  if (options.handleBatch) return { handleBatch: options.handleBatch, maxBatch: Math.max(1, options.maxBatch) };
+  const handle = options.handle;
+  return {
+    maxBatch: 1,
+    handleBatch: async (deliveries) => {
+      for (const delivery of deliveries) await handle(delivery);
+    },
+  };
+}
 
 export type Subscription = {
   /** Stops fetching, waits for the message in hand, and commits it. */
