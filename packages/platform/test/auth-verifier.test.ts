@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createSecretKey } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
-import { base64url, SignJWT } from 'jose';
-import { createOidcVerifier, InvalidTokenError, IssuerUnavailableError, rolesFromClaims, type OidcVerifierOptions } from '../src/auth/oidc-verifier.ts';
+import { base64url, SignJWT, UnsecuredJWT } from 'jose';
+import { createOidcVerifier, InvalidTokenError, IssuerUnavailableError, rolesFromClaims, validityWindow, type OidcVerifierOptions } from '../src/auth/oidc-verifier.ts';
+import { VerifiedTokens } from '../src/auth/verified-tokens.ts';
 import { AUDIENCE, makeKey, startTestIssuer } from './auth-test-issuer.ts';
 
 async function setUp(t: TestContext, options: Partial<OidcVerifierOptions> = {}) {
@@ -204,3 +205,164 @@ describe('OIDC verifier: the issuer', () => {
   });
 });
 
+
+describe('OIDC verifier: verified tokens are remembered', () => {
+  /** Counts signature checks: jose checks every signature with Web Crypto's verify. */
+  function countSignatureChecks(t: TestContext): () => number {
+    const verify = t.mock.method(globalThis.crypto.subtle, 'verify');
+    return () => verify.mock.callCount();
+  }
+
+  /** Waits until the wall clock has reached `epochMs`. */
+  const until = (epochMs: number) => delay(Math.max(0, epochMs - Date.now()));
+
+  test('a token is verified once, then its identity is reused', async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    const checks = countSignatureChecks(t);
+    const token = await issuer.sign({ sub: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
+    const first = await verifier.verify(token);
+    assert.deepEqual(await verifier.verify(token), first);
+    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
+    assert.equal(checks(), 1);
+    // One identity serves every request with the token: none of them may change it for the others.
+    assert.throws(() => (first.roles as string[]).push('admin'));
+    assert.deepEqual((await verifier.verify(token)).roles, ['doctor']);
+  });
+
+  test('a remembered token is refused once it expires, with the clock tolerance jwtVerify allows', async (t) => {
+    const { issuer, verifier } = await setUp(t, { clockToleranceSeconds: 1 });
+    const checks = countSignatureChecks(t);
+    const exp = now() + 2;
+    const token = await issuer.sign({ roles: ['doctor'] }, { expiresIn: exp });
+    await verifier.verify(token);
+    // Past exp but within the tolerance: still valid, and still not verified again.
+    await until(exp * 1000 + 100);
+    assert.deepEqual((await verifier.verify(token)).roles, ['doctor']);
+    assert.equal(checks(), 1);
+    // Past the tolerance too: refused, although it was remembered.
+    await until((exp + 1) * 1000 + 100);
+    await rejects(verifier.verify(token), /expired/);
+  });
+
+  test('the remembered window is the one jwtVerify accepts, to the millisecond', () => {
+    const claims = [{ exp: 1_000, nbf: 500 }, { exp: 1_000.5, nbf: 499.25 }, { exp: 1_000 }];
+    for (const tolerance of [0, 30]) {
+      for (const claim of claims) {
+        const window = validityWindow(claim, tolerance);
+        const jwt = new UnsecuredJWT(claim).encode();
+        const edges = [window.notBeforeMs, window.expiresAtMs].filter(Number.isFinite);
+        for (const instant of edges.flatMap((edge) => [edge - 1, edge, edge + 1])) {
+          let accepted = true;
+          try {
+            UnsecuredJWT.decode(jwt, { currentDate: new Date(instant), clockTolerance: tolerance });
+          } catch {
+            accepted = false;
+          }
+          const remembered = instant >= window.notBeforeMs && instant < window.expiresAtMs;
+          assert.equal(remembered, accepted, `${JSON.stringify(claim)}, tolerance ${tolerance} s, at ${instant} ms`);
+        }
+      }
+    }
+  });
+
+  test('a token not valid yet is never remembered', async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    const checks = countSignatureChecks(t);
+    const early = await issuer.sign({ roles: ['doctor'], nbf: now() + 600 });
+    await rejects(verifier.verify(early), /not valid yet/);
+    await rejects(verifier.verify(early), /not valid yet/);
+    assert.equal(checks(), 2);
+  });
+
+  test('another token is not taken for a remembered one: another subject, or the same claims with another signature', async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    const minji = await issuer.sign({ sub: 'minji', roles: ['doctor'] });
+    const lee = await issuer.sign({ sub: 'lee', roles: ['examiner'] });
+    assert.equal((await verifier.verify(minji)).subject, 'minji');
+    assert.equal((await verifier.verify(lee)).subject, 'lee');
+    assert.deepEqual(await verifier.verify(minji), { subject: 'minji', roles: ['doctor'] });
+    assert.deepEqual(await verifier.verify(lee), { subject: 'lee', roles: ['examiner'] });
+    // The remembered token's header and claims under an attacker's signature.
+    const attacker = await makeKey();
+    const forged = await issuer.sign({ roles: ['doctor'] }, { key: { ...attacker, kid: issuer.keys[0]!.kid } });
+    const [header, payload] = minji.split('.');
+    await rejects(verifier.verify(`${header}.${payload}.${forged.split('.')[2]}`), /signature/);
+    // A failure is not remembered either.
+    await rejects(verifier.verify(`${header}.${payload}.${forged.split('.')[2]}`), /signature/);
+  });
+
+  test('at most maxVerifiedTokens are remembered, the least recently used going first', async (t) => {
+    const { issuer, verifier } = await setUp(t, { maxVerifiedTokens: 2 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => issuer.sign({ sub, roles: ['doctor'] })));
+    const checks = countSignatureChecks(t);
+    await verifier.verify(a!);
+    await verifier.verify(b!);
+    await verifier.verify(a!); // remembered, and now the most recent
+    assert.equal(checks(), 2);
+    await verifier.verify(c!); // b goes
+    await verifier.verify(a!);
+    await verifier.verify(c!);
+    assert.equal(checks(), 3);
+    await verifier.verify(b!);
+    assert.equal(checks(), 4);
+  });
+
+  test('the cache itself: bounded, least recently used first, only within the window', () => {
+    const tokens = new VerifiedTokens<string>(3);
+    const window = { notBeforeMs: 1_000, expiresAtMs: 2_000 };
+    for (const name of ['a', 'b', 'c', 'd']) tokens.remember(`token-${name}`, name, window);
+    assert.equal(tokens.size, 3);
+    assert.equal(tokens.get('token-a', 1_500), undefined);
+    assert.equal(tokens.get('token-b', 1_500), 'b');
+    tokens.remember('token-e', 'e', window);
+    assert.equal(tokens.get('token-c', 1_500), undefined);
+    assert.equal(tokens.get('token-b', 1_500), 'b');
+    assert.equal(tokens.get('token-b', 999), undefined, 'before the window');
+    assert.equal(tokens.get('token-d', 2_000), undefined, 'at its end');
+    // An entry found outside its window is dropped: of b, d and e, e is left.
+    assert.equal(tokens.size, 1);
+    assert.equal(tokens.get('token-e', 1_500), 'e');
+    const none = new VerifiedTokens<string>(0);
+    none.remember('token', 'value', window);
+    assert.equal(none.get('token', 1_500), undefined);
+  });
+
+  test('a token whose key the issuer withdrew is refused once the keys are fetched again (a new kid)', async (t) => {
+    const { issuer, verifier } = await setUp(t, { cooldownMs: 0 });
+    const old = issuer.keys[0]!;
+    const token = await issuer.sign({ roles: ['doctor'] });
+    await verifier.verify(token);
+    const checks = countSignatureChecks(t);
+    await verifier.verify(token);
+    assert.equal(checks(), 0);
+
+    // A new key beside the old one: the refetch it causes has the remembered token checked once
+    // more, after which it is remembered again.
+    const next = await makeKey('ES256');
+    issuer.keys = [next, old];
+    await verifier.verify(await issuer.sign({ roles: ['examiner'] }, { key: next }));
+    assert.equal(issuer.fetches.jwks, 2);
+    await verifier.verify(token);
+    await verifier.verify(token);
+    assert.equal(checks(), 2);
+
+    // The old key withdrawn: once a token of a kid it does not know has the keys fetched again...
+    issuer.keys = [next, await makeKey()];
+    await verifier.verify(await issuer.sign({ roles: ['examiner'] }, { key: issuer.keys[1] }));
+    assert.equal(issuer.fetches.jwks, 3);
+    // ...the token the old key signed is refused, remembered or not.
+    await rejects(verifier.verify(token), /unknown key/);
+  });
+
+  test('a token whose key the issuer withdrew is refused once the keys are refreshed (cacheMaxAgeMs)', async (t) => {
+    const { issuer, verifier } = await setUp(t, { cacheMaxAgeMs: 50 });
+    const token = await issuer.sign({ roles: ['doctor'] });
+    await verifier.verify(token);
+    await verifier.verify(token);
+    issuer.keys = [await makeKey()];
+    // Nothing but the remembered token is verified: its own lookup starts the refresh once due.
+    await delay(80);
+    await rejects(verifier.verify(token), /unknown key/);
+    assert.equal(issuer.fetches.jwks, 2);
+  });
+});

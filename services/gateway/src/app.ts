@@ -1,6 +1,5 @@
 import path from 'node:path';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { Gauge } from 'prom-client';
@@ -17,6 +16,7 @@ import type { GatewayConfig } from './config.ts';
 import { registerConsole } from './console.ts';
 import { documentPath, registerUpstream } from './proxy.ts';
 import { ReplicaSet } from './replicas.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 
 /**
  * The gateway's HTTP app: the platform's app (problem+json errors, request ids, logs, /healthz,
@@ -114,7 +114,7 @@ const TOKEN_ROUTE = `${DEV_ISSUER_PATH}/token`;
  * caller), and the rate limit last, as route hooks, so it counts per verified subject.
  */
 async function installHardening(app: App, config: GatewayConfig): Promise<void> {
-  await app.register(helmet, {
+  installSecurityHeaders(app, {
     // A JSON API: nothing it answers should run, load or be framed as a page.
     contentSecurityPolicy: {
       useDefaults: false,

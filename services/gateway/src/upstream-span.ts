@@ -12,6 +12,19 @@ export type UpstreamSpan = {
   failed(error: Error): void;
 };
 
+/** Where a replica listens, as span attributes: parsed once per origin (the replicas are few and fixed). */
+const serverAttributes = new Map<string, { [ATTR_SERVER_ADDRESS]: string; [ATTR_SERVER_PORT]: number }>();
+
+function serverOf(origin: string) {
+  let server = serverAttributes.get(origin);
+  if (!server) {
+    const url = new URL(origin);
+    server = { [ATTR_SERVER_ADDRESS]: url.hostname, [ATTR_SERVER_PORT]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+    serverAttributes.set(origin, server);
+  }
+  return server;
+}
+
 /**
  * A CLIENT span for one attempt (a retry on another replica is a second span under the same
  * request), a child of the gateway's SERVER span for the request. With tracing off the span
@@ -19,15 +32,13 @@ export type UpstreamSpan = {
  */
 export function startUpstreamSpan(tracer: Tracer, request: FastifyRequest, service: string, origin: string): UpstreamSpan {
   const parent = requestTraceContext(request);
-  const url = new URL(origin);
   const span = tracer.startSpan(
     request.method,
     {
       kind: SpanKind.CLIENT,
       attributes: {
         [ATTR_HTTP_REQUEST_METHOD]: request.method,
-        [ATTR_SERVER_ADDRESS]: url.hostname,
-        [ATTR_SERVER_PORT]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+        ...serverOf(origin),
         [ATTR_URL_FULL]: `${origin}${request.url.split('?')[0]}`,
         'medical.upstream.service': service,
       },

@@ -83,7 +83,20 @@ describe('gateway authentication and hardening', () => {
       assert.equal(answer.headers['referrer-policy'], 'no-referrer', target);
       assert.ok(answer.headers['strict-transport-security'], target);
       assert.equal(answer.headers['x-powered-by'], undefined, target);
+      // The rest of helmet's set, written once at start (security-headers.ts), on every answer too.
+      assert.equal(answer.headers['cross-origin-resource-policy'], 'cross-origin', target);
+      assert.equal(answer.headers['cross-origin-opener-policy'], 'same-origin', target);
+      assert.equal(answer.headers['origin-agent-cluster'], '?1', target);
+      assert.equal(answer.headers['x-dns-prefetch-control'], 'off', target);
+      assert.equal(answer.headers['x-download-options'], 'noopen', target);
+      assert.equal(answer.headers['x-permitted-cross-domain-policies'], 'none', target);
+      assert.equal(answer.headers['x-xss-protection'], '0', target);
     }
+    // A refusal by authentication carries them as well: the headers are set before it runs.
+    const refused = await send(gateway.url, 'GET', '/receptions', { headers: { authorization: '' } });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['x-frame-options'], 'DENY');
+    assert.match(String(refused.headers['content-security-policy']), /default-src 'none'/);
   });
 
   test('CORS: an allowed origin gets its preflight answered before authentication; another gets no CORS headers', async () => {

@@ -10,15 +10,21 @@ import {
 } from 'jose';
 import { roles as staffRoles, type Role } from '@medical/contracts';
 import type { AuthConfig } from './auth-config.ts';
+import { DEFAULT_MAX_VERIFIED_TOKENS, VerifiedTokens, type ValidityWindow } from './verified-tokens.ts';
 
 /**
  * Verifies bearer tokens (JWTs) against an OpenID Connect issuer: its keys are found through
  * discovery (`<issuer>/.well-known/openid-configuration` names the `jwks_uri`), fetched lazily on
  * the first token and cached. The development identity provider is verified by this same code.
+ * A token that verified is remembered (verified-tokens.ts) and not verified again while it is
+ * valid and the key that verified it is still the issuer's.
  */
 
-/** Who a valid token names; which of its roles acts is decided per route (authentication.ts). */
-export type VerifiedIdentity = { subject: string; name?: string; roles: Role[] };
+/**
+ * Who a valid token names; which of its roles acts is decided per route (authentication.ts).
+ * Read-only: one identity is handed to every request that carries the same token.
+ */
+export type VerifiedIdentity = { readonly subject: string; readonly name?: string; readonly roles: readonly Role[] };
 
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedIdentity>;
@@ -53,6 +59,8 @@ export type OidcVerifierOptions = Pick<AuthConfig, 'issuer' | 'audience' | 'role
   cooldownMs?: number;
   /** How long fetched keys are used before they are fetched again (kept if that fetch fails). */
   cacheMaxAgeMs?: number;
+  /** How many verified tokens are remembered at most (the least recently used go first); 0 remembers none. */
+  maxVerifiedTokens?: number;
 };
 
 type Discovered = { jwks: RemoteJWKSet };
@@ -86,6 +94,20 @@ function text(value: unknown, max: number): string | undefined {
 /** The discovery document's URL: a trailing slash of the issuer is dropped first (Discovery §4). */
 export function discoveryUrl(issuer: string): URL {
   return new URL(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+}
+
+/**
+ * When jwtVerify would accept a token with these claims, in ms: jose compares whole seconds (the
+ * current time rounded down) with `nbf - tolerance` and `exp + tolerance`, which comes to these
+ * bounds exactly, fractional NumericDates included. So a remembered token is accepted neither
+ * before nor after the times a verification would accept it.
+ */
+export function validityWindow(payload: JWTPayload, toleranceSeconds: number): ValidityWindow {
+  return {
+    notBeforeMs: typeof payload.nbf === 'number' ? Math.ceil(payload.nbf - toleranceSeconds) * 1000 : -Infinity,
+    // `exp` is a required claim: jwtVerify has refused a token without a numeric one.
+    expiresAtMs: Math.ceil(payload.exp! + toleranceSeconds) * 1000,
+  };
 }
 
 /** JWKS failures that say the token is wrong, not that the keys could not be fetched. */
@@ -149,7 +171,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier 
   }
 
   /** The key for a token's header; only called once its alg has passed ALLOWED_ALGORITHMS. */
-  async function key(header: JWSHeaderParameters, token: FlattenedJWSInput) {
+  async function key(header: JWSHeaderParameters, token?: FlattenedJWSInput) {
     const { jwks } = await discovered();
     try {
       return await jwks(header, token);
@@ -172,26 +194,66 @@ export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier 
     }
   }
 
-  return {
-    async verify(token) {
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, key, {
+  type KeyLookup = (header: JWSHeaderParameters, token?: FlattenedJWSInput) => ReturnType<typeof key>;
+  type Remembered = { identity: VerifiedIdentity; header: JWSHeaderParameters; key: Awaited<ReturnType<typeof key>> };
+  const verifiedTokens = new VerifiedTokens<Remembered>(options.maxVerifiedTokens ?? DEFAULT_MAX_VERIFIED_TOKENS);
+
+  /** The full verification: signature, algorithm, issuer, audience, times, subject. */
+  async function verifyAndRemember(token: string, lookUp: KeyLookup): Promise<VerifiedIdentity> {
+    let payload: JWTPayload;
+    let header: JWSHeaderParameters | undefined;
+    let verifiedWith: Remembered['key'] | undefined;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (protectedHeader, input) => {
+          header = protectedHeader;
+          verifiedWith = await lookUp(protectedHeader, input);
+          return verifiedWith;
+        },
+        {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: ALLOWED_ALGORITHMS,
           clockTolerance: options.clockToleranceSeconds,
           // A token without an expiry would be valid forever once leaked.
           requiredClaims: ['sub', 'exp'],
-        }));
-      } catch (error) {
-        if (error instanceof IssuerUnavailableError) throw error;
-        throw new InvalidTokenError(describe(error), { cause: error });
-      }
-      const subject = payload.sub;
-      if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
-      const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
-      return { subject, ...(name ? { name } : {}), roles: rolesFromClaims(payload, options.rolesClaim) };
+        },
+      ));
+    } catch (error) {
+      if (error instanceof IssuerUnavailableError) throw error;
+      throw new InvalidTokenError(describe(error), { cause: error });
+    }
+    const subject = payload.sub;
+    if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
+    const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
+    const identity: VerifiedIdentity = Object.freeze({
+      subject,
+      ...(name ? { name } : {}),
+      roles: Object.freeze(rolesFromClaims(payload, options.rolesClaim)),
+    });
+    // Only here, once every check has passed: a failure is never remembered.
+    verifiedTokens.remember(token, { identity, header: header!, key: verifiedWith! }, validityWindow(payload, options.clockToleranceSeconds));
+    return identity;
+  }
+
+  return {
+    async verify(token) {
+      const remembered = verifiedTokens.get(token);
+      if (!remembered) return verifyAndRemember(token, key);
+      // A revoked key: the token is only taken as verified while the issuer's keys, as this
+      // process has them now, still give its header the very key object that verified it. The
+      // lookup is the one a verification makes, so it also starts the refresh that is due after
+      // cacheMaxAgeMs. A key that left the set gives no key at all; and since jose builds new
+      // key objects on every fetch of the set, each remembered token is verified once more after
+      // a fetch (a rotation, a refresh), which is simpler to trust than comparing key sets.
+      // Comparing keys, not kids, also covers a token without a kid.
+      const current = key(remembered.header);
+      if ((await current.catch(() => undefined)) === remembered.key) return remembered.identity;
+      verifiedTokens.forget(token);
+      // The same token, so the same header: the key just looked up (or why there is none) is the
+      // one a new verification would look up; looking again would ask the issuer twice.
+      return verifyAndRemember(token, () => current);
     },
   };
 }
