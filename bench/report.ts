@@ -11,7 +11,6 @@ export const FIGURES_END = '<!-- figures:end -->';
 
 type Results = Record<string, any>;
 
-
 function cell(value: unknown, unit = ''): string {
   if (value === null || value === undefined) return '—';
   return `${value}${unit}`;
@@ -23,11 +22,162 @@ function verdict(value: number | null | undefined, target: number, kind: 'min' |
   return met ? 'met' : 'missed';
 }
 
+type Row = (scenario: string, figure: string, measured: string, target?: string, judged?: string) => void;
+
+/** The per-visit CPU split: the system's (services, Kafka, PostgreSQL, interrupts), the bench's, the unattributed. */
+function cpuSplit(p: Results): string {
+  return (
+    `${p.systemCpuMs} (services ${p.servicesCpuMs}, Kafka ${p.kafkaCpuMs}, PostgreSQL ${p.postgresCpuMs}, interrupts ${p.interruptsCpuMs}); ` +
+    `machine ${p.machineCpuMs} with the bench's ${p.benchCpuMs} and ${p.unattributedCpuMs} unattributed`
+  );
+}
+
+/** Scenario 6, the headline: counts per complete visit, which do not depend on the machine's speed. */
+function visitCostRows(results: Results, row: Row): void {
+  const t = results.targets.visitCost;
+  for (const name of ['embedded', 'kafka'] as const) {
+    const v = results.visitCost?.[name];
+    const scenario = `6 cost per complete visit (${name})`;
+    if (!v) {
+      row(scenario, 'machine CPU-ms per visit', 'not run');
+      continue;
+    }
+    const run = `${v.visits} of ${v.planned} visits${v.failures ? `, **${v.failures} failed**` : ''}${v.caughtUp ? '' : ', **consumers had not caught up**'}, ${v.clients} clients, ${v.windowS} s`;
+    const idle = v.idlePerSec;
+    row(scenario, "the system's CPU-ms per visit; the machine's", `${cpuSplit(v.perVisit)}; ${run}; idle: the system ${idle.systemCpuMs}, the machine ${idle.machineCpuMs} CPU-ms/s`);
+    if (name === 'embedded') continue;
+    const p = v.perVisit;
+    const idleNote = (figure: number | null) => (figure === null ? '' : ` (idle: ${figure}/s)`);
+    row(scenario, 'PostgreSQL transactions per visit', `${cell(p.pgTransactions)}${idleNote(idle.pgTransactions)}`, `≤ ${t.maxPgTransactionsPerVisit}`, verdict(p.pgTransactions, t.maxPgTransactionsPerVisit, 'max'));
+    const shared = v.pgOtherDatabasesTransactions ? `; the server's other databases ran ${v.pgOtherDatabasesTransactions} transactions meanwhile, some syncs were theirs` : '';
+    row(scenario, 'PostgreSQL WAL syncs per visit (whole server)', `${cell(p.walSyncs)}${idleNote(idle.walSyncs)}${shared}`, `≤ ${t.maxWalSyncsPerVisit}`, verdict(p.walSyncs, t.maxWalSyncsPerVisit, 'max'));
+    row(scenario, 'PostgreSQL statements per visit (pg_stat_statements)', `${cell(p.statements)}${idleNote(idle.statements)}`);
+    const types = v.kafkaRequestsPerVisitByType
+      ? Object.entries(v.kafkaRequestsPerVisitByType as Record<string, number>)
+          .slice(0, 5)
+          .map(([type, n]) => `${type} ${n}`)
+          .join(', ')
+      : '';
+    row(scenario, 'Kafka requests per visit (broker-side, clients only)', `${cell(p.kafkaRequests)}${types ? ` (${types})` : ''}${idleNote(idle.kafkaRequests)}`);
+    for (const reason of v.notMeasured ?? []) row(scenario, 'not measured', reason);
+  }
+  const c = results.visitCostComparison;
+  row(
+    '6 cost per complete visit',
+    "production / embedded, the system's CPU per visit",
+    c ? `${c.systemCpuRatio} (the whole machine's: ${c.machineCpuRatio})` : 'not measured (both profiles needed)',
+    `≤ ${t.maxCpuRatioProductionToEmbedded}`,
+    verdict(c?.systemCpuRatio, t.maxCpuRatioProductionToEmbedded, 'max'),
+  );
+}
+
+function gatewayRows(results: Results, row: Row): void {
+  const t = results.targets.gateway;
+  const g = results.gateway;
+  if (!g) {
+    row('1 gateway', '—', 'not run');
+    return;
+  }
+  row('1 gateway', 'direct to reception, req/s (p99)', `${g.directRps} (${g.directP99Ms} ms)`);
+  row('1 gateway', 'nginx, req/s (p99)', `${g.nginxRps} (${g.nginxP99Ms} ms)`);
+  row('1 gateway', 'minimal Node.js proxy, req/s (p99)', `${g.nodeCeilingRps} (${g.nodeCeilingP99Ms} ms)`);
+  row('1 gateway', 'gateway, req/s (p99)', `${g.gatewayRps} (${g.gatewayP99Ms} ms)`);
+  row('1 gateway', 'gateway / minimal Node.js proxy throughput', String(g.ratioToNodeCeiling), `≥ ${t.minRatioToMinimalProxy}`, verdict(g.ratioToNodeCeiling, t.minRatioToMinimalProxy, 'min'));
+  row('1 gateway', 'gateway / nginx throughput (reference)', `${g.ratio} (the minimal Node.js proxy: ${g.nodeCeilingRatio})`);
+  row('1 gateway', 'gateway / nginx p99', String(g.p99Ratio), `≤ ${t.maxP99RatioToNginx}`, verdict(g.p99Ratio, t.maxP99RatioToNginx, 'max'));
+}
+
+function propagationRows(results: Results, row: Row): void {
+  const t = results.targets.propagation;
+  for (const name of ['embedded', 'kafka'] as const) {
+    const p = results.propagation?.[name];
+    const target = `p99 ≤ ${t[name].maxP99Ms} ms, none missing`;
+    const scenario = `2 propagation (${name}, ${p?.ratePerSec ?? t[name].ratePerSec}/s)`;
+    if (!p) {
+      row(scenario, 'p50 / p99', 'not run', target);
+      continue;
+    }
+    // A visit never seen is a failure whatever the percentiles of those seen say.
+    const lost = p.missing + p.postErrors;
+    row(
+      scenario,
+      "p50 / p99 / max from the 201; from the POST's start",
+      `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs} ms; from the POST's start ${p.fromPostStartP50Ms} / ${p.fromPostStartP99Ms} / ${p.fromPostStartMaxMs} ms ` +
+        `(**${p.missing} missing**, ${p.postErrors} POST errors, ${p.seen} of ${p.posted} seen; the POSTs took ${p.postingS} s, answers ${JSON.stringify(p.postStatuses)}, POST p99 ${p.postP99Ms} ms)`,
+      target,
+      lost > t.maxMissing ? 'missed' : verdict(p.p99Ms, t[name].maxP99Ms, 'max'),
+    );
+  }
+}
+
+function throughputRows(results: Results, row: Row): void {
+  const t = results.targets.throughput;
+  for (const name of ['embedded', 'kafka'] as const) {
+    const th = results.throughput?.[name];
+    const minimum = t.minVisitsPerSec[name];
+    const scenario = `3 throughput (${name})`;
+    if (!th) {
+      row(scenario, 'complete visits/s', 'not run', `≥ ${minimum}`);
+      continue;
+    }
+    const stages = th.stages.map((s: any) => `${s.clients}: ${s.visitsPerSec}${s.lagGrew ? ' (lag grew)' : ''}`).join(', ');
+    row(scenario, 'complete visits/s (clients: visits/s)', `${cell(th.visitsPerSec)} at ${cell(th.atClients)} clients (${stages}; stopped: ${th.stoppedBecause})`, `≥ ${minimum}`, verdict(th.visitsPerSec, minimum, 'min'));
+    const cpu = th.stages
+      .map((s: any) => {
+        const services = Object.values(s.cpu.processPctOfOneCore as Record<string, number | null>).reduce<number>((sum, pct) => sum + (pct ?? 0), 0);
+        return (
+          `${s.clients} clients: machine ${s.cpu.machineBusyPct}% busy; of one core services ${Math.round(services)}%, Kafka ${s.cpu.kafkaPctOfOneCore}%, ` +
+          `PostgreSQL ${s.cpu.postgresPctOfOneCore}%, interrupts ${s.cpu.interruptsPctOfOneCore}%, bench ${s.cpu.benchPctOfOneCore}%, unattributed ${s.cpu.unattributedPctOfOneCore}%; ` +
+          `per visit ${cell(s.systemCpuMsPerVisit)} CPU-ms of the system's, ${cell(s.machineCpuMsPerVisit)} of the machine's`
+        );
+      })
+      .join('; ');
+    row(scenario, 'CPU per stage', cpu);
+  }
+  const limits = results.limits;
+  if (limits?.kafkaRoundTrip) {
+    row('3 limits', 'Kafka produce-to-consume round trip, bare topic, p50 / p99', `${limits.kafkaRoundTrip.p50Ms} / ${limits.kafkaRoundTripP99Ms} ms (${limits.kafkaRoundTrip.messages} messages)`);
+    row('3 limits', 'PostgreSQL single-row commits, one connection', `${limits.pgCommitsPerSec}/s (p99 ${limits.pgCommits.p99Ms} ms)`);
+  }
+}
+
+function queryRows(results: Results, row: Row): void {
+  const t = results.targets.query;
+  for (const profile of ['embedded', 'production'] as const) {
+    const q = results.query?.[profile];
+    if (!q) continue;
+    for (const [key, what] of [['listP99Ms', 'first page'], ['byPatientP99Ms', "a patient's visits"], ['byIdP99Ms', 'one visit by id']] as const) {
+      const run = q.runs[key.replace('P99Ms', '')];
+      row(`4 read model (${profile})`, `p99, ${what} (\`${run.url}\`), ${q.connections} connections`, `${q[key]} ms (${run.rps} req/s${run.errors ? `, ${run.errors} errors` : ''})`, `≤ ${t.maxP99Ms} ms`, verdict(q[key], t.maxP99Ms, 'max'));
+    }
+  }
+}
+
+function memoryRows(results: Results, row: Row): void {
+  const t = results.targets.memory;
+  for (const [title, memory] of [['5 memory', results.memory], ['5 memory (embedded)', results.memory?.profile === 'embedded' ? null : results.memoryEmbedded]] as const) {
+    if (!memory) continue;
+    const suffix = title === '5 memory' ? ` (${memory.profile ?? 'embedded'} profile)` : '';
+    for (const [service, m] of Object.entries(memory) as Array<[string, any]>) {
+      if (service === 'profile') continue;
+      row(`${title}${suffix}`, `${service} RSS idle (PSS, V8 heap used)`, `${cell(m.idleMb, ' MB')} (${cell(m.idlePssMb, ' MB')}, ${cell(m.idleHeapUsedMb, ' MB')})`, `≤ ${t.maxIdleMb} MB`, verdict(m.idleMb, t.maxIdleMb, 'max'));
+      if (m.loadScenario) row(`${title}${suffix}`, `${service} RSS peak under load (${m.loadScenario})`, cell(m.loadMb, ' MB'), `≤ ${t.maxLoadMb} MB`, verdict(m.loadMb, t.maxLoadMb, 'max'));
+    }
+  }
+}
+
+/** The statements a production visit calls most, below the table (results.json has them all). */
+function topStatementLines(results: Results): string[] {
+  const top = results.visitCost?.kafka?.topStatements as Array<{ query: string; callsPerVisit: number; meanMs: number }> | null | undefined;
+  if (!top?.length) return [];
+  const shorten = (query: string) => (query.length > 110 ? `${query.slice(0, 107)}...` : query);
+  return ['', 'Statements called most per complete visit (production, pg_stat_statements):', '', ...top.map((s) => `- ${s.callsPerVisit} × \`${shorten(s.query).replace(/`/g, "'")}\` (mean ${s.meanMs} ms)`)];
+}
+
 export function figuresTable(results: Results): string {
-  const t = results.targets;
   const lines: string[] = [];
   const label = results.mode === 'quick' ? 'quick run (a smoke run: short phases, noisy figures)' : 'full run';
-  lines.push(`Figures of the last ${label}, ${results.date}, ${results.elapsedS} s in all.`);
+  lines.push(`Figures of the last ${label}, ${results.date}, ${results.elapsedS} s in all${results.scenarios && results.scenarios !== 'all' ? ` (scenarios: ${results.scenarios})` : ''}.`);
   lines.push(
     `Machine: ${results.machine.cores} cores (${results.machine.cpuModel}), ${results.machine.totalMemoryMb} MB; ` +
       `load average (1 min) ${results.machine.loadBefore.loadAvg1m} before and ${results.machine.loadAfter.loadAvg1m} after the run. ` +
@@ -36,75 +186,15 @@ export function figuresTable(results: Results): string {
   lines.push('');
   lines.push('| scenario | figure | measured | target | |');
   lines.push('|---|---|---|---|---|');
-  const row = (scenario: string, figure: string, measured: string, target = '—', judged = '') => lines.push(`| ${scenario} | ${figure} | ${measured} | ${target} | ${judged} |`);
+  const row: Row = (scenario, figure, measured, target = '—', judged = '') => lines.push(`| ${scenario} | ${figure} | ${measured} | ${target} | ${judged} |`);
 
-  const g = results.gateway;
-  if (g) {
-    row('1 gateway', 'direct to reception, req/s (p99)', `${g.directRps} (${g.directP99Ms} ms)`);
-    row('1 gateway', 'nginx, req/s (p99)', `${g.nginxRps} (${g.nginxP99Ms} ms)`);
-    row('1 gateway', 'minimal Node.js proxy, req/s (p99)', `${g.nodeCeilingRps} (${g.nodeCeilingP99Ms} ms)`);
-    row('1 gateway', 'gateway, req/s (p99)', `${g.gatewayRps} (${g.gatewayP99Ms} ms)`);
-    row('1 gateway', 'gateway / nginx throughput', `${g.ratio} (the minimal Node.js proxy: ${g.nodeCeilingRatio}; the gateway reaches ${g.ratioToNodeCeiling} of it)`, `≥ ${t.gateway.minRatio}`, verdict(g.ratio, t.gateway.minRatio, 'min'));
-    row('1 gateway', 'gateway / nginx p99', String(g.p99Ratio), `≤ ${t.gateway.maxP99Ratio}`, verdict(g.p99Ratio, t.gateway.maxP99Ratio, 'max'));
-  } else {
-    row('1 gateway', '—', 'not run');
-  }
-
-  for (const name of ['embedded', 'kafka'] as const) {
-    const p = results.propagation?.[name];
-    if (p) {
-      row(
-        `2 propagation (${name})`,
-        'p50 / p99 / max',
-        `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs} ms (${p.seen} of ${p.posted} seen, ${p.missing} missing; the POSTs took ${p.postingS} s, answers ${JSON.stringify(p.postStatuses)}, POST p99 ${p.postP99Ms} ms)`,
-        `p99 ≤ ${t.propagation.maxP99Ms} ms`,
-        verdict(p.p99Ms, t.propagation.maxP99Ms, 'max'),
-      );
-    } else {
-      row(`2 propagation (${name})`, 'p50 / p99', 'not run', `p99 ≤ ${t.propagation.maxP99Ms} ms`);
-    }
-  }
-
-  for (const name of ['embedded', 'kafka'] as const) {
-    const th = results.throughput?.[name];
-    const target = name === 'kafka' ? `≥ ${t.throughput.minVisitsPerSecKafka}` : '—';
-    if (th) {
-      const stages = th.stages.map((s: any) => `${s.clients}: ${s.visitsPerSec}${s.lagGrew ? ' (lag grew)' : ''}`).join(', ');
-      row(
-        `3 throughput (${name})`,
-        'complete visits/s (clients: visits/s)',
-        `${cell(th.visitsPerSec)} at ${cell(th.atClients)} clients (${stages}; stopped: ${th.stoppedBecause})`,
-        target,
-        name === 'kafka' ? verdict(th.visitsPerSec, t.throughput.minVisitsPerSecKafka, 'min') : '',
-      );
-    } else {
-      row(`3 throughput (${name})`, 'complete visits/s', 'not run', target);
-    }
-  }
-  const limits = results.limits;
-  if (limits?.kafkaRoundTrip) {
-    row('3 limits', 'Kafka produce-to-consume round trip, bare topic, p50 / p99', `${limits.kafkaRoundTrip.p50Ms} / ${limits.kafkaRoundTripP99Ms} ms (${limits.kafkaRoundTrip.messages} messages)`);
-    row('3 limits', 'PostgreSQL single-row commits, one connection', `${limits.pgCommitsPerSec}/s (p99 ${limits.pgCommits.p99Ms} ms)`);
-  }
-
-  for (const profile of ['embedded', 'production'] as const) {
-    const q = results.query?.[profile];
-    if (!q) continue;
-    for (const [key, what] of [['listP99Ms', 'first page'], ['byPatientP99Ms', "a patient's visits"], ['byIdP99Ms', 'one visit by id']] as const) {
-      const run = q.runs[key.replace('P99Ms', '')];
-      row(`4 read model (${profile})`, `p99, ${what} (\`${run.url}\`), ${q.connections} connections`, `${q[key]} ms (${run.rps} req/s${run.errors ? `, ${run.errors} errors` : ''})`, `≤ ${t.query.maxP99Ms} ms`, verdict(q[key], t.query.maxP99Ms, 'max'));
-    }
-  }
-
-  for (const [title, memory] of [['5 memory', results.memory], ['5 memory (embedded)', results.memory?.profile === 'embedded' ? null : results.memoryEmbedded]] as const) {
-    if (!memory) continue;
-    const suffix = title === '5 memory' ? ` (${memory.profile ?? 'embedded'} profile)` : '';
-    for (const [service, m] of Object.entries(memory) as Array<[string, any]>) {
-      if (service === 'profile') continue;
-      row(`${title}${suffix}`, `${service} RSS idle (PSS, V8 heap used)`, `${cell(m.idleMb, ' MB')} (${cell(m.idlePssMb, ' MB')}, ${cell(m.idleHeapUsedMb, ' MB')})`, `≤ ${t.memory.maxIdleMb} MB`, verdict(m.idleMb, t.memory.maxIdleMb, 'max'));
-      row(`${title}${suffix}`, `${service} RSS peak under load (${m.loadScenario ?? '—'})`, cell(m.loadMb, ' MB'), `≤ ${t.memory.maxLoadMb} MB`, verdict(m.loadMb, t.memory.maxLoadMb, 'max'));
-    }
-  }
+  visitCostRows(results, row);
+  gatewayRows(results, row);
+  propagationRows(results, row);
+  throughputRows(results, row);
+  queryRows(results, row);
+  memoryRows(results, row);
+  lines.push(...topStatementLines(results));
 
   const capacity = results.diagnostics?.receptionPostCapacity ?? {};
   for (const [profile, c] of Object.entries(capacity) as Array<[string, any]>) {

@@ -10,7 +10,18 @@ declare module 'autocannon' {
     non2xx: number;
     duration: number;
   };
-  type Options = { url: string; connections?: number; duration?: number; pipelining?: number; method?: string; headers?: Record<string, string>; body?: string };
+  /** A request of the cycle; setupRequest rebuilds it before every send. */
+  type Request = { setupRequest?: (request: any, context?: unknown) => any };
+  type Options = {
+    url: string;
+    connections?: number;
+    duration?: number;
+    pipelining?: number;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    requests?: Request[];
+  };
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
 }

@@ -1,13 +1,17 @@
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import type { LagWatch } from './lag.ts';
 import { sleep } from './tools.ts';
 
-/** Waits (at most `timeoutMs`) until every consumer group has consumed the whole event topic; false if it had not by then. */
-export async function settle(bench: TestSystem, timeoutMs: number): Promise<boolean> {
+/**
+ * Waits (at most `timeoutMs`) until every consumer group has consumed the whole event topic;
+ * false if it had not by then. Looks every `everyMs`: the moment it answers true is at most that
+ * late, which matters where the moment ends a measurement (the cost per visit).
+ */
+export async function settle(lag: LagWatch, timeoutMs: number, everyMs = 250): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const report = await bench.events.lagReport().catch(() => undefined);
-    if (report && Object.values(report.lag).every((lag) => lag === 0)) return true;
-    await sleep(250);
+    const largest = await lag.largest().catch(() => undefined);
+    if (largest === 0) return true;
+    await sleep(everyMs);
   }
   return false;
 }

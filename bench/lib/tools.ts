@@ -1,4 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,11 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { round } from './stats.ts';
 import { authHeaders } from '../../test/e2e/support/tokens.ts';
+import { IDEMPOTENCY_KEY_HEADER } from './staff-client.ts';
 
 /**
  * The bench's tools: the load generator (autocannon, in this process), nginx (Debian's package,
- * installed when missing), resident-set readings from /proc, and percentiles. Nothing here knows
- * the system under test.
+ * installed when missing), resident-set readings from /proc, and percentiles (CPU readings are in
+ * cpu.ts). Nothing here knows the system under test.
  */
 
 export { sleep };
@@ -27,7 +29,20 @@ export type LoadFigures = {
   durationS: number;
 };
 
-export type LoadOptions = { connections: number; durationS: number; method?: string; headers?: Record<string, string>; body?: string };
+export type LoadOptions = {
+  connections: number;
+  durationS: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Every request with an Idempotency-Key of its own (a random UUID), as the staff console sends its commands. */
+  freshIdempotencyKeys?: boolean;
+};
+
+/** autocannon builds each request again through setupRequest, so each gets a key of its own. */
+const withFreshIdempotencyKey = [
+  { setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, [IDEMPOTENCY_KEY_HEADER]: randomUUID() } }) },
+];
 
 /**
  * autocannon against `url`, every request with the admin's bearer token from the running bench
@@ -43,6 +58,7 @@ export async function load(url: string, options: LoadOptions): Promise<LoadFigur
     ...(options.method ? { method: options.method } : {}),
     headers,
     ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.freshIdempotencyKeys ? { requests: withFreshIdempotencyKey } : {}),
   });
   return {
     rps: round(result.requests.average),
@@ -199,77 +215,4 @@ export { percentile, round } from './stats.ts';
 export function machineLoad(): { loadAvg1m: number; loadAvg5m: number } {
   const [one, five] = os.loadavg();
   return { loadAvg1m: round(one!, 2), loadAvg5m: round(five!, 2) };
-}
-
-// ---- CPU -----------------------------------------------------------------------------------
-
-/** Jiffies spent by the whole machine (busy and in all) from /proc/stat. */
-function machineJiffies(): { busy: number; total: number } {
-  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((sum, v) => sum + v, 0);
-  // idle and iowait are the 4th and 5th fields.
-  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
-}
-
-/** Jiffies of CPU (user + system) a process has used, or null when it is gone. */
-function processJiffies(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces; the fields after it are fixed. utime and stime are the
-    // 14th and 15th fields, the 12th and 13th after the closing parenthesis.
-    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(after[11]) + Number(after[12]);
-  } catch {
-    return null;
-  }
-}
-
-export type CpuFigures = {
-  /** The share of the machine's CPU time that was busy (all cores: 100 means every core busy). */
-  machineBusyPct: number;
-  /** Per named process, its CPU time as a share of one core (100: one core busy all along). */
-  processPctOfOneCore: Record<string, number | null>;
-  /** The bench process itself (the load generator). */
-  benchPctOfOneCore: number;
-  /** Everything else (Kafka, PostgreSQL, nginx, the kernel), as a share of one core. */
-  othersPctOfOneCore: number;
-};
-
-/** CPU use between start and stop, of the machine and of the given processes. */
-export function cpuMeter(processes: Record<string, number>): { stop(): CpuFigures } {
-  const ticksPerCore = (jiffies: number, total: number) => (jiffies / total) * os.cpus().length * 100;
-  const machineStart = machineJiffies();
-  const processStart = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, processJiffies(pid)]));
-  const benchStart = process.cpuUsage();
-  return {
-    stop() {
-      const machineEnd = machineJiffies();
-      const total = machineEnd.total - machineStart.total;
-      const busy = machineEnd.busy - machineStart.busy;
-      const processPctOfOneCore: Record<string, number | null> = {};
-      let accounted = 0;
-      for (const [name, pid] of Object.entries(processes)) {
-        const start = processStart[name];
-        const end = processJiffies(pid);
-        if (start === null || start === undefined || end === null) {
-          processPctOfOneCore[name] = null;
-          continue;
-        }
-        const pct = ticksPerCore(end - start, total);
-        accounted += pct;
-        processPctOfOneCore[name] = round(pct);
-      }
-      const benchUsage = process.cpuUsage(benchStart);
-      // Seconds of the bench process over the wall time the machine counters cover.
-      const wallS = total / os.cpus().length / 100;
-      const benchPct = wallS > 0 ? ((benchUsage.user + benchUsage.system) / 1e6 / wallS) * 100 : 0;
-      const machineBusyPct = total > 0 ? (busy / total) * 100 : 0;
-      return {
-        machineBusyPct: round(machineBusyPct),
-        processPctOfOneCore,
-        benchPctOfOneCore: round(benchPct),
-        othersPctOfOneCore: round(Math.max(0, machineBusyPct * os.cpus().length - accounted - benchPct)),
-      };
-    },
-  };
 }

@@ -4,7 +4,8 @@ import type { Log, Mode } from './mode.ts';
 
 /**
  * Diagnostic (no target): how many POST /receptions per second the reception service takes
- * straight (closed loop, autocannon), the ceiling under scenario 2's fixed rate. The runner lets
+ * straight (closed loop, autocannon), each with an Idempotency-Key of its own as the staff console
+ * sends, the ceiling under scenario 2's fixed rate. The runner lets
  * the consumers catch up with the receptions it creates before scenario 2.
  */
 export async function receptionPostCapacity(bench: TestSystem, mode: Mode, log: Log): Promise<LoadFigures & { connections: number }> {
@@ -15,6 +16,7 @@ export async function receptionPostCapacity(bench: TestSystem, mode: Mode, log: 
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ patientId: 'BENCH-CAP', patientName: 'Bench Capacity', symptom: 'capacity' }),
+    freshIdempotencyKeys: true,
   });
   log(`  POST /receptions straight to reception: ${figures.rps} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}`);
   return { ...figures, connections };

@@ -1,13 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { TestSystem } from '../../test/e2e/helpers.ts';
 import { driveVisit, type VisitPlan } from '../../test/e2e/support/visits.ts';
-import { percentile, round, sleep } from '../lib/tools.ts';
+import { cpuMeter, describeCpu, systemCpuMs, type CpuFigures, type CpuSubjects } from '../lib/cpu.ts';
+import type { LagWatch } from '../lib/lag.ts';
 import { settle } from '../lib/settle.ts';
+import { staffConsoleClient } from '../lib/staff-client.ts';
+import { percentile, round, sleep } from '../lib/tools.ts';
 import type { Log, Mode } from './mode.ts';
 
 /**
  * Scenario 3: complete visits per second, driven through the gateway by concurrent clients, each
- * doing what the staff do one visit after another: register, wait for the diagnosis, prescribe,
+ * doing what the staff do one visit after another, each command with an Idempotency-Key as the
+ * staff console sends it: register, wait for the diagnosis, prescribe,
  * wait for the examination, perform it, wait until the examinations are done, complete the
  * diagnosis, wait for the outcome at reception, confirm. The number of clients is raised stage by
  * stage until the system saturates: throughput stops rising, or consumer lag grows through a stage.
@@ -29,6 +33,11 @@ export type ThroughputStage = {
   /** The lag's growth over the stage, in events per second (positive: the consumers fell behind). */
   lagGrowthPerSec: number;
   lagGrew: boolean;
+  /** CPU during the stage: the machine, each service, the bench, everything else. */
+  cpu: CpuFigures;
+  /** The machine's busy CPU time per visit completed in the stage, and the system's (cpu.ts). */
+  machineCpuMsPerVisit: number | null;
+  systemCpuMsPerVisit: number | null;
 };
 
 export type ThroughputFigures = {
@@ -44,30 +53,30 @@ export type ThroughputFigures = {
 };
 
 /** One prescription, performed, and the diagnosis completed: the common visit, seven events. */
-const PLAN = (i: number): VisitPlan => ({ label: `bench-${i}`, examinations: ['perform'], outcome: 'complete' });
+export const commonVisit = (label: string): VisitPlan => ({ label, examinations: ['perform'], outcome: 'complete' });
 const EVENTS_PER_VISIT = 7;
 
 function mean(values: number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
-async function largestLag(bench: TestSystem): Promise<number> {
-  const report = await bench.events.lagReport();
-  return Math.max(0, ...Object.values(report.lag));
-}
+type StageSetting = { clients: number; durationS: number; pollIntervalMs: number; subjects: CpuSubjects };
 
-async function runStage(bench: TestSystem, clients: number, durationS: number, pollIntervalMs: number, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
+async function runStage(bench: TestSystem, lag: LagWatch, setting: StageSetting, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
+  const { clients, durationS, pollIntervalMs } = setting;
+  const client = staffConsoleClient(bench);
+  const cpu = cpuMeter(setting.subjects);
   const start = performance.now();
   const end = start + durationS * 1000;
   const durations: number[] = [];
   let failures = 0;
   const lags: Array<{ at: number; lag: number }> = [];
 
-  const client = async () => {
+  const visitor = async () => {
     while (performance.now() < end) {
       const began = performance.now();
       try {
-        await driveVisit(bench.client, PLAN(firstVisit.next++), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
+        await driveVisit(client, commonVisit(`bench-${firstVisit.next++}`), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
         const finished = performance.now();
         if (finished <= end) durations.push(finished - began);
       } catch {
@@ -78,12 +87,15 @@ async function runStage(bench: TestSystem, clients: number, durationS: number, p
   };
   const watching = (async () => {
     while (performance.now() < end) {
-      lags.push({ at: performance.now() - start, lag: await largestLag(bench).catch(() => Number.NaN) });
+      lags.push({ at: performance.now() - start, lag: await lag.largest().catch(() => Number.NaN) });
       onTick?.();
       await sleep(250);
     }
   })();
-  await Promise.all([...Array.from({ length: clients }, client), watching]);
+  const running = Promise.all([...Array.from({ length: clients }, visitor), watching]);
+  // Read at the stage's end, as the visits it counts are those finished by then.
+  const stageCpu = await new Promise<CpuFigures>((resolve) => setTimeout(() => resolve(cpu.stop()), end - performance.now()));
+  await running;
 
   const valid = lags.filter((l) => Number.isFinite(l.lag));
   const third = (durationS * 1000) / 3;
@@ -106,10 +118,13 @@ async function runStage(bench: TestSystem, clients: number, durationS: number, p
     lagLate: round(lagLate, 1),
     lagGrowthPerSec: round(lagGrowthPerSec, 1),
     lagGrew,
+    cpu: stageCpu,
+    machineCpuMsPerVisit: durations.length > 0 ? round(stageCpu.machineCpuMs / durations.length, 1) : null,
+    systemCpuMsPerVisit: durations.length > 0 ? round(systemCpuMs(stageCpu) / durations.length, 1) : null,
   };
 }
 
-export async function throughputScenario(bench: TestSystem, mode: Mode, log: Log, onTick?: () => void): Promise<ThroughputFigures> {
+export async function throughputScenario(bench: TestSystem, lag: LagWatch, subjects: CpuSubjects, mode: Mode, log: Log, onTick?: () => void): Promise<ThroughputFigures> {
   const ramp = mode.quick ? [16] : [4, 8, 16, 32, 64, 128];
   const durationS = mode.quick ? 4 : 20;
   const pollIntervalMs = 50;
@@ -117,11 +132,12 @@ export async function throughputScenario(bench: TestSystem, mode: Mode, log: Log
   const firstVisit = { next: 0 };
   let stoppedBecause = 'the ramp ended';
   for (const clients of ramp) {
-    const stage = await runStage(bench, clients, durationS, pollIntervalMs, firstVisit, onTick);
+    const stage = await runStage(bench, lag, { clients, durationS, pollIntervalMs, subjects }, firstVisit, onTick);
     stages.push(stage);
     log(
       `  ${String(clients).padStart(3)} clients: ${stage.visitsPerSec} visits/s (${stage.visits} in ${durationS} s, ${stage.failures} failed), visit p50 ${stage.visitP50Ms} ms, p99 ${stage.visitP99Ms} ms; lag ${stage.lagEarly} → ${stage.lagLate} (${stage.lagGrowthPerSec}/s)`,
     );
+    log(`      CPU: ${describeCpu(stage.cpu)}; per visit ${stage.systemCpuMsPerVisit} CPU-ms of the system's, ${stage.machineCpuMsPerVisit} of the machine's`);
     const previous = stages.at(-2);
     if (stage.lagGrew) {
       stoppedBecause = `consumer lag grew through the stage of ${clients} clients`;
@@ -131,7 +147,7 @@ export async function throughputScenario(bench: TestSystem, mode: Mode, log: Log
       stoppedBecause = `throughput stopped rising at ${clients} clients (${previous.visitsPerSec} → ${stage.visitsPerSec} visits/s)`;
       break;
     }
-    await settle(bench, mode.quick ? 3_000 : 15_000);
+    await settle(lag, mode.quick ? 3_000 : 15_000);
   }
   const kept = stages.filter((s) => !s.lagGrew);
   const best = kept.reduce<ThroughputStage | undefined>((top, s) => (top === undefined || s.visitsPerSec > top.visitsPerSec ? s : top), undefined);

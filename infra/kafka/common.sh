@@ -13,6 +13,9 @@ KAFKA_HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
 KAFKA_BOOTSTRAP="${KAFKA_HOST}:${KAFKA_PORT}"
+# The broker's JMX (registry and RMI server on one port, loopback only): the bench reads the
+# broker's request counts there (infra/kafka/jmx.sh, bench/lib/kafka-requests.ts).
+KAFKA_JMX_PORT="${KAFKA_JMX_PORT:-9999}"
 
 KAFKA_LIBS="${INFRA_CACHE_DIR}/kafka-${KAFKA_VERSION}/libs"
 KAFKA_STATE="${INFRA_STATE_DIR}/kafka"

@@ -49,14 +49,22 @@ wait_ready() {
   exit 1
 }
 
+# A broker started before up.sh turned JMX on gets it in place (jmx.sh); without it only the
+# bench's broker-side request counts are missing, so a failure there is a warning.
+ensure_jmx() {
+  "${KAFKA_DIR}/jmx.sh" || log "WARNING: no JMX on ${KAFKA_HOST}:${KAFKA_JMX_PORT}; the bench cannot count the broker's requests"
+}
+
 # 1. One of ours is already running (perhaps still starting): just wait for it.
 if pid="$(kafka_pid)"; then
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     log "Kafka already running on ${KAFKA_BOOTSTRAP} (pid ${pid})"
+    ensure_jmx
     exit 0
   fi
   log "Kafka (pid ${pid}) is starting; waiting for it"
   wait_ready "$pid"
+  ensure_jmx
   exit 0
 fi
 
@@ -130,6 +138,8 @@ fi
 # Where this start's lines begin in server.log (wait_ready ignores older runs' lines).
 log_offset="$(stat -c %s "$KAFKA_SERVER_LOG" 2>/dev/null || echo 0)"
 log "starting Kafka ${KAFKA_VERSION} (heap: ${KAFKA_HEAP}); logs in ${KAFKA_LOGS}"
+# JMX on loopback (KAFKA_JMX_PORT), without authentication: the bench counts the broker's
+# requests there (bench/lib/kafka-requests.ts).
 # setsid: its own session, so Ctrl-C in the caller's terminal or the end of the npm
 # process does not take the broker down. All three standard streams are redirected:
 # an inherited stdout would keep `eval "$(npm run -s infra:up)"` waiting forever.
@@ -139,6 +149,12 @@ log "starting Kafka ${KAFKA_VERSION} (heap: ${KAFKA_HEAP}); logs in ${KAFKA_LOGS
 setsid "$JAVA" $KAFKA_HEAP \
   -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
   -Djava.awt.headless=true \
+  -Dcom.sun.management.jmxremote.host="$KAFKA_HOST" \
+  -Dcom.sun.management.jmxremote.port="$KAFKA_JMX_PORT" \
+  -Dcom.sun.management.jmxremote.rmi.port="$KAFKA_JMX_PORT" \
+  -Dcom.sun.management.jmxremote.authenticate=false \
+  -Dcom.sun.management.jmxremote.ssl=false \
+  -Djava.rmi.server.hostname="$KAFKA_HOST" \
   -Dkafka.logs.dir="$KAFKA_LOGS" \
   -Dlog4j2.configurationFile="${KAFKA_DIR}/log4j2.properties" \
   -cp "${KAFKA_LIBS}/*" \

@@ -36,6 +36,12 @@ PG_MODE_FILE="${PG_STATE}/started-by-infra"
 PG_DEBIAN_CLUSTER=main
 PG_DEBIAN_SOCKET_DIR=/var/run/postgresql
 PG_DEBIAN_LOG="/var/log/postgresql/postgresql-${PG_VERSION}-${PG_DEBIAN_CLUSTER}.log"
+# Settings of ours for the Debian cluster: its postgresql.conf includes conf.d (Debian's default).
+PG_DEBIAN_CONF_FILE="/etc/postgresql/${PG_VERSION}/${PG_DEBIAN_CLUSTER}/conf.d/medical-infra.conf"
+
+# Loaded at server start: pg_stat_statements counts the statements of each database, which
+# the bench reads per complete visit (bench/lib/pg-counters.ts).
+PG_PRELOAD_LIBRARIES=pg_stat_statements
 
 # PostgreSQL refuses to run as root, so as root every server-side command runs as
 # the 'postgres' OS user; as anyone else, as that user themself.

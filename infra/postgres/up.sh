@@ -51,6 +51,16 @@ max_parallel_workers_per_gather = 1
 log_line_prefix = '%m [%p] %q%u@%d '
 log_connections = off
 log_disconnections = off
+shared_preload_libraries = '${PG_PRELOAD_LIBRARIES}'
+CONF
+}
+
+# The Debian cluster's settings of ours, in its conf.d (read at its next start). Only what it
+# lacks: the port, the connections and durability are Debian's own defaults there.
+write_debian_config() {
+  tee "$PG_DEBIAN_CONF_FILE" >/dev/null <<CONF
+# Written by infra/postgres/up.sh; edit the script, not this file.
+shared_preload_libraries = '${PG_PRELOAD_LIBRARIES}'
 CONF
 }
 
@@ -95,6 +105,7 @@ start_own_cluster() {
 start_debian_cluster() {
   log "starting the Debian cluster ${PG_VERSION}/${PG_DEBIAN_CLUSTER} (pg_ctlcluster); log ${PG_DEBIAN_LOG}"
   printf 'debian\n' >"$PG_MODE_FILE"
+  write_debian_config
   pg_ctlcluster "$PG_VERSION" "$PG_DEBIAN_CLUSTER" start >&2 || {
     tail_log "$PG_DEBIAN_LOG" 40
     die "pg_ctlcluster ${PG_VERSION} ${PG_DEBIAN_CLUSTER} start failed"
@@ -120,6 +131,42 @@ elif [[ "$INFRA_PG_CLUSTER" == auto ]] && ((EUID == 0)) && debian_cluster_exists
   start_debian_cluster
 else
   start_own_cluster
+fi
+
+# --- pg_stat_statements -----------------------------------------------------------------
+# shared_preload_libraries takes effect only at a server start. A server of ours that runs
+# without it (started before up.sh set it) is restarted once, with the same port, data and
+# credentials: 'fast' ends open connections, which reconnect. A server we did not start is
+# never restarted: the bench then reports no statement counts.
+preloaded() {
+  [[ ",$(admin_psql -At -c 'SHOW shared_preload_libraries' | tr -d ' ')," == *",${PG_PRELOAD_LIBRARIES},"* ]]
+}
+
+restart_with_preload() {
+  if own_cluster_running; then
+    write_own_config
+    log "restarting our own cluster to load ${PG_PRELOAD_LIBRARIES}"
+    as_pg_user "${PG_BIN}/pg_ctl" -D "$PG_DATA" -l "$PG_OWN_LOG" -m fast -w -t "$PG_START_TIMEOUT" restart >/dev/null 2>&1 || {
+      tail_log "$PG_OWN_LOG" 40
+      die "pg_ctl could not restart ${PG_DATA}"
+    }
+    wait_ready "$PG_OWN_LOG"
+  elif [[ -f "$PG_MODE_FILE" && "$(<"$PG_MODE_FILE")" == debian ]]; then
+    write_debian_config
+    log "restarting the Debian cluster ${PG_VERSION}/${PG_DEBIAN_CLUSTER} to load ${PG_PRELOAD_LIBRARIES}"
+    pg_ctlcluster "$PG_VERSION" "$PG_DEBIAN_CLUSTER" restart -m fast >&2 || {
+      tail_log "$PG_DEBIAN_LOG" 40
+      die "pg_ctlcluster ${PG_VERSION} ${PG_DEBIAN_CLUSTER} restart failed"
+    }
+    wait_ready "$PG_DEBIAN_LOG"
+  else
+    log "WARNING: this server was not started by infra/up.sh and does not load ${PG_PRELOAD_LIBRARIES}; it is left as it is"
+    return 1
+  fi
+}
+
+if admin_psql -At -c 'select 1' >/dev/null 2>&1; then
+  preloaded || restart_with_preload || true
 fi
 
 # --- The project's role and database --------------------------------------------------
@@ -159,6 +206,20 @@ case "$rc" in
   die "could not create the role or database (psql exit ${rc})"
   ;;
 esac
+
+if ((rc == 0)) && preloaded; then
+  # In the project's database, where the bench reads it (its view covers every database, by
+  # dbid). The reset is the superuser's unless granted: the bench resets one database's.
+  admin_psql -d "$PG_APP_DB" <<SQL ||
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO ${PG_APP_USER};
+SQL
+    die "could not create pg_stat_statements in database '${PG_APP_DB}'"
+  log "pg_stat_statements is loaded and created in database '${PG_APP_DB}'"
+elif ((rc == 0)); then
+  log "WARNING: ${PG_PRELOAD_LIBRARIES} is not loaded; the bench reports no statement counts"
+fi
 
 # The services connect over TCP with a password, so prove exactly that path (pg_hba on
 # the Debian cluster allows scram-sha-256 from 127.0.0.1/32; ours is initdb'd that way).

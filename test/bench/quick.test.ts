@@ -8,7 +8,8 @@ import { REPOSITORY_ROOT, SERVICE_NAMES } from '../../scripts/lib/processes.ts';
 
 /**
  * The benchmark suite's smoke run (`npm run bench -- --quick`), as CI runs it: it must start both
- * profiles, measure every scenario and write its results. Figures are never judged here: they are
+ * profiles, measure every scenario (the cost per complete visit included: on the production
+ * profile PostgreSQL's and the Kafka broker's counts too) and write its results. Figures are never judged here: they are
  * measurements, recorded in bench/RESULTS.md from a full run. The results go to a directory of
  * the test's own, so the recorded ones are not overwritten.
  */
@@ -39,7 +40,7 @@ function assertMeasured(results: unknown, dotted: string): void {
   assert.ok(typeof value === 'number' && Number.isFinite(value), `${dotted} should be a measured number, got ${JSON.stringify(value)}`);
 }
 
-test('npm run bench -- --quick measures every scenario and writes results.json and RESULTS.md', { timeout: 240_000 }, async (t) => {
+test('npm run bench -- --quick measures every scenario and writes results.json and RESULTS.md', { timeout: 420_000 }, async (t) => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
   t.after(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const started = Date.now();
@@ -60,23 +61,59 @@ test('npm run bench -- --quick measures every scenario and writes results.json a
   };
   walk(results, '');
   assert.deepEqual(refused, [], 'every request of every load run answered 2xx');
-  for (const key of ['machine.cores', 'targets.gateway.minRatio', 'targets.propagation.maxP99Ms', 'targets.throughput.minVisitsPerSecKafka', 'targets.query.maxP99Ms', 'targets.memory.maxIdleMb']) {
+  for (const key of [
+    'machine.cores',
+    'targets.gateway.minRatioToMinimalProxy',
+    'targets.propagation.embedded.maxP99Ms',
+    'targets.propagation.kafka.maxP99Ms',
+    'targets.throughput.minVisitsPerSec.embedded',
+    'targets.throughput.minVisitsPerSec.kafka',
+    'targets.visitCost.maxCpuRatioProductionToEmbedded',
+    'targets.visitCost.maxPgTransactionsPerVisit',
+    'targets.visitCost.maxWalSyncsPerVisit',
+    'targets.query.maxP99Ms',
+    'targets.memory.maxIdleMb',
+  ]) {
     assertMeasured(results, key);
   }
   assert.equal(typeof results.versions.node, 'string');
   assert.equal(typeof results.versions.nginx, 'string');
-  for (const key of ['gatewayRps', 'nginxRps', 'directRps', 'nodeCeilingRps', 'ratio', 'gatewayP99Ms', 'nginxP99Ms']) assertMeasured(results, `gateway.${key}`);
-  for (const key of ['p50Ms', 'p99Ms', 'cpu.machineBusyPct']) assertMeasured(results, `propagation.embedded.${key}`);
-  assertMeasured(results, 'throughput.embedded.stages.0.visitsPerSec');
+  for (const key of ['gatewayRps', 'nginxRps', 'directRps', 'nodeCeilingRps', 'ratio', 'ratioToNodeCeiling', 'gatewayP99Ms', 'nginxP99Ms']) assertMeasured(results, `gateway.${key}`);
+  for (const key of ['p50Ms', 'p99Ms', 'fromPostStartP50Ms', 'fromPostStartP99Ms', 'missing', 'postErrors', 'cpu.machineBusyPct']) assertMeasured(results, `propagation.embedded.${key}`);
+  for (const key of ['visitsPerSec', 'cpu.machineCpuMs', 'cpu.benchCpuMs', 'cpu.othersCpuMs', 'cpu.processCpuMs.reception', 'machineCpuMsPerVisit', 'systemCpuMsPerVisit']) {
+    assertMeasured(results, `throughput.embedded.stages.0.${key}`);
+  }
+  // The cost per complete visit: every visit completed, and its CPU measured.
+  assert.ok(results.visitCost.embedded.visits > 0, 'visits of the cost scenario (embedded) completed');
+  assert.equal(results.visitCost.embedded.failures, 0, 'no visit of the cost scenario (embedded) failed');
+  for (const key of ['machineCpuMs', 'systemCpuMs', 'servicesCpuMs', 'benchCpuMs', 'unattributedCpuMs']) assertMeasured(results, `visitCost.embedded.perVisit.${key}`);
   for (const key of ['listP99Ms', 'byPatientP99Ms', 'byIdP99Ms']) assertMeasured(results, `query.embedded.${key}`);
   for (const service of SERVICE_NAMES) {
     assertMeasured(results, `memory.${service}.idleMb`);
     assertMeasured(results, `memory.${service}.loadMb`);
   }
   if (production) {
-    for (const key of ['propagation.kafka.p50Ms', 'propagation.kafka.p99Ms', 'throughput.kafka.stages.0.visitsPerSec', 'limits.kafkaRoundTripP99Ms', 'limits.pgCommitsPerSec']) {
+    for (const key of [
+      'propagation.kafka.p50Ms',
+      'propagation.kafka.p99Ms',
+      'propagation.kafka.fromPostStartP99Ms',
+      'propagation.kafka.missing',
+      'throughput.kafka.stages.0.visitsPerSec',
+      'throughput.kafka.stages.0.cpu.machineCpuMs',
+      'limits.kafkaRoundTripP99Ms',
+      'limits.pgCommitsPerSec',
+      'visitCostComparison.systemCpuRatio',
+      'visitCostComparison.machineCpuRatio',
+    ]) {
       assertMeasured(results, key);
     }
+    assert.ok(results.visitCost.kafka.visits > 0, 'visits of the cost scenario (production) completed');
+    assert.deepEqual(results.visitCost.kafka.notMeasured, [], 'every per-visit figure of the production profile could be measured');
+    for (const key of ['machineCpuMs', 'systemCpuMs', 'kafkaCpuMs', 'postgresCpuMs', 'pgTransactions', 'walSyncs', 'statements', 'kafkaRequests']) {
+      assertMeasured(results, `visitCost.kafka.perVisit.${key}`);
+    }
+    assert.ok(results.visitCost.kafka.topStatements.length > 0, 'the statements a visit calls most are listed');
+    assert.ok(Object.keys(results.visitCost.kafka.kafkaRequestsPerVisitByType).length > 0, 'the Kafka requests of a visit are listed by type');
     assert.equal(results.memory.profile, 'production');
   } else {
     t.diagnostic('KAFKA_BROKERS and DATABASE_URL are not set: the production profile was not benchmarked');
@@ -84,5 +121,7 @@ test('npm run bench -- --quick measures every scenario and writes results.json a
 
   const markdown = fs.readFileSync(path.join(outDir, 'RESULTS.md'), 'utf8');
   assert.match(markdown, /<!-- figures:start[^>]*-->\nFigures of the last quick run/);
-  assert.match(markdown, /\| 1 gateway \| gateway \/ nginx throughput \| [0-9.]+/);
+  assert.match(markdown, /\| 1 gateway \| gateway \/ minimal Node.js proxy throughput \| [0-9.]+/);
+  assert.match(markdown, /\| 6 cost per complete visit \(embedded\) \| the system's CPU-ms per visit; the machine's \| [0-9.]+/);
+  if (production) assert.match(markdown, /\| 6 cost per complete visit \(kafka\) \| PostgreSQL transactions per visit \| [0-9.-]+/);
 });
