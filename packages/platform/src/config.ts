@@ -22,6 +22,8 @@ export type ServiceConfig = {
   consumerGroup: string;
   /** How often a handler that throws is retried before its event is dead-lettered. */
   retryBudget: number;
+  /** How long the inbox remembers an applied event's id (see messaging/inbox-retention.ts). */
+  inboxRetentionDays: number;
   retryBaseDelayMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -101,6 +103,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     deadLetterTopic: readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`),
     consumerGroup: `${readString(env, 'CONSUMER_GROUP_PREFIX', '')}${serviceName}`,
     retryBudget: readInteger(env, 'EVENT_RETRY_BUDGET', 5, 0, 100),
+    inboxRetentionDays: readInteger(env, 'INBOX_RETENTION_DAYS', 30, 8, 3_650),
     retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -12,6 +12,7 @@ import { createApp, type App } from './http/app.ts';
 import { currentIdempotentRequest, installIdempotency } from './http/idempotency.ts';
 import { createMetrics, registerBacklogGauges, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
+import { purgeInbox } from './messaging/inbox-retention.ts';
 import { openTransport } from './messaging/open-transport.ts';
 import { OutboxRelay, appendToOutbox } from './messaging/outbox.ts';
 import type { EventTransport, Subscription } from './messaging/transport.ts';
@@ -69,6 +70,8 @@ export type RunningService = {
   stop(): Promise<void>;
 };
 
+/** How often an idle outbox relay looks for rows nobody woke it for (a crashed replica's). */
+const OUTBOX_IDLE_POLL_MS = 1_000;
 /** The most events of one partition applied in one transaction. */
 const MAX_EVENT_BATCH = 100;
 /** How often each process deletes the idempotency keys and visit traces past their retention. */
@@ -127,6 +130,10 @@ export async function startService<DB>(
     metrics,
     tracing,
     pollIntervalMs: config.pollIntervalMs,
+    // Each commit with events wakes the relay of its own process: unasked, it looks only for what
+    // a crashed replica left, which a second's wait costs little (and the idle system 4 polls a
+    // second of every service's relay less).
+    idlePollMs: OUTBOX_IDLE_POLL_MS,
     retryBaseDelayMs: config.retryBaseDelayMs,
     refusalBudget: config.retryBudget,
   });
@@ -206,13 +213,15 @@ export async function startService<DB>(
     });
   }
 
-  // Idempotency keys are kept 24 hours and visit traces a week, then deleted by a periodic purge
+  // Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
+  // INBOX_RETENTION_DAYS, then deleted by a periodic purge
   // (at start-up, then hourly) in every process: replicas purging together only delete the same rows.
   const purgeExpired = async () => {
     const now = Date.now();
     for (const [what, purge] of [
       ['idempotency keys', () => purgeKeys(database.db, new Date(now - IDEMPOTENCY_KEY_RETENTION_MS))],
       ['visit traces', () => purgeVisitTraces(database.db, new Date(now - VISIT_TRACE_RETENTION_MS))],
+      ['inbox rows', () => purgeInbox(database.db, new Date(now - config.inboxRetentionDays * 24 * 60 * 60 * 1000))],
     ] as const) {
       try {
         const purged = await purge();

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       deadLetterTopic: 'medical.dlq',
       consumerGroup: 'reception',
       retryBudget: 5,
+      inboxRetentionDays: 30,
       retryBaseDelayMs: 200,
       pollIntervalMs: 25,
       shutdownTimeoutMs: 10_000,

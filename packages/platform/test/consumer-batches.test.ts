@@ -3,7 +3,8 @@ import { describe, test, type TestContext } from 'node:test';
 import { sql, type Transaction } from 'kysely';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
 import { createMetrics } from '../src/metrics.ts';
-import { createIdempotentConsumer, REPLAY_OF_HEADER, type EventEffect } from '../src/messaging/consumer.ts';
+import { createIdempotentConsumer, REPLAY_FOR_HEADER, REPLAY_OF_HEADER, type EventEffect } from '../src/messaging/consumer.ts';
+import { purgeInbox } from '../src/messaging/inbox-retention.ts';
 import { encodeCloudEvent, toCloudEvent } from '../src/messaging/envelope.ts';
 import type { Delivery } from '../src/messaging/transport.ts';
 import { databaseKinds, openTestDatabase, type DatabaseKind, type Tables } from './consumer-databases.ts';
@@ -109,6 +110,33 @@ for (const { kind, skip } of databaseKinds) {
       await s.consumer.handleBatch([deliveryOf(completed(1), 1), replayed, deliveryOf(completed(3), 3)]);
       assert.equal(await s.order(), 10203);
       assert.deepEqual(await s.consumer.resumeFrom('medical', [1]), new Map([[1, 4n]]));
+    });
+
+    test('a replay addressed to another group is skipped whatever the inbox holds; one addressed to this group is applied', async (t) => {
+      const s = await setup(kind, t);
+      const forOther = deliveryOf(completed(8), 1);
+      forOther.headers[REPLAY_OF_HEADER] = 'letter-8';
+      forOther.headers[REPLAY_FOR_HEADER] = 'another-service';
+      assert.equal(await s.consumer(forOther), 'duplicate');
+      assert.equal(await s.order(), undefined, 'not applied, though no inbox row says it was');
+      const forThis = { ...forOther, headers: { ...forOther.headers, [REPLAY_FOR_HEADER]: 'batch-test' } };
+      assert.equal(await s.consumer(forThis), 'applied');
+      assert.equal(await s.order(), 8);
+    });
+
+    test('the inbox forgets applied events past the retention, and keeps what was dead-lettered', async (t) => {
+      const s = await setup(kind, t);
+      const old = '2026-01-01T00:00:00.000Z';
+      await s.database.db
+        .insertInto('inbox')
+        .values([
+          { event_id: 'old-applied', event_type: 'ReceptionCompleted', outcome: 'APPLIED', processed_at: old },
+          { event_id: 'old-dead', event_type: 'ReceptionCompleted', outcome: 'DEAD_LETTERED', processed_at: old },
+          { event_id: 'recent', event_type: 'ReceptionCompleted', outcome: 'APPLIED', processed_at: new Date().toISOString() },
+        ])
+        .execute();
+      assert.equal(await purgeInbox(s.database.db, new Date(Date.now() - 30 * 24 * 3600 * 1000)), 1);
+      assert.deepEqual((await s.inboxRows()).map((r) => r.event_id).sort(), ['old-dead', 'recent']);
     });
 
     test('types this service does not handle pass without a transaction; a long gap of them moves the position', async (t) => {

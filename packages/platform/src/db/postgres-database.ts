@@ -107,14 +107,18 @@ function listenOn(
   };
 }
 
+/** How long a committed notification waits for others to go with it: a bound on statements per second. */
+const NOTIFY_LINGER_MS = 20;
+
 /**
  * Sends committed transactions' notifications (Database.notify) with pg_notify in a statement of
  * its own, after the commit, never inside the transaction that made them: a transaction that
  * notifies holds PostgreSQL's one notification lock from its commit until its commit record is on
  * disk, so every such transaction of every service on the server would commit one after the other.
  * Standalone, the statement writes no WAL and holds the lock for no flush. One statement at a
- * time: what commits meanwhile is sent together by the next one, so a burst of commits costs a
- * few statements, not one each, and the order of this process's commits is kept.
+ * time, NOTIFY_LINGER_MS after the first commit it carries: what commits meanwhile is sent
+ * together, so a burst of commits costs a few statements, not one each, and the order of this
+ * process's commits is kept.
  */
 class NotificationSender {
   private queue: Notification[] = [];
@@ -131,7 +135,8 @@ class NotificationSender {
 
   send(notifications: Notification[]): void {
     this.queue.push(...notifications);
-    this.sending ??= this.flush();
+    // A moment's wait gathers the commits close behind this one into the same statement.
+    this.sending ??= sleep(NOTIFY_LINGER_MS).then(() => this.flush());
   }
 
   /** Resolves once everything handed over so far has been sent (or given up on). */

@@ -66,6 +66,13 @@ const POSITION_GAP = 500n;
  */
 export const REPLAY_OF_HEADER = 'dlq_replay_of';
 
+/**
+ * The header of a replay naming the consumer group whose dead letter it is: only that group may
+ * apply it. Replays without it (written before it existed) reach every group, which tell by
+ * their inbox.
+ */
+export const REPLAY_FOR_HEADER = 'dlq_replay_for';
+
 function isReplay(delivery: Delivery): boolean {
   return Boolean(delivery.headers[REPLAY_OF_HEADER]);
 }
@@ -270,6 +277,8 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
   async function handle(delivery: Delivery): Promise<HandlingOutcome> {
     const typeHeader = delivery.headers.ce_type;
     if (options.handles !== 'all' && !options.handles.includes(typeHeader as EventType)) return 'skipped';
+    const replayFor = delivery.headers[REPLAY_FOR_HEADER];
+    if (isReplay(delivery) && replayFor !== undefined && replayFor !== options.serviceName) return 'duplicate';
     // Both name the event in rows, metrics and spans: bounded and printable whatever the headers hold.
     const type = typeLabel(typeHeader);
     const eventId = inboxIdOf(delivery);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config.ts';
-import { DEAD_LETTER_ID_HEADER, REPLAY_OF_HEADER } from './consumer.ts';
+import { DEAD_LETTER_ID_HEADER, REPLAY_FOR_HEADER, REPLAY_OF_HEADER } from './consumer.ts';
 import { EmbeddedLog, embeddedLogFile } from './embedded-log.ts';
 import type { EventTransport, TransportMessage } from './transport.ts';
 
@@ -98,6 +98,9 @@ export function replayMessage(letter: DeadLetter, replayId: string = randomUUID(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(letter.headers)) if (!name.startsWith('dlq_')) headers[name] = value;
   headers[REPLAY_OF_HEADER] = letter.id;
+  // Addressed to the group that gave up: the others skip it, whether or not their inbox still
+  // remembers applying it (messaging/inbox-retention.ts).
+  if (letter.group !== '?') headers[REPLAY_FOR_HEADER] = letter.group;
   return { id: `replay-${replayId}`, topic: letter.original.topic, key: letter.key, headers, value: letter.value };
 }
 

@@ -66,6 +66,12 @@ export type OutboxRelayOptions = {
   /** A PRODUCER span per published event, in the trace the event was emitted in (off by default). */
   tracing?: Tracing;
   pollIntervalMs: number;
+  /**
+   * How long an idle relay waits before it looks at the outbox unasked (default 8 polls). The
+   * commits of this process wake it (notify), so the poll only finds what another replica left
+   * when it crashed between its commit and its publish.
+   */
+  idlePollMs?: number;
   retryBaseDelayMs: number;
   /** Attempts at a row the transport refuses for good before it is set aside in `outbox_refused`. */
   refusalBudget?: number;
@@ -159,7 +165,7 @@ export class OutboxRelay {
         this.pendingWake = false;
         resolve();
       };
-      const timer = setTimeout(finish, this.options.pollIntervalMs * 8);
+      const timer = setTimeout(finish, this.options.idlePollMs ?? this.options.pollIntervalMs * 8);
       this.wake = finish;
     });
   }
