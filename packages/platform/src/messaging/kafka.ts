@@ -246,8 +246,9 @@ export class KafkaTransport implements EventTransport {
     };
   }
 
-  private async partitionsOf(topic: string): Promise<number[]> {
-    const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true });
+  /** The topic's partitions; from the client's cached metadata unless `fresh` (a rewind must see every one). */
+  private async partitionsOf(topic: string, fresh = false): Promise<number[]> {
+    const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: fresh });
     const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
     return Array.from({ length: count }, (_, i) => i);
   }
@@ -280,13 +281,13 @@ export class KafkaTransport implements EventTransport {
   }
 
   async lag(group: string, topic: string): Promise<Array<{ partition: number; lag: number }>> {
+    // Read at every scrape: the partitions from cached metadata, and the log's beginning only for
+    // partitions the group never committed (a metadata request and a listing fewer per scrape).
     const partitions = await this.partitionsOf(topic);
     if (partitions.length === 0) return [];
-    const [latest, earliest, committed] = await Promise.all([
-      this.offsets(topic, partitions, ListOffsetTimestamps.LATEST),
-      this.offsets(topic, partitions, ListOffsetTimestamps.EARLIEST),
-      this.committed(group, topic, partitions),
-    ]);
+    const [latest, committed] = await Promise.all([this.offsets(topic, partitions, ListOffsetTimestamps.LATEST), this.committed(group, topic, partitions)]);
+    const neverCommitted = partitions.filter((partition) => !committed.has(partition));
+    const earliest = neverCommitted.length > 0 ? await this.offsets(topic, neverCommitted, ListOffsetTimestamps.EARLIEST) : new Map<number, bigint>();
     return partitions.map((partition) => {
       const end = latest.get(partition) ?? 0n;
       // A group without a commit on a partition starts at its beginning (fallback EARLIEST).
@@ -296,7 +297,7 @@ export class KafkaTransport implements EventTransport {
   }
 
   async rewind(group: string, topic: string): Promise<void> {
-    const partitions = await this.partitionsOf(topic);
+    const partitions = await this.partitionsOf(topic, true);
     if (partitions.length === 0) return;
     const earliest = await this.offsets(topic, partitions, ListOffsetTimestamps.EARLIEST);
     // An OffsetCommit outside any generation: the coordinator accepts it only while the group
