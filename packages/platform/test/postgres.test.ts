@@ -67,11 +67,11 @@ describe('PostgreSQL adapter', { skip }, () => {
     const schema = newSchema(t);
     const databases = await Promise.all([open(t, schema), open(t, schema), open(t, schema)]);
     const { rows } = await admin.query(`select count(*)::int as n from "${schema}".kysely_migration`);
-    assert.equal(rows[0].n, 7, 'the six platform migrations and the service migration, each recorded once');
+    assert.equal(rows[0].n, 8, 'the seven platform migrations and the service migration, each recorded once');
     const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
     assert.deepEqual(
       tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_')),
-      ['audit_log', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'outbox_refused', 'visit_traces'],
+      ['audit_log', 'consumer_positions', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'outbox_refused', 'visit_traces'],
     );
     const sequences = await admin.query(`select sequence_name from information_schema.sequences where sequence_schema = $1 order by 1`, [schema]);
     assert.deepEqual(sequences.rows.map((r) => r.sequence_name), ['audit_log_id_seq', 'diagnoses_id_seq', 'outbox_id_seq', 'receptions_id_seq']);
