@@ -381,7 +381,7 @@ export function patience(ms: number): number {
 // ---- one system per test file and profile ----------------------------------------------------
 
 export const TEST_ENV = {
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
   EVENT_POLL_INTERVAL_MS: '10',
   EVENT_RETRY_BASE_DELAY_MS: '20',
   // The chaos and replicas tests send many requests from one address; the rate limit's own test sets it.

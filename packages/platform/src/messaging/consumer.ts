@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { validateCloudEvent, type CloudEvent, type EventType, type EventValidation } from '@medical/contracts';
@@ -67,9 +67,9 @@ const POSITION_GAP = 500n;
 export const REPLAY_OF_HEADER = 'dlq_replay_of';
 
 /**
- * The header of a replay naming the consumer group whose dead letter it is: only that group may
- * apply it. Replays without it (written before it existed) reach every group, which tell by
- * their inbox.
+ * The header of a replay naming the consumer groups that dead-lettered its event, comma-separated:
+ * only they may apply it. Replays without it (written before it existed) reach every group,
+ * which tell by their inbox.
  */
 export const REPLAY_FOR_HEADER = 'dlq_replay_for';
 
@@ -278,7 +278,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     const typeHeader = delivery.headers.ce_type;
     if (options.handles !== 'all' && !options.handles.includes(typeHeader as EventType)) return 'skipped';
     const replayFor = delivery.headers[REPLAY_FOR_HEADER];
-    if (isReplay(delivery) && replayFor !== undefined && replayFor !== options.serviceName) return 'duplicate';
+    if (isReplay(delivery) && replayFor !== undefined && !replayFor.split(',').includes(options.serviceName)) return 'duplicate';
     // Both name the event in rows, metrics and spans: bounded and printable whatever the headers hold.
     const type = typeLabel(typeHeader);
     const eventId = inboxIdOf(delivery);
@@ -362,7 +362,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
       positions.set(key, next);
       return;
     }
-    let applied: Plain[];
+    let applied: Array<Plain & { span: Span }>;
     try {
       applied = await options.transaction(async (trx) => {
         const typed = trx as unknown as Transaction<PlatformTables>;
@@ -374,7 +374,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
           .returning('event_id')
           .execute();
         const fresh = new Set(claimed.map((row) => row.event_id));
-        const done: Plain[] = [];
+        const done: Array<Plain & { span: Span }> = [];
         for (const p of run) {
           // A second copy in the same run (republished by a relay) is claimed once, applied once.
           if (!fresh.delete(p.eventId)) continue;
@@ -390,7 +390,7 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
           } finally {
             span.end();
           }
-          done.push(p);
+          done.push({ ...p, span });
         }
         if (options.group) await savePosition(typed, topic, partition, next);
         return done;
@@ -404,8 +404,10 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     if (options.group) positions.set(key, next);
     for (const p of applied) {
       options.metrics.eventsConsumed.inc({ type: p.type });
-      // One line per clinical event this service acted on: ids only, never the event's data.
-      options.logger.info({ eventId: p.eventId, eventType: p.type, receptionId: p.delivery.key }, 'event applied');
+      // One line per clinical event this service acted on, in its trace: ids only, never the event's data.
+      context.with(trace.setSpan(ROOT_CONTEXT, p.span), () =>
+        options.logger.info({ eventId: p.eventId, eventType: p.type, receptionId: p.delivery.key }, 'event applied'),
+      );
     }
   }
 

@@ -94,13 +94,14 @@ export function findDeadLetter(letters: DeadLetter[], id: string): Found {
  * transport message id is new for every replay: the embedded log drops a re-used one, and a
  * letter may need replaying twice (after a fix that did not take).
  */
-export function replayMessage(letter: DeadLetter, replayId: string = randomUUID()): TransportMessage {
+export function replayMessage(letter: DeadLetter, groups: readonly string[], replayId: string = randomUUID()): TransportMessage {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(letter.headers)) if (!name.startsWith('dlq_')) headers[name] = value;
   headers[REPLAY_OF_HEADER] = letter.id;
-  // Addressed to the group that gave up: the others skip it, whether or not their inbox still
-  // remembers applying it (messaging/inbox-retention.ts).
-  if (letter.group !== '?') headers[REPLAY_FOR_HEADER] = letter.group;
+  // Addressed to the groups that gave up on this event: the others skip it, whether or not their
+  // inbox still remembers applying it (messaging/inbox-retention.ts).
+  const addressees = groups.filter((group) => group !== '?');
+  if (addressees.length > 0) headers[REPLAY_FOR_HEADER] = addressees.join(',');
   return { id: `replay-${replayId}`, topic: letter.original.topic, key: letter.key, headers, value: letter.value };
 }
 
@@ -259,9 +260,9 @@ export async function replayDeadLetter(store: DeadLetterStore, id: string): Prom
   if (!found.ok) return found;
   const { letter } = found;
   if (letter.original.topic === '?') return { ok: false, reason: `dead letter ${letter.id} does not name its original topic (no dlq_original_topic header)` };
-  const message = replayMessage(letter);
-  await store.publish(message);
   const sameEvent = letter.headers.ce_id ? letters.filter((l) => l.eventId === letter.eventId) : [letter];
   const groups = [...new Set(sameEvent.map((l) => l.group))];
+  const message = replayMessage(letter, groups);
+  await store.publish(message);
   return { ok: true, replayed: { letter, message, groups } };
 }

@@ -12,6 +12,9 @@ export type VisitChangeStreamsOptions = {
   maxBufferedBytes?: number;
 };
 
+/** How long a stream being closed for shutdown may take to finish before it is cut. */
+const CLOSE_GRACE_MS = 1_000;
+
 /** Comfortably under the gateway's 45 s idle limit on streams and the usual 60 s of proxies. */
 export const KEEP_ALIVE_MS = 15_000;
 
@@ -81,10 +84,17 @@ export class VisitChangeStreams {
     return stream;
   }
 
-  /** Ends every stream (clients reconnect to another replica) and stops listening: for shutdown. */
+  /**
+   * Ends every stream (clients reconnect to another replica) and stops listening: for shutdown.
+   * A stream whose client stopped reading cannot finish its end, and the server's close would
+   * wait for its connection until the shutdown timeout: it is cut after CLOSE_GRACE_MS.
+   */
   async close(): Promise<void> {
     if (this.keepAlive) clearInterval(this.keepAlive);
-    for (const stream of this.streams) stream.end();
+    for (const stream of this.streams) {
+      stream.end();
+      setTimeout(() => stream.destroy(), CLOSE_GRACE_MS).unref();
+    }
     this.streams.clear();
     await this.stopListening?.();
   }
