@@ -282,13 +282,21 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
     // Both name the event in rows, metrics and spans: bounded and printable whatever the headers hold.
     const type = typeLabel(typeHeader);
     const eventId = inboxIdOf(delivery);
+    return (await inEventSpan(delivery, eventId, type, () => handleInSpan(delivery, type, eventId))).outcome;
+  }
+
+  /**
+   * Runs `work` in a CONSUMER span of the event, continuing the trace its `traceparent` names;
+   * the span says the outcome, and a dead letter or an error marks it failed.
+   */
+  async function inEventSpan(delivery: Delivery, eventId: string, type: string, work: () => Promise<HandlingOutcome>): Promise<{ outcome: HandlingOutcome; span: Span }> {
     const parent = contextFrom(delivery.headers, ROOT_CONTEXT);
     const span = tracer.startSpan(`process ${type}`, spanOptions(delivery, eventId), parent);
     try {
-      const outcome = await context.with(trace.setSpan(parent, span), () => handleInSpan(delivery, type, eventId));
+      const outcome = await context.with(trace.setSpan(parent, span), work);
       span.setAttribute('medical.outcome', outcome);
       if (outcome === 'dead-lettered') span.setStatus({ code: SpanStatusCode.ERROR, message: 'dead-lettered' });
-      return outcome;
+      return { outcome, span };
     } catch (error) {
       span.recordException(error as Error);
       span.setStatus({ code: SpanStatusCode.ERROR });
@@ -378,18 +386,10 @@ export function createIdempotentConsumer(options: IdempotentConsumerOptions) {
         for (const p of run) {
           // A second copy in the same run (republished by a relay) is claimed once, applied once.
           if (!fresh.delete(p.eventId)) continue;
-          const parent = contextFrom(p.delivery.headers, ROOT_CONTEXT);
-          const span = tracer.startSpan(`process ${p.type}`, spanOptions(p.delivery, p.eventId), parent);
-          try {
-            await context.with(trace.setSpan(parent, span), () => options.effect(trx, p.event));
-            span.setAttribute('medical.outcome', 'applied');
-          } catch (error) {
-            span.recordException(error as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR });
-            throw error;
-          } finally {
-            span.end();
-          }
+          const { span } = await inEventSpan(p.delivery, p.eventId, p.type, async () => {
+            await options.effect(trx, p.event);
+            return 'applied';
+          });
           done.push({ ...p, span });
         }
         if (options.group) await savePosition(typed, topic, partition, next);
