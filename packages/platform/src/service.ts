@@ -253,14 +253,33 @@ export async function startService<DB>(
     (stopping ??= (async () => {
       app.stopAccepting();
       if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      // Each step says when it is done, so a stop that outlives its timeout shows where it hung.
+      const step = async (what: string, work: () => Promise<unknown>) => {
+        await work();
+        logger.debug(`stopping: ${what} done`);
+      };
       consumerAbort.abort();
-      await subscription?.stop();
-      await app.close();
+      await step('consumer', async () => subscription?.stop());
+      await step('http server', async () => {
+        // The close waits for every connection. Node closes those idle when it begins; one whose
+        // request was still being answered stays open after its answer, and one whose client sent
+        // a body the server refused without reading it (a 401 before the body) never counts as
+        // idle: either would hold the close past the shutdown timeout. So idle connections are
+        // closed again until the server has closed, and what is left after half the timeout is cut.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+        const cut = setTimeout(() => app.server.closeAllConnections(), Math.floor(config.shutdownTimeoutMs / 2));
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(cut);
+        }
+      });
       clearInterval(purgeTimer);
-      await purging;
-      await relay.stop();
-      await transport.close();
-      await database.close();
+      await step('purge', () => purging);
+      await step('outbox relay', () => relay.stop());
+      await step('transport', () => transport.close());
+      await step('database', () => database.close());
       await tracing.shutdown();
       logger.info('stopped');
     })());
