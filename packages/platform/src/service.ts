@@ -12,6 +12,7 @@ import { createApp, type App } from './http/app.ts';
 import { currentIdempotentRequest, installIdempotency } from './http/idempotency.ts';
 import { createMetrics, registerBacklogGauges, type ServiceMetrics } from './metrics.ts';
 import { createIdempotentConsumer, type EventEffect } from './messaging/consumer.ts';
+import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
 import { purgeInbox } from './messaging/inbox-retention.ts';
 import { openTransport } from './messaging/open-transport.ts';
 import { OutboxRelay, appendToOutbox } from './messaging/outbox.ts';
@@ -56,6 +57,8 @@ export type ServiceDefinition<DB> = {
    * a test service with routes of its own passes its own lookup: authentication is never off.
    */
   permissionFor?: (method: string, concretePath: string) => Permission | undefined;
+  /** Upkeep of the service's own tables, run on timers beside the platform's purges (housekeeping.ts). */
+  housekeeping?: (context: ServiceContext<DB>) => HousekeepingTask[];
   consumer?: {
     handles: 'all' | readonly EventType[];
     effect: (context: ServiceContext<DB>) => (trx: Transaction<DB>, event: CloudEvent, emit: Emit) => Promise<void>;
@@ -74,7 +77,7 @@ export type RunningService = {
 const OUTBOX_IDLE_POLL_MS = 1_000;
 /** The most events of one partition applied in one transaction. */
 const MAX_EVENT_BATCH = 100;
-/** How often each process deletes the idempotency keys and visit traces past their retention. */
+/** How often each process deletes the idempotency keys, visit traces and inbox rows past their retention. */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** A scrape waits this long for the consumer lag before it answers without it. */
 const LAG_READING_TIMEOUT_MS = 2_000;
@@ -214,28 +217,17 @@ export async function startService<DB>(
   }
 
   // Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
-  // INBOX_RETENTION_DAYS, then deleted by a periodic purge
-  // (at start-up, then hourly) in every process: replicas purging together only delete the same rows.
-  const purgeExpired = async () => {
-    const now = Date.now();
-    for (const [what, purge] of [
-      ['idempotency keys', () => purgeKeys(database.db, new Date(now - IDEMPOTENCY_KEY_RETENTION_MS))],
-      ['visit traces', () => purgeVisitTraces(database.db, new Date(now - VISIT_TRACE_RETENTION_MS))],
-      ['inbox rows', () => purgeInbox(database.db, new Date(now - config.inboxRetentionDays * 24 * 60 * 60 * 1000))],
-    ] as const) {
-      try {
-        const purged = await purge();
-        if (purged > 0) logger.info({ purged }, `purged expired ${what}`);
-      } catch (error) {
-        logger.warn({ err: error }, `could not purge expired ${what}`);
-      }
-    }
-  };
-  let purging = purgeExpired();
-  const purgeTimer = setInterval(() => {
-    purging = purgeExpired();
-  }, PURGE_INTERVAL_MS);
-  purgeTimer.unref();
+  // INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
+  // together only delete the same rows); the service adds its own upkeep.
+  const housekeeping = startHousekeeping(
+    [
+      { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(database.db, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS)) },
+      { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(database.db, new Date(Date.now() - VISIT_TRACE_RETENTION_MS)) },
+      { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(database.db, new Date(Date.now() - config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
+      ...(definition.housekeeping?.(context) ?? []),
+    ],
+    logger,
+  );
 
   registerBacklogGauges(metrics, {
     outboxPending: () => relay.pending(),
@@ -275,8 +267,7 @@ export async function startService<DB>(
           clearTimeout(cut);
         }
       });
-      clearInterval(purgeTimer);
-      await step('purge', () => purging);
+      await step('housekeeping', () => housekeeping.stop());
       await step('outbox relay', () => relay.stop());
       await step('transport', () => transport.close());
       await step('database', () => database.close());

@@ -1,9 +1,13 @@
 import type { ServiceDefinition } from '@medical/platform';
 import { projectionEffect } from './app/projection.ts';
 import { migrations } from './db/migrations.ts';
+import { compactVisitCounts } from './db/repository.ts';
 import type { PatientManagementDatabase } from './db/schema.ts';
 import { visitRoutes } from './http/routes.ts';
 import { visitStreamRoute } from './http/stream-route.ts';
+
+/** How often the rows of changes of the list totals are folded (PostgreSQL). */
+const VISIT_COUNT_FOLD_INTERVAL_MS = 5_000;
 
 export const patientManagementService: ServiceDefinition<PatientManagementDatabase> = {
   name: 'patient-management',
@@ -16,4 +20,8 @@ export const patientManagementService: ServiceDefinition<PatientManagementDataba
     visitRoutes(app, context);
   },
   consumer: { handles: 'all', effect: (context) => projectionEffect(context) },
+  // PostgreSQL keeps the list totals as rows of changes (migration 0011): folded every few
+  // seconds, so a page's total adds up a few rows. SQLite keeps one row per scope.
+  housekeeping: ({ database }) =>
+    database.kind === 'postgres' ? [{ what: 'folded visit count changes', everyMs: VISIT_COUNT_FOLD_INTERVAL_MS, run: () => compactVisitCounts(database.db), logLevel: 'debug' }] : [],
 };

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { sql } from 'kysely';
 import type { VisitStage } from '@medical/contracts';
-import { clearVisits, listVisits, saveVisit } from '../src/db/repository.ts';
+import { clearVisits, compactVisitCounts, listVisits, saveVisit } from '../src/db/repository.ts';
 import type { Visit } from '../src/domain/visit.ts';
 import { engines as enginesOf, schemaOf, type Db } from './engines.ts';
 
@@ -111,5 +111,74 @@ for (const engine of engines) {
       await database.transaction((trx) => saveVisit(trx, visit(8, 'P-1', 'RECEIVED')));
       await assertTotalsAgree(database, { all: 1, byStage: { RECEIVED: 1 } });
     });
+
+    test('transactions that add and move visits in crossed orders never wait on each other for the totals', async (t) => {
+      // Two consumer partitions apply their batches side by side. With one counter row per scope,
+      // A (adds a visit: 'all', then RECEIVED) and B (moves one from CONFIRMED: CONFIRMED, then
+      // CANCELLED) each went on to need the other's row (A moves a visit from CONFIRMED, B adds
+      // one): PostgreSQL's deadlock, broken after a second by failing one of them.
+      const database = await engine.open(t);
+      await database.transaction(async (trx) => {
+        await saveVisit(trx, visit(1, 'P-1', 'CONFIRMED'));
+        await saveVisit(trx, visit(2, 'P-1', 'CONFIRMED'));
+      });
+      // Waiting on a lock at all fails the transaction (55P03, not retried as a deadlock would be).
+      const noWaiting = async (trx: Parameters<Parameters<Db['transaction']>[0]>[0]) => {
+        if (database.kind === 'postgres') await sql`set local lock_timeout = '500ms'`.execute(trx);
+      };
+      const firstSteps = { a: deferred(), b: deferred() };
+      const bothSteps = async (trx: Parameters<Parameters<Db['transaction']>[0]>[0], between = () => {}) => {
+        await saveVisit(trx, visit(2, 'P-1', 'CANCELLED'));
+        between();
+        await saveVisit(trx, visit(11, 'P-3', 'RECEIVED'));
+      };
+      const a = database.transaction(async (trx) => {
+        await noWaiting(trx);
+        await saveVisit(trx, visit(10, 'P-2', 'RECEIVED'));
+        firstSteps.a.resolve();
+        await firstSteps.b.promise;
+        await saveVisit(trx, visit(1, 'P-1', 'WAITING_FOR_DOCTOR'));
+      });
+      const b =
+        database.kind === 'sqlite'
+          ? // SQLite has one writer: B runs after A (so A does not wait for it); the totals must agree all the same.
+            (firstSteps.b.resolve(), a.then(() => database.transaction(bothSteps)))
+          : database.transaction(async (trx) => {
+              await noWaiting(trx);
+              await firstSteps.a.promise;
+              await bothSteps(trx, () => firstSteps.b.resolve());
+            });
+      await Promise.all([a, b]);
+      await assertTotalsAgree(database, { all: 4, byStage: { RECEIVED: 2, WAITING_FOR_DOCTOR: 1, CANCELLED: 1 } });
+    });
+
+    test('folding the rows of changes keeps every total, and an idle view folds nothing', async (t) => {
+      const database = await engine.open(t);
+      for (let id = 1; id <= 30; id++) await database.transaction((trx) => saveVisit(trx, visit(id, `P-${id % 3}`, 'RECEIVED')));
+      for (let id = 1; id <= 10; id++) await database.transaction((trx) => saveVisit(trx, visit(id, `P-${id % 3}`, 'CONFIRMED')));
+      const expected = { all: 30, byStage: { RECEIVED: 20, CONFIRMED: 10 } };
+      await assertTotalsAgree(database, expected);
+      if (database.kind === 'sqlite') return; // one row per scope there: nothing to fold
+      const rows = async () => Number((await sql<{ n: string }>`select count(*) as n from visit_counts`.execute(database.db)).rows[0]!.n);
+      assert.ok((await rows()) > 3, 'each change is a row of its own until folded');
+      // Folding while changes are being added: each change is counted once, whichever side of the fold it lands.
+      const adding = (async () => {
+        for (let id = 31; id <= 40; id++) await database.transaction((trx) => saveVisit(trx, visit(id, 'P-9', 'RECEIVED')));
+      })();
+      const folded = await Promise.all([compactVisitCounts(database.db), compactVisitCounts(database.db), adding]);
+      assert.ok(folded[0] + folded[1] > 0, 'the rows of changes were folded');
+      await compactVisitCounts(database.db);
+      assert.equal(await rows(), 3, "one row per scope: 'all', RECEIVED, CONFIRMED");
+      assert.equal(await compactVisitCounts(database.db), 0, 'nothing left to fold');
+      await assertTotalsAgree(database, { all: 40, byStage: { RECEIVED: 30, CONFIRMED: 10 } });
+    });
   });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }

@@ -63,6 +63,25 @@ export const migrations: Migrations = {
       await db.schema.createIndex('visit_timeline_visit').on('visit_timeline').columns(['reception_id', 'occurred_at', 'seq']).execute();
     },
   },
+  /**
+   * PostgreSQL: the counts as rows of changes, added and never updated by the triggers. With one
+   * row per scope, every transaction that added or moved a visit held the scope's row until it
+   * committed; the consumer's partitions, applied side by side, each in a transaction of up to a
+   * hundred events, waited on each other's rows, and two of them taking 'all' and a stage in
+   * opposite orders deadlocked (PostgreSQL breaks a deadlock after deadlock_timeout, a second,
+   * and the batch then went one event at a time: the view fell seconds behind under load). An
+   * insert waits on no one. The rows of a scope are added up when read and folded into one row
+   * now and then (compactVisitCounts). SQLite has one writer: its single rows stay.
+   */
+  '0011_visit_counts_without_row_locks': {
+    async up(db: Kysely<any>) {
+      if (!isPostgres(db)) return;
+      await sql`alter table visit_counts drop constraint visit_counts_pkey`.execute(db);
+      await sql`alter table visit_counts add column id bigint generated always as identity primary key`.execute(db);
+      await db.schema.createIndex('visit_counts_scope').on('visit_counts').columns(['scope', 'visits']).execute();
+      await sql.raw(countVisitsFunction({ upsert: false })).execute(db);
+    },
+  },
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */
@@ -84,24 +103,28 @@ async function countVisitsOnSqlite(db: Kysely<any>): Promise<void> {
  * the visits (a repair by hand, on a connection with another search_path) is counted.
  */
 async function countVisitsOnPostgres(db: Kysely<any>): Promise<void> {
+  await sql.raw(countVisitsFunction({ upsert: true })).execute(db);
+  await sql`create trigger visits_counted_insert after insert on visits referencing new table as new_rows for each statement execute function count_visits()`.execute(db);
+  await sql`create trigger visits_counted_update after update on visits referencing old table as old_rows new table as new_rows for each statement execute function count_visits()`.execute(db);
+  await sql`create trigger visits_counted_delete after delete on visits referencing old table as old_rows for each statement execute function count_visits()`.execute(db);
+}
+
+/**
+ * The trigger function of the PostgreSQL counts: the statement's changes added up per scope. With
+ * `upsert` (migration 0002) into the scope's one row; without (0011) as new rows of changes.
+ */
+function countVisitsFunction({ upsert }: { upsert: boolean }): string {
   const addUp = (changes: string) => `
     insert into visit_counts (scope, visits)
       select scope, sum(change) from (${changes}) as changes group by scope having sum(change) <> 0
-      on conflict (scope) do update set visits = visit_counts.visits + excluded.visits;`;
+      ${upsert ? 'on conflict (scope) do update set visits = visit_counts.visits + excluded.visits' : ''};`;
   const moved = 'old_rows as o join new_rows as n using (reception_id) where o.stage <> n.stage';
-  await sql
-    .raw(
-      `create function count_visits() returns trigger language plpgsql set search_path from current as $$
+  return `create or replace function count_visits() returns trigger language plpgsql set search_path from current as $$
       begin
         if tg_op = 'INSERT' then ${addUp(`select 'all' as scope, 1 as change from new_rows union all select 'stage:' || stage, 1 from new_rows`)}
         elsif tg_op = 'UPDATE' then ${addUp(`select 'stage:' || o.stage as scope, -1 as change from ${moved} union all select 'stage:' || n.stage, 1 from ${moved}`)}
         else ${addUp(`select 'all' as scope, -1 as change from old_rows union all select 'stage:' || stage, -1 from old_rows`)}
         end if;
         return null;
-      end $$`,
-    )
-    .execute(db);
-  await sql`create trigger visits_counted_insert after insert on visits referencing new table as new_rows for each statement execute function count_visits()`.execute(db);
-  await sql`create trigger visits_counted_update after update on visits referencing old table as old_rows new table as new_rows for each statement execute function count_visits()`.execute(db);
-  await sql`create trigger visits_counted_delete after delete on visits referencing old table as old_rows for each statement execute function count_visits()`.execute(db);
+      end $$`;
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, ReceptionStatus, VisitStage } from '@medical/contracts';
 import type { Visit, VisitExamination } from '../domain/visit.ts';
@@ -58,7 +58,7 @@ export async function listVisits(db: Db, filter: VisitFilter): Promise<PageOf<Vi
   const [rows, total] = await Promise.all([
     query.selectAll().orderBy('reception_id').limit(size).offset(offset).execute(),
     // A patient's visits are counted on the spot (the patient index makes it cheap); the others
-    // are counted by the triggers of migration 0002.
+    // are counted by the triggers of migrations 0002 and 0011.
     filter.patientId
       ? query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow().then((row) => Number(row.total))
       : countedVisits(db, filter.stage ? `stage:${filter.stage}` : 'all'),
@@ -66,8 +66,36 @@ export async function listVisits(db: Db, filter: VisitFilter): Promise<PageOf<Vi
   return { items: rows.map(fromRow), page, size, total };
 }
 
-/** The visits of a scope as the triggers of migration 0002 count them. */
+/**
+ * The visits of a scope as the triggers of migrations 0002 and 0011 count them: the scope's rows
+ * added up (one row on SQLite; on PostgreSQL the changes since the last compactVisitCounts).
+ */
 async function countedVisits(db: Db, scope: string): Promise<number> {
-  const row = await db.selectFrom('visit_counts').select('visits').where('scope', '=', scope).executeTakeFirst();
-  return Number(row?.visits ?? 0);
+  const row = await db
+    .selectFrom('visit_counts')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('visits'), eb.lit(0)).as('visits'))
+    .where('scope', '=', scope)
+    .executeTakeFirstOrThrow();
+  return Number(row.visits);
+}
+
+/**
+ * Folds each scope's rows of changes into one (PostgreSQL; see migration 0011), so that reading a
+ * count adds up a few rows, not every change since the start. The rows deleted are those
+ * committed when the statement began; a trigger's row added meanwhile is left for the next time,
+ * and two replicas folding at once take each row once (the second waits for the first's rows,
+ * then skips those it deleted). Scopes already down to one row are left alone, so an idle view
+ * writes nothing. Returns the rows folded.
+ */
+export async function compactVisitCounts(db: Kysely<PatientManagementDatabase>): Promise<number> {
+  const result = await sql<{ folded: number | string }>`
+    with gone as (
+      delete from visit_counts
+      where scope in (select scope from visit_counts group by scope having count(*) > 1)
+      returning scope, visits
+    ), folded as (
+      insert into visit_counts (scope, visits) select scope, sum(visits) from gone group by scope having sum(visits) <> 0
+    )
+    select count(*) as folded from gone`.execute(db);
+  return Number(result.rows[0]?.folded ?? 0);
 }
