@@ -15,7 +15,7 @@ export * from './messaging/embedded-log.ts';
 export * from './service.ts';
 export * from './shutdown.ts';
 export * from './decision.ts';
-export * from './http/paging.ts';
+export * from './db/paging.ts';
 export * from './messaging/open-transport.ts';
 export * from './domain/decider.ts';
 export * from './unavailable.ts';

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
+import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, PrescriptionStatus } from '@medical/contracts';
 import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
 import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.ts';
@@ -115,14 +115,14 @@ const MUTABLE_PRESCRIPTION_COLUMNS = ['position', 'instructions', 'status', 'exa
 export type DiagnosisFilter = PageRequest & { status?: DiagnosisStatus; receptionId?: number; patientId?: string };
 
 export async function listDiagnoses(db: Db, filter: DiagnosisFilter): Promise<PageOf<Diagnosis>> {
-  const { page, size, offset } = pageWindow(filter);
   let query = db.selectFrom('diagnoses');
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.receptionId) query = query.where('reception_id', '=', filter.receptionId);
   if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('id').limit(size).offset(offset).execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: await hydrate(db, rows), page, size, total: Number(count.total) };
+  const found = await fetchPage(db, filter, {
+    rows: query.selectAll(),
+    orderBy: ['id'],
+    total: query.select((eb) => eb.fn.countAll<number>().as('total')),
+  });
+  return { ...found, items: await hydrate(db, found.items) };
 }

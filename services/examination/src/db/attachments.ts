@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { pageWindow, type PageRequest } from '@medical/platform';
+import { fetchPage, type PageRequest } from '@medical/platform';
 import type { AttachmentContentType, AttachmentView, PageOf } from '@medical/contracts';
 import type { AttachmentRow, ExaminationDatabase } from './schema.ts';
 
@@ -45,13 +45,13 @@ export async function findAttachmentByContent(db: Db, examinationId: number, sha
 
 /** An examination's attachments, oldest first. */
 export async function listAttachments(db: Db, examinationId: number, paging: PageRequest): Promise<PageOf<AttachmentView>> {
-  const { page, size, offset } = pageWindow(paging);
   const query = db.selectFrom('attachments').where('examination_id', '=', examinationId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('uploaded_at').orderBy('name').limit(size).offset(offset).execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(fromRow), page, size, total: Number(count.total) };
+  const found = await fetchPage(db, paging, {
+    rows: query.selectAll(),
+    orderBy: ['uploaded_at', 'name'],
+    total: query.select((eb) => eb.fn.countAll<number>().as('total')),
+  });
+  return { ...found, items: found.items.map(fromRow) };
 }
 
 export async function examinationExists(db: Db, examinationId: number): Promise<boolean> {

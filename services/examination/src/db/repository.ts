@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
+import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
 import type { ExaminationStatus, PageOf } from '@medical/contracts';
 import type { Examination } from '../domain/examination.ts';
 import type { ExaminationDatabase, ExaminationRow } from './schema.ts';
@@ -92,14 +92,14 @@ export async function closedVisitReason(db: Db, receptionId: number, diagnosisId
 export type ExaminationFilter = PageRequest & { status?: ExaminationStatus; diagnosisId?: number; receptionId?: number };
 
 export async function listExaminations(db: Db, filter: ExaminationFilter): Promise<PageOf<Examination>> {
-  const { page, size, offset } = pageWindow(filter);
   let query = db.selectFrom('examinations');
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.diagnosisId) query = query.where('diagnosis_id', '=', filter.diagnosisId);
   if (filter.receptionId) query = query.where('reception_id', '=', filter.receptionId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('id').limit(size).offset(offset).execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(fromRow), page, size, total: Number(count.total) };
+  const found = await fetchPage(db, filter, {
+    rows: query.selectAll(),
+    orderBy: ['id'],
+    total: query.select((eb) => eb.fn.countAll<number>().as('total')),
+  });
+  return { ...found, items: found.items.map(fromRow) };
 }

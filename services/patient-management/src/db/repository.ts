@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
+import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf, ReceptionStatus, VisitStage } from '@medical/contracts';
 import type { Visit, VisitExamination } from '../domain/visit.ts';
 import type { PatientManagementDatabase, VisitRow } from './schema.ts';
@@ -51,32 +51,28 @@ export async function clearVisits(db: Db): Promise<void> {
 export type VisitFilter = PageRequest & { patientId?: string; stage?: VisitStage };
 
 export async function listVisits(db: Db, filter: VisitFilter): Promise<PageOf<Visit>> {
-  const { page, size, offset } = pageWindow(filter);
   let query = db.selectFrom('visits');
   if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
   if (filter.stage) query = query.where('stage', '=', filter.stage);
-  const [rows, total] = await Promise.all([
-    query.selectAll().orderBy('reception_id').limit(size).offset(offset).execute(),
+  const found = await fetchPage(db, filter, {
+    rows: query.selectAll(),
+    orderBy: ['reception_id'],
     // A patient's visits are counted on the spot (the patient index makes it cheap); the others
     // are counted by the triggers of migrations 0002 and 0011.
-    filter.patientId
-      ? query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow().then((row) => Number(row.total))
-      : countedVisits(db, filter.stage ? `stage:${filter.stage}` : 'all'),
-  ]);
-  return { items: rows.map(fromRow), page, size, total };
+    total: filter.patientId ? query.select((eb) => eb.fn.countAll<number>().as('total')) : countedVisits(db, filter.stage ? `stage:${filter.stage}` : 'all'),
+  });
+  return { ...found, items: found.items.map(fromRow) };
 }
 
 /**
  * The visits of a scope as the triggers of migrations 0002 and 0011 count them: the scope's rows
  * added up (one row on SQLite; on PostgreSQL the changes since the last compactVisitCounts).
  */
-async function countedVisits(db: Db, scope: string): Promise<number> {
-  const row = await db
+function countedVisits(db: Db, scope: string) {
+  return db
     .selectFrom('visit_counts')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('visits'), eb.lit(0)).as('visits'))
-    .where('scope', '=', scope)
-    .executeTakeFirstOrThrow();
-  return Number(row.visits);
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('visits'), eb.lit(0)).as('total'))
+    .where('scope', '=', scope);
 }
 
 /**

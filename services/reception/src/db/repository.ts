@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { forUpdate, pageWindow, type PageRequest } from '@medical/platform';
+import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
 import type { PageOf, ReceptionStatus } from '@medical/contracts';
 import type { DiagnosisOutcome, Reception } from '../domain/reception.ts';
 import type { ReceptionDatabase, ReceptionRow } from './schema.ts';
@@ -69,13 +69,13 @@ export async function saveReception(db: Db, reception: Reception): Promise<void>
 export type ReceptionFilter = PageRequest & { status?: ReceptionStatus; patientId?: string };
 
 export async function listReceptions(db: Db, filter: ReceptionFilter): Promise<PageOf<Reception>> {
-  const { page, size, offset } = pageWindow(filter);
   let query = db.selectFrom('receptions');
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('id').limit(size).offset(offset).execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(fromRow), page, size, total: Number(count.total) };
+  const found = await fetchPage(db, filter, {
+    rows: query.selectAll(),
+    orderBy: ['id'],
+    total: query.select((eb) => eb.fn.countAll<number>().as('total')),
+  });
+  return { ...found, items: found.items.map(fromRow) };
 }
