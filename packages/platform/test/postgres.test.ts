@@ -66,11 +66,17 @@ describe('PostgreSQL adapter', { skip }, () => {
   test('replicas starting together migrate once, under the advisory lock, into the service schema', async (t) => {
     const schema = newSchema(t);
     const databases = await Promise.all([open(t, schema), open(t, schema), open(t, schema)]);
-    const { rows } = await admin.query(`select count(*)::int as n from "${schema}".kysely_migration`);
-    assert.equal(rows[0].n, 8, 'the seven platform migrations and the service migration, each recorded once');
+    const recorded = await admin.query(`select table_name from information_schema.tables where table_schema = $1 and table_name like 'migrations\\_%' order by 1`, [schema]);
+    assert.deepEqual(
+      recorded.rows.map((r) => r.table_name),
+      ['migrations_audit', 'migrations_idempotency', 'migrations_ids', 'migrations_inbox', 'migrations_outbox', 'migrations_service', 'migrations_telemetry'],
+      "each owner's migrations in a table of its own",
+    );
+    const counted = await admin.query(recorded.rows.map((r) => `select count(*)::int as n from "${schema}"."${r.table_name}"`).join(' union all '));
+    assert.equal(counted.rows.reduce((sum, row) => sum + row.n, 0), 10, 'the nine platform migrations and the service migration, each recorded once');
     const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
     assert.deepEqual(
-      tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_')),
+      tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_') && !n.startsWith('migrations_')),
       ['audit_log', 'consumer_positions', 'counters', 'id_sequences', 'idempotency_keys', 'inbox', 'outbox', 'outbox_refused', 'visit_traces'],
     );
     const sequences = await admin.query(`select sequence_name from information_schema.sequences where sequence_schema = $1 order by 1`, [schema]);

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Logger } from 'pino';
 
 /**
  * The database port. Services see a Kysely instance typed with their schema, a `transaction`
@@ -46,4 +47,4 @@ export type Database<DB> = {
 
 export type Migrations = Record<string, Migration>;
 
-export type OpenDatabaseOptions = { serviceName: string; dataDir: string; migrations: Migrations };
+export type OpenDatabaseOptions = { serviceName: string; dataDir: string; migrations: Migrations; logger?: Logger };

@@ -18,5 +18,5 @@ export async function openDatabase<DB>(
     const { openPostgresDatabase } = await import('./postgres-database.ts');
     return openPostgresDatabase<DB>({ ...config.postgres, migrations, idSequences, logger });
   }
-  return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations });
+  return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations, logger });
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../messaging/sleep.ts';
 import type { Database, Migrations } from './database.ts';
 import { commitNotifications, type Notification } from './commit-notifications.ts';
-import { migrate } from './migrate.ts';
+import { migrate, serviceMigrationSets } from './migrate.ts';
 import { isStalePlan, POOL_CLIENT_OPTIONS, streamlineClient } from './postgres-statements.ts';
 
 export type OpenPostgresOptions = {
@@ -32,19 +32,13 @@ function pgCode(error: unknown): string | undefined {
  */
 const sequenceName = (sequence: string) => `${sequence}_id_seq`;
 
-async function migrateUnderLock(
-  pool: pg.Pool,
-  db: Kysely<any>,
-  schema: string,
-  migrations: Migrations,
-  idSequences: readonly string[],
-): Promise<void> {
+async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, { schema, migrations, idSequences, logger }: OpenPostgresOptions): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [`medical-migrations:${schema}`]);
     try {
       await client.query(`create schema if not exists "${schema}"`);
-      await migrate(db, migrations, schema);
+      await migrate(db, serviceMigrationSets(migrations), logger, schema);
       for (const sequence of idSequences) {
         await client.query(`create sequence if not exists "${schema}"."${sequenceName(sequence)}"`);
       }
@@ -181,7 +175,7 @@ export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Pr
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const stopListening: Array<() => Promise<void>> = [];
   try {
-    await migrateUnderLock(pool, db, options.schema, options.migrations, options.idSequences);
+    await migrateUnderLock(pool, db, options);
   } catch (error) {
     await db.destroy();
     throw error;

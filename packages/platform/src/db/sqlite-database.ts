@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Kysely, sql, type Transaction } from 'kysely';
 import type { Database, OpenDatabaseOptions } from './database.ts';
 import { commitNotifications } from './commit-notifications.ts';
-import { migrate } from './migrate.ts';
+import pino from 'pino';
+import { migrate, serviceMigrationSets } from './migrate.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { PlatformTables } from './platform-migrations.ts';
 
@@ -14,7 +15,7 @@ export async function openSqliteDatabase<DB>(options: OpenDatabaseOptions): Prom
   const file = path.join(options.dataDir, `${options.serviceName}.sqlite`);
   const { dialect } = createNodeSqliteDialect(file);
   const db = new Kysely<DB>({ dialect });
-  await migrate(db, options.migrations);
+  await migrate(db, serviceMigrationSets(options.migrations), options.logger ?? pino({ level: 'silent' }));
   // Only this process writes this file, so its notifications need not leave it: they go out
   // in-process after their transaction commits, in commit order (transactions are serial).
   const channels = new EventEmitter();
