@@ -39,17 +39,29 @@ export function listenerPid(port: number, comm: string): number | null {
   if (inodes.size === 0) return null;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
     try {
       if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue;
-      for (const fd of fs.readdirSync(`/proc/${entry}/fd`)) {
-        const target = fs.readlinkSync(`/proc/${entry}/fd/${fd}`);
-        if (target.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return Number(entry);
-      }
+      fds = fs.readdirSync(`/proc/${entry}/fd`);
     } catch {
-      // Gone meanwhile, or not ours to read.
+      continue; // gone meanwhile, or not ours to read
+    }
+    for (const fd of fds) {
+      // A busy broker opens and closes files all the time: an fd listed a moment ago may be gone,
+      // which must not end the search through this process (the broker went unfound in one run).
+      const target = readlinkOrNull(`/proc/${entry}/fd/${fd}`);
+      if (target?.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return Number(entry);
     }
   }
   return null;
+}
+
+function readlinkOrNull(path: string): string | null {
+  try {
+    return fs.readlinkSync(path);
+  } catch {
+    return null;
+  }
 }
 
 function portOf(address: string | undefined, fallback: number): number {
