@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from '@medical/platform';
-import { receptionEffect } from './app/commands.ts';
+import { receptionEffect } from './app/reactions.ts';
 import { migrations } from './db/migrations.ts';
 import type { ReceptionDatabase } from './db/schema.ts';
 import { receptionRoutes } from './http/routes.ts';

@@ -1,5 +1,5 @@
-import type { DiagnosisStatus, EventOf, PrescriptionStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform/domain/decider';
+import { fitClinicalText, type DiagnosisStatus, type EventOf, type PrescriptionStatus } from '@medical/contracts';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
 
 /**
  * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
@@ -99,19 +99,6 @@ export function hasPendingPrescriptions(state: Pick<Diagnosis, 'prescriptions'>)
 function openStatus(prescriptions: Prescription[]): DiagnosisStatus {
   if (prescriptions.length === 0) return 'REGISTERED';
   return hasPendingPrescriptions({ prescriptions }) ? 'EXAMINATION_PRESCRIBED' : 'EXAMINATION_DONE';
-}
-
-/** The contracts' ClinicalText limit, in code points as the schema validator counts them. */
-const CLINICAL_TEXT_MAX = 10_000;
-
-/**
- * The compensation reason quotes the reception's reason (itself up to the limit) after a prefix,
- * so it can exceed the limit; an event over it would be refused by the outbox and the
- * compensation dead-lettered. Cut it to fit instead.
- */
-function fitClinicalText(text: string): string {
-  if (text.length <= CLINICAL_TEXT_MAX) return text; // UTF-16 length is never below the code point count
-  return Array.from(text).slice(0, CLINICAL_TEXT_MAX).join('');
 }
 
 const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);

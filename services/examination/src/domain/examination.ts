@@ -1,5 +1,5 @@
-import type { EventOf, ExaminationStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform/domain/decider';
+import { fitClinicalText, type EventOf, type ExaminationStatus } from '@medical/contracts';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
 
 /**
  * The examination decider (DESIGN.md section 5). An examination is ordered by a prescription,
@@ -88,19 +88,6 @@ const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
 
 export function isPublished(e: DomainEvent): e is PublishedEvent {
   return publishedTypes.has(e.type);
-}
-
-/** The contracts' ClinicalText limit, in code points as the schema validator counts them. */
-const CLINICAL_TEXT_MAX = 10_000;
-
-/**
- * A compensation reason quotes the closing event's reason (itself up to the limit) after a
- * prefix, so it can exceed the limit; an event over it would be refused by the outbox and the
- * compensation dead-lettered. Cut it to fit instead.
- */
-function fitClinicalText(text: string): string {
-  if (text.length <= CLINICAL_TEXT_MAX) return text; // UTF-16 length is never below the code point count
-  return Array.from(text).slice(0, CLINICAL_TEXT_MAX).join('');
 }
 
 const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);

@@ -1,13 +1,10 @@
-import type { CloudEvent, CreateReceptionRequest } from '@medical/contracts';
+import type { CreateReceptionRequest } from '@medical/contracts';
 import {
   commitEvents,
   eventsOrProblem,
-  eventsOrSkip,
   notFound,
-  reactionOrigin,
   type AggregateStore,
   type CommandOrigin,
-  type Emit,
   type ServiceContext,
 } from '@medical/platform';
 import type { Transaction } from 'kysely';
@@ -15,10 +12,10 @@ import { decide, evolve, isPublished, type Command, type DomainEvent, type Recep
 import { loadReception, saveReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
 
-type Context = ServiceContext<ReceptionDatabase>;
-type Trx = Transaction<ReceptionDatabase>;
+export type Context = ServiceContext<ReceptionDatabase>;
+export type Trx = Transaction<ReceptionDatabase>;
 
-const store: AggregateStore<Reception, DomainEvent, Trx> = {
+export const receptionStore: AggregateStore<Reception, DomainEvent, Trx> = {
   evolve,
   isPublished,
   save: saveReception,
@@ -32,7 +29,7 @@ export function registerReception(context: Context, origin: CommandOrigin, reque
   return context.execute(async (trx, emit) => {
     const receptionId = await context.database.nextId(trx, 'receptions');
     const events = eventsOrProblem(decide({ type: 'RegisterReception', receptionId, ...request, now: now() }, null));
-    return (await commitEvents(trx, emit, store, null, events, { command: 'reception.register', origin }))!;
+    return (await commitEvents(trx, emit, receptionStore, null, events, { command: 'reception.register', origin }))!;
   });
 }
 
@@ -41,7 +38,7 @@ function onReception(context: Context, origin: CommandOrigin, id: number, name: 
   return context.execute(async (trx, emit) => {
     const state = await loadReception(trx, id);
     if (!state) throw notFound('reception', id);
-    return (await commitEvents(trx, emit, store, state, eventsOrProblem(decide(command, state)), { command: name, origin }))!;
+    return (await commitEvents(trx, emit, receptionStore, state, eventsOrProblem(decide(command, state)), { command: name, origin }))!;
   });
 }
 
@@ -50,30 +47,3 @@ export const cancelReception = (context: Context, origin: CommandOrigin, id: num
 
 export const confirmReception = (context: Context, origin: CommandOrigin, id: number) =>
   onReception(context, origin, id, 'reception.confirm', { type: 'ConfirmReception', now: now() });
-
-function commandFor(event: CloudEvent): Command | undefined {
-  if (event.type === 'DiagnosisCompleted') {
-    const d = event.data as CloudEvent<'DiagnosisCompleted'>['data'];
-    return { type: 'RecordDiagnosisCompleted', diagnosisId: d.diagnosisId, opinion: d.opinion, now: event.time };
-  }
-  if (event.type === 'DiagnosisRejected') {
-    const d = event.data as CloudEvent<'DiagnosisRejected'>['data'];
-    return { type: 'RecordDiagnosisRejected', diagnosisId: d.diagnosisId, reason: d.reason, now: event.time };
-  }
-  return undefined;
-}
-
-/** The reception reacts to the doctor's outcome (DiagnosisCompleted / DiagnosisRejected). */
-export function receptionEffect(context: Context) {
-  return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
-    const command = commandFor(event);
-    if (!command) return;
-    const receptionId = (event.data as { receptionId: number }).receptionId;
-    const state = await loadReception(trx, receptionId);
-    // A diagnosis always follows a reception this service wrote; if it is missing, retry, then dead-letter.
-    if (!state) throw new Error(`${event.type} for unknown reception ${receptionId}`);
-    const events = eventsOrSkip(decide(command, state), (m) => context.logger.info({ eventId: event.id }, m));
-    const name = command.type === 'RecordDiagnosisCompleted' ? 'reception.recordDiagnosisCompleted' : 'reception.recordDiagnosisRejected';
-    await commitEvents(trx, emit, store, state, events, { command: name, origin: reactionOrigin(context.config.serviceName, event) });
-  };
-}

@@ -1,0 +1,32 @@
+import type { CloudEvent } from '@medical/contracts';
+import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
+import { decide, type Command } from '../domain/reception.ts';
+import { loadReception } from '../db/repository.ts';
+import { receptionStore, type Context, type Trx } from './commands.ts';
+
+function commandFor(event: CloudEvent): Command | undefined {
+  if (event.type === 'DiagnosisCompleted') {
+    const d = event.data as CloudEvent<'DiagnosisCompleted'>['data'];
+    return { type: 'RecordDiagnosisCompleted', diagnosisId: d.diagnosisId, opinion: d.opinion, now: event.time };
+  }
+  if (event.type === 'DiagnosisRejected') {
+    const d = event.data as CloudEvent<'DiagnosisRejected'>['data'];
+    return { type: 'RecordDiagnosisRejected', diagnosisId: d.diagnosisId, reason: d.reason, now: event.time };
+  }
+  return undefined;
+}
+
+/** The reception reacts to the doctor's outcome (DiagnosisCompleted / DiagnosisRejected). */
+export function receptionEffect(context: Context) {
+  return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
+    const command = commandFor(event);
+    if (!command) return;
+    const receptionId = (event.data as { receptionId: number }).receptionId;
+    const state = await loadReception(trx, receptionId);
+    // A diagnosis always follows a reception this service wrote; if it is missing, retry, then dead-letter.
+    if (!state) throw new Error(`${event.type} for unknown reception ${receptionId}`);
+    const events = eventsOrSkip(decide(command, state), (m) => context.logger.info({ eventId: event.id }, m));
+    const name = command.type === 'RecordDiagnosisCompleted' ? 'reception.recordDiagnosisCompleted' : 'reception.recordDiagnosisRejected';
+    await commitEvents(trx, emit, receptionStore, state, events, { command: name, origin: reactionOrigin(context.config.serviceName, event) });
+  };
+}
