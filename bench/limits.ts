@@ -104,7 +104,7 @@ export async function kafkaRoundTrip(options: { brokers: string[]; messages: num
   const { brokers, messages, log } = options;
   const topic = uniqueName('bench_limits');
   const group = `${topic}_group`;
-  // The connection settings of the services' transport (packages/platform/src/messaging/kafka.ts).
+  // The connection settings of the services' transport (packages/platform/src/transport/kafka.ts).
   const client = { bootstrapBrokers: brokers, connectTimeout: 3_000, timeout: 5_000, retries: 3 };
   const admin = new Admin({ ...client, clientId: `${topic}-admin` });
   // The services' producer settings: the durability they pay for is part of the figure.

@@ -15,7 +15,7 @@ import {
   openDeadLetterStore,
   replayDeadLetter,
   type DeadLetterStore,
-} from '../packages/platform/src/messaging/dead-letters.ts';
+} from '@medical/platform/operations';
 
 const USAGE = `usage:
   npm run dead-letters -- list [--json]        the dead letters: id, event, group, reason, origin

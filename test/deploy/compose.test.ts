@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { loadConfig } from '@medical/platform';
-import { loadAuthConfig } from '@medical/platform/auth/auth-config';
+import { loadAuthConfig, loadConfig } from '@medical/platform';
 
 /**
  * No Docker engine runs here, so deploy/compose.yaml and the Dockerfile are checked for what can

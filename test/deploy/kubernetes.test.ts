@@ -5,9 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '@medical/platform';
-import { loadAuthConfig } from '@medical/platform/auth/auth-config';
-import { createMetrics } from '@medical/platform/metrics';
+import { createMetrics, loadAuthConfig, loadConfig } from '@medical/platform';
 import { buildGateway } from '../../services/gateway/src/app.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 

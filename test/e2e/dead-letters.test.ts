@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { loadConfig, openTransport, type TransportMessage } from '@medical/platform';
-import { deadLetterJson } from '@medical/platform/messaging/dead-letters';
+import { deadLetterJson } from '@medical/platform/operations';
 import pino from 'pino';
 import {
   complete,

@@ -17,7 +17,7 @@ import pino from 'pino';
  * consumer lag, the log's end and size, dead letters, the events of each visit, and rewinding a
  * consumer group. Two implementations behind one interface:
  *
- * - embedded: DATA_DIR/events.sqlite (schema in packages/platform/src/messaging/embedded-log.ts),
+ * - embedded: DATA_DIR/events.sqlite (schema in packages/platform/src/transport/embedded-log.ts),
  *   read with SQL; lag, rewind and group activity come from the platform's EmbeddedLog over the
  *   same file. Each call opens and closes its own connection, so the test never holds a lock the
  *   services wait on.

@@ -1,30 +1,33 @@
-export * from './config.ts';
-export * from './db/database.ts';
-export * from './db/migrate.ts';
-export * from './db/open-database.ts';
-export * from './db/sqlite-database.ts';
-export * from './db/platform-migrations.ts';
-export * from './http/app.ts';
-export * from './http/problem.ts';
-export * from './metrics.ts';
-export * from './messaging/transport.ts';
-export * from './messaging/envelope.ts';
-export * from './messaging/outbox.ts';
-export * from './messaging/consumer.ts';
-export * from './messaging/embedded-log.ts';
-export * from './service.ts';
-export * from './shutdown.ts';
-export * from './decision.ts';
-export * from './db/paging.ts';
-export * from './messaging/open-transport.ts';
-export * from './domain/decider.ts';
-export * from './unavailable.ts';
-export * from './db/row-lock.ts';
-export * from './http/idempotency.ts';
-export * from './db/idempotency-keys.ts';
-export * from './audit/audit-log.ts';
-export * from './auth/auth-config.ts';
-export * from './auth/authentication.ts';
-export * from './auth/oidc-verifier.ts';
-export * from './auth/dev-identity-provider.ts';
-export * from './auth/request-actor.ts';
+/**
+ * The service kit: what the services build on. Everything else in this package is the kit's own
+ * business. A process at the edge (the gateway) imports `@medical/platform/edge`, the part of this
+ * kit without the database and the events; tests find their helpers at
+ * `@medical/platform/testing`, the operator's tools theirs at `@medical/platform/operations`.
+ *
+ * The PostgreSQL driver and the Kafka client stay out of a process that does not use them: they
+ * are loaded by openDatabase and openTransport only when configured.
+ */
+
+// Configuration, HTTP, authentication, telemetry, shutdown: the edge's kit, every name of it.
+export * from './edge.ts';
+
+// A service: its definition, the context its handlers get, its process.
+export { runServiceProcess, startService, type Emit, type RunningService, type ServiceContext, type ServiceDefinition } from './service/service.ts';
+export type { HousekeepingTask } from './service/housekeeping.ts';
+export { serviceMigrationSets, type PlatformTables } from './service/platform-migrations.ts';
+
+// Commands: the pure decider kit, and the save half of load-decide-save.
+export { accept, compact, refuse, type Decision, type Refusal } from './domain/decider.ts';
+export { commitEvents, eventsOrProblem, eventsOrSkip, type AggregateStore, type AuditedCommand, type EmitEvents } from './service/decision.ts';
+export { reactionOrigin, recordAudit, requestOrigin, type AuditEntry, type CommandOrigin } from './audit/audit-log.ts';
+
+// The database port.
+export type { Database, Migrations } from './db/database.ts';
+export { openDatabase } from './db/open-database.ts';
+export { isPostgres } from './db/is-postgres.ts';
+export { fetchPage, type PageRequest } from './db/paging.ts';
+export { forUpdate } from './db/row-lock.ts';
+
+// The event transport port.
+export { openTransport } from './transport/open-transport.ts';
+export type { EventTransport, TransportMessage } from './transport/transport.ts';

@@ -6,10 +6,10 @@ import pg from 'pg';
 import { anonymousActor, systemActor, type Actor } from '@medical/contracts';
 import { readAuditLog, reactionOrigin, recordAudit, requestOrigin } from '../src/audit/audit-log.ts';
 import type { Database } from '../src/db/database.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
-import { commitEvents, type AggregateStore, type EmitEvents } from '../src/decision.ts';
+import { commitEvents, type AggregateStore, type EmitEvents } from '../src/service/decision.ts';
 import { defer, silentLogger, tempDir } from './helpers.ts';
 
 /**
@@ -23,7 +23,7 @@ const engines: Array<{ name: string; skip: string | false; open: (t: TestContext
     name: 'SQLite',
     skip: false,
     async open(t) {
-      const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'audit-test', dataDir: tempDir(t, 'audit-test-'), migrations: {} });
+      const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'audit-test', dataDir: tempDir(t, 'audit-test-'), migrationSets: serviceMigrationSets({}) });
       defer(t, () => database.close());
       return database;
     },
@@ -40,7 +40,7 @@ const engines: Array<{ name: string; skip: string | false; open: (t: TestContext
         await admin.query(`drop schema if exists "${schema}" cascade`);
         await admin.end();
       });
-      const database = await openPostgresDatabase<PlatformTables>({ url, schema, poolSize: 2, migrations: {}, idSequences: [], logger: silentLogger });
+      const database = await openPostgresDatabase<PlatformTables>({ url, schema, poolSize: 2, migrationSets: serviceMigrationSets({}), idSequences: [], logger: silentLogger });
       defer(t, () => database.close());
       return database;
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadAuthConfig } from '../src/auth/auth-config.ts';
-import { ConfigError } from '../src/config.ts';
+import { ConfigError } from '../src/lib/env.ts';
 
 function refused(env: Record<string, string>, variable: string): void {
   assert.throws(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RouteOptions } from 'fastify';
 import { permissionFor, permissions, roles, rolesFor, type Role } from '@medical/contracts';
-import { startService, type ServiceDefinition } from '../src/service.ts';
+import { startService, type ServiceDefinition } from '../src/service/service.ts';
 import { diagnosisService } from '../../../services/diagnosis/src/service.ts';
 import { examinationService } from '../../../services/examination/src/service.ts';
 import { patientManagementService } from '../../../services/patient-management/src/service.ts';

@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { installAuthentication, PUBLIC_ROUTES } from '../src/auth/authentication.ts';
 import { createOidcVerifier } from '../src/auth/oidc-verifier.ts';
 import { createApp, type App } from '../src/http/app.ts';
-import { createMetrics } from '../src/metrics.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
 import { defer } from './helpers.ts';
 import { AUDIENCE, startTestIssuer, type TestIssuer } from './auth-test-issuer.ts';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, readUrl } from '../src/config.ts';
+import { ConfigError, readUrl } from '../src/lib/env.ts';
+import { loadConfig } from '../src/service/config.ts';
 
 function configError(env: Record<string, string>): ConfigError {
   try {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { sql, type Transaction } from 'kysely';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
-import { createMetrics } from '../src/metrics.ts';
-import { createIdempotentConsumer, REPLAY_FOR_HEADER, REPLAY_OF_HEADER, type EventEffect } from '../src/messaging/consumer.ts';
-import { purgeInbox } from '../src/messaging/inbox-retention.ts';
-import { encodeCloudEvent, toCloudEvent } from '../src/messaging/envelope.ts';
-import type { Delivery } from '../src/messaging/transport.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
+import { createIdempotentConsumer, REPLAY_FOR_HEADER, REPLAY_OF_HEADER, type EventEffect } from '../src/inbox/consumer.ts';
+import { purgeInbox } from '../src/inbox/inbox-retention.ts';
+import { encodeCloudEvent, toCloudEvent } from '../src/transport/envelope.ts';
+import type { Delivery } from '../src/transport/transport.ts';
 import { databaseKinds, openTestDatabase, type DatabaseKind, type Tables } from './consumer-databases.ts';
 import { counterValue, defer, silentLogger, tempDir } from './helpers.ts';
 

@@ -3,7 +3,8 @@ import { after } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database, Migrations } from '../src/db/database.ts';
-import { isPostgres, type PlatformTables } from '../src/db/platform-migrations.ts';
+import { isPostgres } from '../src/db/is-postgres.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
 import { defer, silentLogger, tempDir } from './helpers.ts';
@@ -105,7 +106,7 @@ export async function openTestDatabase(
   options: { serviceName: string; dataDir?: string },
 ): Promise<Database<Tables>> {
   if (kind === 'sqlite') {
-    const database = await openSqliteDatabase<Tables>({ serviceName: options.serviceName, dataDir: options.dataDir ?? tempDir(t), migrations: testMigrations });
+    const database = await openSqliteDatabase<Tables>({ serviceName: options.serviceName, dataDir: options.dataDir ?? tempDir(t), migrationSets: serviceMigrationSets(testMigrations) });
     defer(t, () => database.close());
     return database;
   }
@@ -113,7 +114,7 @@ export async function openTestDatabase(
   admin ??= new pg.Pool({ connectionString: databaseUrl!, max: 2 });
   const pool = admin;
   defer(t, () => pool.query(`drop schema if exists "${schema}" cascade`));
-  const database = await openPostgresDatabase<Tables>({ url: databaseUrl!, schema, poolSize: 4, migrations: testMigrations, idSequences: [], logger: silentLogger });
+  const database = await openPostgresDatabase<Tables>({ url: databaseUrl!, schema, poolSize: 4, migrationSets: serviceMigrationSets(testMigrations), idSequences: [], logger: silentLogger });
   defer(t, () => database.close());
   return database;
 }

@@ -5,12 +5,12 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import pino from 'pino';
 import type { CloudEvent, MedicalEvent } from '@medical/contracts';
 import type { Database } from '../src/db/database.ts';
-import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
-import { createIdempotentConsumer, type EventEffect, type IdempotentConsumerOptions } from '../src/messaging/consumer.ts';
-import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
-import { encodeCloudEvent, toCloudEvent } from '../src/messaging/envelope.ts';
-import { OutboxRelay } from '../src/messaging/outbox.ts';
-import type { Delivery } from '../src/messaging/transport.ts';
+import { createMetrics, type ServiceMetrics } from '../src/telemetry/metrics.ts';
+import { createIdempotentConsumer, type EventEffect, type IdempotentConsumerOptions } from '../src/inbox/consumer.ts';
+import { EmbeddedLog } from '../src/transport/embedded-log.ts';
+import { encodeCloudEvent, toCloudEvent } from '../src/transport/envelope.ts';
+import { OutboxRelay } from '../src/outbox/outbox.ts';
+import type { Delivery } from '../src/transport/transport.ts';
 import {
   DEAD_LETTER_REFUSAL,
   databaseKinds,

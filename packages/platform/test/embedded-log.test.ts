@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
-import type { Delivery, Subscription, TransportMessage } from '../src/messaging/transport.ts';
+import { EmbeddedLog } from '../src/transport/embedded-log.ts';
+import type { Delivery, Subscription, TransportMessage } from '../src/transport/transport.ts';
 import { defer, silentLogger, startWorker, tempDir, waitFor, type Worker } from './helpers.ts';
 import { appendRawToLog, bytes } from './raw-messages.ts';
 

@@ -8,8 +8,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Role } from '@medical/contracts';
+import { createDevIdentityProvider, type DevIdentityProvider } from '../../../services/gateway/src/dev-identity-provider.ts';
 import { DEV_ISSUER_PATH, loadAuthConfig } from '../src/auth/auth-config.ts';
-import { createDevIdentityProvider, type DevIdentityProvider } from '../src/auth/dev-identity-provider.ts';
 
 /** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics. */
 

@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { Type } from 'typebox';
 import { createApp, type ReadinessCheck } from '../src/http/app.ts';
 import { conflict, problemTypes } from '../src/http/problem.ts';
-import { createMetrics } from '../src/metrics.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
 import { defer, uuidPattern, waitFor } from './helpers.ts';
 
 const ThingBody = Type.Object(

@@ -5,12 +5,12 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { Type } from 'typebox';
 import type { Migrations } from '../src/db/database.ts';
-import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../src/db/idempotency-keys.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
-import { bodyHash, canonicalJson, problemTypeKeyReused } from '../src/http/idempotency.ts';
+import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../src/idempotency/idempotency-keys.ts';
+import type { PlatformTables } from '../src/service/platform-migrations.ts';
+import { bodyHash, canonicalJson, problemTypeKeyReused } from '../src/idempotency/http-idempotency.ts';
 import { HttpProblem, conflict, notFound } from '../src/http/problem.ts';
 import type { Permission } from '@medical/contracts';
-import { startService, type RunningService, type ServiceDefinition } from '../src/service.ts';
+import { startService, type RunningService, type ServiceDefinition } from '../src/service/service.ts';
 import { defer, startDevIssuer, tempDir, type DevIssuer } from './helpers.ts';
 
 /**

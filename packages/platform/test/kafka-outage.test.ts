@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
-import { openKafkaTransport } from '../src/messaging/kafka.ts';
-import type { Delivery, TransportMessage } from '../src/messaging/transport.ts';
+import { openKafkaTransport } from '../src/transport/kafka.ts';
+import type { Delivery, TransportMessage } from '../src/transport/transport.ts';
 import { DedicatedKafkaBroker, dedicatedKafkaSkipReason } from '../../../test/e2e/support/kafka-broker.ts';
 import { defer, waitFor } from './helpers.ts';
 

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { Admin, compatibilityPartitioner } from '@platformatic/kafka';
 import pino from 'pino';
-import { KafkaTransport, openKafkaTransport, type KafkaTransportOptions } from '../src/messaging/kafka.ts';
-import type { Delivery, TransportMessage } from '../src/messaging/transport.ts';
+import { KafkaTransport, openKafkaTransport, type KafkaTransportOptions } from '../src/transport/kafka.ts';
+import type { Delivery, TransportMessage } from '../src/transport/transport.ts';
 import { defer, waitFor } from './helpers.ts';
 import { bytes, publishRawToKafka } from './raw-messages.ts';
 

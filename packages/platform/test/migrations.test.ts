@@ -8,7 +8,7 @@ import pg from 'pg';
 import pino from 'pino';
 import type { Database, Migrations } from '../src/db/database.ts';
 import { migrationTableOf } from '../src/db/migrate.ts';
-import { platformMigrationSets } from '../src/db/platform-migrations.ts';
+import { platformMigrationSets, serviceMigrationSets } from '../src/service/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
 import { databaseKinds, type DatabaseKind } from './consumer-databases.ts';
@@ -58,7 +58,7 @@ function storeOf(t: TestContext, kind: DatabaseKind): Store {
     return {
       kind,
       async open() {
-        const database = await openSqliteDatabase<any>({ serviceName: 'migrations', dataDir, migrations: serviceMigrations, logger });
+        const database = await openSqliteDatabase<any>({ serviceName: 'migrations', dataDir, migrationSets: serviceMigrationSets(serviceMigrations), logger });
         defer(t, () => database.close());
         return { database, warnings };
       },
@@ -84,7 +84,7 @@ function storeOf(t: TestContext, kind: DatabaseKind): Store {
   return {
     kind,
     async open() {
-      const database = await openPostgresDatabase<any>({ url, schema, poolSize: 2, migrations: serviceMigrations, idSequences: [], logger });
+      const database = await openPostgresDatabase<any>({ url, schema, poolSize: 2, migrationSets: serviceMigrationSets(serviceMigrations), idSequences: [], logger });
       defer(t, () => database.close());
       return { database, warnings };
     },

@@ -5,13 +5,13 @@ import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { MedicalEvent } from '@medical/contracts';
 import type { Database } from '../src/db/database.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
-import { createMetrics } from '../src/metrics.ts';
-import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
-import { appendMessage, appendToOutbox, OutboxRelay } from '../src/messaging/outbox.ts';
-import { MAX_MESSAGE_BYTES, MessageRefusedError } from '../src/messaging/transport.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
+import { EmbeddedLog } from '../src/transport/embedded-log.ts';
+import { appendMessage, appendToOutbox, OutboxRelay } from '../src/outbox/outbox.ts';
+import { MAX_MESSAGE_BYTES, MessageRefusedError } from '../src/transport/transport.ts';
 import { counterValue, defer, silentLogger, tempDir, waitFor } from './helpers.ts';
 
 /**
@@ -36,7 +36,7 @@ const engines: Engine[] = [
     name: 'SQLite',
     skip: false,
     async open(t) {
-      const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'refusal-test', dataDir: tempDir(t), migrations: {} });
+      const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'refusal-test', dataDir: tempDir(t), migrationSets: serviceMigrationSets({}) });
       defer(t, () => database.close());
       return database;
     },
@@ -51,7 +51,7 @@ const engines: Engine[] = [
         await admin.query(`drop schema if exists "${schema}" cascade`);
         await admin.end();
       });
-      const database = await openPostgresDatabase<PlatformTables>({ url: url!, schema, poolSize: 3, migrations: {}, idSequences: [], logger: silentLogger });
+      const database = await openPostgresDatabase<PlatformTables>({ url: url!, schema, poolSize: 3, migrationSets: serviceMigrationSets({}), idSequences: [], logger: silentLogger });
       defer(t, () => database.close());
       return database;
     },
@@ -137,7 +137,7 @@ for (const engine of engines) {
 
 describe('outbox refusals (a real Kafka broker)', { skip: process.env.KAFKA_BROKERS ? false : 'KAFKA_BROKERS is not set: start a broker with `eval "$(npm run -s infra:up)"`' }, () => {
   test("the broker's refusal of a message too large arrives as MessageRefusedError, and the relay sets the row aside and goes on", async (t) => {
-    const { openKafkaTransport } = await import('../src/messaging/kafka.ts');
+    const { openKafkaTransport } = await import('../src/transport/kafka.ts');
     const id = randomUUID().slice(0, 8);
     const kafkaTopic = `refusal-test-${id}`;
     const brokers = process.env.KAFKA_BROKERS!.split(',');

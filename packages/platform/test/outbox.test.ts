@@ -4,11 +4,11 @@ import { describe, test, type TestContext } from 'node:test';
 import { eventProducers, type EventType, type MedicalEvent } from '@medical/contracts';
 import type { Database } from '../src/db/database.ts';
 import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
-import { createMetrics, type ServiceMetrics } from '../src/metrics.ts';
-import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
-import { appendToOutbox, OutboxRelay } from '../src/messaging/outbox.ts';
-import type { EventTransport } from '../src/messaging/transport.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
+import { createMetrics, type ServiceMetrics } from '../src/telemetry/metrics.ts';
+import { EmbeddedLog } from '../src/transport/embedded-log.ts';
+import { appendToOutbox, OutboxRelay } from '../src/outbox/outbox.ts';
+import type { EventTransport } from '../src/transport/transport.ts';
 import { counterValue, defer, silentLogger, tempDir, uuidPattern, waitFor } from './helpers.ts';
 
 const topic = 'medical';
@@ -37,7 +37,7 @@ type Fixture = { database: Database<PlatformTables>; log: EmbeddedLog; metrics: 
 
 async function setup(t: TestContext): Promise<Fixture> {
   const dataDir = tempDir(t);
-  const database = await openDatabase<PlatformTables>({ serviceName: 'outbox-test', dataDir, migrations: {} });
+  const database = await openDatabase<PlatformTables>({ serviceName: 'outbox-test', dataDir, migrationSets: serviceMigrationSets({}) });
   const log = new EmbeddedLog({ file: path.join(dataDir, 'events.sqlite'), pollIntervalMs: 5, logger: silentLogger });
   // Deferred first, so they run last: after the relays of the test have stopped.
   defer(t, async () => {

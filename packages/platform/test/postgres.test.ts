@@ -6,13 +6,13 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { MedicalEvent } from '@medical/contracts';
 import type { Database, Migrations } from '../src/db/database.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
 import { openPostgresDatabase } from '../src/db/postgres-database.ts';
 import { forUpdate } from '../src/db/row-lock.ts';
-import { createMetrics } from '../src/metrics.ts';
-import { EmbeddedLog } from '../src/messaging/embedded-log.ts';
-import { appendToOutbox, OutboxRelay } from '../src/messaging/outbox.ts';
-import type { Delivery } from '../src/messaging/transport.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
+import { EmbeddedLog } from '../src/transport/embedded-log.ts';
+import { appendToOutbox, OutboxRelay } from '../src/outbox/outbox.ts';
+import type { Delivery } from '../src/transport/transport.ts';
 import { defer, silentLogger, tempDir, waitFor } from './helpers.ts';
 
 /**
@@ -48,7 +48,7 @@ function newSchema(t: TestContext): string {
 }
 
 async function open(t: TestContext, schema: string, poolSize = 5): Promise<Database<Counters>> {
-  const database = await openPostgresDatabase<Counters>({ url: url!, schema, poolSize, migrations, idSequences: ['receptions', 'diagnoses'], logger: silentLogger });
+  const database = await openPostgresDatabase<Counters>({ url: url!, schema, poolSize, migrationSets: serviceMigrationSets(migrations), idSequences: ['receptions', 'diagnoses'], logger: silentLogger });
   defer(t, () => database.close());
   return database;
 }

@@ -4,11 +4,12 @@ import { describe, test, type TestContext } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import type { PlatformTables } from '../src/db/platform-migrations.ts';
+import { ConfigError } from '../src/lib/env.ts';
+import { loadConfig } from '../src/service/config.ts';
+import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
 import { loggerOptions } from '../src/telemetry/log-fields.ts';
-import { afterCommit, traceDatabase } from '../src/telemetry/traced-database.ts';
+import { afterCommit, traceDatabase } from '../src/service/traced-database.ts';
 import { readTracingConfig } from '../src/telemetry/tracing-config.ts';
 import { contextFrom, installTraceContext, type Tracing } from '../src/telemetry/tracing.ts';
 import { purgeVisitTraces, visitTraceparent } from '../src/telemetry/visit-traces.ts';
@@ -120,7 +121,7 @@ describe('log lines', () => {
 describe('database transactions', () => {
   test('each is a span, and afterCommit callbacks run after a commit and never after a rollback', async (t: TestContext) => {
     const { tracing, exporter } = recordingTracing();
-    const database = traceDatabase(await openSqliteDatabase<PlatformTables>({ serviceName: 'telemetry-test', dataDir: tempDir(t), migrations: {} }), tracing.tracer);
+    const database = traceDatabase(await openSqliteDatabase<PlatformTables>({ serviceName: 'telemetry-test', dataDir: tempDir(t), migrationSets: serviceMigrationSets({}) }), tracing.tracer);
     t.after(() => database.close());
     const ran: string[] = [];
     await database.transaction(async (trx) => {
@@ -146,7 +147,7 @@ describe('database transactions', () => {
 describe('visit traces', () => {
   test("a visit's events stay in the trace of its first event, linked to each later command's trace", async (t: TestContext) => {
     const { tracing, exporter } = recordingTracing();
-    const database = traceDatabase(await openSqliteDatabase<PlatformTables>({ serviceName: 'visit-traces-test', dataDir: tempDir(t), migrations: {} }), tracing.tracer);
+    const database = traceDatabase(await openSqliteDatabase<PlatformTables>({ serviceName: 'visit-traces-test', dataDir: tempDir(t), migrationSets: serviceMigrationSets({}) }), tracing.tracer);
     t.after(() => database.close());
     const inRequest = <T>(name: string, work: () => Promise<T>) => {
       const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER }, ROOT_CONTEXT);
@@ -184,7 +185,7 @@ describe('visit traces', () => {
 
   test('with tracing off nothing is stored and an incoming traceparent passes through', async (t: TestContext) => {
     installTraceContext();
-    const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'visit-traces-off', dataDir: tempDir(t), migrations: {} });
+    const database = await openSqliteDatabase<PlatformTables>({ serviceName: 'visit-traces-off', dataDir: tempDir(t), migrationSets: serviceMigrationSets({}) });
     t.after(() => database.close());
     const off: Tracing = { tracer: trace.getTracer('off'), recording: false, shutdown: async () => {} };
     const incoming = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

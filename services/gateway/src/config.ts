@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, readInteger, readUrl, type LogLevel } from '@medical/platform/config';
+import { ConfigError, loadAuthConfig, loadConfig, readInteger, readUrl, type AuthConfig, type LogLevel, type TracingConfig } from '@medical/platform/edge';
 import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
-import type { TracingConfig } from '@medical/platform/telemetry/tracing-config';
-import { loadAuthConfig, type AuthConfig } from '@medical/platform/auth/auth-config';
 
 /**
  * The gateway's settings, read once from the environment and validated at start so a typo in a
@@ -64,7 +62,7 @@ export type GatewayConfig = {
   attachmentMaxBytes: number;
   /** Set: spans are exported over OTLP, as by every service. */
   tracing?: TracingConfig;
-  /** How tokens are verified (and, with AUTH_MODE=dev, issued): see platform/auth/auth-config.ts. */
+  /** How tokens are verified (and, with AUTH_MODE=dev, issued): see packages/platform/src/auth/auth-config.ts. */
   auth: AuthConfig;
   /** Where the development identity provider keeps its signing key (DATA_DIR/auth). */
   dataDir: string;

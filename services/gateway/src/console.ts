@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { App } from '@medical/platform/http/app';
+import type { App } from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
 
 /**

@@ -1,9 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { createMetrics } from '@medical/platform/metrics';
-import { loggerOptions } from '@medical/platform/telemetry/log-fields';
-import { createTracing } from '@medical/platform/telemetry/tracing';
-import { installShutdown } from '@medical/platform/shutdown';
+import { createMetrics, createTracing, installShutdown, loggerOptions } from '@medical/platform/edge';
 import { buildGateway } from './app.ts';
 import { loadGatewayConfig, type GatewayConfig } from './config.ts';
 

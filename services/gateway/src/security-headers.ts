@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import helmet, { type HelmetOptions } from 'helmet';
-import type { App } from '@medical/platform/http/app';
+import type { App } from '@medical/platform/edge';
 
 /**
  * Helmet's security headers on every answer. They depend on nothing in the request, so helmet

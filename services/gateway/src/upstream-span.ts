@@ -1,8 +1,7 @@
 import { SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_FULL } from '@opentelemetry/semantic-conventions';
 import type { FastifyRequest } from 'fastify';
-import { requestTraceContext } from '@medical/platform/telemetry/http-tracing';
-import { traceparentOf } from '@medical/platform/telemetry/tracing';
+import { requestTraceContext, traceparentOf } from '@medical/platform/edge';
 
 /** One attempt at an upstream call, as a CLIENT span: what the proxy sends on and reports back. */
 export type UpstreamSpan = {

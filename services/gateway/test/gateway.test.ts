@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError } from '@medical/platform/config';
+import { ConfigError } from '@medical/platform/edge';
 import { loadGatewayConfig } from '../src/config.ts';
 import type { RunningGateway } from '../src/gateway.ts';
 import { assertProblem, closedPortUrl, echo, quiet, send, signIn, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError } from '@medical/platform/config';
+import { ConfigError } from '@medical/platform/edge';
 import { loadGatewayConfig } from '../src/config.ts';
 import type { RunningGateway } from '../src/gateway.ts';
 import { assertProblem, closedPortUrl, quiet, send, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';

@@ -6,7 +6,7 @@
  *   npm run rebuild -w @medical/patient-management
  */
 import pino from 'pino';
-import { loadConfig, openDatabase, openTransport, startService } from '@medical/platform';
+import { loadConfig, openDatabase, openTransport, serviceMigrationSets, startService } from '@medical/platform';
 import type { Kysely } from 'kysely';
 import { clearVisits, listVisits } from './db/repository.ts';
 import { clearTimelines } from './db/timeline.ts';
@@ -24,7 +24,7 @@ if (await transport.groupIsActive(config.consumerGroup, config.topic)) {
   console.error(`${definition.name} is consuming right now: stop it before rebuilding its view.`);
   process.exit(1);
 }
-const database = await openDatabase<PatientManagementDatabase>(config, definition.migrations, logger);
+const database = await openDatabase<PatientManagementDatabase>(config, serviceMigrationSets(definition.migrations), logger);
 await database.transaction(async (trx) => {
   await clearVisits(trx);
   await clearTimelines(trx);

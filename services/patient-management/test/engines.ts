@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
-import { openSqliteDatabase, type Database } from '@medical/platform';
-import { openPostgresDatabase } from '@medical/platform/db/postgres-database';
+import { serviceMigrationSets, type Database } from '@medical/platform';
+import { openPostgresDatabase, openSqliteDatabase } from '@medical/platform/testing';
 import { migrations } from '../src/db/migrations.ts';
 import type { PatientManagementDatabase } from '../src/db/schema.ts';
 
@@ -29,7 +29,7 @@ export function engines(label: string): Engine[] {
       skip: false,
       async open(t) {
         const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`));
-        const database = await openSqliteDatabase<PatientManagementDatabase>({ serviceName: 'patient-management', dataDir, migrations });
+        const database = await openSqliteDatabase<PatientManagementDatabase>({ serviceName: 'patient-management', dataDir, migrationSets: serviceMigrationSets(migrations) });
         t.after(async () => {
           await database.close();
           fs.rmSync(dataDir, { recursive: true, force: true });
@@ -43,7 +43,7 @@ export function engines(label: string): Engine[] {
       async open(t) {
         const url = process.env.DATABASE_URL!;
         const schema = `${label.replaceAll('-', '')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-        const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 3, migrations, idSequences: [], logger: pino({ level: 'silent' }) });
+        const database = await openPostgresDatabase<PatientManagementDatabase>({ url, schema, poolSize: 3, migrationSets: serviceMigrationSets(migrations), idSequences: [], logger: pino({ level: 'silent' }) });
         schemaOf.set(database, schema);
         t.after(async () => {
           await database.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deciderAssertions } from '@medical/platform/domain/decider-assertions';
+import { deciderAssertions } from '@medical/platform/testing';
 import {
   decide,
   evolve,

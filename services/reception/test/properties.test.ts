@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { assertPureSteps, assertRefusalsAsDesigned, trace as traceCommands, type Step as TraceStep } from '@medical/platform/domain/decider-traces';
+import { assertPureSteps, assertRefusalsAsDesigned, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
 import { assertEventData, type ReceptionStatus } from '@medical/contracts';
 import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/reception.ts';
 

@@ -1,14 +1,14 @@
-import { sql, type Generated, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { FastifyRequest } from 'fastify';
 import { anonymousActor, systemActor, type Actor, type CloudEvent } from '@medical/contracts';
 import type {} from '../auth/request-actor.ts';
-import { isPostgres, type PlatformTables } from '../db/platform-migrations.ts';
+import type { AuditTables } from './tables.ts';
 
 /**
  * The audit trail: one row per command a service executed, in that service's own `audit_log`,
  * written in the transaction of the command's state change and events, so a change is never
  * committed without its row nor a row without its change. Append-only: the database refuses
- * UPDATE, DELETE (and TRUNCATE on PostgreSQL) of the table (see `createAuditLog`).
+ * UPDATE, DELETE (and TRUNCATE on PostgreSQL) of the table (see `createAuditLog` in tables.ts).
  */
 
 /**
@@ -69,7 +69,7 @@ export type AuditRecord = {
 
 /** Appends one row to the trail, in the command's transaction. */
 export async function recordAudit(trx: Transaction<any>, entry: AuditEntry): Promise<void> {
-  const db = trx as unknown as Transaction<PlatformTables>;
+  const db = trx as unknown as Transaction<AuditTables>;
   const { actor, requestId, causationId } = entry.origin;
   await db
     .insertInto('audit_log')
@@ -90,7 +90,7 @@ export async function recordAudit(trx: Transaction<any>, entry: AuditEntry): Pro
 
 /** The trail, oldest first: every row, or those of one visit. */
 export async function readAuditLog(db: Kysely<any>, filter: { receptionId?: number } = {}): Promise<AuditRecord[]> {
-  let query = (db as Kysely<PlatformTables>).selectFrom('audit_log').selectAll();
+  let query = (db as Kysely<AuditTables>).selectFrom('audit_log').selectAll();
   if (filter.receptionId !== undefined) query = query.where('reception_id', '=', filter.receptionId);
   const rows = await query.orderBy('id').execute();
   return rows.map((row) => ({
@@ -104,58 +104,4 @@ export async function readAuditLog(db: Kysely<any>, filter: { receptionId?: numb
     ...(row.causation_id !== null ? { causationId: row.causation_id } : {}),
     eventIds: JSON.parse(row.event_ids) as string[],
   }));
-}
-
-export type AuditLogTable = {
-  id: Generated<number | string>;
-  recorded_at: string;
-  command: string;
-  aggregate_id: string;
-  reception_id: number | null;
-  actor_subject: string;
-  actor_name: string | null;
-  actor_role: string;
-  request_id: string | null;
-  causation_id: string | null;
-  /** JSON array of event ids. */
-  event_ids: string;
-};
-
-/**
- * The table and what keeps it append-only. PostgreSQL: a statement trigger that raises on
- * UPDATE, DELETE and TRUNCATE (statement-level, so even a statement that matches no row is
- * refused). SQLite: triggers that RAISE(ABORT) on UPDATE and DELETE (SQLite has no TRUNCATE, and
- * a DELETE without WHERE runs the triggers too). They stop the application, a purge or a repair
- * by hand from rewriting history; the table's owner can still drop a trigger, so in production
- * the services' database role should not own the table (see README).
- */
-export async function createAuditLog(db: Kysely<any>): Promise<void> {
-  const postgres = isPostgres(db);
-  await db.schema
-    .createTable('audit_log')
-    .addColumn('id', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
-    .addColumn('recorded_at', 'text', (c) => c.notNull())
-    .addColumn('command', 'text', (c) => c.notNull())
-    .addColumn('aggregate_id', 'text', (c) => c.notNull())
-    .addColumn('reception_id', 'integer')
-    .addColumn('actor_subject', 'text', (c) => c.notNull())
-    .addColumn('actor_name', 'text')
-    .addColumn('actor_role', 'text', (c) => c.notNull())
-    .addColumn('request_id', 'text')
-    .addColumn('causation_id', 'text')
-    .addColumn('event_ids', 'text', (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex('audit_log_reception').on('audit_log').columns(['reception_id', 'id']).execute();
-  if (postgres) {
-    await sql`
-      create function refuse_audit_log_change() returns trigger language plpgsql as $$
-      begin
-        raise exception 'audit_log is append-only: % refused', tg_op using errcode = 'restrict_violation';
-      end $$`.execute(db);
-    await sql`create trigger audit_log_append_only before update or delete or truncate on audit_log for each statement execute function refuse_audit_log_change()`.execute(db);
-  } else {
-    for (const operation of ['update', 'delete']) {
-      await sql.raw(`create trigger audit_log_no_${operation} before ${operation} on audit_log begin select raise(abort, 'audit_log is append-only: ${operation.toUpperCase()} refused'); end`).execute(db);
-    }
-  }
 }

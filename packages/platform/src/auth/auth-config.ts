@@ -1,4 +1,4 @@
-import { ConfigError, readInteger, readString } from '../config.ts';
+import { ConfigError, readInteger, readString } from '../lib/env.ts';
 
 /**
  * How requests are authenticated, read once at start like every other setting, so a typo fails
@@ -7,9 +7,9 @@ import { ConfigError, readInteger, readString } from '../config.ts';
  * - AUTH_MODE=oidc (production): bearer tokens from a real OpenID Connect provider. OIDC_ISSUER
  *   and OIDC_AUDIENCE are required.
  * - AUTH_MODE=dev (the default, for `npm start`): the gateway runs a development identity provider
- *   with one demo user per role (dev-identity-provider.ts), and every process verifies its tokens
- *   through the same OIDC discovery as in production. Refused when NODE_ENV=production: demo users
- *   with a known password must never guard patient data.
+ *   with one demo user per role (services/gateway/src/dev-identity-provider.ts), and every process
+ *   verifies its tokens through the same OIDC discovery as in production. Refused when
+ *   NODE_ENV=production: demo users with a known password must never guard patient data.
  */
 export type AuthMode = 'dev' | 'oidc';
 

@@ -1,6 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { Logger } from 'pino';
 
 /**
  * The database port. Services see a Kysely instance typed with their schema, a `transaction`
@@ -46,5 +45,3 @@ export type Database<DB> = {
 };
 
 export type Migrations = Record<string, Migration>;
-
-export type OpenDatabaseOptions = { serviceName: string; dataDir: string; migrations: Migrations; logger?: Logger };

@@ -2,7 +2,6 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Logger } from 'pino';
 import type { Migrations } from './database.ts';
-import { platformMigrationSets } from './platform-migrations.ts';
 
 /**
  * One owner's migrations: a feature of the platform (the outbox, the inbox, ...) or the service.
@@ -68,11 +67,6 @@ export async function migrate(db: Kysely<any>, sets: readonly MigrationSet[], lo
       throw new Error(`database migration ${set.owner}/${failed?.migrationName ?? ''} failed: ${reason}`);
     }
   }
-}
-
-/** The platform's features first, then the service's own migrations, under the owner `service`. */
-export function serviceMigrationSets(migrations: Migrations): MigrationSet[] {
-  return [...platformMigrationSets, { owner: 'service', migrations }];
 }
 
 /** Stands in for a migration only a newer version knows: already run, never to be run here. */

@@ -1,7 +1,23 @@
 import type { Logger } from 'pino';
-import type { ServiceConfig } from '../config.ts';
-import type { Database, Migrations } from './database.ts';
+import type { Database } from './database.ts';
+import type { MigrationSet } from './migrate.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
+
+/** The production database's settings (DATABASE_* in the service's configuration). */
+export type PostgresSettings = {
+  url: string;
+  /** The schema holding this service's tables, so one server can host every service. */
+  schema: string;
+  poolSize: number;
+};
+
+/** What the database needs of the service's configuration (service/config.ts). */
+export type DatabaseConfig = {
+  serviceName: string;
+  dataDir: string;
+  /** Set: the production database (PostgreSQL). Unset: a SQLite file under DATA_DIR. */
+  postgres?: PostgresSettings;
+};
 
 /**
  * Picks the database adapter from the configuration; services never know which one runs. The
@@ -9,14 +25,14 @@ import { openSqliteDatabase } from './sqlite-database.ts';
  * does not carry it in memory.
  */
 export async function openDatabase<DB>(
-  config: ServiceConfig,
-  migrations: Migrations,
+  config: DatabaseConfig,
+  migrationSets: readonly MigrationSet[],
   logger: Logger,
   idSequences: readonly string[] = [],
 ): Promise<Database<DB>> {
   if (config.postgres) {
     const { openPostgresDatabase } = await import('./postgres-database.ts');
-    return openPostgresDatabase<DB>({ ...config.postgres, migrations, idSequences, logger });
+    return openPostgresDatabase<DB>({ ...config.postgres, migrationSets, idSequences, logger });
   }
-  return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrations, logger });
+  return openSqliteDatabase<DB>({ serviceName: config.serviceName, dataDir: config.dataDir, migrationSets, logger });
 }

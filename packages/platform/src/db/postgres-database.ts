@@ -1,10 +1,10 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from '../messaging/sleep.ts';
-import type { Database, Migrations } from './database.ts';
+import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { commitNotifications, type Notification } from './commit-notifications.ts';
-import { migrate, serviceMigrationSets } from './migrate.ts';
+import type { Database } from './database.ts';
+import { migrate, type MigrationSet } from './migrate.ts';
 import { isStalePlan, POOL_CLIENT_OPTIONS, streamlineClient } from './postgres-statements.ts';
 
 export type OpenPostgresOptions = {
@@ -12,7 +12,8 @@ export type OpenPostgresOptions = {
   /** The schema holding this service's tables: one server can host every service. */
   schema: string;
   poolSize: number;
-  migrations: Migrations;
+  /** Every owner's migrations, in the order they run (the service's composition: service/platform-migrations.ts). */
+  migrationSets: readonly MigrationSet[];
   /** The id sequences the service uses (nextId), created at start-up when missing. */
   idSequences: readonly string[];
   logger: Logger;
@@ -32,13 +33,13 @@ function pgCode(error: unknown): string | undefined {
  */
 const sequenceName = (sequence: string) => `${sequence}_id_seq`;
 
-async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, { schema, migrations, idSequences, logger }: OpenPostgresOptions): Promise<void> {
+async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, { schema, migrationSets, idSequences, logger }: OpenPostgresOptions): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [`medical-migrations:${schema}`]);
     try {
       await client.query(`create schema if not exists "${schema}"`);
-      await migrate(db, serviceMigrationSets(migrations), logger, schema);
+      await migrate(db, migrationSets, logger, schema);
       for (const sequence of idSequences) {
         await client.query(`create sequence if not exists "${schema}"."${sequenceName(sequence)}"`);
       }

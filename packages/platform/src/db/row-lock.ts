@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { isPostgres } from './platform-migrations.ts';
+import { isPostgres } from './is-postgres.ts';
 
 /**
  * Load-decide-save inside a transaction loads the aggregate's root row with this: on PostgreSQL

@@ -2,20 +2,28 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, sql, type Transaction } from 'kysely';
-import type { Database, OpenDatabaseOptions } from './database.ts';
+import pino, { type Logger } from 'pino';
 import { commitNotifications } from './commit-notifications.ts';
-import pino from 'pino';
-import { migrate, serviceMigrationSets } from './migrate.ts';
+import type { Database } from './database.ts';
+import type { IdTables } from './id-sequences.ts';
+import { migrate, type MigrationSet } from './migrate.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
-import type { PlatformTables } from './platform-migrations.ts';
+
+export type OpenSqliteOptions = {
+  serviceName: string;
+  dataDir: string;
+  /** Every owner's migrations, in the order they run (the service's composition: service/platform-migrations.ts). */
+  migrationSets: readonly MigrationSet[];
+  logger?: Logger;
+};
 
 /** The embedded adapter: one SQLite file per service under DATA_DIR. */
-export async function openSqliteDatabase<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
+export async function openSqliteDatabase<DB>(options: OpenSqliteOptions): Promise<Database<DB>> {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const file = path.join(options.dataDir, `${options.serviceName}.sqlite`);
   const { dialect } = createNodeSqliteDialect(file);
   const db = new Kysely<DB>({ dialect });
-  await migrate(db, serviceMigrationSets(options.migrations), options.logger ?? pino({ level: 'silent' }));
+  await migrate(db, options.migrationSets, options.logger ?? pino({ level: 'silent' }));
   // Only this process writes this file, so its notifications need not leave it: they go out
   // in-process after their transaction commits, in commit order (transactions are serial).
   const channels = new EventEmitter();
@@ -39,7 +47,7 @@ export async function openSqliteDatabase<DB>(options: OpenDatabaseOptions): Prom
         }
       }),
     async nextId(trx, sequence) {
-      const row = await (trx as unknown as Transaction<PlatformTables>)
+      const row = await (trx as unknown as Transaction<IdTables>)
         .insertInto('id_sequences')
         .values({ name: sequence, last_value: 1 })
         .onConflict((oc) => oc.column('name').doUpdateSet({ last_value: sql`last_value + 1` }))

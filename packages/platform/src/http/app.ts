@@ -4,13 +4,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ProblemDetails } from '@medical/contracts';
-import type { LogLevel } from '../config.ts';
-import type { ServiceMetrics } from '../metrics.ts';
+import { isUnavailable } from '../lib/unavailable.ts';
 import { installHttpTracing } from '../telemetry/http-tracing.ts';
-import { matchesRoutePattern } from './route-patterns.ts';
-import { loggerOptions } from '../telemetry/log-fields.ts';
+import { loggerOptions, type LogLevel } from '../telemetry/log-fields.ts';
+import type { ServiceMetrics } from '../telemetry/metrics.ts';
 import { tracingOff, type Tracing } from '../telemetry/tracing.ts';
-import { isUnavailable } from '../unavailable.ts';
+import { matchesRoutePattern } from './route-patterns.ts';
 import { HttpProblem, problemTypes, validationProblem, type FieldError } from './problem.ts';
 import { validatorCompiler } from './validators.ts';
 

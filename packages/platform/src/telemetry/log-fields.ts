@@ -1,6 +1,8 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { LoggerOptions } from 'pino';
-import type { LogLevel } from '../config.ts';
+
+/** How much a process logs (LOG_LEVEL): pino's levels. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
  * Marks a child logger that carries the trace ids in its bindings already (a request's logger:

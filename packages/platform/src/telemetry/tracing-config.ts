@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../lib/env.ts';
 
 /**
  * Trace export settings, read from the OpenTelemetry SDK's standard environment variables so an

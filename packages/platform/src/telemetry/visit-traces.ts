@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, context, trace, type Tracer } from '@opentelemetry/api';
 import type { Kysely, Transaction } from 'kysely';
-import type { PlatformTables } from '../db/platform-migrations.ts';
+import type { TelemetryTables } from './tables.ts';
 import { contextFrom, traceparentOf, type Tracing } from './tracing.ts';
 
 /** How long a visit's trace is remembered: an outpatient visit ends within the day. */
@@ -29,7 +29,7 @@ export async function visitTraceparent(
 ): Promise<string | undefined> {
   const active = context.active();
   if (!tracing.recording) return traceparentOf(active);
-  const db = trx as unknown as Kysely<PlatformTables>;
+  const db = trx as unknown as Kysely<TelemetryTables>;
   const remembered = await db.selectFrom('visit_traces').select('traceparent').where('subject', '=', subject).executeTakeFirst();
   const current = trace.getSpanContext(active);
   if (!remembered) {
@@ -67,6 +67,6 @@ function joinVisit(
 }
 
 export async function purgeVisitTraces(db: Kysely<any>, before: Date): Promise<number> {
-  const result = await (db as Kysely<PlatformTables>).deleteFrom('visit_traces').where('recorded_at', '<', before.toISOString()).executeTakeFirst();
+  const result = await (db as Kysely<TelemetryTables>).deleteFrom('visit_traces').where('recorded_at', '<', before.toISOString()).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

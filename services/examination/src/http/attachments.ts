@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import { validatorCompiler } from '@medical/platform/http/validators';
 import multipart from '@fastify/multipart';
 import {
   Attachment,
@@ -15,7 +14,7 @@ import {
   type AttachmentContentType,
   type AttachmentView,
 } from '@medical/contracts';
-import { HttpProblem, conflict, notFound, recordAudit, requestOrigin, validationProblem, type App, type ServiceContext } from '@medical/platform';
+import { HttpProblem, conflict, notFound, recordAudit, requestOrigin, validationProblem, validatorCompiler, type App, type ServiceContext } from '@medical/platform';
 import { contentDisposition, fileNameProblem, isAcceptedType, matchesSignature, mediaType } from '../attachments/files.ts';
 import type { AttachmentSettings } from '../attachments/settings.ts';
 import { AttachmentStore, discard, type StagedFile } from '../attachments/store.ts';

@@ -1,5 +1,5 @@
 import type { EventOf, ReceptionStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform/domain/decider';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
 
 /**
  * The reception decider (DESIGN.md section 5): a pure function from a command and the current

@@ -1,0 +1,72 @@
+import { sql, type Generated, type Kysely } from 'kysely';
+import { isPostgres } from '../db/is-postgres.ts';
+import type { MigrationSet } from '../db/migrate.ts';
+
+export type AuditLogTable = {
+  id: Generated<number | string>;
+  recorded_at: string;
+  command: string;
+  aggregate_id: string;
+  reception_id: number | null;
+  actor_subject: string;
+  actor_name: string | null;
+  actor_role: string;
+  request_id: string | null;
+  causation_id: string | null;
+  /** JSON array of event ids. */
+  event_ids: string;
+};
+
+/**
+ * The table and what keeps it append-only. PostgreSQL: a statement trigger that raises on
+ * UPDATE, DELETE and TRUNCATE (statement-level, so even a statement that matches no row is
+ * refused). SQLite: triggers that RAISE(ABORT) on UPDATE and DELETE (SQLite has no TRUNCATE, and
+ * a DELETE without WHERE runs the triggers too). They stop the application, a purge or a repair
+ * by hand from rewriting history; the table's owner can still drop a trigger, so in production
+ * the services' database role should not own the table (see README).
+ */
+export async function createAuditLog(db: Kysely<any>): Promise<void> {
+  const postgres = isPostgres(db);
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('id', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+    .addColumn('recorded_at', 'text', (c) => c.notNull())
+    .addColumn('command', 'text', (c) => c.notNull())
+    .addColumn('aggregate_id', 'text', (c) => c.notNull())
+    .addColumn('reception_id', 'integer')
+    .addColumn('actor_subject', 'text', (c) => c.notNull())
+    .addColumn('actor_name', 'text')
+    .addColumn('actor_role', 'text', (c) => c.notNull())
+    .addColumn('request_id', 'text')
+    .addColumn('causation_id', 'text')
+    .addColumn('event_ids', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('audit_log_reception').on('audit_log').columns(['reception_id', 'id']).execute();
+  if (postgres) {
+    await sql`
+      create function refuse_audit_log_change() returns trigger language plpgsql as $$
+      begin
+        raise exception 'audit_log is append-only: % refused', tg_op using errcode = 'restrict_violation';
+      end $$`.execute(db);
+    await sql`create trigger audit_log_append_only before update or delete or truncate on audit_log for each statement execute function refuse_audit_log_change()`.execute(db);
+  } else {
+    for (const operation of ['update', 'delete']) {
+      await sql.raw(`create trigger audit_log_no_${operation} before ${operation} on audit_log begin select raise(abort, 'audit_log is append-only: ${operation.toUpperCase()} refused'); end`).execute(db);
+    }
+  }
+}
+
+export type AuditTables = { audit_log: AuditLogTable };
+
+export const auditMigrations: MigrationSet = {
+  owner: 'audit',
+  migrations: {
+    /** The audit trail (audit/audit-log.ts): one row per executed command, append-only. */
+    '0001_audit_log': {
+      async up(db: Kysely<any>) {
+        await createAuditLog(db);
+      },
+    },
+  },
+  sharedTableNames: { '0001_audit_log': '0006_platform_audit_log' },
+};

@@ -1,0 +1,29 @@
+/**
+ * The kit of a process at the edge, which serves HTTP but holds no database and no events (the
+ * gateway): configuration, the HTTP app and its problem details, authentication, telemetry and
+ * shutdown. `.` (index.ts) is this and the rest of the service kit; an edge process imports this
+ * entry so that it does not load the database layer and the service runtime (some 8 MB of the
+ * gateway's idle resident set).
+ */
+
+// Configuration.
+export { loadConfig, type ServiceConfig } from './service/config.ts';
+export { ConfigError, readInteger, readString, readUrl } from './lib/env.ts';
+export { installShutdown } from './service/shutdown.ts';
+
+// HTTP: the app, problem details, validation.
+export { BODY_LIMIT_BYTES, createApp, sendProblem, type App } from './http/app.ts';
+export { HttpProblem, conflict, notFound, problemTypes, validationProblem, type FieldError } from './http/problem.ts';
+export { validatorCompiler } from './http/validators.ts';
+
+// Authentication.
+export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
+export { PUBLIC_ROUTES, authProblemTypes, installAuthentication } from './auth/authentication.ts';
+export { createOidcVerifier } from './auth/oidc-verifier.ts';
+
+// Telemetry: metrics, traces, log lines.
+export { createMetrics, type ServiceMetrics } from './telemetry/metrics.ts';
+export { createTracing, traceparentOf, tracingOff, type Tracing } from './telemetry/tracing.ts';
+export type { TracingConfig } from './telemetry/tracing-config.ts';
+export { requestTraceContext } from './telemetry/http-tracing.ts';
+export { loggerOptions, type LogLevel } from './telemetry/log-fields.ts';

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import type { PostgresSettings } from '../db/open-database.ts';
+import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
+import type { LogLevel } from '../telemetry/log-fields.ts';
+import { readTracingConfig, type TracingConfig } from '../telemetry/tracing-config.ts';
+import type { KafkaSettings } from '../transport/transport-config.ts';
+
+/**
+ * Service configuration, read once from environment variables and validated at start-up so a
+ * typo fails the start with a message naming the variable, not a crash an hour later.
+ */
+export type ServiceConfig = {
+  serviceName: string;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  dataDir: string;
+  topic: string;
+  deadLetterTopic: string;
+  /**
+   * This service's consumer group: CONSUMER_GROUP_PREFIX + the service name. A prefix lets two
+   * deployments (staging beside training, say) share one Kafka cluster with topics of their own.
+   */
+  consumerGroup: string;
+  /** How often a handler that throws is retried before its event is dead-lettered. */
+  retryBudget: number;
+  /** How long the inbox remembers an applied event's id (see inbox/inbox-retention.ts). */
+  inboxRetentionDays: number;
+  retryBaseDelayMs: number;
+  pollIntervalMs: number;
+  shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM the service first reports not-ready and keeps serving this long, so load
+   * balancers (the gateway's health checks, a Kubernetes Service) stop sending it requests
+   * before it closes its connections. 0 closes at once.
+   */
+  shutdownDrainMs: number;
+  /** Set: spans are exported over OTLP (telemetry/tracing-config.ts). Unset: tracing is off. */
+  tracing?: TracingConfig;
+  /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */
+  kafka?: KafkaSettings;
+  /** Set: the production database (PostgreSQL). Unset: a SQLite file under DATA_DIR. */
+  postgres?: PostgresSettings;
+};
+
+const logLevels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(serviceName: string, defaultPort: number, env: Env = process.env): ServiceConfig {
+  const logLevel = readString(env, 'LOG_LEVEL', 'info') as LogLevel;
+  if (!logLevels.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
+  }
+  const topic = readString(env, 'KAFKA_TOPIC', 'medical');
+  return {
+    serviceName,
+    host: readString(env, 'HOST', '0.0.0.0'),
+    port: readInteger(env, 'PORT', defaultPort, 0, 65535),
+    logLevel,
+    dataDir: path.resolve(readString(env, 'DATA_DIR', './data')),
+    topic,
+    deadLetterTopic: readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`),
+    consumerGroup: `${readString(env, 'CONSUMER_GROUP_PREFIX', '')}${serviceName}`,
+    retryBudget: readInteger(env, 'EVENT_RETRY_BUDGET', 5, 0, 100),
+    inboxRetentionDays: readInteger(env, 'INBOX_RETENTION_DAYS', 30, 8, 3_650),
+    retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
+    pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 120_000),
+    ...readTracing(env, serviceName),
+    ...readKafka(env, serviceName),
+    ...readPostgres(env, serviceName),
+  };
+}
+
+function readTracing(env: Env, serviceName: string): Pick<ServiceConfig, 'tracing'> {
+  const tracing = readTracingConfig(env, serviceName);
+  return tracing ? { tracing } : {};
+}
+
+function readKafka(env: Env, serviceName: string): Pick<ServiceConfig, 'kafka'> {
+  const raw = env.KAFKA_BROKERS?.trim();
+  if (!raw) return {};
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  for (const broker of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port…], got "${raw}"`);
+  }
+  return {
+    kafka: {
+      brokers,
+      clientId: readString(env, 'KAFKA_CLIENT_ID', `${serviceName}-${process.pid}`),
+      partitions: readInteger(env, 'KAFKA_PARTITIONS', 3, 1, 10_000),
+      replicationFactor: readInteger(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 100),
+      // Brokers refuse sessions shorter than group.min.session.timeout.ms (6 s by default).
+      sessionTimeoutMs: readInteger(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 6_000, 600_000),
+      heartbeatIntervalMs: readInteger(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1_000, 100, 60_000),
+    },
+  };
+}
+
+function readPostgres(env: Env, serviceName: string): Pick<ServiceConfig, 'postgres'> {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return {};
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('not postgres');
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a postgres://user:password@host:port/database URL');
+  }
+  const schema = readString(env, 'DATABASE_SCHEMA', serviceName.replaceAll('-', '_'));
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
+  }
+  return { postgres: { url, schema, poolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000) } };
+}

@@ -1,0 +1,292 @@
+import type { Transaction } from 'kysely';
+import pino, { type Logger } from 'pino';
+import type { CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
+import { loadAuthConfig } from '../auth/auth-config.ts';
+import { installAuthentication, PUBLIC_ROUTES } from '../auth/authentication.ts';
+import { createOidcVerifier } from '../auth/oidc-verifier.ts';
+import type { Database, Migrations } from '../db/database.ts';
+import { openDatabase } from '../db/open-database.ts';
+import { createApp, type App } from '../http/app.ts';
+import { currentIdempotentRequest, installIdempotency } from '../idempotency/http-idempotency.ts';
+import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../idempotency/idempotency-keys.ts';
+import { createIdempotentConsumer, type EventEffect } from '../inbox/consumer.ts';
+import { purgeInbox } from '../inbox/inbox-retention.ts';
+import { OutboxRelay, appendToOutbox } from '../outbox/outbox.ts';
+import { loggerOptions } from '../telemetry/log-fields.ts';
+import { createMetrics, registerBacklogGauges, type ServiceMetrics } from '../telemetry/metrics.ts';
+import { createTracing, type Tracing } from '../telemetry/tracing.ts';
+import { VISIT_TRACE_RETENTION_MS, purgeVisitTraces, visitTraceparent } from '../telemetry/visit-traces.ts';
+import { openTransport } from '../transport/open-transport.ts';
+import type { EventTransport, Subscription } from '../transport/transport.ts';
+import { loadConfig, type ServiceConfig } from './config.ts';
+import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
+import { serviceMigrationSets } from './platform-migrations.ts';
+import { installShutdown } from './shutdown.ts';
+import { afterCommit, traceDatabase } from './traced-database.ts';
+
+/** What a service's handlers get: its database, and a way to commit state with its events. */
+export type ServiceContext<DB> = {
+  config: ServiceConfig;
+  database: Database<DB>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  tracing: Tracing;
+  /** Runs `callback` once `trx` has committed (never if it rolls back): see traced-database.ts. */
+  afterCommit: typeof afterCommit;
+  /**
+   * Runs `work` in one transaction; the events it hands to `emit` are written to the outbox in
+   * that same transaction and published after the commit. In a POST handler whose request has an
+   * Idempotency-Key, the key and the answer are kept in that same transaction too, which then
+   * commits just before the answer leaves (idempotency/http-idempotency.ts): one command per such request.
+   */
+  execute<T>(work: (trx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T>;
+};
+
+export type Emit = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<CloudEvent[]>;
+
+export type ServiceDefinition<DB> = {
+  name: string;
+  defaultPort: number;
+  title: string;
+  description: string;
+  migrations: Migrations;
+  /** The named id sequences its handlers draw from with `database.nextId`. */
+  idSequences?: readonly string[];
+  routes?: (app: App, context: ServiceContext<DB>) => void | Promise<void>;
+  /**
+   * Who may call which route (default the contracts' table, which every real service uses). Only
+   * a test service with routes of its own passes its own lookup: authentication is never off.
+   */
+  permissionFor?: (method: string, concretePath: string) => Permission | undefined;
+  /** Upkeep of the service's own tables, run on timers beside the platform's purges (housekeeping.ts). */
+  housekeeping?: (context: ServiceContext<DB>) => HousekeepingTask[];
+  consumer?: {
+    handles: 'all' | readonly EventType[];
+    effect: (context: ServiceContext<DB>) => (trx: Transaction<DB>, event: CloudEvent, emit: Emit) => Promise<void>;
+  };
+};
+
+export type RunningService = {
+  app: App;
+  context: ServiceContext<unknown>;
+  transport: EventTransport;
+  url: string;
+  stop(): Promise<void>;
+};
+
+/** How often an idle outbox relay looks for rows nobody woke it for (a crashed replica's). */
+const OUTBOX_IDLE_POLL_MS = 1_000;
+/** The most events of one partition applied in one transaction. */
+const MAX_EVENT_BATCH = 100;
+/** How often each process deletes the idempotency keys, visit traces and inbox rows past their retention. */
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** A scrape waits this long for the consumer lag before it answers without it. */
+const LAG_READING_TIMEOUT_MS = 2_000;
+
+/**
+ * The `emit` of one transaction: its events go to the outbox, and once it commits the relay is
+ * woken, once, however many times it emitted. A transaction that emitted nothing wakes no one.
+ */
+function emitterFor(trx: Transaction<any>, topic: string, tracing: Tracing, wakeRelay: () => void): Emit {
+  let wakes = false;
+  return async (events, subject) => {
+    const traceparent = await visitTraceparent(trx, tracing, String(subject), events.map((e) => e.type));
+    const envelopes = await appendToOutbox(trx, topic, events as MedicalEvent[], { subject: String(subject), ...(traceparent ? { traceparent } : {}) });
+    if (!wakes && envelopes.length > 0) {
+      wakes = true;
+      afterCommit(trx, wakeRelay);
+    }
+    return envelopes;
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function startService<DB>(
+  definition: ServiceDefinition<DB>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const config = loadConfig(definition.name, definition.defaultPort, env);
+  // Read before anything is opened, so a wrong setting fails the start with its variable's name.
+  const auth = loadAuthConfig(env);
+  const logger = pino(loggerOptions(config.serviceName, config.logLevel));
+  const metrics = createMetrics(config.serviceName);
+  const tracing = createTracing(config.serviceName, config.tracing, logger);
+  const database = traceDatabase(await openDatabase<DB>(config, serviceMigrationSets(definition.migrations), logger, definition.idSequences), tracing.tracer);
+  let transport: EventTransport;
+  try {
+    transport = await openTransport(config, logger);
+  } catch (error) {
+    await database.close();
+    await tracing.shutdown();
+    throw error;
+  }
+  const relay = new OutboxRelay({
+    database,
+    transport,
+    logger,
+    metrics,
+    tracing,
+    pollIntervalMs: config.pollIntervalMs,
+    // Each commit with events wakes the relay of its own process: unasked, it looks only for what
+    // a crashed replica left, which a second's wait costs little (and the idle system 4 polls a
+    // second of every service's relay less).
+    idlePollMs: OUTBOX_IDLE_POLL_MS,
+    retryBaseDelayMs: config.retryBaseDelayMs,
+    refusalBudget: config.retryBudget,
+  });
+
+  const wakeRelay = () => relay.notify();
+  const context: ServiceContext<DB> = {
+    config,
+    database,
+    logger,
+    metrics,
+    tracing,
+    afterCommit,
+    async execute(work) {
+      const run = (trx: Transaction<DB>) => work(trx, emitterFor(trx, config.topic, tracing, wakeRelay));
+      const idempotent = currentIdempotentRequest();
+      return idempotent ? idempotent.execute(database, run) : database.transaction(run);
+    },
+  };
+
+  const app = await createApp({
+    serviceName: config.serviceName,
+    title: definition.title,
+    description: definition.description,
+    logLevel: config.logLevel,
+    metrics,
+    tracing,
+    bearerAuthentication: { publicRoutes: PUBLIC_ROUTES },
+    // Ready means the database answers: the only thing without which a command cannot be served.
+    // Not the broker: the outbox keeps the events while Kafka is away, and a probe that failed with
+    // the broker would take every pod out of its Service at once (medical_transport_up tells).
+    readiness: [{ name: 'database', check: () => database.ping() }],
+  });
+  // Every request is authenticated before anything else runs: the gateway's check is repeated
+  // here, so a service reached past the gateway (from inside the cluster) is no softer. Before
+  // idempotency, so a refused request (401, 403) never takes an Idempotency-Key. The issuer's keys
+  // are fetched on the first request, so a service may start before the gateway (the dev issuer).
+  installAuthentication(app, {
+    verifier: createOidcVerifier(auth),
+    ...(definition.permissionFor ? { permissionFor: definition.permissionFor } : {}),
+  });
+  installIdempotency(app, { database, logger });
+  await definition.routes?.(app, context);
+
+  const consumerAbort = new AbortController();
+  let subscription: Subscription | undefined;
+  // Woken by this process's commits that wrote events; rows another replica left behind (it
+  // crashed before publishing them) are found by the relay's poll.
+  relay.start();
+  if (definition.consumer) {
+    const effect = definition.consumer.effect(context);
+    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing, wakeRelay));
+    const handle = createIdempotentConsumer({
+      serviceName: config.serviceName,
+      db: database.db,
+      transaction: (work) => database.transaction(work as never) as never,
+      logger,
+      metrics,
+      tracing,
+      messagingSystem: transport.kind,
+      deadLetterTopic: config.deadLetterTopic,
+      retryBudget: config.retryBudget,
+      retryBaseDelayMs: config.retryBaseDelayMs,
+      handles: definition.consumer.handles,
+      effect: boundEffect,
+      afterCommit: () => relay.notify(),
+      signal: consumerAbort.signal,
+      group: config.consumerGroup,
+    });
+    // What a partition has fetched is handled in one transaction with its position, partitions
+    // side by side; the database says where each partition resumes (inbox/consumer.ts, handleBatch).
+    subscription = await transport.subscribe({
+      group: config.consumerGroup,
+      topic: config.topic,
+      handleBatch: handle.handleBatch,
+      maxBatch: MAX_EVENT_BATCH,
+      resumeFrom: (partitions) => handle.resumeFrom(config.topic, partitions),
+    });
+  }
+
+  // Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
+  // INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
+  // together only delete the same rows); the service adds its own upkeep.
+  const housekeeping = startHousekeeping(
+    [
+      { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(database.db, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS)) },
+      { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(database.db, new Date(Date.now() - VISIT_TRACE_RETENTION_MS)) },
+      { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(database.db, new Date(Date.now() - config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
+      ...(definition.housekeeping?.(context) ?? []),
+    ],
+    logger,
+  );
+
+  registerBacklogGauges(metrics, {
+    outboxPending: () => relay.pending(),
+    transportPing: () => transport.ping(),
+    transportKind: transport.kind,
+    ...(definition.consumer ? { consumerLag: () => withTimeout(transport.lag(config.consumerGroup, config.topic), LAG_READING_TIMEOUT_MS, 'reading the consumer lag') } : {}),
+    onError: (what, error) => logger.warn({ err: error }, `could not read the ${what} for /metrics`),
+  });
+
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, database: database.kind, transport: transport.kind }, `${config.serviceName} listening`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      app.stopAccepting();
+      if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      // Each step says when it is done, so a stop that outlives its timeout shows where it hung.
+      const step = async (what: string, work: () => Promise<unknown>) => {
+        await work();
+        logger.debug(`stopping: ${what} done`);
+      };
+      consumerAbort.abort();
+      await step('consumer', async () => subscription?.stop());
+      await step('http server', async () => {
+        // The close waits for every connection. Node closes those idle when it begins; one whose
+        // request was still being answered stays open after its answer, and one whose client sent
+        // a body the server refused without reading it (a 401 before the body) never counts as
+        // idle: either would hold the close past the shutdown timeout. So idle connections are
+        // closed again until the server has closed, and what is left after half the timeout is cut.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+        const cut = setTimeout(() => app.server.closeAllConnections(), Math.floor(config.shutdownTimeoutMs / 2));
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(cut);
+        }
+      });
+      await step('housekeeping', () => housekeeping.stop());
+      await step('outbox relay', () => relay.stop());
+      await step('transport', () => transport.close());
+      await step('database', () => database.close());
+      await tracing.shutdown();
+      logger.info('stopped');
+    })());
+
+  return { app, context: context as ServiceContext<unknown>, transport, url, stop };
+}
+
+/** Entry point of a service process: start, and stop cleanly on SIGTERM/SIGINT. */
+export async function runServiceProcess<DB>(definition: ServiceDefinition<DB>): Promise<void> {
+  try {
+    const service = await startService(definition);
+    const { shutdownTimeoutMs, shutdownDrainMs } = service.context.config;
+    installShutdown(service.stop, shutdownTimeoutMs + shutdownDrainMs, service.context.logger);
+  } catch (error) {
+    console.error(`${definition.name} failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,183 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Type } from 'typebox';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { roles as staffRoles, type Role } from '@medical/contracts';
+import { ConfigError, DEV_ISSUER_PATH, HttpProblem, authProblemTypes, sendProblem, type App, type AuthConfig } from '@medical/platform/edge';
+
+/**
+ * The development identity provider (AUTH_MODE=dev, `npm start`'s default), run by the gateway:
+ * one demo user per role, whose username is the role, with the password DEV_PASSWORD ("demo").
+ *
+ *   POST /auth/token                            { username, password } → { access_token, token_type, expires_in }
+ *   GET  /auth/jwks                             its public key
+ *   GET  /auth/.well-known/openid-configuration the discovery document naming both
+ *
+ * Tokens are ES256 JWTs with the issuer, audience and roles claim the verifiers are configured
+ * for, so the gateway and the services check them with exactly the code (OIDC discovery, JWKS,
+ * oidc-verifier.ts) that checks a real provider's in production. Never for production: it refuses
+ * to start with NODE_ENV=production.
+ */
+
+const ALGORITHM = 'ES256';
+
+export type DevIdentityProviderOptions = {
+  config: AuthConfig;
+  /**
+   * Where the signing key is kept (DATA_DIR/auth/dev-signing-key.json for the gateway). Kept, a
+   * restart of the gateway leaves the tokens it issued valid; unset, a key is made per process.
+   */
+  keyFile?: string;
+  env?: Record<string, string | undefined>;
+};
+
+export type DevIdentityProvider = {
+  /** The token a demo user gets: for the login route and for tests. */
+  issue(username: Role): Promise<string>;
+  jwks(): { keys: JWK[] };
+  discovery(): Record<string, unknown>;
+  register(app: App): void;
+};
+
+type SigningKey = { privateKey: CryptoKey; publicJwk: JWK; kid: string };
+
+async function keyFromJwk(jwk: JWK): Promise<SigningKey> {
+  const { d: _private, ...publicJwk } = jwk;
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const privateKey = (await importJWK({ ...jwk, alg: ALGORITHM }, ALGORITHM)) as CryptoKey;
+  return { privateKey, kid, publicJwk: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y, kid, alg: ALGORITHM, use: 'sig' } };
+}
+
+async function newJwk(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true });
+  return exportJWK(privateKey);
+}
+
+/**
+ * The key kept in `file`, or a new one written there (readable by this user only). Written with
+ * `wx`, so of two gateways starting together on one DATA_DIR the second reads the first's key.
+ */
+async function loadOrCreateKey(file: string): Promise<SigningKey> {
+  try {
+    return await keyFromJwk(JSON.parse(await fs.readFile(file, 'utf8')) as JWK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`the development identity provider's key ${file} is unreadable (${(error as Error).message}); delete it to make a new one`);
+    }
+  }
+  const jwk = await newJwk();
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  try {
+    await fs.writeFile(file, JSON.stringify(jwk), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return keyFromJwk(JSON.parse(await fs.readFile(file, 'utf8')) as JWK);
+    throw error;
+  }
+  return keyFromJwk(jwk);
+}
+
+/** Compared in constant time, by digest, so neither the content nor the length leaks by timing. */
+function samePassword(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** `{ realm_access: { roles } }` for the claim path realm_access.roles. */
+function claimsAt(claimPath: string, value: unknown): Record<string, unknown> {
+  return claimPath
+    .split('.')
+    .reverse()
+    .reduce<unknown>((inner, name) => ({ [name]: inner }), value) as Record<string, unknown>;
+}
+
+const TokenRequest = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 100 }), password: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+const TokenResponse = Type.Object({ access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer() });
+
+const displayNames: Record<Role, string> = {
+  receptionist: 'Demo Receptionist',
+  doctor: 'Demo Doctor',
+  examiner: 'Demo Examiner',
+  manager: 'Demo Manager',
+  admin: 'Demo Administrator',
+};
+
+export async function createDevIdentityProvider(options: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  // Also checked by loadAuthConfig; checked again here, where the demo users come to life, so no
+  // path around the configuration starts them in production.
+  if (env.NODE_ENV?.trim() === 'production') {
+    throw new ConfigError('AUTH_MODE=dev is refused with NODE_ENV=production: the development identity provider has demo users with a known password');
+  }
+  if (config.mode !== 'dev' || !config.dev) throw new ConfigError('the development identity provider needs AUTH_MODE=dev');
+  const { password, tokenLifetimeSeconds } = config.dev;
+  const key = options.keyFile ? await loadOrCreateKey(options.keyFile) : await keyFromJwk(await newJwk());
+
+  const issue = (username: Role) =>
+    new SignJWT({
+      name: displayNames[username],
+      preferred_username: username,
+      // Where the verifiers look for roles (OIDC_ROLES_CLAIM), so dev exercises that setting too.
+      ...claimsAt(config.rolesClaim, [username]),
+    })
+      .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'JWT' })
+      .setIssuer(config.issuer)
+      .setAudience(config.audience)
+      .setSubject(`dev:${username}`)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(`${tokenLifetimeSeconds}s`)
+      .sign(key.privateKey);
+
+  const jwks = () => ({ keys: [key.publicJwk] });
+  const issuerBase = config.issuer.replace(/\/+$/, '');
+  const discovery = () => ({
+    issuer: config.issuer,
+    jwks_uri: `${issuerBase}/jwks`,
+    token_endpoint: `${issuerBase}/token`,
+    grant_types_supported: ['password'],
+    response_types_supported: ['token'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [ALGORITHM],
+    token_endpoint_auth_methods_supported: ['none'],
+  });
+
+  return {
+    issue,
+    jwks,
+    discovery,
+    register(app) {
+      app.get(`${DEV_ISSUER_PATH}/.well-known/openid-configuration`, { schema: { hide: true } }, async () => discovery());
+      app.get(`${DEV_ISSUER_PATH}/jwks`, { schema: { hide: true } }, async (_request, reply) => {
+        reply.type('application/jwk-set+json');
+        return jwks();
+      });
+      app.post(
+        `${DEV_ISSUER_PATH}/token`,
+        { schema: { summary: 'Sign in as a demo user (development only)', body: TokenRequest, response: { 200: TokenResponse } } },
+        async (request, reply) => {
+          const { username, password: given } = request.body as { username: string; password: string };
+          // The password is checked for unknown users too: the answer and its timing say nothing
+          // about which usernames exist.
+          const passwordOk = samePassword(given, password);
+          const user = (staffRoles as readonly string[]).includes(username) ? (username as Role) : undefined;
+          if (!user || !passwordOk) {
+            return sendProblem(
+              reply,
+              request,
+              new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail: 'unknown username or wrong password' }),
+            );
+          }
+          // A token is a credential: no cache may keep it (RFC 6749 §5.1).
+          reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+          return { access_token: await issue(user), token_type: 'Bearer' as const, expires_in: tokenLifetimeSeconds };
+        },
+      );
+    },
+  };
+}
