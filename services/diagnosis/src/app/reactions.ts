@@ -1,22 +1,10 @@
 import type { CloudEvent } from '@medical/contracts';
-import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
-import { decide, type Command, type Diagnosis } from '../domain/diagnosis.ts';
+import { executeReaction, type Emit } from '@medical/platform';
+import type { Command, Diagnosis } from '../domain/diagnosis.ts';
 import { loadDiagnosis, loadDiagnosisOfReception } from '../db/repository.ts';
-import { diagnosisStore, type Context, type Trx } from './commands.ts';
+import { diagnoses, type Context, type Trx } from './commands.ts';
 
 type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
-
-/** The audit trail's name of each command a reaction runs. */
-const auditName: Record<Command['type'], string> = {
-  RegisterDiagnosis: 'diagnosis.register',
-  CancelDiagnosis: 'diagnosis.cancel',
-  RecordExaminationRequested: 'diagnosis.recordExaminationRequested',
-  RecordExaminationPerformed: 'diagnosis.recordExaminationPerformed',
-  RecordExaminationCancelled: 'diagnosis.recordExaminationCancelled',
-  PrescribeExamination: 'diagnosis.prescribe',
-  CompleteDiagnosis: 'diagnosis.complete',
-  RejectDiagnosis: 'diagnosis.reject',
-};
 
 /**
  * What the diagnosis service does with the events it consumes: a completed reception puts the
@@ -28,8 +16,7 @@ export function diagnosisEffect(context: Context) {
 
   /** Reactions run as the service's system actor, caused by the event. */
   async function apply(trx: Trx, emit: Emit, event: CloudEvent, state: Diagnosis | null, command: Command) {
-    const audit = { command: auditName[command.type], origin: reactionOrigin(context.config.serviceName, event) };
-    await commitEvents(trx, emit, diagnosisStore, state, eventsOrSkip(decide(command, state), skip(event)), audit);
+    await executeReaction(trx, emit, diagnoses, state, command, { service: context.config.serviceName, event, logger: context.logger });
   }
 
   async function requireDiagnosis(trx: Trx, event: CloudEvent, diagnosisId: number): Promise<Diagnosis> {

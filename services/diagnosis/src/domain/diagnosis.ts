@@ -1,5 +1,5 @@
 import { fitClinicalText, type DiagnosisStatus, type EventOf, type PrescriptionStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal, type Decider } from '@medical/platform';
 
 /**
  * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
@@ -239,3 +239,6 @@ function withPrescriptions(state: Diagnosis, prescriptions: Prescription[]): Dia
 function update(prescriptions: Prescription[], prescriptionId: string, change: Partial<Prescription>): Prescription[] {
   return prescriptions.map((p) => (p.prescriptionId === prescriptionId ? { ...p, ...change } : p));
 }
+
+/** The diagnosis decider as one value (decide, evolve, the state before the first event): what the command pipeline runs. */
+export const diagnosisDecider: Decider<Diagnosis, Command, DomainEvent> = { decide, evolve, initialState: () => null };

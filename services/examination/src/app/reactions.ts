@@ -1,13 +1,13 @@
 import type { CloudEvent } from '@medical/contracts';
-import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
-import { decide, type Command } from '../domain/examination.ts';
+import { executeReaction, type Emit } from '@medical/platform';
+import type { Command } from '../domain/examination.ts';
 import {
   closedVisitReason,
   loadExaminationOfPrescription,
   loadPendingExaminations,
   recordClosedVisit,
 } from '../db/repository.ts';
-import { examinationStore, type Context, type Trx } from './commands.ts';
+import { examinations, type Context, type Trx } from './commands.ts';
 
 type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
 
@@ -19,12 +19,12 @@ type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
 export function examinationEffect(context: Context) {
   const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
   /** Reactions run as the service's system actor, caused by the event. */
-  const audit = (command: string, event: CloudEvent) => ({ command, origin: reactionOrigin(context.config.serviceName, event) });
+  const causedBy = (event: CloudEvent) => ({ service: context.config.serviceName, event, logger: context.logger });
 
   async function compensate(trx: Trx, emit: Emit, event: CloudEvent, scope: { receptionId: number } | { diagnosisId: number }, reason: string) {
     for (const examination of await loadPendingExaminations(trx, scope)) {
       const command: Command = { type: 'CompensateExamination', reason, now: event.time };
-      await commitEvents(trx, emit, examinationStore, examination, eventsOrSkip(decide(command, examination), skip(event)), audit('examination.compensate', event));
+      await executeReaction(trx, emit, examinations, examination, command, causedBy(event));
     }
   }
 
@@ -49,7 +49,7 @@ export function examinationEffect(context: Context) {
           ...(closedBecause ? { closedBecause } : {}),
           now: event.time,
         };
-        await commitEvents(trx, emit, examinationStore, null, eventsOrSkip(decide(command, null), skip(event)), audit('examination.request', event));
+        await executeReaction(trx, emit, examinations, null, command, causedBy(event));
         return;
       }
       case 'DiagnosisRejected': {

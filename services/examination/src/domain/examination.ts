@@ -1,5 +1,5 @@
 import { fitClinicalText, type EventOf, type ExaminationStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal, type Decider } from '@medical/platform';
 
 /**
  * The examination decider (DESIGN.md section 5). An examination is ordered by a prescription,
@@ -180,3 +180,6 @@ export function evolve(state: State, event: DomainEvent): State {
 export function attachmentRefusal(state: Examination): string | undefined {
   return state.status === 'CANCELLED' ? `examination ${state.id} is CANCELLED: attachments can be added to a REQUESTED or PERFORMED examination only` : undefined;
 }
+
+/** The examination decider as one value (decide, evolve, the state before the first event): what the command pipeline runs. */
+export const examinationDecider: Decider<Examination, Command, DomainEvent> = { decide, evolve, initialState: () => null };

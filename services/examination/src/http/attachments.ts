@@ -14,14 +14,13 @@ import {
   type AttachmentContentType,
   type AttachmentView,
 } from '@medical/contracts';
-import { HttpProblem, conflict, notFound, recordAudit, requestOrigin, validationProblem, validatorCompiler, type App, type ServiceContext } from '@medical/platform';
+import { HttpProblem, notFound, requestOrigin, validationProblem, validatorCompiler, type App, type ServiceContext } from '@medical/platform';
+import { assertAttachable, attachFile } from '../app/attachments.ts';
 import { contentDisposition, fileNameProblem, isAcceptedType, matchesSignature, mediaType } from '../attachments/files.ts';
 import type { AttachmentSettings } from '../attachments/settings.ts';
 import { AttachmentStore, discard, type StagedFile } from '../attachments/store.ts';
-import { examinationExists, findAttachment, findAttachmentByContent, insertAttachment, listAttachments } from '../db/attachments.ts';
-import { loadExamination } from '../db/repository.ts';
+import { examinationExists, findAttachment, listAttachments } from '../db/attachments.ts';
 import type { ExaminationDatabase } from '../db/schema.ts';
-import { attachmentRefusal } from '../domain/examination.ts';
 
 /**
  * The attachments of an examination: POST /examinations/{id}/attachments (multipart/form-data,
@@ -180,10 +179,7 @@ export async function attachmentRoutes(app: App, context: ServiceContext<Examina
           const { id } = request.params as { id: number };
           if (!request.isMultipart()) throw unsupportedType('send the file as multipart/form-data, in one part named "file"');
           // Refused before its bytes are read: an unknown or a cancelled examination.
-          const examination = await loadExamination(db, id);
-          if (!examination) throw notFound('examination', id);
-          const refusal = attachmentRefusal(examination);
-          if (refusal) throw conflict(refusal);
+          await assertAttachable(db, id);
           const upload = await receive(request, store, id, settings.maxBytes);
           uploads.set(request, upload);
           // What the Idempotency-Key's body hash covers: the file's bytes (by their hash) and how it was sent.
@@ -206,32 +202,8 @@ export async function attachmentRoutes(app: App, context: ServiceContext<Examina
         upload.committedPath = stored;
         let outcome: { created: boolean; attachment: AttachmentView };
         try {
-          outcome = await context.execute(async (trx) => {
-            const examination = await loadExamination(trx, id);
-            if (!examination) throw notFound('examination', id);
-            const refusal = attachmentRefusal(examination);
-            if (refusal) throw conflict(refusal);
-            const existing = await findAttachmentByContent(trx, id, upload.sha256);
-            if (existing) return { created: false, attachment: existing };
-            const attachment: AttachmentView = {
-              examinationId: id,
-              name,
-              filename: upload.filename,
-              contentType: upload.contentType,
-              size: upload.size,
-              sha256: upload.sha256,
-              uploadedAt: new Date().toISOString(),
-            };
-            await insertAttachment(trx, attachment);
-            await recordAudit(trx, {
-              origin: requestOrigin(request),
-              command: 'examination.attach',
-              aggregateId: id,
-              receptionId: examination.receptionId,
-              at: attachment.uploadedAt,
-            });
-            return { created: true, attachment };
-          });
+          const { filename, contentType, size, sha256 } = upload;
+          outcome = await attachFile(context, requestOrigin(request), id, { name, filename, contentType, size, sha256 });
         } catch (error) {
           await discard(stored);
           throw error;

@@ -1,8 +1,8 @@
 import type { CloudEvent } from '@medical/contracts';
-import { commitEvents, eventsOrSkip, reactionOrigin, type Emit } from '@medical/platform';
-import { decide, type Command } from '../domain/reception.ts';
+import { executeReaction, type Emit } from '@medical/platform';
+import type { Command } from '../domain/reception.ts';
 import { loadReception } from '../db/repository.ts';
-import { receptionStore, type Context, type Trx } from './commands.ts';
+import { receptions, type Context, type Trx } from './commands.ts';
 
 function commandFor(event: CloudEvent): Command | undefined {
   if (event.type === 'DiagnosisCompleted') {
@@ -25,8 +25,6 @@ export function receptionEffect(context: Context) {
     const state = await loadReception(trx, receptionId);
     // A diagnosis always follows a reception this service wrote; if it is missing, retry, then dead-letter.
     if (!state) throw new Error(`${event.type} for unknown reception ${receptionId}`);
-    const events = eventsOrSkip(decide(command, state), (m) => context.logger.info({ eventId: event.id }, m));
-    const name = command.type === 'RecordDiagnosisCompleted' ? 'reception.recordDiagnosisCompleted' : 'reception.recordDiagnosisRejected';
-    await commitEvents(trx, emit, receptionStore, state, events, { command: name, origin: reactionOrigin(context.config.serviceName, event) });
+    await executeReaction(trx, emit, receptions, state, command, { service: context.config.serviceName, event, logger: context.logger });
   };
 }

@@ -43,7 +43,7 @@ function fromRow(row: ReceptionRow): Reception {
     id: row.id,
     patientId: row.patient_id,
     patientName: row.patient_name,
-    status: row.status as ReceptionStatus,
+    status: row.status,
     receivedAt: row.received_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -1,3 +1,4 @@
+import type { ReceptionStatus } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type ReceptionRow = {
@@ -7,7 +8,7 @@ export type ReceptionRow = {
   birth_date: string | null;
   department: string | null;
   symptom: string | null;
-  status: string;
+  status: ReceptionStatus;
   received_at: string;
   cancel_reason: string | null;
   diagnosis_id: number | null;

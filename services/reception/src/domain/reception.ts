@@ -1,5 +1,5 @@
 import type { EventOf, ReceptionStatus } from '@medical/contracts';
-import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal } from '@medical/platform';
+import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal, type Decider } from '@medical/platform';
 
 /**
  * The reception decider (DESIGN.md section 5): a pure function from a command and the current
@@ -158,3 +158,6 @@ export function evolve(state: State, event: DomainEvent): State {
     }
   }
 }
+
+/** The reception decider as one value (decide, evolve, the state before the first event): what the command pipeline runs. */
+export const receptionDecider: Decider<Reception, Command, DomainEvent> = { decide, evolve, initialState: () => null };
