@@ -54,7 +54,7 @@ WORKDIR /app
 COPY --from=load-dependencies /app/package.json /app/package-lock.json ./
 COPY --from=load-dependencies /app/node_modules ./node_modules
 COPY scripts/load.ts scripts/
-COPY bench/lib/stats.ts bench/lib/
+COPY scripts/lib/stats.ts scripts/lib/
 USER node
 # Arguments and LOAD_TARGET_URL as for `npm run load`; its exit code is the Job's outcome.
 ENTRYPOINT ["node", "scripts/load.ts"]

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { percentile, round } from '../bench/lib/stats.ts';
+import { percentile, round } from './lib/stats.ts';
 
 /**
  * npm run load [-- URL] [-- --connections 20 --duration 60 --read-only --json]

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { postgresPids, type Infrastructure } from './infrastructure.ts';
-import { round } from './stats.ts';
+import { round } from '../../scripts/lib/stats.ts';
 
 /**
  * CPU time from /proc between two readings: the whole machine's (/proc/stat), each named

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { round } from './stats.ts';
+import { round } from '../../scripts/lib/stats.ts';
 import { authHeaders } from '../../test/e2e/support/tokens.ts';
 import { IDEMPOTENCY_KEY_HEADER } from './staff-client.ts';
 
@@ -209,7 +209,7 @@ export function pssMb(pid: number): number | null {
   }
 }
 
-export { percentile, round } from './stats.ts';
+export { percentile, round } from '../../scripts/lib/stats.ts';
 
 /** The 1-minute load average and the cores, to put beside every figure. */
 export function machineLoad(): { loadAvg1m: number; loadAvg5m: number } {

@@ -1,6 +1,8 @@
 /**
- * The statistics of the bench's and the load script's summaries: kept apart from tools.ts so that
- * the load image (Dockerfile, target load) carries only what scripts/load.ts needs.
+ * The statistics of the load script's and the bench's summaries: a file of its own, with no
+ * imports, so that the load image (Dockerfile, target load) carries only what scripts/load.ts
+ * needs, and here in scripts/ so that the scripts never import the bench (the bench imports the
+ * scripts' helpers, never the other way).
  */
 
 /** Nearest-rank percentile of unsorted samples; null for none. */

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import {
   Admin,
-  Consumer,
   ListOffsetTimestamps,
-  MessagesStreamModes,
-  stringDeserializers,
   type BaseOptions,
 } from '@platformatic/kafka';
 import { loadConfig, openTransport, type EventTransport, type ServiceConfig } from '@medical/platform';
+import { readKafkaTopic } from '@medical/platform/operations';
 import pino from 'pino';
 
 /**
@@ -293,61 +290,12 @@ class KafkaEventLog implements EventLog {
   }
 
   /**
-   * Every message of `topic` from its start to the end offsets seen now, in order per
-   * partition. A consumer in a throwaway group (deleted afterwards) reads them without
-   * committing anything.
+   * Every message of `topic` from its start to the end offsets seen now, in order per partition:
+   * the dead-letters tool's reader (a throwaway group that commits nothing).
    */
   private async readAll(topic: string, timeoutMs = 30_000): Promise<KafkaRecord[]> {
-    const [earliest, latest] = await Promise.all([this.offsets(topic, ListOffsetTimestamps.EARLIEST), this.offsets(topic, ListOffsetTimestamps.LATEST)]);
-    const remaining = new Map<number, bigint>(); // partition -> the last offset to read
-    for (const [partition, end] of latest) if (end > (earliest.get(partition) ?? 0n)) remaining.set(partition, end - 1n);
-    if (remaining.size === 0) return [];
-
-    const groupId = `e2e-inspector-${randomUUID()}`;
-    const consumer = new Consumer<string, string, string, string>({
-      ...this.client,
-      clientId: `${this.client.clientId}-reader`,
-      groupId,
-      deserializers: stringDeserializers,
-      autocommit: false,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      maxWaitTime: 200,
-    });
-    consumer.on('error', () => {});
-    const records: KafkaRecord[] = [];
-    try {
-      const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`reading ${topic}: still waiting for partitions ${[...remaining.keys()].join(', ')} after ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-          const finish = (error?: Error) => {
-            clearTimeout(timer);
-            if (error) reject(error);
-            else resolve();
-          };
-          stream.on('error', finish);
-          stream.on('data', (message) => {
-            const last = remaining.get(message.partition);
-            if (last === undefined || message.offset > last) return;
-            const headers: Record<string, string> = {};
-            for (const [key, value] of message.headers) if (key !== undefined) headers[key] = value ?? '';
-            records.push({ partition: message.partition, offset: message.offset, key: message.key ?? '', headers });
-            if (message.offset === last) remaining.delete(message.partition);
-            if (remaining.size === 0) finish();
-          });
-        });
-      } finally {
-        await stream.close().catch(() => stream.destroy());
-      }
-    } finally {
-      await consumer.close(true).catch(() => {});
-      await this.admin.deleteGroups({ groups: [groupId] }).catch(() => {});
-    }
-    return records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    const messages = await readKafkaTopic(this.client.bootstrapBrokers as string[], topic, { clientId: this.client.clientId, timeoutMs });
+    return messages.map(({ partition, offset, key, headers }) => ({ partition, offset: BigInt(offset), key, headers }));
   }
 
   async deadLetters(): Promise<DeadLetter[]> {

@@ -4,4 +4,14 @@
  * the letters are on Kafka.
  */
 export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, listDeadLetters, openDeadLetterStore, replayDeadLetter, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
-export type { StoredMessage } from './inbox/stored-message.ts';
+import type { StoredMessage } from './inbox/stored-message.ts';
+export type { StoredMessage };
+
+/**
+ * Every message of a Kafka topic from its start to the end offsets seen when the read started,
+ * read in a throwaway consumer group that commits nothing (inbox/dead-letters-kafka.ts). The
+ * Kafka client is loaded on the first call.
+ */
+export async function readKafkaTopic(...args: Parameters<typeof import('./inbox/dead-letters-kafka.ts').readKafkaTopic>): Promise<StoredMessage[]> {
+  return (await import('./inbox/dead-letters-kafka.ts')).readKafkaTopic(...args);
+}

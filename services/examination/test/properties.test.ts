@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { assertPureSteps, assertRefusalsAsDesigned, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
+import { assertPureSteps, assertRefusalsAsDesigned, commandSequences, isoTimestamp, schemaText, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
 import { assertEventData, type ExaminationStatus } from '@medical/contracts';
 import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/examination.ts';
 
@@ -51,23 +51,8 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
 }
 
 // ---- arbitraries ----
-/** One code point: mostly ASCII and Hangul, sometimes any (astral, controls, odd spaces). Cheaper than `unit: 'binary'`. */
-const codePoint: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCodePoint(c)), weight: 6 },
-  { arbitrary: fc.integer({ min: 0xac00, max: 0xd7a3 }).map((c) => String.fromCodePoint(c)), weight: 2 },
-  { arbitrary: fc.constantFrom('\u0000', '\t', '\n', '\u00a0', '\u2028', '\ufeff', 'é', 'e\u0301', '😀'), weight: 2 },
-  { arbitrary: fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)), weight: 1 },
-);
-/** Strings the API schemas accept (1..max code points, some non-space), with the awkward ones favoured. */
-const text = (max: number): fc.Arbitrary<string> =>
-  fc.oneof(
-    { arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: Math.min(max, 30) }).filter((s) => /\S/u.test(s)), weight: 6 },
-    { arbitrary: fc.constantFrom('김민지', ' x ', '\tA\n', 'é', '😀', "O'Brien; DROP TABLE x", '<b>', '\u00a0.'), weight: 3 },
-    { arbitrary: fc.constantFrom('a'.repeat(max), `${' '.repeat(max - 1)}가`, '😀'.repeat(max)), weight: 1 },
-  );
-const timestamp = fc
-  .date({ min: new Date('2000-01-01T00:00:00.000Z'), max: new Date('2099-12-31T23:59:59.999Z'), noInvalidDate: true })
-  .map((d) => d.toISOString());
+const text = schemaText;
+const timestamp = isoTimestamp;
 const id = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
 const P1 = '11111111-1111-4111-8111-111111111111';
 const P2 = '22222222-2222-4222-8222-222222222222';
@@ -105,22 +90,7 @@ const cancel: fc.Arbitrary<Command> = fc.record(
 const compensate: fc.Arbitrary<Command> = fc.record({ type: fc.constant('CompensateExamination' as const), reason: closingReason, now: timestamp });
 
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
-const commands: fc.Arbitrary<Command[]> = fc
-  .array(
-    fc.oneof(
-      { arbitrary: fc.oneof(request, perform, cancel, compensate), weight: 6 },
-      { arbitrary: fc.constant('again' as const), weight: 1 },
-    ),
-    { maxLength: 15 },
-  )
-  .map((steps) =>
-    steps.reduce<Command[]>((out, step) => {
-      if (step !== 'again') out.push(step);
-      else if (out.length > 0) out.push(out[out.length - 1]!);
-      return out;
-    }, []),
-  )
-  .chain((cs) => fc.oneof({ arbitrary: request.map((r) => [r, ...cs]), weight: 4 }, { arbitrary: fc.constant(cs), weight: 1 }));
+const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(request, perform, cancel, compensate), weight: 6 }], { first: request, firstWeight: 4, maxLength: 15 });
 
 // ---- the fold ----
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { codePoint } from '@medical/platform/testing';
 import { validateCloudEvent, type EventDataOf, type EventType, type VisitStage } from '@medical/contracts';
 import { project, type ProjectedEvent, type Visit } from '../src/domain/visit.ts';
 // Only to produce realistic event logs: the three services' deciders, wired as their reactions wire them.
@@ -67,13 +68,6 @@ function fold(events: ProjectedEvent[], from: Visit | null = null): Array<Visit 
 const last = (vs: Array<Visit | null>, from: Visit | null = null) => (vs.length > 0 ? (vs[vs.length - 1] ?? null) : from);
 
 // ---- chaotic events of one visit (reception 7) ----
-/** One code point: mostly ASCII and Hangul, sometimes any (astral, controls, odd spaces). Cheaper than `unit: 'binary'`. */
-const codePoint: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCodePoint(c)), weight: 6 },
-  { arbitrary: fc.integer({ min: 0xac00, max: 0xd7a3 }).map((c) => String.fromCodePoint(c)), weight: 2 },
-  { arbitrary: fc.constantFrom('\u0000', '\t', '\n', '\u00a0', '\u2028', '\ufeff', 'é', 'e\u0301', '😀'), weight: 2 },
-  { arbitrary: fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)), weight: 1 },
-);
 const text = (max: number): fc.Arbitrary<string> =>
   fc.oneof(
     { arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: Math.min(max, 20) }).filter((s) => /\S/u.test(s)), weight: 6 },

@@ -10,7 +10,8 @@ import {
 import type { StoredMessage } from './stored-message.ts';
 
 /**
- * Reads a whole Kafka topic once, for `npm run dead-letters`: every message from the earliest
+ * Reads a whole Kafka topic once, for `npm run dead-letters` (and the e2e tests' look into the
+ * log, test/e2e/event-log.ts): every message from the earliest
  * offsets to the end offsets seen when the read started, in order per partition. A consumer in a
  * throwaway group (deleted afterwards) reads them and commits nothing, so no service's group and
  * no offset moves. Loaded only on the production profile, like the Kafka transport.
@@ -48,7 +49,7 @@ export async function readKafkaTopic(
     for (const [partition, end] of latest) if (end > (earliest.get(partition) ?? 0n)) remaining.set(partition, end - 1n);
     if (remaining.size === 0) return [];
 
-    const groupId = `dead-letters-reader-${randomUUID()}`;
+    const groupId = `${client.clientId}-reader-${randomUUID()}`;
     const consumer = new Consumer<string, string, string, string>({
       ...client,
       clientId: `${client.clientId}-reader`,

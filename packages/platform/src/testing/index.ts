@@ -7,3 +7,4 @@ export { deciderAssertions } from './decider-assertions.ts';
 export { assertPureSteps, assertRefusalsAsDesigned, deepFreeze, trace, type Step } from './decider-traces.ts';
 export { openSqliteDatabase, type OpenSqliteOptions } from '../db/sqlite-database.ts';
 export { openPostgresDatabase, type OpenPostgresOptions } from '../db/postgres-database.ts';
+export { codePoint, commandSequences, isoTimestamp, schemaText } from './arbitraries.ts';
