@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
-import type { DiagnosisStatus, PageOf, PrescriptionStatus } from '@medical/contracts';
+import type { DiagnosisStatus, PageOf } from '@medical/contracts';
 import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
 import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.ts';
 
@@ -14,7 +14,7 @@ function prescriptionFromRow(row: PrescriptionRow): Prescription {
   return {
     prescriptionId: row.prescription_id,
     examinationType: row.examination_type,
-    status: row.status as PrescriptionStatus,
+    status: row.status,
     prescribedAt: row.prescribed_at,
     ...withoutNulls({
       instructions: row.instructions,
@@ -31,7 +31,7 @@ function diagnosisFromRow(row: DiagnosisRow, prescriptions: Prescription[]): Dia
     receptionId: row.reception_id,
     patientId: row.patient_id,
     patientName: row.patient_name,
-    status: row.status as DiagnosisStatus,
+    status: row.status,
     prescriptions,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

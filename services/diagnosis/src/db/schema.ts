@@ -1,3 +1,4 @@
+import type { DiagnosisStatus, PrescriptionStatus } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type DiagnosisRow = {
@@ -5,7 +6,7 @@ export type DiagnosisRow = {
   reception_id: number;
   patient_id: string;
   patient_name: string;
-  status: string;
+  status: DiagnosisStatus;
   opinion: string | null;
   reject_reason: string | null;
   cancel_reason: string | null;
@@ -19,7 +20,7 @@ export type PrescriptionRow = {
   position: number;
   examination_type: string;
   instructions: string | null;
-  status: string;
+  status: PrescriptionStatus;
   examination_id: number | null;
   result: string | null;
   cancel_reason: string | null;

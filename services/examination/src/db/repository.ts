@@ -21,7 +21,7 @@ function fromRow(row: ExaminationRow): Examination {
     patientId: row.patient_id,
     patientName: row.patient_name,
     examinationType: row.examination_type,
-    status: row.status as ExaminationStatus,
+    status: row.status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),

@@ -1,3 +1,4 @@
+import type { ExaminationStatus } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type ExaminationRow = {
@@ -9,7 +10,7 @@ export type ExaminationRow = {
   patient_name: string;
   examination_type: string;
   instructions: string | null;
-  status: string;
+  status: ExaminationStatus;
   result: string | null;
   performed_at: string | null;
   cancel_reason: string | null;

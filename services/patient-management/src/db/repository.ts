@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
-import type { DiagnosisStatus, PageOf, ReceptionStatus, VisitStage } from '@medical/contracts';
+import type { PageOf, VisitStage } from '@medical/contracts';
 import type { Visit, VisitExamination } from '../domain/visit.ts';
 import type { PatientManagementDatabase, VisitRow } from './schema.ts';
 
@@ -11,11 +11,11 @@ function fromRow(row: VisitRow): Visit {
     receptionId: row.reception_id,
     patientId: row.patient_id,
     patientName: row.patient_name,
-    receptionStatus: row.reception_status as ReceptionStatus,
+    receptionStatus: row.reception_status,
     ...(row.diagnosis_id !== null ? { diagnosisId: row.diagnosis_id } : {}),
-    ...(row.diagnosis_status !== null ? { diagnosisStatus: row.diagnosis_status as DiagnosisStatus } : {}),
+    ...(row.diagnosis_status !== null ? { diagnosisStatus: row.diagnosis_status } : {}),
     examinations: JSON.parse(row.examinations) as VisitExamination[],
-    stage: row.stage as VisitStage,
+    stage: row.stage,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

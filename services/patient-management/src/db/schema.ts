@@ -1,14 +1,15 @@
 import type { Generated } from 'kysely';
+import type { DiagnosisStatus, ReceptionStatus, VisitStage } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type VisitRow = {
   reception_id: number;
   patient_id: string;
   patient_name: string;
-  reception_status: string;
+  reception_status: ReceptionStatus;
   diagnosis_id: number | null;
-  diagnosis_status: string | null;
-  stage: string;
+  diagnosis_status: DiagnosisStatus | null;
+  stage: VisitStage;
   /** The visit's examinations as a JSON array: always read and written with the visit. */
   examinations: string;
   created_at: string;
@@ -28,7 +29,7 @@ export type TimelineRow = {
   occurred_at: string;
   service: string;
   description: string;
-  stage: string;
+  stage: VisitStage;
   /** Null for events written before events carried their actor. */
   actor_subject: string | null;
   actor_name: string | null;

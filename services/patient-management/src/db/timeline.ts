@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Actor, VisitStage } from '@medical/contracts';
+import type { Actor } from '@medical/contracts';
 import type { TimelineStep } from '../domain/timeline.ts';
 import type { PatientManagementDatabase } from './schema.ts';
 
@@ -41,7 +41,7 @@ export async function loadTimeline(db: Db, receptionId: number): Promise<Timelin
     at: row.occurred_at,
     service: row.service,
     description: row.description,
-    stage: row.stage as VisitStage,
+    stage: row.stage,
     ...(row.actor_subject !== null && row.actor_role !== null
       ? { actor: { subject: row.actor_subject, ...(row.actor_name !== null ? { name: row.actor_name } : {}), role: row.actor_role as Actor['role'] } }
       : {}),
