@@ -48,8 +48,12 @@ export async function migrate(db: Kysely<any>, sets: readonly MigrationSet[], lo
   const tables = new Set(await tableNames(db, schema));
   for (const set of sets) {
     const table = migrationTableOf(set.owner);
-    if (!tables.has(table) && tables.has(SHARED_TABLE)) await seedFromSharedTable(db, set, schema);
-    const executed = tables.has(table) || tables.has(SHARED_TABLE) ? await executedNames(db, table, schema) : [];
+    if (!tables.has(table) && tables.has(SHARED_TABLE)) {
+      await seedFromSharedTable(db, set, schema);
+      tables.add(table);
+    }
+    // Read once at the start: a table that did not exist then is created by this owner's Migrator below.
+    const executed = tables.has(table) ? await executedNames(db, table, schema) : [];
     const unknown = executed.filter((name) => !(name in set.migrations));
     if (unknown.length > 0) {
       logger.warn({ owner: set.owner, unknown }, 'the database has migrations this version does not know (a newer version ran them); taking them as done');
@@ -98,7 +102,6 @@ async function seedFromSharedTable(db: Kysely<any>, set: MigrationSet, schema: s
 }
 
 async function executedNames(db: Kysely<any>, table: string, schema: string | undefined): Promise<string[]> {
-  if (!(await tableNames(db, schema)).includes(table)) return [];
   return (await sql<{ name: string }>`select name from ${qualified(table, schema)}`.execute(db)).rows.map((row) => row.name);
 }
 

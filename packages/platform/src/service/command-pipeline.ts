@@ -50,7 +50,7 @@ export function executeCommand<DB, S, C extends { type: string }, E extends { ty
   return context.execute(async (trx, emit) => {
     const state = await aggregate.load(trx, id);
     if (state === null) throw notFound(aggregate.name, id);
-    return committed(await commitEvents(trx, emit, storeOf(aggregate), state, eventsOrProblem(aggregate.decider.decide(command, state)), { command: aggregate.auditNames[command.type as C['type']], origin }));
+    return committed(await decideAndCommit(trx, emit, aggregate, state, command, origin, eventsOrProblem));
   });
 }
 
@@ -66,8 +66,7 @@ export function executeCreation<DB, S, C extends { type: string }, E extends { t
 ): Promise<S> {
   return context.execute(async (trx, emit) => {
     const command = await commandIn(trx);
-    const state = aggregate.decider.initialState();
-    return committed(await commitEvents(trx, emit, storeOf(aggregate), state, eventsOrProblem(aggregate.decider.decide(command, state)), { command: aggregate.auditNames[command.type as C['type']], origin }));
+    return committed(await decideAndCommit(trx, emit, aggregate, aggregate.decider.initialState(), command, origin, eventsOrProblem));
   });
 }
 
@@ -89,8 +88,21 @@ export async function executeReaction<S, C extends { type: string }, E extends {
   cause: ReactionCause,
 ): Promise<S | null> {
   const skip = (message: string) => cause.logger.info({ eventId: cause.event.id, eventType: cause.event.type }, message);
-  const events = eventsOrSkip(aggregate.decider.decide(command, state), skip);
-  return commitEvents(trx, emit, storeOf(aggregate), state, events, { command: aggregate.auditNames[command.type as C['type']], origin: reactionOrigin(cause.service, cause.event) });
+  return decideAndCommit(trx, emit, aggregate, state, command, reactionOrigin(cause.service, cause.event), (decision) => eventsOrSkip(decision, skip));
+}
+
+/** Decides `command` on `state`, turns the decision into events (or throws), and commits them with the command's audit row. */
+async function decideAndCommit<S, C extends { type: string }, E extends { type: string; data: unknown }, Tx>(
+  trx: Tx,
+  emit: EmitEvents,
+  aggregate: Aggregate<S, C, E, Tx>,
+  state: S | null,
+  command: C,
+  origin: CommandOrigin,
+  eventsOf: (decision: Decision<E>) => E[],
+): Promise<S | null> {
+  const events = eventsOf(aggregate.decider.decide(command, state));
+  return commitEvents(trx, emit, storeOf(aggregate), state, events, { command: aggregate.auditNames[command.type as C['type']], origin });
 }
 
 /** A command that changed nothing returns the state it found; a new aggregate always has one. */
