@@ -108,6 +108,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Starts a service, in this order: its infrastructure (database, transport, outbox relay), the
+ * context its handlers get, its HTTP app, its consumer, its housekeeping and gauges; then it
+ * listens. `stop` undoes it in the reverse order (stopService).
+ */
 export async function startService<DB>(
   definition: ServiceDefinition<DB>,
   env: Record<string, string | undefined> = process.env,
@@ -118,6 +123,36 @@ export async function startService<DB>(
   const logger = pino(loggerOptions(config.serviceName, config.logLevel));
   const metrics = createMetrics(config.serviceName);
   const tracing = createTracing(config.serviceName, config.tracing, logger);
+  const parts = await openInfrastructure(definition, { config, logger, metrics, tracing });
+  const context = serviceContext(parts, { config, logger, metrics, tracing });
+  const app = await serviceApp(definition, context, auth);
+  // Woken by this process's commits that wrote events; rows another replica left behind (it
+  // crashed before publishing them) are found by the relay's poll.
+  parts.relay.start();
+  const consumerAbort = new AbortController();
+  const subscription = definition.consumer ? await startConsumer(definition.consumer, context, parts, consumerAbort.signal) : undefined;
+  const housekeeping = startHousekeeping([...platformHousekeeping(parts.database, config), ...(definition.housekeeping?.(context) ?? [])], logger);
+  registerBacklogGauges(metrics, {
+    outboxPending: () => parts.relay.pending(),
+    transportPing: () => parts.transport.ping(),
+    transportKind: parts.transport.kind,
+    ...(definition.consumer ? { consumerLag: () => withTimeout(parts.transport.lag(config.consumerGroup, config.topic), LAG_READING_TIMEOUT_MS, 'reading the consumer lag') } : {}),
+    onError: (what, error) => logger.warn({ err: error }, `could not read the ${what} for /metrics`),
+  });
+
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, database: parts.database.kind, transport: parts.transport.kind }, `${config.serviceName} listening`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopService({ ...parts, app, config, logger, tracing, housekeeping, subscription, consumerAbort }));
+  return { app, context: context as ServiceContext<unknown>, transport: parts.transport, url, stop };
+}
+
+type Telemetry = { config: ServiceConfig; logger: Logger; metrics: ServiceMetrics; tracing: Tracing };
+type Infrastructure<DB> = { database: Database<DB>; transport: EventTransport; relay: OutboxRelay; wakeRelay: () => void };
+
+/** The database (migrated), the event transport and the outbox relay between them (not started yet). */
+async function openInfrastructure<DB>(definition: ServiceDefinition<DB>, { config, logger, metrics, tracing }: Telemetry): Promise<Infrastructure<DB>> {
   const database = traceDatabase(await openDatabase<DB>(config, serviceMigrationSets(definition.migrations), logger, definition.idSequences), tracing.tracer);
   let transport: EventTransport;
   try {
@@ -141,9 +176,12 @@ export async function startService<DB>(
     retryBaseDelayMs: config.retryBaseDelayMs,
     refusalBudget: config.retryBudget,
   });
+  return { database, transport, relay, wakeRelay: () => relay.notify() };
+}
 
-  const wakeRelay = () => relay.notify();
-  const context: ServiceContext<DB> = {
+/** What the handlers get; `execute` runs a command in one transaction, with the request's Idempotency-Key when it has one. */
+function serviceContext<DB>({ database, wakeRelay }: Infrastructure<DB>, { config, logger, metrics, tracing }: Telemetry): ServiceContext<DB> {
+  return {
     config,
     database,
     logger,
@@ -156,7 +194,11 @@ export async function startService<DB>(
       return idempotent ? idempotent.execute(database, run) : database.transaction(run);
     },
   };
+}
 
+/** The HTTP app: the platform's parts first (authentication, then idempotency), then the service's routes. */
+async function serviceApp<DB>(definition: ServiceDefinition<DB>, context: ServiceContext<DB>, auth: ReturnType<typeof loadAuthConfig>): Promise<App> {
+  const { config, database, logger, metrics, tracing } = context;
   const app = await createApp({
     serviceName: config.serviceName,
     title: definition.title,
@@ -180,103 +222,112 @@ export async function startService<DB>(
   });
   installIdempotency(app, { database, logger });
   await definition.routes?.(app, context);
+  return app;
+}
 
-  const consumerAbort = new AbortController();
-  let subscription: Subscription | undefined;
-  // Woken by this process's commits that wrote events; rows another replica left behind (it
-  // crashed before publishing them) are found by the relay's poll.
-  relay.start();
-  if (definition.consumer) {
-    const effect = definition.consumer.effect(context);
-    const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing, wakeRelay));
-    const handle = createIdempotentConsumer({
-      serviceName: config.serviceName,
-      db: database.db,
-      transaction: (work) => database.transaction(work as never) as never,
-      logger,
-      metrics,
-      tracing,
-      messagingSystem: transport.kind,
-      deadLetterTopic: config.deadLetterTopic,
-      retryBudget: config.retryBudget,
-      retryBaseDelayMs: config.retryBaseDelayMs,
-      handles: definition.consumer.handles,
-      effect: boundEffect,
-      afterCommit: () => relay.notify(),
-      signal: consumerAbort.signal,
-      group: config.consumerGroup,
-    });
-    // What a partition has fetched is handled in one transaction with its position, partitions
-    // side by side; the database says where each partition resumes (inbox/consumer.ts, handleBatch).
-    subscription = await transport.subscribe({
-      group: config.consumerGroup,
-      topic: config.topic,
-      handleBatch: handle.handleBatch,
-      maxBatch: MAX_EVENT_BATCH,
-      resumeFrom: (partitions) => handle.resumeFrom(config.topic, partitions),
-    });
-  }
-
-  // Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
-  // INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
-  // together only delete the same rows); the service adds its own upkeep.
-  const housekeeping = startHousekeeping(
-    [
-      { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(database.db, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS)) },
-      { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(database.db, new Date(Date.now() - VISIT_TRACE_RETENTION_MS)) },
-      { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(database.db, new Date(Date.now() - config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
-      ...(definition.housekeeping?.(context) ?? []),
-    ],
+/**
+ * The service's consumer: what a partition has fetched is handled in one transaction with its
+ * position, partitions side by side; the database says where each partition resumes
+ * (inbox/consumer.ts, handleBatch).
+ */
+async function startConsumer<DB>(
+  consumer: NonNullable<ServiceDefinition<DB>['consumer']>,
+  context: ServiceContext<DB>,
+  { database, transport, relay, wakeRelay }: Infrastructure<DB>,
+  signal: AbortSignal,
+): Promise<Subscription> {
+  const { config, logger, metrics, tracing } = context;
+  const effect = consumer.effect(context);
+  const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing, wakeRelay));
+  const handle = createIdempotentConsumer({
+    serviceName: config.serviceName,
+    db: database.db,
+    transaction: (work) => database.transaction(work as never) as never,
     logger,
-  );
-
-  registerBacklogGauges(metrics, {
-    outboxPending: () => relay.pending(),
-    transportPing: () => transport.ping(),
-    transportKind: transport.kind,
-    ...(definition.consumer ? { consumerLag: () => withTimeout(transport.lag(config.consumerGroup, config.topic), LAG_READING_TIMEOUT_MS, 'reading the consumer lag') } : {}),
-    onError: (what, error) => logger.warn({ err: error }, `could not read the ${what} for /metrics`),
+    metrics,
+    tracing,
+    messagingSystem: transport.kind,
+    deadLetterTopic: config.deadLetterTopic,
+    retryBudget: config.retryBudget,
+    retryBaseDelayMs: config.retryBaseDelayMs,
+    handles: consumer.handles,
+    effect: boundEffect,
+    afterCommit: () => relay.notify(),
+    signal,
+    group: config.consumerGroup,
   });
+  return transport.subscribe({
+    group: config.consumerGroup,
+    topic: config.topic,
+    handleBatch: handle.handleBatch,
+    maxBatch: MAX_EVENT_BATCH,
+    resumeFrom: (partitions) => handle.resumeFrom(config.topic, partitions),
+  });
+}
 
-  const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, database: database.kind, transport: transport.kind }, `${config.serviceName} listening`);
+/**
+ * Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
+ * INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
+ * together only delete the same rows).
+ */
+function platformHousekeeping<DB>(database: Database<DB>, config: ServiceConfig): HousekeepingTask[] {
+  const before = (ms: number) => new Date(Date.now() - ms);
+  return [
+    { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(database.db, before(IDEMPOTENCY_KEY_RETENTION_MS)) },
+    { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(database.db, before(VISIT_TRACE_RETENTION_MS)) },
+    { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(database.db, before(config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
+  ];
+}
 
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      app.stopAccepting();
-      if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
-      // Each step says when it is done, so a stop that outlives its timeout shows where it hung.
-      const step = async (what: string, work: () => Promise<unknown>) => {
-        await work();
-        logger.debug(`stopping: ${what} done`);
-      };
-      consumerAbort.abort();
-      await step('consumer', async () => subscription?.stop());
-      await step('http server', async () => {
-        // The close waits for every connection. Node closes those idle when it begins; one whose
-        // request was still being answered stays open after its answer, and one whose client sent
-        // a body the server refused without reading it (a 401 before the body) never counts as
-        // idle: either would hold the close past the shutdown timeout. So idle connections are
-        // closed again until the server has closed, and what is left after half the timeout is cut.
-        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
-        const cut = setTimeout(() => app.server.closeAllConnections(), Math.floor(config.shutdownTimeoutMs / 2));
-        try {
-          await app.close();
-        } finally {
-          clearInterval(sweep);
-          clearTimeout(cut);
-        }
-      });
-      await step('housekeeping', () => housekeeping.stop());
-      await step('outbox relay', () => relay.stop());
-      await step('transport', () => transport.close());
-      await step('database', () => database.close());
-      await tracing.shutdown();
-      logger.info('stopped');
-    })());
+type Running<DB> = Infrastructure<DB> &
+  Pick<Telemetry, 'config' | 'logger' | 'tracing'> & {
+    app: App;
+    housekeeping: { stop(): Promise<void> };
+    subscription: Subscription | undefined;
+    consumerAbort: AbortController;
+  };
 
-  return { app, context: context as ServiceContext<unknown>, transport, url, stop };
+/**
+ * Stops taking requests, waits the drain, then undoes the start in reverse: the consumer (the
+ * batch in hand finishes), the HTTP server, housekeeping, the relay (which publishes what is
+ * left), the transport, the database. Each step says when it is done, so a stop that outlives its
+ * timeout shows where it hung.
+ */
+async function stopService<DB>(running: Running<DB>): Promise<void> {
+  const { app, config, logger } = running;
+  app.stopAccepting();
+  if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+  const step = async (what: string, work: () => Promise<unknown>) => {
+    await work();
+    logger.debug(`stopping: ${what} done`);
+  };
+  running.consumerAbort.abort();
+  await step('consumer', async () => running.subscription?.stop());
+  await step('http server', () => closeServer(app, config.shutdownTimeoutMs));
+  await step('housekeeping', () => running.housekeeping.stop());
+  await step('outbox relay', () => running.relay.stop());
+  await step('transport', () => running.transport.close());
+  await step('database', () => running.database.close());
+  await running.tracing.shutdown();
+  logger.info('stopped');
+}
+
+/**
+ * The close waits for every connection. Node closes those idle when it begins; one whose request
+ * was still being answered stays open after its answer, and one whose client sent a body the
+ * server refused without reading it (a 401 before the body) never counts as idle: either would
+ * hold the close past the shutdown timeout. So idle connections are closed again until the server
+ * has closed, and what is left after half the timeout is cut.
+ */
+async function closeServer(app: App, shutdownTimeoutMs: number): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+  const cut = setTimeout(() => app.server.closeAllConnections(), Math.floor(shutdownTimeoutMs / 2));
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(cut);
+  }
 }
 
 /** Entry point of a service process: start, and stop cleanly on SIGTERM/SIGINT. */
