@@ -19,7 +19,7 @@ export { serviceMigrationSets, type PlatformTables } from './service/platform-mi
 // Commands: the pure decider kit, and the save half of load-decide-save.
 export { accept, compact, refuse, type Decision, type Refusal } from './domain/decider.ts';
 export { commitEvents, eventsOrProblem, eventsOrSkip, type AggregateStore, type AuditedCommand, type EmitEvents } from './service/decision.ts';
-export { executeCommand, executeCreation, executeReaction, type Aggregate, type Decider, type ReactionCause } from './service/command-pipeline.ts';
+export { causedBy, executeCommand, executeCreation, executeReaction, type Aggregate, type Decider, type ReactionCause } from './service/command-pipeline.ts';
 export { reactionOrigin, recordAudit, requestOrigin, type AuditEntry, type CommandOrigin } from './audit/audit-log.ts';
 
 // The database port.

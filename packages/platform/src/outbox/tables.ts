@@ -67,28 +67,19 @@ export const outboxMigrations: MigrationSet = {
   sharedTableNames: { '0001_outbox': '0000_platform_outbox_inbox', '0002_outbox_claim': '0008_platform_outbox_claim', '0003_outbox_refused': '0009_platform_outbox_refused' },
 };
 
+/** What an outbox row holds of its event: the same in `outbox` and, when refused, in `outbox_refused`. */
+type OutboxMessage = {
+  event_id: string;
+  topic: string;
+  message_key: string;
+  event_type: string;
+  headers: string;
+  payload: string;
+  created_at: string;
+};
+
 export type OutboxTables = {
-  outbox: {
-    id: Generated<number | string>;
-    event_id: string;
-    topic: string;
-    message_key: string;
-    event_type: string;
-    headers: string;
-    payload: string;
-    created_at: string;
-  };
+  outbox: OutboxMessage & { id: Generated<number | string> };
   /** An outbox row the transport refused for good, with its original id (its place in the order). */
-  outbox_refused: {
-    id: number | string;
-    event_id: string;
-    topic: string;
-    message_key: string;
-    event_type: string;
-    headers: string;
-    payload: string;
-    created_at: string;
-    reason: string;
-    refused_at: string;
-  };
+  outbox_refused: OutboxMessage & { id: number | string; reason: string; refused_at: string };
 };

@@ -73,6 +73,11 @@ export function executeCreation<DB, S, C extends { type: string }, E extends { t
 /** What a reaction runs on behalf of: the service, and the event that caused it. */
 export type ReactionCause = { service: string; event: CloudEvent; logger: Logger };
 
+/** The cause of a reaction of this service to `event`. */
+export function causedBy(context: Pick<ServiceContext<unknown>, 'config' | 'logger'>, event: CloudEvent): ReactionCause {
+  return { service: context.config.serviceName, event, logger: context.logger };
+}
+
 /**
  * A command an event causes, in the consumer's transaction, on a state the reaction loaded (it
  * knows how: by reception, by prescription, or none yet). A conflict means the event no longer

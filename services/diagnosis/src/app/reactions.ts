@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@medical/contracts';
-import { executeReaction, type Emit } from '@medical/platform';
+import { causedBy, executeReaction, type Emit } from '@medical/platform';
 import type { Command, Diagnosis } from '../domain/diagnosis.ts';
 import { loadDiagnosis, loadDiagnosisOfReception } from '../db/repository.ts';
 import { diagnoses, type Context, type Trx } from './commands.ts';
@@ -16,7 +16,7 @@ export function diagnosisEffect(context: Context) {
 
   /** Reactions run as the service's system actor, caused by the event. */
   async function apply(trx: Trx, emit: Emit, event: CloudEvent, state: Diagnosis | null, command: Command) {
-    await executeReaction(trx, emit, diagnoses, state, command, { service: context.config.serviceName, event, logger: context.logger });
+    await executeReaction(trx, emit, diagnoses, state, command, causedBy(context, event));
   }
 
   async function requireDiagnosis(trx: Trx, event: CloudEvent, diagnosisId: number): Promise<Diagnosis> {

@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@medical/contracts';
-import { executeReaction, type Emit } from '@medical/platform';
+import { causedBy, executeReaction, type Emit } from '@medical/platform';
 import type { Command } from '../domain/examination.ts';
 import {
   closedVisitReason,
@@ -18,13 +18,11 @@ type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
  */
 export function examinationEffect(context: Context) {
   const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
-  /** Reactions run as the service's system actor, caused by the event. */
-  const causedBy = (event: CloudEvent) => ({ service: context.config.serviceName, event, logger: context.logger });
 
   async function compensate(trx: Trx, emit: Emit, event: CloudEvent, scope: { receptionId: number } | { diagnosisId: number }, reason: string) {
     for (const examination of await loadPendingExaminations(trx, scope)) {
       const command: Command = { type: 'CompensateExamination', reason, now: event.time };
-      await executeReaction(trx, emit, examinations, examination, command, causedBy(event));
+      await executeReaction(trx, emit, examinations, examination, command, causedBy(context, event));
     }
   }
 
@@ -49,7 +47,7 @@ export function examinationEffect(context: Context) {
           ...(closedBecause ? { closedBecause } : {}),
           now: event.time,
         };
-        await executeReaction(trx, emit, examinations, null, command, causedBy(event));
+        await executeReaction(trx, emit, examinations, null, command, causedBy(context, event));
         return;
       }
       case 'DiagnosisRejected': {

@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@medical/contracts';
-import { executeReaction, type Emit } from '@medical/platform';
+import { causedBy, executeReaction, type Emit } from '@medical/platform';
 import type { Command } from '../domain/reception.ts';
 import { loadReception } from '../db/repository.ts';
 import { receptions, type Context, type Trx } from './commands.ts';
@@ -25,6 +25,6 @@ export function receptionEffect(context: Context) {
     const state = await loadReception(trx, receptionId);
     // A diagnosis always follows a reception this service wrote; if it is missing, retry, then dead-letter.
     if (!state) throw new Error(`${event.type} for unknown reception ${receptionId}`);
-    await executeReaction(trx, emit, receptions, state, command, { service: context.config.serviceName, event, logger: context.logger });
+    await executeReaction(trx, emit, receptions, state, command, causedBy(context, event));
   };
 }
