@@ -28,15 +28,15 @@ function deliveryOf(event: MedicalEvent, offset: number, partition = 1): Deliver
 }
 
 /** Appends the event's subject to its note, so the order of the effects shows. */
-async function noteOrder(trx: Transaction<any>, event: CloudEvent): Promise<void> {
-  await (trx as Transaction<Tables>)
+async function noteOrder(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
+  await trx
     .insertInto('notes')
     .values({ id: 'order', count: Number(event.subject) })
     .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count * 100 + excluded.count` }))
     .execute();
 }
 
-async function setup(kind: DatabaseKind, t: TestContext, options: { effect?: EventEffect; handles?: 'all' | ['ReceptionCompleted'] } = {}) {
+async function setup(kind: DatabaseKind, t: TestContext, options: { effect?: EventEffect<Transaction<Tables>>; handles?: 'all' | ['ReceptionCompleted'] } = {}) {
   const database = await openTestDatabase(t, kind, { serviceName: 'batch-test', dataDir: tempDir(t) });
   const metrics = createMetrics('batch-test');
   const abort = new AbortController();
@@ -45,6 +45,7 @@ async function setup(kind: DatabaseKind, t: TestContext, options: { effect?: Eve
   const consumer = createIdempotentConsumer({
     serviceName: 'batch-test',
     db: database.db,
+    ownTables: (trx) => trx,
     transaction: (work) => {
       transactions += 1;
       return database.transaction(work);

@@ -104,8 +104,8 @@ const withHeader = (event: RawEvent, name: string, value: Bytes): RawEvent => ({
   headers: [...event.headers.filter(([n]) => n !== name), [name, value]],
 });
 
-async function countNote(trx: Transaction<any>, event: CloudEvent): Promise<void> {
-  await (trx as Transaction<Tables>)
+async function countNote(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
+  await trx
     .insertInto('notes')
     .values({ id: event.subject, count: 1 })
     .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
@@ -120,6 +120,7 @@ async function consume(t: TestContext, h: Harness, kind: DatabaseKind) {
   const handle = createIdempotentConsumer({
     serviceName: 'consumer-transports-test',
     db: database.db,
+    ownTables: (trx) => trx,
     transaction: (work) => database.transaction(work),
     logger: silentLogger,
     metrics,

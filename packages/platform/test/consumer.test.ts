@@ -32,8 +32,8 @@ function deliveryOf(event: MedicalEvent, offset: number, subject = '7'): Deliver
 }
 
 /** The effect every test uses unless it brings its own: counts the events of each reception. */
-async function countNote(trx: Transaction<any>, event: CloudEvent): Promise<void> {
-  await (trx as Transaction<Tables>)
+async function countNote(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
+  await trx
     .insertInto('notes')
     .values({ id: event.subject, count: 1 })
     .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
@@ -51,8 +51,8 @@ type Setup = {
   warnings: () => Array<{ msg: string; eventType?: string }>;
 };
 
-type SetupOptions = Partial<Pick<IdempotentConsumerOptions, 'serviceName' | 'retryBudget' | 'retryBaseDelayMs' | 'handles'>> & {
-  effect?: EventEffect;
+type SetupOptions = Partial<Pick<IdempotentConsumerOptions<Transaction<Tables>>, 'serviceName' | 'retryBudget' | 'retryBaseDelayMs' | 'handles'>> & {
+  effect?: EventEffect<Transaction<Tables>>;
   dataDir?: string;
 };
 
@@ -69,6 +69,7 @@ async function setupOn(kind: DatabaseKind, t: TestContext, options: SetupOptions
   const handle = createIdempotentConsumer({
     serviceName,
     db: database.db,
+    ownTables: (trx) => trx,
     transaction: (work) => database.transaction(work),
     logger,
     metrics,

@@ -6,6 +6,8 @@ import {
   MessagesStreamModes,
   stringDeserializers,
   type BaseOptions,
+  type Message,
+  type MessagesStream,
 } from '@platformatic/kafka';
 import type { StoredMessage } from './stored-message.ts';
 
@@ -32,77 +34,133 @@ export async function readKafkaTopic(
   const admin = new Admin({ ...client, clientId: `${client.clientId}-admin` });
   admin.on('error', () => {});
   try {
-    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
-    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-    if (count === 0) return [];
-    const partitions = Array.from({ length: count }, (_, i) => i);
-    const offsets = async (timestamp: bigint) => {
-      const listed = await admin.listOffsets({
-        topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
-      });
-      const result = new Map<number, bigint>();
-      for (const t of listed) if (t.name === topic) for (const p of t.partitions) result.set(p.partitionIndex, p.offset);
-      return result;
-    };
-    const [earliest, latest] = await Promise.all([offsets(ListOffsetTimestamps.EARLIEST), offsets(ListOffsetTimestamps.LATEST)]);
-    const remaining = new Map<number, bigint>(); // partition -> the last offset to read
-    for (const [partition, end] of latest) if (end > (earliest.get(partition) ?? 0n)) remaining.set(partition, end - 1n);
-    if (remaining.size === 0) return [];
-
-    const groupId = `${client.clientId}-reader-${randomUUID()}`;
-    const consumer = new Consumer<string, string, string, string>({
-      ...client,
-      clientId: `${client.clientId}-reader`,
-      groupId,
-      deserializers: stringDeserializers,
-      autocommit: false,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      maxWaitTime: 200,
-    });
-    consumer.on('error', () => {});
-    const messages: Array<StoredMessage & { position: bigint }> = [];
-    try {
-      const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`reading ${topic}: still waiting for partitions ${[...remaining.keys()].join(', ')} after ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-          const finish = (error?: Error) => {
-            clearTimeout(timer);
-            if (error) reject(error);
-            else resolve();
-          };
-          stream.on('error', finish);
-          stream.on('data', (message) => {
-            const last = remaining.get(message.partition);
-            if (last === undefined || message.offset > last) return;
-            const headers: Record<string, string> = {};
-            for (const [key, value] of message.headers) if (key !== undefined) headers[key] = value ?? '';
-            messages.push({
-              partition: message.partition,
-              offset: String(message.offset),
-              position: message.offset,
-              key: message.key ?? '',
-              headers,
-              value: message.value ?? '',
-            });
-            if (message.offset === last) remaining.delete(message.partition);
-            if (remaining.size === 0) finish();
-          });
-        });
-      } finally {
-        await stream.close().catch(() => stream.destroy());
-      }
-    } finally {
-      await consumer.close(true).catch(() => {});
-      await admin.deleteGroups({ groups: [groupId] }).catch(() => {});
-    }
-    messages.sort((a, b) => a.partition - b.partition || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
-    return messages.map(({ position: _position, ...message }) => message);
+    const lastOffsets = await lastOffsetsToRead(admin, topic);
+    if (lastOffsets.size === 0) return [];
+    return inLogOrder(await readInThrowawayGroup(client, admin, topic, lastOffsets, timeoutMs));
   } finally {
     await admin.close().catch(() => {});
   }
+}
+
+type StringMessage = Message<string, string, string, string>;
+
+/** A message as read, with its offset as a number too, to sort by. */
+type ReadMessage = StoredMessage & { position: bigint };
+
+/**
+ * Per partition that holds messages, the offset of its last one now: the read stops there, so
+ * messages published while it runs cannot keep it going.
+ */
+async function lastOffsetsToRead(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  const lastOffsets = new Map<number, bigint>();
+  const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+  const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+  if (count === 0) return lastOffsets;
+  const partitions = Array.from({ length: count }, (_, i) => i);
+  const [earliest, latest] = await Promise.all([
+    offsetsAt(admin, topic, partitions, ListOffsetTimestamps.EARLIEST),
+    offsetsAt(admin, topic, partitions, ListOffsetTimestamps.LATEST),
+  ]);
+  for (const [partition, end] of latest) if (end > (earliest.get(partition) ?? 0n)) lastOffsets.set(partition, end - 1n);
+  return lastOffsets;
+}
+
+/** Each partition's offset at `timestamp` (or the earliest, or the end, as ListOffsetTimestamps names them). */
+async function offsetsAt(admin: Admin, topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
+  const listed = await admin.listOffsets({
+    topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
+  });
+  const result = new Map<number, bigint>();
+  for (const t of listed) if (t.name === topic) for (const p of t.partitions) result.set(p.partitionIndex, p.offset);
+  return result;
+}
+
+/**
+ * Reads up to `lastOffsets` with a consumer in a group of its own that commits nothing, and
+ * deletes the group afterwards, whatever happened: no group of a service is touched, and no
+ * reader's group is left behind.
+ */
+async function readInThrowawayGroup(
+  client: BaseOptions,
+  admin: Admin,
+  topic: string,
+  lastOffsets: Map<number, bigint>,
+  timeoutMs: number,
+): Promise<ReadMessage[]> {
+  const groupId = `${client.clientId}-reader-${randomUUID()}`;
+  const consumer = new Consumer<string, string, string, string>({
+    ...client,
+    clientId: `${client.clientId}-reader`,
+    groupId,
+    deserializers: stringDeserializers,
+    autocommit: false,
+    sessionTimeout: 6_000,
+    heartbeatInterval: 500,
+    maxWaitTime: 200,
+  });
+  consumer.on('error', () => {});
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
+    try {
+      return await collectUpTo(stream, topic, lastOffsets, timeoutMs);
+    } finally {
+      await stream.close().catch(() => stream.destroy());
+    }
+  } finally {
+    await consumer.close(true).catch(() => {});
+    await admin.deleteGroups({ groups: [groupId] }).catch(() => {});
+  }
+}
+
+/**
+ * The stream's messages until every partition reached its last offset. A partition that never
+ * gets there (its messages deleted meanwhile, a broker gone) fails the read after `timeoutMs`
+ * instead of hanging it, and the error names the partitions still waited for.
+ */
+function collectUpTo(
+  stream: MessagesStream<string, string, string, string>,
+  topic: string,
+  lastOffsets: Map<number, bigint>,
+  timeoutMs: number,
+): Promise<ReadMessage[]> {
+  const remaining = new Map(lastOffsets);
+  const messages: ReadMessage[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`reading ${topic}: still waiting for partitions ${[...remaining.keys()].join(', ')} after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(messages);
+    };
+    stream.on('error', finish);
+    stream.on('data', (message: StringMessage) => {
+      const last = remaining.get(message.partition);
+      if (last === undefined || message.offset > last) return;
+      messages.push(readMessageOf(message));
+      if (message.offset === last) remaining.delete(message.partition);
+      if (remaining.size === 0) finish();
+    });
+  });
+}
+
+function readMessageOf(message: StringMessage): ReadMessage {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of message.headers) if (key !== undefined) headers[key] = value ?? '';
+  return {
+    partition: message.partition,
+    offset: String(message.offset),
+    position: message.offset,
+    key: message.key ?? '',
+    headers,
+    value: message.value ?? '',
+  };
+}
+
+/** Partition by partition, each in offset order (the partitions' messages arrive interleaved). */
+function inLogOrder(messages: ReadMessage[]): StoredMessage[] {
+  messages.sort((a, b) => a.partition - b.partition || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  return messages.map(({ position: _position, ...message }) => message);
 }

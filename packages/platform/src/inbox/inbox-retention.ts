@@ -16,8 +16,8 @@ import type { InboxTables } from './tables.ts';
  * offsets retention; rows a dead letter left (DEAD_LETTERED) are kept for good, since a replay
  * that comes weeks later must still find that this group gave up on the event.
  */
-export async function purgeInbox(db: Kysely<any>, before: Date): Promise<number> {
-  const result = await (db as Kysely<InboxTables>)
+export async function purgeInbox(db: Kysely<InboxTables>, before: Date): Promise<number> {
+  const result = await db
     .deleteFrom('inbox')
     .where('outcome', '=', 'APPLIED')
     .where('processed_at', '<', before.toISOString())

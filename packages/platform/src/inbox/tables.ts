@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../db/migrate.ts';
 
 /** The inbox (ids of the events whose effect is already committed) and where the consumer resumes. */
@@ -6,7 +5,7 @@ export const inboxMigrations: MigrationSet = {
   owner: 'inbox',
   migrations: {
     '0001_inbox': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('inbox')
           .addColumn('event_id', 'text', (c) => c.primaryKey())
@@ -23,7 +22,7 @@ export const inboxMigrations: MigrationSet = {
      * its database says it did, after a crash, a rebalance, expired group offsets or a restore.
      */
     '0002_consumer_positions': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('consumer_positions')
           .addColumn('group_id', 'text', (c) => c.notNull())
