@@ -14,7 +14,8 @@ export * from './edge.ts';
 // A service: its definition, the context its handlers get, its process.
 export { runServiceProcess, startService, type Emit, type RunningService, type ServiceContext, type ServiceDefinition } from './service/service.ts';
 export type { HousekeepingTask } from './service/housekeeping.ts';
-export { serviceMigrationSets, type PlatformTables } from './service/platform-migrations.ts';
+export { serviceMigrationSets } from './service/platform-migrations.ts';
+export type { PlatformTables } from './service/platform-tables.ts';
 
 // Commands: the pure decider kit, and the save half of load-decide-save.
 export { accept, compact, refuse, type Decision, type Refusal } from './domain/decider.ts';
@@ -23,7 +24,7 @@ export { causedBy, executeCommand, executeCreation, executeReaction, type Aggreg
 export { reactionOrigin, recordAudit, requestOrigin, type AuditEntry, type CommandOrigin } from './audit/audit-log.ts';
 
 // The database port.
-export type { Database, Migrations } from './db/database.ts';
+export type { Database, MigrationDb, Migrations } from './db/database.ts';
 export { openDatabase } from './db/open-database.ts';
 export { isPostgres } from './db/is-postgres.ts';
 export { fetchPage, type PageRequest } from './db/paging.ts';

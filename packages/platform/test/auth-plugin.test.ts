@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { installAuthentication, PUBLIC_ROUTES } from '../src/auth/authentication.ts';
+import { authentication, PUBLIC_ROUTES } from '../src/auth/authentication.ts';
 import { createOidcVerifier } from '../src/auth/oidc-verifier.ts';
 import { createApp, type App } from '../src/http/app.ts';
 import { createMetrics } from '../src/telemetry/metrics.ts';
@@ -22,7 +22,7 @@ const echoActor = async (request: { actor?: unknown }) => ({ actor: request.acto
 /** A service-like app (route patterns as the services register them) or a gateway-like one (wildcards). */
 async function build(t: TestContext, shape: 'service' | 'gateway', issuer: TestIssuer): Promise<App> {
   const app = await createApp({ serviceName: 'auth-test', title: 'Test', description: 'test', logLevel: 'silent', metrics: createMetrics('auth-test'), readiness: [] });
-  installAuthentication(app, {
+  await app.register(authentication, {
     verifier: createOidcVerifier({ issuer: issuer.issuer, audience: AUDIENCE, rolesClaim: 'roles', clockToleranceSeconds: 0, retryAfterMs: 60_000 }),
     publicRoutes: [...PUBLIC_ROUTES, '/console/*'],
   });
@@ -48,7 +48,7 @@ async function build(t: TestContext, shape: 'service' | 'gateway', issuer: TestI
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-describe('installAuthentication', () => {
+describe('the authentication plugin', () => {
   test('without a token: 401 with a bare Bearer challenge; another scheme counts as none', async (t) => {
     const issuer = await startTestIssuer(t);
     const app = await build(t, 'service', issuer);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { Type } from 'typebox';
 import type { Migrations } from '../src/db/database.ts';
 import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../src/idempotency/idempotency-keys.ts';
-import type { PlatformTables } from '../src/service/platform-migrations.ts';
+import type { PlatformTables } from '../src/service/platform-tables.ts';
 import { bodyHash, canonicalJson, problemTypeKeyReused } from '../src/idempotency/http-idempotency.ts';
 import { HttpProblem, conflict, notFound } from '../src/http/problem.ts';
 import type { Permission } from '@medical/contracts';

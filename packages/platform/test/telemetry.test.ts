@@ -6,7 +6,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import pino from 'pino';
 import { ConfigError } from '../src/lib/env.ts';
 import { loadConfig } from '../src/service/config.ts';
-import { serviceMigrationSets, type PlatformTables } from '../src/service/platform-migrations.ts';
+import { serviceMigrationSets } from '../src/service/platform-migrations.ts';
+import type { PlatformTables } from '../src/service/platform-tables.ts';
 import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
 import { loggerOptions } from '../src/telemetry/log-fields.ts';
 import { afterCommit, traceDatabase } from '../src/service/traced-database.ts';

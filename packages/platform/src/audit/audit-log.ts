@@ -68,10 +68,9 @@ export type AuditRecord = {
 };
 
 /** Appends one row to the trail, in the command's transaction. */
-export async function recordAudit(trx: Transaction<any>, entry: AuditEntry): Promise<void> {
-  const db = trx as unknown as Transaction<AuditTables>;
+export async function recordAudit(trx: Transaction<AuditTables>, entry: AuditEntry): Promise<void> {
   const { actor, requestId, causationId } = entry.origin;
-  await db
+  await trx
     .insertInto('audit_log')
     .values({
       recorded_at: entry.at ?? new Date().toISOString(),
@@ -89,8 +88,8 @@ export async function recordAudit(trx: Transaction<any>, entry: AuditEntry): Pro
 }
 
 /** The trail, oldest first: every row, or those of one visit. */
-export async function readAuditLog(db: Kysely<any>, filter: { receptionId?: number } = {}): Promise<AuditRecord[]> {
-  let query = (db as Kysely<AuditTables>).selectFrom('audit_log').selectAll();
+export async function readAuditLog(db: Kysely<AuditTables>, filter: { receptionId?: number } = {}): Promise<AuditRecord[]> {
+  let query = db.selectFrom('audit_log').selectAll();
   if (filter.receptionId !== undefined) query = query.where('reception_id', '=', filter.receptionId);
   const rows = await query.orderBy('id').execute();
   return rows.map((row) => ({

@@ -1,4 +1,5 @@
-import { sql, type Generated, type Kysely } from 'kysely';
+import { sql, type Generated } from 'kysely';
+import type { MigrationDb } from '../db/database.ts';
 import { isPostgres } from '../db/is-postgres.ts';
 import type { MigrationSet } from '../db/migrate.ts';
 
@@ -25,7 +26,7 @@ export type AuditLogTable = {
  * by hand from rewriting history; the table's owner can still drop a trigger, so in production
  * the services' database role should not own the table (see README).
  */
-export async function createAuditLog(db: Kysely<any>): Promise<void> {
+export async function createAuditLog(db: MigrationDb): Promise<void> {
   const postgres = isPostgres(db);
   await db.schema
     .createTable('audit_log')
@@ -63,7 +64,7 @@ export const auditMigrations: MigrationSet = {
   migrations: {
     /** The audit trail (audit/audit-log.ts): one row per executed command, append-only. */
     '0001_audit_log': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await createAuditLog(db);
       },
     },

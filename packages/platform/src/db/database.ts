@@ -45,3 +45,10 @@ export type Database<DB> = {
 };
 
 export type Migrations = Record<string, Migration>;
+
+/**
+ * The database a migration is handed. Kysely's Migrator gives every migration `Kysely<any>` on
+ * purpose: a migration must keep working after the code's table types have moved on, so it is
+ * written against the schema as it was, not typed with today's tables.
+ */
+export type MigrationDb = Parameters<Migration['up']>[0];

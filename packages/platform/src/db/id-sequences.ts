@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { MigrationSet } from './migrate.ts';
 
 /**
@@ -10,7 +9,7 @@ export const idsMigrations: MigrationSet = {
   owner: 'ids',
   migrations: {
     '0001_id_sequences': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('id_sequences')
           .addColumn('name', 'text', (c) => c.primaryKey())

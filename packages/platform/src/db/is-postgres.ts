@@ -1,6 +1,6 @@
-import { PostgresAdapter, type Kysely } from 'kysely';
+import { PostgresAdapter, type QueryExecutorProvider } from 'kysely';
 
 /** The few places where the two engines need different DDL ask this. */
-export function isPostgres(db: Kysely<any>): boolean {
+export function isPostgres(db: QueryExecutorProvider): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }

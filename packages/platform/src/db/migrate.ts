@@ -1,7 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Logger } from 'pino';
-import type { Migrations } from './database.ts';
+import type { MigrationDb, Migrations } from './database.ts';
 
 /**
  * One owner's migrations: a feature of the platform (the outbox, the inbox, ...) or the service.
@@ -44,7 +44,7 @@ class StaticMigrationProvider implements MigrationProvider {
  * and named in a warning: by the expand/contract rule of the README, a migration only adds what
  * the version before it can ignore, so this code still works on that schema.
  */
-export async function migrate(db: Kysely<any>, sets: readonly MigrationSet[], logger: Logger, schema?: string): Promise<void> {
+export async function migrate(db: MigrationDb, sets: readonly MigrationSet[], logger: Logger, schema?: string): Promise<void> {
   const tables = new Set(await tableNames(db, schema));
   for (const set of sets) {
     const table = migrationTableOf(set.owner);
@@ -86,7 +86,7 @@ function ranByANewerVersion(name: string): Migration {
  * The first start after owners got tables of their own: the owner's table is created and given
  * the migrations the shared table says ran, by their name there, so none runs twice.
  */
-async function seedFromSharedTable(db: Kysely<any>, set: MigrationSet, schema: string | undefined): Promise<void> {
+async function seedFromSharedTable(db: MigrationDb, set: MigrationSet, schema: string | undefined): Promise<void> {
   const ran = new Map((await sql<{ name: string; timestamp: string }>`select name, timestamp from ${qualified(SHARED_TABLE, schema)}`.execute(db)).rows.map((row) => [row.name, row.timestamp]));
   const seeded = Object.keys(set.migrations).flatMap((name) => {
     const timestamp = ran.get(set.sharedTableNames?.[name] ?? name);
@@ -101,11 +101,11 @@ async function seedFromSharedTable(db: Kysely<any>, set: MigrationSet, schema: s
   });
 }
 
-async function executedNames(db: Kysely<any>, table: string, schema: string | undefined): Promise<string[]> {
+async function executedNames(db: MigrationDb, table: string, schema: string | undefined): Promise<string[]> {
   return (await sql<{ name: string }>`select name from ${qualified(table, schema)}`.execute(db)).rows.map((row) => row.name);
 }
 
-async function tableNames(db: Kysely<any>, schema: string | undefined): Promise<string[]> {
+async function tableNames(db: MigrationDb, schema: string | undefined): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   return tables.filter((t) => schema === undefined || t.schema === schema).map((t) => t.name);
 }

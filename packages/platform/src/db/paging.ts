@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Compilable, type QueryExecutorProvider, type SelectQueryBuilder } from 'kysely';
 import type { PageOf } from '@medical/contracts';
 
 /** The list envelope of DESIGN.md section 6, with the paging defaults applied. */
@@ -22,7 +22,7 @@ export type PageQuery<DB, TB extends keyof DB, Row> = {
    * One row with the list's total as `total`: a count of the filtered rows, or a count kept
    * elsewhere (patient-management's visit_counts).
    */
-  total: SelectQueryBuilder<any, any, { total: number | string | bigint | null }>;
+  total: Compilable<{ total: number | string | bigint | null }>;
 };
 
 /**
@@ -32,7 +32,7 @@ export type PageQuery<DB, TB extends keyof DB, Row> = {
  * not two. A page past the end, or of an empty list, is one row of nulls beside the total: no items.
  */
 export async function fetchPage<DB, TB extends keyof DB, Row extends object>(
-  db: Kysely<any>,
+  db: QueryExecutorProvider,
   request: PageRequest,
   query: PageQuery<DB, TB, Row>,
 ): Promise<PageOf<Row>> {
@@ -43,7 +43,7 @@ export async function fetchPage<DB, TB extends keyof DB, Row extends object>(
   let rows = query.rows;
   for (const [column, direction] of order) rows = rows.orderBy(sql.ref(column), direction);
   const outer = sql.join(order.map(([column, direction]) => sql`${sql.ref(`listed.${column}`)} ${sql.raw(direction)}`));
-  const { rows: found } = await sql<Row & { page_total__: number | string | bigint | null }>`
+  const { rows: found } = await sql<Row & { page_total__?: number | string | bigint | null }>`
     select listed.*, counted.total as page_total__
     from (${query.total}) as counted
     left join (${rows.limit(size).offset(offset)}) as listed on true
@@ -51,6 +51,7 @@ export async function fetchPage<DB, TB extends keyof DB, Row extends object>(
   const total = Number(found[0]?.page_total__ ?? 0);
   // Every list's last order column is a key, never null in a row that exists.
   const key = order.at(-1)![0];
-  const items = found.filter((row) => row[key] !== null).map(({ page_total__: _total, ...row }) => row as unknown as Row);
+  const items: Row[] = found.filter((row) => row[key] !== null);
+  for (const row of items) delete (row as { page_total__?: unknown }).page_total__;
   return { items, page, size, total };
 }

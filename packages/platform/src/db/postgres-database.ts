@@ -1,9 +1,9 @@
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type QueryExecutorProvider, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { commitNotifications, type Notification } from './commit-notifications.ts';
-import type { Database } from './database.ts';
+import type { Database, MigrationDb } from './database.ts';
 import { migrate, type MigrationSet } from './migrate.ts';
 import { isStalePlan, POOL_CLIENT_OPTIONS, streamlineClient } from './postgres-statements.ts';
 
@@ -27,13 +27,13 @@ function pgCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
 
+const sequenceName = (sequence: string) => `${sequence}_id_seq`;
+
 /**
  * Migrations run under a session advisory lock named after the schema, so replicas starting
  * together never race: the first migrates, the others wait and then find nothing to do.
  */
-const sequenceName = (sequence: string) => `${sequence}_id_seq`;
-
-async function migrateUnderLock(pool: pg.Pool, db: Kysely<any>, { schema, migrationSets, idSequences, logger }: OpenPostgresOptions): Promise<void> {
+async function migrateUnderLock(pool: pg.Pool, db: MigrationDb, { schema, migrationSets, idSequences, logger }: OpenPostgresOptions): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [`medical-migrations:${schema}`]);
@@ -118,11 +118,11 @@ const NOTIFY_LINGER_MS = 20;
 class NotificationSender {
   private queue: Notification[] = [];
   private sending: Promise<void> | undefined;
-  private readonly db: Kysely<any>;
+  private readonly db: QueryExecutorProvider;
   private readonly schema: string;
   private readonly logger: Logger;
 
-  constructor(db: Kysely<any>, schema: string, logger: Logger) {
+  constructor(db: QueryExecutorProvider, schema: string, logger: Logger) {
     this.db = db;
     this.schema = schema;
     this.logger = logger;
@@ -157,78 +157,108 @@ class NotificationSender {
 
 /** The production adapter: PostgreSQL through Kysely and node-postgres, one schema per service. */
 export async function openPostgresDatabase<DB>(options: OpenPostgresOptions): Promise<Database<DB>> {
+  const pool = openPool(options);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  await migrateOrClose(pool, db, options);
+
+  const sender = new NotificationSender(db, options.schema, options.logger);
+  const notifications = commitNotifications<DB>((committed) => sender.send(committed));
+  const transaction = <T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> =>
+    notifications.around((collecting) => retryingTransaction(db, collecting), work);
+  const listeners = notificationListeners(options);
+
+  return {
+    kind: 'postgres',
+    db,
+    transaction,
+    relaxedTransaction: relaxed(transaction),
+    nextId: nextIdOf<DB>(options.idSequences),
+    async notify(trx, channel, payload) {
+      notifications.add(trx, channel, payload);
+    },
+    listen: listeners.listen,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await sender.drained();
+      await listeners.stopAll();
+      await db.destroy();
+    },
+  };
+}
+
+function openPool({ url, schema, poolSize, logger }: OpenPostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     ...POOL_CLIENT_OPTIONS,
-    connectionString: options.url,
-    max: options.poolSize,
+    connectionString: url,
+    max: poolSize,
     // Unqualified table names resolve to the service's own schema.
-    options: `-c search_path="${options.schema}"`,
+    options: `-c search_path="${schema}"`,
     connectionTimeoutMillis: 5_000,
   });
   // A connection that the server drops (a restart) must not crash the process: idle ones report
   // on the pool, and busy ones (pg-pool takes its listener off while a client is checked out)
   // on the client itself; the query in flight fails, and the request answers 503.
-  pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
   pool.on('connect', (client) => {
-    client.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost'));
+    client.on('error', (error) => logger.warn({ err: error }, 'database connection lost'));
     streamlineClient(client);
   });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  const stopListening: Array<() => Promise<void>> = [];
+  return pool;
+}
+
+/** A start that cannot migrate must not leave the pool's connections open behind it. */
+async function migrateOrClose<DB>(pool: pg.Pool, db: Kysely<DB>, options: OpenPostgresOptions): Promise<void> {
   try {
     await migrateUnderLock(pool, db, options);
   } catch (error) {
     await db.destroy();
     throw error;
   }
+}
 
-  const sender = new NotificationSender(db, options.schema, options.logger);
-  const notifications = commitNotifications<DB>((committed) => sender.send(committed));
-
-  const transaction = <T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> => notifications.around(retryingTransaction, work);
-
-  async function retryingTransaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await db.transaction().execute(work);
-      } catch (error) {
-        if (!(RETRYABLE.has(pgCode(error) ?? '') || isStalePlan(error)) || attempt >= MAX_ATTEMPTS) throw error;
-        await sleep(backoffDelay(attempt, 10, 500));
-      }
+/** A transaction that failed on a serialization failure, a deadlock or a stale plan did nothing: it runs again, after a backoff. */
+async function retryingTransaction<DB, T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      if (!(RETRYABLE.has(pgCode(error) ?? '') || isStalePlan(error)) || attempt >= MAX_ATTEMPTS) throw error;
+      await sleep(backoffDelay(attempt, 10, 500));
     }
   }
+}
 
+function relaxed<DB>(transaction: Database<DB>['transaction']): Database<DB>['relaxedTransaction'] {
+  return (work) =>
+    transaction(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      return work(trx);
+    });
+}
+
+function nextIdOf<DB>(idSequences: readonly string[]): Database<DB>['nextId'] {
+  return async (trx, sequence) => {
+    if (!idSequences.includes(sequence)) throw new Error(`id sequence "${sequence}" is not declared by the service`);
+    // A sequence never blocks and is never rolled back: concurrent commands get distinct ids
+    // without waiting on each other; a rolled-back command leaves a gap, which ids may have.
+    const { rows } = await sql<{ id: string }>`select nextval(${sequenceName(sequence)}::regclass) as id`.execute(trx);
+    return Number(rows[0]!.id);
+  };
+}
+
+/** Every listener started through Database.listen is kept, so that close stops them all. */
+function notificationListeners({ url, schema, logger }: OpenPostgresOptions) {
+  const stops: Array<() => Promise<void>> = [];
   return {
-    kind: 'postgres',
-    db,
-    transaction,
-    relaxedTransaction: (work) =>
-      transaction(async (trx) => {
-        await sql`set local synchronous_commit = off`.execute(trx);
-        return work(trx);
-      }),
-    async nextId(trx, sequence) {
-      if (!options.idSequences.includes(sequence)) throw new Error(`id sequence "${sequence}" is not declared by the service`);
-      // A sequence never blocks and is never rolled back: concurrent commands get distinct ids
-      // without waiting on each other; a rolled-back command leaves a gap, which ids may have.
-      const { rows } = await sql<{ id: string }>`select nextval(${sequenceName(sequence)}::regclass) as id`.execute(trx);
-      return Number(rows[0]!.id);
-    },
-    async notify(trx, channel, payload) {
-      notifications.add(trx, channel, payload);
-    },
-    async listen(channel, listener, onListening = () => undefined) {
-      const stop = listenOn(options.url, channelName(channel, options.schema), options.logger, listener, onListening);
-      stopListening.push(stop);
+    async listen(channel: string, listener: (payload: string) => void, onListening: () => void = () => undefined) {
+      const stop = listenOn(url, channelName(channel, schema), logger, listener, onListening);
+      stops.push(stop);
       return stop;
     },
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
-    async close() {
-      await sender.drained();
-      await Promise.all(stopListening.map((stop) => stop()));
-      await db.destroy();
+    async stopAll(): Promise<void> {
+      await Promise.all(stops.map((stop) => stop()));
     },
   };
 }

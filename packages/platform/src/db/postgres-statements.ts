@@ -39,6 +39,7 @@ export function isStalePlan(error: unknown): boolean {
 }
 
 export function streamlineClient(client: pg.PoolClient): void {
+  // pg's `query` has a dozen overloads (callbacks, streams); the adapter only ever makes the one call `Query` names.
   const original = client.query as unknown as (...args: unknown[]) => unknown;
   const send = original.bind(client) as Query;
   const names = new Names();

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { QueryExecutorProvider } from 'kysely';
 import { isPostgres } from './is-postgres.ts';
 
 /**
@@ -7,6 +7,6 @@ import { isPostgres } from './is-postgres.ts';
  * an event on another) take turns, while commands on different visits never wait on each other.
  * SQLite has one writer per file already, and reads outside a transaction take no lock.
  */
-export function forUpdate<Q extends { forUpdate(): Q }>(query: Q, db: Kysely<any>): Q {
+export function forUpdate<Q extends { forUpdate(): Q }>(query: Q, db: QueryExecutorProvider & { readonly isTransaction: boolean }): Q {
   return db.isTransaction && isPostgres(db) ? query.forUpdate() : query;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { commitNotifications } from './commit-notifications.ts';
 import type { Database } from './database.ts';
@@ -47,13 +47,12 @@ export async function openSqliteDatabase<DB>(options: OpenSqliteOptions): Promis
         }
       }),
     async nextId(trx, sequence) {
-      const row = await (trx as unknown as Transaction<IdTables>)
-        .insertInto('id_sequences')
-        .values({ name: sequence, last_value: 1 })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ last_value: sql`last_value + 1` }))
-        .returning('last_value')
-        .executeTakeFirstOrThrow();
-      return Number(row.last_value);
+      // In SQL: the adapter serves any service's tables, and id_sequences is its own (IdTables).
+      const { rows } = await sql<Pick<IdTables['id_sequences'], 'last_value'>>`
+        insert into id_sequences (name, last_value) values (${sequence}, 1)
+        on conflict (name) do update set last_value = last_value + 1
+        returning last_value`.execute(trx);
+      return Number(rows[0]!.last_value);
     },
     async notify(trx, channel, payload) {
       notifications.add(trx, channel, payload);

@@ -17,11 +17,8 @@ export type StoredResponse = { status: number; headers: Record<string, string>; 
 
 export type KeyRecord = KeyUse & { response: StoredResponse; createdAt: string };
 
-type Db = Kysely<IdempotencyTables> | Transaction<IdempotencyTables>;
-const asPlatform = (db: Kysely<any>): Db => db as Db;
-
-export async function findKey(db: Kysely<any>, key: string): Promise<KeyRecord | undefined> {
-  const row = await asPlatform(db).selectFrom('idempotency_keys').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+export async function findKey(db: Kysely<IdempotencyTables>, key: string): Promise<KeyRecord | undefined> {
+  const row = await db.selectFrom('idempotency_keys').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
   if (!row) return undefined;
   return {
     key: row.idempotency_key,
@@ -40,8 +37,8 @@ export async function findKey(db: Kysely<any>, key: string): Promise<KeyRecord |
  * open waits on that row (the primary key), then returns false if it committed and claims the
  * key if it rolled back; on SQLite transactions are serial anyway.
  */
-export async function claimKey(trx: Transaction<any>, use: KeyUse, now: Date = new Date()): Promise<boolean> {
-  const inserted = await asPlatform(trx)
+export async function claimKey(trx: Transaction<IdempotencyTables>, use: KeyUse, now: Date = new Date()): Promise<boolean> {
+  const inserted = await trx
     .insertInto('idempotency_keys')
     .values({
       idempotency_key: use.key,
@@ -60,8 +57,8 @@ export async function claimKey(trx: Transaction<any>, use: KeyUse, now: Date = n
 }
 
 /** Fills in the answer of a key claimed in the same transaction. */
-export async function recordResponse(trx: Transaction<any>, key: string, response: StoredResponse): Promise<void> {
-  await asPlatform(trx)
+export async function recordResponse(trx: Transaction<IdempotencyTables>, key: string, response: StoredResponse): Promise<void> {
+  await trx
     .updateTable('idempotency_keys')
     .set({ status: response.status, headers: JSON.stringify(response.headers), body: response.body })
     .where('idempotency_key', '=', key)
@@ -69,7 +66,7 @@ export async function recordResponse(trx: Transaction<any>, key: string, respons
 }
 
 /** Deletes the keys created before `before`; returns how many. */
-export async function purgeKeys(db: Kysely<any>, before: Date): Promise<number> {
-  const result = await asPlatform(db).deleteFrom('idempotency_keys').where('created_at', '<', before.toISOString()).executeTakeFirst();
+export async function purgeKeys(db: Kysely<IdempotencyTables>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('idempotency_keys').where('created_at', '<', before.toISOString()).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

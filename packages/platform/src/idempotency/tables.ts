@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../db/migrate.ts';
 
 export const idempotencyMigrations: MigrationSet = {
@@ -6,7 +5,7 @@ export const idempotencyMigrations: MigrationSet = {
   migrations: {
     /** The answers of commands sent with an Idempotency-Key (http-idempotency.ts). */
     '0001_idempotency_keys': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('idempotency_keys')
           .addColumn('idempotency_key', 'text', (c) => c.primaryKey())

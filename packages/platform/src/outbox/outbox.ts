@@ -16,7 +16,7 @@ import type { OutboxTables } from './tables.ts';
  * again (harmless: consumers deduplicate by event id); a crash before the commit publishes nothing.
  */
 export async function appendToOutbox(
-  trx: Transaction<any>,
+  trx: Transaction<OutboxTables>,
   topic: string,
   events: MedicalEvent[],
   context: { subject: string; traceparent?: string },
@@ -33,13 +33,12 @@ export async function appendToOutbox(
 
 /** Appends a ready-made message (a dead letter, for instance) to the outbox. */
 export async function appendMessage(
-  trx: Transaction<any>,
+  trx: Transaction<OutboxTables>,
   message: TransportMessage,
   eventType: string,
   eventId: string,
 ): Promise<void> {
-  const db = trx as unknown as Transaction<OutboxTables>;
-  await db
+  await trx
     .insertInto('outbox')
     .values({
       event_id: eventId,
@@ -59,7 +58,7 @@ export type OutboxRelayOptions = {
    * several replicas relay the same outbox without publishing a row twice. On SQLite one process
    * owns the file, so it simply reads.
    */
-  database: Pick<Database<any>, 'kind' | 'db' | 'transaction' | 'relaxedTransaction'>;
+  database: Pick<Database<OutboxTables>, 'kind' | 'db' | 'transaction' | 'relaxedTransaction'>;
   transport: EventTransport;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -94,7 +93,7 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     this.options = options;
-    this.db = options.database.db as Kysely<OutboxTables>;
+    this.db = options.database.db;
     this.tracing = options.tracing ?? tracingOff();
   }
 
@@ -180,7 +179,7 @@ export class OutboxRelay {
       const rows = await this.db.selectFrom('outbox').selectAll().orderBy('id').limit(BATCH).execute();
       if (rows.length === 0) return { published: 0, more: false };
       await this.publish(rows);
-      await database.relaxedTransaction((trx) => (trx as unknown as Transaction<OutboxTables>).deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute());
+      await database.relaxedTransaction((trx) => trx.deleteFrom('outbox').where('id', 'in', rows.map((r) => r.id)).execute());
       return { published: rows.length, more: rows.length === BATCH };
     }
     // Several replicas relay one outbox. A batch is claimed and deleted in one statement and
@@ -208,11 +207,10 @@ export class OutboxRelay {
   private async setAsideRefused(): Promise<void> {
     const budget = this.options.refusalBudget ?? 5;
     const setAside = await this.options.database.transaction(async (trx): Promise<OutboxRow | undefined> => {
-      const db = trx as unknown as Transaction<OutboxTables>;
       const rows: OutboxRow[] =
         this.options.database.kind === 'postgres'
           ? (await lockWithoutOvertaking.execute(trx)).rows
-          : await db.selectFrom('outbox').selectAll().orderBy('id').limit(BATCH).execute();
+          : await trx.selectFrom('outbox').selectAll().orderBy('id').limit(BATCH).execute();
       const published: Array<OutboxRow['id']> = [];
       let refused: { row: OutboxRow; reason: string } | undefined;
       for (const row of rows) {
@@ -226,7 +224,7 @@ export class OutboxRelay {
           break;
         }
       }
-      if (published.length > 0) await db.deleteFrom('outbox').where('id', 'in', published).execute();
+      if (published.length > 0) await trx.deleteFrom('outbox').where('id', 'in', published).execute();
       if (!refused) return undefined;
       const { row, reason } = refused;
       const attempts = (this.refusals.get(String(row.id)) ?? 0) + 1;
@@ -234,11 +232,11 @@ export class OutboxRelay {
       // Ids only, here and below: the event's data stays in the database.
       this.options.logger.warn({ eventId: row.event_id, eventType: row.event_type, attempts, reason }, 'the transport refused an outbox event');
       if (attempts < budget) return undefined;
-      await db
+      await trx
         .insertInto('outbox_refused')
         .values({ ...row, id: row.id as number | string, reason: reason.slice(0, 2000), refused_at: new Date().toISOString() })
         .execute();
-      await db.deleteFrom('outbox').where('id', '=', row.id).execute();
+      await trx.deleteFrom('outbox').where('id', '=', row.id).execute();
       this.options.logger.error(
         { eventId: row.event_id, eventType: row.event_type, receptionId: row.message_key, attempts, reason },
         'outbox event refused by the transport for good; set aside in outbox_refused',

@@ -1,4 +1,4 @@
-import { sql, type Generated, type Kysely } from 'kysely';
+import { sql, type Generated } from 'kysely';
 import { isPostgres } from '../db/is-postgres.ts';
 import type { MigrationSet } from '../db/migrate.ts';
 
@@ -7,7 +7,7 @@ export const outboxMigrations: MigrationSet = {
   owner: 'outbox',
   migrations: {
     '0001_outbox': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('outbox')
           // Rows are deleted once published, but their ids keep growing for the system's lifetime.
@@ -33,7 +33,7 @@ export const outboxMigrations: MigrationSet = {
      * takes (`message_key`), which without an index read the whole outbox once per visit.
      */
     '0002_outbox_claim': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         if (!isPostgres(db)) return;
         await sql`drop trigger if exists outbox_inserted on outbox`.execute(db);
         await sql`drop function if exists notify_outbox()`.execute(db);
@@ -47,7 +47,7 @@ export const outboxMigrations: MigrationSet = {
      * cause is fixed (the README says how).
      */
     '0003_outbox_refused': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('outbox_refused')
           .addColumn('id', isPostgres(db) ? 'bigint' : 'integer', (c) => c.primaryKey())

@@ -84,10 +84,10 @@ export function causedBy(context: Pick<ServiceContext<unknown>, 'config' | 'logg
  * applies and is skipped with a log line; any other refusal throws, so the event is retried and
  * then dead-lettered. The audit row names the service's system actor, caused by the event.
  */
-export async function executeReaction<S, C extends { type: string }, E extends { type: string; data: unknown }, Tx>(
-  trx: Tx,
+export async function executeReaction<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+  trx: Transaction<DB>,
   emit: EmitEvents,
-  aggregate: Aggregate<S, C, E, Tx>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>>,
   state: S | null,
   command: C,
   cause: ReactionCause,
@@ -97,10 +97,10 @@ export async function executeReaction<S, C extends { type: string }, E extends {
 }
 
 /** Decides `command` on `state`, turns the decision into events (or throws), and commits them with the command's audit row. */
-async function decideAndCommit<S, C extends { type: string }, E extends { type: string; data: unknown }, Tx>(
-  trx: Tx,
+async function decideAndCommit<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+  trx: Transaction<DB>,
   emit: EmitEvents,
-  aggregate: Aggregate<S, C, E, Tx>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>>,
   state: S | null,
   command: C,
   origin: CommandOrigin,

@@ -1,6 +1,8 @@
+import type { Transaction } from 'kysely';
 import { recordAudit, type CommandOrigin } from '../audit/audit-log.ts';
 import type { Decision } from '../domain/decider.ts';
 import { HttpProblem, conflict } from '../http/problem.ts';
+import { platformTables } from './platform-tables.ts';
 
 /** For commands from HTTP: a refused transition is a 409, anything else the decider refuses a 400. */
 export function eventsOrProblem<E>(decision: Decision<E>): E[] {
@@ -54,10 +56,10 @@ export type AuditedCommand = {
  * and appends the command to the audit trail, all in the caller's transaction. A decision with no
  * events changed nothing (a redelivery, a skipped reaction): nothing is saved, emitted or audited.
  */
-export async function commitEvents<S, E extends { type: string; data: unknown }, Tx>(
-  trx: Tx,
+export async function commitEvents<DB, S, E extends { type: string; data: unknown }>(
+  trx: Transaction<DB>,
   emit: EmitEvents,
-  store: AggregateStore<S, E, Tx>,
+  store: AggregateStore<S, E, Transaction<DB>>,
   state: S | null,
   events: E[],
   audit: AuditedCommand,
@@ -69,7 +71,7 @@ export async function commitEvents<S, E extends { type: string; data: unknown },
   const { actor } = audit.origin;
   const published = events.filter(store.isPublished).map(({ type, data }) => ({ type, data: { ...(data as object), actor } }));
   const emitted = published.length > 0 ? await emit(published, store.subject(next)) : [];
-  await recordAudit(trx as never, {
+  await recordAudit(platformTables(trx), {
     origin: audit.origin,
     command: audit.command,
     aggregateId: store.aggregateId(next),

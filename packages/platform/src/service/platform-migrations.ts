@@ -1,11 +1,11 @@
 import type { Migrations } from '../db/database.ts';
-import { idsMigrations, type IdTables } from '../db/id-sequences.ts';
+import { idsMigrations } from '../db/id-sequences.ts';
 import type { MigrationSet } from '../db/migrate.ts';
-import { auditMigrations, type AuditTables } from '../audit/tables.ts';
-import { idempotencyMigrations, type IdempotencyTables } from '../idempotency/tables.ts';
-import { inboxMigrations, type InboxTables } from '../inbox/tables.ts';
-import { outboxMigrations, type OutboxTables } from '../outbox/tables.ts';
-import { telemetryMigrations, type TelemetryTables } from '../telemetry/tables.ts';
+import { auditMigrations } from '../audit/tables.ts';
+import { idempotencyMigrations } from '../idempotency/tables.ts';
+import { inboxMigrations } from '../inbox/tables.ts';
+import { outboxMigrations } from '../outbox/tables.ts';
+import { telemetryMigrations } from '../telemetry/tables.ts';
 
 /**
  * The tables every service has beside its own, each feature's migrations with their owner (see
@@ -24,8 +24,6 @@ export const platformMigrationSets: readonly MigrationSet[] = [
   telemetryMigrations,
   auditMigrations,
 ];
-
-export type PlatformTables = OutboxTables & InboxTables & IdTables & IdempotencyTables & TelemetryTables & AuditTables;
 
 /** The platform's features first, then the service's own migrations, under the owner `service`. */
 export function serviceMigrationSets(migrations: Migrations): MigrationSet[] {

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { HttpProblem } from '../http/problem.ts';
 
-const commitCallbacks = new WeakMap<Transaction<any>, Array<() => void>>();
+const commitCallbacks = new WeakMap<object, Array<() => void>>();
 
 /**
  * Runs `callback` once the transaction `trx` has committed, and never if it rolls back: for what
@@ -12,7 +12,7 @@ const commitCallbacks = new WeakMap<Transaction<any>, Array<() => void>>();
  * A refusal kept by an idempotent command rolls back to a savepoint, not the transaction: work
  * whose callbacks must not follow a refusal registers them after deciding.
  */
-export function afterCommit(trx: Transaction<any>, callback: () => void): void {
+export function afterCommit<DB>(trx: Transaction<DB>, callback: () => void): void {
   const callbacks = commitCallbacks.get(trx);
   if (!callbacks) throw new Error('afterCommit needs a transaction of the service database');
   callbacks.push(callback);

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../db/migrate.ts';
 
 export const telemetryMigrations: MigrationSet = {
@@ -10,7 +9,7 @@ export const telemetryMigrations: MigrationSet = {
      * its own. Rows older than the retention are purged with the idempotency keys.
      */
     '0001_visit_traces': {
-      async up(db: Kysely<any>) {
+      async up(db) {
         await db.schema
           .createTable('visit_traces')
           .addColumn('subject', 'text', (c) => c.primaryKey())

@@ -22,20 +22,19 @@ export const VISIT_TRACE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
  * With tracing off nothing is stored: the current context (a `traceparent` that came in) passes on.
  */
 export async function visitTraceparent(
-  trx: Transaction<any>,
+  trx: Transaction<TelemetryTables>,
   tracing: Tracing,
   subject: string,
   eventTypes: readonly string[],
 ): Promise<string | undefined> {
   const active = context.active();
   if (!tracing.recording) return traceparentOf(active);
-  const db = trx as unknown as Kysely<TelemetryTables>;
-  const remembered = await db.selectFrom('visit_traces').select('traceparent').where('subject', '=', subject).executeTakeFirst();
+  const remembered = await trx.selectFrom('visit_traces').select('traceparent').where('subject', '=', subject).executeTakeFirst();
   const current = trace.getSpanContext(active);
   if (!remembered) {
     const own = traceparentOf(active);
     if (own) {
-      await db
+      await trx
         .insertInto('visit_traces')
         .values({ subject, traceparent: own, recorded_at: new Date().toISOString() })
         .onConflict((oc) => oc.column('subject').doNothing())
@@ -66,7 +65,7 @@ function joinVisit(
   return traceparentOf(trace.setSpan(visitContext, span));
 }
 
-export async function purgeVisitTraces(db: Kysely<any>, before: Date): Promise<number> {
-  const result = await (db as Kysely<TelemetryTables>).deleteFrom('visit_traces').where('recorded_at', '<', before.toISOString()).executeTakeFirst();
+export async function purgeVisitTraces(db: Kysely<TelemetryTables>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('visit_traces').where('recorded_at', '<', before.toISOString()).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

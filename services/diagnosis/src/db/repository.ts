@@ -6,8 +6,11 @@ import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.
 
 type Db = Kysely<DiagnosisDatabase> | Transaction<DiagnosisDatabase>;
 
-function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as never;
+type WithoutNulls<T> = { [K in keyof T]: Exclude<T[K], null> };
+
+/** The fields of `value` that are not null (Object.fromEntries cannot know which keys are left). */
+function withoutNulls<T extends object>(value: T): WithoutNulls<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as WithoutNulls<T>;
 }
 
 function prescriptionFromRow(row: PrescriptionRow): Prescription {

@@ -1,9 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Migrations } from '@medical/platform';
 
 export const migrations: Migrations = {
   '0001_examinations': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('examinations')
         .addColumn('id', 'integer', (c) => c.primaryKey())
@@ -42,7 +41,7 @@ export const migrations: Migrations = {
    * 0004): they share one namespace, and one may never sort before another already applied.
    */
   '0005_attachments': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('attachments')
         .addColumn('examination_id', 'integer', (c) => c.notNull())

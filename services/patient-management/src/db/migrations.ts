@@ -1,9 +1,9 @@
-import { sql, type Kysely } from 'kysely';
-import { isPostgres, type Migrations } from '@medical/platform';
+import { sql } from 'kysely';
+import { isPostgres, type MigrationDb, type Migrations } from '@medical/platform';
 
 export const migrations: Migrations = {
   '0001_visits': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('visits')
         .addColumn('reception_id', 'integer', (c) => c.primaryKey())
@@ -26,7 +26,7 @@ export const migrations: Migrations = {
     // a millisecond and more of the event loop per page. Triggers keep the counts, so every write
     // path (projection, rebuild, a repair by hand) keeps them right. A patient's visits are
     // counted on the spot: the patient index makes that cheap.
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('visit_counts')
         .addColumn('scope', 'text', (c) => c.primaryKey())
@@ -44,7 +44,7 @@ export const migrations: Migrations = {
    * lives in each service that executed the commands. Takes 0007: 0006 is the platform's audit_log.
    */
   '0007_visit_timeline': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       const postgres = isPostgres(db);
       await db.schema
         .createTable('visit_timeline')
@@ -74,7 +74,7 @@ export const migrations: Migrations = {
    * now and then (compactVisitCounts). SQLite has one writer: its single rows stay.
    */
   '0011_visit_counts_without_row_locks': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       if (!isPostgres(db)) return;
       await sql`alter table visit_counts drop constraint visit_counts_pkey`.execute(db);
       await sql`alter table visit_counts add column id bigint generated always as identity primary key`.execute(db);
@@ -85,7 +85,7 @@ export const migrations: Migrations = {
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */
-async function countVisitsOnSqlite(db: Kysely<any>): Promise<void> {
+async function countVisitsOnSqlite(db: MigrationDb): Promise<void> {
   const bump = (scope: string) => `insert into visit_counts (scope, visits) values (${scope}, 1) on conflict (scope) do update set visits = visits + 1;`;
   const onInsert = `${bump(`'all'`)} ${bump(`'stage:' || new.stage`)}`;
   const onStageChange = `update visit_counts set visits = visits - 1 where scope = 'stage:' || old.stage; ${bump(`'stage:' || new.stage`)}`;
@@ -102,7 +102,7 @@ async function countVisitsOnSqlite(db: Kysely<any>): Promise<void> {
  * the counter slow to read. The function carries the service's schema, so that whoever writes
  * the visits (a repair by hand, on a connection with another search_path) is counted.
  */
-async function countVisitsOnPostgres(db: Kysely<any>): Promise<void> {
+async function countVisitsOnPostgres(db: MigrationDb): Promise<void> {
   await sql.raw(countVisitsFunction({ upsert: true })).execute(db);
   await sql`create trigger visits_counted_insert after insert on visits referencing new table as new_rows for each statement execute function count_visits()`.execute(db);
   await sql`create trigger visits_counted_update after update on visits referencing old table as old_rows new table as new_rows for each statement execute function count_visits()`.execute(db);

@@ -1,9 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Migrations } from '@medical/platform';
 
 export const migrations: Migrations = {
   '0001_receptions': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('receptions')
         .addColumn('id', 'integer', (c) => c.primaryKey())
