@@ -3,8 +3,11 @@ import addFormatsModule from 'ajv-formats';
 import { parseDataSchema, readsSchemaVersion } from './data-schemas.ts';
 import { ATTRIBUTE_STRING_PATTERN, CloudEventEnvelope, eventSchemas, isEventType, type CloudEvent, type EventType } from './events.ts';
 
-// ajv-formats is CommonJS: under Node's ESM loader its default export is the plugin itself.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+/**
+ * Adds the JSON Schema formats (date-time, uuid, ...) to `ajv`. ajv-formats is CommonJS: under
+ * Node's ESM loader its default export is the plugin itself, whatever its types say.
+ */
+export const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
 const envelopeValidator = ajv.compile(CloudEventEnvelope);

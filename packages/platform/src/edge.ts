@@ -12,13 +12,13 @@ export { ConfigError, readInteger, readString, readUrl } from './lib/env.ts';
 export { installShutdown } from './service/shutdown.ts';
 
 // HTTP: the app, problem details, validation.
-export { BODY_LIMIT_BYTES, createApp, sendProblem, type App } from './http/app.ts';
+export { BODY_LIMIT_BYTES, createApp, sendProblem, type App, type AppOptions } from './http/app.ts';
 export { HttpProblem, conflict, notFound, problemTypes, validationProblem, type FieldError } from './http/problem.ts';
 export { validatorCompiler } from './http/validators.ts';
 
 // Authentication.
 export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
-export { PUBLIC_ROUTES, authProblemTypes, installAuthentication } from './auth/authentication.ts';
+export { PUBLIC_ROUTES, authProblemTypes, authentication } from './auth/authentication.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';
 
 // Telemetry: metrics, traces, log lines.

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { ConfigError, createApp, createMetrics, createOidcVerifier, installAuthentication, loadAuthConfig } from '@medical/platform/edge';
+import { authentication, ConfigError, createApp, createMetrics, createOidcVerifier, loadAuthConfig } from '@medical/platform/edge';
 import { defer, tempDir } from '../../../packages/platform/test/helpers.ts';
 import { createDevIdentityProvider } from '../src/dev-identity-provider.ts';
 
@@ -24,7 +24,7 @@ async function startGatewayLike(t: TestContext, env: Record<string, string> = {}
   const port = await freePort();
   const config = loadAuthConfig({ OIDC_ISSUER: `http://127.0.0.1:${port}/auth`, ...env });
   const app = await createApp({ serviceName: 'gateway', title: 'Test', description: 'test', logLevel: 'silent', metrics: createMetrics('gateway'), readiness: [] });
-  installAuthentication(app, { verifier: createOidcVerifier(config) });
+  await app.register(authentication, { verifier: createOidcVerifier(config) });
   const idp = await createDevIdentityProvider({ config, keyFile: path.join(tempDir(t, 'dev-idp-'), 'auth', 'dev-signing-key.json'), env: {} });
   idp.register(app);
   app.get('/diagnoses/:id', async (request) => ({ actor: request.actor }));

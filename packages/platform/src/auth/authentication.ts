@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { permissionFor, type Permission, type Role } from '@medical/contracts';
-import { sendProblem, type App } from '../http/app.ts';
+import { sendProblem } from '../http/problem-answers.ts';
 import { HttpProblem, problemTypes } from '../http/problem.ts';
 import { matchesRoutePattern } from '../http/route-patterns.ts';
-import { InvalidTokenError, IssuerUnavailableError, type TokenVerifier } from './oidc-verifier.ts';
+import { InvalidTokenError, IssuerUnavailableError, type TokenVerifier, type VerifiedIdentity } from './oidc-verifier.ts';
 import './request-actor.ts';
 
 /**
@@ -13,7 +14,7 @@ import './request-actor.ts';
  * wildcards: the concrete path is what is checked) and each service (which checks again, so a
  * service reached past the gateway, from inside the cluster, is no softer).
  *
- * Install it right after createApp (after the tracing hook, so refusals are traced too) and
+ * Register it right after createApp (after the tracing hook, so refusals are traced too) and
  * before the routes. Answers, as problem+json:
  * - 404 for a method and path the permission table does not know: outside the API, as today;
  * - 401 with `WWW-Authenticate: Bearer ...` (RFC 6750 §3) without a bearer token or with one
@@ -95,69 +96,71 @@ export function pickRole(allowed: readonly Role[], held: readonly Role[]): Role 
   return allowed.find((role) => held.includes(role));
 }
 
-export function installAuthentication(app: App, options: AuthenticationOptions): void {
-  const publicRoutes = options.publicRoutes ?? PUBLIC_ROUTES;
-  const lookup = options.permissionFor ?? permissionFor;
-  const retryAfter = String(options.retryAfterSeconds ?? 1);
-  if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
+const notFound = (request: FastifyRequest) =>
+  new HttpProblem({ status: 404, title: 'Not Found', type: problemTypes.notFound, detail: `no route for ${request.method} ${request.url.split('?')[0]}` });
 
-  app.addHook('onRequest', async (request, reply) => {
-    // Public by the route that matched, never by the raw URL: the router has decoded and resolved
-    // the path, so no spelling of a protected path (percent-encoding, dot segments) reads as public.
-    const route = request.routeOptions.url;
-    if (route !== undefined && matchesRoutePattern(route, publicRoutes)) return;
-
-    // Fail closed: a route the table does not name is refused as unknown, even if a service
-    // registered it, so a route added without its roles is unusable (and a test says so).
-    const permission = lookup(request.method, request.url);
-    if (!permission) {
-      return sendProblem(
-        reply,
-        request,
-        new HttpProblem({ status: 404, title: 'Not Found', type: problemTypes.notFound, detail: `no route for ${request.method} ${request.url.split('?')[0]}` }),
-      );
-    }
-
-    const found = credentials(request.headers.authorization);
-    if ('missing' in found) return unauthorized(reply, request, 'this route needs a bearer token (Authorization: Bearer <token>)');
-    if ('malformed' in found) return unauthorized(reply, request, 'the Authorization header is not a valid bearer token', 'invalid_token');
-
-    let identity;
-    try {
-      identity = await options.verifier.verify(found.token);
-    } catch (error) {
-      if (error instanceof InvalidTokenError) return unauthorized(reply, request, error.message, 'invalid_token');
-      if (error instanceof IssuerUnavailableError) {
-        request.log.warn({ err: error }, 'bearer token not verified: the identity provider is unavailable');
-        reply.header('retry-after', retryAfter);
-        return sendProblem(
-          reply,
-          request,
-          new HttpProblem({
-            status: 503,
-            title: 'Service Unavailable',
-            type: problemTypes.unavailable,
-            detail: 'the identity provider cannot be reached to verify the token; try again shortly',
-          }),
-        );
-      }
-      throw error;
-    }
-
-    const role = pickRole(permission.roles, identity.roles);
-    if (!role) {
-      reply.header('www-authenticate', challenge('insufficient_scope', `needs one of the roles ${permission.roles.join(', ')}`));
-      return sendProblem(
-        reply,
-        request,
-        new HttpProblem({
-          status: 403,
-          title: 'Forbidden',
-          type: authProblemTypes.forbidden,
-          detail: `${request.method} ${permission.path} needs one of the roles ${permission.roles.join(', ')}; the token grants ${identity.roles.join(', ') || 'none'}`,
-        }),
-      );
-    }
-    request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
+const issuerUnavailable = () =>
+  new HttpProblem({
+    status: 503,
+    title: 'Service Unavailable',
+    type: problemTypes.unavailable,
+    detail: 'the identity provider cannot be reached to verify the token; try again shortly',
   });
+
+/** Who the bearer token names, or the answer already sent (401, or 503 while the issuer is away). */
+async function verifiedIdentity(request: FastifyRequest, reply: FastifyReply, options: AuthenticationOptions): Promise<VerifiedIdentity | FastifyReply> {
+  const found = credentials(request.headers.authorization);
+  if ('missing' in found) return unauthorized(reply, request, 'this route needs a bearer token (Authorization: Bearer <token>)');
+  if ('malformed' in found) return unauthorized(reply, request, 'the Authorization header is not a valid bearer token', 'invalid_token');
+  try {
+    return await options.verifier.verify(found.token);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return unauthorized(reply, request, error.message, 'invalid_token');
+    if (!(error instanceof IssuerUnavailableError)) throw error;
+    request.log.warn({ err: error }, 'bearer token not verified: the identity provider is unavailable');
+    reply.header('retry-after', String(options.retryAfterSeconds ?? 1));
+    return sendProblem(reply, request, issuerUnavailable());
+  }
 }
+
+function forbidden(reply: FastifyReply, request: FastifyRequest, permission: Permission, identity: VerifiedIdentity): FastifyReply {
+  reply.header('www-authenticate', challenge('insufficient_scope', `needs one of the roles ${permission.roles.join(', ')}`));
+  return sendProblem(
+    reply,
+    request,
+    new HttpProblem({
+      status: 403,
+      title: 'Forbidden',
+      type: authProblemTypes.forbidden,
+      detail: `${request.method} ${permission.path} needs one of the roles ${permission.roles.join(', ')}; the token grants ${identity.roles.join(', ') || 'none'}`,
+    }),
+  );
+}
+
+/** The hook: public routes pass, unknown routes are a 404, then the token, then the role. */
+async function authenticate(request: FastifyRequest, reply: FastifyReply, options: AuthenticationOptions): Promise<FastifyReply | undefined> {
+  // Public by the route that matched, never by the raw URL: the router has decoded and resolved
+  // the path, so no spelling of a protected path (percent-encoding, dot segments) reads as public.
+  const route = request.routeOptions.url;
+  if (route !== undefined && matchesRoutePattern(route, options.publicRoutes ?? PUBLIC_ROUTES)) return undefined;
+  // Fail closed: a route the table does not name is refused as unknown, even if a service
+  // registered it, so a route added without its roles is unusable (and a test says so).
+  const permission = (options.permissionFor ?? permissionFor)(request.method, request.url);
+  if (!permission) return sendProblem(reply, request, notFound(request));
+  const identity = await verifiedIdentity(request, reply, options);
+  if (!('roles' in identity)) return identity;
+  const role = pickRole(permission.roles, identity.roles);
+  if (!role) return forbidden(reply, request, permission, identity);
+  request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
+  return undefined;
+}
+
+/** The plugin: one onRequest hook on every route of the app (see the module comment). */
+export const authentication = fp<AuthenticationOptions>(
+  async (app, options) => {
+    if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
+    app.addHook('onRequest', (request, reply) => authenticate(request, reply, options));
+  },
+  { name: 'authentication' },
+);
+

@@ -1,9 +1,6 @@
 import { Ajv, type Options } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
-
-// ajv-formats is CommonJS: under Node's ESM loader its default export is the plugin itself.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+import type { FastifySchema, FastifySchemaCompiler } from 'fastify';
+import { addFormats } from '@medical/contracts';
 
 const common: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false };
 
@@ -15,5 +12,4 @@ const common: Options = { removeAdditional: false, useDefaults: true, allErrors:
 const forText = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
 const forJson = addFormats(new Ajv({ ...common, coerceTypes: false }));
 
-export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? forJson : forText).compile(schema as object) as ReturnType<FastifySchemaCompiler<any>>;
+export const validatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ schema, httpPart }) => (httpPart === 'body' ? forJson : forText).compile(schema);

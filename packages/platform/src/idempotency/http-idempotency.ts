@@ -2,12 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import { ProblemDetails } from '@medical/contracts';
 import type { Database } from '../db/database.ts';
-import type { App } from '../http/app.ts';
 import { HttpProblem, problemTypes, validationProblem } from '../http/problem.ts';
 import { claimKey, findKey, recordResponse, type KeyRecord, type KeyUse, type StoredResponse } from './idempotency-keys.ts';
+import type { IdempotencyTables } from './tables.ts';
 
 /**
  * Safe retries of commands: every POST accepts an `Idempotency-Key` header, and a retry with
@@ -107,8 +108,11 @@ class IdempotentRequest {
     this.use = use;
   }
 
-  /** ServiceContext.execute for this request: see the module comment. */
-  execute<DB, T>(database: Database<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  /**
+   * ServiceContext.execute for this request (see the module comment); `keysIn` is the same
+   * transaction seen with the idempotency_keys table (the service kit's platformTables).
+   */
+  execute<DB, T>(database: Database<DB>, keysIn: (trx: Transaction<DB>) => Transaction<IdempotencyTables>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     if (this.commandStarted) throw new Error('a request with an Idempotency-Key runs at most one command');
     this.commandStarted = true;
     const outcome = Promise.withResolvers<T>();
@@ -117,7 +121,8 @@ class IdempotentRequest {
       // The PostgreSQL adapter re-runs a transaction after a deadlock; once the handler has the
       // command's outcome, re-running it could change that outcome: give up instead.
       if (decided) throw new Error('the transaction of an answered command cannot run again');
-      if (!(await claimKey(trx, this.use))) throw new KeyTaken(await findKey(trx, this.use.key));
+      const keys = keysIn(trx);
+      if (!(await claimKey(keys, this.use))) throw new KeyTaken(await findKey(keys, this.use.key));
       await sql`savepoint idempotent_command`.execute(trx);
       let refused = false;
       try {
@@ -141,7 +146,7 @@ class IdempotentRequest {
       // Kept: the command's success or its refusal. A 5xx, or a 4xx the handler raised after a
       // successful command, is not an answer to repeat: roll everything back.
       if (!answer || answer.status >= 500 || (!refused && answer.status >= 400)) throw new AnswerNotKept();
-      await recordResponse(trx, this.use.key, answer);
+      await recordResponse(keys, this.use.key, answer);
     });
     this.transactionEnded = ended.then(
       (): TransactionEnd => ({ committed: true }),
@@ -210,88 +215,107 @@ type Handler = RouteOptions['handler'];
 type Hooks<H> = H | H[] | undefined;
 const asArray = <H>(hooks: Hooks<H>): H[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
-export type IdempotencyOptions = { database: Database<any>; logger: Logger };
+export type IdempotencyOptions = { database: Database<IdempotencyTables>; logger: Logger };
 
 /**
- * Gives every POST route registered after it the Idempotency-Key behaviour (see the module
- * comment), and documents the header and the 422 in the route's OpenAPI schema. Install it
- * before the service's routes; requests without the header go through unchanged.
+ * The route's handler, run for a request with a key: answered from the table when the key is
+ * known, else run with the request in scope (ServiceContext.execute finds it there).
  */
-export function installIdempotency(app: App, { database, logger }: IdempotencyOptions): void {
-  function guard(handler: Handler): Handler {
-    return function idempotentHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-      const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-      if (key === undefined) return handler.call(this as never, request, reply);
-      return (async () => {
-        const use: KeyUse = { key: String(key), method: request.method, path: pathOf(request.url), bodyHash: bodyHash(request.body) };
-        const known = await findKey(database.db, use.key);
-        if (known) return replay(reply, known, use);
-        const idempotent = new IdempotentRequest(use);
-        requestsByFastifyRequest.set(request, idempotent);
-        try {
-          return await requestsInScope.run(idempotent, () => handler.call(this as never, request, reply));
-        } catch (error) {
-          if (error instanceof KeyTaken) return replay(reply, error.record, use);
-          throw error;
-        } finally {
-          idempotent.handlerReturned = true;
-        }
-      })();
-    } as Handler;
-  }
-
-  async function checkKey(request: FastifyRequest): Promise<void> {
+function guard(handler: Handler, { database }: IdempotencyOptions): Handler {
+  return function idempotentHandler(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-    if (key !== undefined && (typeof key !== 'string' || !KEY_PATTERN.test(key))) throw invalidKey();
-  }
+    if (key === undefined) return handler.call(this, request, reply);
+    return (async () => {
+      const use: KeyUse = { key: String(key), method: request.method, path: pathOf(request.url), bodyHash: bodyHash(request.body) };
+      const known = await findKey(database.db, use.key);
+      if (known) return replay(reply, known, use);
+      const idempotent = new IdempotentRequest(use);
+      requestsByFastifyRequest.set(request, idempotent);
+      try {
+        return await requestsInScope.run(idempotent, () => handler.call(this, request, reply));
+      } catch (error) {
+        if (error instanceof KeyTaken) return replay(reply, error.record, use);
+        throw error;
+      } finally {
+        idempotent.handlerReturned = true;
+      }
+    })();
+  };
+}
 
-  /** Hands the answer to the command's open transaction, and lets it go only once committed. */
-  async function keepAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+async function checkKey(request: FastifyRequest): Promise<void> {
+  const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+  if (key !== undefined && (typeof key !== 'string' || !KEY_PATTERN.test(key))) throw invalidKey();
+}
+
+/** Waits for the command's transaction, which the answer was handed to, and lets the answer go only once it committed. */
+async function answerOnceCommitted(idempotent: IdempotentRequest, answer: StoredResponse | null): Promise<void> {
+  idempotent.answer.resolve(answer);
+  const ended = await idempotent.transactionEnded!;
+  // The commit failed (the database went away, say): the error handler answers instead.
+  if (!ended.committed && !(ended.error instanceof AnswerNotKept)) throw ended.error;
+  if (!ended.committed && answer === null) throw new Error('the answer of an idempotent command must be text');
+  // Rolled back although it succeeded (its answer came too late, or the client had left):
+  // it must not look done; a retry runs it.
+  if (!ended.committed && answer !== null && answer.status < 400) throw new Error('the command was rolled back before its answer left');
+}
+
+/** Keeps an answer given without running a command (a refusal before it, say), in a transaction of its own. */
+async function keepAnswerAlone({ database, logger }: IdempotencyOptions, use: KeyUse, answer: StoredResponse): Promise<void> {
+  try {
+    await database.transaction(async (trx) => {
+      if (await claimKey(trx, use)) await recordResponse(trx, use.key, answer);
+    });
+  } catch (error) {
+    logger.warn({ err: error }, 'could not keep the answer of an idempotent request');
+  }
+}
+
+/** onSend: hands the answer to the command's open transaction, and lets it go only once committed. */
+function keepAnswer(options: IdempotencyOptions) {
+  return async function keepAnswerHook(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
     const idempotent = requestsByFastifyRequest.get(request);
     if (!idempotent || idempotent.answered) return payload;
     idempotent.answered = true;
     const answer = storable(reply, payload);
-    if (idempotent.awaitingAnswer) {
-      idempotent.answer.resolve(answer);
-      const ended = await idempotent.transactionEnded!;
-      // The commit failed (the database went away, say): the error handler answers instead.
-      if (!ended.committed && !(ended.error instanceof AnswerNotKept)) throw ended.error;
-      if (!ended.committed && answer === null) throw new Error('the answer of an idempotent command must be text');
-      // Rolled back although it succeeded (its answer came too late, or the client had left):
-      // it must not look done; a retry runs it.
-      if (!ended.committed && answer !== null && answer.status < 400) throw new Error('the command was rolled back before its answer left');
-      return payload;
-    }
-    // Answered without running a command (a refusal before it, say): keep it too, on its own.
-    if (!idempotent.commandStarted && answer && answer.status < 500) {
-      try {
-        await database.transaction(async (trx) => {
-          if (await claimKey(trx, idempotent.use)) await recordResponse(trx, idempotent.use.key, answer);
-        });
-      } catch (error) {
-        logger.warn({ err: error }, 'could not keep the answer of an idempotent request');
-      }
-    }
+    if (idempotent.awaitingAnswer) await answerOnceCommitted(idempotent, answer);
+    else if (!idempotent.commandStarted && answer && answer.status < 500) await keepAnswerAlone(options, idempotent.use, answer);
     return payload;
-  }
-
-  /** No answer is coming (the client went away, or it is sent): the transaction must not wait. */
-  async function release(request: FastifyRequest): Promise<void> {
-    requestsByFastifyRequest.get(request)?.answer.resolve(null);
-  }
-
-  app.addHook('onRoute', (route) => {
-    const methods = asArray(route.method);
-    if (!methods.includes('POST')) return;
-    route.handler = guard(route.handler);
-    route.preValidation = [...asArray(route.preValidation), checkKey] as never;
-    route.onSend = [...asArray(route.onSend), keepAnswer] as never;
-    route.onResponse = [...asArray(route.onResponse), release] as never;
-    route.onRequestAbort = [...asArray(route.onRequestAbort), release] as never;
-    const schema = (route.schema ??= {}) as Record<string, any>;
-    const headers = schema.headers ?? { type: 'object', properties: {} };
-    // Named as clients write it; Fastify validates headers through a lower-cased copy.
-    schema.headers = { ...headers, properties: { ...headers.properties, 'Idempotency-Key': keyHeaderSchema } };
-    if (schema.response && !schema.response[422]) schema.response = { ...schema.response, 422: ProblemDetails };
-  });
+  };
 }
+
+/** No answer is coming (the client went away, or it is sent): the transaction must not wait. */
+async function release(request: FastifyRequest): Promise<void> {
+  requestsByFastifyRequest.get(request)?.answer.resolve(null);
+}
+
+/** Names the header as clients write it (Fastify validates headers through a lower-cased copy), and the 422, in the route's OpenAPI schema. */
+function documentKey(route: RouteOptions): void {
+  const schema = (route.schema ??= {});
+  // A route's schemas are JSON Schema objects (Fastify types them `unknown`).
+  const headers = (schema.headers ?? { type: 'object', properties: {} }) as { properties?: object };
+  schema.headers = { ...headers, properties: { ...headers.properties, 'Idempotency-Key': keyHeaderSchema } };
+  const response = schema.response as Record<string, unknown> | undefined;
+  if (response && !response[422]) schema.response = { ...response, 422: ProblemDetails };
+}
+
+/**
+ * Gives every POST route registered after it the Idempotency-Key behaviour (see the module
+ * comment), and documents the header and the 422 in the route's OpenAPI schema. Register it
+ * before the service's routes; requests without the header go through unchanged.
+ */
+export const idempotency = fp<IdempotencyOptions>(
+  async (app, options) => {
+    const keepAnswerHook = keepAnswer(options);
+    app.addHook('onRoute', (route) => {
+      if (!asArray(route.method).includes('POST')) return;
+      route.handler = guard(route.handler, options);
+      route.preValidation = [...asArray(route.preValidation), checkKey];
+      route.onSend = [...asArray(route.onSend), keepAnswerHook];
+      route.onResponse = [...asArray(route.onResponse), release];
+      route.onRequestAbort = [...asArray(route.onRequestAbort), release];
+      documentKey(route);
+    });
+  },
+  { name: 'idempotency' },
+);

@@ -2,14 +2,14 @@ import type { Transaction } from 'kysely';
 import pino, { type Logger } from 'pino';
 import type { CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
 import { loadAuthConfig } from '../auth/auth-config.ts';
-import { installAuthentication, PUBLIC_ROUTES } from '../auth/authentication.ts';
+import { authentication, PUBLIC_ROUTES } from '../auth/authentication.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { Database, Migrations } from '../db/database.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { createApp, type App } from '../http/app.ts';
-import { currentIdempotentRequest, installIdempotency } from '../idempotency/http-idempotency.ts';
+import { currentIdempotentRequest, idempotency } from '../idempotency/http-idempotency.ts';
 import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../idempotency/idempotency-keys.ts';
-import { createIdempotentConsumer, type EventEffect } from '../inbox/consumer.ts';
+import { createIdempotentConsumer } from '../inbox/consumer.ts';
 import { purgeInbox } from '../inbox/inbox-retention.ts';
 import { OutboxRelay, appendToOutbox } from '../outbox/outbox.ts';
 import { loggerOptions } from '../telemetry/log-fields.ts';
@@ -21,6 +21,7 @@ import type { EventTransport, Subscription } from '../transport/transport.ts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
 import { serviceMigrationSets } from './platform-migrations.ts';
+import { platformTables, type PlatformTables } from './platform-tables.ts';
 import { installShutdown } from './shutdown.ts';
 import { afterCommit, traceDatabase } from './traced-database.ts';
 
@@ -87,7 +88,7 @@ const LAG_READING_TIMEOUT_MS = 2_000;
  * The `emit` of one transaction: its events go to the outbox, and once it commits the relay is
  * woken, once, however many times it emitted. A transaction that emitted nothing wakes no one.
  */
-function emitterFor(trx: Transaction<any>, topic: string, tracing: Tracing, wakeRelay: () => void): Emit {
+function emitterFor(trx: Transaction<PlatformTables>, topic: string, tracing: Tracing, wakeRelay: () => void): Emit {
   let wakes = false;
   return async (events, subject) => {
     const traceparent = await visitTraceparent(trx, tracing, String(subject), events.map((e) => e.type));
@@ -163,7 +164,7 @@ async function openInfrastructure<DB>(definition: ServiceDefinition<DB>, { confi
     throw error;
   }
   const relay = new OutboxRelay({
-    database,
+    database: platformTables(database),
     transport,
     logger,
     metrics,
@@ -189,9 +190,9 @@ function serviceContext<DB>({ database, wakeRelay }: Infrastructure<DB>, { confi
     tracing,
     afterCommit,
     async execute(work) {
-      const run = (trx: Transaction<DB>) => work(trx, emitterFor(trx, config.topic, tracing, wakeRelay));
+      const run = (trx: Transaction<DB>) => work(trx, emitterFor(platformTables(trx), config.topic, tracing, wakeRelay));
       const idempotent = currentIdempotentRequest();
-      return idempotent ? idempotent.execute(database, run) : database.transaction(run);
+      return idempotent ? idempotent.execute(database, platformTables, run) : database.transaction(run);
     },
   };
 }
@@ -216,11 +217,11 @@ async function serviceApp<DB>(definition: ServiceDefinition<DB>, context: Servic
   // here, so a service reached past the gateway (from inside the cluster) is no softer. Before
   // idempotency, so a refused request (401, 403) never takes an Idempotency-Key. The issuer's keys
   // are fetched on the first request, so a service may start before the gateway (the dev issuer).
-  installAuthentication(app, {
+  await app.register(authentication, {
     verifier: createOidcVerifier(auth),
     ...(definition.permissionFor ? { permissionFor: definition.permissionFor } : {}),
   });
-  installIdempotency(app, { database, logger });
+  await app.register(idempotency, { database: platformTables(database), logger });
   await definition.routes?.(app, context);
   return app;
 }
@@ -238,11 +239,11 @@ async function startConsumer<DB>(
 ): Promise<Subscription> {
   const { config, logger, metrics, tracing } = context;
   const effect = consumer.effect(context);
-  const boundEffect: EventEffect = (trx, event) => effect(trx as Transaction<DB>, event, emitterFor(trx, config.topic, tracing, wakeRelay));
-  const handle = createIdempotentConsumer({
+  const handle = createIdempotentConsumer<Transaction<DB>>({
     serviceName: config.serviceName,
-    db: database.db,
-    transaction: (work) => database.transaction(work as never) as never,
+    db: platformTables(database.db),
+    transaction: (work) => database.transaction(work),
+    ownTables: platformTables,
     logger,
     metrics,
     tracing,
@@ -251,7 +252,7 @@ async function startConsumer<DB>(
     retryBudget: config.retryBudget,
     retryBaseDelayMs: config.retryBaseDelayMs,
     handles: consumer.handles,
-    effect: boundEffect,
+    effect: (trx, event) => effect(trx, event, emitterFor(platformTables(trx), config.topic, tracing, wakeRelay)),
     afterCommit: () => relay.notify(),
     signal,
     group: config.consumerGroup,
@@ -271,11 +272,12 @@ async function startConsumer<DB>(
  * together only delete the same rows).
  */
 function platformHousekeeping<DB>(database: Database<DB>, config: ServiceConfig): HousekeepingTask[] {
+  const db = platformTables(database.db);
   const before = (ms: number) => new Date(Date.now() - ms);
   return [
-    { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(database.db, before(IDEMPOTENCY_KEY_RETENTION_MS)) },
-    { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(database.db, before(VISIT_TRACE_RETENTION_MS)) },
-    { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(database.db, before(config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
+    { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(db, before(IDEMPOTENCY_KEY_RETENTION_MS)) },
+    { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(db, before(VISIT_TRACE_RETENTION_MS)) },
+    { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(db, before(config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
   ];
 }
 

@@ -4,21 +4,28 @@ import type { LoggerOptions } from 'pino';
 /** How much a process logs (LOG_LEVEL): pino's levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** The mark of a logger that carries the trace ids in its bindings already. */
+const TRACE_IDS_BOUND = Symbol('trace ids bound');
+
 /**
  * Marks a child logger that carries the trace ids in its bindings already (a request's logger:
- * Fastify writes its "request completed" line outside the handler's span context).
+ * Fastify writes its "request completed" line outside the handler's span context), so the mixin
+ * does not add them twice.
  */
-export const TRACE_IDS_BOUND = Symbol('trace ids bound');
+export function markTraceIdsBound(logger: object): void {
+  Object.defineProperty(logger, TRACE_IDS_BOUND, { value: true });
+}
 
 /** The trace and span of the work in progress, on every log line written during it. */
-function traceFields(_merge: object, _level: number, logger: object): Record<string, string> {
-  if ((logger as { [TRACE_IDS_BOUND]?: boolean })[TRACE_IDS_BOUND]) return {};
+const traceFields: NonNullable<LoggerOptions['mixin']> = (_merge, _level, logger) => {
+  // Inherited by the marked logger's children too: pino makes a child with its parent as prototype.
+  if (TRACE_IDS_BOUND in logger) return {};
   const span = trace.getActiveSpan();
   if (!span) return {};
   const spanContext = span.spanContext();
   if (!isSpanContextValid(spanContext)) return {};
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
-}
+};
 
 /**
  * Personal data that a log line must never carry, wherever it sits in the logged object: the
@@ -44,12 +51,10 @@ export const redactedPaths = [
  * span ids of the current span, and personal data censored.
  */
 export function loggerOptions(serviceName: string, level: LogLevel): LoggerOptions {
-  // pino hands the mixin the logger writing the line; its declared type leaves that argument out.
-  const mixin = traceFields as unknown as LoggerOptions['mixin'];
   return {
     level,
     base: { service: serviceName },
-    mixin,
+    mixin: traceFields,
     redact: { paths: redactedPaths, censor: '[redacted]' },
   };
 }
