@@ -105,39 +105,57 @@ const displayNames: Record<Role, string> = {
   admin: 'Demo Administrator',
 };
 
+/** The demo users' password and the lifetime of the tokens issued to them. */
+type DevSettings = NonNullable<AuthConfig['dev']>;
+
 export async function createDevIdentityProvider(options: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
   const { config } = options;
-  const env = options.env ?? process.env;
-  // Also checked by loadAuthConfig; checked again here, where the demo users come to life, so no
-  // path around the configuration starts them in production.
+  const dev = devSettings(config, options.env ?? process.env);
+  const key = options.keyFile ? await loadOrCreateKey(options.keyFile) : await keyFromJwk(await newJwk());
+  const provider: DevIdentityProvider = {
+    issue: (username) => signToken(config, key, username, dev.tokenLifetimeSeconds),
+    jwks: () => ({ keys: [key.publicJwk] }),
+    discovery: () => discoveryDocument(config.issuer),
+    register: (app) => registerIssuerRoutes(app, provider, dev),
+  };
+  return provider;
+}
+
+/**
+ * The settings of the demo users, refused with NODE_ENV=production. Also checked by
+ * loadAuthConfig; checked again here, where the demo users come to life, so no path around the
+ * configuration starts them in production.
+ */
+function devSettings(config: AuthConfig, env: Record<string, string | undefined>): DevSettings {
   if (env.NODE_ENV?.trim() === 'production') {
     throw new ConfigError('AUTH_MODE=dev is refused with NODE_ENV=production: the development identity provider has demo users with a known password');
   }
   if (config.mode !== 'dev' || !config.dev) throw new ConfigError('the development identity provider needs AUTH_MODE=dev');
-  const { password, tokenLifetimeSeconds } = config.dev;
-  const key = options.keyFile ? await loadOrCreateKey(options.keyFile) : await keyFromJwk(await newJwk());
+  return config.dev;
+}
 
-  const issue = (username: Role) =>
-    new SignJWT({
-      name: displayNames[username],
-      preferred_username: username,
-      // Where the verifiers look for roles (OIDC_ROLES_CLAIM), so dev exercises that setting too.
-      ...claimsAt(config.rolesClaim, [username]),
-    })
-      .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'JWT' })
-      .setIssuer(config.issuer)
-      .setAudience(config.audience)
-      .setSubject(`dev:${username}`)
-      .setJti(randomUUID())
-      .setIssuedAt()
-      .setNotBefore('0s')
-      .setExpirationTime(`${tokenLifetimeSeconds}s`)
-      .sign(key.privateKey);
+function signToken(config: AuthConfig, key: SigningKey, username: Role, lifetimeSeconds: number): Promise<string> {
+  return new SignJWT({
+    name: displayNames[username],
+    preferred_username: username,
+    // Where the verifiers look for roles (OIDC_ROLES_CLAIM), so dev exercises that setting too.
+    ...claimsAt(config.rolesClaim, [username]),
+  })
+    .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'JWT' })
+    .setIssuer(config.issuer)
+    .setAudience(config.audience)
+    .setSubject(`dev:${username}`)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setNotBefore('0s')
+    .setExpirationTime(`${lifetimeSeconds}s`)
+    .sign(key.privateKey);
+}
 
-  const jwks = () => ({ keys: [key.publicJwk] });
-  const issuerBase = config.issuer.replace(/\/+$/, '');
-  const discovery = () => ({
-    issuer: config.issuer,
+function discoveryDocument(issuer: string): Record<string, unknown> {
+  const issuerBase = issuer.replace(/\/+$/, '');
+  return {
+    issuer,
     jwks_uri: `${issuerBase}/jwks`,
     token_endpoint: `${issuerBase}/token`,
     grant_types_supported: ['password'],
@@ -145,39 +163,41 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [ALGORITHM],
     token_endpoint_auth_methods_supported: ['none'],
-  });
-
-  return {
-    issue,
-    jwks,
-    discovery,
-    register(app) {
-      app.get(`${DEV_ISSUER_PATH}/.well-known/openid-configuration`, { schema: { hide: true } }, async () => discovery());
-      app.get(`${DEV_ISSUER_PATH}/jwks`, { schema: { hide: true } }, async (_request, reply) => {
-        reply.type('application/jwk-set+json');
-        return jwks();
-      });
-      app.post(
-        `${DEV_ISSUER_PATH}/token`,
-        { schema: { summary: 'Sign in as a demo user (development only)', body: TokenRequest, response: { 200: TokenResponse } } },
-        async (request, reply) => {
-          const { username, password: given } = request.body as { username: string; password: string };
-          // The password is checked for unknown users too: the answer and its timing say nothing
-          // about which usernames exist.
-          const passwordOk = samePassword(given, password);
-          const user = (staffRoles as readonly string[]).includes(username) ? (username as Role) : undefined;
-          if (!user || !passwordOk) {
-            return sendProblem(
-              reply,
-              request,
-              new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail: 'unknown username or wrong password' }),
-            );
-          }
-          // A token is a credential: no cache may keep it (RFC 6749 §5.1).
-          reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-          return { access_token: await issue(user), token_type: 'Bearer' as const, expires_in: tokenLifetimeSeconds };
-        },
-      );
-    },
   };
+}
+
+function registerIssuerRoutes(app: App, provider: DevIdentityProvider, dev: DevSettings): void {
+  app.get(`${DEV_ISSUER_PATH}/.well-known/openid-configuration`, { schema: { hide: true } }, async () => provider.discovery());
+  app.get(`${DEV_ISSUER_PATH}/jwks`, { schema: { hide: true } }, async (_request, reply) => {
+    reply.type('application/jwk-set+json');
+    return provider.jwks();
+  });
+  app.post(
+    `${DEV_ISSUER_PATH}/token`,
+    { schema: { summary: 'Sign in as a demo user (development only)', body: TokenRequest, response: { 200: TokenResponse } } },
+    async (request, reply) => {
+      const { username, password } = request.body as { username: string; password: string };
+      const user = demoUser(username, password, dev.password);
+      if (!user) {
+        return sendProblem(
+          reply,
+          request,
+          new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail: 'unknown username or wrong password' }),
+        );
+      }
+      // A token is a credential: no cache may keep it (RFC 6749 §5.1).
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return { access_token: await provider.issue(user), token_type: 'Bearer' as const, expires_in: dev.tokenLifetimeSeconds };
+    },
+  );
+}
+
+/**
+ * The demo user these credentials sign in as, if any. The password is checked for unknown users
+ * too: the answer and its timing say nothing about which usernames exist.
+ */
+function demoUser(username: string, given: string, password: string): Role | undefined {
+  const passwordOk = samePassword(given, password);
+  const user = (staffRoles as readonly string[]).includes(username) ? (username as Role) : undefined;
+  return user && passwordOk ? user : undefined;
 }

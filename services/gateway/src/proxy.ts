@@ -7,7 +7,7 @@ import { BODY_LIMIT_BYTES, HttpProblem, problemTypes, sendProblem, type App } fr
 import type { Upstream } from './config.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { classifyFailure, type Failure, type Replica, type ReplicaSet } from './replicas.ts';
-import { startUpstreamSpan } from './upstream-span.ts';
+import { startUpstreamSpan, type UpstreamSpan } from './upstream-span.ts';
 
 type Headers = IncomingHttpHeaders | Http2IncomingHttpHeaders;
 
@@ -131,6 +131,25 @@ function retryTarget(replicas: ReplicaSet, failed: Replica, failure: Failure, me
   return failure.kind === 'reset' && replayable.has(method) ? failed : undefined;
 }
 
+/** One upstream as its routes see it: which service, its replicas, and the tracer of each attempt's span. */
+type Target = { upstream: Upstream; replicas: ReplicaSet; tracer: Tracer };
+
+/** One try at sending a request on: to which replica, at which path, and whether it is already the second. */
+type Attempt = { request: FastifyRequest; reply: FastifyReply; source: string | undefined; replica: Replica; retried: boolean };
+
+/** What every attempt hands reply-from, whichever replica it goes to. */
+const relayHooks = {
+  rewriteHeaders: (headers: Headers): Headers => {
+    const relayed: Headers = { ...headers };
+    for (const name of hopByHop) delete relayed[name];
+    return relayed;
+  },
+  // reply-from's own retries go back to the same URL, so the same replica, and by default it
+  // replays a GET that answers 503 up to ten times, which would hide an upstream's own 503.
+  // Retrying is decided in answerFailedAttempt instead, where another replica can be chosen.
+  retryDelay: () => null,
+} satisfies FastifyReplyFromHooks;
+
 /**
  * Forwards every method on `prefix` and everything below it to one replica of one upstream
  * service, unchanged: path, query string, body bytes and headers go out as they came in, and the
@@ -138,8 +157,7 @@ function retryTarget(replicas: ReplicaSet, failed: Replica, failure: Failure, me
  * back as they are. Replicas take turns (round-robin over the healthy ones, see ReplicaSet). The
  * gateway answers by itself only when no replica can: 503 when they are down, refusing
  * connections, resetting them or slower than `timeoutMs`, so the other routes keep working.
- */
-/**
+ *
  * Also, on the upstream's upload routes (Upstream.uploads), the body (multipart/form-data) is not
  * buffered but streamed through to the replica as it arrives, up to `uploadLimitBytes` (the
  * attachment limit plus the multipart framing; the service enforces the exact limit on the file),
@@ -155,151 +173,176 @@ export async function registerUpstream(
   tracer: Tracer,
   uploadLimitBytes = BODY_LIMIT_BYTES,
 ): Promise<void> {
+  const target: Target = { upstream, replicas, tracer };
   // A plugin of its own: the raw-body parser and the proxy clients stay inside this upstream's
   // scope, and each upstream gets its own clients, so a hung service cannot hold the sockets
   // another one needs.
   await app.register(async (upstreamScope) => {
-    // The services parse and validate their own bodies; re-parsing here would only add a second
-    // place to disagree (and would re-encode JSON). Keep every body as the bytes that arrived.
-    upstreamScope.removeAllContentTypeParsers();
-    upstreamScope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
-      done(null, body);
-    });
-
-    const common: FastifyReplyFromHooks = {
-      rewriteHeaders: (headers) => {
-        const relayed: Headers = { ...headers };
-        for (const name of hopByHop) delete relayed[name];
-        return relayed;
-      },
-      // reply-from's own retries go back to the same URL, so the same replica, and by default it
-      // replays a GET that answers 503 up to ten times, which would hide an upstream's own 503.
-      // Retrying is decided in onError below instead, where another replica can be chosen.
-      retryDelay: () => null,
-      // reply-from goes on to stream the upstream's body even after it had onError answer an
-      // invalid status line; discard that body rather than send a second reply.
-      onResponse: (request, reply, response) => {
-        if (reply.sent) {
-          response.stream.destroy();
-          return;
-        }
-        // reply-from has copied the replica's headers onto the reply by now.
-        const length = Number(reply.getHeader('content-length'));
-        if (!(length <= BUFFERED_ANSWER_LIMIT_BYTES)) {
-          // Large, or of unknown length (an event stream): relayed as it arrives.
-          reply.send(response.stream);
-          return;
-        }
-        // A small answer of known length is read whole and sent in one write, as nginx's proxy
-        // buffering does: relaying it as a stream cost a write per chunk plus chunked framing,
-        // which was most of the gateway's time per request.
-        readWhole(response.stream, length).then(
-          (body) => {
-            if (!reply.sent) reply.send(body);
-          },
-          () => {
-            // The replica cut its answer short: say so rather than relay a truncated body.
-            if (!reply.sent) sendProblem(reply as FastifyReply, request as FastifyRequest, badGateway(upstream.service));
-          },
-        );
-      },
-    };
-
-    /** Sends the request to `replica`; `retried` says whether this is already the second try. */
-    const attempt = (request: FastifyRequest, reply: FastifyReply, source: string | undefined, replica: Replica, retried: boolean) => {
-      const span = startUpstreamSpan(tracer, request, upstream.service, replica.origin);
-      const options: FastifyReplyFromHooks = {
-        ...common,
-        getUpstream: () => replica.origin,
-        rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers, span.traceparent),
-        onResponse: (req, rep, response) => {
-          span.answered((response as unknown as { statusCode: number }).statusCode);
-          common.onResponse!(req, rep, response);
-        },
-        // reply-from has already logged the cause (at warn, with the request id); what is left is
-        // to judge the replica, maybe try another, and otherwise answer with a problem document
-        // instead of its bare 500/504 error objects.
-        onError: (errorReply, { error }) => {
-          span.failed(error);
-          if ((error as { code?: string }).code === 'FST_REPLY_FROM_BAD_GATEWAY') {
-            // The replica answered, just not in HTTP; it is up, and the answer is not replayable.
-            sendProblem(errorReply as FastifyReply, request, badGateway(upstream.service));
-            return;
-          }
-          const failure = classifyFailure(error);
-          if (failure) {
-            replicas.markDown(replica, `${failure.kind} failure on a proxied request`);
-            // A streamed body (an upload) is gone once read, so never sent twice.
-            const streamed = request.body instanceof Readable;
-            const next = retried || streamed ? undefined : retryTarget(replicas, replica, failure, request.method);
-            if (next) {
-              request.log.warn(
-                { upstream: replica.origin, retryOn: next.origin, failure },
-                `retrying on ${next === replica ? 'the same' : 'another'} ${upstream.service} replica`,
-              );
-              attempt(request, reply, source, next, true);
-              return;
-            }
-          }
-          sendProblem(errorReply as FastifyReply, request, unavailable(upstream.service));
-        },
-      };
-      if (Buffer.isBuffer(request.body)) {
-        // Handing reply-from the bytes with their own content type sends them as they are; left to
-        // itself it would JSON.stringify a Buffer whose content type is application/json. The same
-        // Buffer is sent again as it is if the request is retried on another replica.
-        const contentType = request.headers['content-type'] ?? 'application/octet-stream';
-        reply.from(source, { ...options, body: request.body, contentType });
-        return;
-      }
-      reply.from(source, options);
-    };
-
-    /** Sends the request on to `source` on a replica (by default, its own path and query). */
-    const forwardTo = (source?: string) => (request: FastifyRequest, reply: FastifyReply) => {
-      // No body arrived; the platform's app substitutes {} for handlers that expect one, which
-      // reply-from would try to send. Send none, as the caller did. A stream (an upload) is
-      // piped through by reply-from as it is.
-      if (!Buffer.isBuffer(request.body) && !(request.body instanceof Readable)) request.body = undefined;
-      // Never undefined: pick falls back to replicas not known healthy, and there is at least one.
-      attempt(request, reply, source, replicas.pick()!, false);
-    };
-
-    // The API's routes, with the proxy client whose limits are timeoutMs throughout.
-    await upstreamScope.register(async (scope) => {
-      await scope.register(replyFrom, proxyClientOptions(timeoutMs, timeoutMs));
-      scope.all(upstream.prefix, forwardTo());
-      scope.all(`${upstream.prefix}/*`, forwardTo());
-      if (upstream.uploads?.length) {
-        await scope.register(async (uploads) => {
-          // The request stream itself is the body (see above), whatever its media type: the service
-          // judges it (a body that is not multipart is its 415), and the route's limit bounds it.
-          uploads.removeAllContentTypeParsers();
-          uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-          for (const path of upstream.uploads!) uploads.post(path, { bodyLimit: uploadLimitBytes }, forwardTo());
-        });
-      }
-      // The service's own API document, reachable through the one entry point like its API.
-      scope.get(documentPath(upstream), forwardTo('/openapi.json'));
-    });
-
-    // Event streams (Upstream.streams), with a client of their own that lets an answer last as
-    // long as it needs, as long as it is never quiet for STREAM_IDLE_TIMEOUT_MS.
-    if (upstream.streams?.length) {
-      await upstreamScope.register(async (scope) => {
-        await scope.register(replyFrom, proxyClientOptions(timeoutMs, STREAM_IDLE_TIMEOUT_MS));
-        const open = new Set<FastifyRequest>();
-        scope.addHook('onRequest', async (request) => {
-          open.add(request);
-          request.raw.once('close', () => open.delete(request));
-        });
-        // A stream never ends by itself, and the server's close waits for every open request: cut
-        // them when the gateway stops (the clients reconnect, to another replica).
-        scope.addHook('preClose', async () => {
-          for (const request of open) request.raw.socket.destroy();
-        });
-        for (const path of upstream.streams!) scope.get(path, forwardTo());
-      });
-    }
+    keepBodiesAsBytes(upstreamScope);
+    await upstreamScope.register(apiRoutes, { target, timeoutMs, uploadLimitBytes });
+    if (upstream.streams?.length) await upstreamScope.register(eventStreamRoutes, { target, timeoutMs });
   });
+}
+
+/**
+ * The services parse and validate their own bodies; re-parsing here would only add a second place
+ * to disagree (and would re-encode JSON), so every body stays the bytes that arrived.
+ */
+function keepBodiesAsBytes(scope: App): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    done(null, body);
+  });
+}
+
+/** The API's routes, with the proxy client whose limits are timeoutMs throughout. */
+async function apiRoutes(scope: App, { target, timeoutMs, uploadLimitBytes }: { target: Target; timeoutMs: number; uploadLimitBytes: number }): Promise<void> {
+  await scope.register(replyFrom, proxyClientOptions(timeoutMs, timeoutMs));
+  const { upstream } = target;
+  scope.all(upstream.prefix, forwardTo(target));
+  scope.all(`${upstream.prefix}/*`, forwardTo(target));
+  if (upstream.uploads?.length) await scope.register(uploadRoutes, { target, uploadLimitBytes });
+  // The service's own API document, reachable through the one entry point like its API.
+  scope.get(documentPath(upstream), forwardTo(target, '/openapi.json'));
+}
+
+/**
+ * The upload routes (see registerUpstream): the request stream itself is the body, whatever its
+ * media type, because the service judges it (a body that is not multipart is its 415) and the
+ * route's limit bounds it.
+ */
+async function uploadRoutes(scope: App, { target, uploadLimitBytes }: { target: Target; uploadLimitBytes: number }): Promise<void> {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  for (const path of target.upstream.uploads ?? []) scope.post(path, { bodyLimit: uploadLimitBytes }, forwardTo(target));
+}
+
+/**
+ * Event streams (Upstream.streams), with a client of their own that lets an answer last as long
+ * as it needs, as long as it is never quiet for STREAM_IDLE_TIMEOUT_MS.
+ */
+async function eventStreamRoutes(scope: App, { target, timeoutMs }: { target: Target; timeoutMs: number }): Promise<void> {
+  await scope.register(replyFrom, proxyClientOptions(timeoutMs, STREAM_IDLE_TIMEOUT_MS));
+  cutOpenRequestsOnClose(scope);
+  for (const path of target.upstream.streams ?? []) scope.get(path, forwardTo(target));
+}
+
+/**
+ * A stream never ends by itself, and the server's close waits for every open request: the
+ * scope's open requests are cut when the gateway stops (the clients reconnect, to another replica).
+ */
+function cutOpenRequestsOnClose(scope: App): void {
+  const open = new Set<FastifyRequest>();
+  scope.addHook('onRequest', async (request) => {
+    open.add(request);
+    request.raw.once('close', () => open.delete(request));
+  });
+  scope.addHook('preClose', async () => {
+    for (const request of open) request.raw.socket.destroy();
+  });
+}
+
+/** The route handler that sends a request on to `source` on a replica (by default, its own path and query). */
+function forwardTo(target: Target, source?: string) {
+  return (request: FastifyRequest, reply: FastifyReply): void => {
+    // No body arrived; the platform's app substitutes {} for handlers that expect one, which
+    // reply-from would try to send. Send none, as the caller did. A stream (an upload) is
+    // piped through by reply-from as it is.
+    if (!Buffer.isBuffer(request.body) && !(request.body instanceof Readable)) request.body = undefined;
+    // Never undefined: pick falls back to replicas not known healthy, and there is at least one.
+    sendAttempt(target, { request, reply, source, replica: target.replicas.pick()!, retried: false });
+  };
+}
+
+/** Sends the request to the attempt's replica, under a span of its own. */
+function sendAttempt(target: Target, attempt: Attempt): void {
+  const { request, reply, source, replica } = attempt;
+  const span = startUpstreamSpan(target.tracer, request, target.upstream.service, replica.origin);
+  const hooks = attemptHooks(target, attempt, span);
+  if (Buffer.isBuffer(request.body)) {
+    // Handing reply-from the bytes with their own content type sends them as they are; left to
+    // itself it would JSON.stringify a Buffer whose content type is application/json. The same
+    // Buffer is sent again as it is if the request is retried on another replica.
+    const contentType = request.headers['content-type'] ?? 'application/octet-stream';
+    reply.from(source, { ...hooks, body: request.body, contentType });
+    return;
+  }
+  reply.from(source, hooks);
+}
+
+/** reply-from's hooks for one attempt: where it goes, what it carries, and how its outcome is answered and traced. */
+function attemptHooks(target: Target, attempt: Attempt, span: UpstreamSpan): FastifyReplyFromHooks {
+  return {
+    ...relayHooks,
+    getUpstream: () => attempt.replica.origin,
+    rewriteRequestHeaders: (_request, headers) => forwardedHeaders(attempt.request, headers, span.traceparent),
+    onResponse: (_request, _reply, response) => {
+      span.answered(response.statusCode);
+      relayAnswer(attempt, response.stream, target.upstream.service);
+    },
+    onError: (_reply, { error }) => {
+      span.failed(error);
+      answerFailedAttempt(target, attempt, error);
+    },
+  };
+}
+
+/** Sends the replica's answer on: small ones whole, the others as they arrive. */
+function relayAnswer({ request, reply }: Attempt, body: Readable, service: string): void {
+  // reply-from goes on to stream the upstream's body even after it had onError answer an invalid
+  // status line; discard that body rather than send a second reply.
+  if (reply.sent) {
+    body.destroy();
+    return;
+  }
+  // reply-from has copied the replica's headers onto the reply by now.
+  const length = Number(reply.getHeader('content-length'));
+  if (!(length <= BUFFERED_ANSWER_LIMIT_BYTES)) {
+    // Large, or of unknown length (an event stream): relayed as it arrives.
+    reply.send(body);
+    return;
+  }
+  // A small answer of known length is read whole and sent in one write, as nginx's proxy
+  // buffering does: relaying it as a stream cost a write per chunk plus chunked framing, which
+  // was most of the gateway's time per request.
+  readWhole(body, length).then(
+    (whole) => {
+      if (!reply.sent) reply.send(whole);
+    },
+    () => {
+      // The replica cut its answer short: say so rather than relay a truncated body.
+      if (!reply.sent) sendProblem(reply, request, badGateway(service));
+    },
+  );
+}
+
+/**
+ * reply-from has already logged the cause (at warn, with the request id); what is left is to
+ * judge the replica, maybe try another, and otherwise answer with a problem document instead of
+ * its bare 500/504 error objects.
+ */
+function answerFailedAttempt(target: Target, attempt: Attempt, error: Error): void {
+  const { request, reply, replica } = attempt;
+  const { service } = target.upstream;
+  if ((error as { code?: string }).code === 'FST_REPLY_FROM_BAD_GATEWAY') {
+    // The replica answered, just not in HTTP; it is up, and the answer is not replayable.
+    sendProblem(reply, request, badGateway(service));
+    return;
+  }
+  const failure = classifyFailure(error);
+  if (failure) {
+    target.replicas.markDown(replica, `${failure.kind} failure on a proxied request`);
+    // A streamed body (an upload) is gone once read, so never sent twice.
+    const streamed = request.body instanceof Readable;
+    const next = attempt.retried || streamed ? undefined : retryTarget(target.replicas, replica, failure, request.method);
+    if (next) {
+      request.log.warn(
+        { upstream: replica.origin, retryOn: next.origin, failure },
+        `retrying on ${next === replica ? 'the same' : 'another'} ${service} replica`,
+      );
+      sendAttempt(target, { ...attempt, replica: next, retried: true });
+      return;
+    }
+  }
+  sendProblem(reply, request, unavailable(service));
 }
