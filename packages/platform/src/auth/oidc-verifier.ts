@@ -120,120 +120,143 @@ function isTokenFault(error: unknown): boolean {
   );
 }
 
-export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier {
-  const timeoutMs = options.timeoutMs ?? 5_000;
+/** The issuer's key set, found through its discovery document; jose fetches the keys themselves on the first lookup. */
+async function discover(options: OidcVerifierOptions, timeoutMs: number): Promise<Discovered> {
+  const url = discoveryUrl(options.issuer);
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  // The document must be the issuer's own (Discovery §4.3): otherwise a provider could hand out
+  // another issuer's keys, and tokens of the other would be taken for this one's.
+  if (document.issuer !== options.issuer) throw new Error(`${url} names the issuer "${String(document.issuer)}", not "${options.issuer}"`);
+  if (typeof document.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
+  const jwksUri = new URL(document.jwks_uri);
+  // Keys fetched over plain HTTP could be swapped on the way; only an http issuer (a local
+  // development provider) may have an http JWKS.
+  if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && url.protocol === 'http:')) {
+    throw new Error(`${url} names a jwks_uri that is not https: ${jwksUri.href}`);
+  }
+  return {
+    jwks: createRemoteJWKSet(jwksUri, {
+      timeoutDuration: timeoutMs,
+      cooldownDuration: options.cooldownMs ?? 10_000,
+      cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
+    }),
+  };
+}
+
+/**
+ * Discovery once, shared by concurrent requests and kept when it succeeds. When it fails (the
+ * issuer is restarting, say) every request is a 503 for `retryAfterMs`, then the next one tries
+ * again: an unreachable issuer is neither hammered nor given up on.
+ */
+function sharedDiscovery(options: OidcVerifierOptions, timeoutMs: number): () => Promise<Discovered> {
   const retryAfterMs = options.retryAfterMs ?? 1_000;
   let discovering: Promise<Discovered> | undefined;
   let failedAt = -Infinity;
   let failure: unknown;
-
-  async function discover(): Promise<Discovered> {
-    const url = discoveryUrl(options.issuer);
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
-    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
-    const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-    // The document must be the issuer's own (Discovery §4.3): otherwise a provider could hand out
-    // another issuer's keys, and tokens of the other would be taken for this one's.
-    if (document.issuer !== options.issuer) throw new Error(`${url} names the issuer "${String(document.issuer)}", not "${options.issuer}"`);
-    if (typeof document.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
-    const jwksUri = new URL(document.jwks_uri);
-    // Keys fetched over plain HTTP could be swapped on the way; only an http issuer (a local
-    // development provider) may have an http JWKS.
-    if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && url.protocol === 'http:')) {
-      throw new Error(`${url} names a jwks_uri that is not https: ${jwksUri.href}`);
-    }
-    return {
-      jwks: createRemoteJWKSet(jwksUri, {
-        timeoutDuration: timeoutMs,
-        cooldownDuration: options.cooldownMs ?? 10_000,
-        cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
-      }),
-    };
-  }
-
-  /**
-   * Discovery once, shared by concurrent requests and kept when it succeeds. When it fails (the
-   * issuer is restarting, say) every request is a 503 for `retryAfterMs`, then the next one tries
-   * again: an unreachable issuer is neither hammered nor given up on.
-   */
-  function discovered(): Promise<Discovered> {
+  return function discovered(): Promise<Discovered> {
     if (discovering) return discovering;
     if (performance.now() - failedAt < retryAfterMs) {
       return Promise.reject(new IssuerUnavailableError(`the identity provider could not be reached: ${String(failure)}`));
     }
-    discovering = discover().catch((error: unknown) => {
+    discovering = discover(options, timeoutMs).catch((error: unknown) => {
       discovering = undefined;
       failedAt = performance.now();
       failure = error instanceof Error ? error.message : error;
       throw new IssuerUnavailableError(`the identity provider could not be reached: ${String(failure)}`, { cause: error });
     });
     return discovering;
-  }
+  };
+}
 
-  /** The key for a token's header; only called once its alg has passed ALLOWED_ALGORITHMS. */
-  async function key(header: JWSHeaderParameters, token?: FlattenedJWSInput) {
-    const { jwks } = await discovered();
-    try {
-      return await jwks(header, token);
-    } catch (error) {
-      if (isTokenFault(error)) throw error;
-      // The refresh of expired keys failed (the issuer is briefly down): the keys fetched before
-      // still verify the tokens they signed, better than refusing every user meanwhile.
-      const unavailable = new IssuerUnavailableError(
-        `the identity provider's keys could not be fetched: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-      const stale = jwks.jwks();
-      if (!stale) throw unavailable;
-      try {
-        return await createLocalJWKSet(stale)(header, token);
-      } catch (staleError) {
-        // Not among the old keys: maybe a key the issuer rotated in, which could not be fetched.
-        throw staleError instanceof errors.JWKSNoMatchingKey ? unavailable : staleError;
-      }
-    }
-  }
+type VerificationKey = Awaited<ReturnType<RemoteJWKSet>>;
+type KeyLookup = (header: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<VerificationKey>;
 
-  type KeyLookup = (header: JWSHeaderParameters, token?: FlattenedJWSInput) => ReturnType<typeof key>;
-  type Remembered = { identity: VerifiedIdentity; header: JWSHeaderParameters; key: Awaited<ReturnType<typeof key>> };
+/** The key for a token's header; only called once its alg has passed ALLOWED_ALGORITHMS. */
+async function keyFor(jwks: RemoteJWKSet, header: JWSHeaderParameters, token?: FlattenedJWSInput): Promise<VerificationKey> {
+  try {
+    return await jwks(header, token);
+  } catch (error) {
+    if (isTokenFault(error)) throw error;
+    return staleKeyFor(jwks, header, token, error);
+  }
+}
+
+/**
+ * The refresh of expired keys failed (the issuer is briefly down): the keys fetched before
+ * still verify the tokens they signed, better than refusing every user meanwhile.
+ */
+async function staleKeyFor(jwks: RemoteJWKSet, header: JWSHeaderParameters, token: FlattenedJWSInput | undefined, fetchError: unknown): Promise<VerificationKey> {
+  const unavailable = new IssuerUnavailableError(
+    `the identity provider's keys could not be fetched: ${fetchError instanceof Error ? fetchError.message : String(fetchError)}`,
+    { cause: fetchError },
+  );
+  const stale = jwks.jwks();
+  if (!stale) throw unavailable;
+  try {
+    return await createLocalJWKSet(stale)(header, token);
+  } catch (staleError) {
+    // Not among the old keys: maybe a key the issuer rotated in, which could not be fetched.
+    throw staleError instanceof errors.JWKSNoMatchingKey ? unavailable : staleError;
+  }
+}
+
+/** A token that passed jwtVerify, with the header and the key that verified it (what remembering it needs). */
+type VerifiedToken = { payload: JWTPayload; header: JWSHeaderParameters; key: VerificationKey };
+
+/** The full verification but the subject's: signature, algorithm, issuer, audience, times. */
+async function verifyToken(token: string, lookUp: KeyLookup, options: OidcVerifierOptions): Promise<VerifiedToken> {
+  let header: JWSHeaderParameters | undefined;
+  let verifiedWith: VerificationKey | undefined;
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      async (protectedHeader, input) => {
+        header = protectedHeader;
+        verifiedWith = await lookUp(protectedHeader, input);
+        return verifiedWith;
+      },
+      {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ALLOWED_ALGORITHMS,
+        clockTolerance: options.clockToleranceSeconds,
+        // A token without an expiry would be valid forever once leaked.
+        requiredClaims: ['sub', 'exp'],
+      },
+    );
+    return { payload, header: header!, key: verifiedWith! };
+  } catch (error) {
+    if (error instanceof IssuerUnavailableError) throw error;
+    throw new InvalidTokenError(describe(error), { cause: error });
+  }
+}
+
+/** Who a verified token names; frozen, since one identity is shared by every request with the token. */
+function identityOf(payload: JWTPayload, rolesClaim: string): VerifiedIdentity {
+  const subject = payload.sub;
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
+  const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
+  return Object.freeze({
+    subject,
+    ...(name ? { name } : {}),
+    roles: Object.freeze(rolesFromClaims(payload, rolesClaim)),
+  });
+}
+
+type Remembered = { identity: VerifiedIdentity; header: JWSHeaderParameters; key: VerificationKey };
+
+export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier {
+  const discovered = sharedDiscovery(options, options.timeoutMs ?? 5_000);
+  const key: KeyLookup = async (header, token) => keyFor((await discovered()).jwks, header, token);
   const verifiedTokens = new VerifiedTokens<Remembered>(options.maxVerifiedTokens ?? DEFAULT_MAX_VERIFIED_TOKENS);
 
-  /** The full verification: signature, algorithm, issuer, audience, times, subject. */
   async function verifyAndRemember(token: string, lookUp: KeyLookup): Promise<VerifiedIdentity> {
-    let payload: JWTPayload;
-    let header: JWSHeaderParameters | undefined;
-    let verifiedWith: Remembered['key'] | undefined;
-    try {
-      ({ payload } = await jwtVerify(
-        token,
-        async (protectedHeader, input) => {
-          header = protectedHeader;
-          verifiedWith = await lookUp(protectedHeader, input);
-          return verifiedWith;
-        },
-        {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms: ALLOWED_ALGORITHMS,
-          clockTolerance: options.clockToleranceSeconds,
-          // A token without an expiry would be valid forever once leaked.
-          requiredClaims: ['sub', 'exp'],
-        },
-      ));
-    } catch (error) {
-      if (error instanceof IssuerUnavailableError) throw error;
-      throw new InvalidTokenError(describe(error), { cause: error });
-    }
-    const subject = payload.sub;
-    if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
-    const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
-    const identity: VerifiedIdentity = Object.freeze({
-      subject,
-      ...(name ? { name } : {}),
-      roles: Object.freeze(rolesFromClaims(payload, options.rolesClaim)),
-    });
+    const verified = await verifyToken(token, lookUp, options);
+    const identity = identityOf(verified.payload, options.rolesClaim);
     // Only here, once every check has passed: a failure is never remembered.
-    verifiedTokens.remember(token, { identity, header: header!, key: verifiedWith! }, validityWindow(payload, options.clockToleranceSeconds));
+    verifiedTokens.remember(token, { identity, header: verified.header, key: verified.key }, validityWindow(verified.payload, options.clockToleranceSeconds));
     return identity;
   }
 

@@ -179,6 +179,9 @@ class StreamReader {
 /** What a partition's lane did with its batch. */
 type LaneOutcome = 'done' | 'abandoned' | 'stopped';
 
+/** The lanes running, by partition. */
+type Lanes = Map<number, Promise<LaneOutcome>>;
+
 class Stopped extends Error {}
 
 export class KafkaSubscription {
@@ -395,79 +398,123 @@ export class KafkaSubscription {
     return reader;
   }
 
+  /**
+   * One consumer's life: hands each partition's fetched messages to a lane of its own, replaces
+   * the stream after a rebalance, commits what was handled. Returns only by throwing (stopped,
+   * a fault, the stream failed or ended); run() then starts a new consumer.
+   */
   private async consumeOnce(onJoined: () => void): Promise<void> {
-    this.phase = 'starting';
-    const consumer = this.createConsumer();
-    this.checkInterrupts();
-    let reader = await this.openReader(consumer);
-    onJoined();
-    this.joined();
-    this.phase = 'consuming';
-    this.logger.info({ assignments: consumer.assignments }, 'consuming');
-    const lanes = new Map<number, Promise<LaneOutcome>>();
+    const { consumer, reader: firstReader } = await this.startConsumer(onJoined);
+    let reader = firstReader;
+    const lanes: Lanes = new Map();
     try {
       for (;;) {
         this.checkInterrupts();
         if (this.abandoned || !this.isCurrent(consumer, reader)) {
-          // The batches in hand finish (or see the rebalance between attempts) before the swap.
-          await Promise.allSettled(lanes.values());
-          this.checkInterrupts();
-          this.abandoned = false;
-          reader = await this.reopen(consumer, reader);
+          reader = await this.replaceStream(consumer, reader, lanes);
           continue;
         }
-        for (const partition of reader.waiting()) {
-          // A per-message handler is handed one message at a time, as it was written for; a
-          // batch handler gets its partitions side by side.
-          if (lanes.has(partition) || (!this.options.handleBatch && lanes.size > 0)) continue;
-          if (!this.owns(consumer, partition)) {
-            // Fetched for a partition this member no longer owns: its new owner delivers it.
-            this.abandoned = true;
-            break;
-          }
-          const position = this.position.get(partition);
-          const batch = reader.take(partition, this.maxBatch).filter((m) => position === undefined || m.offset >= position);
-          if (batch.length === 0) continue;
-          const lane = this.lane(consumer, reader, partition, batch)
-            .catch((error: unknown): LaneOutcome => {
-              this.fault ??= error instanceof Error ? error : new Error(String(error));
-              return 'stopped';
-            })
-            .finally(() => {
-              lanes.delete(partition);
-              this.wakeup.notify();
-            });
-          lanes.set(partition, lane);
-        }
+        this.startLanes(consumer, reader, lanes);
         if (this.abandoned) continue;
-        const sinceCommit = Date.now() - this.committedAt;
-        if (lanes.size === 0 && reader.empty) {
-          if (reader.failure) throw reader.failure;
-          if (reader.ended) throw new Error('the message stream ended');
-          // Caught up. Without positions of the subscriber's own, the committed offset is where
-          // a restart resumes: commit now. With them it is a mark of progress (lag, alerts, the
-          // bench's readings), which a quarter of a second behind still tells the truth.
-          if (this.uncommitted.size > 0 && (!this.options.resumeFrom || sinceCommit >= this.commitIntervalMs)) {
-            // Then look at the queues again before waiting: committing may have taken the wake-up.
-            await this.commitHandled();
-            continue;
-          }
-          await this.wakeup.wait(this.uncommitted.size > 0 ? this.commitIntervalMs - sinceCommit : 1_000);
-          continue;
-        }
-        if (this.uncommitted.size > 0 && sinceCommit >= this.commitIntervalMs) await this.commitHandled();
-        await this.wakeup.wait(this.commitIntervalMs);
+        await this.commitOrWait(reader, lanes);
       }
     } finally {
-      this.phase = 'closing';
-      await Promise.allSettled(lanes.values());
-      // Keep what was handled; if the commit fails those messages are delivered again (and deduplicated).
-      await this.commitHandled().catch((error: unknown) => {
-        this.uncommitted.clear();
-        this.logger.warn({ err: error }, 'could not commit the last handled offsets; they will be delivered again');
-      });
-      await reader.close(this.logger);
+      await this.finishConsuming(reader, lanes);
     }
+  }
+
+  /** Creates the consumer and opens its first stream, which joins the group: the member is then ready. */
+  private async startConsumer(onJoined: () => void): Promise<{ consumer: RawConsumer; reader: StreamReader }> {
+    this.phase = 'starting';
+    const consumer = this.createConsumer();
+    this.checkInterrupts();
+    const reader = await this.openReader(consumer);
+    onJoined();
+    this.joined();
+    this.phase = 'consuming';
+    this.logger.info({ assignments: consumer.assignments }, 'consuming');
+    return { consumer, reader };
+  }
+
+  /** The batches in hand finish (or see the rebalance between attempts) before the stream is swapped. */
+  private async replaceStream(consumer: RawConsumer, reader: StreamReader, lanes: Lanes): Promise<StreamReader> {
+    await Promise.allSettled(lanes.values());
+    this.checkInterrupts();
+    this.abandoned = false;
+    return this.reopen(consumer, reader);
+  }
+
+  /**
+   * Starts a lane for each partition with messages waiting and no lane running. Stops at a
+   * partition this member no longer owns, and sets `abandoned`: the stream is then replaced.
+   */
+  private startLanes(consumer: RawConsumer, reader: StreamReader, lanes: Lanes): void {
+    for (const partition of reader.waiting()) {
+      // A per-message handler is handed one message at a time, as it was written for; a
+      // batch handler gets its partitions side by side.
+      if (lanes.has(partition) || (!this.options.handleBatch && lanes.size > 0)) continue;
+      if (!this.owns(consumer, partition)) {
+        // Fetched for a partition this member no longer owns: its new owner delivers it.
+        this.abandoned = true;
+        return;
+      }
+      const position = this.position.get(partition);
+      const batch = reader.take(partition, this.maxBatch).filter((m) => position === undefined || m.offset >= position);
+      if (batch.length > 0) lanes.set(partition, this.trackedLane(consumer, reader, partition, batch, lanes));
+    }
+  }
+
+  /**
+   * The lane, which leaves `lanes` and wakes the loop when it ends. A lane that throws (its own
+   * failure, not the handler's) faults the whole consumer, which is then restarted.
+   */
+  private trackedLane(consumer: RawConsumer, reader: StreamReader, partition: number, batch: RawMessage[], lanes: Lanes): Promise<LaneOutcome> {
+    return this.lane(consumer, reader, partition, batch)
+      .catch((error: unknown): LaneOutcome => {
+        this.fault ??= error instanceof Error ? error : new Error(String(error));
+        return 'stopped';
+      })
+      .finally(() => {
+        lanes.delete(partition);
+        this.wakeup.notify();
+      });
+  }
+
+  /**
+   * Between rounds of handing out batches: commits the handled offsets when due, else waits for
+   * news (messages, a lane done, a rebalance). Throws when the stream has failed or ended, once
+   * all it fetched has been handled.
+   */
+  private async commitOrWait(reader: StreamReader, lanes: Lanes): Promise<void> {
+    const sinceCommit = Date.now() - this.committedAt;
+    if (lanes.size === 0 && reader.empty) {
+      if (reader.failure) throw reader.failure;
+      if (reader.ended) throw new Error('the message stream ended');
+      // Caught up. Without positions of the subscriber's own, the committed offset is where
+      // a restart resumes: commit now. With them it is a mark of progress (lag, alerts, the
+      // bench's readings), which a quarter of a second behind still tells the truth.
+      if (this.uncommitted.size > 0 && (!this.options.resumeFrom || sinceCommit >= this.commitIntervalMs)) {
+        // Then look at the queues again before waiting: committing may have taken the wake-up.
+        await this.commitHandled();
+        return;
+      }
+      await this.wakeup.wait(this.uncommitted.size > 0 ? this.commitIntervalMs - sinceCommit : 1_000);
+      return;
+    }
+    if (this.uncommitted.size > 0 && sinceCommit >= this.commitIntervalMs) await this.commitHandled();
+    await this.wakeup.wait(this.commitIntervalMs);
+  }
+
+  /** The batches in hand finish and their offsets are committed before the stream closes. */
+  private async finishConsuming(reader: StreamReader, lanes: Lanes): Promise<void> {
+    this.phase = 'closing';
+    await Promise.allSettled(lanes.values());
+    // Keep what was handled; if the commit fails those messages are delivered again (and deduplicated).
+    await this.commitHandled().catch((error: unknown) => {
+      this.uncommitted.clear();
+      this.logger.warn({ err: error }, 'could not commit the last handled offsets; they will be delivered again');
+    });
+    await reader.close(this.logger);
   }
 
   /**

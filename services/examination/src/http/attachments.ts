@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify';
 import multipart from '@fastify/multipart';
 import {
   Attachment,
@@ -129,92 +130,127 @@ async function receive(request: FastifyRequest, store: AttachmentStore, examinat
   return upload;
 }
 
-/** The body schema documents the multipart form; the body itself is a stream the hook reads and checks. */
-const bodyDocumentedOnly: FastifySchemaCompiler<any> = (route) => (route.httpPart === 'body' ? () => true : validatorCompiler(route));
+/**
+ * The upload's body schema only documents the multipart form: the body is a stream that the
+ * preHandler reads and checks itself, so only the other parts (the path) are validated.
+ */
+const bodyDocumentedOnly: FastifySchemaCompiler<FastifySchema> = (route) => (route.httpPart === 'body' ? () => true : validatorCompiler(route));
+
+type Db = ServiceContext<ExaminationDatabase>['database']['db'];
+
+const location = (a: AttachmentView) => `/examinations/${a.examinationId}/attachments/${a.name}`;
 
 export async function attachmentRoutes(app: App, context: ServiceContext<ExaminationDatabase>, settings: AttachmentSettings): Promise<void> {
-  const db = context.database.db;
   const store = new AttachmentStore(settings.directory);
   await store.open();
   void store.sweepStaleUploads(context.logger);
 
-  const location = (a: AttachmentView) => `/examinations/${a.examinationId}/attachments/${a.name}`;
-
   // The upload in a scope of its own: it parses multipart/form-data (and only it), and takes a
   // body up to the attachment limit instead of the API's 1 MiB.
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    await scope.register(multipart, { limits: { fileSize: settings.maxBytes } });
-    // Anything else is left unread and answered 415 by the handler's hook, in its own words.
-    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+  await app.register(async (scope) => uploadRoute(scope, context, store, settings));
+  listRoute(app, context.database.db);
+  downloadRoute(app, context.database.db, store);
+  refusePathAsName(app);
+}
 
-    scope.post(
-      '/examinations/:id/attachments',
-      {
-        bodyLimit: settings.maxBytes + MULTIPART_OVERHEAD_BYTES,
-        validatorCompiler: bodyDocumentedOnly,
-        schema: {
-          tags,
-          summary: 'Attach a report (PDF) or an image (PNG, JPEG) to an examination',
-          description:
-            `multipart/form-data with one part named \`file\`, whose Content-Type is one of ${acceptedTypes} and whose bytes ` +
-            'start with that type\'s signature, and a plain file name (no path). The file is stored under a name of the ' +
-            'server\'s (Location). The same bytes uploaded again to the same examination answer the attachment already ' +
-            'there (200) instead of storing a copy. A CANCELLED examination takes no attachments (409).',
-          consumes: ['multipart/form-data'],
-          params: IdParams,
-          body: UploadAttachmentBody,
-          response: {
-            201: Attachment,
-            200: Attachment,
-            400: ProblemDetails,
-            404: ProblemDetails,
-            409: ProblemDetails,
-            413: ProblemDetails,
-            415: ProblemDetails,
-            507: ProblemDetails,
-          },
-        },
-        preHandler: async (request) => {
-          const { id } = request.params as { id: number };
-          if (!request.isMultipart()) throw unsupportedType('send the file as multipart/form-data, in one part named "file"');
-          // Refused before its bytes are read: an unknown or a cancelled examination.
-          await assertAttachable(db, id);
-          const upload = await receive(request, store, id, settings.maxBytes);
-          uploads.set(request, upload);
-          // What the Idempotency-Key's body hash covers: the file's bytes (by their hash) and how it was sent.
-          request.body = { filename: upload.filename, contentType: upload.contentType, sha256: upload.sha256 };
-        },
-        // The temporary file of an upload that did not get stored (refused, replayed): removed
-        // before the answer leaves, or when the client goes away.
-        onSend: async (request, _reply, payload) => {
-          await discardUnstored(request);
-          return payload;
-        },
-        onRequestAbort: discardUnstored,
-      },
-      async (request, reply) => {
-        const { id } = request.params as { id: number };
-        const upload = uploads.get(request)!;
-        const name = AttachmentStore.newName(attachmentExtensions[upload.contentType]);
-        // The file first, complete and in place; the row second (see store.ts).
-        const stored = await store.commit(upload, name);
-        upload.committedPath = stored;
-        let outcome: { created: boolean; attachment: AttachmentView };
-        try {
-          const { filename, contentType, size, sha256 } = upload;
-          outcome = await attachFile(context, requestOrigin(request), id, { name, filename, contentType, size, sha256 });
-        } catch (error) {
-          await discard(stored);
-          throw error;
-        }
-        if (!outcome.created) await discard(stored);
-        reply.code(outcome.created ? 201 : 200).header('location', location(outcome.attachment));
-        return outcome.attachment;
-      },
-    );
-  });
+const uploadSchema = {
+  tags,
+  summary: 'Attach a report (PDF) or an image (PNG, JPEG) to an examination',
+  description:
+    `multipart/form-data with one part named \`file\`, whose Content-Type is one of ${acceptedTypes} and whose bytes ` +
+    'start with that type\'s signature, and a plain file name (no path). The file is stored under a name of the ' +
+    'server\'s (Location). The same bytes uploaded again to the same examination answer the attachment already ' +
+    'there (200) instead of storing a copy. A CANCELLED examination takes no attachments (409).',
+  consumes: ['multipart/form-data'],
+  params: IdParams,
+  body: UploadAttachmentBody,
+  response: {
+    201: Attachment,
+    200: Attachment,
+    400: ProblemDetails,
+    404: ProblemDetails,
+    409: ProblemDetails,
+    413: ProblemDetails,
+    415: ProblemDetails,
+    507: ProblemDetails,
+  },
+};
 
+/** POST /examinations/{id}/attachments, registered in the scope that parses multipart/form-data. */
+async function uploadRoute(scope: App, context: ServiceContext<ExaminationDatabase>, store: AttachmentStore, settings: AttachmentSettings): Promise<void> {
+  scope.removeAllContentTypeParsers();
+  await scope.register(multipart, { limits: { fileSize: settings.maxBytes } });
+  // Anything else is left unread and answered 415 by the handler's hook, in its own words.
+  scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  scope.post(
+    '/examinations/:id/attachments',
+    {
+      bodyLimit: settings.maxBytes + MULTIPART_OVERHEAD_BYTES,
+      validatorCompiler: bodyDocumentedOnly,
+      schema: uploadSchema,
+      preHandler: async (request) => stageUpload(request, context.database.db, store, settings.maxBytes),
+      // The temporary file of an upload that did not get stored (refused, replayed): removed
+      // before the answer leaves, or when the client goes away.
+      onSend: async (request, _reply, payload) => {
+        await discardUnstored(request);
+        return payload;
+      },
+      onRequestAbort: discardUnstored,
+    },
+    async (request, reply) => {
+      const outcome = await storeUpload(context, store, request);
+      reply.code(outcome.created ? 201 : 200).header('location', location(outcome.attachment));
+      return outcome.attachment;
+    },
+  );
+}
+
+/**
+ * Reads and checks the upload into a staged file before the handler runs, so that a refusal
+ * costs no stored file and no row.
+ */
+async function stageUpload(request: FastifyRequest, db: Db, store: AttachmentStore, maxBytes: number): Promise<void> {
+  const { id } = request.params as { id: number };
+  if (!request.isMultipart()) throw unsupportedType('send the file as multipart/form-data, in one part named "file"');
+  // Refused before its bytes are read: an unknown or a cancelled examination.
+  await assertAttachable(db, id);
+  const upload = await receive(request, store, id, maxBytes);
+  uploads.set(request, upload);
+  // What the Idempotency-Key's body hash covers: the file's bytes (by their hash) and how it was sent.
+  request.body = { filename: upload.filename, contentType: upload.contentType, sha256: upload.sha256 };
+}
+
+/**
+ * Stores the staged upload under a name of the server's and records it. When it is not recorded
+ * (a failure, or the same bytes attached before) the stored file is removed again, so no file is
+ * left without its row.
+ */
+async function storeUpload(
+  context: ServiceContext<ExaminationDatabase>,
+  store: AttachmentStore,
+  request: FastifyRequest,
+): Promise<{ created: boolean; attachment: AttachmentView }> {
+  const { id } = request.params as { id: number };
+  const upload = uploads.get(request)!;
+  const name = AttachmentStore.newName(attachmentExtensions[upload.contentType]);
+  // The file first, complete and in place; the row second (see store.ts).
+  const stored = await store.commit(upload, name);
+  upload.committedPath = stored;
+  let outcome: { created: boolean; attachment: AttachmentView };
+  try {
+    const { filename, contentType, size, sha256 } = upload;
+    outcome = await attachFile(context, requestOrigin(request), id, { name, filename, contentType, size, sha256 });
+  } catch (error) {
+    await discard(stored);
+    throw error;
+  }
+  if (!outcome.created) await discard(stored);
+  return outcome;
+}
+
+/** GET /examinations/{id}/attachments: the list. */
+function listRoute(app: App, db: Db): void {
   app.get(
     '/examinations/:id/attachments',
     {
@@ -232,8 +268,12 @@ export async function attachmentRoutes(app: App, context: ServiceContext<Examina
       return listAttachments(db, id, request.query);
     },
   );
+}
 
-  const binary = { type: 'string', format: 'binary' };
+const binary = { type: 'string', format: 'binary' };
+
+/** GET /examinations/{id}/attachments/{name}: the bytes. */
+function downloadRoute(app: App, db: Db, store: AttachmentStore): void {
   app.get(
     '/examinations/:id/attachments/:name',
     {
@@ -253,37 +293,48 @@ export async function attachmentRoutes(app: App, context: ServiceContext<Examina
     },
     async (request, reply: FastifyReply) => {
       const { id, name } = request.params as { id: number; name: string };
-      const attachment = await findAttachment(db, id, name);
-      if (!attachment) {
-        if (!(await examinationExists(db, id))) throw notFound('examination', id);
-        throw notFound(`attachment of examination ${id}:`, name);
-      }
+      const attachment = await findAttachmentOrNotFound(db, id, name);
       const file = await store.read(id, name);
       if (!file) {
         request.log.error({ examinationId: id, attachment: name }, 'the file of an attachment is missing from ATTACHMENTS_DIR');
         throw new HttpProblem({ status: 500, title: 'Internal Server Error', detail: 'the stored file of this attachment is missing' });
       }
-      return reply
-        .type(attachment.contentType)
-        .header('content-length', file.size)
-        .header('content-disposition', contentDisposition(attachment.filename, attachment.contentType))
-        .header('x-content-type-options', 'nosniff')
-        // Opened in a tab, it runs nothing and loads nothing (defence in depth besides nosniff).
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        // Clinical documents stay out of shared and disk caches.
-        .header('cache-control', 'private, no-store')
-        .header('etag', `"${attachment.sha256}"`)
-        .header('repr-digest', `sha-256=:${Buffer.from(attachment.sha256, 'hex').toString('base64')}:`)
-        .send(file.stream);
+      return sendAttachment(reply, attachment, file);
     },
   );
+}
 
-  // A "name" of several path segments (../../etc/passwd sent as is) is no attachment name either:
-  // a 400 like any other malformed name, not a 404 for an unknown route.
+/** The attachment's row; when there is none, the 404 says whether the examination is what is missing. */
+async function findAttachmentOrNotFound(db: Db, id: number, name: string): Promise<AttachmentView> {
+  const attachment = await findAttachment(db, id, name);
+  if (attachment) return attachment;
+  if (!(await examinationExists(db, id))) throw notFound('examination', id);
+  throw notFound(`attachment of examination ${id}:`, name);
+}
+
+function sendAttachment(reply: FastifyReply, attachment: AttachmentView, file: { stream: Readable; size: number }): FastifyReply {
+  return reply
+    .type(attachment.contentType)
+    .header('content-length', file.size)
+    .header('content-disposition', contentDisposition(attachment.filename, attachment.contentType))
+    .header('x-content-type-options', 'nosniff')
+    // Opened in a tab, it runs nothing and loads nothing (defence in depth besides nosniff).
+    .header('content-security-policy', "default-src 'none'; sandbox")
+    // Clinical documents stay out of shared and disk caches.
+    .header('cache-control', 'private, no-store')
+    .header('etag', `"${attachment.sha256}"`)
+    .header('repr-digest', `sha-256=:${Buffer.from(attachment.sha256, 'hex').toString('base64')}:`)
+    .send(file.stream);
+}
+
+/**
+ * A "name" of several path segments (../../etc/passwd sent as is) is no attachment name either:
+ * a 400 like any other malformed name, not a 404 for an unknown route.
+ */
+function refusePathAsName(app: App): void {
   app.get('/examinations/:id/attachments/*', { schema: { hide: true } }, async () => {
     throw validationProblem('the path parameters are invalid', [
       { field: 'name', in: 'params', message: 'must be an attachment name as listed (32 hex digits and an extension), not a path' },
     ]);
   });
 }
-
