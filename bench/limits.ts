@@ -64,6 +64,7 @@ const KAFKA_WARM_UP = 20;
 const KAFKA_MESSAGE_TIMEOUT_MS = 10_000;
 
 type StringStream = MessagesStream<string, string, string, string>;
+type StringProducer = Producer<string, string, string, string>;
 
 /**
  * Hands each message's arrival time to whoever waits for it. Only one message is in flight at a
@@ -91,7 +92,7 @@ class ArrivalWatch {
 }
 
 /** Sends one message and waits until it was consumed: milliseconds from just before send() to its arrival. */
-async function roundTrip(producer: Producer<string, string, string, string>, watch: ArrivalWatch, topic: string, value: string): Promise<number> {
+async function roundTrip(producer: StringProducer, watch: ArrivalWatch, topic: string, value: string): Promise<number> {
   // Expected before sending: with acks=all on one replica the message can reach the consumer
   // before the producer has its acknowledgement.
   const arrival = watch.expect(value);
@@ -100,11 +101,10 @@ async function roundTrip(producer: Producer<string, string, string, string>, wat
   return (await withTimeout(arrival, KAFKA_MESSAGE_TIMEOUT_MS, `message ${value}`)) - sentAt;
 }
 
-export async function kafkaRoundTrip(options: { brokers: string[]; messages: number; log: Log }): Promise<KafkaRoundTripFigures> {
-  const { brokers, messages, log } = options;
-  const topic = uniqueName('bench_limits');
-  const group = `${topic}_group`;
-  // The connection settings of the services' transport (packages/platform/src/transport/kafka.ts).
+type KafkaClients = { admin: Admin; producer: StringProducer; consumer: Consumer<string, string, string, string> };
+
+/** The three clients of the measurement, set as the services' transport sets its own (packages/platform/src/transport/kafka.ts). */
+function kafkaClients(brokers: string[], topic: string, group: string, log: Log): KafkaClients {
   const client = { bootstrapBrokers: brokers, connectTimeout: 3_000, timeout: 5_000, retries: 3 };
   const admin = new Admin({ ...client, clientId: `${topic}-admin` });
   // The services' producer settings: the durability they pay for is part of the figure.
@@ -126,42 +126,64 @@ export async function kafkaRoundTrip(options: { brokers: string[]; messages: num
   });
   // An 'error' event without a listener would crash the process.
   for (const emitter of [admin, producer, consumer]) emitter.on('error', (error: Error) => log(`limits: Kafka client error: ${error.message}`));
+  return { admin, producer, consumer };
+}
+
+/** The warm-up pays for connections, the idempotent producer's id and the first metadata; then `messages` timed, one at a time. */
+async function timedRoundTrips(producer: StringProducer, watch: ArrivalWatch, topic: string, messages: number): Promise<number[]> {
+  for (let i = 0; i < KAFKA_WARM_UP; i++) await roundTrip(producer, watch, topic, `warm-up-${i}`);
+  const latencies: number[] = [];
+  for (let i = 0; i < messages; i++) latencies.push(await roundTrip(producer, watch, topic, `message-${i}`));
+  return latencies;
+}
+
+function roundTripFigures(messages: number, latencies: number[]): KafkaRoundTripFigures {
+  return {
+    messages,
+    p50Ms: percentileOf(latencies, 50),
+    p99Ms: percentileOf(latencies, 99),
+    maxMs: percentileOf(latencies, 100),
+    partitions: 1,
+    method:
+      'Time from just before producer.send() (@platformatic/kafka, idempotent, acks=all) to the message in the data handler ' +
+      `of a consumer stream in a fresh group on a fresh 1-partition topic, one message in flight at a time, after ${KAFKA_WARM_UP} warm-up messages.`,
+  };
+}
+
+/** What the measurement leaves behind, undone in order; the topic and the group only if the topic was made. */
+function kafkaCleanUpSteps(clients: KafkaClients, stream: StringStream | undefined, topic: string, group: string, topicCreated: boolean): Array<[string, () => Promise<unknown>]> {
+  const { admin, producer, consumer } = clients;
+  return [
+    ['closing the Kafka stream', async () => stream?.close()],
+    // Leaves the group at once, so that the group can be deleted.
+    ['closing the Kafka consumer', () => consumer.close(true)],
+    ['closing the Kafka producer', () => producer.close()],
+    ['deleting the Kafka topic', async () => topicCreated && admin.deleteTopics({ topics: [topic] })],
+    ['deleting the Kafka consumer group', async () => topicCreated && admin.deleteGroups({ groups: [group] })],
+    ['closing the Kafka admin client', () => admin.close()],
+  ];
+}
+
+export async function kafkaRoundTrip(options: { brokers: string[]; messages: number; log: Log }): Promise<KafkaRoundTripFigures> {
+  const { brokers, messages, log } = options;
+  const topic = uniqueName('bench_limits');
+  const group = `${topic}_group`;
+  const clients = kafkaClients(brokers, topic, group, log);
   let stream: StringStream | undefined;
   let topicCreated = false;
   try {
-    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    await clients.admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
     topicCreated = true;
     // consume() resolves once the member joined its group and was assigned the partition. The
     // topic is fresh, so reading from its beginning misses nothing whenever the first fetch goes out.
-    stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false });
+    stream = await clients.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false });
     const watch = new ArrivalWatch(stream);
     log(`limits: Kafka round trip on ${topic}: ${KAFKA_WARM_UP} warm-up messages, then ${messages} measured, one at a time`);
-    // The warm-up pays for connections, the idempotent producer's id and the first metadata.
-    for (let i = 0; i < KAFKA_WARM_UP; i++) await roundTrip(producer, watch, topic, `warm-up-${i}`);
-    const latencies: number[] = [];
-    for (let i = 0; i < messages; i++) latencies.push(await roundTrip(producer, watch, topic, `message-${i}`));
-    const figures = {
-      messages,
-      p50Ms: percentileOf(latencies, 50),
-      p99Ms: percentileOf(latencies, 99),
-      maxMs: percentileOf(latencies, 100),
-      partitions: 1,
-      method:
-        'Time from just before producer.send() (@platformatic/kafka, idempotent, acks=all) to the message in the data handler ' +
-        `of a consumer stream in a fresh group on a fresh 1-partition topic, one message in flight at a time, after ${KAFKA_WARM_UP} warm-up messages.`,
-    };
+    const figures = roundTripFigures(messages, await timedRoundTrips(clients.producer, watch, topic, messages));
     log(`limits: Kafka round trip p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms`);
     return figures;
   } finally {
-    await cleanUp(log, [
-      ['closing the Kafka stream', async () => stream?.close()],
-      // Leaves the group at once, so that the group can be deleted.
-      ['closing the Kafka consumer', () => consumer.close(true)],
-      ['closing the Kafka producer', () => producer.close()],
-      ['deleting the Kafka topic', async () => topicCreated && admin.deleteTopics({ topics: [topic] })],
-      ['deleting the Kafka consumer group', async () => topicCreated && admin.deleteGroups({ groups: [group] })],
-      ['closing the Kafka admin client', () => admin.close()],
-    ]);
+    await cleanUp(log, kafkaCleanUpSteps(clients, stream, topic, group, topicCreated));
   }
 }
 

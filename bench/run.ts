@@ -91,73 +91,106 @@ function cpuSubjects(bench: TestSystem): CpuSubjects {
 
 type ProfileRun = { profile: 'embedded' | 'production'; nginxBinary: string; mode: Mode; wanted: (name: ScenarioName) => boolean; results: Results; log: Log };
 
+/** A profile's running system, and what its scenarios share: the lag watch and whose CPU to read. */
+type ProfileBench = ProfileRun & { bench: TestSystem; lag: LagWatch; subjects: CpuSubjects; transport: 'embedded' | 'kafka' };
+
+type MemoryPeaks = Record<ServiceName, number | null>;
+/** Each service's memory on one profile: idle, and at its peak under scenario 3. */
+type ProfileMemory = Record<ServiceName, MemoryFigures[ServiceName]>;
+
+function logInfrastructureCpu(subjects: CpuSubjects, log: Log): void {
+  if (!subjects.infrastructure) return;
+  const { kafkaPid, postgres } = subjects.infrastructure;
+  log(`  CPU of the infrastructure: Kafka broker ${kafkaPid ? `pid ${kafkaPid}` : 'not on this machine'}, PostgreSQL ${postgres ? `postmaster pid ${postgres.postmasterPid}` : 'not on this machine'}`);
+}
+
+/** 5 (idle): before any load has touched the system. */
+async function readIdleMemory(bench: TestSystem, mode: Mode, log: Log): Promise<Awaited<ReturnType<typeof idleMemory>>> {
+  await sleep(mode.quick ? 1_000 : 3_000);
+  const idle = await idleMemory(bench);
+  log(`memory idle (RSS / PSS / heap used): ${SERVICE_NAMES.map((name) => `${name} ${idle[name].idleMb}/${idle[name].idlePssMb}/${idle[name].idleHeapUsedMb} MB`).join(', ')}`);
+  return idle;
+}
+
+/** Scenario 1 compares the gateway with nginx and a minimal proxy: a figure of the gateway's code, measured once, on the embedded profile. */
+async function runGateway(p: ProfileBench): Promise<void> {
+  if (p.profile !== 'embedded' || !p.wanted('gateway')) return;
+  p.log('scenario 1: GET /receptions/{id}, 20 connections: direct, nginx, a minimal Node.js proxy, the gateway');
+  p.results.gateway = await gatewayScenario(p.bench, p.nginxBinary, p.mode, p.log);
+}
+
+async function runQuery(p: ProfileBench): Promise<void> {
+  if (!p.wanted('query')) return;
+  if (p.profile === 'embedded' || !p.mode.quick) {
+    p.log(`scenario 4: read model queries with 100,000 visits (${p.profile} profile, on the idle system)`);
+    p.results.query[p.profile] = await queryScenario(p.bench, p.mode, p.log);
+  } else {
+    p.results.notRun.push('4 read model on the production profile (the quick run keeps short)');
+  }
+}
+
+async function runVisitCost(p: ProfileBench): Promise<void> {
+  if (!p.wanted('visits')) return;
+  p.log(`scenario 6: the cost of a complete visit on the ${p.profile} profile (${p.mode.quick ? 24 : 60} visits, 6 clients)`);
+  p.results.visitCost[p.transport] = await visitCostScenario(p.bench, p.lag, p.subjects, p.mode, p.log);
+}
+
+async function runDiagnostic(p: ProfileBench): Promise<void> {
+  if (p.mode.quick || !p.wanted('diagnostic')) return;
+  p.log(`diagnostic: POST /receptions capacity of the reception service (${p.profile} profile)`);
+  p.results.diagnostics.receptionPostCapacity[p.profile] = await receptionPostCapacity(p.bench, p.mode, p.log);
+  p.log(`  the consumers ${(await settle(p.lag, 30_000)) ? 'caught up' : 'had not caught up (scenario 2 starts with a backlog)'}`);
+}
+
+async function runPropagation(p: ProfileBench): Promise<void> {
+  if (!p.wanted('propagation')) return;
+  const rate = TARGETS.propagation[p.transport].ratePerSec;
+  p.log(`scenario 2: propagation on the ${p.profile} profile, ${rate} receptions/s for ${p.mode.quick ? 10 : 60} s`);
+  const cpu = cpuMeter(p.subjects);
+  p.results.propagation[p.transport] = { ...(await propagationScenario(p.bench, rate, p.mode, p.log)), cpu: cpu.stop() };
+  p.log(`  CPU: ${describeCpu(p.results.propagation[p.transport].cpu)}`);
+  await settle(p.lag, p.mode.quick ? 3_000 : 30_000);
+}
+
+/** Scenario 3, the heaviest load: the services' peak memory is sampled under it. */
+async function runThroughput(p: ProfileBench): Promise<MemoryPeaks> {
+  const peaks = Object.fromEntries(SERVICE_NAMES.map((name) => [name, null])) as MemoryPeaks;
+  if (!p.wanted('throughput')) return peaks;
+  p.log(`scenario 3: complete visits per second on the ${p.profile} profile, clients raised until saturation`);
+  const sampler = peakSampler(p.bench);
+  const cpu = cpuMeter(p.subjects);
+  p.results.throughput[p.transport] = { ...(await throughputScenario(p.bench, p.lag, p.subjects, p.mode, p.log, () => sampler.tick())), cpu: cpu.stop() };
+  p.log(`  CPU over the whole scenario: ${describeCpu(p.results.throughput[p.transport].cpu)}`);
+  return Object.assign(peaks, sampler.peaks());
+}
+
+/** The scenarios in an order where each starts on a settled system; the peak memory under scenario 3. */
+async function runScenarios(p: ProfileBench): Promise<MemoryPeaks> {
+  await runGateway(p);
+  await runQuery(p);
+  await runVisitCost(p);
+  await runDiagnostic(p);
+  await runPropagation(p);
+  return runThroughput(p);
+}
+
 /**
  * One profile's scenarios on a system of its own: idle memory, then the scenarios in an order
  * where each starts on a settled system, and the peak memory under scenario 3.
  */
-async function runProfile(run: ProfileRun): Promise<Record<ServiceName, MemoryFigures[ServiceName]>> {
-  const { profile, mode, wanted, results, log } = run;
-  const transport = profile === 'embedded' ? 'embedded' : 'kafka';
+async function runProfile(run: ProfileRun): Promise<ProfileMemory> {
+  const { profile, results, log } = run;
   log(`starting the system (${profile} profile)`);
   const bench = await startTestSystem(`bench-${profile}`, { profile, env: BENCH_ENV });
   let lag: LagWatch | undefined;
   try {
     lag = await openLagWatch(bench);
     const subjects = cpuSubjects(bench);
-    if (subjects.infrastructure) {
-      const { kafkaPid, postgres } = subjects.infrastructure;
-      log(`  CPU of the infrastructure: Kafka broker ${kafkaPid ? `pid ${kafkaPid}` : 'not on this machine'}, PostgreSQL ${postgres ? `postmaster pid ${postgres.postmasterPid}` : 'not on this machine'}`);
-    }
-    // 5 (idle): before any load has touched the system.
-    await sleep(mode.quick ? 1_000 : 3_000);
-    const idle = await idleMemory(bench);
-    log(`memory idle (RSS / PSS / heap used): ${SERVICE_NAMES.map((name) => `${name} ${idle[name].idleMb}/${idle[name].idlePssMb}/${idle[name].idleHeapUsedMb} MB`).join(', ')}`);
-
-    if (profile === 'embedded' && wanted('gateway')) {
-      log('scenario 1: GET /receptions/{id}, 20 connections: direct, nginx, a minimal Node.js proxy, the gateway');
-      results.gateway = await gatewayScenario(bench, run.nginxBinary, mode, log);
-    }
-
-    if (wanted('query')) {
-      if (profile === 'embedded' || !mode.quick) {
-        log(`scenario 4: read model queries with 100,000 visits (${profile} profile, on the idle system)`);
-        results.query[profile] = await queryScenario(bench, mode, log);
-      } else {
-        results.notRun.push('4 read model on the production profile (the quick run keeps short)');
-      }
-    }
-
-    if (wanted('visits')) {
-      log(`scenario 6: the cost of a complete visit on the ${profile} profile (${mode.quick ? 24 : 60} visits, 6 clients)`);
-      results.visitCost[transport] = await visitCostScenario(bench, lag, subjects, mode, log);
-    }
-
-    if (!mode.quick && wanted('diagnostic')) {
-      log(`diagnostic: POST /receptions capacity of the reception service (${profile} profile)`);
-      results.diagnostics.receptionPostCapacity[profile] = await receptionPostCapacity(bench, mode, log);
-      log(`  the consumers ${(await settle(lag, 30_000)) ? 'caught up' : 'had not caught up (scenario 2 starts with a backlog)'}`);
-    }
-
-    if (wanted('propagation')) {
-      const rate = TARGETS.propagation[transport].ratePerSec;
-      log(`scenario 2: propagation on the ${profile} profile, ${rate} receptions/s for ${mode.quick ? 10 : 60} s`);
-      const cpu = cpuMeter(subjects);
-      results.propagation[transport] = { ...(await propagationScenario(bench, rate, mode, log)), cpu: cpu.stop() };
-      log(`  CPU: ${describeCpu(results.propagation[transport].cpu)}`);
-      await settle(lag, mode.quick ? 3_000 : 30_000);
-    }
-
-    const peaks: Record<ServiceName, number | null> = Object.fromEntries(SERVICE_NAMES.map((name) => [name, null])) as Record<ServiceName, number | null>;
-    if (wanted('throughput')) {
-      log(`scenario 3: complete visits per second on the ${profile} profile, clients raised until saturation`);
-      const sampler = peakSampler(bench);
-      const cpu = cpuMeter(subjects);
-      results.throughput[transport] = { ...(await throughputScenario(bench, lag, subjects, mode, log, () => sampler.tick())), cpu: cpu.stop() };
-      log(`  CPU over the whole scenario: ${describeCpu(results.throughput[transport].cpu)}`);
-      Object.assign(peaks, sampler.peaks());
-    }
-    const loadScenario = wanted('throughput') ? `throughput (${profile})` : null;
-    return Object.fromEntries(SERVICE_NAMES.map((name) => [name, { ...idle[name], loadMb: peaks[name], loadScenario }])) as Record<ServiceName, MemoryFigures[ServiceName]>;
+    logInfrastructureCpu(subjects, log);
+    const idle = await readIdleMemory(bench, run.mode, log);
+    const peaks = await runScenarios({ ...run, bench, lag, subjects, transport: profile === 'embedded' ? 'embedded' : 'kafka' });
+    const loadScenario = run.wanted('throughput') ? `throughput (${profile})` : null;
+    return Object.fromEntries(SERVICE_NAMES.map((name) => [name, { ...idle[name], loadMb: peaks[name], loadScenario }])) as ProfileMemory;
   } finally {
     await lag?.close();
     await stopSystem(bench, profile, results, log);
@@ -189,22 +222,24 @@ function visitCostComparison(results: Results): Results | null {
   };
 }
 
-async function main(): Promise<void> {
+type CommandLine = { only: 'embedded' | 'production' | undefined; scenario: string | undefined; wanted: (name: ScenarioName) => boolean; mode: Mode; outDir: string };
+
+function parseCommandLine(): CommandLine {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, scenario: { type: 'string' } } });
   // --only embedded|production: one profile, while working on it (the recorded figures come from both).
   if (values.only !== undefined && values.only !== 'embedded' && values.only !== 'production') throw new Error(`--only takes embedded or production, not "${values.only}"`);
-  const wanted = parseScenarios(values.scenario);
-  const mode: Mode = { quick: values.quick ?? false };
-  const outDir = path.resolve(values.out ?? BENCH_DIR);
-  fs.mkdirSync(outDir, { recursive: true });
-  const started = Date.now();
-  const log: Log = (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
-  const loadBefore = machineLoad();
-  log(`${mode.quick ? 'quick' : 'full'} run on ${os.cpus().length} cores, load average ${loadBefore.loadAvg1m}`);
+  return {
+    only: values.only,
+    scenario: values.scenario,
+    wanted: parseScenarios(values.scenario),
+    mode: { quick: values.quick ?? false },
+    outDir: path.resolve(values.out ?? BENCH_DIR),
+  };
+}
 
-  const nginxBinary = ensureNginx(log);
-  const production = Boolean(process.env.KAFKA_BROKERS?.trim() && process.env.DATABASE_URL?.trim());
-  const results: Results = {
+/** results.json before any scenario ran: the machine, the versions and the settings, and a null for every figure. */
+function initialResults(mode: Mode, nginxBinary: string, loadBefore: ReturnType<typeof machineLoad>, scenario: string | undefined): Results {
+  return {
     date: new Date().toISOString(),
     mode: mode.quick ? 'quick' : 'full',
     targets: TARGETS,
@@ -227,7 +262,7 @@ async function main(): Promise<void> {
       undici: packageVersion('undici'),
     },
     settings: BENCH_ENV,
-    scenarios: values.scenario ?? 'all',
+    scenarios: scenario ?? 'all',
     gateway: null,
     propagation: { embedded: null, kafka: null },
     throughput: { embedded: null, kafka: null },
@@ -241,38 +276,66 @@ async function main(): Promise<void> {
     notRun: [] as string[],
     shutdownProblems: [] as string[],
   };
+}
 
-  const embeddedMemory = values.only === 'production' ? null : await runProfile({ profile: 'embedded', nginxBinary, mode, wanted, results, log });
-  results.memoryEmbedded = embeddedMemory;
-  if (!embeddedMemory) results.notRun.push('the embedded profile (--only production)');
+/** The machine's own limits, read against the production profile's figures (bench/limits.ts). */
+async function measureLimits(mode: Mode, results: Results, log: Log): Promise<void> {
+  log('limits: the Kafka client round trip on a bare topic, PostgreSQL single-row commits');
+  const roundTrip = await kafkaRoundTrip({ brokers: process.env.KAFKA_BROKERS!.split(',').map((b) => b.trim()), messages: mode.quick ? 100 : 1_000, log });
+  const commits = await pgCommitRate({ url: process.env.DATABASE_URL!, durationS: mode.quick ? 1 : 10, connections: 1, log });
+  results.limits = { kafkaRoundTripP99Ms: roundTrip.p99Ms, pgCommitsPerSec: commits.commitsPerSec, kafkaRoundTrip: roundTrip, pgCommits: commits };
+  log(`  Kafka round trip p50 ${roundTrip.p50Ms} ms, p99 ${roundTrip.p99Ms} ms; PostgreSQL ${commits.commitsPerSec} commits/s (p99 ${commits.p99Ms} ms)`);
+}
 
-  if (production && values.only !== 'embedded') {
-    if (wanted('limits')) {
-      log('limits: the Kafka client round trip on a bare topic, PostgreSQL single-row commits');
-      const roundTrip = await kafkaRoundTrip({ brokers: process.env.KAFKA_BROKERS!.split(',').map((b) => b.trim()), messages: mode.quick ? 100 : 1_000, log });
-      const commits = await pgCommitRate({ url: process.env.DATABASE_URL!, durationS: mode.quick ? 1 : 10, connections: 1, log });
-      results.limits = { kafkaRoundTripP99Ms: roundTrip.p99Ms, pgCommitsPerSec: commits.commitsPerSec, kafkaRoundTrip: roundTrip, pgCommits: commits };
-      log(`  Kafka round trip p50 ${roundTrip.p50Ms} ms, p99 ${roundTrip.p99Ms} ms; PostgreSQL ${commits.commitsPerSec} commits/s (p99 ${commits.p99Ms} ms)`);
-    }
-    results.memory = { profile: 'production', ...(await runProfile({ profile: 'production', nginxBinary, mode, wanted, results, log })) };
-  } else {
-    results.memory = embeddedMemory && { profile: 'embedded', ...embeddedMemory };
-    results.notRun.push(
-      production
-        ? 'the production profile and the limits (--only embedded)'
-        : 'the production profile and the limits (KAFKA_BROKERS and DATABASE_URL not set; `eval "$(npm run -s infra:up)"` first)',
-    );
+/** The production profile when its infrastructure is there, the limits first; else why it did not run. */
+async function runProductionSide(run: Omit<ProfileRun, 'profile'>, cli: CommandLine, production: boolean, embeddedMemory: ProfileMemory | null): Promise<void> {
+  const { results } = run;
+  if (production && cli.only !== 'embedded') {
+    if (run.wanted('limits')) await measureLimits(run.mode, results, run.log);
+    results.memory = { profile: 'production', ...(await runProfile({ profile: 'production', ...run })) };
+    return;
   }
+  results.memory = embeddedMemory && { profile: 'embedded', ...embeddedMemory };
+  results.notRun.push(
+    production
+      ? 'the production profile and the limits (--only embedded)'
+      : 'the production profile and the limits (KAFKA_BROKERS and DATABASE_URL not set; `eval "$(npm run -s infra:up)"` first)',
+  );
+}
 
-  results.visitCostComparison = visitCostComparison(results);
-  if (values.scenario !== undefined) results.notRun.push(`every scenario but ${values.scenario} (--scenario)`);
-  results.machine.loadAfter = machineLoad();
-  results.elapsedS = Math.round((Date.now() - started) / 1000);
+/** results.json and the figures of RESULTS.md; a RESULTS.md of another directory starts as a copy of the recorded one, whose prose it keeps. */
+function writeResults(outDir: string, results: Results, log: Log): void {
   fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const markdown = path.join(outDir, 'RESULTS.md');
   if (outDir !== BENCH_DIR && !fs.existsSync(markdown)) fs.copyFileSync(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
   writeResultsMarkdown(markdown, results);
   log(`wrote ${path.relative(process.cwd(), outDir) || '.'}/results.json and RESULTS.md in ${results.elapsedS} s`);
+}
+
+async function main(): Promise<void> {
+  const cli = parseCommandLine();
+  const { mode } = cli;
+  fs.mkdirSync(cli.outDir, { recursive: true });
+  const started = Date.now();
+  const log: Log = (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+  const loadBefore = machineLoad();
+  log(`${mode.quick ? 'quick' : 'full'} run on ${os.cpus().length} cores, load average ${loadBefore.loadAvg1m}`);
+
+  const nginxBinary = ensureNginx(log);
+  const production = Boolean(process.env.KAFKA_BROKERS?.trim() && process.env.DATABASE_URL?.trim());
+  const results = initialResults(mode, nginxBinary, loadBefore, cli.scenario);
+  const run = { nginxBinary, mode, wanted: cli.wanted, results, log };
+
+  const embeddedMemory = cli.only === 'production' ? null : await runProfile({ profile: 'embedded', ...run });
+  results.memoryEmbedded = embeddedMemory;
+  if (!embeddedMemory) results.notRun.push('the embedded profile (--only production)');
+  await runProductionSide(run, cli, production, embeddedMemory);
+
+  results.visitCostComparison = visitCostComparison(results);
+  if (cli.scenario !== undefined) results.notRun.push(`every scenario but ${cli.scenario} (--scenario)`);
+  results.machine.loadAfter = machineLoad();
+  results.elapsedS = Math.round((Date.now() - started) / 1000);
+  writeResults(cli.outDir, results, log);
 }
 
 main().catch((error) => {

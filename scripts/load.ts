@@ -297,18 +297,16 @@ async function assertReachable(target: URL): Promise<void> {
   }
 }
 
-export async function runLoad(options: LoadOptions, log: (line: string) => void): Promise<LoadSummary> {
-  await assertReachable(options.target);
-  const prefix = options.target.pathname.replace(/\/+$/, '');
-  const mix = requestMix(prefix, options.readOnly);
-  const tokens = await keepToken(options, prefix, log);
-  const routes: RouteCounts = {};
-  const latencies: number[] = [];
-  const errorSamples = new Set<string>();
+/** What the run observes beside autocannon's own result: answers by route, every latency, a few error messages. */
+type Observations = { routes: RouteCounts; latencies: number[]; errorSamples: Set<string> };
 
-  // Count each answer under its route (autocannon gives per-request callbacks the status only).
-  // Each request gets the token of the moment (it may have been renewed since the last pass).
-  const requests = mix.map(({ route, onResponse, setupRequest, ...request }) => ({
+/**
+ * The mix as autocannon is given it. Each answer is counted under its route (autocannon gives
+ * per-request callbacks the status only), and each request gets the token of the moment (it may
+ * have been renewed since the last pass).
+ */
+function countedRequests(mix: Array<Request & { route: string }>, tokens: TokenKeeper, routes: RouteCounts) {
+  return mix.map(({ route, onResponse, setupRequest, ...request }) => ({
     ...request,
     setupRequest(next: Request, context: Context): Request {
       const prepared = setupRequest ? setupRequest(next, context) : next;
@@ -321,11 +319,9 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void)
       onResponse?.(status, body, context);
     },
   }));
+}
 
-  log(
-    `load: ${options.connections} connections for ${options.durationS} s${options.amount ? ` (at most ${options.amount} requests)` : ''} ` +
-      `against ${options.target.origin}${prefix}, ${options.readOnly ? 'reads only' : 'reads and registrations'}`,
-  );
+function startAutocannon(options: LoadOptions, requests: ReturnType<typeof countedRequests>, observed: Observations): AutocannonRun {
   // autocannon's bundled declaration (bench/lib/autocannon.d.ts) covers a single URL; the mix
   // uses its `requests` option and the progress events.
   const start = autocannon as unknown as (options: object) => AutocannonRun;
@@ -339,32 +335,40 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void)
     requests,
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
-    latencies.push(responseTimeMs);
+    observed.latencies.push(responseTimeMs);
   });
   instance.on('reqError', (error: Error & { code?: string }) => {
-    if (errorSamples.size < 5) errorSamples.add(error.code ?? error.message);
+    if (observed.errorSamples.size < 5) observed.errorSamples.add(error.code ?? error.message);
   });
+  return instance;
+}
 
-  // Interrupted (Ctrl-C, the Job's deadline): stop, and report what was measured.
+/**
+ * autocannon's result. Interrupted (Ctrl-C, the Job's deadline), it stops and reports what was
+ * measured; still running long after the planned end, the process gives up (exit 2) rather than
+ * keep a Job alive.
+ */
+async function resultOf(instance: AutocannonRun, durationS: number, log: (line: string) => void): Promise<AutocannonResult> {
   const stop = () => instance.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const plannedMs = options.durationS * 1_000 + WATCHDOG_GRACE_MS;
+  const plannedMs = durationS * 1_000 + WATCHDOG_GRACE_MS;
   const watchdog = setTimeout(() => {
     log(`load: autocannon still running ${plannedMs / 1_000} s after the start; giving up`);
     process.exit(2);
   }, plannedMs);
   watchdog.unref();
-  let result: AutocannonResult;
   try {
-    result = await instance;
+    return await instance;
   } finally {
-    tokens.stop();
     clearTimeout(watchdog);
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
+}
 
+function summarize(options: LoadOptions, prefix: string, result: AutocannonResult, observed: Observations): LoadSummary {
+  const { latencies } = observed;
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
   const status5xx = result['5xx'];
   const errors = result.errors + result.timeouts;
@@ -378,14 +382,35 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void)
     requestsPerSecond: result.duration > 0 ? round(requestsDone / result.duration) : 0,
     latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.length ? round(latencies.reduce((a, b) => (b > a ? b : a), 0)) : null },
     statusCodes,
-    routes,
+    routes: observed.routes,
     non2xx: result.non2xx,
     status5xx,
     errors,
     timeouts: result.timeouts,
-    errorSamples: [...errorSamples],
+    errorSamples: [...observed.errorSamples],
     ok: requestsDone > 0 && errors === 0 && status5xx === 0,
   };
+}
+
+export async function runLoad(options: LoadOptions, log: (line: string) => void): Promise<LoadSummary> {
+  await assertReachable(options.target);
+  const prefix = options.target.pathname.replace(/\/+$/, '');
+  const mix = requestMix(prefix, options.readOnly);
+  const tokens = await keepToken(options, prefix, log);
+  const observed: Observations = { routes: {}, latencies: [], errorSamples: new Set<string>() };
+  const requests = countedRequests(mix, tokens, observed.routes);
+  log(
+    `load: ${options.connections} connections for ${options.durationS} s${options.amount ? ` (at most ${options.amount} requests)` : ''} ` +
+      `against ${options.target.origin}${prefix}, ${options.readOnly ? 'reads only' : 'reads and registrations'}`,
+  );
+  const instance = startAutocannon(options, requests, observed);
+  let result: AutocannonResult;
+  try {
+    result = await resultOf(instance, options.durationS, log);
+  } finally {
+    tokens.stop();
+  }
+  return summarize(options, prefix, result, observed);
 }
 
 type AutocannonResult = {

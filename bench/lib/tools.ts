@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { endWithGrace, pollUntilAnswering } from '../../scripts/lib/child-lifecycle.ts';
 import { round } from '../../scripts/lib/stats.ts';
 import { authHeaders } from '../../test/e2e/support/tokens.ts';
 import { IDEMPOTENCY_KEY_HEADER } from './staff-client.ts';
@@ -109,15 +110,10 @@ export function nginxVersion(binary: string): string {
 
 export type RunningNginx = { url: string; pid: number; workers: number; stop(): Promise<void> };
 
-/**
- * nginx as an operator would put it in front of one service: a reverse proxy with keep-alive
- * connections to the upstream, no access log (the gateway does not log requests at LOG_LEVEL=warn
- * either), `workers` worker processes (the bench uses 1, as the gateway is one Node process).
- */
-export async function startNginx(binary: string, options: { port: number; upstream: string; workers: number }): Promise<RunningNginx> {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nginx-'));
+/** nginx's configuration: everything under `prefix`, so that nothing of the system's nginx is touched. */
+function nginxConfig(prefix: string, options: { port: number; upstream: string; workers: number }): string {
   const upstream = new URL(options.upstream);
-  const config = `
+  return `
 worker_processes ${options.workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
@@ -143,39 +139,49 @@ http {
   }
 }
 `;
-  const configFile = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(configFile, config);
-  execFileSync(binary, ['-t', '-q', '-p', prefix, '-c', configFile], { stdio: 'pipe' });
+}
+
+/** nginx in the foreground (so it is our child, and ends with us), its stderr kept for the error message. */
+function spawnNginx(binary: string, prefix: string, configFile: string): { child: ChildProcess; exited: Promise<void>; hasExited(): boolean; stderr(): string } {
   const child: ChildProcess = spawn(binary, ['-p', prefix, '-c', configFile, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      gone = true;
+      resolve();
+    }),
+  );
+  return { child, exited, hasExited: () => gone, stderr: () => stderr };
+}
+
+/**
+ * nginx as an operator would put it in front of one service: a reverse proxy with keep-alive
+ * connections to the upstream, no access log (the gateway does not log requests at LOG_LEVEL=warn
+ * either), `workers` worker processes (the bench uses 1, as the gateway is one Node process).
+ */
+export async function startNginx(binary: string, options: { port: number; upstream: string; workers: number }): Promise<RunningNginx> {
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nginx-'));
+  const configFile = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(configFile, nginxConfig(prefix, options));
+  // A configuration error is reported here, with nginx's own words, rather than as a start that never answers.
+  execFileSync(binary, ['-t', '-q', '-p', prefix, '-c', configFile], { stdio: 'pipe' });
+  const nginx = spawnNginx(binary, prefix, configFile);
   const url = `http://127.0.0.1:${options.port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      await response.arrayBuffer();
-      if (response.ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx did not start: ${stderr}`);
-    }
-    await sleep(50);
+  // /healthz is proxied to the service: ready means nginx and its upstream both answer.
+  const started = await pollUntilAnswering(`${url}/healthz`, { timeoutMs: 10_000, hasExited: nginx.hasExited, exited: nginx.exited });
+  if (!started.ready) {
+    nginx.child.kill('SIGKILL');
+    throw new Error(`nginx did not start: ${nginx.stderr()}`);
   }
   return {
     url,
-    pid: child.pid!,
+    pid: nginx.child.pid!,
     workers: options.workers,
     async stop() {
       // SIGQUIT: graceful shutdown of master and workers.
-      child.kill('SIGQUIT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
+      await endWithGrace(nginx.child, nginx.exited, 'SIGQUIT', 5_000);
       fs.rmSync(prefix, { recursive: true, force: true });
     },
   };
@@ -183,15 +189,19 @@ http {
 
 // ---- measurements ----------------------------------------------------------------------------
 
-/** The resident set of a process in MB (VmRSS from /proc), or null when it is gone. */
-export function rssMb(pid: number): number | null {
+/** A "Field:   1234 kB" line of a /proc file, in MB; null when the process is gone or the kernel does not say. */
+function procKbFieldMb(file: string, field: RegExp): number | null {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const match = field.exec(fs.readFileSync(file, 'utf8'));
     return match ? round(Number(match[1]) / 1024) : null;
   } catch {
     return null;
   }
+}
+
+/** The resident set of a process in MB (VmRSS from /proc), or null when it is gone. */
+export function rssMb(pid: number): number | null {
+  return procKbFieldMb(`/proc/${pid}/status`, /^VmRSS:\s+(\d+)\s+kB/m);
 }
 
 /**
@@ -200,13 +210,7 @@ export function rssMb(pid: number): number | null {
  * the processes sharing them. Null when it is gone or the kernel does not say.
  */
 export function pssMb(pid: number): number | null {
-  try {
-    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const match = /^Pss:\s+(\d+)\s+kB/m.exec(rollup);
-    return match ? round(Number(match[1]) / 1024) : null;
-  } catch {
-    return null;
-  }
+  return procKbFieldMb(`/proc/${pid}/smaps_rollup`, /^Pss:\s+(\d+)\s+kB/m);
 }
 
 export { percentile, round } from '../../scripts/lib/stats.ts';

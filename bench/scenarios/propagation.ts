@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import type { Client, TestSystem } from '../../test/e2e/helpers.ts';
 import { staffConsoleClient } from '../lib/staff-client.ts';
 import { percentile, round, sleep } from '../lib/tools.ts';
-import { openView } from '../lib/view.ts';
+import { openView, type ViewAccess } from '../lib/view.ts';
 import type { Log, Mode } from './mode.ts';
 
 /**
@@ -40,38 +40,73 @@ export type PropagationFigures = {
   postingS: number;
 };
 
-/**
- * Receptions posted through the gateway on a fixed schedule (an open loop: a slow answer does
- * not delay the next post), each with an Idempotency-Key as the staff console sends it, and the
- * time from each 201 (and from its POST's start) to the moment the visit's row is in
- * patient-management's view, watched in its database (bench/lib/view.ts).
- */
-export async function propagationScenario(bench: TestSystem, ratePerSec: number, mode: Mode, log: Log, onTick?: () => void): Promise<PropagationFigures> {
-  const client = staffConsoleClient(bench);
-  const durationS = mode.quick ? 10 : 60;
-  const pollIntervalMs = 2;
-  // A POST unanswered by then counts as an error (the quick run must end in time).
-  const postTimeoutMs = mode.quick ? 5_000 : 15_000;
-  const view = openView(bench);
-  const answeredAt = new Map<number, number>();
-  const postedAt = new Map<number, number>();
-  const seenAt = new Map<number, number>();
-  const postLatencies: number[] = [];
-  let postErrors = 0;
-  let posted = 0;
-  const postStatuses: Record<string, number> = {};
-  let polling = true;
+/** What the posting and the watching record, by reception id, and the POSTs' answers. */
+class PropagationRecord {
+  /** When each answered reception's POST started. */
+  readonly postedAt = new Map<number, number>();
+  /** When its 201 reached the client: only these receptions are looked for in the view. */
+  readonly answeredAt = new Map<number, number>();
+  readonly seenAt = new Map<number, number>();
+  readonly postLatencies: number[] = [];
+  readonly postStatuses: Record<string, number> = {};
+  posted = 0;
+  postErrors = 0;
 
+  /** The answered receptions whose visit has not been seen in the view yet. */
+  pending(): number[] {
+    return [...this.answeredAt.keys()].filter((id) => !this.seenAt.has(id));
+  }
+
+  answered(id: number, sentAt: number, at: number): void {
+    this.postLatencies.push(at - sentAt);
+    this.postedAt.set(id, sentAt);
+    this.answeredAt.set(id, at);
+  }
+
+  /** A POST's answer by status ('error' when there was no HTTP answer); anything but a 201 is a POST error. */
+  countAnswer(status: number | 'error'): void {
+    this.postStatuses[status] = (this.postStatuses[status] ?? 0) + 1;
+    if (status !== 201) this.postErrors += 1;
+  }
+}
+
+/** Looks at the view every `pollIntervalMs` for the pending visits, until stopped. */
+function watchView(view: ViewAccess, record: PropagationRecord, pollIntervalMs: number, onTick?: () => void): { stop(): Promise<void> } {
+  let polling = true;
   const poll = (async () => {
     while (polling) {
       const now = performance.now();
-      const pending = [...answeredAt.keys()].filter((id) => !seenAt.has(id));
-      if (pending.length > 0) for (const id of await view.present(pending)) seenAt.set(id, now);
+      const pending = record.pending();
+      if (pending.length > 0) for (const id of await view.present(pending)) record.seenAt.set(id, now);
       onTick?.();
       await sleep(pollIntervalMs);
     }
   })();
+  return {
+    async stop() {
+      polling = false;
+      await poll;
+    },
+  };
+}
 
+async function postReception(client: Client, i: number, record: PropagationRecord, postTimeoutMs: number): Promise<void> {
+  const sentAt = performance.now();
+  try {
+    const reply = await client.post('/receptions', { patientId: `BENCH-P-${i % 500}`, patientName: 'Bench Patient', symptom: 'propagation' }, { timeoutMs: postTimeoutMs });
+    const at = performance.now();
+    record.countAnswer(reply.status);
+    if (reply.status === 201) record.answered((reply.body as { id: number }).id, sentAt, at);
+  } catch {
+    record.countAnswer('error');
+  }
+}
+
+/**
+ * `ratePerSec` × `durationS` POSTs, each sent when it is due whether or not the earlier ones were
+ * answered (an open loop); resolves once all are answered, with how long that took in seconds.
+ */
+async function postOnSchedule(client: Client, record: PropagationRecord, ratePerSec: number, durationS: number, postTimeoutMs: number): Promise<number> {
   const inFlight: Array<Promise<void>> = [];
   const start = performance.now();
   const total = ratePerSec * durationS;
@@ -79,43 +114,26 @@ export async function propagationScenario(bench: TestSystem, ratePerSec: number,
     const due = start + (i * 1000) / ratePerSec;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    posted += 1;
-    const sentAt = performance.now();
-    inFlight.push(
-      client
-        .post('/receptions', { patientId: `BENCH-P-${i % 500}`, patientName: 'Bench Patient', symptom: 'propagation' }, { timeoutMs: postTimeoutMs })
-        .then((reply) => {
-          const at = performance.now();
-          postStatuses[reply.status] = (postStatuses[reply.status] ?? 0) + 1;
-          if (reply.status !== 201) {
-            postErrors += 1;
-            return;
-          }
-          postLatencies.push(at - sentAt);
-          const id = (reply.body as { id: number }).id;
-          postedAt.set(id, sentAt);
-          answeredAt.set(id, at);
-        })
-        .catch(() => {
-          postStatuses.error = (postStatuses.error ?? 0) + 1;
-          postErrors += 1;
-        }),
-    );
+    record.posted += 1;
+    inFlight.push(postReception(client, i, record, postTimeoutMs));
   }
   await Promise.all(inFlight);
-  const postingS = round((performance.now() - start) / 1000);
-  // Let the last ones arrive (bounded).
-  const drainDeadline = performance.now() + (mode.quick ? 3_000 : 15_000);
-  while (performance.now() < drainDeadline && [...answeredAt.keys()].some((id) => !seenAt.has(id))) await sleep(20);
-  polling = false;
-  await poll;
-  await view.close();
+  return round((performance.now() - start) / 1000);
+}
 
+/** Lets the last visits arrive in the view, for at most `drainMs`. */
+async function awaitLastArrivals(record: PropagationRecord, drainMs: number): Promise<void> {
+  const drainDeadline = performance.now() + drainMs;
+  while (performance.now() < drainDeadline && record.pending().length > 0) await sleep(20);
+}
+
+/** Each seen visit's time from its 201 and from its POST's start; the answered ones never seen are missing. */
+function propagationTimes(record: PropagationRecord): { latencies: number[]; fromPostStart: number[]; missing: number } {
   const latencies: number[] = [];
   const fromPostStart: number[] = [];
   let missing = 0;
-  for (const [id, at] of answeredAt) {
-    const seen = seenAt.get(id);
+  for (const [id, at] of record.answeredAt) {
+    const seen = record.seenAt.get(id);
     if (seen === undefined) {
       missing += 1;
       continue;
@@ -123,15 +141,20 @@ export async function propagationScenario(bench: TestSystem, ratePerSec: number,
     // Only answered receptions are looked for, so a visit that reached the view before its 201
     // reached the client is found at the first look after the 201: within one poll interval.
     latencies.push(Math.max(0, seen - at));
-    fromPostStart.push(seen - postedAt.get(id)!);
+    fromPostStart.push(seen - record.postedAt.get(id)!);
   }
-  const figures: PropagationFigures = {
-    ratePerSec,
-    durationS,
-    posted,
+  return { latencies, fromPostStart, missing };
+}
+
+function propagationFigures(setting: { ratePerSec: number; durationS: number; pollIntervalMs: number }, record: PropagationRecord, postingS: number): PropagationFigures {
+  const { latencies, fromPostStart, missing } = propagationTimes(record);
+  return {
+    ratePerSec: setting.ratePerSec,
+    durationS: setting.durationS,
+    posted: record.posted,
     seen: latencies.length,
     missing,
-    postErrors,
+    postErrors: record.postErrors,
     p50Ms: percentile(latencies, 50),
     p90Ms: percentile(latencies, 90),
     p99Ms: percentile(latencies, 99),
@@ -139,12 +162,41 @@ export async function propagationScenario(bench: TestSystem, ratePerSec: number,
     fromPostStartP50Ms: percentile(fromPostStart, 50),
     fromPostStartP99Ms: percentile(fromPostStart, 99),
     fromPostStartMaxMs: percentile(fromPostStart, 100),
-    pollIntervalMs,
-    postP50Ms: percentile(postLatencies, 50),
-    postP99Ms: percentile(postLatencies, 99),
-    postStatuses,
+    pollIntervalMs: setting.pollIntervalMs,
+    postP50Ms: percentile(record.postLatencies, 50),
+    postP99Ms: percentile(record.postLatencies, 99),
+    postStatuses: record.postStatuses,
     postingS,
   };
-  log(`  ${figures.seen}/${posted} seen, MISSING ${missing}, POST errors ${postErrors}; from the 201 p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms; from the POST's start p50 ${figures.fromPostStartP50Ms} ms, p99 ${figures.fromPostStartP99Ms} ms; POSTs ${JSON.stringify(postStatuses)} in ${postingS} s, p50 ${figures.postP50Ms} ms, p99 ${figures.postP99Ms} ms`);
+}
+
+function describePropagation(f: PropagationFigures): string {
+  return (
+    `  ${f.seen}/${f.posted} seen, MISSING ${f.missing}, POST errors ${f.postErrors}; from the 201 p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms; ` +
+    `from the POST's start p50 ${f.fromPostStartP50Ms} ms, p99 ${f.fromPostStartP99Ms} ms; POSTs ${JSON.stringify(f.postStatuses)} in ${f.postingS} s, p50 ${f.postP50Ms} ms, p99 ${f.postP99Ms} ms`
+  );
+}
+
+/**
+ * Receptions posted through the gateway on a fixed schedule (an open loop: a slow answer does
+ * not delay the next post), each with an Idempotency-Key as the staff console sends it, and the
+ * time from each 201 (and from its POST's start) to the moment the visit's row is in
+ * patient-management's view, watched in its database (bench/lib/view.ts).
+ */
+export async function propagationScenario(bench: TestSystem, ratePerSec: number, mode: Mode, log: Log, onTick?: () => void): Promise<PropagationFigures> {
+  const setting = { ratePerSec, durationS: mode.quick ? 10 : 60, pollIntervalMs: 2 };
+  // A POST unanswered by then counts as an error (the quick run must end in time).
+  const postTimeoutMs = mode.quick ? 5_000 : 15_000;
+  const client = staffConsoleClient(bench);
+  const view = openView(bench);
+  const record = new PropagationRecord();
+  const watching = watchView(view, record, setting.pollIntervalMs, onTick);
+  const postingS = await postOnSchedule(client, record, ratePerSec, setting.durationS, postTimeoutMs);
+  // Let the last ones arrive (bounded).
+  await awaitLastArrivals(record, mode.quick ? 3_000 : 15_000);
+  await watching.stop();
+  await view.close();
+  const figures = propagationFigures(setting, record, postingS);
+  log(describePropagation(figures));
   return figures;
 }

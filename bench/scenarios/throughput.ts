@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import type { Client, TestSystem } from '../../test/e2e/helpers.ts';
 import { driveVisit, type VisitPlan } from '../../test/e2e/support/visits.ts';
 import { cpuMeter, describeCpu, systemCpuMs, type CpuFigures, type CpuSubjects } from '../lib/cpu.ts';
 import type { LagWatch } from '../lib/lag.ts';
@@ -56,72 +56,100 @@ export type ThroughputFigures = {
 export const commonVisit = (label: string): VisitPlan => ({ label, examinations: ['perform'], outcome: 'complete' });
 const EVENTS_PER_VISIT = 7;
 
+/**
+ * One common visit driven to its end as a staff client drives it (each step looked for every
+ * `pollIntervalMs`, 30 s at most): when it began and finished, or null when it failed. Scenario
+ * 6's clients drive theirs the same way, so that its cost is the cost of these visits.
+ */
+export async function timeCommonVisit(client: Client, label: string, pollIntervalMs: number): Promise<{ began: number; finished: number } | null> {
+  const began = performance.now();
+  try {
+    await driveVisit(client, commonVisit(label), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
+    return { began, finished: performance.now() };
+  } catch {
+    return null;
+  }
+}
+
 function mean(values: number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
 type StageSetting = { clients: number; durationS: number; pollIntervalMs: number; subjects: CpuSubjects };
+type StageTally = { durations: number[]; failures: number };
+/** A reading of the largest consumer lag, `at` ms into the stage (NaN when the reading failed). */
+type LagSample = { at: number; lag: number };
 
-async function runStage(bench: TestSystem, lag: LagWatch, setting: StageSetting, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
-  const { clients, durationS, pollIntervalMs } = setting;
-  const client = staffConsoleClient(bench);
-  const cpu = cpuMeter(setting.subjects);
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  const durations: number[] = [];
-  let failures = 0;
-  const lags: Array<{ at: number; lag: number }> = [];
-
-  const visitor = async () => {
-    while (performance.now() < end) {
-      const began = performance.now();
-      try {
-        await driveVisit(client, commonVisit(`bench-${firstVisit.next++}`), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
-        const finished = performance.now();
-        if (finished <= end) durations.push(finished - began);
-      } catch {
-        failures += 1;
-        await sleep(100);
-      }
+/** One client's visits, one after the other, until the stage ends. A failure pauses it briefly, so a failing system is not hammered. */
+async function visitUntil(client: Client, end: number, pollIntervalMs: number, firstVisit: { next: number }, tally: StageTally): Promise<void> {
+  while (performance.now() < end) {
+    const visit = await timeCommonVisit(client, `bench-${firstVisit.next++}`, pollIntervalMs);
+    if (visit === null) {
+      tally.failures += 1;
+      await sleep(100);
+    } else if (visit.finished <= end) {
+      // Only the visits finished within the stage count, as the stage's CPU is read at its end.
+      tally.durations.push(visit.finished - visit.began);
     }
-  };
-  const watching = (async () => {
-    while (performance.now() < end) {
-      lags.push({ at: performance.now() - start, lag: await lag.largest().catch(() => Number.NaN) });
-      onTick?.();
-      await sleep(250);
-    }
-  })();
-  const running = Promise.all([...Array.from({ length: clients }, visitor), watching]);
-  // Read at the stage's end, as the visits it counts are those finished by then.
-  const stageCpu = await new Promise<CpuFigures>((resolve) => setTimeout(() => resolve(cpu.stop()), end - performance.now()));
-  await running;
+  }
+}
 
-  const valid = lags.filter((l) => Number.isFinite(l.lag));
+/** The largest consumer lag every 250 ms until the stage ends. */
+async function watchLag(lag: LagWatch, start: number, end: number, samples: LagSample[], onTick?: () => void): Promise<void> {
+  while (performance.now() < end) {
+    samples.push({ at: performance.now() - start, lag: await lag.largest().catch(() => Number.NaN) });
+    onTick?.();
+    await sleep(250);
+  }
+}
+
+/** The lag of the first and the last third of the stage, and whether it grew between them by more than noise. */
+function lagTrend(samples: LagSample[], durationS: number, visitsPerSec: number): { lagEarly: number; lagLate: number; lagGrowthPerSec: number; lagGrew: boolean } {
+  const valid = samples.filter((l) => Number.isFinite(l.lag));
   const third = (durationS * 1000) / 3;
   const lagEarly = mean(valid.filter((l) => l.at < third).map((l) => l.lag));
   const lagLate = mean(valid.filter((l) => l.at >= 2 * third).map((l) => l.lag));
   const lagGrowthPerSec = (lagLate - lagEarly) / ((2 * third) / 1000);
-  const visitsPerSec = durations.length / durationS;
   // Grown: by more than a tenth of the events the stage produced per second, and by more than
   // noise (a few events in flight).
   const lagGrew = lagGrowthPerSec > Math.max(0.1 * visitsPerSec * EVENTS_PER_VISIT, 2) && lagLate - lagEarly > 20;
+  return { lagEarly, lagLate, lagGrowthPerSec, lagGrew };
+}
+
+function stageFigures(setting: StageSetting, tally: StageTally, lags: ReturnType<typeof lagTrend>, stageCpu: CpuFigures): ThroughputStage {
+  const { durations } = tally;
   return {
-    clients,
-    durationS,
+    clients: setting.clients,
+    durationS: setting.durationS,
     visits: durations.length,
-    visitsPerSec: round(visitsPerSec, 1),
-    failures,
+    visitsPerSec: round(durations.length / setting.durationS, 1),
+    failures: tally.failures,
     visitP50Ms: percentile(durations, 50),
     visitP99Ms: percentile(durations, 99),
-    lagEarly: round(lagEarly, 1),
-    lagLate: round(lagLate, 1),
-    lagGrowthPerSec: round(lagGrowthPerSec, 1),
-    lagGrew,
+    lagEarly: round(lags.lagEarly, 1),
+    lagLate: round(lags.lagLate, 1),
+    lagGrowthPerSec: round(lags.lagGrowthPerSec, 1),
+    lagGrew: lags.lagGrew,
     cpu: stageCpu,
     machineCpuMsPerVisit: durations.length > 0 ? round(stageCpu.machineCpuMs / durations.length, 1) : null,
     systemCpuMsPerVisit: durations.length > 0 ? round(systemCpuMs(stageCpu) / durations.length, 1) : null,
   };
+}
+
+async function runStage(bench: TestSystem, lag: LagWatch, setting: StageSetting, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
+  const client = staffConsoleClient(bench);
+  const cpu = cpuMeter(setting.subjects);
+  const start = performance.now();
+  const end = start + setting.durationS * 1000;
+  const tally: StageTally = { durations: [], failures: 0 };
+  const lags: LagSample[] = [];
+  const watching = watchLag(lag, start, end, lags, onTick);
+  const visitors = Array.from({ length: setting.clients }, () => visitUntil(client, end, setting.pollIntervalMs, firstVisit, tally));
+  const running = Promise.all([...visitors, watching]);
+  // Read at the stage's end, as the visits it counts are those finished by then.
+  const stageCpu = await new Promise<CpuFigures>((resolve) => setTimeout(() => resolve(cpu.stop()), end - performance.now()));
+  await running;
+  return stageFigures(setting, tally, lagTrend(lags, setting.durationS, tally.durations.length / setting.durationS), stageCpu);
 }
 
 export async function throughputScenario(bench: TestSystem, lag: LagWatch, subjects: CpuSubjects, mode: Mode, log: Log, onTick?: () => void): Promise<ThroughputFigures> {

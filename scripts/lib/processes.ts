@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endWithGrace, pollUntilAnswering } from './child-lifecycle.ts';
 
 /**
  * Starting and stopping the service processes: the one module that the `npm start` script and
@@ -64,8 +65,6 @@ export const UPSTREAM_URL_VARIABLES: Readonly<Record<BackendServiceName, string>
 export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const CAPTURE_LIMIT_CHARS = 64 * 1024;
-const READY_POLL_INTERVAL_MS = 50;
-const READY_REQUEST_TIMEOUT_MS = 1_000;
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 /** Longer than a service's own shutdown bound (SHUTDOWN_TIMEOUT_MS, 10 s by default). */
 const DEFAULT_STOP_TIMEOUT_MS = 15_000;
@@ -210,39 +209,76 @@ function describeExit(exit: ExitInfo): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
 
-/** Starts `node services/<name>/src/main.ts` with PORT and HOST set; returns at once (see waitReady). */
-export function startServiceProcess(options: StartServiceOptions): ServiceProcess {
-  installGuards();
-  const { name, port } = options;
-  const cwd = options.cwd ?? REPOSITORY_ROOT;
+/** One service process's options with their defaults filled in, and the URL it will answer on. */
+type Launch = {
+  name: ServiceName;
+  port: number;
+  env: Env | undefined;
+  cwd: string;
+  host: string;
+  outputMode: 'inherit' | 'capture';
+  entry: string;
+  url: string;
+};
+
+function launchOf(options: StartServiceOptions): Launch {
   const host = options.host ?? '127.0.0.1';
-  const outputMode = options.output ?? 'inherit';
-  const entry = options.entry ?? path.join('services', name, 'src', 'main.ts');
-  const url = `http://${connectableHost(host)}:${port}`;
+  return {
+    name: options.name,
+    port: options.port,
+    env: options.env,
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    host,
+    outputMode: options.output ?? 'inherit',
+    entry: options.entry ?? path.join('services', options.name, 'src', 'main.ts'),
+    url: `http://${connectableHost(host)}:${options.port}`,
+  };
+}
 
-  const child = spawn(process.execPath, [entry], {
-    cwd,
-    env: { ...process.env, ...options.env, PORT: String(port), HOST: host },
-    stdio: outputMode === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+/** Spawns the service and tracks it until it exits, so the exit guard can kill it if we go first. */
+function spawnTracked(launch: Launch): ChildProcess {
+  const child = spawn(process.execPath, [launch.entry], {
+    cwd: launch.cwd,
+    env: { ...process.env, ...launch.env, PORT: String(launch.port), HOST: launch.host },
+    stdio: launch.outputMode === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
+  return child;
+}
 
-  let combined = '';
-  let stderrText = '';
-  if (outputMode === 'capture') {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      combined = appendBounded(combined, chunk);
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      combined = appendBounded(combined, chunk);
-      stderrText = appendBounded(stderrText, chunk);
-    });
+/** The last 64 KiB of a process's output: both streams together, and stderr alone. */
+class CapturedOutput {
+  combined = '';
+  stderr = '';
+
+  addStdout(chunk: string): void {
+    this.combined = appendBounded(this.combined, chunk);
   }
 
+  addStderr(chunk: string): void {
+    this.combined = appendBounded(this.combined, chunk);
+    this.stderr = appendBounded(this.stderr, chunk);
+  }
+}
+
+function captureOutput(child: ChildProcess, outputMode: Launch['outputMode']): CapturedOutput {
+  const captured = new CapturedOutput();
+  if (outputMode === 'capture') {
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => captured.addStdout(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => captured.addStderr(chunk));
+  }
+  return captured;
+}
+
+/** A process's exit: a promise for whoever waits, and the value for whoever asks once it is known. */
+type ExitWatch = { exited: Promise<ExitInfo>; current(): ExitInfo | undefined };
+
+function watchExit(child: ChildProcess, captured: CapturedOutput): ExitWatch {
   let exitInfo: ExitInfo | undefined;
-  let endRequested = false;
   const exited = new Promise<ExitInfo>((resolve) => {
     // 'close' waits for the output streams too, so the captured output is complete.
     child.once('close', (code, signal) => {
@@ -253,78 +289,77 @@ export function startServiceProcess(options: StartServiceOptions): ServiceProces
     child.once('error', (error) => {
       // Spawning failed (no such executable): there will be no 'close' with a code.
       running.delete(child);
-      stderrText = appendBounded(stderrText, `${error.message}\n`);
-      combined = appendBounded(combined, `${error.message}\n`);
+      captured.addStderr(`${error.message}\n`);
       exitInfo ??= { code: null, signal: null };
       resolve(exitInfo);
     });
   });
+  return { exited, current: () => exitInfo };
+}
 
-  const diagnostics = () =>
-    outputMode === 'capture' ? `\n--- ${name} output (last lines) ---\n${tail(combined, 40)}` : ' (its output went to the terminal)';
+/** What an error about a process adds: its last lines, or where they went. */
+function outputForErrors(launch: Launch, captured: CapturedOutput): string {
+  return launch.outputMode === 'capture'
+    ? `\n--- ${launch.name} output (last lines) ---\n${tail(captured.combined, 40)}`
+    : ' (its output went to the terminal)';
+}
 
-  async function waitReady(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer yet';
-    while (true) {
-      if (exitInfo) {
-        throw new Error(`${name} ${describeExit(exitInfo)} before it was ready${diagnostics()}`);
-      }
-      try {
-        const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS) });
-        const body = await response.text();
-        if (response.status === 200) return;
-        last = `HTTP ${response.status} ${body.slice(0, 300)}`;
-      } catch (error) {
-        last = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
-      }
-      if (Date.now() >= deadline) {
-        throw new Error(`${name} was not ready on ${url} after ${timeoutMs} ms; last /readyz: ${last}${diagnostics()}`);
-      }
-      await Promise.race([sleep(READY_POLL_INTERVAL_MS), exited]);
-    }
+async function waitUntilReady(launch: Launch, exit: ExitWatch, captured: CapturedOutput, timeoutMs: number): Promise<void> {
+  const outcome = await pollUntilAnswering(`${launch.url}/readyz`, { timeoutMs, hasExited: () => exit.current() !== undefined, exited: exit.exited });
+  if (outcome.ready) return;
+  if (outcome.reason === 'exited') {
+    throw new Error(`${launch.name} ${describeExit(exit.current()!)} before it was ready${outputForErrors(launch, captured)}`);
   }
+  throw new Error(`${launch.name} was not ready on ${launch.url} after ${timeoutMs} ms; last /readyz: ${outcome.lastAnswer}${outputForErrors(launch, captured)}`);
+}
 
+/**
+ * stop() and kill() of one process. They remember that the harness asked for the end, so that
+ * an exit nobody asked for can be told apart (`unexpectedExit`).
+ */
+function endingOf(child: ChildProcess, exit: ExitWatch) {
+  let endRequested = false;
   let stopping: Promise<ExitInfo> | undefined;
-  function stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<ExitInfo> {
-    if (exitInfo) return Promise.resolve(exitInfo);
-    endRequested = true;
-    return (stopping ??= (async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    })());
-  }
-
-  async function kill(): Promise<ExitInfo> {
-    if (exitInfo) return exitInfo;
-    endRequested = true;
-    child.kill('SIGKILL');
-    return exited;
-  }
-
   return {
-    name,
-    port,
-    url,
-    pid: child.pid ?? -1,
-    exited,
-    exitInfo: () => exitInfo,
-    unexpectedExit: () => (exitInfo && !endRequested ? exitInfo : undefined),
-    output: () => combined,
-    stderr: () => stderrText,
-    waitReady,
-    stop,
-    kill,
+    endRequested: () => endRequested,
+    stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<ExitInfo> {
+      const done = exit.current();
+      if (done) return Promise.resolve(done);
+      endRequested = true;
+      return (stopping ??= endWithGrace(child, exit.exited, 'SIGTERM', timeoutMs));
+    },
+    async kill(): Promise<ExitInfo> {
+      const done = exit.current();
+      if (done) return done;
+      endRequested = true;
+      child.kill('SIGKILL');
+      return exit.exited;
+    },
   };
 }
 
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+/** Starts `node services/<name>/src/main.ts` with PORT and HOST set; returns at once (see waitReady). */
+export function startServiceProcess(options: StartServiceOptions): ServiceProcess {
+  installGuards();
+  const launch = launchOf(options);
+  const child = spawnTracked(launch);
+  const captured = captureOutput(child, launch.outputMode);
+  const exit = watchExit(child, captured);
+  const ending = endingOf(child, exit);
+  return {
+    name: launch.name,
+    port: launch.port,
+    url: launch.url,
+    pid: child.pid ?? -1,
+    exited: exit.exited,
+    exitInfo: exit.current,
+    unexpectedExit: () => (ending.endRequested() ? undefined : exit.current()),
+    output: () => captured.combined,
+    stderr: () => captured.stderr,
+    waitReady: (timeoutMs = DEFAULT_READY_TIMEOUT_MS) => waitUntilReady(launch, exit, captured, timeoutMs),
+    stop: ending.stop,
+    kill: ending.kill,
+  };
 }
 
 // ---- the whole system ------------------------------------------------------------------------
@@ -440,21 +475,11 @@ function worstExit(exits: ExitInfo[]): ExitInfo {
   return exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0]!;
 }
 
-/**
- * Starts reception, diagnosis, examination and patient-management (each with its replicas),
- * waits until they are ready, then starts the gateway pointed at them and waits for it too. If
- * anything fails to start, everything already started is stopped before the error is thrown.
- * The profile is whatever the environment selects: the embedded one by default, the production
- * one with DATABASE_URL and KAFKA_BROKERS (in this process's environment or in `env`).
- */
-export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
-  const dataDir = path.resolve(options.dataDir);
-  const host = options.host ?? '127.0.0.1';
-  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-  const replicaCounts = replicaCountsOf(options);
+type ReplicaPorts = Record<ServiceName, number[]>;
 
-  // Ports: [service][replica]. The first replica takes the requested port, if any.
-  const replicaPorts = {} as Record<ServiceName, number[]>;
+/** Ports: [service][replica]. The first replica takes the requested port, if any; the others get free ones. */
+async function assignPorts(options: StartSystemOptions, replicaCounts: Record<ServiceName, number>, host: string): Promise<ReplicaPorts> {
+  const replicaPorts = {} as ReplicaPorts;
   const taken = new Set(Object.values(options.ports ?? {}));
   for (const name of SERVICE_NAMES) {
     replicaPorts[name] = [];
@@ -467,25 +492,46 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       replicaPorts[name].push(port);
     }
   }
-  const ports = Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicaPorts[name][0]!])) as Record<ServiceName, number>;
+  return replicaPorts;
+}
 
-  const replicaUrls = (name: BackendServiceName) => replicaPorts[name].map((port) => `http://${connectableHost(host)}:${port}`);
-  const issuer = devIssuerFor(options, `http://${connectableHost(host)}:${ports.gateway}/auth`);
-  const envFor = (name: ServiceName): Env => {
-    const upstreams: Env = {};
-    if (name === 'gateway') {
-      for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaUrls(backend).join(',');
-    }
-    return { ...options.env, ...issuer, DATA_DIR: dataDir, ...upstreams, ...options.serviceEnv?.[name] };
-  };
+function firstReplicaPorts(replicaPorts: ReplicaPorts): Record<ServiceName, number> {
+  return Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicaPorts[name][0]!])) as Record<ServiceName, number>;
+}
 
-  const portList: Array<[string, number]> = SERVICE_NAMES.flatMap((name) =>
+/** Every port with the name it is refused under: `reception[1]` where a service has replicas. */
+function labelledPorts(replicaPorts: ReplicaPorts, replicaCounts: Record<ServiceName, number>): Array<[string, number]> {
+  return SERVICE_NAMES.flatMap((name) =>
     replicaPorts[name].map((port, index): [string, number] => [replicaCounts[name] > 1 ? `${name}[${index}]` : name, port]),
   );
-  await assertPortsFree(portList, host);
+}
 
+/**
+ * Each service's environment: the system's, the development issuer, DATA_DIR, for the gateway
+ * every backend's replica URLs (comma-separated: it balances across them), then its own.
+ */
+function environments(options: StartSystemOptions, dataDir: string, host: string, replicaPorts: ReplicaPorts): (name: ServiceName) => Env {
+  const urlOf = (port: number) => `http://${connectableHost(host)}:${port}`;
+  const issuer = devIssuerFor(options, `${urlOf(replicaPorts.gateway[0]!)}/auth`);
+  const upstreams: Env = {};
+  for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaPorts[backend].map(urlOf).join(',');
+  return (name) => ({ ...options.env, ...issuer, DATA_DIR: dataDir, ...(name === 'gateway' ? upstreams : {}), ...options.serviceEnv?.[name] });
+}
+
+/**
+ * The processes of one system: the current process of each replica, and every process ever
+ * started (a restarted replica's earlier process may have crashed: `unexpectedExits` reports it).
+ */
+type ProcessTable = {
+  readonly replicas: Record<ServiceName, ServiceProcess[]>;
+  readonly everyProcess: Array<{ handle: ServiceProcess; index: number }>;
+  /** Starts replica `index` of a service on its port, with its environment, as its current process. */
+  launch(name: ServiceName, index: number): ServiceProcess;
+};
+
+function processTable(options: StartSystemOptions, host: string, replicaPorts: ReplicaPorts, envFor: (name: ServiceName) => Env): ProcessTable {
   const replicas = Object.fromEntries(SERVICE_NAMES.map((name) => [name, [] as ServiceProcess[]])) as Record<ServiceName, ServiceProcess[]>;
-  const everyProcess: Array<{ handle: ServiceProcess; index: number }> = [];
+  const everyProcess: ProcessTable['everyProcess'] = [];
   const launch = (name: ServiceName, index: number): ServiceProcess => {
     const handle = startServiceProcess({
       name,
@@ -499,44 +545,86 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     replicas[name][index] = handle;
     return handle;
   };
-  const stopStarted = () => Promise.all(everyProcess.map(({ handle }) => handle.stop()));
+  return { replicas, everyProcess, launch };
+}
+
+/**
+ * The backends first, every replica, until all are ready; then the gateway, whose readiness
+ * depends on them. On any failure everything already started is stopped before the error is thrown.
+ */
+async function startInOrder(table: ProcessTable, replicaCounts: Record<ServiceName, number>, readyTimeoutMs: number): Promise<void> {
   try {
-    for (const name of BACKEND_SERVICES) for (let index = 0; index < replicaCounts[name]; index++) launch(name, index);
-    await Promise.all(BACKEND_SERVICES.flatMap((name) => replicas[name].map((handle) => handle.waitReady(readyTimeoutMs))));
-    await launch('gateway', 0).waitReady(readyTimeoutMs);
+    for (const name of BACKEND_SERVICES) for (let index = 0; index < replicaCounts[name]; index++) table.launch(name, index);
+    await Promise.all(BACKEND_SERVICES.flatMap((name) => table.replicas[name].map((handle) => handle.waitReady(readyTimeoutMs))));
+    await table.launch('gateway', 0).waitReady(readyTimeoutMs);
   } catch (error) {
-    await stopStarted();
+    await Promise.all(table.everyProcess.map(({ handle }) => handle.stop()));
     throw error;
   }
+}
 
-  // A live view: `services.diagnosis` is always the first replica's current process.
+/** A live view: `services.diagnosis` is always the first replica's current process. */
+function liveServices(replicas: ProcessTable['replicas']): Record<ServiceName, ServiceProcess> {
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of SERVICE_NAMES) Object.defineProperty(services, name, { enumerable: true, get: () => replicas[name][0]! });
+  return services;
+}
 
-  const indexesOf = (name: ServiceName, index: number | undefined): number[] => {
-    const count = replicaCounts[name];
-    if (index === undefined) return Array.from({ length: count }, (_, i) => i);
-    if (!Number.isInteger(index) || index < 0 || index >= count) {
-      throw new Error(`${name} has ${count} replica${count === 1 ? '' : 's'}; there is no replica ${index}`);
-    }
-    return [index];
-  };
+/** The replicas an index names: that one (if the service has it), or every one without an index. */
+function replicaIndexes(name: ServiceName, count: number, index: number | undefined): number[] {
+  if (index === undefined) return Array.from({ length: count }, (_, i) => i);
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new Error(`${name} has ${count} replica${count === 1 ? '' : 's'}; there is no replica ${index}`);
+  }
+  return [index];
+}
 
+function unexpectedExitsOf(everyProcess: ProcessTable['everyProcess']): ReturnType<RunningSystem['unexpectedExits']> {
+  return everyProcess.flatMap(({ handle, index }) => {
+    const exit = handle.unexpectedExit();
+    return exit ? [{ name: handle.name, index, pid: handle.pid, exit }] : [];
+  });
+}
+
+/** The gateway first, so no new work reaches a backend that is going away; then the backends together. */
+async function stopGatewayFirst(replicas: ProcessTable['replicas']): Promise<Record<ServiceName, ExitInfo>> {
+  const stopService = async (name: ServiceName): Promise<ExitInfo> => worstExit(await Promise.all(replicas[name].map((r) => r.stop())));
+  const gateway = await stopService('gateway');
+  const backends = await Promise.all(BACKEND_SERVICES.map((name) => stopService(name)));
+  const exits = { gateway } as Record<ServiceName, ExitInfo>;
+  BACKEND_SERVICES.forEach((name, i) => {
+    exits[name] = backends[i]!;
+  });
+  return exits;
+}
+
+type SystemParts = {
+  table: ProcessTable;
+  dataDir: string;
+  host: string;
+  replicaPorts: ReplicaPorts;
+  replicaCounts: Record<ServiceName, number>;
+  readyTimeoutMs: number;
+};
+
+/** The handle of a started system: its processes, and restarting, stopping and killing them. */
+function runningSystem(parts: SystemParts): RunningSystem {
+  const { table, replicaPorts, replicaCounts } = parts;
+  const { replicas } = table;
+  const indexesOf = (name: ServiceName, index: number | undefined) => replicaIndexes(name, replicaCounts[name], index);
   let stoppingAll = false;
   async function restartOne(name: ServiceName, index: number): Promise<ServiceProcess> {
     await replicas[name][index]!.stop();
-    await assertPortsFree([[name, replicaPorts[name][index]!]], host);
-    const next = launch(name, index);
-    await next.waitReady(readyTimeoutMs);
+    await assertPortsFree([[name, replicaPorts[name][index]!]], parts.host);
+    const next = table.launch(name, index);
+    await next.waitReady(parts.readyTimeoutMs);
     return next;
   }
-  const stopService = async (name: ServiceName): Promise<ExitInfo> => worstExit(await Promise.all(replicas[name].map((r) => r.stop())));
-
   return {
-    services,
+    services: liveServices(replicas),
     gatewayUrl: replicas.gateway[0]!.url,
-    dataDir,
-    ports,
+    dataDir: parts.dataDir,
+    ports: firstReplicaPorts(replicaPorts),
     replicaCounts,
     replicasOf: (name) => [...replicas[name]],
     async restart(name, index) {
@@ -548,23 +636,31 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       }
       return first!;
     },
-    unexpectedExits: () =>
-      everyProcess.flatMap(({ handle, index }) => {
-        const exit = handle.unexpectedExit();
-        return exit ? [{ name: handle.name, index, pid: handle.pid, exit }] : [];
-      }),
+    unexpectedExits: () => unexpectedExitsOf(table.everyProcess),
     stop: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.stop()))),
     kill: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.kill()))),
     async stopAll() {
       stoppingAll = true;
-      // The entry point first, so no new work reaches a backend that is going away.
-      const gateway = await stopService('gateway');
-      const backends = await Promise.all(BACKEND_SERVICES.map((name) => stopService(name)));
-      const exits = { gateway } as Record<ServiceName, ExitInfo>;
-      BACKEND_SERVICES.forEach((name, i) => {
-        exits[name] = backends[i]!;
-      });
-      return exits;
+      return stopGatewayFirst(replicas);
     },
   };
+}
+
+/**
+ * Starts reception, diagnosis, examination and patient-management (each with its replicas),
+ * waits until they are ready, then starts the gateway pointed at them and waits for it too. If
+ * anything fails to start, everything already started is stopped before the error is thrown.
+ * The profile is whatever the environment selects: the embedded one by default, the production
+ * one with DATABASE_URL and KAFKA_BROKERS (in this process's environment or in `env`).
+ */
+export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
+  const dataDir = path.resolve(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const replicaCounts = replicaCountsOf(options);
+  const replicaPorts = await assignPorts(options, replicaCounts, host);
+  await assertPortsFree(labelledPorts(replicaPorts, replicaCounts), host);
+  const table = processTable(options, host, replicaPorts, environments(options, dataDir, host, replicaPorts));
+  await startInOrder(table, replicaCounts, readyTimeoutMs);
+  return runningSystem({ table, dataDir, host, replicaPorts, replicaCounts, readyTimeoutMs });
 }
