@@ -6,82 +6,84 @@ import { diagnoses, type Context, type Trx } from './commands.ts';
 
 type Data<T extends CloudEvent['type']> = CloudEvent<T>['data'];
 
+/** What a consumed event asks of a diagnosis: a command, and the diagnosis it applies to (null: a new one). */
+type Reaction = { state: Diagnosis | null; command: Command };
+
 /**
  * What the diagnosis service does with the events it consumes: a completed reception puts the
  * patient on the doctor's list; a cancelled one cancels the diagnosis (compensation); the
  * examination service's reports are recorded on the prescriptions.
  */
 export function diagnosisEffect(context: Context) {
-  const skip = (event: CloudEvent) => (message: string) => context.logger.info({ eventId: event.id, eventType: event.type }, message);
-
-  /** Reactions run as the service's system actor, caused by the event. */
-  async function apply(trx: Trx, emit: Emit, event: CloudEvent, state: Diagnosis | null, command: Command) {
-    await executeReaction(trx, emit, diagnoses, state, command, causedBy(context, event));
-  }
-
-  async function requireDiagnosis(trx: Trx, event: CloudEvent, diagnosisId: number): Promise<Diagnosis> {
-    const state = await loadDiagnosis(trx, diagnosisId);
-    // Examinations only exist for prescriptions this service wrote: a miss is an inconsistency
-    // worth retrying and then dead-lettering, never silently dropping.
-    if (!state) throw new Error(`${event.type} for unknown diagnosis ${diagnosisId}`);
-    return state;
-  }
-
   return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
-    switch (event.type) {
-      case 'ReceptionCompleted': {
-        const d = event.data as Data<'ReceptionCompleted'>;
-        const existing = await loadDiagnosisOfReception(trx, d.receptionId);
-        if (existing) return skip(event)(`reception ${d.receptionId} already has diagnosis ${existing.id}`);
-        const diagnosisId = await context.database.nextId(trx, 'diagnoses');
-        const command: Command = {
-          type: 'RegisterDiagnosis',
-          diagnosisId,
-          receptionId: d.receptionId,
-          patientId: d.patientId,
-          patientName: d.patientName,
-          now: event.time,
-        };
-        return apply(trx, emit, event, null, command);
-      }
-      case 'ReceptionCancelled': {
-        const d = event.data as Data<'ReceptionCancelled'>;
-        const state = await loadDiagnosisOfReception(trx, d.receptionId);
-        if (!state) throw new Error(`ReceptionCancelled for reception ${d.receptionId} that has no diagnosis`);
-        return apply(trx, emit, event, state, { type: 'CancelDiagnosis', reason: `Reception cancelled: ${d.reason}`, now: event.time });
-      }
-      case 'ExaminationRequested': {
-        const d = event.data as Data<'ExaminationRequested'>;
-        const state = await requireDiagnosis(trx, event, d.diagnosisId);
-        const command: Command = { type: 'RecordExaminationRequested', examinationId: d.examinationId, prescriptionId: d.prescriptionId, now: event.time };
-        return apply(trx, emit, event, state, command);
-      }
-      case 'ExaminationPerformed': {
-        const d = event.data as Data<'ExaminationPerformed'>;
-        const state = await requireDiagnosis(trx, event, d.diagnosisId);
-        const command: Command = {
-          type: 'RecordExaminationPerformed',
-          examinationId: d.examinationId,
-          prescriptionId: d.prescriptionId,
-          result: d.result,
-          now: event.time,
-        };
-        return apply(trx, emit, event, state, command);
-      }
-      case 'ExaminationCancelled': {
-        const d = event.data as Data<'ExaminationCancelled'>;
-        const state = await requireDiagnosis(trx, event, d.diagnosisId);
-        const command: Command = {
-          type: 'RecordExaminationCancelled',
-          examinationId: d.examinationId,
-          prescriptionId: d.prescriptionId,
-          reason: d.reason,
-          now: event.time,
-        };
-        return apply(trx, emit, event, state, command);
-      }
-      default:
-        return;
-    }
+    const reaction = await reactionTo(context, trx, event);
+    if (!reaction) return;
+    // Reactions run as the service's system actor, caused by the event.
+    await executeReaction(trx, emit, diagnoses, reaction.state, reaction.command, causedBy(context, event));
   };
+}
+
+/** Undefined when the event asks nothing: a type this service does not react to, or a redelivery. */
+async function reactionTo(context: Context, trx: Trx, event: CloudEvent): Promise<Reaction | undefined> {
+  switch (event.type) {
+    case 'ReceptionCompleted':
+      return registerDiagnosis(context, trx, event);
+    case 'ReceptionCancelled':
+      return cancelDiagnosis(trx, event);
+    case 'ExaminationRequested':
+    case 'ExaminationPerformed':
+    case 'ExaminationCancelled':
+      return recordExaminationReport(trx, event);
+    default:
+      return undefined;
+  }
+}
+
+async function registerDiagnosis(context: Context, trx: Trx, event: CloudEvent): Promise<Reaction | undefined> {
+  const d = event.data as Data<'ReceptionCompleted'>;
+  const existing = await loadDiagnosisOfReception(trx, d.receptionId);
+  if (existing) {
+    context.logger.info({ eventId: event.id, eventType: event.type }, `reception ${d.receptionId} already has diagnosis ${existing.id}`);
+    return undefined;
+  }
+  const diagnosisId = await context.database.nextId(trx, 'diagnoses');
+  const command: Command = {
+    type: 'RegisterDiagnosis',
+    diagnosisId,
+    receptionId: d.receptionId,
+    patientId: d.patientId,
+    patientName: d.patientName,
+    now: event.time,
+  };
+  return { state: null, command };
+}
+
+async function cancelDiagnosis(trx: Trx, event: CloudEvent): Promise<Reaction> {
+  const d = event.data as Data<'ReceptionCancelled'>;
+  const state = await loadDiagnosisOfReception(trx, d.receptionId);
+  if (!state) throw new Error(`ReceptionCancelled for reception ${d.receptionId} that has no diagnosis`);
+  return { state, command: { type: 'CancelDiagnosis', reason: `Reception cancelled: ${d.reason}`, now: event.time } };
+}
+
+/** What the examination service reported: the command that records it on the prescription. */
+function reportCommand(event: CloudEvent): Command {
+  const d = event.data as Data<'ExaminationRequested'>;
+  const report = { examinationId: d.examinationId, prescriptionId: d.prescriptionId, now: event.time };
+  if (event.type === 'ExaminationPerformed') return { type: 'RecordExaminationPerformed', ...report, result: (event.data as Data<'ExaminationPerformed'>).result };
+  if (event.type === 'ExaminationCancelled') return { type: 'RecordExaminationCancelled', ...report, reason: (event.data as Data<'ExaminationCancelled'>).reason };
+  return { type: 'RecordExaminationRequested', ...report };
+}
+
+/** An examination requested, performed or cancelled, recorded on its prescription. */
+async function recordExaminationReport(trx: Trx, event: CloudEvent): Promise<Reaction> {
+  const { diagnosisId } = event.data as Data<'ExaminationRequested'>;
+  return { state: await requireDiagnosis(trx, event, diagnosisId), command: reportCommand(event) };
+}
+
+async function requireDiagnosis(trx: Trx, event: CloudEvent, diagnosisId: number): Promise<Diagnosis> {
+  const state = await loadDiagnosis(trx, diagnosisId);
+  // Examinations only exist for prescriptions this service wrote: a miss is an inconsistency
+  // worth retrying and then dead-lettering, never silently dropping.
+  if (!state) throw new Error(`${event.type} for unknown diagnosis ${diagnosisId}`);
+  return state;
 }

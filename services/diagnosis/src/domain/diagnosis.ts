@@ -104,89 +104,127 @@ function openStatus(prescriptions: Prescription[]): DiagnosisStatus {
 const accept = (...events: DomainEvent[]): Decision<DomainEvent> => acceptEvents(...events);
 const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> => refuseWith(kind, message);
 
+type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
+
+/** What the examination service reports about a prescription's examination. */
+type ExaminationReport = CommandOf<'RecordExaminationRequested' | 'RecordExaminationPerformed' | 'RecordExaminationCancelled'>;
+
 export function decide(command: Command, state: State): Decision<DomainEvent> {
-  if (command.type === 'RegisterDiagnosis') {
-    const { diagnosisId, receptionId, patientId, patientName, now } = command;
-    if (state) {
-      // Registration is driven by ReceptionCompleted: the same reception again is a redelivery.
-      if (state.receptionId === receptionId) return accept();
-      return refuse('conflict', `diagnosis ${state.id} already exists for reception ${state.receptionId}`);
-    }
-    return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName }, at: now });
-  }
+  if (command.type === 'RegisterDiagnosis') return register(command, state);
   // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
   if (!state) return refuse('invalid', 'unknown diagnosis');
 
-  const endedRefusal = (action: string) =>
-    refuse('conflict', `diagnosis ${state.id} is ${state.status}: cannot ${action} an ended diagnosis`);
-  const base = { diagnosisId: state.id, receptionId: state.receptionId };
-
   switch (command.type) {
-    case 'PrescribeExamination': {
-      if (isTerminal(state.status)) return endedRefusal('prescribe on');
-      const { prescriptionId, examinationType, instructions, now } = command;
-      if (state.prescriptions.some((p) => p.prescriptionId === prescriptionId)) {
-        return refuse('conflict', `prescription ${prescriptionId} already exists`);
-      }
-      return accept({
-        type: 'ExaminationPrescribed',
-        data: compact({
-          prescriptionId,
-          ...base,
-          patientId: state.patientId,
-          patientName: state.patientName,
-          examinationType,
-          instructions,
-        }),
-        at: now,
-      });
-    }
-
+    case 'PrescribeExamination':
+      return prescribe(command, state);
     case 'RecordExaminationRequested':
     case 'RecordExaminationPerformed':
-    case 'RecordExaminationCancelled': {
-      // Examination reports are recorded in every diagnosis status, terminal ones included:
-      // the prescription must show what really happened to the examination.
-      const prescription = state.prescriptions.find((p) => p.prescriptionId === command.prescriptionId);
-      if (!prescription) {
-        return refuse('invalid', `diagnosis ${state.id} has no prescription ${command.prescriptionId}`);
-      }
-      if (prescription.examinationId !== undefined && prescription.examinationId !== command.examinationId) {
-        return refuse(
-          'conflict',
-          `prescription ${prescription.prescriptionId} belongs to examination ${prescription.examinationId}, not ${command.examinationId}`,
-        );
-      }
-      const { examinationId, prescriptionId, now } = command;
-      if (command.type === 'RecordExaminationRequested') {
-        if (prescription.examinationId !== undefined) return accept(); // redelivery
-        return accept({ type: 'PrescriptionExaminationLinked', data: { prescriptionId, examinationId }, at: now });
-      }
-      // An examination ends once; anything after that is a redelivery.
-      if (prescription.status !== 'REQUESTED') return accept();
-      return accept(
-        command.type === 'RecordExaminationPerformed'
-          ? { type: 'PrescriptionPerformed', data: { prescriptionId, examinationId, result: command.result }, at: now }
-          : { type: 'PrescriptionCancelled', data: { prescriptionId, examinationId, reason: command.reason }, at: now },
-      );
-    }
-
+    case 'RecordExaminationCancelled':
+      return recordExaminationReport(command, state);
     case 'CompleteDiagnosis':
-      if (isTerminal(state.status)) return endedRefusal('complete');
-      if (hasPendingPrescriptions(state)) {
-        return refuse('conflict', `diagnosis ${state.id} has pending prescriptions: wait until every examination is performed or cancelled`);
-      }
-      return accept({ type: 'DiagnosisCompleted', data: { ...base, opinion: command.opinion }, at: command.now });
-
+      return complete(command, state);
     case 'RejectDiagnosis':
-      if (isTerminal(state.status)) return endedRefusal('reject');
-      return accept({ type: 'DiagnosisRejected', data: { ...base, reason: command.reason }, at: command.now });
-
+      return reject(command, state);
     case 'CancelDiagnosis':
-      // Compensation for a cancelled reception: a diagnosis that already ended keeps its outcome.
-      if (isTerminal(state.status)) return accept();
-      return accept({ type: 'DiagnosisCancelled', data: { ...base, reason: fitClinicalText(command.reason) }, at: command.now });
+      return cancel(command, state);
   }
+}
+
+function register(command: CommandOf<'RegisterDiagnosis'>, state: State): Decision<DomainEvent> {
+  const { diagnosisId, receptionId, patientId, patientName, now } = command;
+  if (state) {
+    // Registration is driven by ReceptionCompleted: the same reception again is a redelivery.
+    if (state.receptionId === receptionId) return accept();
+    return refuse('conflict', `diagnosis ${state.id} already exists for reception ${state.receptionId}`);
+  }
+  return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName }, at: now });
+}
+
+function prescribe(command: CommandOf<'PrescribeExamination'>, state: Diagnosis): Decision<DomainEvent> {
+  if (isTerminal(state.status)) return endedRefusal(state, 'prescribe on');
+  const { prescriptionId, examinationType, instructions, now } = command;
+  if (state.prescriptions.some((p) => p.prescriptionId === prescriptionId)) {
+    return refuse('conflict', `prescription ${prescriptionId} already exists`);
+  }
+  return accept({
+    type: 'ExaminationPrescribed',
+    data: compact({
+      prescriptionId,
+      ...identity(state),
+      patientId: state.patientId,
+      patientName: state.patientName,
+      examinationType,
+      instructions,
+    }),
+    at: now,
+  });
+}
+
+/**
+ * Examination reports are recorded in every diagnosis status, terminal ones included: the
+ * prescription must show what really happened to the examination.
+ */
+function recordExaminationReport(command: ExaminationReport, state: Diagnosis): Decision<DomainEvent> {
+  const prescription = state.prescriptions.find((p) => p.prescriptionId === command.prescriptionId);
+  if (!prescription) {
+    return refuse('invalid', `diagnosis ${state.id} has no prescription ${command.prescriptionId}`);
+  }
+  if (prescription.examinationId !== undefined && prescription.examinationId !== command.examinationId) {
+    return refuse(
+      'conflict',
+      `prescription ${prescription.prescriptionId} belongs to examination ${prescription.examinationId}, not ${command.examinationId}`,
+    );
+  }
+  if (command.type === 'RecordExaminationRequested') return linkExamination(command, prescription);
+  return endExamination(command, prescription);
+}
+
+function linkExamination(command: CommandOf<'RecordExaminationRequested'>, prescription: Prescription): Decision<DomainEvent> {
+  const { examinationId, prescriptionId, now } = command;
+  if (prescription.examinationId !== undefined) return accept(); // redelivery
+  return accept({ type: 'PrescriptionExaminationLinked', data: { prescriptionId, examinationId }, at: now });
+}
+
+function endExamination(
+  command: CommandOf<'RecordExaminationPerformed' | 'RecordExaminationCancelled'>,
+  prescription: Prescription,
+): Decision<DomainEvent> {
+  const { examinationId, prescriptionId, now } = command;
+  // An examination ends once; anything after that is a redelivery.
+  if (prescription.status !== 'REQUESTED') return accept();
+  return accept(
+    command.type === 'RecordExaminationPerformed'
+      ? { type: 'PrescriptionPerformed', data: { prescriptionId, examinationId, result: command.result }, at: now }
+      : { type: 'PrescriptionCancelled', data: { prescriptionId, examinationId, reason: command.reason }, at: now },
+  );
+}
+
+function complete(command: CommandOf<'CompleteDiagnosis'>, state: Diagnosis): Decision<DomainEvent> {
+  if (isTerminal(state.status)) return endedRefusal(state, 'complete');
+  if (hasPendingPrescriptions(state)) {
+    return refuse('conflict', `diagnosis ${state.id} has pending prescriptions: wait until every examination is performed or cancelled`);
+  }
+  return accept({ type: 'DiagnosisCompleted', data: { ...identity(state), opinion: command.opinion }, at: command.now });
+}
+
+function reject(command: CommandOf<'RejectDiagnosis'>, state: Diagnosis): Decision<DomainEvent> {
+  if (isTerminal(state.status)) return endedRefusal(state, 'reject');
+  return accept({ type: 'DiagnosisRejected', data: { ...identity(state), reason: command.reason }, at: command.now });
+}
+
+function cancel(command: CommandOf<'CancelDiagnosis'>, state: Diagnosis): Decision<DomainEvent> {
+  // Compensation for a cancelled reception: a diagnosis that already ended keeps its outcome.
+  if (isTerminal(state.status)) return accept();
+  return accept({ type: 'DiagnosisCancelled', data: { ...identity(state), reason: fitClinicalText(command.reason) }, at: command.now });
+}
+
+/** The ids every published event of a diagnosis carries. */
+function identity(state: Diagnosis): { diagnosisId: number; receptionId: number } {
+  return { diagnosisId: state.id, receptionId: state.receptionId };
+}
+
+function endedRefusal(state: Diagnosis, action: string): Decision<DomainEvent> {
+  return refuse('conflict', `diagnosis ${state.id} is ${state.status}: cannot ${action} an ended diagnosis`);
 }
 
 export function evolve(state: State, event: DomainEvent): State {

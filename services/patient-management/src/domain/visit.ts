@@ -78,67 +78,72 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
   switch (type) {
     case 'ReceptionCompleted':
       return visit;
-
     case 'ReceptionCancelled':
       // Unconditional: the reception refuses cancel after an outcome, so if the view shows one, the
       // outcome reached the view before the cancellation but the reception after it.
       return set(visit, { receptionStatus: 'CANCELLED' });
-
     case 'ReceptionConfirmed':
       return set(visit, { receptionStatus: 'CONFIRMED' });
-
-    case 'DiagnosisRegistered': {
-      const d = event.data as EventDataOf<'DiagnosisRegistered'>;
-      if (visit.diagnosisStatus !== undefined) return set(visit, { diagnosisId: d.diagnosisId });
-      return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'REGISTERED' });
-    }
-
-    case 'ExaminationPrescribed': {
-      const d = event.data as EventDataOf<'ExaminationPrescribed'>;
-      if (visit.examinations.some((e) => e.prescriptionId === d.prescriptionId)) return visit;
-      const added: VisitExamination = { prescriptionId: d.prescriptionId, examinationType: d.examinationType, status: 'REQUESTED' };
-      return withExaminations(set(visit, { diagnosisId: d.diagnosisId }), [...visit.examinations, added]);
-    }
-
-    case 'ExaminationRequested': {
-      const d = event.data as EventDataOf<'ExaminationRequested'>;
-      return updateExamination(visit, d.prescriptionId, (e) => (e.examinationId === undefined ? { examinationId: d.examinationId } : {}));
-    }
-
+    case 'DiagnosisRegistered':
+      return registerDiagnosis(visit, event.data as EventDataOf<'DiagnosisRegistered'>);
+    case 'ExaminationPrescribed':
+      return addExamination(visit, event.data as EventDataOf<'ExaminationPrescribed'>);
+    case 'ExaminationRequested':
+      return linkExamination(visit, event.data as EventDataOf<'ExaminationRequested'>);
     case 'ExaminationPerformed': {
       const d = event.data as EventDataOf<'ExaminationPerformed'>;
-      // Like the diagnosis service: an examination ends once, later reports are redeliveries, and a
-      // report from another examination than the one linked to the prescription is not recorded.
-      return updateExamination(visit, d.prescriptionId, (e) =>
-        e.status === 'REQUESTED' && isLinkedTo(e, d.examinationId) ? { examinationId: d.examinationId, status: 'PERFORMED', result: d.result } : {},
-      );
+      return endExamination(visit, d, { status: 'PERFORMED', result: d.result });
     }
-
-    case 'ExaminationCancelled': {
-      const d = event.data as EventDataOf<'ExaminationCancelled'>;
-      return updateExamination(visit, d.prescriptionId, (e) =>
-        e.status === 'REQUESTED' && isLinkedTo(e, d.examinationId) ? { examinationId: d.examinationId, status: 'CANCELLED' } : {},
-      );
-    }
-
+    case 'ExaminationCancelled':
+      return endExamination(visit, event.data as EventDataOf<'ExaminationCancelled'>, { status: 'CANCELLED' });
     case 'DiagnosisCompleted':
-    case 'DiagnosisRejected': {
-      const d = event.data as EventDataOf<'DiagnosisCompleted'> | EventDataOf<'DiagnosisRejected'>;
-      const completed = type === 'DiagnosisCompleted';
-      // Like the reception service: the outcome moves only a RECEIVED reception (DESIGN 5).
-      const receptionStatus: ReceptionStatus =
-        visit.receptionStatus === 'RECEIVED' ? (completed ? 'DIAGNOSIS_COMPLETED' : 'DIAGNOSIS_REJECTED') : visit.receptionStatus;
-      return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: completed ? 'COMPLETED' : 'REJECTED', receptionStatus });
-    }
-
+      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisCompleted'>, 'COMPLETED');
+    case 'DiagnosisRejected':
+      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisRejected'>, 'REJECTED');
     case 'DiagnosisCancelled': {
       const d = event.data as EventDataOf<'DiagnosisCancelled'>;
       return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'CANCELLED' });
     }
-
     default:
       return visit; // an event type this view does not know (a newer producer): ignore it
   }
+}
+
+/** A diagnosis status already in the view is newer than the registration (a redelivery, or events that overtook it): it stays. */
+function registerDiagnosis(visit: Visit, d: EventDataOf<'DiagnosisRegistered'>): Visit {
+  if (visit.diagnosisStatus !== undefined) return set(visit, { diagnosisId: d.diagnosisId });
+  return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'REGISTERED' });
+}
+
+function addExamination(visit: Visit, d: EventDataOf<'ExaminationPrescribed'>): Visit {
+  if (visit.examinations.some((e) => e.prescriptionId === d.prescriptionId)) return visit;
+  const added: VisitExamination = { prescriptionId: d.prescriptionId, examinationType: d.examinationType, status: 'REQUESTED' };
+  return withExaminations(set(visit, { diagnosisId: d.diagnosisId }), [...visit.examinations, added]);
+}
+
+function linkExamination(visit: Visit, d: EventDataOf<'ExaminationRequested'>): Visit {
+  return updateExamination(visit, d.prescriptionId, (e) => (e.examinationId === undefined ? { examinationId: d.examinationId } : {}));
+}
+
+/**
+ * Like the diagnosis service: an examination ends once, later reports are redeliveries, and a
+ * report from another examination than the one linked to the prescription is not recorded.
+ */
+function endExamination(
+  visit: Visit,
+  { prescriptionId, examinationId }: { prescriptionId: string; examinationId: number },
+  outcome: { status: 'PERFORMED'; result: string } | { status: 'CANCELLED' },
+): Visit {
+  return updateExamination(visit, prescriptionId, (e) =>
+    e.status === 'REQUESTED' && isLinkedTo(e, examinationId) ? { examinationId, ...outcome } : {},
+  );
+}
+
+function endDiagnosis(visit: Visit, d: { diagnosisId: number }, outcome: 'COMPLETED' | 'REJECTED'): Visit {
+  // Like the reception service: the outcome moves only a RECEIVED reception (DESIGN 5).
+  const receptionStatus: ReceptionStatus =
+    visit.receptionStatus === 'RECEIVED' ? (outcome === 'COMPLETED' ? 'DIAGNOSIS_COMPLETED' : 'DIAGNOSIS_REJECTED') : visit.receptionStatus;
+  return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: outcome, receptionStatus });
 }
 
 /** A prescription belongs to one examination: the first one reported stays (the diagnosis service refuses the others). */

@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import { Gauge } from 'prom-client';
 import { ProblemDetails } from '@medical/contracts';
 import { HttpProblem, problemTypes, type App, type ServiceContext } from '@medical/platform';
@@ -37,7 +39,8 @@ export async function visitStreamRoute(app: App, context: ServiceContext<Patient
           '`visit` with `{ receptionId, stage, updatedAt }` for every committed change of a visit, and a `: keepalive` comment ' +
           'every 15 s of quiet. No patient data: read the visit through the API your role may use.',
         response: {
-          200: { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          // Documented as text; the handler sends the stream itself.
+          200: { description: 'The stream', content: { 'text/event-stream': { schema: Type.Unsafe<Readable>({ type: 'string' }) } } },
           503: ProblemDetails,
         },
       },
@@ -56,8 +59,7 @@ export async function visitStreamRoute(app: App, context: ServiceContext<Patient
           detail: 'this replica serves as many live streams as it may; try again shortly',
         });
       }
-      // A stream is sent as it is; the schema's string type only documents the body.
-      return sseHeaders(reply).send(stream as unknown as string);
+      return sseHeaders(reply).send(stream);
     },
   );
 }
