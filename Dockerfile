@@ -6,7 +6,11 @@
 #   docker build --target load -t medical/load .
 # The service image is the last stage, so a build without --target (deploy/compose.yaml) gets it.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The base of every stage, pinned by the digest of its multi-platform index (Node.js 24.20.0 on
+# Debian bookworm, as docker-library/repo-info recorded node:24-bookworm-slim on 2026-08-27): a
+# rebuild gets the same bytes until this line is changed on purpose. To move it, take the new
+# digest from `docker buildx imagetools inspect node:24-bookworm-slim`.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:ba849c60be29959425b8734d57b8b4b7d56f98edd9504c9af091d5281095a71e
 
 # ---- production dependencies of the whole workspace ---------------------------------------------
 FROM ${NODE_IMAGE} AS dependencies

@@ -153,6 +153,18 @@ describe('stages', () => {
     assert.deepEqual(dockerfile.stages.map((s) => s.name).sort(), ['console', 'dependencies', 'load', 'load-dependencies', 'runtime']);
   });
 
+  test('every base image is pinned by the digest of its index (FROM name:tag@sha256:…), one Node.js image for all', () => {
+    const names = dockerfile.stages.map((s) => s.name);
+    const images = new Set<string>();
+    for (const s of dockerfile.stages) {
+      const image = s.from.replace(/^\$\{(\w+)\}$/, (_, name: string) => dockerfile.globalArgs[name] ?? '');
+      if (names.includes(image)) continue; // FROM an earlier stage
+      assert.match(image, /^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/, `stage ${s.name}: FROM ${s.from} (${image}) pinned by digest`);
+      images.add(image);
+    }
+    assert.deepEqual([...images].map((i) => i.replace(/@.*/, '')), ['node:24-bookworm-slim'], 'every stage on the same pinned image');
+  });
+
   test('the service image gets its node_modules from a production-only `npm ci`, without install scripts', () => {
     const install = all(dependencies, 'RUN').map((i) => i.args).join('\n');
     assert.match(install, /npm ci --omit=dev\b/);

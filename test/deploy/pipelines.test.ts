@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +15,18 @@ import { SERVICE_NAMES } from '../../scripts/lib/processes.ts';
  * and deploy deploy/k8s/overlays/azure with those images, in the order test → build → deploy.
  * Where kustomize is at hand (.ci/run builds it), the deploy steps' `kustomize edit set image`
  * is replayed on a copy of deploy/k8s and rendered, and the load Job is rendered and validated.
+ * The supply chain: both audit the dependencies (`npm audit --audit-level=high`, `npm audit
+ * signatures`) and publish the SBOM before anything is built, pin every action, task and image,
+ * and `npm run sbom` (which .ci/run runs too) is run here exactly as the README documents it.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const read = (relative: string) => fs.readFileSync(path.join(root, relative), 'utf8');
+/** A container image pinned by the digest of its index: name:tag@sha256:<64 hex digits>. */
+const pinnedImage = /^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/;
+/** Where `npm run sbom` writes the CycloneDX SBOM (git-ignored), and what the pipelines publish. */
+const sbomPath = 'test-artifacts/sbom.cdx.json';
+/** The lines of a script that run something: comments and blank lines left out. */
+const commandLines = (script: string) => script.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 const services = [...SERVICE_NAMES].sort();
 const dockerStages = [...read('Dockerfile').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]!);
 
@@ -53,6 +62,8 @@ describe('azure-pipelines.yml', () => {
     text
       .replace(/\$\{\{\s*variables\.(\w+)\s*\}\}/g, (whole, name: string) => variables[name] ?? whole)
       .replace(/\$\((\w+)\)/g, (whole, name: string) => extra[name] ?? variables[name] ?? whole);
+  /** Whether a step is the task `name` of that major version (pinned as name@major.minor.patch). */
+  const isTask = (step: AzureStep, name: string, major: number) => step.task === `${name}@${major}` || step.task?.startsWith(`${name}@${major}.`) === true;
   const stage = (name: string) => {
     const found = pipeline.stages.find((s) => s.stage === name);
     assert.ok(found, `stage ${name}`);
@@ -79,9 +90,9 @@ describe('azure-pipelines.yml', () => {
     const scripts = stage('Test').jobs.flatMap(stepsOf).flatMap((s) => (s.script ? [resolve(s.script)] : []));
     const run = scripts.find((s) => /\bbash \.ci\/run\b/.test(s));
     assert.ok(run, 'a step runs bash .ci/run');
-    assert.match(run, /docker run [^]*"node:24-bookworm" bash \.ci\/run/);
+    assert.match(run, /docker run [^]*"node:24-bookworm@sha256:[0-9a-f]{64}" bash \.ci\/run/);
     assert.ok(fs.existsSync(path.join(root, '.ci', 'run')));
-    const publish = stage('Test').jobs.flatMap(stepsOf).find((s) => s.task?.startsWith('PublishPipelineArtifact@'));
+    const publish = stage('Test').jobs.flatMap(stepsOf).find((s) => isTask(s, 'PublishPipelineArtifact', 1) && s.inputs?.artifact === 'console-screenshots');
     assert.match(publish?.inputs?.targetPath ?? '', /test-artifacts\/screenshots$/, 'the console screenshots are kept');
     assert.equal(publish?.condition, 'succeededOrFailed()', 'also when a test failed');
   });
@@ -90,8 +101,8 @@ describe('azure-pipelines.yml', () => {
     const [job] = stage('Build').jobs;
     const matrix = Object.values(job!.strategy?.matrix ?? {});
     const steps = stepsOf(job!);
-    const build = steps.find((s) => s.task === 'Docker@2' && s.inputs?.command === 'build');
-    const push = steps.find((s) => s.task === 'Docker@2' && s.inputs?.command === 'push');
+    const build = steps.find((s) => isTask(s, 'Docker', 2) && s.inputs?.command === 'build');
+    const push = steps.find((s) => isTask(s, 'Docker', 2) && s.inputs?.command === 'push');
     assert.ok(build && push, 'Docker@2 build and push steps');
     assert.match(push.condition ?? '', /ne\(variables\['Build\.Reason'\], 'PullRequest'\)/, 'a pull request builds but does not push');
     const built: string[] = [];
@@ -130,12 +141,51 @@ describe('azure-pipelines.yml', () => {
     assert.deepEqual(loops(apply), [services], 'every rollout waited for');
     assert.ok(scripts.indexOf(setImages) < scripts.indexOf(apply));
     // kubectl gets the cluster from the AKS service connection around those steps.
-    const kubernetes = steps.filter((s) => s.task === 'Kubernetes@1');
+    const kubernetes = steps.filter((s) => isTask(s, 'Kubernetes', 1));
     assert.deepEqual(kubernetes.map((s) => s.inputs?.command), ['login', 'logout']);
     for (const s of kubernetes) assert.equal(resolve(s.inputs!.kubernetesServiceEndpoint!), variables.aksServiceConnection);
     assert.ok(steps.indexOf(kubernetes[0]!) < steps.findIndex((s) => s.script?.includes('kubectl apply')));
     const load = scripts.find((s) => s.includes('deploy/k8s/load/run.sh'));
     assert.ok(load && load.includes(`${variables.acrLoginServer}/medical/load:$(Build.BuildId)`));
+  });
+
+  test('a supply-chain job beside the tests audits the dependencies and publishes the SBOM, before anything is built', () => {
+    const job = stage('Test').jobs.find((j) => stepsOf(j).some((s) => s.script?.includes('npm audit')));
+    assert.ok(job, 'a job of the Test stage (which Build depends on) runs npm audit');
+    assert.ok(!stepsOf(job).some((s) => s.script?.includes('.ci/run')), 'not in the .ci/run job: .ci/run never depends on the audits');
+    const steps = stepsOf(job);
+    const at = (predicate: (s: AzureStep) => boolean, what: string) => {
+      const index = steps.findIndex(predicate);
+      assert.ok(index >= 0, what);
+      return index;
+    };
+    const inTestImage = (s: AzureStep) => resolve(s.script ?? '').includes(`"${variables.testImage}"`);
+    const sbom = at((s) => inTestImage(s) && /npm ci --ignore-scripts\b[^\n]*&& npm run sbom\b/.test(s.script ?? ''), 'npm ci without install scripts, then npm run sbom, in the test image');
+    const publish = at((s) => isTask(s, 'PublishPipelineArtifact', 1) && s.inputs?.artifact === 'sbom', 'the SBOM published as the artifact sbom');
+    assert.equal(steps[publish]!.inputs!.targetPath, `$(Build.SourcesDirectory)/${sbomPath}`);
+    const audit = at((s) => inTestImage(s) && /\bnpm audit --audit-level=high\s*$/.test(s.script ?? ''), 'npm audit --audit-level=high');
+    const signatures = at((s) => inTestImage(s) && /\bnpm audit signatures\s*$/.test(s.script ?? ''), 'npm audit signatures');
+    assert.equal(steps[signatures]!.condition, 'succeededOrFailed()', 'the signatures are checked also when the advisories failed');
+    assert.ok(sbom < publish && publish < audit && audit < signatures, 'the SBOM is kept before an audit can fail the job');
+    assert.equal(stage('Build').dependsOn, 'Test', 'no image is built before the audits passed');
+  });
+
+  test('every task is pinned to an exact version, the test image to a digest', () => {
+    const steps = pipeline.stages.flatMap((s) => s.jobs.flatMap(stepsOf));
+    const tasks = steps.flatMap((s) => (s.task ? [s.task] : []));
+    // The raw lines too: a task the walk above did not reach is still seen.
+    const lines = [...read('azure-pipelines.yml').matchAll(/^\s*(?:-\s+)?task:\s*(\S+)/gm)].map((m) => m[1]!);
+    assert.deepEqual(lines.sort(), [...tasks].sort());
+    assert.ok(tasks.length >= 4);
+    const versions = new Map<string, string>();
+    for (const task of tasks) {
+      const match = /^(\w+)@(\d+\.\d+\.\d+)$/.exec(task);
+      assert.ok(match, `${task} pinned as Name@major.minor.patch`);
+      assert.equal(versions.get(match[1]!) ?? match[2], match[2], `${match[1]} at one version throughout`);
+      versions.set(match[1]!, match[2]!);
+    }
+    assert.match(variables.testImage!, pinnedImage);
+    assert.match(variables.testImage!, /^node:24-bookworm@/);
   });
 
   test('the placeholders are variables, named for what to set', () => {
@@ -182,15 +232,35 @@ describe('.github/workflows/ci.yml', () => {
       // id-token (OIDC to Azure) only where Azure is logged in to.
       const logsIn = job.steps.some((s) => s.uses?.startsWith('azure/login@'));
       assert.equal(job.permissions?.['id-token'] === 'write', logsIn, `${name}: id-token only with azure/login`);
-      for (const step of job.steps) if (step.uses) assert.match(step.uses, /^[\w.-]+\/[\w.-]+@v\d+$/, `${name}: ${step.uses} pinned to a major version`);
     }
   });
 
-  test('jobs test → build → deploy, each with runs-on', () => {
-    assert.deepEqual(Object.keys(jobs), ['test', 'build', 'deploy']);
+  test('every action is pinned to a full commit SHA with its release in a comment, every container image to a digest', () => {
+    const uses = Object.values(jobs).flatMap((job) => job.steps.flatMap((s) => (s.uses ? [s.uses] : [])));
+    for (const action of uses) assert.match(action, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${action} pinned to a commit SHA`);
+    // The comments are not in the parsed YAML: the raw lines, which must be the same uses.
+    const lines = [...read('.github/workflows/ci.yml').matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)].map((m) => ({ action: m[1]!, rest: m[2]!.trim() }));
+    assert.deepEqual(lines.map((l) => l.action).sort(), [...uses].sort());
+    const releases = new Map<string, string>();
+    for (const { action, rest } of lines) {
+      assert.match(rest, /^# v\d+(\.\d+){1,2}$/, `${action}: its release in a trailing comment (# vX.Y.Z)`);
+      const name = action.split('@')[0]!;
+      assert.equal(releases.get(name) ?? `${action} ${rest}`, `${action} ${rest}`, `${name}: one SHA and release throughout`);
+      releases.set(name, `${action} ${rest}`);
+    }
+    for (const [name, job] of Object.entries(jobs)) {
+      if (!job.container) continue;
+      const image = typeof job.container === 'string' ? job.container : job.container.image;
+      assert.match(image, pinnedImage, `${name}: container ${image} pinned by digest`);
+    }
+  });
+
+  test('jobs test and supply-chain → build → deploy, each with runs-on', () => {
+    assert.deepEqual(Object.keys(jobs), ['test', 'supply-chain', 'build', 'deploy']);
     for (const [name, job] of Object.entries(jobs)) assert.ok(job['runs-on'], `${name} runs-on`);
     assert.deepEqual(needs(jobs.test!), []);
-    assert.deepEqual(needs(jobs.build!), ['test']);
+    assert.deepEqual(needs(jobs['supply-chain']!), []);
+    assert.deepEqual(needs(jobs.build!).sort(), ['supply-chain', 'test']);
     assert.deepEqual(needs(jobs.deploy!), ['build']);
     assert.match(jobs.deploy!.if ?? '', /github\.event_name != 'pull_request'/);
     assert.match(jobs.deploy!.if ?? '', /github\.ref == 'refs\/heads\/main'/);
@@ -205,6 +275,28 @@ describe('.github/workflows/ci.yml', () => {
     const screenshots = job.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
     assert.equal(screenshots?.with?.path, 'test-artifacts/screenshots/', 'the console screenshots are kept');
     assert.equal(screenshots?.if, 'always()', 'also when a test failed');
+  });
+
+  test('the supply-chain job audits the dependencies and keeps the SBOM as an artifact', () => {
+    const job = jobs['supply-chain']!;
+    const image = typeof job.container === 'string' ? job.container : job.container?.image;
+    assert.match(image ?? '', /^node:24-/);
+    assert.equal(job.permissions, undefined, "the workflow's contents: read, nothing more");
+    const steps = job.steps;
+    const at = (predicate: (s: GitHubStep) => boolean, what: string) => {
+      const index = steps.findIndex(predicate);
+      assert.ok(index >= 0, what);
+      return index;
+    };
+    const install = at((s) => /^npm ci --ignore-scripts\b/.test(s.run?.trim() ?? ''), 'npm ci without install scripts');
+    const sbom = at((s) => s.run?.trim() === 'npm run sbom', 'npm run sbom');
+    const upload = at((s) => s.uses?.startsWith('actions/upload-artifact@') === true && s.with?.name === 'sbom', 'the SBOM uploaded as the artifact sbom');
+    assert.equal(steps[upload]!.with!.path, sbomPath);
+    assert.equal(steps[upload]!.with!['if-no-files-found'], 'error');
+    const audit = at((s) => s.run?.trim() === 'npm audit --audit-level=high', 'npm audit --audit-level=high');
+    const signatures = at((s) => s.run?.trim() === 'npm audit signatures', 'npm audit signatures');
+    assert.equal(steps[signatures]!.if, '${{ !cancelled() }}', 'the signatures are checked also when the advisories failed');
+    assert.ok(install < sbom && sbom < upload && upload < audit && audit < signatures, 'the SBOM is kept before an audit can fail the job');
   });
 
   test('the build job builds every service with SERVICE=<name>, and the load image, pushing from main', () => {
@@ -235,6 +327,79 @@ describe('.github/workflows/ci.yml', () => {
     assert.deepEqual(loops(apply.run!), [services]);
     assert.ok(steps.indexOf(setImages!) < steps.indexOf(apply));
     assert.ok(steps.some((s) => s.run?.includes('bash deploy/k8s/load/run.sh "${REGISTRY}/medical/load:${IMAGE_TAG}"')));
+  });
+});
+
+// ---- the SBOM and .ci/run ---------------------------------------------------------------------
+
+describe('the SBOM: npm run sbom', () => {
+  const manifest = (folder: string) => JSON.parse(read(path.join(folder, 'package.json'))) as {
+    name: string;
+    version: string;
+    workspaces?: string[];
+    scripts?: Record<string, string>;
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  const rootManifest = manifest('.');
+  /** The workspace folders of package.json (dir/* globs expanded over the folders present). */
+  const workspaces = (rootManifest.workspaces ?? []).flatMap((pattern) =>
+    pattern.endsWith('/*')
+      ? fs
+          .readdirSync(path.join(root, pattern.slice(0, -2)), { withFileTypes: true })
+          .filter((e) => e.isDirectory() && fs.existsSync(path.join(root, pattern.slice(0, -2), e.name, 'package.json')))
+          .map((e) => `${pattern.slice(0, -2)}/${e.name}`)
+      : [pattern],
+  );
+  const purl = (name: string, version: string) => `pkg:npm/${name.replace(/^@/, '%40')}@${version}`;
+
+  test('.ci/run writes the SBOM after npm ci and before the tests, and runs no audit', () => {
+    const lines = commandLines(read('.ci/run'));
+    const index = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+    assert.ok(index(/^npm ci\b/) >= 0 && index(/^npm ci\b/) < index(/^npm run -s sbom$/), 'npm run -s sbom after npm ci');
+    assert.ok(index(/^npm run -s sbom$/) < index(/^npm test$/), 'and before npm test');
+    assert.deepEqual(lines.filter((l) => /\bnpm audit\b/.test(l)), [], 'the registry here answers no audit endpoint');
+    assert.match(read('.gitignore'), /^test-artifacts\/$/m, 'test-artifacts/ is git-ignored');
+  });
+
+  test('the README documents `npm run sbom`, which writes CycloneDX JSON naming every workspace package', { timeout: 120_000 }, () => {
+    assert.ok(read('README.md').includes('`npm run sbom`'), 'the README documents npm run sbom');
+    assert.match(rootManifest.scripts?.sbom ?? '', /\bnpm sbom --sbom-format cyclonedx\b[^&]*> test-artifacts\/sbom\.cdx\.json\.tmp && mv /);
+    const output = path.join(root, sbomPath);
+    fs.rmSync(output, { force: true });
+    // Exactly as the README has it, with the registry out of reach: the SBOM needs no network.
+    const run = spawnSync('npm', ['run', 'sbom'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, npm_config_registry: 'http://127.0.0.1:9/' },
+    });
+    assert.equal(run.status, 0, `npm run sbom: status ${run.status}\n${run.stdout}\n${run.stderr}`);
+    const bom = JSON.parse(fs.readFileSync(output, 'utf8')) as {
+      bomFormat: string;
+      specVersion: string;
+      metadata: { component: { type: string; purl: string; 'bom-ref': string } };
+      components: Array<{ 'bom-ref': string; purl?: string; version?: string }>;
+      dependencies: Array<{ ref: string; dependsOn?: string[] }>;
+    };
+    assert.equal(bom.bomFormat, 'CycloneDX');
+    assert.match(bom.specVersion, /^1\.\d+$/);
+    assert.equal(bom.metadata.component.type, 'application');
+    assert.equal(bom.metadata.component.purl, purl(rootManifest.name, rootManifest.version));
+    const components = new Map(bom.components.map((c) => [c['bom-ref'], c]));
+    const dependsOn = new Map(bom.dependencies.map((d) => [d.ref, d.dependsOn ?? []]));
+    const names = (refs: string[]) => refs.map((ref) => ref.slice(0, ref.lastIndexOf('@')));
+    assert.ok(workspaces.length >= SERVICE_NAMES.length + 1);
+    for (const folder of workspaces) {
+      const { name, version, dependencies = {}, devDependencies = {} } = manifest(folder);
+      const ref = `${name}@${version}`;
+      assert.equal(components.get(ref)?.purl, purl(name, version), `${folder}: the component ${ref}`);
+      assert.ok(dependsOn.get(bom.metadata.component['bom-ref'])?.includes(ref), `the project depends on ${ref}`);
+      const declared = [...Object.keys(dependencies), ...Object.keys(devDependencies)].sort();
+      assert.deepEqual(names(dependsOn.get(ref) ?? []).sort(), declared, `${folder}: its dependencies`);
+      for (const dependency of dependsOn.get(ref) ?? []) assert.ok(components.has(dependency), `${ref} → ${dependency}: a component`);
+    }
+    for (const name of SERVICE_NAMES) assert.ok(bom.components.some((c) => c.purl === purl(`@medical/${name}`, manifest(`services/${name}`).version)), name);
   });
 });
 
