@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   assertProblem,
+  client,
   describeEachProfile,
   diagnosesOf,
   examinationsOf,
@@ -13,6 +14,7 @@ import {
   prescribe,
   registerVisit,
   reject,
+  running,
   uniquePatientId,
   useTestSystem,
   waitFor,
@@ -20,11 +22,9 @@ import {
   waitForExamination,
   waitForQuiescence,
   waitForVisit,
-  type Client,
   type Diagnosis,
   type Examination,
   type Reception,
-  type TestSystem,
 } from './helpers.ts';
 
 /**
@@ -33,14 +33,8 @@ import {
  * missing service only; when the service returns, the work catches up exactly once.
  */
 
-let running: TestSystem;
-let client: Client;
-
 describeEachProfile((profile) => {
-  useTestSystem('fault-isolation', profile, (system) => {
-    running = system;
-    client = system.client;
-  });
+  useTestSystem('fault-isolation', profile);
 
   const routesByService = {
     reception: '/receptions',

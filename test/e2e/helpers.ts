@@ -696,20 +696,36 @@ export async function startTestSystem(label: string, options: TestSystemOptions 
 }
 
 /**
- * The hooks of one system per suite, for the `describe` they are called in: `before` starts the
- * system on `profile` and hands it to `onStart` (which can set the file's variables and prepare
- * data), `afterEach` records each test's outcome, `after` stops it. A failing `onStart` counts
- * as a failure, so the system's data is kept.
+ * The system the suite running now is on (`running`) and a client of its gateway (`client`), for
+ * its tests to read: set by `useTestSystem`'s `before` hook (systems run one at a time).
  */
+let suiteSystem: TestSystem;
+let suiteClient: Client;
+export { suiteClient as client, suiteSystem as running };
+
+type SuiteSystemOptions = Omit<TestSystemOptions, 'profile'>;
+
+/**
+ * The hooks of one system per suite, for the `describe` they are called in: `before` starts the
+ * system on `profile`, makes it `running` (and its gateway's `client`) and hands it to `onStart`
+ * (which can set the file's variables and prepare data), `afterEach` records each test's
+ * outcome, `after` stops it. A failing `onStart` counts as a failure, so the system's data is kept.
+ */
+export function useTestSystem(label: string, profile: Profile, options?: SuiteSystemOptions): void;
+export function useTestSystem(label: string, profile: Profile, onStart: (system: TestSystem) => void | Promise<void>, options?: SuiteSystemOptions): void;
 export function useTestSystem(
   label: string,
   profile: Profile,
-  onStart: (system: TestSystem) => void | Promise<void>,
-  options: Omit<TestSystemOptions, 'profile'> = {},
+  onStartOrOptions?: ((system: TestSystem) => void | Promise<void>) | SuiteSystemOptions,
+  moreOptions: SuiteSystemOptions = {},
 ): void {
+  const onStart = typeof onStartOrOptions === 'function' ? onStartOrOptions : () => {};
+  const options = typeof onStartOrOptions === 'function' ? moreOptions : (onStartOrOptions ?? {});
   let current: TestSystem | undefined;
   before(async () => {
     current = await startTestSystem(label, { ...options, profile });
+    suiteSystem = current;
+    suiteClient = current.client;
     try {
       await onStart(current);
     } catch (error) {

@@ -4,19 +4,20 @@ import { test } from 'node:test';
 import {
   Client,
   assertProblem,
+  client,
   describeEachProfile,
   diagnosesOf,
   eventually,
   expectStatus,
   listAll,
   ok,
+  running,
   uniquePatientId,
   useTestSystem,
   waitForDiagnosis,
   waitForQuiescence,
   type HttpReply,
   type Reception,
-  type TestSystem,
 } from './helpers.ts';
 
 /**
@@ -26,9 +27,6 @@ import {
  * database, with the same key sent to both at once.
  */
 
-let running: TestSystem;
-let client: Client;
-
 const keyed = (key: string) => ({ headers: { 'idempotency-key': key } });
 
 function newReception(patientId = uniquePatientId('IDEM')) {
@@ -36,15 +34,7 @@ function newReception(patientId = uniquePatientId('IDEM')) {
 }
 
 describeEachProfile((profile) => {
-  useTestSystem(
-    'idempotency',
-    profile,
-    (system) => {
-      running = system;
-      client = system.client;
-    },
-    profile === 'production' ? { replicas: { reception: 2 } } : {},
-  );
+  useTestSystem('idempotency', profile, profile === 'production' ? { replicas: { reception: 2 } } : {});
 
   test('POST /receptions twice with one key: one reception, the same answer, the second marked replayed', async () => {
     const body = newReception();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   Client,
+  client,
   complete,
   confirm,
   describeProduction,
@@ -15,6 +16,7 @@ import {
   perform,
   prescribe,
   registerVisit,
+  running,
   uniquePatientId,
   useTestSystem,
   visitWithPendingExamination,
@@ -25,7 +27,6 @@ import {
   waitForVisit,
   type Diagnosis,
   type Reception,
-  type TestSystem,
 } from './helpers.ts';
 import { BACKEND_SERVICES } from '../../scripts/lib/processes.ts';
 
@@ -36,9 +37,6 @@ import { BACKEND_SERVICES } from '../../scripts/lib/processes.ts';
  * is applied once whichever replica consumes it, and a replica that stops or dies leaves its
  * work to the other.
  */
-
-let running: TestSystem;
-let client: Client;
 
 /** The total of a Prometheus counter (every label set) on one process. */
 async function counter(url: string, name: string): Promise<number> {
@@ -76,15 +74,7 @@ async function assertEachVisitOnce(receptionIds: number[]): Promise<void> {
 }
 
 describeProduction('production: two replicas of every backend service', () => {
-  useTestSystem(
-    'replicas',
-    'production',
-    (system) => {
-      running = system;
-      client = system.client;
-    },
-    { replicas: { reception: 2, diagnosis: 2, examination: 2, 'patient-management': 2 } },
-  );
+  useTestSystem('replicas', 'production', { replicas: { reception: 2, diagnosis: 2, examination: 2, 'patient-management': 2 } });
 
   test('each replica runs on its own port, is ready, and serves the one shared database', async () => {
     const { system } = running;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
+import type { CloudEvent } from '@medical/contracts';
 import type { Database, Migrations } from '../src/db/database.ts';
 import { isPostgres } from '../src/db/is-postgres.ts';
 import { serviceMigrationSets } from '../src/service/platform-migrations.ts';
@@ -90,6 +91,15 @@ export const testMigrations: Migrations = {
     },
   },
 };
+
+/** The effect of the consumer tests: counts the events of each reception (the event's subject) in notes. */
+export async function countNote(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
+  await trx
+    .insertInto('notes')
+    .values({ id: event.subject, count: 1 })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
+    .execute();
+}
 
 /** Makes every dead-letter write fail (true) or lets them through again (false). */
 export async function refuseDeadLetters(db: Kysely<Tables>, refuse: boolean): Promise<void> {

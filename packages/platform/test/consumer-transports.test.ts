@@ -3,16 +3,15 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { Admin } from '@platformatic/kafka';
-import { sql, type Transaction } from 'kysely';
-import type { CloudEvent, MedicalEvent } from '@medical/contracts';
+import type { MedicalEvent } from '@medical/contracts';
 import { createMetrics } from '../src/telemetry/metrics.ts';
 import { createIdempotentConsumer } from '../src/inbox/consumer.ts';
 import { EmbeddedLog } from '../src/transport/embedded-log.ts';
 import { encodeCloudEvent, toCloudEvent } from '../src/transport/envelope.ts';
 import { openKafkaTransport } from '../src/transport/kafka.ts';
 import type { EventTransport } from '../src/transport/transport.ts';
-import { databaseKinds, openTestDatabase, refuseDeadLetters, type DatabaseKind, type Tables } from './consumer-databases.ts';
-import { counterValue, defer, silentLogger, tempDir, waitFor } from './helpers.ts';
+import { countNote, databaseKinds, openTestDatabase, refuseDeadLetters, type DatabaseKind } from './consumer-databases.ts';
+import { counterValue, defer, kafkaTestOptions, silentLogger, tempDir, waitFor } from './helpers.ts';
 import { appendRawToLog, bytes, publishRawToKafka, type Bytes } from './raw-messages.ts';
 
 /**
@@ -68,18 +67,16 @@ async function harness(t: TestContext, kind: 'embedded' | 'kafka'): Promise<Harn
   defer(t, async () => {
     await kafkaAdmin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
   });
-  const transport = await openKafkaTransport({
-    brokers: brokers!,
-    clientId: `consumer-transports-test-${process.pid}`,
-    // One partition: the test reads the order of its events.
-    topics: [topic, `${topic}.dlq`],
-    partitions: 1,
-    replicationFactor: 1,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 300,
-    logger: silentLogger,
-    retryBaseDelayMs: 20,
-  });
+  const transport = await openKafkaTransport(
+    kafkaTestOptions({
+      brokers: brokers!,
+      clientId: `consumer-transports-test-${process.pid}`,
+      topics: [topic, `${topic}.dlq`],
+      // One partition: the test reads the order of its events.
+      partitions: 1,
+      logger: silentLogger,
+    }),
+  );
   defer(t, () => transport.close());
   return {
     topic,
@@ -103,14 +100,6 @@ const withHeader = (event: RawEvent, name: string, value: Bytes): RawEvent => ({
   ...event,
   headers: [...event.headers.filter(([n]) => n !== name), [name, value]],
 });
-
-async function countNote(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
-  await trx
-    .insertInto('notes')
-    .values({ id: event.subject, count: 1 })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
-    .execute();
-}
 
 /** A consumer (as service.ts wires it) subscribed to the harness's topic, on a database of `kind`. */
 async function consume(t: TestContext, h: Harness, kind: DatabaseKind) {

@@ -10,10 +10,31 @@ import type { Counter } from 'prom-client';
 import type { Role } from '@medical/contracts';
 import { createDevIdentityProvider, type DevIdentityProvider } from '../../../services/gateway/src/dev-identity-provider.ts';
 import { DEV_ISSUER_PATH, loadAuthConfig } from '../src/auth/auth-config.ts';
+import type { KafkaTransportOptions } from '../src/transport/kafka.ts';
 
-/** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics. */
+/** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics, Kafka settings. */
 
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** The Kafka adapter's log in the tests: silent unless KAFKA_TEST_LOG_LEVEL says otherwise. */
+export const kafkaTestLogger: Logger = pino({ level: process.env.KAFKA_TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * The Kafka adapter as the tests open it on a single broker: three partitions, one replica, a
+ * member that is gone noticed within seconds, quick retries; `given` names the broker, the
+ * client and the topics, and overrides the rest.
+ */
+export function kafkaTestOptions(given: Pick<KafkaTransportOptions, 'brokers' | 'clientId' | 'topics'> & Partial<KafkaTransportOptions>): KafkaTransportOptions {
+  return {
+    partitions: 3,
+    replicationFactor: 1,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 300,
+    logger: kafkaTestLogger,
+    retryBaseDelayMs: 20,
+    ...given,
+  };
+}
 
 type HasAfter = { after: (fn: () => void | Promise<void>) => void };
 const cleanups = new WeakMap<HasAfter, Array<() => unknown>>();

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import pino from 'pino';
 import { openKafkaTransport } from '../src/transport/kafka.ts';
 import type { Delivery, TransportMessage } from '../src/transport/transport.ts';
 import { DedicatedKafkaBroker, dedicatedKafkaSkipReason } from '../../../test/e2e/support/kafka-broker.ts';
-import { defer, waitFor } from './helpers.ts';
+import { defer, kafkaTestOptions, waitFor } from './helpers.ts';
 
 /**
  * The Kafka adapter while its broker goes away and comes back. The shared broker of
@@ -13,7 +12,6 @@ import { defer, waitFor } from './helpers.ts';
  * (test/e2e/support/kafka-broker.ts, from the jars infra:up cached, on free ports) and kills it.
  * Skipped when Java or the jars are missing.
  */
-const logger = pino({ level: process.env.KAFKA_TEST_LOG_LEVEL ?? 'silent' });
 
 function skipReason(): string | undefined {
   if (!process.env.KAFKA_BROKERS) return 'KAFKA_BROKERS is not set: the production-profile tests are skipped (eval "$(npm run -s infra:up)" to run them)';
@@ -48,17 +46,7 @@ test('publish fails while the broker is away; publishing and consuming resume wh
 
   const id = randomUUID().slice(0, 8);
   const topic = `outage-${id}`;
-  const transport = await openKafkaTransport({
-    brokers: [broker.bootstrap],
-    clientId: 'outage-test',
-    topics: [topic, `${topic}.dlq`],
-    partitions: 3,
-    replicationFactor: 1,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 300,
-    logger,
-    retryBaseDelayMs: 20,
-  });
+  const transport = await openKafkaTransport(kafkaTestOptions({ brokers: [broker.bootstrap], clientId: 'outage-test', topics: [topic, `${topic}.dlq`] }));
   defer(t, () => transport.close());
   const seen: Delivery[] = [];
   await transport.subscribe({ group: `outage-group-${id}`, topic, handle: async (d) => void seen.push(d) });

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { Admin, compatibilityPartitioner } from '@platformatic/kafka';
-import pino from 'pino';
 import { KafkaTransport, openKafkaTransport, type KafkaTransportOptions } from '../src/transport/kafka.ts';
 import type { Delivery, TransportMessage } from '../src/transport/transport.ts';
-import { defer, waitFor } from './helpers.ts';
+import { defer, kafkaTestOptions, waitFor } from './helpers.ts';
 import { bytes, publishRawToKafka } from './raw-messages.ts';
 
 /**
@@ -15,7 +14,6 @@ import { bytes, publishRawToKafka } from './raw-messages.ts';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 /** These tests need a real broker; without KAFKA_BROKERS they are skipped, and say so. */
 const skip = process.env.KAFKA_BROKERS ? false : 'KAFKA_BROKERS is not set: start a broker with `eval "$(npm run -s infra:up)"` to run the Kafka adapter tests';
-const logger = pino({ level: process.env.KAFKA_TEST_LOG_LEVEL ?? 'silent' });
 const admin = new Admin({ clientId: 'kafka-test-admin', bootstrapBrokers: brokers, retries: 2 });
 
 before(async () => {
@@ -45,18 +43,7 @@ function names(t: TestContext): Names {
 }
 
 function options(n: Names, overrides: Partial<KafkaTransportOptions> = {}): KafkaTransportOptions {
-  return {
-    brokers,
-    clientId: `kafka-test-${process.pid}`,
-    topics: [n.topic, n.dlq],
-    partitions: 3,
-    replicationFactor: 1,
-    sessionTimeoutMs: 6_000,
-    heartbeatIntervalMs: 300,
-    logger,
-    retryBaseDelayMs: 20,
-    ...overrides,
-  };
+  return kafkaTestOptions({ brokers, clientId: `kafka-test-${process.pid}`, topics: [n.topic, n.dlq], ...overrides });
 }
 
 async function open(t: TestContext, n: Names, overrides: Partial<KafkaTransportOptions> = {}): Promise<KafkaTransport> {

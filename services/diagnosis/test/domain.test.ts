@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deciderAssertions } from '@medical/platform/testing';
-import {
-  decide,
-  evolve,
-  hasPendingPrescriptions,
-  isPublished,
-  isTerminal,
-  type Command,
-  type Diagnosis,
-  type State,
-} from '../src/domain/diagnosis.ts';
+import { deciderAssertions, P1, P2, P3, T0, T1, T2, T3 } from '@medical/platform/testing';
+import { decide, diagnosisDecider, evolve, hasPendingPrescriptions, isPublished, isTerminal, type Command, type Diagnosis } from '../src/domain/diagnosis.ts';
 
-const T0 = '2025-03-01T09:00:00.000Z';
-const T1 = '2025-03-01T09:10:00.000Z';
-const T2 = '2025-03-01T09:20:00.000Z';
-const T3 = '2025-03-01T09:30:00.000Z';
-const P1 = '11111111-1111-4111-8111-111111111111';
-const P2 = '22222222-2222-4222-8222-222222222222';
-const P3 = '33333333-3333-4333-8333-333333333333';
 const examinationIdOf: Record<string, number> = { [P1]: 101, [P2]: 102, [P3]: 103 };
 
 // ---- builders ----
@@ -54,10 +38,10 @@ const complete: Command = { type: 'CompleteDiagnosis', opinion: 'Common cold', n
 const reject: Command = { type: 'RejectDiagnosis', reason: 'Wrong department', now: T3 };
 const cancel: Command = { type: 'CancelDiagnosis', reason: 'Reception cancelled', now: T3 };
 
-const { given, accepted, refused } = deciderAssertions(decide, evolve);
+const { given, accepted, refused, fold } = deciderAssertions(diagnosisDecider);
 /** Decides and folds in one step. */
 function after(state: Diagnosis, command: Command): Diagnosis {
-  const next = accepted(decide(command, state)).reduce<State>(evolve, state);
+  const next = fold(state, accepted(decide(command, state)));
   assert.ok(next);
   return next;
 }
@@ -79,7 +63,7 @@ describe('RegisterDiagnosis', () => {
     assert.deepEqual(events, [
       { type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 },
     ]);
-    assert.deepEqual(events.reduce<State>(evolve, null), {
+    assert.deepEqual(fold(null, events), {
       id: 5,
       receptionId: 7,
       patientId: 'P-001',
@@ -118,7 +102,7 @@ describe('PrescribeExamination', () => {
         at: T1,
       },
     ]);
-    const state = events.reduce<State>(evolve, states.REGISTERED());
+    const state = fold(states.REGISTERED(), events);
     assert.equal(state?.status, 'EXAMINATION_PRESCRIBED');
     assert.equal(state?.updatedAt, T1);
     assert.deepEqual(state?.prescriptions, [

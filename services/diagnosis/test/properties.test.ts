@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { assertPureSteps, assertRefusalsAsDesigned, commandSequences, isoTimestamp, schemaText, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
+import { commandSequences, isoTimestamp, P1, P2, P3, schemaText, testDeciderLaws, traceOf, type Step as TraceStep } from '@medical/platform/testing';
 import { assertEventData, type DiagnosisStatus, type PrescriptionStatus } from '@medical/contracts';
-import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/diagnosis.ts';
+import { diagnosisDecider, isPublished, type Command, type DomainEvent, type State } from '../src/domain/diagnosis.ts';
 
 /**
  * Property-based tests of the diagnosis decider: random sequences of doctor commands (valid and
@@ -84,7 +84,7 @@ const id = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ mi
 
 // Small pools so that sequences hit the same prescriptions and examinations again; a fresh UUID
 // or id is a prescription the diagnosis never wrote or an examination of another prescription.
-const P = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
+const P = [P1, P2, P3];
 const prescriptionId = fc.oneof({ arbitrary: fc.constantFrom(...P), weight: 8 }, { arbitrary: fc.uuid(), weight: 1 });
 /** The examination of a prescription: usually its own (101 for the first...), sometimes another one. */
 const examinationFor = (pid: string) =>
@@ -149,30 +149,13 @@ const commands: fc.Arbitrary<Command[]> = commandSequences([
 
 type Step = TraceStep<Command, State, DomainEvent>;
 
-/** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
-const trace = (cs: Command[], from: State = null): Step[] => traceCommands(decide, evolve, cs, from);
+/** Decides each command on a frozen state (a mutation would throw) and folds the accepted events, from `from` (no diagnosis by default). */
+const trace = traceOf(diagnosisDecider);
 const finalState = (steps: Step[]): State => steps.at(-1)?.after ?? null;
 
 describe('diagnosis decider properties', () => {
-  test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        assertPureSteps(decide, evolve, trace(cs));
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        const steps = trace(cs);
-        assertRefusalsAsDesigned(steps, expected, (state) => allowedEvents[statusOf(state)], statusOf);
-        for (const { decision } of steps) if (decision.ok) assert.ok(decision.events.length <= 1);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  // A decision emits one event at the most.
+  testDeciderLaws(diagnosisDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS, maxEventsPerDecision: 1 });
 
   test('the status and each prescription only move along the DESIGN transitions; an open status follows the prescriptions; terminal is final', () => {
     fc.assert(

@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deciderAssertions } from '@medical/platform/testing';
-import {
-  decide,
-  evolve,
-  isPublished,
-  DEFAULT_CANCEL_REASON,
-  type Command,
-  type DomainEvent,
-  type State,
-} from '../src/domain/examination.ts';
-
-const T0 = '2025-03-01T09:00:00.000Z';
-const T1 = '2025-03-01T09:10:00.000Z';
-const T2 = '2025-03-01T09:20:00.000Z';
-const P1 = '11111111-1111-4111-8111-111111111111';
-const P2 = '22222222-2222-4222-8222-222222222222';
+import { deciderAssertions, P1, P2, T0, T1, T2 } from '@medical/platform/testing';
+import { decide, evolve, examinationDecider, isPublished, DEFAULT_CANCEL_REASON, type Command } from '../src/domain/examination.ts';
 
 // ---- builders ----
+/** What the examination's events carry to link it to its prescription, diagnosis and reception. */
+const link = { examinationId: 101, prescriptionId: P1, diagnosisId: 5, receptionId: 7 };
+/** The order of the prescription, as the command brings it and the examination keeps it. */
+const order = { prescriptionId: P1, diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', examinationType: 'X-RAY' };
 const request = (extra: Partial<Extract<Command, { type: 'RequestExamination' }>> = {}): Command => ({
   type: 'RequestExamination',
   examinationId: 101,
-  prescriptionId: P1,
-  diagnosisId: 5,
-  receptionId: 7,
-  patientId: 'P-001',
-  patientName: 'Kim Minji',
-  examinationType: 'X-RAY',
+  ...order,
   now: T0,
   ...extra,
 });
@@ -34,41 +19,23 @@ const perform: Command = { type: 'PerformExamination', result: 'Clear lungs', no
 const cancel = (reason?: string): Command => ({ type: 'CancelExamination', now: T1, ...(reason ? { reason } : {}) });
 const compensate: Command = { type: 'CompensateExamination', reason: 'Diagnosis rejected', now: T2 };
 
-const { given, accepted, refused } = deciderAssertions(decide, evolve);
-const fold = (state: State, events: DomainEvent[]) => events.reduce(evolve, state);
+const { given, accepted, refused, fold } = deciderAssertions(examinationDecider);
 
 const states = {
   REQUESTED: () => given(request()),
   PERFORMED: () => given(request(), perform),
   CANCELLED: () => given(request(), cancel()),
 };
-const link = { examinationId: 101, prescriptionId: P1, diagnosisId: 5, receptionId: 7 };
 
 describe('RequestExamination', () => {
   test('creates the order internally and publishes ExaminationRequested without patient data', () => {
     const events = accepted(decide(request({ instructions: 'Chest' }), null));
     assert.deepEqual(events, [
-      {
-        type: 'ExaminationOrderCreated',
-        data: { ...link, patientId: 'P-001', patientName: 'Kim Minji', examinationType: 'X-RAY', instructions: 'Chest' },
-        at: T0,
-      },
+      { type: 'ExaminationOrderCreated', data: { examinationId: 101, ...order, instructions: 'Chest' }, at: T0 },
       { type: 'ExaminationRequested', data: { ...link, examinationType: 'X-RAY' }, at: T0 },
     ]);
     assert.deepEqual(events.filter(isPublished).map((e) => e.type), ['ExaminationRequested']);
-    assert.deepEqual(fold(null, events), {
-      id: 101,
-      prescriptionId: P1,
-      diagnosisId: 5,
-      receptionId: 7,
-      patientId: 'P-001',
-      patientName: 'Kim Minji',
-      examinationType: 'X-RAY',
-      instructions: 'Chest',
-      status: 'REQUESTED',
-      createdAt: T0,
-      updatedAt: T0,
-    });
+    assert.deepEqual(fold(null, events), { id: 101, ...order, instructions: 'Chest', status: 'REQUESTED', createdAt: T0, updatedAt: T0 });
   });
 
   test('omits absent instructions', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { assertPureSteps, assertRefusalsAsDesigned, commandSequences, isoTimestamp, schemaText, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
+import { commandSequences, isoTimestamp, P1, P2, schemaText, testDeciderLaws, traceOf } from '@medical/platform/testing';
 import { assertEventData, type ExaminationStatus } from '@medical/contracts';
-import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/examination.ts';
+import { examinationDecider, isPublished, type Command, type DomainEvent, type State } from '../src/domain/examination.ts';
 
 /**
  * Property-based tests of the examination decider: random sequences of examiner commands (valid
@@ -54,8 +54,6 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
 const text = schemaText;
 const timestamp = isoTimestamp;
 const id = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
-const P1 = '11111111-1111-4111-8111-111111111111';
-const P2 = '22222222-2222-4222-8222-222222222222';
 /** The reason examinationEffect gives a compensation: the closing event's reason (up to 10,000 characters) after a prefix. */
 const closingReason = fc
   .tuple(fc.constantFrom('Diagnosis rejected: ', 'Reception cancelled: '), text(10_000))
@@ -94,30 +92,11 @@ const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneo
 
 // ---- the fold ----
 
-type Step = TraceStep<Command, State, DomainEvent>;
-
 /** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
-const trace = (cs: Command[]): Step[] => traceCommands(decide, evolve, cs, null as State);
+const trace = traceOf(examinationDecider);
 
 describe('examination decider properties', () => {
-  test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        assertPureSteps(decide, evolve, trace(cs));
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        const steps = trace(cs);
-        assertRefusalsAsDesigned(steps, expected, (state) => allowedEvents[statusOf(state)], statusOf);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  testDeciderLaws(examinationDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS });
 
   test('the status only moves along the DESIGN transitions, terminal is final, and ExaminationRequested is published once, with the order', () => {
     fc.assert(

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EventDataOf, EventType } from '@medical/contracts';
+import { P1, P2 } from '@medical/platform/testing';
 import { deriveStage, project, type ProjectedEvent, type Visit } from '../src/domain/visit.ts';
 
-const P1 = '11111111-1111-4111-8111-111111111111';
-const P2 = '22222222-2222-4222-8222-222222222222';
 const examinationIdOf: Record<string, number> = { [P1]: 101, [P2]: 102 };
 const ids = { receptionId: 7, diagnosisId: 5 };
 
@@ -33,6 +32,16 @@ const ev = {
   diagnosisCancelled: () => event('DiagnosisCancelled', { ...ids, reason: 'Reception cancelled' }),
 };
 
+/** A visit opened at 09:00 (the clock set back): the reception completed, then its diagnosis registered. */
+function opened(): ProjectedEvent[] {
+  clock = 0;
+  return [ev.receptionCompleted(), ev.diagnosisRegistered()];
+}
+/** An opened visit whose diagnosis prescribed examinations, each then requested from the examiners. */
+function examinationsRequested(...prescriptionIds: string[]): ProjectedEvent[] {
+  return [...opened(), ...prescriptionIds.map((id) => ev.prescribed(id)), ...prescriptionIds.map((id) => ev.requested(id))];
+}
+
 function play(events: ProjectedEvent[], from: Visit | null = null): Visit {
   const visit = events.reduce(project, from);
   assert.ok(visit);
@@ -56,14 +65,8 @@ const summary = (v: Visit) => ({
 });
 
 describe('a full visit', () => {
-  clock = 0;
   const events = [
-    ev.receptionCompleted(), // 09:00
-    ev.diagnosisRegistered(),
-    ev.prescribed(P1),
-    ev.prescribed(P2),
-    ev.requested(P1),
-    ev.requested(P2),
+    ...examinationsRequested(P1, P2), // from 09:00
     ev.performed(P1),
     ev.examCancelled(P2),
     ev.diagnosisCompleted(),
@@ -138,19 +141,7 @@ describe('a full visit', () => {
 
 describe('rejection', () => {
   test('with one examination performed and one cancelled by compensation', () => {
-    clock = 0;
-    const events = [
-      ev.receptionCompleted(),
-      ev.diagnosisRegistered(),
-      ev.prescribed(P1),
-      ev.prescribed(P2),
-      ev.requested(P1),
-      ev.requested(P2),
-      ev.performed(P1),
-      ev.diagnosisRejected(),
-      ev.examCancelled(P2),
-      ev.receptionConfirmed('REJECTED'),
-    ];
+    const events = [...examinationsRequested(P1, P2), ev.performed(P1), ev.diagnosisRejected(), ev.examCancelled(P2), ev.receptionConfirmed('REJECTED')];
     assert.deepEqual(stages(events).slice(6), ['IN_EXAMINATION', 'DIAGNOSIS_REJECTED', 'DIAGNOSIS_REJECTED', 'CONFIRMED']);
     assert.deepEqual(summary(play(events.slice(0, 8))), {
       receptionStatus: 'DIAGNOSIS_REJECTED',
@@ -168,8 +159,7 @@ describe('rejection', () => {
   });
 
   test('without examinations', () => {
-    clock = 0;
-    assert.deepEqual(stages([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.diagnosisRejected()]), [
+    assert.deepEqual(stages([...opened(), ev.diagnosisRejected()]), [
       'RECEIVED',
       'WAITING_FOR_DOCTOR',
       'DIAGNOSIS_REJECTED',
@@ -179,16 +169,7 @@ describe('rejection', () => {
 
 describe('cancellation', () => {
   test('a cancelled reception cancels the diagnosis and its pending examination', () => {
-    clock = 0;
-    const events = [
-      ev.receptionCompleted(),
-      ev.diagnosisRegistered(),
-      ev.prescribed(P1),
-      ev.requested(P1),
-      ev.receptionCancelled(),
-      ev.diagnosisCancelled(),
-      ev.examCancelled(P1),
-    ];
+    const events = [...examinationsRequested(P1), ev.receptionCancelled(), ev.diagnosisCancelled(), ev.examCancelled(P1)];
     assert.deepEqual(stages(events).slice(4), ['CANCELLED', 'CANCELLED', 'CANCELLED']);
     assert.deepEqual(summary(play(events)), {
       receptionStatus: 'CANCELLED',
@@ -199,29 +180,25 @@ describe('cancellation', () => {
   });
 
   test('an outcome after the cancellation is recorded on the diagnosis, the reception stays CANCELLED', () => {
-    clock = 0;
-    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.receptionCancelled(), ev.diagnosisCompleted()]);
+    const v = play([...opened(), ev.receptionCancelled(), ev.diagnosisCompleted()]);
     assert.deepEqual([v.receptionStatus, v.diagnosisStatus, v.stage], ['CANCELLED', 'COMPLETED', 'CANCELLED']);
   });
 
   test('an outcome published before a concurrent cancellation converges on CANCELLED like the reception', () => {
-    clock = 0;
-    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.diagnosisCompleted(), ev.receptionCancelled()]);
+    const v = play([...opened(), ev.diagnosisCompleted(), ev.receptionCancelled()]);
     assert.deepEqual([v.receptionStatus, v.diagnosisStatus, v.stage], ['CANCELLED', 'COMPLETED', 'CANCELLED']);
   });
 });
 
 describe('examinations', () => {
   test('a new prescription after all are done returns to IN_EXAMINATION', () => {
-    clock = 0;
-    const events = [ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.performed(P1), ev.prescribed(P2)];
+    const events = [...opened(), ev.prescribed(P1), ev.performed(P1), ev.prescribed(P2)];
     assert.deepEqual(stages(events).slice(3), ['EXAMINATIONS_DONE', 'IN_EXAMINATION']);
     assert.equal(play(events).diagnosisStatus, 'EXAMINATION_PRESCRIBED');
   });
 
   test('a prescription and a result of another one converge in either order', () => {
-    clock = 0;
-    const base = [ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.requested(P1)];
+    const base = examinationsRequested(P1);
     const prescribeP2 = ev.prescribed(P2);
     const performP1 = ev.performed(P1);
     const a = play([...base, prescribeP2, performP1]);
@@ -231,15 +208,13 @@ describe('examinations', () => {
   });
 
   test('a report about an unknown prescription changes nothing', () => {
-    clock = 0;
-    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered()]);
+    const v = play(opened());
     assert.equal(project(v, ev.requested(P1)), v);
     assert.equal(project(v, ev.performed(P1)), v);
   });
 
   test('a second report on an ended examination changes nothing', () => {
-    clock = 0;
-    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered(), ev.prescribed(P1), ev.performed(P1)]);
+    const v = play([...opened(), ev.prescribed(P1), ev.performed(P1)]);
     assert.equal(project(v, ev.examCancelled(P1)), v);
     assert.equal(project(v, ev.performed(P1, 'Another result')), v);
   });
@@ -259,8 +234,7 @@ describe('edges', () => {
   });
 
   test('updatedAt never moves backwards', () => {
-    clock = 0;
-    const v = play([ev.receptionCompleted(), ev.diagnosisRegistered()]);
+    const v = play(opened());
     const late = project(v, { ...ev.receptionCancelled(), time: at(0) });
     assert.equal(late?.receptionStatus, 'CANCELLED');
     assert.equal(late?.updatedAt, at(1));

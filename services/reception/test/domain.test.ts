@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deciderAssertions } from '@medical/platform/testing';
-import {
-  decide,
-  evolve,
-  isPublished,
-  DEFAULT_CANCEL_REASON,
-  type Command,
-  type DomainEvent,
-  type State,
-} from '../src/domain/reception.ts';
-
-const T0 = '2025-03-01T09:00:00.000Z';
-const T1 = '2025-03-01T09:10:00.000Z';
-const T2 = '2025-03-01T09:20:00.000Z';
-const T3 = '2025-03-01T09:30:00.000Z';
+import { deciderAssertions, T0, T1, T2, T3 } from '@medical/platform/testing';
+import { decide, evolve, isPublished, receptionDecider, DEFAULT_CANCEL_REASON, type Command } from '../src/domain/reception.ts';
 
 // ---- builders ----
 const register = (extra: Partial<Extract<Command, { type: 'RegisterReception' }>> = {}): Command => ({
@@ -30,8 +17,7 @@ const confirm: Command = { type: 'ConfirmReception', now: T3 };
 const completed: Command = { type: 'RecordDiagnosisCompleted', diagnosisId: 3, opinion: 'Common cold', now: T2 };
 const rejected: Command = { type: 'RecordDiagnosisRejected', diagnosisId: 3, reason: 'Wrong department', now: T2 };
 
-const { given, accepted, refused } = deciderAssertions(decide, evolve);
-const fold = (state: State, events: DomainEvent[]) => events.reduce(evolve, state);
+const { given, accepted, refused, fold } = deciderAssertions(receptionDecider);
 
 const states = {
   RECEIVED: () => given(register()),

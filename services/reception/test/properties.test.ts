@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { assertPureSteps, assertRefusalsAsDesigned, commandSequences, isoTimestamp, schemaText, trace as traceCommands, type Step as TraceStep } from '@medical/platform/testing';
+import { commandSequences, isoTimestamp, schemaText, testDeciderLaws, traceOf } from '@medical/platform/testing';
 import { assertEventData, type ReceptionStatus } from '@medical/contracts';
-import { decide, evolve, isPublished, type Command, type DomainEvent, type State } from '../src/domain/reception.ts';
+import { isPublished, receptionDecider, type Command, type DomainEvent, type State } from '../src/domain/reception.ts';
 
 /**
  * Property-based tests of the reception decider: random sequences of desk commands (valid and
@@ -96,30 +96,11 @@ const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneo
 
 // ---- the fold ----
 
-type Step = TraceStep<Command, State, DomainEvent>;
-
 /** Decides each command on a frozen state (a mutation would throw) and folds the accepted events. */
-const trace = (cs: Command[]): Step[] => traceCommands(decide, evolve, cs, null as State);
+const trace = traceOf(receptionDecider);
 
 describe('reception decider properties', () => {
-  test('decide is pure and evolve deterministic: same inputs give deep-equal outputs, inputs are not mutated', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        assertPureSteps(decide, evolve, trace(cs));
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  test('a command is refused exactly when DESIGN refuses it; a refusal yields no events, an acceptance only events allowed from the current status', () => {
-    fc.assert(
-      fc.property(commands, (cs) => {
-        const steps = trace(cs);
-        assertRefusalsAsDesigned(steps, expected, (state) => allowedEvents[statusOf(state)], statusOf);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  testDeciderLaws(receptionDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS });
 
   test('the status only moves along the DESIGN transitions and never leaves a terminal status', () => {
     fc.assert(

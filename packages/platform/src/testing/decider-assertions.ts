@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import type { Decision, Refusal } from '../domain/decider.ts';
+import type { Decider } from '../service/command-pipeline.ts';
 
 /**
  * The three questions every decider test asks: the state after accepted commands, the events of
- * an accepted decision, and the refusal of a refused one (for the services' domain tests).
+ * an accepted decision, and the refusal of a refused one (for the services' domain tests); and
+ * `fold`, a state evolved by events.
  */
-export function deciderAssertions<C extends { type: string }, S, E>(
-  decide: (command: C, state: S | null) => Decision<E>,
-  evolve: (state: S | null, event: E) => S | null,
-) {
+export function deciderAssertions<S, C extends { type: string }, E>({ decide, evolve }: Decider<S, C, E>) {
   return {
     /** The state after commands that must all be accepted. */
     given(...commands: C[]): S {
@@ -28,6 +27,9 @@ export function deciderAssertions<C extends { type: string }, S, E>(
       assert.equal(d.ok, false);
       if (!d.ok) assert.equal(d.refusal.kind, kind);
       return d.ok ? '' : d.refusal.message;
+    },
+    fold(state: S | null, events: E[]): S | null {
+      return events.reduce(evolve, state);
     },
   };
 }
