@@ -10,4 +10,7 @@ if (!name || !SERVICE_NAMES.includes(name as ServiceName)) {
   console.error(`usage: npm run service -- <name>\n  names: ${SERVICE_NAMES.join(', ')}`);
   process.exit(2);
 }
+// A service run by hand is a developer's: it asks for the gateway's development identity provider
+// unless told otherwise (the services' own default is AUTH_MODE=oidc, a real provider).
+process.env.AUTH_MODE ??= 'dev';
 await import(`../services/${name}/src/main.ts`);

@@ -459,15 +459,15 @@ function replicaCountsOf(options: StartSystemOptions): Record<ServiceName, numbe
 }
 
 /**
- * OIDC_ISSUER for every process when the gateway's development identity provider is the issuer
- * (AUTH_MODE dev, the default) and the caller names none: the provider lives under /auth on the
- * gateway, wherever this system put it, and the services discover its keys there. Empty when the
- * caller's environment (or this process's) gives OIDC_ISSUER or selects AUTH_MODE=oidc.
+ * A local system asks for the gateway's development identity provider (AUTH_MODE=dev; the
+ * services' default is a real provider) unless the caller's environment (or this process's)
+ * selects AUTH_MODE=oidc; and, unless it names one, its OIDC_ISSUER: the provider lives under
+ * /auth on the gateway, wherever this system put it, and the services discover its keys there.
  */
 function devIssuerFor(options: StartSystemOptions, issuer: string): Env {
   const env = { ...process.env, ...options.env };
-  if (env.OIDC_ISSUER?.trim() || env.AUTH_MODE?.trim().toLowerCase() === 'oidc') return {};
-  return { OIDC_ISSUER: issuer };
+  if (env.AUTH_MODE?.trim().toLowerCase() === 'oidc') return {};
+  return { AUTH_MODE: 'dev', ...(env.OIDC_ISSUER?.trim() ? {} : { OIDC_ISSUER: issuer }) };
 }
 
 /** Of several exits, the first that is not a clean exit 0, else the first. */

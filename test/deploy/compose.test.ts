@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadAuthConfig, loadConfig } from '@medical/platform';
+import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 
 /**
  * No Docker engine runs here, so deploy/compose.yaml and the Dockerfile are checked for what can
@@ -50,6 +51,8 @@ test('the gateway reaches each service on the container port and is published on
   assert.equal(environment.DIAGNOSIS_URL, 'http://diagnosis:8080');
   assert.equal(environment.EXAMINATION_URL, 'http://examination:8080');
   assert.equal(environment.PATIENT_MANAGEMENT_URL, 'http://patient-management:8080');
+  // The demo users' gateway in a container: told it may listen beyond loopback, and its configuration accepts it.
+  assert.equal(loadGatewayConfig({ ...environment, PORT: '8080' }).host, '0.0.0.0');
 });
 
 test('the Dockerfile copies every workspace manifest, drops privileges and checks health', () => {

@@ -270,7 +270,7 @@ test('the development identity provider does not start with NODE_ENV=production:
       output: 'capture',
       env: {
         NODE_ENV: 'production',
-        AUTH_MODE: '',
+        AUTH_MODE: 'dev',
         OIDC_ISSUER: '',
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
@@ -283,7 +283,7 @@ test('the development identity provider does not start with NODE_ENV=production:
     const exit = await Promise.race([gateway.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000))]);
     if (!exit) {
       await gateway.kill();
-      assert.fail(`the gateway kept running with NODE_ENV=production and no AUTH_MODE:\n${gateway.output()}`);
+      assert.fail(`the gateway kept running with NODE_ENV=production and AUTH_MODE=dev:\n${gateway.output()}`);
     }
     assert.notEqual(exit.code, 0, `exit ${JSON.stringify(exit)}`);
     assert.match(gateway.output(), /AUTH_MODE/, 'the error names AUTH_MODE');

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { MAX_PAGE } from '@medical/contracts';
 import {
   assertProblem,
+  client,
   describeEachProfile,
   getDiagnosis,
   getExamination,
@@ -10,18 +12,17 @@ import {
   ok,
   prescribe,
   registerVisit,
+  running,
   useTestSystem,
   visitWithPendingExamination,
   waitForDiagnosis,
   waitForExamination,
   waitForQuiescence,
   waitForVisit,
-  type Client,
   type Diagnosis,
   type Examination,
   type HttpReply,
   type Reception,
-  type TestSystem,
   type Visit,
 } from './helpers.ts';
 
@@ -32,17 +33,13 @@ import {
  * every service's POST and GET routes.
  */
 
-let running: TestSystem;
-let client: Client;
 let reception: Reception;
 let diagnosis: Diagnosis;
 let examination: Examination;
 let visit: Visit;
 
 describeEachProfile((profile) => {
-  useTestSystem('bad-input', profile, async (system) => {
-    running = system;
-    client = system.client;
+  useTestSystem('bad-input', profile, async () => {
     // One visit with a diagnosis and a pending examination, so that every id-bearing route has a
     // real resource behind it that a wrongly accepted request would change.
     ({ reception, diagnosis, examination } = await visitWithPendingExamination(client, 'Baseline test', { patientName: 'Bad Input' }));
@@ -316,6 +313,9 @@ describeEachProfile((profile) => {
           ['page=-1', 'page'],
           ['page=abc', 'page'],
           ['page=1.5', 'page'],
+          // Paging is bounded: walking every page is how one token would read every patient.
+          [`page=${MAX_PAGE + 1}`, 'page'],
+          ['page=1000000', 'page'],
         ];
         for (const filter of list.idFilters) {
           bad.push([`${filter}=abc`, filter], [`${filter}=0`, filter], [`${filter}=-2`, filter], [`${filter}=2147483648`, filter]);
@@ -328,6 +328,7 @@ describeEachProfile((profile) => {
         // The largest page is allowed, the empty filter list too.
         const largest = ok(await client.get(`${list.path}?size=100&page=0`));
         assert.equal(largest.size, 100);
+        assert.equal(ok(await client.get(`${list.path}?page=${MAX_PAGE}`)).page, MAX_PAGE);
       });
 
       test(`GET ${list.path}/{id}: unknown id 404, malformed id 400`, async () => {

@@ -273,7 +273,7 @@ describeEachProfile((profile) => {
     const { stdout } = await deadLetters('replay', letter.id);
     assert.match(stdout, new RegExp(`replayed dead letter ${letter.id}: DiagnosisCompleted ${throwing.headers.ce_id}`));
     assert.match(stdout, /try it again: (patient-management, reception|reception, patient-management);/);
-    const reception = await waitForReception(client, missingId, (r) => r.status === 'DIAGNOSIS_COMPLETED');
+    const reception = await waitForReception(client.as('admin'), missingId, (r) => r.status === 'DIAGNOSIS_COMPLETED');
     assert.equal(reception.diagnosisOpinion, OPINION);
     assert.equal(reception.diagnosisId, 9999);
     await waitForVisit(client, missingId, (v) => v.diagnosisStatus === 'COMPLETED' && v.receptionStatus === 'DIAGNOSIS_COMPLETED');
@@ -285,7 +285,7 @@ describeEachProfile((profile) => {
     await deadLetters('replay', letter.id);
     await waitForQuiescence(running);
     assert.deepEqual(await consumed(), after, 'a second replay is a duplicate everywhere');
-    assert.deepEqual(await getReception(client, missingId), reception);
+    assert.deepEqual(await getReception(client.as('admin'), missingId), reception);
     assert.equal((await getVisit(client, missingId)).diagnosisStatus, 'COMPLETED');
     assert.equal((await listed()).length, 7, 'the letters of the failed replay, and none since the fix');
     assert.equal(await counter('reception', 'medical_events_dead_lettered_total'), 2);

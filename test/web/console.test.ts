@@ -296,7 +296,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     }
 
     // 7. The API agrees with what the screens showed.
-    const confirmed = await waitForReception(client, receptionId, (r) => r.status === 'CONFIRMED');
+    const confirmed = await waitForReception(client.as('admin'), receptionId, (r) => r.status === 'CONFIRMED');
     assert.equal(confirmed.diagnosisOutcome, 'COMPLETED');
     assert.equal(confirmed.diagnosisOpinion, opinion);
     const diagnosis = ok(await client.get<Diagnosis>(`/diagnoses/${diagnosisId}`));

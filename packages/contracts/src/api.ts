@@ -16,8 +16,15 @@ export const IdParams = Type.Object({ id: RequestId }, { additionalProperties: f
 export const ReceptionIdParams = Type.Object({ receptionId: RequestId }, { additionalProperties: false });
 
 export const MAX_PAGE_SIZE = 100;
+/**
+ * The last page a list serves: a page is read with OFFSET, which reads and drops every row before
+ * it, so paging deep into a list costs the database more with each page, and walking every page is
+ * how one token would read every patient. A page past it is a 400 naming `page`; narrow the list
+ * with its filters instead.
+ */
+export const MAX_PAGE = 500;
 const pagingProperties = {
-  page: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+  page: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE, default: 0 })),
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
 };
 

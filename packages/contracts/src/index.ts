@@ -5,3 +5,4 @@ export * from './validate.ts';
 export * from './actor.ts';
 export * from './permissions.ts';
 export * from './data-schemas.ts';
+export * from './minimum-necessary.ts';

@@ -19,6 +19,7 @@ export { validatorCompiler } from './http/validators.ts';
 // Authentication.
 export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 export { PUBLIC_ROUTES, authProblemTypes, authentication } from './auth/authentication.ts';
+export { grantedRoles } from './auth/request-actor.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';
 
 // Telemetry: metrics, traces, log lines.

@@ -12,8 +12,14 @@ function refused(env: Record<string, string>, variable: string): void {
 }
 
 describe('loadAuthConfig', () => {
-  test('defaults: the development provider on the local gateway', () => {
-    assert.deepEqual(loadAuthConfig({}), {
+  test('nothing said: a real provider is expected, and one that is not named is refused', () => {
+    refused({}, 'OIDC_ISSUER');
+    refused({ OIDC_ISSUER: 'https://idp.example/realms/h' }, 'OIDC_AUDIENCE');
+    assert.equal(loadAuthConfig({ OIDC_ISSUER: 'https://idp.example/realms/h', OIDC_AUDIENCE: 'medical' }).mode, 'oidc');
+  });
+
+  test('the development provider when asked for: on the local gateway', () => {
+    assert.deepEqual(loadAuthConfig({ AUTH_MODE: 'dev' }), {
       mode: 'dev',
       issuer: 'http://127.0.0.1:8088/auth',
       audience: 'medical-visit-workflow',
@@ -49,18 +55,17 @@ describe('loadAuthConfig', () => {
     refused({ OIDC_ROLES_CLAIM: 'realm_access..roles' }, 'OIDC_ROLES_CLAIM');
     refused({ OIDC_ROLES_CLAIM: '.roles' }, 'OIDC_ROLES_CLAIM');
     refused({ OIDC_CLOCK_TOLERANCE_SECONDS: '-1' }, 'OIDC_CLOCK_TOLERANCE_SECONDS');
-    refused({ DEV_TOKEN_LIFETIME_SECONDS: '10' }, 'DEV_TOKEN_LIFETIME_SECONDS');
-    refused({ DEV_TOKEN_LIFETIME_SECONDS: 'forever' }, 'DEV_TOKEN_LIFETIME_SECONDS');
+    refused({ AUTH_MODE: 'dev', DEV_TOKEN_LIFETIME_SECONDS: '10' }, 'DEV_TOKEN_LIFETIME_SECONDS');
+    refused({ AUTH_MODE: 'dev', DEV_TOKEN_LIFETIME_SECONDS: 'forever' }, 'DEV_TOKEN_LIFETIME_SECONDS');
     // The development provider is served by the gateway under /auth, nowhere else.
-    refused({ OIDC_ISSUER: 'http://127.0.0.1:8088/realms/dev' }, 'OIDC_ISSUER');
-    refused({ NODE_ENV: 'production' }, 'AUTH_MODE');
+    refused({ AUTH_MODE: 'dev', OIDC_ISSUER: 'http://127.0.0.1:8088/realms/dev' }, 'OIDC_ISSUER');
     refused({ NODE_ENV: 'production', AUTH_MODE: 'dev' }, 'AUTH_MODE');
   });
 
   test('dev: another gateway address, password and token lifetime', () => {
-    const config = loadAuthConfig({ OIDC_ISSUER: 'http://gateway:8080/auth', DEV_PASSWORD: ' pass word ', DEV_TOKEN_LIFETIME_SECONDS: '300' });
+    const config = loadAuthConfig({ AUTH_MODE: 'dev', OIDC_ISSUER: 'http://gateway:8080/auth', DEV_PASSWORD: ' pass word ', DEV_TOKEN_LIFETIME_SECONDS: '300' });
     assert.equal(config.issuer, 'http://gateway:8080/auth');
     assert.deepEqual(config.dev, { password: ' pass word ', tokenLifetimeSeconds: 300 });
-    assert.equal(loadAuthConfig({ DEV_PASSWORD: '' }).dev?.password, 'demo');
+    assert.equal(loadAuthConfig({ AUTH_MODE: 'dev', DEV_PASSWORD: '' }).dev?.password, 'demo');
   });
 });

@@ -117,7 +117,7 @@ async function serviceRoutes(definition: ServiceDefinition<any>, dataDir: string
         await definition.routes?.(app, context);
       },
     },
-    { LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir },
+    { LOG_LEVEL: 'silent', AUTH_MODE: 'dev', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir },
   );
   await service.stop();
   return found;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import pino from 'pino';
-import type { CloudEvent, MedicalEvent } from '@medical/contracts';
+import type { MedicalEvent } from '@medical/contracts';
 import type { Database } from '../src/db/database.ts';
 import { createMetrics, type ServiceMetrics } from '../src/telemetry/metrics.ts';
 import { createIdempotentConsumer, type EventEffect, type IdempotentConsumerOptions } from '../src/inbox/consumer.ts';
@@ -12,6 +12,7 @@ import { encodeCloudEvent, toCloudEvent } from '../src/transport/envelope.ts';
 import { OutboxRelay } from '../src/outbox/outbox.ts';
 import type { Delivery } from '../src/transport/transport.ts';
 import {
+  countNote,
   DEAD_LETTER_REFUSAL,
   databaseKinds,
   openTestDatabase,
@@ -31,14 +32,8 @@ function deliveryOf(event: MedicalEvent, offset: number, subject = '7'): Deliver
   return { ...encodeCloudEvent('medical', toCloudEvent(event, subject)), partition: 0, offset: String(offset) };
 }
 
-/** The effect every test uses unless it brings its own: counts the events of each reception. */
-async function countNote(trx: Transaction<Tables>, event: CloudEvent): Promise<void> {
-  await trx
-    .insertInto('notes')
-    .values({ id: event.subject, count: 1 })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ count: sql<number>`notes.count + 1` }))
-    .execute();
-}
+/** An effect that writes nothing (a test that only counts the effect's calls). */
+const nothing: EventEffect<Transaction<Tables>> = async () => {};
 
 type Setup = {
   database: Database<Tables>;
@@ -46,12 +41,15 @@ type Setup = {
   metrics: ServiceMetrics;
   handle: ReturnType<typeof createIdempotentConsumer>;
   afterCommits: () => number;
+  /** How many times the effect ran (each attempt counts). */
+  effectCalls: () => number;
   dataDir: string;
   /** What the consumer logged at warn level and above. */
   warnings: () => Array<{ msg: string; eventType?: string }>;
 };
 
 type SetupOptions = Partial<Pick<IdempotentConsumerOptions<Transaction<Tables>>, 'serviceName' | 'retryBudget' | 'retryBaseDelayMs' | 'handles'>> & {
+  /** What the consumer applies (default countNote, which counts the events of each reception). */
   effect?: EventEffect<Transaction<Tables>>;
   dataDir?: string;
 };
@@ -64,6 +62,12 @@ async function setupOn(kind: DatabaseKind, t: TestContext, options: SetupOptions
   const abort = new AbortController();
   defer(t, () => abort.abort());
   let afterCommits = 0;
+  let effectCalls = 0;
+  const effect = options.effect ?? countNote;
+  const counted: EventEffect<Transaction<Tables>> = async (trx, event) => {
+    effectCalls += 1;
+    await effect(trx, event);
+  };
   const logged: Array<{ msg: string; eventType?: string }> = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const handle = createIdempotentConsumer({
@@ -77,13 +81,13 @@ async function setupOn(kind: DatabaseKind, t: TestContext, options: SetupOptions
     retryBudget: options.retryBudget ?? 2,
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1,
     handles: options.handles ?? 'all',
-    effect: options.effect ?? countNote,
+    effect: counted,
     afterCommit: () => {
       afterCommits += 1;
     },
     signal: abort.signal,
   });
-  return { database, db: database.db, metrics, handle, afterCommits: () => afterCommits, dataDir, warnings: () => logged };
+  return { database, db: database.db, metrics, handle, afterCommits: () => afterCommits, effectCalls: () => effectCalls, dataDir, warnings: () => logged };
 }
 
 // node:sqlite returns rows with a null prototype; spread them into plain objects to compare.
@@ -146,12 +150,10 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('an effect that always throws is dead-lettered after the retry budget, with the original headers kept', async (t) => {
-    let calls = 0;
     const s = await setup(t, {
       serviceName: 'diagnosis',
       retryBudget: 2,
       effect: async (trx, event) => {
-        calls += 1;
         await countNote(trx, event);
         throw new Error('diagnosis 7 contradicts reception 7');
       },
@@ -160,7 +162,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     const before = Date.now();
 
     assert.equal(await s.handle(delivery), 'dead-lettered');
-    assert.equal(calls, 3, 'one attempt and two retries');
+    assert.equal(s.effectCalls(), 3, 'one attempt and two retries');
     assert.equal(s.afterCommits(), 1, 'the dead letter in the outbox wakes the relay after its commit');
     assert.deepEqual(await notes(s.db), [], "the effect's partial writes are rolled back");
     const [inboxRow, ...otherInbox] = await inbox(s.db);
@@ -203,17 +205,11 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
 
     // A redelivery after the dead letter is a duplicate: the effect is not tried again.
     assert.equal(await s.handle(delivery), 'duplicate');
-    assert.equal(calls, 3);
+    assert.equal(s.effectCalls(), 3);
   });
 
   test('invalid data, a missing id and a value that is not JSON are dead-lettered with the reason', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 1,
-      effect: async () => {
-        calls += 1;
-      },
-    });
+    const s = await setup(t, { retryBudget: 1, effect: nothing });
     const valid = deliveryOf(receptionCompleted, 1);
     const missingName: Delivery = {
       ...valid,
@@ -231,7 +227,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     const missingId: Delivery = { ...valid, offset: '9', headers: withoutId };
 
     for (const d of [missingName, notJson, missingId]) assert.equal(await s.handle(d), 'dead-lettered');
-    assert.equal(calls, 0, 'the effect never sees an event that breaks the contract');
+    assert.equal(s.effectCalls(), 0, 'the effect never sees an event that breaks the contract');
 
     const letters = await outbox(s.db);
     assert.equal(letters.length, 3);
@@ -332,19 +328,12 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('a replay reaching a service that applied the event is a duplicate: only the group that gave up applies it', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      serviceName: 'patient-management',
-      effect: async (trx, event) => {
-        calls += 1;
-        await countNote(trx, event);
-      },
-    });
+    const s = await setup(t, { serviceName: 'patient-management' });
     const delivery = deliveryOf(receptionCompleted, 1);
     assert.equal(await s.handle(delivery), 'applied');
     const replay: Delivery = { ...delivery, offset: '8', headers: { ...delivery.headers, dlq_replay_of: '0b7c5a4e-5b7e-4c55-9d8e-4f1f4c1d2a3b' } };
     assert.equal(await s.handle(replay), 'duplicate');
-    assert.equal(calls, 1);
+    assert.equal(s.effectCalls(), 1);
     assert.deepEqual(await notes(s.db), [{ id: '7', count: 1 }]);
     assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['APPLIED']);
     assert.equal(await counterValue(s.metrics.eventsConsumed, {}), 1);
@@ -376,13 +365,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('a replayed invalid event is validated again: applied once a consumer accepts it, dead-lettered again otherwise', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 0,
-      effect: async () => {
-        calls += 1;
-      },
-    });
+    const s = await setup(t, { retryBudget: 0, effect: nothing });
     const valid = deliveryOf(receptionCompleted, 1);
     const invalid: Delivery = { ...valid, value: JSON.stringify({ receptionId: 7 }) };
     assert.equal(await s.handle(invalid), 'dead-lettered');
@@ -391,29 +374,23 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     assert.equal((await outbox(s.db)).length, 2);
     // The same event id with data this consumer accepts (as after a contract fix) is applied on replay.
     assert.equal(await s.handle({ ...valid, offset: '3', headers: { ...valid.headers, dlq_replay_of: replayOf } }), 'applied');
-    assert.equal(calls, 1);
+    assert.equal(s.effectCalls(), 1);
     assert.deepEqual((await inbox(s.db)).map((r) => r.outcome), ['APPLIED']);
   });
 
   test('a type the service does not handle is skipped without an inbox row', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      handles: ['DiagnosisCompleted', 'DiagnosisRejected'],
-      effect: async () => {
-        calls += 1;
-      },
-    });
+    const s = await setup(t, { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: nothing });
     const delivery = deliveryOf(receptionCompleted, 1);
     assert.equal(await s.handle(delivery), 'skipped');
     // Not even read: a type nobody here handles is never dead-lettered by this service.
     assert.equal(await s.handle({ ...delivery, value: 'not json' }), 'skipped');
-    assert.equal(calls, 0);
+    assert.equal(s.effectCalls(), 0);
     assert.deepEqual(await inbox(s.db), []);
     assert.deepEqual(await outbox(s.db), []);
 
     const rejected = deliveryOf({ type: 'DiagnosisRejected', data: { diagnosisId: 3, receptionId: 7, reason: 'no show' } }, 2);
     assert.equal(await s.handle(rejected), 'applied');
-    assert.equal(calls, 1);
+    assert.equal(s.effectCalls(), 1);
   });
 
   test('the effect and the inbox row commit together or not at all', async (t) => {
@@ -450,15 +427,19 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     assert.equal((await outbox(s.db)).length, 1, 'no dead letter either: the transport will redeliver');
   });
 
+  test('an event from a service that does not produce its type is dead-lettered, never applied, with that reason', async (t) => {
+    const s = await setup(t, { retryBudget: 0 });
+    const valid = deliveryOf(receptionCompleted, 1);
+    const forged = { ...valid, headers: { ...valid.headers, ce_source: '/diagnosis' } };
+    assert.equal(await s.handle(forged), 'dead-lettered');
+    assert.equal(s.effectCalls(), 0);
+    const [letter] = await outbox(s.db);
+    assert.match((JSON.parse(letter!.headers) as Record<string, string>).dlq_reason!, /ReceptionCompleted must come from \/reception, not from \/diagnosis/);
+    assert.equal(await s.handle({ ...valid, offset: '2', headers: { ...valid.headers, ce_id: '11111111-1111-4111-8111-111111111111' } }), 'applied', 'the producer itself is heard');
+  });
+
   test('NUL in the event id, the type, an attribute, the key, a header or the value: dead-lettered in forms every database stores, and the next event applied', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 1,
-      effect: async (trx, event) => {
-        calls += 1;
-        await countNote(trx, event);
-      },
-    });
+    const s = await setup(t, { retryBudget: 1 });
     const valid = deliveryOf(receptionCompleted, 1);
     const id = (n: number) => `${String(n).repeat(8)}-${String(n).repeat(4)}-4${String(n).repeat(3)}-8${String(n).repeat(3)}-${String(n).repeat(12)}`;
     const noPatientName = JSON.stringify({ receptionId: 7, patientId: 'P-001', receivedAt: '2025-03-01T09:00:00.000Z' });
@@ -478,7 +459,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     };
     for (const [what, poison] of Object.entries(poisons)) assert.equal(await s.handle(poison), 'dead-lettered', `NUL in the ${what}`);
     assert.equal(await s.handle({ ...valid, offset: '9' }), 'applied', 'the next event goes through');
-    assert.equal(calls, 1, 'no effect ran for an event holding NUL, so SQLite and PostgreSQL end the same');
+    assert.equal(s.effectCalls(), 1, 'no effect ran for an event holding NUL, so SQLite and PostgreSQL end the same');
 
     const letters = await outbox(s.db);
     assert.equal(letters.length, 7);
@@ -523,13 +504,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('bytes a transport could not decode as UTF-8 are dead-lettered, the letter keeping the original bytes', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 0,
-      effect: async () => {
-        calls += 1;
-      },
-    });
+    const s = await setup(t, { retryBudget: 0, effect: nothing });
     const valid = deliveryOf(receptionCompleted, 1);
     // As a transport delivers them: decoded the lenient way, the original bytes beside them.
     const badValue = Buffer.concat([Buffer.from(valid.value.slice(0, -1)), Buffer.from([0xff, 0x7d])]);
@@ -548,7 +523,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
       ],
     };
     assert.equal(await s.handle(undecodable), 'dead-lettered');
-    assert.equal(calls, 0, 'text decoded from bytes that were not UTF-8 is not the event its producer sent');
+    assert.equal(s.effectCalls(), 0, 'text decoded from bytes that were not UTF-8 is not the event its producer sent');
     assert.equal(await s.handle({ ...valid, offset: '3' }), 'applied');
 
     const [letter, ...others] = await outbox(s.db);
@@ -569,14 +544,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('an event of a type outside the contract is skipped and counted, never retried nor dead-lettered, and logged once per type', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 3,
-      retryBaseDelayMs: 50,
-      effect: async () => {
-        calls += 1;
-      },
-    });
+    const s = await setup(t, { retryBudget: 3, retryBaseDelayMs: 50, effect: nothing });
     const valid = deliveryOf(receptionCompleted, 1);
     const ofType = (type: string, offset: number, headers: Record<string, string> = {}): Delivery => ({
       ...valid,
@@ -589,7 +557,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
       assert.equal(await s.handle(d), 'skipped');
     }
     assert.ok(Date.now() - started < 150, 'skipped at once: no backoff between attempts');
-    assert.equal(calls, 0);
+    assert.equal(s.effectCalls(), 0);
     assert.deepEqual(await inbox(s.db), []);
     assert.deepEqual(await outbox(s.db), []);
     assert.equal(await counterValue(s.metrics.eventsSkipped, { type: 'ReceptionTeleported', reason: 'unknown-type' }), 2);
@@ -609,14 +577,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
   });
 
   test('the data schema version: written by producers, optional on consumption, an unknown version skipped and counted, a wrong one dead-lettered', async (t) => {
-    let calls = 0;
-    const s = await setup(t, {
-      retryBudget: 0,
-      effect: async (trx, event) => {
-        calls += 1;
-        await countNote(trx, event);
-      },
-    });
+    const s = await setup(t, { retryBudget: 0 });
     const current = deliveryOf(receptionCompleted, 1);
     assert.equal(current.headers.ce_dataschema, 'urn:medical:events:ReceptionCompleted:1');
     assert.equal(await s.handle(current), 'applied');
@@ -624,7 +585,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     // An older producer's event has no dataschema: read as before.
     const { ce_dataschema: _schema, ...older } = deliveryOf(receptionCompleted, 2).headers;
     assert.equal(await s.handle({ ...deliveryOf(receptionCompleted, 2), headers: older }), 'applied');
-    assert.equal(calls, 2);
+    assert.equal(s.effectCalls(), 2);
 
     // A newer producer's version 2, whose data this version's schema would refuse: skipped.
     const newer = deliveryOf(receptionCompleted, 3);
@@ -640,7 +601,7 @@ for (const { kind, skip } of databaseKinds) describe(`createIdempotentConsumer o
     notOurs.headers.ce_dataschema = 'https://example.com/schemas/reception-completed.json';
     assert.equal(await s.handle(otherType), 'dead-lettered');
     assert.equal(await s.handle(notOurs), 'dead-lettered');
-    assert.equal(calls, 2);
+    assert.equal(s.effectCalls(), 2);
     const reasons = (await outbox(s.db)).map((l) => (JSON.parse(l.headers) as Record<string, string>).dlq_reason);
     assert.deepEqual(reasons, [
       'invalid CloudEvents envelope: dataschema "urn:medical:events:ReceptionCancelled:1" is not urn:medical:events:ReceptionCompleted:<version>',

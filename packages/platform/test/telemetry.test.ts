@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { ConfigError } from '../src/lib/env.ts';
 import { loadConfig } from '../src/service/config.ts';
@@ -14,7 +15,7 @@ import { afterCommit, traceDatabase } from '../src/service/traced-database.ts';
 import { readTracingConfig } from '../src/telemetry/tracing-config.ts';
 import { contextFrom, installTraceContext, type Tracing } from '../src/telemetry/tracing.ts';
 import { purgeVisitTraces, visitTraceparent } from '../src/telemetry/visit-traces.ts';
-import { tempDir } from './helpers.ts';
+import { defer, tempDir } from './helpers.ts';
 
 describe('trace export settings', () => {
   test('off unless an OTLP endpoint is given, or when the SDK is disabled', () => {
@@ -116,6 +117,21 @@ describe('log lines', () => {
       assert.ok(!text.includes(secret), `"${secret}" reached the log: ${text}`);
     }
     assert.ok(text.includes('connection refused'), "the platform's own reason stays readable");
+  });
+});
+
+describe('request log lines', () => {
+  test('name the route pattern, never the URL: no patient identifier from a path or a query string', async (t: TestContext) => {
+    const { stream, lines } = captureLog();
+    const app = Fastify({ logger: { ...loggerOptions('reception', 'info'), stream } });
+    app.get('/patients/:patientId/visits', async () => ({ ok: true }));
+    defer(t, () => app.close());
+    const answer = await app.inject({ method: 'GET', url: '/patients/P-7731/visits?patientId=P-7731&name=Kim' });
+    assert.equal(answer.statusCode, 200);
+    const text = JSON.stringify(lines());
+    assert.ok(!text.includes('P-7731') && !text.includes('Kim'), `a patient identifier reached the log: ${text}`);
+    const incoming = lines().find((line) => line.msg === 'incoming request') as { req?: { method?: string; route?: string } } | undefined;
+    assert.deepEqual({ method: incoming?.req?.method, route: incoming?.req?.route }, { method: 'GET', route: '/patients/:patientId/visits' });
   });
 });
 

@@ -50,6 +50,7 @@ function gatewayAppOptions(config: GatewayConfig, metrics: ServiceMetrics, traci
     // load balancer when one service is down, the opposite of fault isolation. A down service is
     // answered per route with a 503 instead.
     readiness: [],
+    trustProxyHops: config.trustProxyHops,
   };
 }
 

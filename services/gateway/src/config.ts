@@ -79,6 +79,13 @@ export type GatewayConfig = {
   rateLimitPerMinute: number;
   /** Sign-in attempts (POST /auth/token) per minute per address: password guessing; 0 turns it off. */
   tokenRateLimitPerMinute: number;
+  /** Requests per client address per minute, every request counted before authentication (0: off). */
+  addressRateLimitPerMinute: number;
+  /**
+   * How many proxies in front of the gateway set X-Forwarded-For (the mesh's ingress gateway and
+   * sidecar, a cloud load balancer): the client's address is read past that many (0: the peer).
+   */
+  trustProxyHops: number;
   console: ConsoleConfig;
 };
 
@@ -169,13 +176,15 @@ function readCorsOrigins(env: Env): string[] {
 
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 export const DEFAULT_TOKEN_RATE_LIMIT_PER_MINUTE = 10;
+export const DEFAULT_ADDRESS_RATE_LIMIT_PER_MINUTE = 6_000;
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   // The platform's loader validates PORT, HOST, LOG_LEVEL and SHUTDOWN_TIMEOUT_MS the same way
   // for every service; the gateway ignores the database and event settings it also reads.
   const base = loadConfig('gateway', 8088, env);
+  const auth = loadAuthConfig(env);
   return {
-    host: base.host,
+    host: listenAddress(env, auth, base.host),
     port: base.port,
     logLevel: base.logLevel,
     shutdownTimeoutMs: base.shutdownTimeoutMs,
@@ -192,13 +201,33 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     })),
     attachmentMaxBytes: readInteger(env, 'ATTACHMENT_MAX_BYTES', DEFAULT_ATTACHMENT_MAX_BYTES, 1, MAX_ATTACHMENT_MAX_BYTES),
     ...(base.tracing ? { tracing: base.tracing } : {}),
-    auth: loadAuthConfig(env),
+    auth,
     dataDir: base.dataDir,
     corsOrigins: readCorsOrigins(env),
     rateLimitPerMinute: readInteger(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 1_000_000),
     tokenRateLimitPerMinute: readInteger(env, 'AUTH_TOKEN_RATE_LIMIT_PER_MINUTE', DEFAULT_TOKEN_RATE_LIMIT_PER_MINUTE, 0, 100_000),
+    addressRateLimitPerMinute: readInteger(env, 'ADDRESS_RATE_LIMIT_PER_MINUTE', DEFAULT_ADDRESS_RATE_LIMIT_PER_MINUTE, 0, 10_000_000),
+    trustProxyHops: readInteger(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     console: readConsoleConfig(env),
   };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/**
+ * With the development identity provider (demo users, a known password) the gateway listens on
+ * loopback only: 127.0.0.1 unless HOST names another loopback address. A cluster for development
+ * that must reach it from elsewhere says so with AUTH_DEV_LISTEN_BEYOND_LOOPBACK=true; nothing
+ * else opens the demo users to a network.
+ */
+function listenAddress(env: Env, auth: AuthConfig, configured: string): string {
+  if (auth.mode !== 'dev' || env.AUTH_DEV_LISTEN_BEYOND_LOOPBACK?.trim() === 'true') return configured;
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (LOOPBACK.test(host)) return host;
+  throw new ConfigError(
+    `HOST=${host} is beyond loopback, which AUTH_MODE=dev refuses: its demo users have a known password. ` +
+      'Listen on 127.0.0.1, use AUTH_MODE=oidc, or set AUTH_DEV_LISTEN_BEYOND_LOOPBACK=true for a development cluster',
+  );
 }
 
 /** web/dist of this checkout, where `npm run build:web` puts the console. */

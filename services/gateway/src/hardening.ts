@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { DEV_ISSUER_PATH, HttpProblem, type App } from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
@@ -57,16 +57,43 @@ export const corsPolicy = fastifyPlugin(
 );
 
 /**
- * Rate limits, unless both are off. They run as route hooks, which come after the app's hooks
- * whenever they were registered: after authentication, so they can count per verified subject.
- * Only routes registered after this plugin are limited, so it comes before the console and the proxies.
+ * Rate limits, unless all are off. Two counts:
+ * - per client address, of every request, as an app hook registered before authentication: floods
+ *   of 401, 403 and 404 answers count too (a token or path guesser is slowed before any token is
+ *   checked). Generous, since a hospital's wards often reach the gateway from few addresses; the
+ *   address is the client's behind the mesh's proxies (TRUST_PROXY_HOPS).
+ * - per verified subject (else per address), as route hooks, which come after the app's hooks
+ *   whatever their order: after authentication, so they know the subject. Only routes registered
+ *   after this plugin are limited, so it comes before the console and the proxies.
  */
 export const rateLimits = fastifyPlugin(
   async (app: App, { config }: HardeningOptions) => {
-    if (config.rateLimitPerMinute > 0 || config.tokenRateLimitPerMinute > 0) await app.register(rateLimit, rateLimitOptions(config));
+    if (config.rateLimitPerMinute === 0 && config.tokenRateLimitPerMinute === 0 && config.addressRateLimitPerMinute === 0) return;
+    await app.register(rateLimit, rateLimitOptions(config));
+    if (config.addressRateLimitPerMinute > 0) app.addHook('onRequest', limitPerAddress(app, config.addressRateLimitPerMinute));
   },
   { name: 'gateway-rate-limits' },
 );
+
+/**
+ * The count per address, as an app hook. Built with createRateLimit, which only counts: the
+ * plugin's ready-made handler marks the request as limited, and the per-subject limit after it
+ * would then not run at all.
+ */
+function limitPerAddress(app: App, max: number) {
+  const count = app.createRateLimit({
+    timeWindow: 60_000,
+    max,
+    keyGenerator: (request) => `address:${request.ip}`,
+    allowList: (request) => unlimitedRoutes.has(request.routeOptions.url ?? ''),
+  });
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const counted = await count(request);
+    if (counted.isAllowed || !counted.isExceeded) return;
+    reply.header('retry-after', String(counted.ttlInSeconds));
+    throw new HttpProblem({ status: 429, title: 'Too Many Requests', detail: `more than ${counted.max} requests in a minute from this address; retry in ${counted.ttlInSeconds} seconds` });
+  };
+}
 
 function rateLimitOptions(config: GatewayConfig): RateLimitPluginOptions {
   const isTokenRoute = (request: FastifyRequest) => request.routeOptions.url === TOKEN_ROUTE;

@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
  */
 async function startGatewayLike(t: TestContext, env: Record<string, string> = {}) {
   const port = await freePort();
-  const config = loadAuthConfig({ OIDC_ISSUER: `http://127.0.0.1:${port}/auth`, ...env });
+  const config = loadAuthConfig({ AUTH_MODE: 'dev', OIDC_ISSUER: `http://127.0.0.1:${port}/auth`, ...env });
   const app = await createApp({ serviceName: 'gateway', title: 'Test', description: 'test', logLevel: 'silent', metrics: createMetrics('gateway'), readiness: [] });
   await app.register(authentication, { verifier: createOidcVerifier(config) });
   const idp = await createDevIdentityProvider({ config, keyFile: path.join(tempDir(t, 'dev-idp-'), 'auth', 'dev-signing-key.json'), env: {} });
@@ -91,7 +91,7 @@ describe('development identity provider', () => {
   });
 
   test('the signing key is kept under DATA_DIR: a restarted provider keeps tokens valid', async (t) => {
-    const config = loadAuthConfig({});
+    const config = loadAuthConfig({ AUTH_MODE: 'dev' });
     const file = path.join(tempDir(t, 'dev-idp-key-'), 'auth', 'dev-signing-key.json');
     const first = await createDevIdentityProvider({ config, keyFile: file, env: {} });
     const token = await first.issue('manager');
@@ -105,9 +105,9 @@ describe('development identity provider', () => {
   });
 
   test('refuses NODE_ENV=production (a ConfigError naming AUTH_MODE)', async () => {
-    assert.throws(() => loadAuthConfig({ NODE_ENV: 'production' }), (error: unknown) => error instanceof ConfigError && /AUTH_MODE/.test(error.message));
+    assert.throws(() => loadAuthConfig({ NODE_ENV: 'production' }), (error: unknown) => error instanceof ConfigError && /^OIDC_ISSUER must be set with AUTH_MODE=oidc/.test(error.message));
     assert.throws(() => loadAuthConfig({ NODE_ENV: 'production', AUTH_MODE: 'dev' }), /AUTH_MODE=dev/);
-    const config = loadAuthConfig({});
+    const config = loadAuthConfig({ AUTH_MODE: 'dev' });
     await assert.rejects(createDevIdentityProvider({ config, env: { NODE_ENV: 'production' } }), (error: unknown) => error instanceof ConfigError && /AUTH_MODE/.test(error.message));
   });
 });

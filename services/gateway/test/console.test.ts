@@ -94,10 +94,10 @@ describe('the staff console, not built', () => {
 });
 
 test('HOSPITAL_TIME_ZONE must be an IANA time zone; OIDC settings for the console reach its settings', () => {
-  assert.throws(() => loadGatewayConfig({ HOSPITAL_TIME_ZONE: 'Mars/Olympus' }), (error: unknown) => error instanceof ConfigError && /HOSPITAL_TIME_ZONE/.test(error.message));
-  const config = loadGatewayConfig({ HOSPITAL_TIME_ZONE: 'Europe/Berlin', CONSOLE_OIDC_CLIENT_ID: 'console-app', CONSOLE_OIDC_SCOPE: 'openid profile email' });
+  assert.throws(() => loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Mars/Olympus' }), (error: unknown) => error instanceof ConfigError && /HOSPITAL_TIME_ZONE/.test(error.message));
+  const config = loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Europe/Berlin', CONSOLE_OIDC_CLIENT_ID: 'console-app', CONSOLE_OIDC_SCOPE: 'openid profile email' });
   assert.deepEqual({ ...config.console, dir: undefined }, { dir: undefined, clientId: 'console-app', scope: 'openid profile email', timeZone: 'Europe/Berlin' });
-  assert.equal(loadGatewayConfig({}).console.timeZone, 'Asia/Seoul');
+  assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).console.timeZone, 'Asia/Seoul');
 });
 
 describe('the live stream through the gateway', () => {

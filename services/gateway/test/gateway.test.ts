@@ -418,9 +418,11 @@ describe('gateway with upstreams down', () => {
 
 describe('configuration', () => {
   test('defaults match the local ports of DESIGN.md', () => {
-    const config = loadGatewayConfig({});
+    const config = loadGatewayConfig({ AUTH_MODE: 'dev' });
     assert.equal(config.port, 8088);
-    assert.equal(config.host, '0.0.0.0');
+    // With the development provider, loopback only; with a real one every interface, as the services.
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(loadGatewayConfig({ OIDC_ISSUER: 'https://idp.example/realms/h', OIDC_AUDIENCE: 'medical' }).host, '0.0.0.0');
     assert.equal(config.upstreamTimeoutMs, 10_000);
     assert.equal(config.healthIntervalMs, 2_000);
     assert.equal(config.healthTimeoutMs, 1_000);
@@ -437,6 +439,7 @@ describe('configuration', () => {
 
   test('upstream URLs are read from the environment, a trailing slash tolerated', () => {
     const config = loadGatewayConfig({
+      AUTH_MODE: 'dev',
       EXAMINATION_URL: 'http://examination:8080/',
       UPSTREAM_TIMEOUT_MS: '2500',
       UPSTREAM_HEALTH_INTERVAL_MS: '500',
@@ -448,6 +451,7 @@ describe('configuration', () => {
 
   test('an upstream variable lists its replicas, comma-separated, in order', () => {
     const config = loadGatewayConfig({
+      AUTH_MODE: 'dev',
       RECEPTION_URL: 'http://reception-0:8080, http://reception-1:8080/ ,https://reception-2.internal',
       DIAGNOSIS_URL: '  ',
     });
@@ -493,7 +497,7 @@ describe('process', () => {
 
   test('logs its URL, serves, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-process-')) },
+      env: { ...process.env, AUTH_MODE: 'dev', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-process-')) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -525,13 +529,24 @@ describe('process', () => {
   });
 
   test('refuses to start its development identity provider with NODE_ENV=production', async () => {
-    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1' };
-    delete env.AUTH_MODE;
+    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', AUTH_MODE: 'dev', PORT: '0', HOST: '127.0.0.1' };
     const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let errors = '';
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     const [code] = await once(child, 'exit');
     assert.equal(code, 1);
-    assert.match(errors, /gateway failed to start: AUTH_MODE=dev \(the default\) is refused with NODE_ENV=production/);
+    assert.match(errors, /gateway failed to start: AUTH_MODE=dev is refused with NODE_ENV=production/);
+  });
+
+  test('started with nothing said, expects a real identity provider and names the setting it lacks', async () => {
+    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
+    delete env.AUTH_MODE;
+    delete env.OIDC_ISSUER;
+    const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1);
+    assert.match(errors, /gateway failed to start: OIDC_ISSUER must be set with AUTH_MODE=oidc/);
   });
 });

@@ -178,9 +178,10 @@ export async function signIn(base: string, role: Role, password = 'demo'): Promi
  * with send() then carry an admin token, so the tests about routing see the routing.
  */
 export async function startGateway(env: Record<string, string | undefined>): Promise<RunningGateway> {
-  const settings = { ...env };
+  // As `npm start` runs it: asking for the development identity provider (the default is AUTH_MODE=oidc).
+  const settings: Record<string, string | undefined> = { AUTH_MODE: 'dev', ...env };
   if (settings.PORT === '0') settings.PORT = new URL(await closedPortUrl()).port;
-  if ((settings.AUTH_MODE ?? 'dev') === 'dev' && settings.OIDC_ISSUER === undefined && /^\d+$/.test(settings.PORT ?? '')) {
+  if (settings.AUTH_MODE === 'dev' && settings.OIDC_ISSUER === undefined && /^\d+$/.test(settings.PORT ?? '')) {
     settings.OIDC_ISSUER = `http://127.0.0.1:${settings.PORT}/auth`;
   }
   let dataDir: string | undefined;

@@ -150,6 +150,47 @@ describe('gateway rate limits', () => {
     }
   });
 
+  test('per address, every request counts before authentication: a flood of 401s and 404s is stopped', async () => {
+    const gateway = await startGateway({ ...quiet, ADDRESS_RATE_LIMIT_PER_MINUTE: '4', RATE_LIMIT_PER_MINUTE: '0', RECEPTION_URL: await closedPortUrl() });
+    try {
+      // startGateway signed in once as admin already: one request of this address's four.
+      const anonymous = { headers: { authorization: '' } };
+      assert.equal((await send(gateway.url, 'GET', '/receptions', anonymous)).status, 401);
+      assert.equal((await send(gateway.url, 'GET', '/receptions', { headers: { authorization: 'Bearer not-a-token' } })).status, 401);
+      assert.equal((await send(gateway.url, 'GET', '/no-such-route', anonymous)).status, 404);
+      const limited = await send(gateway.url, 'GET', '/receptions', anonymous);
+      assertProblem(limited, 429);
+      assert.match(String(limited.headers['retry-after']), /^\d+$/);
+      // Probes are never limited.
+      assert.equal((await send(gateway.url, 'GET', '/healthz', anonymous)).status, 200);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('behind TRUST_PROXY_HOPS proxies each client address has its own budget; without, a forged X-Forwarded-For changes nothing', async () => {
+    const limits = { ADDRESS_RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_MINUTE: '0', AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '0', RECEPTION_URL: await closedPortUrl() };
+    const from = (address: string) => ({ headers: { authorization: '', 'x-forwarded-for': address } });
+    const behindProxy = await startGateway({ ...quiet, ...limits, TRUST_PROXY_HOPS: '1' });
+    try {
+      // Each address: two requests pass, the third is refused; another address is not held back.
+      const statuses = [];
+      for (const address of ['203.0.113.7', '203.0.113.7', '203.0.113.7', '198.51.100.9']) statuses.push((await send(behindProxy.url, 'GET', '/receptions', from(address))).status);
+      assert.deepEqual(statuses, [401, 401, 429, 401]);
+    } finally {
+      await behindProxy.stop();
+    }
+    const direct = await startGateway({ ...quiet, ...limits });
+    try {
+      // The sign-in of startGateway spent one; a new forged address each time does not buy more.
+      const statuses = [];
+      for (const address of ['203.0.113.1', '203.0.113.2']) statuses.push((await send(direct.url, 'GET', '/receptions', from(address))).status);
+      assert.deepEqual(statuses, [401, 429]);
+    } finally {
+      await direct.stop();
+    }
+  });
+
   test('sign-in attempts have their own, stricter limit per address', async () => {
     // A reception that is down (not the default port, where a system started by hand may be answering).
     const gateway = await startGateway({ ...quiet, AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_MINUTE: '0', RECEPTION_URL: await closedPortUrl() });
@@ -174,28 +215,40 @@ describe('gateway rate limits', () => {
 });
 
 describe('gateway security settings', () => {
-  test('defaults: no CORS origins, 600 requests a minute, 10 sign-ins, the dev issuer', () => {
-    const config = loadGatewayConfig({});
+  test('defaults: no CORS origins, 600 requests a minute per user, 6000 per address, 10 sign-ins, no trusted proxy; the dev issuer on loopback when asked for', () => {
+    const config = loadGatewayConfig({ AUTH_MODE: 'dev' });
     assert.deepEqual(config.corsOrigins, []);
     assert.equal(config.rateLimitPerMinute, 600);
+    assert.equal(config.addressRateLimitPerMinute, 6000);
     assert.equal(config.tokenRateLimitPerMinute, 10);
+    assert.equal(config.trustProxyHops, 0);
     assert.equal(config.auth.mode, 'dev');
     assert.equal(config.auth.issuer, 'http://127.0.0.1:8088/auth');
-    assert.deepEqual(loadGatewayConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173/' }).corsOrigins, ['https://a.example', 'http://localhost:5173']);
+    assert.equal(config.host, '127.0.0.1', 'the demo users listen on loopback only');
+    assert.deepEqual(loadGatewayConfig({ AUTH_MODE: 'dev', CORS_ORIGINS: 'https://a.example, http://localhost:5173/' }).corsOrigins, ['https://a.example', 'http://localhost:5173']);
   });
 
   test('a bad value fails with a ConfigError naming the variable', () => {
+    const dev = { AUTH_MODE: 'dev' };
     const bad: Array<[Record<string, string>, string]> = [
-      [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
-      [{ CORS_ORIGINS: 'https://a.example/app' }, 'CORS_ORIGINS'],
-      [{ CORS_ORIGINS: 'a.example' }, 'CORS_ORIGINS'],
-      [{ CORS_ORIGINS: 'https://a.example,,https://b.example' }, 'CORS_ORIGINS'],
-      [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
-      [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE'],
-      [{ AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '1.5' }, 'AUTH_TOKEN_RATE_LIMIT_PER_MINUTE'],
+      [{ ...dev, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
+      [{ ...dev, CORS_ORIGINS: 'https://a.example/app' }, 'CORS_ORIGINS'],
+      [{ ...dev, CORS_ORIGINS: 'a.example' }, 'CORS_ORIGINS'],
+      [{ ...dev, CORS_ORIGINS: 'https://a.example,,https://b.example' }, 'CORS_ORIGINS'],
+      [{ ...dev, RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+      [{ ...dev, RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE'],
+      [{ ...dev, AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '1.5' }, 'AUTH_TOKEN_RATE_LIMIT_PER_MINUTE'],
       [{ AUTH_MODE: 'none' }, 'AUTH_MODE'],
-      [{ AUTH_MODE: 'oidc' }, 'OIDC_AUDIENCE'],
-      [{ NODE_ENV: 'production' }, 'AUTH_MODE'],
+      [{ AUTH_MODE: 'oidc' }, 'OIDC_ISSUER'],
+      [{ AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example/realms/h' }, 'OIDC_AUDIENCE'],
+      [{ NODE_ENV: 'production', AUTH_MODE: 'dev' }, 'AUTH_MODE'],
+      // Nothing said: a real provider is expected, and none was named.
+      [{}, 'OIDC_ISSUER'],
+      [{ NODE_ENV: 'production' }, 'OIDC_ISSUER'],
+      [{ ...dev, ADDRESS_RATE_LIMIT_PER_MINUTE: '-1' }, 'ADDRESS_RATE_LIMIT_PER_MINUTE'],
+      [{ ...dev, TRUST_PROXY_HOPS: 'all' }, 'TRUST_PROXY_HOPS'],
+      [{ AUTH_MODE: 'dev', HOST: '0.0.0.0' }, 'HOST'],
+      [{ AUTH_MODE: 'dev', HOST: '10.1.2.3' }, 'HOST'],
     ];
     for (const [env, variable] of bad) {
       assert.throws(() => loadGatewayConfig(env), (error: unknown) => {

@@ -82,7 +82,7 @@ describe('uploads through the gateway', () => {
   });
 
   test('ATTACHMENT_MAX_BYTES is validated at start', () => {
-    assert.equal(loadGatewayConfig({}).attachmentMaxBytes, 20 * MiB);
-    assert.throws(() => loadGatewayConfig({ ATTACHMENT_MAX_BYTES: '20MiB' }), (error: Error) => error instanceof ConfigError && /ATTACHMENT_MAX_BYTES/.test(error.message));
+    assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).attachmentMaxBytes, 20 * MiB);
+    assert.throws(() => loadGatewayConfig({ AUTH_MODE: 'dev', ATTACHMENT_MAX_BYTES: '20MiB' }), (error: Error) => error instanceof ConfigError && /ATTACHMENT_MAX_BYTES/.test(error.message));
   });
 });

@@ -4,9 +4,10 @@ import { ConfigError, readInteger, readString } from '../lib/env.ts';
  * How requests are authenticated, read once at start like every other setting, so a typo fails
  * the start with a message naming the variable.
  *
- * - AUTH_MODE=oidc (production): bearer tokens from a real OpenID Connect provider. OIDC_ISSUER
- *   and OIDC_AUDIENCE are required.
- * - AUTH_MODE=dev (the default, for `npm start`): the gateway runs a development identity provider
+ * - AUTH_MODE=oidc (the default): bearer tokens from a real OpenID Connect provider. OIDC_ISSUER
+ *   and OIDC_AUDIENCE are required, so a deployment that names no provider fails to start rather
+ *   than opening the demo users' door.
+ * - AUTH_MODE=dev (asked for by `npm start` and `npm run service`): the gateway runs a development identity provider
  *   with one demo user per role (services/gateway/src/dev-identity-provider.ts), and every process
  *   verifies its tokens through the same OIDC discovery as in production. Refused when
  *   NODE_ENV=production: demo users with a known password must never guard patient data.
@@ -64,11 +65,11 @@ function readRolesClaim(env: Env): string {
 }
 
 export function loadAuthConfig(env: Env = process.env): AuthConfig {
-  const mode = readString(env, 'AUTH_MODE', 'dev');
+  const mode = readString(env, 'AUTH_MODE', 'oidc');
   if (mode !== 'dev' && mode !== 'oidc') throw new ConfigError(`AUTH_MODE must be dev or oidc, got "${mode}"`);
   if (mode === 'dev' && env.NODE_ENV?.trim() === 'production') {
     throw new ConfigError(
-      'AUTH_MODE=dev (the default) is refused with NODE_ENV=production: its demo users have a known password. ' +
+      'AUTH_MODE=dev is refused with NODE_ENV=production: its demo users have a known password. ' +
         'Set AUTH_MODE=oidc with OIDC_ISSUER and OIDC_AUDIENCE',
     );
   }
@@ -77,9 +78,10 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
     clockToleranceSeconds: readInteger(env, 'OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
   };
   if (mode === 'oidc') {
+    const issuer = readIssuer(env, undefined);
     const audience = env.OIDC_AUDIENCE?.trim();
     if (!audience) throw new ConfigError('OIDC_AUDIENCE must be set with AUTH_MODE=oidc: the audience (aud) your provider puts in tokens for this API');
-    return { mode, issuer: readIssuer(env, undefined), audience, ...common };
+    return { mode, issuer, audience, ...common };
   }
   const issuer = readIssuer(env, DEFAULT_DEV_ISSUER);
   // The gateway serves the development provider under /auth, and its discovery document names

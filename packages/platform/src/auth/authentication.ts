@@ -152,6 +152,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
   const role = pickRole(permission.roles, identity.roles);
   if (!role) return forbidden(reply, request, permission, identity);
   request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
+  request.grantedRoles = identity.roles;
   return undefined;
 }
 
@@ -159,6 +160,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
 export const authentication = fp<AuthenticationOptions>(
   async (app, options) => {
     if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
+    if (!app.hasRequestDecorator('grantedRoles')) app.decorateRequest('grantedRoles', undefined);
     app.addHook('onRequest', (request, reply) => authenticate(request, reply, options));
   },
   { name: 'authentication' },

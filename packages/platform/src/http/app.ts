@@ -33,6 +33,11 @@ export type AppOptions = {
   readiness: ReadinessCheck[];
   /** The gateway serves many paths it does not know; it opts out of the docs routes. */
   documentation?: boolean;
+  /**
+   * How many proxies in front of the app append to X-Forwarded-For: `request.ip` is then the
+   * client's address, read past them (default 0: the peer's address; a forged header is ignored).
+   */
+  trustProxyHops?: number;
   /** Set when the app authenticates its routes (auth/authentication.ts): see api-document.ts. */
   bearerAuthentication?: ApiDocumentOptions['bearerAuthentication'];
 };
@@ -77,6 +82,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: answerFrameworkError,
+    // proxy-addr's rule for a hop count: the peer and the next hops - 1 addresses are proxies.
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
 

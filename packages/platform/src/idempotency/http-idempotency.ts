@@ -178,6 +178,25 @@ function keyReused(detail: string): HttpProblem {
   return new HttpProblem({ status: 422, title: 'Unprocessable Content', type: problemTypeKeyReused, detail });
 }
 
+/**
+ * The key as stored: the client's key under the token's subject. Two users who send the same key
+ * send two requests, and nobody is answered another user's stored answer (and the patient data in
+ * it) by sending their key. The subject is hashed: it may be long and hold any character.
+ */
+function keyOfSubject(request: FastifyRequest, key: string): string {
+  const subject = createHash('sha256').update(request.actor?.subject ?? '').digest('base64url').slice(0, 22);
+  return `${subject}.${key}`;
+}
+
+/**
+ * A key stored before keys were kept per subject (kept 24 hours): its retry still replays, so a
+ * retry across the upgrade does not run the command twice, if its method, path and body match.
+ * Remove with the release after the one that scoped the keys (expand, then contract).
+ */
+async function findUnscopedKey(database: IdempotencyOptions['database'], key: string): Promise<KeyRecord | undefined> {
+  return findKey(database.db, key);
+}
+
 function pathOf(url: string): string {
   const path = url.split('?')[0]!;
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
@@ -226,8 +245,8 @@ function guard(handler: Handler, { database }: IdempotencyOptions): Handler {
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
     if (key === undefined) return handler.call(this, request, reply);
     return (async () => {
-      const use: KeyUse = { key: String(key), method: request.method, path: pathOf(request.url), bodyHash: bodyHash(request.body) };
-      const known = await findKey(database.db, use.key);
+      const use: KeyUse = { key: keyOfSubject(request, String(key)), method: request.method, path: pathOf(request.url), bodyHash: bodyHash(request.body) };
+      const known = (await findKey(database.db, use.key)) ?? (await findUnscopedKey(database, String(key)));
       if (known) return replay(reply, known, use);
       const idempotent = new IdempotentRequest(use);
       requestsByFastifyRequest.set(request, idempotent);

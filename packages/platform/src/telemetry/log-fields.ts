@@ -46,15 +46,28 @@ export const redactedPaths = [
   '*.*.reason',
 ];
 
+/** What a request's log lines say of it, as Fastify hands it to the `req` serializer. */
+type LoggedRequest = { method: string; url: string; routeOptions?: { url?: string | undefined }; hostname?: string; ip?: string };
+
+/**
+ * A request in a log line: its method and route pattern (`/patients/:patientId/access-log`),
+ * never its URL, whose path and query string may name a patient (`?patientId=…`). The request
+ * id on every line still ties it to the answer; the route's parameters stay out of the logs.
+ */
+export function requestForLog(request: LoggedRequest): Record<string, string | undefined> {
+  return { method: request.method, route: request.routeOptions?.url ?? '(no route)', host: request.hostname, remoteAddress: request.ip };
+}
+
 /**
  * The pino options of every service: JSON lines at LOG_LEVEL, the service's name, the trace and
- * span ids of the current span, and personal data censored.
+ * span ids of the current span, requests by route pattern, and personal data censored.
  */
 export function loggerOptions(serviceName: string, level: LogLevel): LoggerOptions {
   return {
     level,
     base: { service: serviceName },
     mixin: traceFields,
+    serializers: { req: requestForLog },
     redact: { paths: redactedPaths, censor: '[redacted]' },
   };
 }

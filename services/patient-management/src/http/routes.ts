@@ -5,10 +5,12 @@ import {
   Visit as VisitSchema,
   VisitQuery,
   VisitTimeline,
+  visitSeenBy,
+  type Role,
   type VisitTimelineView,
   type VisitView,
 } from '@medical/contracts';
-import { notFound, type App, type ServiceContext } from '@medical/platform';
+import { grantedRoles, notFound, type App, type ServiceContext } from '@medical/platform';
 import type { Visit } from '../domain/visit.ts';
 import { listVisits, loadVisit } from '../db/repository.ts';
 import { loadTimeline } from '../db/timeline.ts';
@@ -16,9 +18,12 @@ import type { PatientManagementDatabase } from '../db/schema.ts';
 
 const tags = ['patient management'];
 
-/** The API answers every resource with a `status`; for a visit that is its stage. */
-function toView(visit: Visit): VisitView {
-  return { ...visit, status: visit.stage };
+/**
+ * The API answers every resource with a `status`; for a visit that is its stage. The examinations'
+ * results only for a caller who reads clinical texts (minimum necessary: contracts' visitSeenBy).
+ */
+function toView(roles: readonly Role[], visit: Visit): VisitView {
+  return visitSeenBy(roles, { ...visit, status: visit.stage });
 }
 
 export function visitRoutes(app: App, context: ServiceContext<PatientManagementDatabase>): void {
@@ -29,7 +34,7 @@ export function visitRoutes(app: App, context: ServiceContext<PatientManagementD
     { schema: { tags, summary: 'Every visit and where it stands', querystring: VisitQuery, response: { 200: Page(VisitSchema), 400: ProblemDetails } } },
     async (request) => {
       const page = await listVisits(db, request.query);
-      return { ...page, items: page.items.map(toView) };
+      return { ...page, items: page.items.map((visit) => toView(grantedRoles(request), visit)) };
     },
   );
 
@@ -46,7 +51,7 @@ export function visitRoutes(app: App, context: ServiceContext<PatientManagementD
     async (request) => {
       const visit = await loadVisit(db, request.params.receptionId);
       if (!visit) throw notFound('visit', request.params.receptionId);
-      return toView(visit);
+      return toView(grantedRoles(request), visit);
     },
   );
 

@@ -7,14 +7,19 @@ import {
   ProblemDetails,
   Reception,
   ReceptionQuery,
+  receptionSeenBy,
+  type ReceptionView,
 } from '@medical/contracts';
-import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
+import { grantedRoles, notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
 
 const problems = { 400: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails };
 const tags = ['receptions'];
+
+/** Every answer's reception as the caller may see it: the desk sees the doctor's outcome, not the opinion (contracts' receptionSeenBy). */
+const seenBy = (request: Parameters<typeof grantedRoles>[0]) => (reception: ReceptionView) => receptionSeenBy(grantedRoles(request), reception);
 
 export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatabase>): void {
   const db = context.database.db;
@@ -24,14 +29,17 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
       const reception = await registerReception(context, requestOrigin(request), request.body);
-      return reply.code(201).header('location', `/receptions/${reception.id}`).send(reception);
+      return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
   );
 
   app.get(
     '/receptions',
     { schema: { tags, summary: 'List receptions', querystring: ReceptionQuery, response: { 200: Page(Reception), 400: ProblemDetails } } },
-    async (request) => listReceptions(db, request.query),
+    async (request) => {
+      const page = await listReceptions(db, request.query);
+      return { ...page, items: page.items.map(seenBy(request)) };
+    },
   );
 
   app.get(
@@ -40,7 +48,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     async (request) => {
       const reception = await loadReception(db, request.params.id);
       if (!reception) throw notFound('reception', request.params.id);
-      return reception;
+      return seenBy(request)(reception);
     },
   );
 
@@ -55,7 +63,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
         response: { 200: Reception, ...problems },
       },
     },
-    async (request) => cancelReception(context, requestOrigin(request), request.params.id, request.body?.reason),
+    async (request) => seenBy(request)(await cancelReception(context, requestOrigin(request), request.params.id, request.body?.reason)),
   );
 
   app.post(
@@ -69,6 +77,6 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
         response: { 200: Reception, ...problems },
       },
     },
-    async (request) => confirmReception(context, requestOrigin(request), request.params.id),
+    async (request) => seenBy(request)(await confirmReception(context, requestOrigin(request), request.params.id)),
   );
 }
