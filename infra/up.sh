@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local infrastructure for the production profile: PostgreSQL on
-# 127.0.0.1:5432 and a single-node Kafka on 127.0.0.1:9092. Idempotent.
+# 127.0.0.1:5432 and a single-node Kafka on 127.0.0.1:9092 (and its TLS listener on
+# 127.0.0.1:9094). Idempotent.
 #
 # Progress goes to stderr; stdout carries only the environment for the services, so
 #   eval "$(npm run -s infra:up)"
@@ -19,3 +20,6 @@ log "infrastructure ready in $((SECONDS - started))s (state: ${INFRA_STATE_DIR};
 
 printf 'export KAFKA_BROKERS=%s\n' "127.0.0.1:9092"
 printf 'export DATABASE_URL=%s\n' "postgres://medical:medical@127.0.0.1:5432/medical"
+# When the broker's TLS listener answers: KAFKA_TLS_BROKERS and the local CA and client
+# certificate's files, for the TLS tests (infra/kafka/tls.sh env).
+"${INFRA_DIR}/kafka/tls.sh" env

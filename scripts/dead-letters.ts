@@ -1,9 +1,10 @@
 /**
  * `npm run dead-letters -- list [--json]` and `npm run dead-letters -- replay <id> [--json]`:
  * the dead letters of the system configured like the services (DATA_DIR for the embedded log;
- * KAFKA_BROKERS, KAFKA_TOPIC and DEAD_LETTER_TOPIC for Kafka), and the replay of one of them
- * once its cause is fixed. Exit codes: 0 done, 1 failed (an unknown id, an unreachable log),
- * 2 wrong usage.
+ * KAFKA_BROKERS, KAFKA_TOPIC and DEAD_LETTER_TOPIC for Kafka, and KAFKA_TLS with
+ * KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE for TLS, read by the services'
+ * own loader), and the replay of one of them once its cause is fixed. Exit codes: 0 done,
+ * 1 failed (an unknown id, an unreachable log, certificates that do not fit), 2 wrong usage.
  */
 import pino from 'pino';
 import { ConfigError, loadConfig } from '@medical/platform';
@@ -20,7 +21,8 @@ import {
 const USAGE = `usage:
   npm run dead-letters -- list [--json]        the dead letters: id, event, group, reason, origin
   npm run dead-letters -- replay <id> [--json] re-publish the event of a dead letter to its topic
-Uses the services' settings: DATA_DIR (embedded log), or KAFKA_BROKERS, KAFKA_TOPIC, DEAD_LETTER_TOPIC.`;
+Uses the services' settings: DATA_DIR (embedded log), or KAFKA_BROKERS, KAFKA_TOPIC, DEAD_LETTER_TOPIC
+(and KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE for TLS).`;
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -71,7 +73,8 @@ try {
     }
   }
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof DeadLetterStoreError;
+  // A KafkaTlsError (certificates that do not fit) says what to check; its stack would not help.
+  const known = error instanceof ConfigError || error instanceof DeadLetterStoreError || (error instanceof Error && error.name === 'KafkaTlsError');
   console.error(`dead-letters ${command}: ${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 } finally {

@@ -13,6 +13,10 @@ KAFKA_HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
 KAFKA_BOOTSTRAP="${KAFKA_HOST}:${KAFKA_PORT}"
+# The TLS listener beside the plain-text one, with client certificates required, for the tests
+# of the services' TLS settings (KAFKA_TLS); its certificates are made by tls.sh.
+KAFKA_TLS_PORT="${KAFKA_TLS_PORT:-9094}"
+KAFKA_TLS_BOOTSTRAP="${KAFKA_HOST}:${KAFKA_TLS_PORT}"
 # The broker's JMX (registry and RMI server on one port, loopback only): the bench reads the
 # broker's request counts there (infra/kafka/jmx.sh, bench/lib/kafka-requests.ts).
 KAFKA_JMX_PORT="${KAFKA_JMX_PORT:-9999}"
@@ -22,6 +26,7 @@ KAFKA_STATE="${INFRA_STATE_DIR}/kafka"
 KAFKA_DATA="${KAFKA_STATE}/data"
 KAFKA_LOGS="${KAFKA_STATE}/logs"
 KAFKA_CONFIG="${KAFKA_STATE}/server.properties"
+KAFKA_TLS_DIR="${KAFKA_STATE}/tls"
 KAFKA_PIDFILE="${KAFKA_STATE}/kafka.pid"
 KAFKA_SERVER_LOG="${KAFKA_LOGS}/server.log"
 # The JVM's own stdout/stderr (crashes, -XX output); log4j2 writes server.log.

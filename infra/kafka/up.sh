@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start a single-node KRaft Kafka (broker + controller in one JVM) on 127.0.0.1:9092.
+# Start a single-node KRaft Kafka (broker + controller in one JVM) on 127.0.0.1:9092, with a
+# TLS listener (client certificates required) on 127.0.0.1:9094 when openssl is there.
 # Idempotent: reuses a broker that already answers, or one of ours that is still starting.
 set -euo pipefail
 # shellcheck source=common.sh
@@ -55,10 +56,19 @@ ensure_jmx() {
   "${KAFKA_DIR}/jmx.sh" || log "WARNING: no JMX on ${KAFKA_HOST}:${KAFKA_JMX_PORT}; the bench cannot count the broker's requests"
 }
 
+# A broker started before up.sh added the TLS listener keeps running without it (restarting it
+# here would take down the services and tests using it): say how to get it.
+report_tls() {
+  if ! grep -q '^listener.name.ssl.ssl.client.auth=' "$KAFKA_CONFIG" 2>/dev/null; then
+    log "note: this broker has no TLS listener on ${KAFKA_TLS_BOOTSTRAP} (started before it was added, or without openssl); npm run infra:down && npm run infra:up adds it"
+  fi
+}
+
 # 1. One of ours is already running (perhaps still starting): just wait for it.
 if pid="$(kafka_pid)"; then
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     log "Kafka already running on ${KAFKA_BOOTSTRAP} (pid ${pid})"
+    report_tls
     ensure_jmx
     exit 0
   fi
@@ -87,6 +97,27 @@ fi
 mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
 rm -f "$KAFKA_PIDFILE"
 
+# The TLS listener (SSL, client certificates required) beside PLAINTEXT, when tls.sh could make
+# its certificates: PEM key and trust stores, read by the broker at start. Clients verify the
+# broker's certificate against ca.crt and its name (127.0.0.1 and localhost are in it).
+# A port taken by something else would stop the whole broker from starting: then it goes without.
+tls_listener="" tls_protocol="" tls_settings=""
+if port_open "$KAFKA_HOST" "$KAFKA_TLS_PORT"; then
+  log "WARNING: ${KAFKA_TLS_BOOTSTRAP} is taken by another process: the broker starts without its TLS listener"
+elif "${KAFKA_DIR}/tls.sh" ensure; then
+  tls_listener=",SSL://${KAFKA_TLS_BOOTSTRAP}"
+  tls_protocol=",SSL:SSL"
+  tls_settings="$(printf '%s\n' \
+    "# The TLS listener for the services' KAFKA_TLS tests (infra/kafka/tls.sh): mutual TLS." \
+    "listener.name.ssl.ssl.keystore.type=PEM" \
+    "listener.name.ssl.ssl.keystore.location=${KAFKA_TLS_DIR}/broker.pem" \
+    "listener.name.ssl.ssl.truststore.type=PEM" \
+    "listener.name.ssl.ssl.truststore.location=${KAFKA_TLS_DIR}/ca.crt" \
+    "listener.name.ssl.ssl.client.auth=required")"
+else
+  log "WARNING: the broker starts without its TLS listener on ${KAFKA_TLS_BOOTSTRAP} (the Kafka TLS tests are skipped)"
+fi
+
 # Written on every start (it is derived, not state); the cluster id lives in
 # data/meta.properties, written once by the format step below.
 cat >"$KAFKA_CONFIG" <<PROPS
@@ -97,12 +128,13 @@ node.id=1
 # Static quorum of one voter. (StorageTool's --standalone is the alternative for a
 # dynamic quorum, but 4.1 rejects it when controller.quorum.voters is set.)
 controller.quorum.voters=1@${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}${tls_listener},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}${tls_listener}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT${tls_protocol},CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=${KAFKA_DATA}
+${tls_settings}
 
 # One broker: every internal topic must have replication factor 1 or it is never created.
 offsets.topic.replication.factor=1

@@ -9,6 +9,8 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
+import { KafkaTlsError, explainTlsFailure, kafkaTlsOptions, watchTlsFailures } from '../transport/kafka-tls.ts';
+import type { KafkaTlsSettings } from '../transport/transport-config.ts';
 import type { StoredMessage } from './stored-message.ts';
 
 /**
@@ -16,12 +18,14 @@ import type { StoredMessage } from './stored-message.ts';
  * log, test/e2e/event-log.ts): every message from the earliest
  * offsets to the end offsets seen when the read started, in order per partition. A consumer in a
  * throwaway group (deleted afterwards) reads them and commits nothing, so no service's group and
- * no offset moves. Loaded only on the production profile, like the Kafka transport.
+ * no offset moves. Loaded only on the production profile, like the Kafka transport. With `tls`
+ * (the services' KAFKA_TLS settings) it connects like their transport does (transport/kafka-tls.ts),
+ * and certificates that do not fit fail the read with a KafkaTlsError naming the settings.
  */
 export async function readKafkaTopic(
   brokers: string[],
   topic: string,
-  options: { clientId?: string; timeoutMs?: number } = {},
+  options: { clientId?: string; timeoutMs?: number; tls?: KafkaTlsSettings } = {},
 ): Promise<StoredMessage[]> {
   const client: BaseOptions = {
     clientId: options.clientId ?? `dead-letters-${process.pid}`,
@@ -29,14 +33,28 @@ export async function readKafkaTopic(
     connectTimeout: 3_000,
     timeout: 10_000,
     retries: 3,
+    ...kafkaTlsOptions(options.tls, brokers),
   };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const admin = new Admin({ ...client, clientId: `${client.clientId}-admin` });
   admin.on('error', () => {});
+  // The admin asks first: a refused certificate shows there, on its connection.
+  let tlsFailure: string | undefined;
+  const tlsError = (error: unknown) => {
+    const tls = explainTlsFailure(error) ?? tlsFailure;
+    return tls ? new KafkaTlsError(`TLS with Kafka at ${brokers.join(',')}: ${tls}`, { cause: error }) : undefined;
+  };
+  if (options.tls) watchTlsFailures(admin, (explanation) => (tlsFailure = explanation));
   try {
+    // With TLS, one request without the library's retries first: certificates that do not fit
+    // are known after one handshake. Any other failure is left to the read's own retries.
+    const probe = options.tls ? await admin.metadata({ topics: [], forceUpdate: true, retries: 0 }).then(() => undefined, tlsError) : undefined;
+    if (probe) throw probe;
     const lastOffsets = await lastOffsetsToRead(admin, topic);
     if (lastOffsets.size === 0) return [];
     return inLogOrder(await readInThrowawayGroup(client, admin, topic, lastOffsets, timeoutMs));
+  } catch (error) {
+    throw (error instanceof KafkaTlsError ? undefined : tlsError(error)) ?? error;
   } finally {
     await admin.close().catch(() => {});
   }

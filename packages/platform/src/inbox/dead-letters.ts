@@ -217,7 +217,8 @@ class KafkaDeadLetterStore implements DeadLetterStore {
 
   async read(): Promise<StoredMessage[]> {
     const { readKafkaTopic } = await import('./dead-letters-kafka.ts');
-    return readKafkaTopic(this.config.kafka!.brokers, this.topic, { clientId: this.config.kafka!.clientId });
+    const { brokers, clientId, tls } = this.config.kafka!;
+    return readKafkaTopic(brokers, this.topic, { clientId, tls });
   }
 
   async publish(message: TransportMessage): Promise<void> {

@@ -9,6 +9,7 @@ import {
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { Utf8Decoding } from './delivery-decoding.ts';
+import { watchTlsFailures } from './kafka-tls.ts';
 import { batchesOf, type BatchHandler, type Delivery, type SubscribeOptions } from './transport.ts';
 
 /**
@@ -47,7 +48,7 @@ import { batchesOf, type BatchHandler, type Delivery, type SubscribeOptions } fr
  * past an unhandled message. The service's inbox and stored positions make the effect exactly once.
  */
 export type KafkaSubscriptionSettings = {
-  /** Connection options shared by every client of the transport (brokers, timeouts, retries). */
+  /** Connection options shared by every client of the transport (brokers, timeouts, retries, TLS). */
   client: BaseOptions;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -298,6 +299,8 @@ export class KafkaSubscription {
       for (const listener of this.faultListeners) listener(this.fault);
       this.wakeup.notify();
     });
+    // Seen only on the connection (the failed request says "Connection closed"): worth a line.
+    if (settings.client.tls) watchTlsFailures(consumer, (explanation, error) => this.logger.warn({ err: error }, `Kafka TLS: ${explanation}`));
     consumer.on('consumer:group:join', (payload) => {
       if (this.consumer !== consumer) return;
       this.joinEpoch += 1;

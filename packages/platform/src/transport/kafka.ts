@@ -12,7 +12,8 @@ import {
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { KafkaSubscription, withTimeout, type KafkaSubscriptionSettings } from './kafka-subscription.ts';
-import type { TransportConfig } from './transport-config.ts';
+import { KafkaTlsError, explainTlsFailure, kafkaTlsOptions, watchTlsFailures } from './kafka-tls.ts';
+import type { KafkaTlsSettings, TransportConfig } from './transport-config.ts';
 import { MessageRefusedError, type EventTransport, type SubscribeOptions, type Subscription, type TransportMessage } from './transport.ts';
 
 /**
@@ -24,6 +25,8 @@ import { MessageRefusedError, type EventTransport, type SubscribeOptions, type S
  * - Consumers: one Consumer per subscription in the service's group, offsets committed by hand
  *   after each handled message (see kafka-subscription.ts).
  * - Admin: creates the topics at start-up, answers lag, rewind, group activity and pings.
+ * - With `tls` (KAFKA_TLS=true) every one of them connects with TLS, verifying the brokers'
+ *   certificates and names, and presents the client certificate if one is set (kafka-tls.ts).
  */
 export type KafkaTransportOptions = {
   brokers: string[];
@@ -34,6 +37,8 @@ export type KafkaTransportOptions = {
   replicationFactor: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Set: TLS with the brokers; the PEM files are read when the transport is made. */
+  tls?: KafkaTlsSettings;
   logger: Logger;
   /** Base of the backoff before a message whose handler rejected is delivered again. */
   retryBaseDelayMs?: number;
@@ -76,6 +81,8 @@ export class KafkaTransport implements EventTransport {
   private readonly producer: Producer<string, string, string, string>;
   private readonly admin: Admin;
   private readonly subscriptions = new Set<KafkaSubscription>();
+  /** The last TLS failure seen on a connection of the producer or the admin, to explain a failed start. */
+  private tlsFailure: string | undefined;
   /** Publishes are chained so that two calls can never interleave and reorder a key's events. */
   private publishing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -90,6 +97,7 @@ export class KafkaTransport implements EventTransport {
       timeout: options.requestTimeoutMs ?? 5_000,
       retries: 3,
       retryDelay,
+      ...kafkaTlsOptions(options.tls, options.brokers),
     };
     this.producer = new Producer<string, string, string, string>({
       ...this.client,
@@ -106,20 +114,35 @@ export class KafkaTransport implements EventTransport {
     // An 'error' event without a listener would crash the process.
     this.producer.on('error', (error: Error) => this.logger.warn({ err: error }, 'Kafka producer error'));
     this.admin.on('error', (error: Error) => this.logger.warn({ err: error }, 'Kafka admin error'));
+    if (options.tls) {
+      for (const client of [this.producer, this.admin]) {
+        watchTlsFailures(client, (explanation, error) => {
+          this.tlsFailure = explanation;
+          this.logger.warn({ err: error }, `Kafka TLS: ${explanation}`);
+        });
+      }
+    }
   }
 
   /**
    * Checks the cluster is reachable and creates the topics that do not exist yet. Retries an
    * unreachable cluster with backoff until `startupTimeoutMs`; a refused topic creation (bad
-   * replication factor, no permission) fails at once.
+   * replication factor, no permission) fails at once, and so does TLS whose certificates do not
+   * fit (a KafkaTlsError naming the settings to check): waiting would not change them.
    */
   async connect(): Promise<void> {
     const deadline = Date.now() + (this.options.startupTimeoutMs ?? 30_000);
     for (let attempt = 0; ; attempt++) {
+      this.tlsFailure = undefined;
       try {
+        // With TLS, one request without the library's own retries first, so a refused
+        // certificate is known after one handshake rather than after every retry of every request.
+        if (this.options.tls) await this.admin.metadata({ topics: [], forceUpdate: true, retries: 0 });
         await this.ensureTopics();
         return;
       } catch (error) {
+        const tls = explainTlsFailure(error) ?? this.tlsFailure;
+        if (tls) throw new KafkaTlsError(`TLS with Kafka at ${this.options.brokers.join(',')}: ${tls}`, { cause: error });
         if (error instanceof TopicSetupError || Date.now() >= deadline) throw error;
         this.logger.warn({ err: error, brokers: this.options.brokers }, 'Kafka is not reachable yet; retrying');
         await sleep(Math.min(backoffDelay(attempt, 250, 5_000), Math.max(0, deadline - Date.now())));

@@ -7,6 +7,22 @@ export type KafkaSettings = {
   replicationFactor: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Set (KAFKA_TLS=true): every client connects with TLS and verifies the brokers' certificates and names. */
+  tls?: KafkaTlsSettings;
+};
+
+/**
+ * KAFKA_TLS_*: where the PEM files are. They are read, and checked, when the transport (or the
+ * dead-letters tool's reader) makes its clients, at start (transport/kafka-tls.ts), not here: the
+ * configuration of a service stays checkable where the files are not (the deployment's tests).
+ * A renewed certificate is picked up by the next start (a rolling restart).
+ */
+export type KafkaTlsSettings = {
+  /** PEM, one or more certificates the brokers' certificates must chain to. Unset: Node's default roots. */
+  caFile?: string;
+  /** PEM client certificate and its unencrypted key, for mutual TLS (Strimzi's user.crt and user.key); both or neither. */
+  certFile?: string;
+  keyFile?: string;
 };
 
 /**
