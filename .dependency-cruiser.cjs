@@ -15,8 +15,8 @@ const layers = [
   // The ports and their adapters, and the kits that know no feature: the database, the event
   // transport, telemetry, HTTP, the pure domain vocabulary.
   ['db', 'transport', 'telemetry', 'http', 'domain'],
-  // The features built on them, each with its tables.
-  ['auth', 'outbox', 'inbox', 'idempotency', 'audit'],
+  // The features built on them, each with its tables; and the hospital's reference data (departments).
+  ['auth', 'outbox', 'inbox', 'idempotency', 'audit', 'reference'],
   // What composes them into a running service (and the composed migrations and tables).
   ['service'],
 ];

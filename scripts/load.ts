@@ -93,7 +93,9 @@ type Request = {
 
 const PAGE = 'page=0&size=20';
 const PATIENT_NAMES = ['김민지', '이서준', '박지우', 'Emma Martin', 'Lucas Dubois', '최하은', 'Noah Schmidt', '정도윤'];
-const DEPARTMENTS = ['internal medicine', 'pediatrics', 'orthopedics', 'dermatology'];
+// The load's doctor is the demo doctor, who works in internal medicine: a visit of another
+// department would be refused to them (outside-department), so every visit is registered there.
+const DEPARTMENTS = ['internal-medicine'];
 const SYMPTOMS = ['cough and fever', 'back pain', 'rash on the arm', 'headache for three days'];
 
 /**

@@ -214,9 +214,24 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_transport_up',
     'medical_events_refused_total',
     'http_request_duration_seconds_count',
+    'medical_break_glass_total',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
   }
+});
+
+test('break-glass access is told to the privacy officer: an info alert on every use, per service and route, saying where to review it', () => {
+  const found = rules.find(({ rule }) => rule.alert === 'MedicalBreakGlassUsed');
+  assert.ok(found, 'alerts.yml has MedicalBreakGlassUsed');
+  const { rule } = found;
+  assert.ok(['info', 'warning'].includes(String(rule.labels?.severity)), 'never pages the on-call engineer');
+  assert.equal(rule.labels?.audience, 'privacy-officer');
+  assert.equal(rule.for, '0m', 'every use, at once');
+  const analysis = analyse(String(rule.expr));
+  assert.deepEqual([...new Set(analysis.selectors.map((s) => s.metric))], ['medical_break_glass_total']);
+  assert.deepEqual([...analysis.groupingLabels].sort(), ['route', 'service']);
+  const description = String(rule.annotations?.description);
+  for (const words of [/privacy officer/i, /audit_log/, /break_glass_reason/, /timeline/]) assert.match(description, words);
 });
 
 test('the dashboard is a well-formed Grafana dashboard on the datasource variable', () => {

@@ -283,6 +283,17 @@ describeEachProfile((profile) => {
       }
     });
 
+    test("POST /receptions: a department outside the hospital's list is a 400 naming it; none is the default department", async () => {
+      for (const department of ['dermatology', 'Internal medicine', '내과']) {
+        const reply = await client.post('/receptions', { patientId: 'P-DEPT', patientName: 'Kim', department });
+        assertProblem(reply, 400, { fields: ['department'], context: `department ${department}` });
+      }
+      const chosen = ok(await client.post<Reception>('/receptions', { patientId: 'P-DEPT', patientName: 'Kim', department: 'surgery' }), 201);
+      assert.equal(chosen.department, 'surgery');
+      const unsaid = ok(await client.post<Reception>('/receptions', { patientId: 'P-DEPT', patientName: 'Kim' }), 201);
+      assert.equal(unsaid.department, 'internal-medicine');
+    });
+
     test('a JSON body with a charset parameter is JSON (a positive control for the matrix)', async () => {
       const reply = await rawPost('/receptions', JSON.stringify({ patientId: 'P-charset', patientName: 'Charset Test' }), {
         'content-type': 'application/json; charset=utf-8',

@@ -60,7 +60,7 @@ describeEachProfile((profile) => {
         patientId,
         patientName: 'Lee Jiyoung',
         birthDate: '1984-03-12',
-        department: 'Internal medicine',
+        department: 'internal-medicine',
         symptom: 'Cough for two weeks',
       });
       const reception = ok(registered, 201);
@@ -70,7 +70,7 @@ describeEachProfile((profile) => {
       assert.equal(reception.patientId, patientId);
       assert.equal(reception.patientName, 'Lee Jiyoung');
       assert.equal(reception.birthDate, '1984-03-12');
-      assert.equal(reception.department, 'Internal medicine');
+      assert.equal(reception.department, 'internal-medicine');
       assert.equal(reception.symptom, 'Cough for two weeks');
       assertTimestamp(reception.createdAt, 'reception.createdAt');
       assertTimestamp(reception.updatedAt, 'reception.updatedAt');

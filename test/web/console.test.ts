@@ -72,6 +72,9 @@ async function openBlank(options: { viewport?: ViewportName; bypassCSP?: boolean
   return page;
 }
 
+/** The hospital's default department (the gateway's default list), preselected at the desk. */
+const DEFAULT_DEPARTMENT = { code: 'internal-medicine', name: { ko: '내과', en: 'Internal medicine' } } as const satisfies { code: string; name: Record<Language, string> };
+
 function uniquePatient(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex').toUpperCase()}`;
 }
@@ -156,7 +159,9 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await reception.getByLabel(t('ko', 'reception.form.patientId')).fill(patientId);
     await reception.getByLabel(t('ko', 'reception.form.patientName')).fill(patientName);
     await reception.getByLabel(t('ko', 'reception.form.birthDate')).fill('1987-04-12');
-    await reception.getByLabel(t('ko', 'reception.form.department')).fill('정형외과');
+    // The department is chosen from the hospital's, by its name; the visit carries its code. Internal
+    // medicine: the demo doctor's department, so the visit reaches their worklist.
+    await reception.getByLabel(t('ko', 'reception.form.department')).selectOption({ label: '내과' });
     await reception.getByLabel(t('ko', 'reception.form.symptom')).fill('오른쪽 발목 통증');
     await reception.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true }).click();
     const deskRow = reception.locator('tr[data-reception-id]').filter({ hasText: patientId });
@@ -169,8 +174,10 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.equal(registered.items.length, 1, 'one click, one reception');
     assert.deepEqual(
       { id: registered.items[0]!.id, patientName: registered.items[0]!.patientName, birthDate: registered.items[0]!.birthDate, department: registered.items[0]!.department, symptom: registered.items[0]!.symptom },
-      { id: receptionId, patientName, birthDate: '1987-04-12', department: '정형외과', symptom: '오른쪽 발목 통증' },
+      { id: receptionId, patientName, birthDate: '1987-04-12', department: 'internal-medicine', symptom: '오른쪽 발목 통증' },
     );
+    // The desk names the department, not its code.
+    await deskRow.filter({ has: reception.getByRole('cell', { name: '내과', exact: true }) }).waitFor();
 
     // The board shows the new visit waiting for the doctor, without a reload; select it for its timeline.
     await onBoard('WAITING_FOR_DOCTOR');
@@ -253,8 +260,9 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await noReload(doctor, 'the doctor\'s screen');
     await onBoard('DIAGNOSIS_COMPLETED');
 
-    // 5. The receptionist sees the outcome arrive (translated), and confirms it.
-    await deskRow.filter({ hasText: t('ko', 'status.reception.DIAGNOSIS_COMPLETED') }).filter({ hasText: opinion }).waitFor();
+    // 5. The receptionist sees the outcome arrive (translated), not the doctor's opinion (minimum necessary), and confirms it.
+    await deskRow.filter({ hasText: t('ko', 'status.reception.DIAGNOSIS_COMPLETED') }).waitFor();
+    assert.equal(await deskRow.filter({ hasText: opinion }).count(), 0, "the desk never shows the doctor's opinion");
     await noReload(reception, 'the reception desk');
     await rowAction(deskRow, 'ko', 'reception.confirm', patientName, receptionId).click();
     await toast(reception, t('ko', 'reception.confirmed', { id: receptionId })).waitFor();
@@ -324,7 +332,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     const { client } = running;
     const patientName = '박민준';
     const patientId = uniquePatient('LANG');
-    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT', { patientId, patientName, department: '내과', symptom: '복통' });
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '복통' });
     const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
 
     for (const role of ROLES) {
@@ -338,7 +346,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
       }
       await signIn(page, role, 'ko');
       await prepare(page, screen, 'ko', patientName, ids);
-      await assertScreenTexts(page, screen, 'ko', { patientName, patientId, ids });
+      await assertScreenTexts(page, screen, 'ko', { patientName, patientId, ids, department: DEFAULT_DEPARTMENT.name });
       await screenshot(page, `console-${screen}-ko`);
       if (screen === 'examiner') {
         await openPerformDialog(page, 'ko', 'CT', patientName, ids.examination);
@@ -348,7 +356,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
       }
 
       await switchLanguage(page, 'ko');
-      await assertScreenTexts(page, screen, 'en', { patientName, patientId, ids });
+      await assertScreenTexts(page, screen, 'en', { patientName, patientId, ids, department: DEFAULT_DEPARTMENT.name });
       await screenshot(page, `console-${screen}-en`);
       if (screen === 'examiner') {
         await openPerformDialog(page, 'en', 'CT', patientName, ids.examination);
@@ -505,8 +513,10 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await page.keyboard.press('Tab');
     assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientName'))), 'Tab goes on to the patient name');
     await page.keyboard.type(patientName);
-    await tabTo(page, page.getByLabel(t('ko', 'reception.form.department')), 'the department field');
-    await page.keyboard.type('가정의학과');
+    const department = page.getByLabel(t('ko', 'reception.form.department'));
+    await tabTo(page, department, 'the department field');
+    await assertFocusVisible(page, 'the department field');
+    await chooseWithArrows(page, department, '가정의학과');
     await page.keyboard.press('Tab');
     assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.symptom'))), 'Tab goes on to the symptom');
     await page.keyboard.type('기침');
@@ -519,10 +529,11 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await row.waitFor();
     const receptionId = Number(await row.getAttribute('data-reception-id'));
     const saved = ok(await client.get<Reception>(`/receptions/${receptionId}`));
-    assert.deepEqual({ patientId: saved.patientId, patientName: saved.patientName, department: saved.department, symptom: saved.symptom }, { patientId, patientName, department: '가정의학과', symptom: '기침' });
+    assert.deepEqual({ patientId: saved.patientId, patientName: saved.patientName, department: saved.department, symptom: saved.symptom }, { patientId, patientName, department: 'family-medicine', symptom: '기침' });
     // Ready for the next patient: the form is empty and the focus back on its first field.
     await until(async () => assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientId')))), 'focus back on the patient id after registering');
     assert.equal(await page.getByLabel(t('ko', 'reception.form.patientId')).inputValue(), '');
+    assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.code, 'the department back to the hospital\'s default');
     await assertFocusVisible(page, 'the patient id field after registering');
     errors.assertClean();
   });
@@ -576,7 +587,7 @@ async function assertSignInTexts(page: Page, language: Language): Promise<void> 
 }
 
 /** The texts of the screen, the header and the data's translated statuses, in `language`; and none of the other language's headings. */
-async function assertScreenTexts(page: Page, screen: ScreenId, language: Language, data: { patientName: string; patientId: string; ids: Ids }): Promise<void> {
+async function assertScreenTexts(page: Page, screen: ScreenId, language: Language, data: { patientName: string; patientId: string; ids: Ids; department: Record<Language, string> }): Promise<void> {
   const other: Language = language === 'ko' ? 'en' : 'ko';
   const heading = (key: string, values: Record<string, string | number> = {}, level?: number) =>
     page.getByRole('heading', { name: t(language, key, values), exact: true, ...(level ? { level } : {}) }).waitFor();
@@ -601,6 +612,11 @@ async function assertScreenTexts(page: Page, screen: ScreenId, language: Languag
     const row = rowOf(page, 'reception-id', data.ids.reception);
     await row.filter({ hasText: t(language, 'status.reception.RECEIVED') }).waitFor();
     await rowAction(row, language, 'reception.cancel', data.patientName, data.ids.reception).waitFor();
+    // The visit's department by its name in the language; the form's choice preselected to the hospital's default, named so too.
+    await row.filter({ has: page.getByRole('cell', { name: data.department[language], exact: true }) }).waitFor();
+    const choice = page.getByLabel(t(language, 'reception.form.department'));
+    assert.equal(await choice.inputValue(), DEFAULT_DEPARTMENT.code, 'the default department is preselected');
+    await until(async () => assert.equal(await choice.locator('option:checked').textContent(), DEFAULT_DEPARTMENT.name[language]), `the default department named in ${language}`);
   } else if (screen === 'doctor') {
     await heading('doctor.worklist.heading', {}, 2);
     await heading('doctor.detail.heading', { id: data.ids.diagnosis, name: data.patientName }, 2);
@@ -650,6 +666,21 @@ type BrowserGlobals = {
 
 async function isFocused(locator: Locator): Promise<boolean> {
   return locator.evaluate((element) => element === (globalThis as unknown as BrowserGlobals).document.activeElement);
+}
+
+/**
+ * Chooses the option named `label` of the focused <select> with the arrow keys alone (Chromium
+ * changes a closed select's value on ArrowDown/ArrowUp, as a user does it without a mouse).
+ */
+async function chooseWithArrows(page: Page, select: Locator, label: string): Promise<void> {
+  const { labels, selected } = await select.evaluate((element) => {
+    const el = element as unknown as { options: ArrayLike<{ label: string }>; selectedIndex: number };
+    return { labels: Array.from(el.options, (option) => option.label), selected: el.selectedIndex };
+  });
+  const target = labels.indexOf(label);
+  assert.ok(target >= 0, `the select offers ${label}: ${JSON.stringify(labels)}`);
+  for (let index = selected; index !== target; index += target > selected ? 1 : -1) await page.keyboard.press(target > selected ? 'ArrowDown' : 'ArrowUp');
+  assert.equal(await select.locator('option:checked').textContent(), label, `${label} chosen with the arrow keys`);
 }
 
 /** Presses Tab until `target` has the focus (at most 40 times). */

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
+import { DepartmentCode } from './departments.ts';
 
 /** Request and response bodies of DESIGN.md section 6. Request bodies refuse unknown fields. */
 
@@ -63,7 +64,8 @@ export const CreateReceptionBody = Type.Object(
     patientId: PatientId,
     patientName: PatientName,
     birthDate: Type.Optional(BirthDate),
-    department: Type.Optional(ShortText),
+    /** One of the hospital's department codes (`internal-medicine`); none: the hospital's default department. */
+    department: Type.Optional(DepartmentCode),
     symptom: Type.Optional(ClinicalText),
   },
   { additionalProperties: false },
@@ -114,6 +116,23 @@ export const PrescribeBody = Type.Object(
 export const CompleteDiagnosisBody = Type.Object({ opinion: ClinicalText }, { additionalProperties: false });
 export const RejectDiagnosisBody = Type.Object({ reason: ClinicalText }, { additionalProperties: false });
 
+/**
+ * A doctor sees and acts on the diagnoses of the departments their token names. Outside them, in
+ * an emergency, they may still open or act on one by sending the reason in the `Break-Glass`
+ * header ("breaking the glass"): allowed, audited with the reason, counted, and shown on the
+ * visit's timeline. The reason is 1 to 500 characters of visible text, sent as UTF-8 or, as a
+ * browser must, percent-encoded UTF-8 (`encodeURIComponent`). Within one's own departments (and
+ * for admin, who is hospital-wide) the header changes nothing and nothing of it is recorded.
+ */
+export const BREAK_GLASS_HEADER = 'Break-Glass';
+export const BreakGlassHeaders = Type.Object({
+  'break-glass': Type.Optional(
+    Type.String({ description: "The reason for opening or acting on a diagnosis outside the doctor's departments, in an emergency (audited)" }),
+  ),
+});
+/** The 403 of a diagnosis outside the doctor's departments, opened without a Break-Glass reason. */
+export const OUTSIDE_DEPARTMENT_PROBLEM = 'urn:medical:problem:forbidden/outside-department';
+
 export const DiagnosisQuery = Type.Object(
   {
     ...pagingProperties,
@@ -140,6 +159,12 @@ export const Diagnosis = Type.Object({
   receptionId: Id,
   patientId: PatientId,
   patientName: PatientName,
+  /**
+   * The department the diagnosis belongs to (a department code): its doctors see and act on it.
+   * Every diagnosis registered since departments exist has one; one without belongs to the
+   * hospital's default department.
+   */
+  department: Type.Optional(DepartmentCode),
   status: DiagnosisStatusSchema,
   prescriptions: Type.Array(Prescription),
   opinion: Type.Optional(ClinicalText),

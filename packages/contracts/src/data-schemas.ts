@@ -30,6 +30,7 @@ export const eventSchemaVersions: Record<EventType, readonly number[]> = {
   DiagnosisCompleted: [1],
   DiagnosisRejected: [1],
   DiagnosisCancelled: [1],
+  BreakGlassAccessed: [1],
 };
 
 const DATA_SCHEMA_PREFIX = 'urn:medical:events:';

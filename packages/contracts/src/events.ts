@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
+import { DepartmentCode } from './departments.ts';
 
 /**
  * The integration events of DESIGN.md section 4. Each `data` schema accepts unknown extra
@@ -34,6 +35,12 @@ export const DiagnosisRegistered = Type.Object({
   receptionId: Id,
   patientId: PatientId,
   patientName: PatientName,
+  /**
+   * The department whose doctors the diagnosis belongs to: a code of the hospital's list (the
+   * reception's, or the default department when the reception named none or no code). Optional:
+   * diagnoses registered before departments carry none, and belong to the default department.
+   */
+  department: Type.Optional(DepartmentCode),
 });
 export const ExaminationPrescribed = Type.Object({
   ...attributed,
@@ -74,6 +81,25 @@ export const DiagnosisCompleted = Type.Object({ ...attributed, diagnosisId: Id, 
 export const DiagnosisRejected = Type.Object({ ...attributed, diagnosisId: Id, receptionId: Id, reason: ClinicalText });
 export const DiagnosisCancelled = Type.Object({ ...attributed, diagnosisId: Id, receptionId: Id, reason: ClinicalText });
 
+/** The longest reason for breaking the glass, in characters (code points). */
+export const BREAK_GLASS_REASON_MAX = 500;
+/** Why a doctor opened a record outside their departments: the `Break-Glass` header's text. */
+export const BreakGlassReason = Type.String({ minLength: 1, maxLength: BREAK_GLASS_REASON_MAX, pattern: '\\S' });
+
+/**
+ * A doctor opened, or acted on, a diagnosis outside their departments in an emergency ("breaking
+ * the glass"), giving `reason`. Published so the visit's timeline shows that it happened and who
+ * did it (`actor`, always set: the person of the request); the reason itself stays with the
+ * privacy officer's trail (the diagnosis service's audit log) and is never shown on the timeline.
+ */
+export const BreakGlassAccessed = Type.Object({
+  ...attributed,
+  diagnosisId: Id,
+  receptionId: Id,
+  reason: BreakGlassReason,
+  accessedAt: Timestamp,
+});
+
 /** Every event type with the schema of its data: the single source of truth for producers and consumers. */
 export const eventSchemas = {
   ReceptionCompleted,
@@ -87,6 +113,7 @@ export const eventSchemas = {
   DiagnosisCompleted,
   DiagnosisRejected,
   DiagnosisCancelled,
+  BreakGlassAccessed,
 } as const satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof eventSchemas;
@@ -111,6 +138,7 @@ export const eventProducers: Record<EventType, '/reception' | '/diagnosis' | '/e
   DiagnosisCompleted: '/diagnosis',
   DiagnosisRejected: '/diagnosis',
   DiagnosisCancelled: '/diagnosis',
+  BreakGlassAccessed: '/diagnosis',
 };
 
 export function isEventType(value: string): value is EventType {

@@ -6,3 +6,4 @@ export * from './actor.ts';
 export * from './permissions.ts';
 export * from './data-schemas.ts';
 export * from './minimum-necessary.ts';
+export * from './departments.ts';

@@ -19,7 +19,7 @@ export { validatorCompiler } from './http/validators.ts';
 // Authentication.
 export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 export { PUBLIC_ROUTES, authProblemTypes, authentication } from './auth/authentication.ts';
-export { grantedRoles } from './auth/request-actor.ts';
+export { grantedDepartments, grantedRoles } from './auth/request-actor.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';
 
 // Telemetry: metrics, traces, log lines.
@@ -28,3 +28,6 @@ export { createTracing, traceparentOf, tracingOff, type Tracing } from './teleme
 export type { TracingConfig } from './telemetry/tracing-config.ts';
 export { requestTraceContext } from './telemetry/http-tracing.ts';
 export { loggerOptions, type LogLevel } from './telemetry/log-fields.ts';
+
+// The hospital's reference data: the departments.
+export { loadDepartments, type DepartmentCatalog } from './reference/departments.ts';

@@ -83,6 +83,20 @@ for (const engine of engines) {
       assert.equal(rows[1]!.requestId, undefined);
     });
 
+    test('an access outside the actor\'s scope (break-glass) keeps its reason; every other row has none', async (t) => {
+      const database = await engine.open(t);
+      const reason = '응급실: unconscious, on anticoagulants?';
+      await database.transaction((trx) =>
+        recordAudit(trx, { origin: { actor: doctor, requestId: 'req-3', breakGlassReason: reason }, command: 'diagnosis.read', aggregateId: 8, receptionId: 4, eventIds: ['e-2'] }),
+      );
+      await database.transaction((trx) => recordAudit(trx, { origin: { actor: doctor, requestId: 'req-4' }, command: 'diagnosis.complete', aggregateId: 8, receptionId: 4 }));
+      const [broken, plain] = await readAuditLog(database.db, { receptionId: 4 });
+      assert.equal(broken!.breakGlassReason, reason);
+      assert.equal(broken!.command, 'diagnosis.read');
+      assert.equal(plain!.breakGlassReason, undefined);
+      assert.equal('breakGlassReason' in plain!, false);
+    });
+
     test('the table is append-only: UPDATE and DELETE are refused by the database', async (t) => {
       const database = await engine.open(t);
       await database.transaction((trx) => recordAudit(trx, { origin: { actor: doctor }, command: 'reception.cancel', aggregateId: 1, receptionId: 1 }));

@@ -24,6 +24,7 @@ describe('loadAuthConfig', () => {
       issuer: 'http://127.0.0.1:8088/auth',
       audience: 'medical-visit-workflow',
       rolesClaim: 'roles',
+      departmentsClaim: 'departments',
       clockToleranceSeconds: 30,
       dev: { password: 'demo', tokenLifetimeSeconds: 900 },
     });
@@ -38,7 +39,7 @@ describe('loadAuthConfig', () => {
         OIDC_AUDIENCE: 'api://medical',
         OIDC_CLOCK_TOLERANCE_SECONDS: '5',
       }),
-      { mode: 'oidc', issuer: 'https://login.microsoftonline.com/0000/v2.0', audience: 'api://medical', rolesClaim: 'roles', clockToleranceSeconds: 5 },
+      { mode: 'oidc', issuer: 'https://login.microsoftonline.com/0000/v2.0', audience: 'api://medical', rolesClaim: 'roles', departmentsClaim: 'departments', clockToleranceSeconds: 5 },
     );
     const keycloak = loadAuthConfig({ AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://tenant.example/', OIDC_AUDIENCE: 'medical', OIDC_ROLES_CLAIM: 'realm_access.roles' });
     assert.equal(keycloak.issuer, 'https://tenant.example/');
@@ -54,6 +55,7 @@ describe('loadAuthConfig', () => {
     refused({ AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.example/?realm=h', OIDC_AUDIENCE: 'm' }, 'OIDC_ISSUER');
     refused({ OIDC_ROLES_CLAIM: 'realm_access..roles' }, 'OIDC_ROLES_CLAIM');
     refused({ OIDC_ROLES_CLAIM: '.roles' }, 'OIDC_ROLES_CLAIM');
+    refused({ AUTH_MODE: 'dev', OIDC_DEPARTMENTS_CLAIM: 'attributes..departments' }, 'OIDC_DEPARTMENTS_CLAIM');
     refused({ OIDC_CLOCK_TOLERANCE_SECONDS: '-1' }, 'OIDC_CLOCK_TOLERANCE_SECONDS');
     refused({ AUTH_MODE: 'dev', DEV_TOKEN_LIFETIME_SECONDS: '10' }, 'DEV_TOKEN_LIFETIME_SECONDS');
     refused({ AUTH_MODE: 'dev', DEV_TOKEN_LIFETIME_SECONDS: 'forever' }, 'DEV_TOKEN_LIFETIME_SECONDS');

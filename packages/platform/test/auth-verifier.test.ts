@@ -27,10 +27,15 @@ describe('OIDC verifier: tokens', () => {
   test('a valid token names its subject, name and staff roles', async (t) => {
     const { issuer, verifier } = await setUp(t);
     const token = await issuer.sign({ sub: 'f3c1', name: 'Kim Minji', preferred_username: 'minji', roles: ['doctor', 'offline_access'] });
-    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
+    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [] });
     // Without `name`, the username is the display name.
     const plain = await issuer.sign({ sub: 'f3c2', preferred_username: 'lee', roles: ['examiner'] });
-    assert.deepEqual(await verifier.verify(plain), { subject: 'f3c2', name: 'lee', roles: ['examiner'] });
+    assert.deepEqual(await verifier.verify(plain), { subject: 'f3c2', name: 'lee', roles: ['examiner'], departments: [] });
+    // The departments claim: codes only (a name that is not a department code is ignored), an array or one space-separated string.
+    const surgeon = await issuer.sign({ sub: 'f3c3', roles: ['doctor'], departments: ['surgery', 'Internal Medicine', 'cardiology', 'surgery'] });
+    assert.deepEqual((await verifier.verify(surgeon)).departments, ['surgery', 'cardiology']);
+    const spaced = await issuer.sign({ sub: 'f3c4', roles: ['doctor'], departments: 'pediatrics family-medicine' });
+    assert.deepEqual((await verifier.verify(spaced)).departments, ['pediatrics', 'family-medicine']);
   });
 
   test('the issuer is discovered once and its keys cached across tokens', async (t) => {
@@ -222,7 +227,7 @@ describe('OIDC verifier: verified tokens are remembered', () => {
     const token = await issuer.sign({ sub: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
     const first = await verifier.verify(token);
     assert.deepEqual(await verifier.verify(token), first);
-    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
+    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [] });
     assert.equal(checks(), 1);
     // One identity serves every request with the token: none of them may change it for the others.
     assert.throws(() => (first.roles as string[]).push('admin'));
@@ -280,8 +285,8 @@ describe('OIDC verifier: verified tokens are remembered', () => {
     const lee = await issuer.sign({ sub: 'lee', roles: ['examiner'] });
     assert.equal((await verifier.verify(minji)).subject, 'minji');
     assert.equal((await verifier.verify(lee)).subject, 'lee');
-    assert.deepEqual(await verifier.verify(minji), { subject: 'minji', roles: ['doctor'] });
-    assert.deepEqual(await verifier.verify(lee), { subject: 'lee', roles: ['examiner'] });
+    assert.deepEqual(await verifier.verify(minji), { subject: 'minji', roles: ['doctor'], departments: [] });
+    assert.deepEqual(await verifier.verify(lee), { subject: 'lee', roles: ['examiner'], departments: [] });
     // The remembered token's header and claims under an attacker's signature.
     const attacker = await makeKey();
     const forged = await issuer.sign({ roles: ['doctor'] }, { key: { ...attacker, kid: issuer.keys[0]!.kid } });

@@ -102,8 +102,16 @@ async function recorded(store: Store, owner: string): Promise<string[]> {
 
 const owners = [...platformMigrationSets.map((set) => ({ owner: set.owner, names: Object.keys(set.migrations).sort() })), { owner: 'service', names: ['0001_notes', '0005_note_texts'] }];
 
+/**
+ * What the owners' migrations added since every owner has its own table (audit 0002, the
+ * break-glass reason): the database of the version with one shared table had none of it, and the
+ * takeover runs those migrations.
+ */
+const ADDED_SINCE_THE_SHARED_TABLE = ['alter table audit_log drop column break_glass_reason'];
+
 /** Turns a freshly migrated database into what the previous version left: one shared table, no owner tables. */
 async function asThePreviousVersionLeftIt(store: Store, names: readonly string[]): Promise<void> {
+  for (const statement of ADDED_SINCE_THE_SHARED_TABLE) await store.raw(statement);
   for (const { owner } of owners) await store.raw(`drop table ${migrationTableOf(owner)}`);
   await store.raw(`create table kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`);
   for (const name of names) await store.raw(`insert into kysely_migration (name, timestamp) values ('${name}', '2026-11-20T09:00:00.000Z')`);

@@ -6,7 +6,7 @@ import { decide, diagnosisDecider, evolve, hasPendingPrescriptions, isPublished,
 const examinationIdOf: Record<string, number> = { [P1]: 101, [P2]: 102, [P3]: 103 };
 
 // ---- builders ----
-const register: Command = { type: 'RegisterDiagnosis', diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', now: T0 };
+const register: Command = { type: 'RegisterDiagnosis', diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', department: 'surgery', now: T0 };
 const prescribe = (prescriptionId: string, instructions?: string): Command => ({
   type: 'PrescribeExamination',
   prescriptionId,
@@ -58,16 +58,17 @@ const open = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'EXAMINATION_DONE'] as con
 const terminal = ['COMPLETED', 'REJECTED', 'CANCELLED'] as const;
 
 describe('RegisterDiagnosis', () => {
-  test('publishes DiagnosisRegistered and opens a REGISTERED diagnosis', () => {
+  test('publishes DiagnosisRegistered and opens a REGISTERED diagnosis of the visit\'s department', () => {
     const events = accepted(decide(register, null));
     assert.deepEqual(events, [
-      { type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 },
+      { type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', department: 'surgery' }, at: T0 },
     ]);
     assert.deepEqual(fold(null, events), {
       id: 5,
       receptionId: 7,
       patientId: 'P-001',
       patientName: 'Kim Minji',
+      department: 'surgery',
       status: 'REGISTERED',
       prescriptions: [],
       createdAt: T0,
@@ -77,6 +78,15 @@ describe('RegisterDiagnosis', () => {
 
   test('is a no-op for the same reception (a redelivered ReceptionCompleted)', () => {
     for (const status of [...open, ...terminal]) assert.deepEqual(accepted(decide(register, states[status]())), [], status);
+  });
+
+  test('the department stays through every later step', () => {
+    for (const status of [...open, ...terminal]) assert.equal(states[status]().department, 'surgery', status);
+  });
+
+  test('a DiagnosisRegistered written before departments (none in its data) opens a diagnosis without one', () => {
+    const registered = evolve(null, { type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 });
+    assert.ok(registered && !('department' in registered));
   });
 
   test('is refused as a conflict for another reception', () => {
@@ -351,6 +361,7 @@ test('isTerminal and isPublished', () => {
     ...accepted(decide(complete, states.REGISTERED())),
     ...accepted(decide(reject, states.REGISTERED())),
     ...accepted(decide(cancel, states.REGISTERED())),
+    ...accepted(decide({ type: 'OpenInEmergency', breakGlass: { reason: 'Emergency' }, now: T3 }, states.REGISTERED())),
   ];
   assert.deepEqual(all.filter(isPublished).map((e) => e.type), [
     'DiagnosisRegistered',
@@ -358,5 +369,40 @@ test('isTerminal and isPublished', () => {
     'DiagnosisCompleted',
     'DiagnosisRejected',
     'DiagnosisCancelled',
+    'BreakGlassAccessed',
   ]);
+});
+
+describe('breaking the glass', () => {
+  const glass = { reason: 'Collapsed in the waiting room' };
+  const accessed = { type: 'BreakGlassAccessed', data: { diagnosisId: 5, receptionId: 7, reason: glass.reason, accessedAt: T3 }, at: T3 };
+
+  test('OpenInEmergency records the access only, in every status, and changes nothing of the diagnosis', () => {
+    for (const status of [...open, ...terminal]) {
+      const state = states[status]();
+      const events = accepted(decide({ type: 'OpenInEmergency', breakGlass: glass, now: T3 }, state));
+      assert.deepEqual(events, [accessed], status);
+      assert.ok(events.every(isPublished));
+      assert.equal(fold(state, events), state, `${status}: the same diagnosis, updatedAt included`);
+    }
+  });
+
+  test("a command sent by breaking the glass is preceded by BreakGlassAccessed, and does what it does without it", () => {
+    const state = states.REGISTERED();
+    const events = accepted(decide({ type: 'CompleteDiagnosis', opinion: 'Common cold', breakGlass: glass, now: T3 }, state));
+    assert.deepEqual(events, [accessed, ...accepted(decide(complete, state))]);
+    assert.deepEqual(fold(state, events), fold(state, accepted(decide(complete, state))));
+    const prescribed = accepted(decide({ type: 'PrescribeExamination', prescriptionId: P1, examinationType: 'X-RAY', breakGlass: glass, now: T1 }, state));
+    assert.deepEqual(prescribed.map((e) => e.type), ['BreakGlassAccessed', 'ExaminationPrescribed']);
+    assert.equal(prescribed[0]!.at, T1);
+  });
+
+  test('a refused command leaves no trace of the glass broken', () => {
+    refused(decide({ type: 'RejectDiagnosis', reason: 'Wrong department', breakGlass: glass, now: T3 }, states.COMPLETED()), 'conflict');
+    refused(decide({ type: 'CompleteDiagnosis', opinion: 'Common cold', breakGlass: glass, now: T3 }, states.EXAMINATION_PRESCRIBED()), 'conflict');
+  });
+
+  test('without a diagnosis it is refused like any command', () => {
+    refused(decide({ type: 'OpenInEmergency', breakGlass: glass, now: T3 }, null), 'invalid');
+  });
 });

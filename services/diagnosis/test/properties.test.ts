@@ -34,7 +34,8 @@ const prescriptionTransitions: Record<PrescriptionStatus, readonly PrescriptionS
   PERFORMED: [],
   CANCELLED: [],
 };
-const reports = ['PrescriptionExaminationLinked', 'PrescriptionPerformed', 'PrescriptionCancelled'] as const;
+// Opening a diagnosis outside one's departments is recorded whatever its status.
+const reports = ['PrescriptionExaminationLinked', 'PrescriptionPerformed', 'PrescriptionCancelled', 'BreakGlassAccessed'] as const;
 const openEvents = ['ExaminationPrescribed', ...reports, 'DiagnosisRejected', 'DiagnosisCancelled'] as const;
 /** The event types a decision may contain, by the status it is taken in. */
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
@@ -74,6 +75,8 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
       return ended ? 'conflict' : 'accepted';
     case 'CancelDiagnosis':
       return 'accepted'; // compensation: an ended diagnosis keeps its outcome (no events)
+    case 'OpenInEmergency':
+      return 'accepted'; // reading is always allowed; breaking the glass is only recorded
   }
 }
 
@@ -96,14 +99,18 @@ const register: fc.Arbitrary<Command> = fc.record({
   receptionId: fc.oneof({ arbitrary: fc.constant(7), weight: 4 }, { arbitrary: id, weight: 1 }),
   patientId: text(64),
   patientName: text(200),
+  department: fc.constantFrom('internal-medicine', 'surgery', 'pediatrics'),
   now: timestamp,
 });
+/** A doctor of another department, in an emergency: the reason of the Break-Glass header. */
+const breakGlass = fc.record({ reason: text(500) });
 const prescribe: fc.Arbitrary<Command> = fc.record(
   {
     type: fc.constant('PrescribeExamination' as const),
     prescriptionId,
     examinationType: text(100),
     instructions: text(10_000),
+    breakGlass,
     now: timestamp,
   },
   { requiredKeys: ['type', 'prescriptionId', 'examinationType', 'now'] },
@@ -130,8 +137,15 @@ const examinationCancelled: fc.Arbitrary<Command> = prescriptionId.chain((pid) =
     now: timestamp,
   }),
 );
-const complete: fc.Arbitrary<Command> = fc.record({ type: fc.constant('CompleteDiagnosis' as const), opinion: text(10_000), now: timestamp });
-const reject: fc.Arbitrary<Command> = fc.record({ type: fc.constant('RejectDiagnosis' as const), reason: text(10_000), now: timestamp });
+const complete: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('CompleteDiagnosis' as const), opinion: text(10_000), breakGlass, now: timestamp },
+  { requiredKeys: ['type', 'opinion', 'now'] },
+);
+const reject: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('RejectDiagnosis' as const), reason: text(10_000), breakGlass, now: timestamp },
+  { requiredKeys: ['type', 'reason', 'now'] },
+);
+const openInEmergency: fc.Arbitrary<Command> = fc.record({ type: fc.constant('OpenInEmergency' as const), breakGlass, now: timestamp });
 // A consumed ReceptionCancelled: diagnosisEffect prefixes the reception's reason (itself up to 10,000 characters).
 const cancel: fc.Arbitrary<Command> = fc.record({
   type: fc.constant('CancelDiagnosis' as const),
@@ -141,7 +155,7 @@ const cancel: fc.Arbitrary<Command> = fc.record({
 
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
 const commands: fc.Arbitrary<Command[]> = commandSequences([
-  { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel), weight: 8 },
+  { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel, openInEmergency), weight: 8 },
   { arbitrary: fc.oneof(prescribe, performed, examinationCancelled), weight: 3 },
 ], { first: register, firstWeight: 5, maxLength: 25 });
 
@@ -154,8 +168,35 @@ const trace = traceOf(diagnosisDecider);
 const finalState = (steps: Step[]): State => steps.at(-1)?.after ?? null;
 
 describe('diagnosis decider properties', () => {
-  // A decision emits one event at the most.
-  testDeciderLaws(diagnosisDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS, maxEventsPerDecision: 1 });
+  // A decision emits one event at the most, after BreakGlassAccessed when it breaks the glass.
+  testDeciderLaws(diagnosisDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS, maxEventsPerDecision: 2 });
+
+  test('the glass broken is recorded exactly when an accepted command carries a reason, first, and changes nothing by itself', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision } of trace(cs)) {
+          if (!decision.ok || !before) continue;
+          const recorded = decision.events.filter((e) => e.type === 'BreakGlassAccessed');
+          const reason = 'breakGlass' in command ? command.breakGlass?.reason : undefined;
+          assert.equal(recorded.length, reason === undefined ? 0 : 1);
+          if (reason === undefined) continue;
+          assert.equal(decision.events[0]?.type, 'BreakGlassAccessed');
+          assert.deepEqual(decision.events[0]?.data, { diagnosisId: before.id, receptionId: before.receptionId, reason, accessedAt: command.now });
+          assert.equal(diagnosisDecider.evolve(before, decision.events[0]!), before);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('the department a diagnosis is registered with stays through every step', () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, after } of trace(cs)) if (before && after) assert.equal(after.department, before.department);
+      }),
+      { numRuns: RUNS },
+    );
+  });
 
   test('the status and each prescription only move along the DESIGN transitions; an open status follows the prescriptions; terminal is final', () => {
     fc.assert(

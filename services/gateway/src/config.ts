@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadAuthConfig, loadConfig, readInteger, readUrl, type AuthConfig, type LogLevel, type TracingConfig } from '@medical/platform/edge';
+import { ConfigError, loadAuthConfig, loadConfig, loadDepartments, readInteger, readUrl, type AuthConfig, type DepartmentCatalog, type LogLevel, type TracingConfig } from '@medical/platform/edge';
 import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
 
 /**
@@ -38,6 +38,8 @@ export type ConsoleConfig = {
   scope: string;
   /** The hospital's time zone, in which the console shows every date and time (HOSPITAL_TIME_ZONE). */
   timeZone: string;
+  /** The hospital's departments, which the desk chooses from (HOSPITAL_DEPARTMENTS_FILE, as the reception service reads it). */
+  departments: DepartmentCatalog;
 };
 
 export type GatewayConfig = {
@@ -247,5 +249,6 @@ function readConsoleConfig(env: Env): ConsoleConfig {
     ...(clientId ? { clientId } : {}),
     scope: env.CONSOLE_OIDC_SCOPE?.trim() || 'openid profile',
     timeZone,
+    departments: loadDepartments(env),
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
+import type { Department } from '@medical/contracts';
 import type { App } from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
 
@@ -19,6 +20,9 @@ export type ConsoleSettings = {
   clientId: string | null;
   scope: string;
   timeZone: string;
+  /** The hospital's departments (code, Korean and English names), which the desk chooses from, and the one chosen when none is. */
+  departments: readonly Department[];
+  defaultDepartment: string;
 };
 
 export const CONSOLE_CONFIG_PATH = '/console/config.json';
@@ -58,6 +62,8 @@ export async function registerConsole(app: App, config: GatewayConfig): Promise<
     clientId: config.console.clientId ?? null,
     scope: config.console.scope,
     timeZone: config.console.timeZone,
+    departments: config.console.departments.departments,
+    defaultDepartment: config.console.departments.defaultDepartment,
   };
   app.get(CONSOLE_CONFIG_PATH, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');

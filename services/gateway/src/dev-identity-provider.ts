@@ -3,12 +3,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from 'typebox';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { roles as staffRoles, type Role } from '@medical/contracts';
+import type { Role } from '@medical/contracts';
 import { ConfigError, DEV_ISSUER_PATH, HttpProblem, authProblemTypes, sendProblem, type App, type AuthConfig } from '@medical/platform/edge';
 
 /**
  * The development identity provider (AUTH_MODE=dev, `npm start`'s default), run by the gateway:
- * one demo user per role, whose username is the role, with the password DEV_PASSWORD ("demo").
+ * one demo user per role, whose username is the role, and a surgeon (`doctor-surgery`), all with
+ * the password DEV_PASSWORD ("demo"). The doctors carry their departments: `doctor` works in
+ * internal medicine, `doctor-surgery` in surgery.
  *
  *   POST /auth/token                            { username, password } → { access_token, token_type, expires_in }
  *   GET  /auth/jwks                             its public key
@@ -34,7 +36,7 @@ export type DevIdentityProviderOptions = {
 
 export type DevIdentityProvider = {
   /** The token a demo user gets: for the login route and for tests. */
-  issue(username: Role): Promise<string>;
+  issue(username: DemoUsername): Promise<string>;
   jwks(): { keys: JWK[] };
   discovery(): Record<string, unknown>;
   register(app: App): void;
@@ -83,12 +85,13 @@ function samePassword(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** `{ realm_access: { roles } }` for the claim path realm_access.roles. */
-function claimsAt(claimPath: string, value: unknown): Record<string, unknown> {
-  return claimPath
-    .split('.')
-    .reverse()
-    .reduce<unknown>((inner, name) => ({ [name]: inner }), value) as Record<string, unknown>;
+/** Sets `value` at a claim path: `{ realm_access: { roles } }` for realm_access.roles, beside what `claims` holds there already. */
+function setClaim(claims: Record<string, unknown>, claimPath: string, value: unknown): Record<string, unknown> {
+  const names = claimPath.split('.');
+  let node = claims;
+  for (const name of names.slice(0, -1)) node = (node[name] ??= {}) as Record<string, unknown>;
+  node[names.at(-1)!] = value;
+  return claims;
 }
 
 const TokenRequest = Type.Object(
@@ -97,13 +100,19 @@ const TokenRequest = Type.Object(
 );
 const TokenResponse = Type.Object({ access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer() });
 
-const displayNames: Record<Role, string> = {
-  receptionist: 'Demo Receptionist',
-  doctor: 'Demo Doctor',
-  examiner: 'Demo Examiner',
-  manager: 'Demo Manager',
-  admin: 'Demo Administrator',
-};
+type DemoUser = { name: string; role: Role; departments: readonly string[] };
+
+/** The demo users: one per role, named after it, and a second doctor in another department. */
+const demoUsers = {
+  receptionist: { name: 'Demo Receptionist', role: 'receptionist', departments: [] },
+  doctor: { name: 'Demo Doctor', role: 'doctor', departments: ['internal-medicine'] },
+  'doctor-surgery': { name: 'Demo Surgeon', role: 'doctor', departments: ['surgery'] },
+  examiner: { name: 'Demo Examiner', role: 'examiner', departments: [] },
+  manager: { name: 'Demo Manager', role: 'manager', departments: [] },
+  admin: { name: 'Demo Administrator', role: 'admin', departments: [] },
+} as const satisfies Record<string, DemoUser> & Record<Role, DemoUser>;
+
+export type DemoUsername = keyof typeof demoUsers;
 
 /** The demo users' password and the lifetime of the tokens issued to them. */
 type DevSettings = NonNullable<AuthConfig['dev']>;
@@ -134,13 +143,12 @@ function devSettings(config: AuthConfig, env: Record<string, string | undefined>
   return config.dev;
 }
 
-function signToken(config: AuthConfig, key: SigningKey, username: Role, lifetimeSeconds: number): Promise<string> {
-  return new SignJWT({
-    name: displayNames[username],
-    preferred_username: username,
-    // Where the verifiers look for roles (OIDC_ROLES_CLAIM), so dev exercises that setting too.
-    ...claimsAt(config.rolesClaim, [username]),
-  })
+function signToken(config: AuthConfig, key: SigningKey, username: DemoUsername, lifetimeSeconds: number): Promise<string> {
+  const user: DemoUser = demoUsers[username];
+  // Where the verifiers look for roles and departments (OIDC_ROLES_CLAIM, OIDC_DEPARTMENTS_CLAIM), so dev exercises those settings too.
+  const claims = setClaim({ name: user.name, preferred_username: username }, config.rolesClaim, [user.role]);
+  if (user.departments.length > 0) setClaim(claims, config.departmentsClaim, [...user.departments]);
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setIssuer(config.issuer)
     .setAudience(config.audience)
@@ -196,8 +204,8 @@ function registerIssuerRoutes(app: App, provider: DevIdentityProvider, dev: DevS
  * The demo user these credentials sign in as, if any. The password is checked for unknown users
  * too: the answer and its timing say nothing about which usernames exist.
  */
-function demoUser(username: string, given: string, password: string): Role | undefined {
+function demoUser(username: string, given: string, password: string): DemoUsername | undefined {
   const passwordOk = samePassword(given, password);
-  const user = (staffRoles as readonly string[]).includes(username) ? (username as Role) : undefined;
+  const user = Object.hasOwn(demoUsers, username) ? (username as DemoUsername) : undefined;
   return user && passwordOk ? user : undefined;
 }

@@ -45,7 +45,7 @@ export const corsPolicy = fastifyPlugin(
     await app.register(cors, {
       origin: config.corsOrigins,
       methods: ['GET', 'HEAD', 'POST'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', 'traceparent'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', 'traceparent', 'break-glass'],
       exposedHeaders: ['location', 'x-request-id', 'retry-after', 'www-authenticate', 'content-disposition'],
       // Bearer tokens, not cookies: the browser need not send credentials of its own.
       credentials: false,

@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { defaultHospitalDepartments } from '@medical/contracts';
 import { ConfigError } from '@medical/platform/edge';
 import { loadGatewayConfig } from '../src/config.ts';
 import type { RunningGateway } from '../src/gateway.ts';
@@ -55,7 +56,16 @@ describe('the staff console', () => {
 
     const settings = await send(gateway.url, 'GET', '/console/config.json', { headers: none });
     assert.equal(settings.status, 200, settings.text);
-    assert.deepEqual(settings.json(), { authMode: 'dev', issuer: `${gateway.url}/auth`, clientId: null, scope: 'openid profile', timeZone: 'Asia/Seoul' });
+    assert.deepEqual(settings.json(), {
+      authMode: 'dev',
+      issuer: `${gateway.url}/auth`,
+      clientId: null,
+      scope: 'openid profile',
+      timeZone: 'Asia/Seoul',
+      // The desk chooses a visit's department from the hospital's list.
+      departments: defaultHospitalDepartments.departments,
+      defaultDepartment: 'internal-medicine',
+    });
   });
 
   test("the console's files run under a policy of their own; the API keeps default-src 'none'", async () => {
@@ -96,7 +106,7 @@ describe('the staff console, not built', () => {
 test('HOSPITAL_TIME_ZONE must be an IANA time zone; OIDC settings for the console reach its settings', () => {
   assert.throws(() => loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Mars/Olympus' }), (error: unknown) => error instanceof ConfigError && /HOSPITAL_TIME_ZONE/.test(error.message));
   const config = loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Europe/Berlin', CONSOLE_OIDC_CLIENT_ID: 'console-app', CONSOLE_OIDC_SCOPE: 'openid profile email' });
-  assert.deepEqual({ ...config.console, dir: undefined }, { dir: undefined, clientId: 'console-app', scope: 'openid profile email', timeZone: 'Europe/Berlin' });
+  assert.deepEqual({ ...config.console, dir: undefined, departments: undefined }, { dir: undefined, departments: undefined, clientId: 'console-app', scope: 'openid profile email', timeZone: 'Europe/Berlin' });
   assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).console.timeZone, 'Asia/Seoul');
 });
 

@@ -30,6 +30,7 @@ const ev = {
   diagnosisCompleted: () => event('DiagnosisCompleted', { ...ids, opinion: 'Common cold' }),
   diagnosisRejected: () => event('DiagnosisRejected', { ...ids, reason: 'Wrong department' }),
   diagnosisCancelled: () => event('DiagnosisCancelled', { ...ids, reason: 'Reception cancelled' }),
+  breakGlass: () => event('BreakGlassAccessed', { ...ids, reason: 'Unconscious in the emergency room', accessedAt: at(clock) }),
 };
 
 /** A visit opened at 09:00 (the clock set back): the reception completed, then its diagnosis registered. */
@@ -231,6 +232,14 @@ describe('edges', () => {
     clock = 0;
     const v = play([ev.receptionCompleted()]);
     assert.equal(project(v, { type: 'PatientMoved', data: { receptionId: 7 }, time: at(59) }), v);
+  });
+
+  test('a diagnosis opened in an emergency (break-glass) changes nothing of the visit, at any stage, not even updatedAt', () => {
+    const prefixes = [opened(), examinationsRequested(P1), [...examinationsRequested(P1), ev.performed(P1), ev.diagnosisCompleted()]];
+    for (const events of prefixes) {
+      const v = play(events);
+      assert.equal(project(v, ev.breakGlass()), v, v.stage);
+    }
   });
 
   test('updatedAt never moves backwards', () => {

@@ -102,6 +102,7 @@ const dataOf: Record<EventType, fc.Arbitrary<unknown>> = {
   DiagnosisCompleted: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), opinion: text(10_000) })),
   DiagnosisRejected: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(10_000) })),
   DiagnosisCancelled: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(10_000) })),
+  BreakGlassAccessed: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(500), accessedAt: time })),
 };
 const knownEvent: fc.Arbitrary<ProjectedEvent> = fc
   .constantFrom(...(Object.keys(dataOf) as EventType[]))
@@ -132,7 +133,8 @@ type Action =
   | { kind: 'consume'; by: 'reception' | 'diagnosis' | 'examination'; count: number }
   | { kind: 'cancelReception'; reason?: string }
   | { kind: 'confirmReception' }
-  | { kind: 'prescribe'; prescriptionId: string; examinationType: string }
+  | { kind: 'prescribe'; prescriptionId: string; examinationType: string; breakGlassReason?: string }
+  | { kind: 'openInEmergency'; reason: string }
   | { kind: 'completeDiagnosis'; opinion: string }
   | { kind: 'rejectDiagnosis'; reason: string }
   | { kind: 'performExamination'; which: number; result: string }
@@ -150,7 +152,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   // Rare, so that most visits get far before the desk cancels.
   { arbitrary: fc.record({ kind: fc.constant('cancelReception' as const), reason: text(10_000) }, { requiredKeys: ['kind'] }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('confirmReception' as const) }), weight: 4 },
-  { arbitrary: fc.record({ kind: fc.constant('prescribe' as const), prescriptionId: fc.uuid({ version: 4 }), examinationType: text(100) }), weight: 10 },
+  {
+    arbitrary: fc.record(
+      { kind: fc.constant('prescribe' as const), prescriptionId: fc.uuid({ version: 4 }), examinationType: text(100), breakGlassReason: text(500) },
+      { requiredKeys: ['kind', 'prescriptionId', 'examinationType'] },
+    ),
+    weight: 10,
+  },
+  // A doctor of another department opens the diagnosis in an emergency: a timeline step, no change.
+  { arbitrary: fc.record({ kind: fc.constant('openInEmergency' as const), reason: text(500) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('completeDiagnosis' as const), opinion: text(10_000) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('rejectDiagnosis' as const), reason: text(10_000) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('performExamination' as const), which: fc.nat(4), result: text(10_000) }), weight: 10 },
@@ -216,7 +226,7 @@ function simulate(actions: Action[]): World {
     diagnosis(e: ProjectedEvent) {
       if (is(e, 'ReceptionCompleted') && !dia) {
         const { receptionId, patientId, patientName } = e.data;
-        onDiagnosis({ type: 'RegisterDiagnosis', diagnosisId: 5, receptionId, patientId, patientName, now: e.time });
+        onDiagnosis({ type: 'RegisterDiagnosis', diagnosisId: 5, receptionId, patientId, patientName, department: 'internal-medicine', now: e.time });
       }
       if (is(e, 'ReceptionCancelled')) onDiagnosis({ type: 'CancelDiagnosis', reason: `Reception cancelled: ${e.data.reason}`, now: e.time });
       if (is(e, 'ExaminationRequested') || is(e, 'ExaminationPerformed') || is(e, 'ExaminationCancelled')) {
@@ -269,7 +279,13 @@ function simulate(actions: Action[]): World {
         onReception({ type: 'ConfirmReception', now: now() });
         break;
       case 'prescribe':
-        if (dia) onDiagnosis({ type: 'PrescribeExamination', prescriptionId: a.prescriptionId, examinationType: a.examinationType, now: now() });
+        if (dia) {
+          const breakGlass = a.breakGlassReason ? { breakGlass: { reason: a.breakGlassReason } } : {};
+          onDiagnosis({ type: 'PrescribeExamination', prescriptionId: a.prescriptionId, examinationType: a.examinationType, ...breakGlass, now: now() });
+        }
+        break;
+      case 'openInEmergency':
+        if (dia) onDiagnosis({ type: 'OpenInEmergency', breakGlass: { reason: a.reason }, now: now() });
         break;
       case 'completeDiagnosis':
         if (dia) onDiagnosis({ type: 'CompleteDiagnosis', opinion: a.opinion, now: now() });
@@ -355,6 +371,7 @@ describe('visit projection properties (chaotic event sequences)', () => {
             assert.equal(v.receptionId, 7);
             if (prev) {
               if (!Object.hasOwn(dataOf, e.type)) assert.equal(v, prev, `unknown ${e.type} changed the visit`);
+              if (e.type === 'BreakGlassAccessed') assert.equal(v, prev, 'opening the record in an emergency changed the visit');
               assert.equal(v.createdAt, prev.createdAt);
               assert.deepEqual([v.patientId, v.patientName], [prev.patientId, prev.patientName]);
               assert.ok(Date.parse(v.updatedAt) >= Date.parse(prev.updatedAt));

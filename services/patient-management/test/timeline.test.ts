@@ -44,6 +44,26 @@ describe('timeline steps', () => {
     assert.equal('actor' in old, false);
   });
 
+  test('a break-glass access is a step saying the record was opened in an emergency, by whom, without the reason', () => {
+    const surgeon: Actor = { subject: 'dev:doctor-surgery', name: 'Demo Surgeon', role: 'doctor' };
+    const step = timelineStep(
+      event('BreakGlassAccessed', { diagnosisId: 2, reason: 'collapsed in the waiting room', accessedAt: '2025-03-01T09:05:00.000Z', actor: surgeon }, '2025-03-01T09:05:00.000Z', '/diagnosis'),
+      1,
+      'WAITING_FOR_DOCTOR',
+    );
+    assert.deepEqual({ ...step, eventId: undefined }, {
+      eventId: undefined,
+      receptionId: 1,
+      event: 'BreakGlassAccessed',
+      at: '2025-03-01T09:05:00.000Z',
+      service: 'diagnosis',
+      description: 'Diagnosis 2 opened in an emergency by someone outside its department (break-glass)',
+      stage: 'WAITING_FOR_DOCTOR',
+      actor: surgeon,
+    });
+    assert.doesNotMatch(JSON.stringify(step), /collapsed/);
+  });
+
   test('descriptions carry no clinical content', () => {
     const performed = timelineStep(
       event('ExaminationPerformed', { examinationId: 4, prescriptionId: randomUUID(), diagnosisId: 2, result: 'nodule in the left lung', performedAt: '2025-03-01T09:00:00.000Z' }, '2025-03-01T09:00:00.000Z', '/examination'),

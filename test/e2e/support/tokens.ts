@@ -33,15 +33,23 @@ export class TokenSource {
     this.password = password;
   }
 
-  /** A token for `role`, or undefined when the gateway issues none. */
+  /** A token for `role` (its demo user, named after it), or undefined when the gateway issues none. */
   async tokenFor(role: Role): Promise<string | undefined> {
+    return this.tokenForUser(role);
+  }
+
+  /**
+   * A token for the demo user `username`: a role's own, or another one such as `doctor-surgery`
+   * (a doctor of another department than `doctor`'s); undefined when the gateway issues none.
+   */
+  async tokenForUser(username: string): Promise<string | undefined> {
     if (this.unavailable) return undefined;
-    const cached = this.cache.get(role);
+    const cached = this.cache.get(username);
     if (cached && cached.expiresAt - RENEW_BEFORE_MS > Date.now()) return cached.token;
-    let pending = this.pending.get(role);
+    let pending = this.pending.get(username);
     if (!pending) {
-      pending = this.fetchToken(role).finally(() => this.pending.delete(role));
-      this.pending.set(role, pending);
+      pending = this.fetchToken(username).finally(() => this.pending.delete(username));
+      this.pending.set(username, pending);
     }
     return pending;
   }
@@ -51,11 +59,11 @@ export class TokenSource {
     for (const role of roles) await this.tokenFor(role);
   }
 
-  private async fetchToken(role: Role): Promise<string | undefined> {
+  private async fetchToken(username: string): Promise<string | undefined> {
     const response = await fetch(`${this.gatewayUrl}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ username: role, password: this.password }),
+      body: JSON.stringify({ username, password: this.password }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await response.text();
@@ -63,9 +71,9 @@ export class TokenSource {
       this.unavailable = true;
       return undefined;
     }
-    if (response.status !== 200) throw new Error(`POST /auth/token as ${role}: ${response.status} ${text.slice(0, 500)}`);
+    if (response.status !== 200) throw new Error(`POST /auth/token as ${username}: ${response.status} ${text.slice(0, 500)}`);
     const body = JSON.parse(text) as { access_token: string; expires_in: number };
-    this.cache.set(role, { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
+    this.cache.set(username, { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
     return body.access_token;
   }
 }

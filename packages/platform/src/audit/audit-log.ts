@@ -22,6 +22,12 @@ export type CommandOrigin = {
   requestId?: string;
   /** The id of the event a reaction answers. */
   causationId?: string;
+  /**
+   * Set when a person acted outside their own scope in an emergency ("breaking the glass": a
+   * doctor on a diagnosis of another department): the reason they gave, kept on the audit row so
+   * the privacy officer can review each such access. Never set for an access within scope.
+   */
+  breakGlassReason?: string;
 };
 
 /** How long a request id may be in the trail: it comes from a header a client can set. */
@@ -64,12 +70,13 @@ export type AuditRecord = {
   actor: Actor;
   requestId?: string;
   causationId?: string;
+  breakGlassReason?: string;
   eventIds: string[];
 };
 
 /** Appends one row to the trail, in the command's transaction. */
 export async function recordAudit(trx: Transaction<AuditTables>, entry: AuditEntry): Promise<void> {
-  const { actor, requestId, causationId } = entry.origin;
+  const { actor, requestId, causationId, breakGlassReason } = entry.origin;
   await trx
     .insertInto('audit_log')
     .values({
@@ -82,6 +89,7 @@ export async function recordAudit(trx: Transaction<AuditTables>, entry: AuditEnt
       actor_role: actor.role,
       request_id: requestId ?? null,
       causation_id: causationId ?? null,
+      break_glass_reason: breakGlassReason ?? null,
       event_ids: JSON.stringify(entry.eventIds ?? []),
     })
     .execute();
@@ -101,6 +109,7 @@ export async function readAuditLog(db: Kysely<AuditTables>, filter: { receptionI
     actor: { subject: row.actor_subject, ...(row.actor_name !== null ? { name: row.actor_name } : {}), role: row.actor_role as Actor['role'] },
     ...(row.request_id !== null ? { requestId: row.request_id } : {}),
     ...(row.causation_id !== null ? { causationId: row.causation_id } : {}),
+    ...(row.break_glass_reason !== null ? { breakGlassReason: row.break_glass_reason } : {}),
     eventIds: JSON.parse(row.event_ids) as string[],
   }));
 }

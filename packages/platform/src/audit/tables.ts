@@ -14,6 +14,8 @@ export type AuditLogTable = {
   actor_role: string;
   request_id: string | null;
   causation_id: string | null;
+  /** The reason of an access outside the actor's scope (break-glass); null for every other command (migration 0002). */
+  break_glass_reason: string | null;
   /** JSON array of event ids. */
   event_ids: string;
 };
@@ -66,6 +68,16 @@ export const auditMigrations: MigrationSet = {
     '0001_audit_log': {
       async up(db) {
         await createAuditLog(db);
+      },
+    },
+    /**
+     * The reason of a break-glass access (CommandOrigin.breakGlassReason). Only adds a nullable
+     * column: the rows before it, and the version before it, which does not write it, stay valid.
+     * ALTER TABLE is no UPDATE: the append-only triggers let it pass.
+     */
+    '0002_break_glass_reason': {
+      async up(db) {
+        await db.schema.alterTable('audit_log').addColumn('break_glass_reason', 'text').execute();
       },
     },
   },

@@ -25,6 +25,11 @@ export type AuthConfig = {
   audience: string;
   /** Where the roles are in the token's claims, as a dot path: `roles`, `realm_access.roles`. */
   rolesClaim: string;
+  /**
+   * Where the token names the departments its holder works in (OIDC_DEPARTMENTS_CLAIM, a dot path
+   * as for roles; default `departments`): a doctor sees and acts on the visits of these only.
+   */
+  departmentsClaim: string;
   /** Clock skew allowed on `exp` and `nbf` between the provider and this host. */
   clockToleranceSeconds: number;
   /** AUTH_MODE=dev only: the demo users' password and the lifetime of the tokens issued. */
@@ -55,11 +60,11 @@ function readIssuer(env: Env, fallback: string | undefined): string {
   return raw;
 }
 
-/** The roles claim as a dot path of claim names (no empty name: `realm_access..roles` is a typo). */
-function readRolesClaim(env: Env): string {
-  const claim = readString(env, 'OIDC_ROLES_CLAIM', 'roles');
+/** A claim as a dot path of claim names (no empty name: `realm_access..roles` is a typo). */
+function readClaimPath(env: Env, variable: string, fallback: string, example: string): string {
+  const claim = readString(env, variable, fallback);
   if (!/^[^.\s]+(\.[^.\s]+)*$/.test(claim)) {
-    throw new ConfigError(`OIDC_ROLES_CLAIM must be a claim name or a dot path such as realm_access.roles, got "${claim}"`);
+    throw new ConfigError(`${variable} must be a claim name or a dot path such as ${example}, got "${claim}"`);
   }
   return claim;
 }
@@ -74,7 +79,8 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
     );
   }
   const common = {
-    rolesClaim: readRolesClaim(env),
+    rolesClaim: readClaimPath(env, 'OIDC_ROLES_CLAIM', 'roles', 'realm_access.roles'),
+    departmentsClaim: readClaimPath(env, 'OIDC_DEPARTMENTS_CLAIM', 'departments', 'attributes.departments'),
     clockToleranceSeconds: readInteger(env, 'OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
   };
   if (mode === 'oidc') {

@@ -153,6 +153,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
   if (!role) return forbidden(reply, request, permission, identity);
   request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
   request.grantedRoles = identity.roles;
+  request.grantedDepartments = identity.departments;
   return undefined;
 }
 
@@ -161,6 +162,7 @@ export const authentication = fp<AuthenticationOptions>(
   async (app, options) => {
     if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
     if (!app.hasRequestDecorator('grantedRoles')) app.decorateRequest('grantedRoles', undefined);
+    if (!app.hasRequestDecorator('grantedDepartments')) app.decorateRequest('grantedDepartments', undefined);
     app.addHook('onRequest', (request, reply) => authenticate(request, reply, options));
   },
   { name: 'authentication' },

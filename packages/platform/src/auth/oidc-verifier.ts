@@ -24,7 +24,13 @@ import { DEFAULT_MAX_VERIFIED_TOKENS, VerifiedTokens, type ValidityWindow } from
  * Who a valid token names; which of its roles acts is decided per route (authentication.ts).
  * Read-only: one identity is handed to every request that carries the same token.
  */
-export type VerifiedIdentity = { readonly subject: string; readonly name?: string; readonly roles: readonly Role[] };
+export type VerifiedIdentity = {
+  readonly subject: string;
+  readonly name?: string;
+  readonly roles: readonly Role[];
+  /** The departments the holder works in (department codes); none when the token names none. */
+  readonly departments: readonly string[];
+};
 
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedIdentity>;
@@ -47,7 +53,7 @@ export class IssuerUnavailableError extends Error {
  */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
-export type OidcVerifierOptions = Pick<AuthConfig, 'issuer' | 'audience' | 'rolesClaim' | 'clockToleranceSeconds'> & {
+export type OidcVerifierOptions = Pick<AuthConfig, 'issuer' | 'audience' | 'rolesClaim' | 'clockToleranceSeconds'> & Partial<Pick<AuthConfig, 'departmentsClaim'>> & {
   /** How long a fetch of the discovery document or the JWKS may take. */
   timeoutMs?: number;
   /** After a failed discovery, requests are answered 503 at once for this long, then it is tried again. */
@@ -85,6 +91,15 @@ export function rolesFromClaims(payload: JWTPayload, path: string): Role[] {
   const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
   const known = new Set<string>(staffRoles);
   return [...new Set(names.filter((n): n is Role => typeof n === 'string' && known.has(n)))];
+}
+
+const DEPARTMENT_CODE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The department codes a token names, in the same forms as roles; what is not a code is ignored. */
+export function departmentsFromClaims(payload: JWTPayload, path: string): string[] {
+  const value = claimAt(payload, path);
+  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n.length <= 40 && DEPARTMENT_CODE.test(n)))];
 }
 
 function text(value: unknown, max: number): string | undefined {
@@ -234,7 +249,7 @@ async function verifyToken(token: string, lookUp: KeyLookup, options: OidcVerifi
 }
 
 /** Who a verified token names; frozen, since one identity is shared by every request with the token. */
-function identityOf(payload: JWTPayload, rolesClaim: string): VerifiedIdentity {
+function identityOf(payload: JWTPayload, rolesClaim: string, departmentsClaim: string): VerifiedIdentity {
   const subject = payload.sub;
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255) throw new InvalidTokenError('the token has no usable subject (sub)');
   const name = text(payload.name, 255) ?? text(payload.preferred_username, 255);
@@ -242,6 +257,7 @@ function identityOf(payload: JWTPayload, rolesClaim: string): VerifiedIdentity {
     subject,
     ...(name ? { name } : {}),
     roles: Object.freeze(rolesFromClaims(payload, rolesClaim)),
+    departments: Object.freeze(departmentsFromClaims(payload, departmentsClaim)),
   });
 }
 
@@ -254,7 +270,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): TokenVerifier 
 
   async function verifyAndRemember(token: string, lookUp: KeyLookup): Promise<VerifiedIdentity> {
     const verified = await verifyToken(token, lookUp, options);
-    const identity = identityOf(verified.payload, options.rolesClaim);
+    const identity = identityOf(verified.payload, options.rolesClaim, options.departmentsClaim ?? 'departments');
     // Only here, once every check has passed: a failure is never remembered.
     verifiedTokens.remember(token, { identity, header: verified.header, key: verified.key }, validityWindow(verified.payload, options.clockToleranceSeconds));
     return identity;

@@ -9,6 +9,8 @@ declare module 'fastify' {
     actor?: Actor;
     /** Every role the token grants; `actor.role` is the one the route is acted in. */
     grantedRoles?: readonly Role[];
+    /** The departments the token names (department codes). */
+    grantedDepartments?: readonly string[];
   }
 }
 
@@ -17,4 +19,13 @@ export type { Actor };
 /** The roles the request's token grants (none on a public route). */
 export function grantedRoles(request: { grantedRoles?: readonly Role[] | undefined }): readonly Role[] {
   return request.grantedRoles ?? [];
+}
+
+/**
+ * The departments the request's token names (none on a public route, or when the token has no
+ * departments claim): what a department-scoped role, the doctor, may see and act on. Fail closed:
+ * no claim is no department, never every one.
+ */
+export function grantedDepartments(request: { grantedDepartments?: readonly string[] | undefined }): readonly string[] {
+  return request.grantedDepartments ?? [];
 }

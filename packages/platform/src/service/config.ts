@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { PostgresSettings } from '../db/open-database.ts';
 import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
 import type { LogLevel } from '../telemetry/log-fields.ts';
+import { loadDepartments, type DepartmentCatalog } from '../reference/departments.ts';
 import { readTracingConfig, type TracingConfig } from '../telemetry/tracing-config.ts';
-import type { KafkaSettings } from '../transport/transport-config.ts';
+import type { KafkaSettings, KafkaTlsSettings } from '../transport/transport-config.ts';
 
 /**
  * Service configuration, read once from environment variables and validated at start-up so a
@@ -41,6 +42,8 @@ export type ServiceConfig = {
   kafka?: KafkaSettings;
   /** Set: the production database (PostgreSQL). Unset: a SQLite file under DATA_DIR. */
   postgres?: PostgresSettings;
+  /** The hospital's departments (HOSPITAL_DEPARTMENTS_FILE, else the contracts' default list). */
+  departments: DepartmentCatalog;
 };
 
 const logLevels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -53,6 +56,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
   const topic = readString(env, 'KAFKA_TOPIC', 'medical');
   return {
     serviceName,
+    departments: loadDepartments(env),
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInteger(env, 'PORT', defaultPort, 0, 65535),
     logLevel,
@@ -93,8 +97,32 @@ function readKafka(env: Env, serviceName: string): Pick<ServiceConfig, 'kafka'> 
       // Brokers refuse sessions shorter than group.min.session.timeout.ms (6 s by default).
       sessionTimeoutMs: readInteger(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 6_000, 600_000),
       heartbeatIntervalMs: readInteger(env, 'KAFKA_HEARTBEAT_INTERVAL_MS', 1_000, 100, 60_000),
+      ...readKafkaTls(env),
     },
   };
+}
+
+const tlsFiles = { caFile: 'KAFKA_TLS_CA_FILE', certFile: 'KAFKA_TLS_CERT_FILE', keyFile: 'KAFKA_TLS_KEY_FILE' } as const;
+
+/**
+ * KAFKA_TLS=true: TLS to the brokers, their certificates and names verified. The files' paths are
+ * checked here (a file without TLS on, a certificate without its key, is a mistake); their
+ * contents when the clients are made (transport/kafka-tls.ts).
+ */
+function readKafkaTls(env: Env): Pick<KafkaSettings, 'tls'> {
+  const enabled = readString(env, 'KAFKA_TLS', 'false').toLowerCase();
+  if (enabled !== 'true' && enabled !== 'false') throw new ConfigError(`KAFKA_TLS must be true or false, got "${env.KAFKA_TLS}"`);
+  const tls: KafkaTlsSettings = {};
+  for (const [key, name] of Object.entries(tlsFiles) as Array<[keyof KafkaTlsSettings, string]>) {
+    const file = env[name]?.trim();
+    if (!file) continue;
+    if (enabled !== 'true') throw new ConfigError(`${name} is set but KAFKA_TLS is not true: set KAFKA_TLS=true to connect with TLS, or unset ${name}`);
+    tls[key] = path.resolve(file);
+  }
+  if (enabled !== 'true') return {};
+  if (tls.certFile && !tls.keyFile) throw new ConfigError('KAFKA_TLS_KEY_FILE must be set with KAFKA_TLS_CERT_FILE: the client certificate\'s key');
+  if (tls.keyFile && !tls.certFile) throw new ConfigError('KAFKA_TLS_CERT_FILE must be set with KAFKA_TLS_KEY_FILE: the key\'s client certificate');
+  return { tls };
 }
 
 function readPostgres(env: Env, serviceName: string): Pick<ServiceConfig, 'postgres'> {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { executeCommand, type Aggregate, type CommandOrigin, type ServiceContext } from '@medical/platform';
-import { diagnosisDecider, isPublished, type Command, type Diagnosis, type DomainEvent } from '../domain/diagnosis.ts';
+import { executeCommand, type Aggregate, type ServiceContext } from '@medical/platform';
+import { diagnosisDecider, isPublished, type BreakGlass, type Command, type Diagnosis, type DomainEvent } from '../domain/diagnosis.ts';
 import { loadDiagnosis, saveDiagnosis } from '../db/repository.ts';
 import type { DiagnosisDatabase } from '../db/schema.ts';
+import { contextOf, grantedAccess, originOf, type DeskContext, type Granted, type Requester } from './access.ts';
 
 export type Context = ServiceContext<DiagnosisDatabase>;
 export type Trx = Transaction<DiagnosisDatabase>;
@@ -26,16 +27,46 @@ export const diagnoses: Aggregate<Diagnosis, Command, DomainEvent, Trx> = {
     PrescribeExamination: 'diagnosis.prescribe',
     CompleteDiagnosis: 'diagnosis.complete',
     RejectDiagnosis: 'diagnosis.reject',
+    // A read is audited only when it breaks the glass (a diagnosis outside the reader's departments).
+    OpenInEmergency: 'diagnosis.read',
   },
 };
 
 const now = () => new Date().toISOString();
 
-export const prescribeExamination = (context: Context, origin: CommandOrigin, id: number, request: { examinationType: string; instructions?: string }) =>
-  executeCommand(context, diagnoses, origin, id, { type: 'PrescribeExamination', prescriptionId: randomUUID(), ...request, now: now() });
+/**
+ * A doctor's command on diagnosis `id`, as `requester` may send it: within their departments, or
+ * breaking the glass (then the command carries the reason, its audit row too, and the access is
+ * counted once committed); a 403 otherwise, before anything is written.
+ */
+export async function commandOnDiagnosis(context: DeskContext, requester: Requester, id: number, command: (breakGlass?: BreakGlass) => Command): Promise<Diagnosis> {
+  const granted = await grantedAccess(context, requester, id);
+  return executeCommand(contextOf(context, requester, granted), diagnoses, originOf(requester, granted), id, command(granted.breakGlass));
+}
 
-export const completeDiagnosis = (context: Context, origin: CommandOrigin, id: number, opinion: string) =>
-  executeCommand(context, diagnoses, origin, id, { type: 'CompleteDiagnosis', opinion, now: now() });
+/** What a command sent by breaking the glass carries besides its own fields. */
+const breakingGlass = (breakGlass: BreakGlass | undefined) => (breakGlass ? { breakGlass } : {});
 
-export const rejectDiagnosis = (context: Context, origin: CommandOrigin, id: number, reason: string) =>
-  executeCommand(context, diagnoses, origin, id, { type: 'RejectDiagnosis', reason, now: now() });
+export const prescribeExamination = (context: DeskContext, requester: Requester, id: number, request: { examinationType: string; instructions?: string }) =>
+  commandOnDiagnosis(context, requester, id, (breakGlass) => ({
+    type: 'PrescribeExamination',
+    prescriptionId: randomUUID(),
+    ...request,
+    ...breakingGlass(breakGlass),
+    now: now(),
+  }));
+
+export const completeDiagnosis = (context: DeskContext, requester: Requester, id: number, opinion: string) =>
+  commandOnDiagnosis(context, requester, id, (breakGlass) => ({ type: 'CompleteDiagnosis', opinion, ...breakingGlass(breakGlass), now: now() }));
+
+export const rejectDiagnosis = (context: DeskContext, requester: Requester, id: number, reason: string) =>
+  commandOnDiagnosis(context, requester, id, (breakGlass) => ({ type: 'RejectDiagnosis', reason, ...breakingGlass(breakGlass), now: now() }));
+
+/**
+ * Opening a diagnosis the reader broke the glass for is a command of its own: it changes nothing,
+ * but its BreakGlassAccessed event and audit row are committed before the diagnosis is shown.
+ */
+export function openInEmergency(context: DeskContext, requester: Requester, granted: Granted & { breakGlass: BreakGlass }): Promise<Diagnosis> {
+  const command: Command = { type: 'OpenInEmergency', breakGlass: granted.breakGlass, now: now() };
+  return executeCommand(contextOf(context, requester, granted), diagnoses, originOf(requester, granted), granted.place.diagnosisId, command);
+}

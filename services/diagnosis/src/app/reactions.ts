@@ -1,5 +1,6 @@
 import type { CloudEvent } from '@medical/contracts';
 import { causedBy, executeReaction, type Emit } from '@medical/platform';
+import { departmentOfVisit } from '../domain/departments.ts';
 import type { Command, Diagnosis } from '../domain/diagnosis.ts';
 import { loadDiagnosis, loadDiagnosisOfReception } from '../db/repository.ts';
 import { diagnoses, type Context, type Trx } from './commands.ts';
@@ -53,6 +54,9 @@ async function registerDiagnosis(context: Context, trx: Trx, event: CloudEvent):
     receptionId: d.receptionId,
     patientId: d.patientId,
     patientName: d.patientName,
+    // The visit's department if it is one of the hospital's codes, else the default one: events
+    // written before departments were codes carry free text, or none.
+    department: departmentOfVisit(d.department, context.config.departments),
     now: event.time,
   };
   return { state: null, command };

@@ -35,4 +35,14 @@ export const migrations: Migrations = {
       await db.schema.createIndex('prescriptions_diagnosis').on('prescriptions').columns(['diagnosis_id', 'position']).execute();
     },
   },
+  /**
+   * The department a diagnosis belongs to (issue 18). Expand only: a nullable column, so the rows
+   * before it stay valid (null: the hospital's default department) and the version before it,
+   * which neither reads nor writes it, still runs on this schema.
+   */
+  '0002_diagnosis_department': {
+    async up(db) {
+      await db.schema.alterTable('diagnoses').addColumn('department', 'text').execute();
+    },
+  },
 };

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
 import type { DiagnosisStatus, PageOf } from '@medical/contracts';
 import type { Diagnosis, Prescription } from '../domain/diagnosis.ts';
+import type { ListedDepartments } from '../domain/departments.ts';
 import type { DiagnosisDatabase, DiagnosisRow, PrescriptionRow } from './schema.ts';
 
 type Db = Kysely<DiagnosisDatabase> | Transaction<DiagnosisDatabase>;
@@ -38,7 +39,7 @@ function diagnosisFromRow(row: DiagnosisRow, prescriptions: Prescription[]): Dia
     prescriptions,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    ...withoutNulls({ opinion: row.opinion, rejectReason: row.reject_reason, cancelReason: row.cancel_reason }),
+    ...withoutNulls({ department: row.department, opinion: row.opinion, rejectReason: row.reject_reason, cancelReason: row.cancel_reason }),
   };
 }
 
@@ -76,6 +77,7 @@ export async function saveDiagnosis(db: Db, diagnosis: Diagnosis): Promise<void>
     reception_id: diagnosis.receptionId,
     patient_id: diagnosis.patientId,
     patient_name: diagnosis.patientName,
+    department: diagnosis.department ?? null,
     status: diagnosis.status,
     opinion: diagnosis.opinion ?? null,
     reject_reason: diagnosis.rejectReason ?? null,
@@ -115,10 +117,30 @@ export async function saveDiagnosis(db: Db, diagnosis: Diagnosis): Promise<void>
 /** What a prescription's row may change after it was written. */
 const MUTABLE_PRESCRIPTION_COLUMNS = ['position', 'instructions', 'status', 'examination_id', 'result', 'cancel_reason'] as const;
 
+/**
+ * Where a diagnosis is and whom it belongs to, without loading it: what a request's access to it
+ * is decided on (its department never changes once registered). Undefined: no such diagnosis.
+ */
+export async function loadDiagnosisPlace(db: Db, id: number): Promise<{ receptionId: number; department?: string } | undefined> {
+  const row = await db.selectFrom('diagnoses').select(['reception_id', 'department']).where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  return { receptionId: row.reception_id, ...withoutNulls({ department: row.department }) };
+}
+
 export type DiagnosisFilter = PageRequest & { status?: DiagnosisStatus; receptionId?: number; patientId?: string };
 
-export async function listDiagnoses(db: Db, filter: DiagnosisFilter): Promise<PageOf<Diagnosis>> {
+/**
+ * A page of the diagnoses of `departments`, filtered in SQL so the page and its total count only
+ * what the reader may see. No department at all is the condition 1 = 0 (Kysely's empty `or`).
+ */
+export async function listDiagnoses(db: Db, filter: DiagnosisFilter, departments: ListedDepartments): Promise<PageOf<Diagnosis>> {
   let query = db.selectFrom('diagnoses');
+  if (departments.kind === 'only') {
+    const { departments: codes, withoutDepartment } = departments;
+    query = query.where((eb) =>
+      eb.or([...(codes.length > 0 ? [eb('department', 'in', codes)] : []), ...(withoutDepartment ? [eb('department', 'is', null)] : [])]),
+    );
+  }
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.receptionId) query = query.where('reception_id', '=', filter.receptionId);
   if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);

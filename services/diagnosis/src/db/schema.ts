@@ -6,6 +6,8 @@ export type DiagnosisRow = {
   reception_id: number;
   patient_id: string;
   patient_name: string;
+  /** A department code; null on the rows written before departments (migration 0002): the default department's. */
+  department: string | null;
   status: DiagnosisStatus;
   opinion: string | null;
   reject_reason: string | null;

@@ -4,7 +4,10 @@ import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, t
 /**
  * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
  * completes, collects prescriptions whose examinations report back through events, and ends
- * COMPLETED or REJECTED by the doctor, or CANCELLED when its reception is cancelled.
+ * COMPLETED or REJECTED by the doctor, or CANCELLED when its reception is cancelled. It belongs to
+ * the department of its visit; a doctor outside that department opens or acts on it only by
+ * breaking the glass, which the decision records as BreakGlassAccessed (departments.ts says who
+ * may; the handlers decide whether a request breaks the glass before they send the command).
  */
 
 export type Prescription = {
@@ -23,6 +26,8 @@ export type Diagnosis = {
   receptionId: number;
   patientId: string;
   patientName: string;
+  /** A department code; absent on a diagnosis registered before departments (the default department's). */
+  department?: string;
   status: DiagnosisStatus;
   opinion?: string;
   rejectReason?: string;
@@ -34,15 +39,20 @@ export type Diagnosis = {
 
 export type State = Diagnosis | null;
 
+/** A doctor acting on a diagnosis outside their departments, in an emergency: the reason they gave. */
+export type BreakGlass = { reason: string };
+
 export type Command =
-  | { type: 'RegisterDiagnosis'; diagnosisId: number; receptionId: number; patientId: string; patientName: string; now: string }
-  | { type: 'PrescribeExamination'; prescriptionId: string; examinationType: string; instructions?: string; now: string }
+  | { type: 'RegisterDiagnosis'; diagnosisId: number; receptionId: number; patientId: string; patientName: string; department: string; now: string }
+  | { type: 'PrescribeExamination'; prescriptionId: string; examinationType: string; instructions?: string; breakGlass?: BreakGlass; now: string }
   | { type: 'RecordExaminationRequested'; examinationId: number; prescriptionId: string; now: string }
   | { type: 'RecordExaminationPerformed'; examinationId: number; prescriptionId: string; result: string; now: string }
   | { type: 'RecordExaminationCancelled'; examinationId: number; prescriptionId: string; reason: string; now: string }
-  | { type: 'CompleteDiagnosis'; opinion: string; now: string }
-  | { type: 'RejectDiagnosis'; reason: string; now: string }
-  | { type: 'CancelDiagnosis'; reason: string; now: string };
+  | { type: 'CompleteDiagnosis'; opinion: string; breakGlass?: BreakGlass; now: string }
+  | { type: 'RejectDiagnosis'; reason: string; breakGlass?: BreakGlass; now: string }
+  | { type: 'CancelDiagnosis'; reason: string; now: string }
+  /** A doctor opens (reads) a diagnosis outside their departments: only the access is recorded. */
+  | { type: 'OpenInEmergency'; breakGlass: BreakGlass; now: string };
 
 /** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
 type Stamped<E> = E & { at: string };
@@ -53,6 +63,7 @@ export type PublishedEvent = Stamped<
   | EventOf<'DiagnosisCompleted'>
   | EventOf<'DiagnosisRejected'>
   | EventOf<'DiagnosisCancelled'>
+  | EventOf<'BreakGlassAccessed'>
 >;
 
 /**
@@ -75,6 +86,7 @@ const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
   'DiagnosisCompleted',
   'DiagnosisRejected',
   'DiagnosisCancelled',
+  'BreakGlassAccessed',
 ]);
 
 export function isPublished(e: DomainEvent): e is PublishedEvent {
@@ -113,7 +125,10 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RegisterDiagnosis') return register(command, state);
   // Handlers answer 404 for unknown ids before deciding; this guards a wiring mistake.
   if (!state) return refuse('invalid', 'unknown diagnosis');
+  return withBreakGlass(command, state, decideOn(command, state));
+}
 
+function decideOn(command: Exclude<Command, CommandOf<'RegisterDiagnosis'>>, state: Diagnosis): Decision<DomainEvent> {
   switch (command.type) {
     case 'PrescribeExamination':
       return prescribe(command, state);
@@ -127,17 +142,35 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
       return reject(command, state);
     case 'CancelDiagnosis':
       return cancel(command, state);
+    case 'OpenInEmergency':
+      return accept(); // reading changes nothing: withBreakGlass records the access
   }
 }
 
+/**
+ * A command sent by breaking the glass: its events come after BreakGlassAccessed, so the access
+ * is saved, published and audited with them in one transaction, or not at all. A refused command
+ * leaves no trace: it changed nothing and the refusal shows no clinical content.
+ */
+function withBreakGlass(command: Command, state: Diagnosis, decision: Decision<DomainEvent>): Decision<DomainEvent> {
+  const breakGlass = 'breakGlass' in command ? command.breakGlass : undefined;
+  if (!breakGlass || !decision.ok) return decision;
+  const accessed: DomainEvent = {
+    type: 'BreakGlassAccessed',
+    data: { ...identity(state), reason: breakGlass.reason, accessedAt: command.now },
+    at: command.now,
+  };
+  return accept(accessed, ...decision.events);
+}
+
 function register(command: CommandOf<'RegisterDiagnosis'>, state: State): Decision<DomainEvent> {
-  const { diagnosisId, receptionId, patientId, patientName, now } = command;
+  const { diagnosisId, receptionId, patientId, patientName, department, now } = command;
   if (state) {
     // Registration is driven by ReceptionCompleted: the same reception again is a redelivery.
     if (state.receptionId === receptionId) return accept();
     return refuse('conflict', `diagnosis ${state.id} already exists for reception ${state.receptionId}`);
   }
-  return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName }, at: now });
+  return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName, department }, at: now });
 }
 
 function prescribe(command: CommandOf<'PrescribeExamination'>, state: Diagnosis): Decision<DomainEvent> {
@@ -229,19 +262,23 @@ function endedRefusal(state: Diagnosis, action: string): Decision<DomainEvent> {
 
 export function evolve(state: State, event: DomainEvent): State {
   if (event.type === 'DiagnosisRegistered') {
-    const { diagnosisId, receptionId, patientId, patientName } = event.data;
-    return {
+    const { diagnosisId, receptionId, patientId, patientName, department } = event.data;
+    const registered: Diagnosis = compact({
       id: diagnosisId,
       receptionId,
       patientId,
       patientName,
+      department,
       status: 'REGISTERED',
       prescriptions: [],
       createdAt: event.at,
       updatedAt: event.at,
-    };
+    });
+    return registered;
   }
   if (!state) throw new Error(`cannot apply ${event.type} to a diagnosis that does not exist`);
+  // Opening a diagnosis is no change of it, not even of its updatedAt.
+  if (event.type === 'BreakGlassAccessed') return state;
   const touched = { ...state, updatedAt: event.at };
 
   switch (event.type) {

@@ -1,4 +1,5 @@
 import {
+  BreakGlassHeaders,
   CompleteDiagnosisBody,
   Diagnosis,
   DiagnosisQuery,
@@ -8,51 +9,82 @@ import {
   ProblemDetails,
   RejectDiagnosisBody,
 } from '@medical/contracts';
-import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
+import type { App, ServiceContext } from '@medical/platform';
+import { deskContext } from '../app/access.ts';
 import { completeDiagnosis, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
-import { listDiagnoses, loadDiagnosis } from '../db/repository.ts';
+import { openDiagnosis, worklist } from '../app/reads.ts';
 import type { DiagnosisDatabase } from '../db/schema.ts';
+import { requesterOf } from './requester.ts';
 
-const problems = { 400: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails };
+/** 403: outside the doctor's departments without a Break-Glass reason (type urn:medical:problem:forbidden/outside-department). */
+const problems = { 400: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails };
 const tags = ['diagnoses'];
 
-export function diagnosisRoutes(app: App, context: ServiceContext<DiagnosisDatabase>): void {
-  const db = context.database.db;
+/** The routes that open or act on one diagnosis, where a doctor may break the glass. */
+const ONE_DIAGNOSIS_ROUTES = ['/diagnoses/:id', '/diagnoses/:id/prescriptions', '/diagnoses/:id/complete', '/diagnoses/:id/reject'] as const;
+
+export function diagnosisRoutes(app: App, serviceContext: ServiceContext<DiagnosisDatabase>): void {
+  const context = deskContext(serviceContext, ONE_DIAGNOSIS_ROUTES);
 
   app.get(
     '/diagnoses',
-    { schema: { tags, summary: "The doctor's worklist", querystring: DiagnosisQuery, response: { 200: Page(Diagnosis), 400: ProblemDetails } } },
-    async (request) => listDiagnoses(db, request.query),
+    {
+      schema: {
+        tags,
+        summary: "The doctor's worklist: the diagnoses of the doctor's departments (every one for admin)",
+        querystring: DiagnosisQuery,
+        response: { 200: Page(Diagnosis), 400: ProblemDetails },
+      },
+    },
+    async (request) => worklist(context, requesterOf(request), request.query),
   );
 
   app.get(
     '/diagnoses/:id',
-    { schema: { tags, summary: 'One diagnosis with its prescriptions', params: IdParams, response: { 200: Diagnosis, ...problems } } },
-    async (request) => {
-      const diagnosis = await loadDiagnosis(db, request.params.id);
-      if (!diagnosis) throw notFound('diagnosis', request.params.id);
-      return diagnosis;
+    {
+      schema: { tags, summary: 'One diagnosis with its prescriptions', params: IdParams, headers: BreakGlassHeaders, response: { 200: Diagnosis, ...problems } },
     },
+    async (request) => openDiagnosis(context, requesterOf(request), request.params.id),
   );
 
   app.post(
     '/diagnoses/:id/prescriptions',
-    { schema: { tags, summary: 'Prescribe an examination', params: IdParams, body: PrescribeBody, response: { 201: Diagnosis, ...problems } } },
+    {
+      schema: { tags, summary: 'Prescribe an examination', params: IdParams, headers: BreakGlassHeaders, body: PrescribeBody, response: { 201: Diagnosis, ...problems } },
+    },
     async (request, reply) => {
-      const diagnosis = await prescribeExamination(context, requestOrigin(request), request.params.id, request.body);
+      const diagnosis = await prescribeExamination(context, requesterOf(request), request.params.id, request.body);
       return reply.code(201).header('location', `/diagnoses/${diagnosis.id}`).send(diagnosis);
     },
   );
 
   app.post(
     '/diagnoses/:id/complete',
-    { schema: { tags, summary: 'End the diagnosis with an opinion', params: IdParams, body: CompleteDiagnosisBody, response: { 200: Diagnosis, ...problems } } },
-    async (request) => completeDiagnosis(context, requestOrigin(request), request.params.id, request.body.opinion),
+    {
+      schema: {
+        tags,
+        summary: 'End the diagnosis with an opinion',
+        params: IdParams,
+        headers: BreakGlassHeaders,
+        body: CompleteDiagnosisBody,
+        response: { 200: Diagnosis, ...problems },
+      },
+    },
+    async (request) => completeDiagnosis(context, requesterOf(request), request.params.id, request.body.opinion),
   );
 
   app.post(
     '/diagnoses/:id/reject',
-    { schema: { tags, summary: 'Reject the diagnosis (cancels pending examinations)', params: IdParams, body: RejectDiagnosisBody, response: { 200: Diagnosis, ...problems } } },
-    async (request) => rejectDiagnosis(context, requestOrigin(request), request.params.id, request.body.reason),
+    {
+      schema: {
+        tags,
+        summary: 'Reject the diagnosis (cancels pending examinations)',
+        params: IdParams,
+        headers: BreakGlassHeaders,
+        body: RejectDiagnosisBody,
+        response: { 200: Diagnosis, ...problems },
+      },
+    },
+    async (request) => rejectDiagnosis(context, requesterOf(request), request.params.id, request.body.reason),
   );
 }

@@ -62,6 +62,9 @@ function describe(event: TimelineEvent): string {
       return `Diagnosis ${(data as EventDataOf<'DiagnosisRejected'>).diagnosisId} rejected`;
     case 'DiagnosisCancelled':
       return `Diagnosis ${(data as EventDataOf<'DiagnosisCancelled'>).diagnosisId} cancelled`;
+    case 'BreakGlassAccessed':
+      // Who did it is the step's actor; the reason stays in the diagnosis service's audit trail.
+      return `Diagnosis ${(data as EventDataOf<'BreakGlassAccessed'>).diagnosisId} opened in an emergency by someone outside its department (break-glass)`;
     default:
       return event.type; // a newer producer's event type: named as it is
   }

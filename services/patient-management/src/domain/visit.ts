@@ -104,6 +104,9 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
       const d = event.data as EventDataOf<'DiagnosisCancelled'>;
       return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'CANCELLED' });
     }
+    case 'BreakGlassAccessed':
+      // Someone opened the record outside their department: a step of the timeline, no change of the visit.
+      return visit;
     default:
       return visit; // an event type this view does not know (a newer producer): ignore it
   }

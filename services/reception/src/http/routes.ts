@@ -10,7 +10,7 @@ import {
   receptionSeenBy,
   type ReceptionView,
 } from '@medical/contracts';
-import { grantedRoles, notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
+import { grantedRoles, notFound, requestOrigin, validationProblem, type App, type ServiceContext } from '@medical/platform';
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
@@ -28,7 +28,12 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     '/receptions',
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
-      const reception = await registerReception(context, requestOrigin(request), request.body);
+      const department = request.body.department ?? context.config.departments.defaultDepartment;
+      if (!context.config.departments.has(department)) {
+        const known = context.config.departments.departments.map((d) => d.code).join(', ');
+        throw validationProblem('the body is invalid', [{ field: 'department', in: 'body', message: `must be one of the hospital's departments: ${known}` }]);
+      }
+      const reception = await registerReception(context, requestOrigin(request), { ...request.body, department });
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
   );

@@ -3,23 +3,33 @@ import { useTranslation } from 'react-i18next';
 import { registerReception } from '../../api/endpoints.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
+import { SelectField } from '../../components/SelectField.tsx';
 import { useToast } from '../../components/Toasts.tsx';
 import { useConsoleConfig } from '../../config/ConfigContext.tsx';
 import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import { checkBirthDate, checkText, hasErrors, optionalText } from '../../forms/validation.ts';
+import { useDepartments } from '../../i18n/departments.ts';
 import { hospitalDay } from '../../i18n/hospitalTime.ts';
 
-const empty = { patientId: '', patientName: '', birthDate: '', department: '', symptom: '' };
-type Values = typeof empty;
+type Values = { patientId: string; patientName: string; birthDate: string; department: string; symptom: string };
 
-/** Registers a visit (접수): patient id and name required, the rest optional, checked as the API checks them. */
+/** A blank form, its department the hospital's default (none when the gateway lists no departments). */
+function blank(defaultDepartment: string | null): Values {
+  return { patientId: '', patientName: '', birthDate: '', department: defaultDepartment ?? '', symptom: '' };
+}
+
+/**
+ * Registers a visit (접수): patient id and name required, the department chosen from the
+ * hospital's (its code is sent), the rest optional, checked as the API checks them.
+ */
 export function RegistrationForm({ onRegistered }: { onRegistered: () => void }) {
   const { t } = useTranslation();
   const { timeZone } = useConsoleConfig();
+  const departments = useDepartments();
   const notify = useToast();
   const submission = useSubmission();
-  const [values, setValues] = useState<Values>(empty);
+  const [values, setValues] = useState<Values>(() => blank(departments.defaultDepartment));
   const [errors, setErrors] = useState<Partial<Record<keyof Values, string>>>({});
   const firstField = useRef<HTMLFormElement>(null);
   const set = (field: keyof Values) => (value: string) => setValues((current) => ({ ...current, [field]: value }));
@@ -30,7 +40,6 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
       patientId: checkText(values.patientId, { required: true, max: limits.patientId }, t),
       patientName: checkText(values.patientName, { required: true, max: limits.patientName }, t),
       birthDate: checkBirthDate(values.birthDate, hospitalDay(new Date(), timeZone), t),
-      department: checkText(values.department, { required: false, max: limits.shortText }, t),
       symptom: checkText(values.symptom, { required: false, max: limits.clinicalText }, t),
     };
     setErrors(found);
@@ -53,7 +62,7 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
     );
     if (!reception) return;
     notify(t('reception.form.registered', { name: reception.patientName, id: reception.id }));
-    setValues(empty);
+    setValues(blank(departments.defaultDepartment));
     onRegistered();
     firstField.current?.querySelector<HTMLInputElement>('input')?.focus();
   }
@@ -72,7 +81,17 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
         </div>
         <div className="form-row">
           <Field id="birthDate" type="date" label={t('reception.form.birthDate')} value={values.birthDate} onChange={set('birthDate')} error={fieldError('birthDate')} />
-          <Field id="department" label={t('reception.form.department')} value={values.department} onChange={set('department')} error={fieldError('department')} />
+          {departments.options.length > 0 && (
+            <SelectField
+              id="department"
+              label={t('reception.form.department')}
+              value={values.department}
+              onChange={set('department')}
+              options={departments.options}
+              error={fieldError('department')}
+              required
+            />
+          )}
         </div>
         <Field id="symptom" multiline label={t('reception.form.symptom')} value={values.symptom} onChange={set('symptom')} error={fieldError('symptom')} />
         <ErrorAlert message={formError} />

@@ -8,6 +8,7 @@ import { useToast } from '../../components/Toasts.tsx';
 import { WorklistTable } from '../../components/WorklistTable.tsx';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import type { Loaded } from '../../hooks/useLoader.ts';
+import { useDepartments } from '../../i18n/departments.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 import { CancelReceptionDialog } from './CancelReceptionDialog.tsx';
 
@@ -15,6 +16,7 @@ import { CancelReceptionDialog } from './CancelReceptionDialog.tsx';
 export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
   const { t } = useTranslation();
   const { time } = useHospitalTime();
+  const departments = useDepartments();
   const [cancelling, setCancelling] = useState<ReceptionView | null>(null);
 
   return (
@@ -40,7 +42,7 @@ export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
             <span className="primary-text">{reception.patientName}</span>
             <span className="secondary-text">{reception.patientId}</span>
           </td>
-          <td>{reception.department ?? ''}</td>
+          <td>{departments.name(reception.department)}</td>
           <td>
             <StatusText kind="reception" status={reception.status} />
           </td>

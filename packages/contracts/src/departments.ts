@@ -1,0 +1,36 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The hospital's departments: a code every system shares (lower-case words joined by hyphens:
+ * `internal-medicine`), and its names in Korean and English for people. A visit belongs to one;
+ * doctors work in theirs (their token's departments claim), and the queue numbers, waiting times
+ * and the FHIR and HL7 feeds name a visit's department by its code.
+ */
+export const DepartmentCode = Type.String({ pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$', maxLength: 40 });
+export type DepartmentCode = Static<typeof DepartmentCode>;
+
+export const Department = Type.Object(
+  { code: DepartmentCode, name: Type.Object({ ko: Type.String({ minLength: 1, maxLength: 100 }), en: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) },
+  { additionalProperties: false },
+);
+export type Department = Static<typeof Department>;
+
+/** The hospital's list, as the configuration file holds it: the departments, and the one a visit registered without one belongs to. */
+export const HospitalDepartments = Type.Object(
+  { departments: Type.Array(Department, { minItems: 1, maxItems: 500 }), defaultDepartment: DepartmentCode },
+  { additionalProperties: false },
+);
+export type HospitalDepartments = Static<typeof HospitalDepartments>;
+
+/** The departments a hospital starts with, until it configures its own (HOSPITAL_DEPARTMENTS_FILE). */
+export const defaultHospitalDepartments: HospitalDepartments = {
+  departments: [
+    { code: 'internal-medicine', name: { ko: '내과', en: 'Internal medicine' } },
+    { code: 'surgery', name: { ko: '외과', en: 'Surgery' } },
+    { code: 'orthopedics', name: { ko: '정형외과', en: 'Orthopedics' } },
+    { code: 'family-medicine', name: { ko: '가정의학과', en: 'Family medicine' } },
+    { code: 'pediatrics', name: { ko: '소아청소년과', en: 'Pediatrics' } },
+    { code: 'cardiology', name: { ko: '순환기내과', en: 'Cardiology' } },
+  ],
+  defaultDepartment: 'internal-medicine',
+};

@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
+import { Counter } from 'prom-client';
+import { OUTSIDE_DEPARTMENT_PROBLEM, type CloudEvent } from '@medical/contracts';
+import { loggerOptions, startService, type RunningService, type ServiceContext } from '@medical/platform';
+import { diagnosisService } from '../src/service.ts';
+import { diagnosisRoutes } from '../src/http/routes.ts';
+import { diagnosisEffect } from '../src/app/reactions.ts';
+import { loadDiagnosis, saveDiagnosis } from '../src/db/repository.ts';
+import type { DiagnosisDatabase } from '../src/db/schema.ts';
+import type { Diagnosis } from '../src/domain/diagnosis.ts';
+import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/helpers.ts';
+
+/**
+ * The diagnosis routes with departments and break-glass (issue 18), on one diagnosis service
+ * started for real with real tokens of the development identity provider: `doctor` (internal
+ * medicine), `doctor-surgery` (surgery) and `admin`; on SQLite, and on PostgreSQL when
+ * DATABASE_URL is set. Through the gateway, with the whole saga: test/e2e/departments.test.ts.
+ */
+
+type Engine = { name: string; skip: string | false; env: () => Record<string, string>; drop: (env: Record<string, string>) => Promise<void> };
+
+const engines: Engine[] = [
+  { name: 'SQLite', skip: false, env: () => ({ DATABASE_URL: '' }), drop: async () => {} },
+  {
+    name: 'PostgreSQL',
+    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"`',
+    env: () => ({ DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: `diagroutes_${randomUUID().replaceAll('-', '').slice(0, 12)}` }),
+    async drop(env) {
+      const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+      await admin.connect();
+      await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
+      await admin.end();
+    },
+  },
+];
+
+type User = 'doctor' | 'doctor-surgery' | 'admin';
+type Answer = { status: number; body: Record<string, any>; contentType: string };
+
+/** One diagnosis service on `engine`, its context, its log lines, and requests as a demo user. */
+async function startDiagnosis(engine: Engine, issuer: DevIssuer, moreEnv: Record<string, string> = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diagnosis-routes-'));
+  const env = { LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, KAFKA_BROKERS: '', ...engine.env(), ...issuer.env, ...moreEnv };
+  const lines: string[] = [];
+  // The service's own log options (redaction included), written where the test reads them.
+  const logger = pino(loggerOptions('diagnosis', 'info'), { write: (line: string) => void lines.push(line) });
+  let context: ServiceContext<DiagnosisDatabase> | undefined;
+  const service: RunningService = await startService(
+    {
+      ...diagnosisService,
+      routes: (app, given) => {
+        context = given;
+        diagnosisRoutes(app, { ...given, logger });
+      },
+    },
+    env,
+  );
+  const tokens = new Map<User, Promise<string>>();
+  const call = async (user: User | null, method: string, route: string, options: { json?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> => {
+    if (user && !tokens.has(user)) tokens.set(user, issuer.provider.issue(user));
+    const response = await fetch(`${service.url}${route}`, {
+      method,
+      headers: {
+        ...(user ? { authorization: `Bearer ${await tokens.get(user)}` } : {}),
+        ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any>, contentType: response.headers.get('content-type') ?? '' };
+  };
+  const stop = async () => {
+    await service.stop();
+    await engine.drop(env);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  assert.ok(context);
+  return { service, context, lines, call, stop };
+}
+
+let nextId = 1000;
+const at = '2025-03-01T09:00:00.000Z';
+
+/** A diagnosis saved as the service would have registered it; `department` undefined: one registered before departments. */
+async function seed(context: ServiceContext<DiagnosisDatabase>, patientId: string, department: string | undefined): Promise<Diagnosis> {
+  const id = nextId++;
+  const diagnosis: Diagnosis = {
+    id, receptionId: id, patientId, patientName: 'Hong Gildong', status: 'REGISTERED', prescriptions: [], createdAt: at, updatedAt: at,
+    ...(department ? { department } : {}),
+  };
+  await saveDiagnosis(context.database.db, diagnosis);
+  return diagnosis;
+}
+
+async function auditOf(context: ServiceContext<DiagnosisDatabase>, id: number) {
+  return context.database.db.selectFrom('audit_log').selectAll().where('aggregate_id', '=', String(id)).orderBy('id').execute();
+}
+
+async function breakGlassCount(context: ServiceContext<DiagnosisDatabase>, route: string): Promise<number> {
+  const metric = context.metrics.registry.getSingleMetric('medical_break_glass_total');
+  assert.ok(metric instanceof Counter, 'medical_break_glass_total is a counter');
+  const { values } = await metric.get();
+  return values.filter((v) => v.labels.route === route).reduce((sum, v) => sum + v.value, 0);
+}
+
+function assertOutsideDepartment(answer: Answer, department: string): void {
+  assert.equal(answer.status, 403, JSON.stringify(answer.body));
+  assert.match(answer.contentType, /^application\/problem\+json/);
+  assert.equal(answer.body.type, OUTSIDE_DEPARTMENT_PROBLEM);
+  assert.equal(answer.body.department, department);
+  assert.match(String(answer.body.detail), new RegExp(`department ${department}`));
+  assert.match(String(answer.body.detail), /Break-Glass/);
+  assert.doesNotMatch(JSON.stringify(answer.body), /Hong Gildong|P-/, 'the problem names no patient');
+}
+
+const REASON = 'Unconscious in the emergency room, on anticoagulants?';
+
+for (const engine of engines) {
+  describe(`departments and break-glass on the diagnosis routes (${engine.name})`, { skip: engine.skip }, () => {
+    let issuer: DevIssuer;
+    let system: Awaited<ReturnType<typeof startDiagnosis>>;
+
+    before(async () => {
+      issuer = await startDevIssuer();
+      system = await startDiagnosis(engine, issuer);
+    });
+    after(async () => {
+      await system?.stop();
+      await issuer?.close();
+    });
+
+    test('the worklist lists the doctor\'s departments only, in SQL: the page and its total; admin sees every one', async () => {
+      const patientId = `P-list-${randomUUID()}`;
+      const internal = [await seed(system.context, patientId, 'internal-medicine'), await seed(system.context, patientId, 'internal-medicine')];
+      const surgery = [await seed(system.context, patientId, 'surgery'), await seed(system.context, patientId, 'surgery')];
+      const legacy = await seed(system.context, patientId, undefined);
+      const list = async (user: User, size = 20) => (await system.call(user, 'GET', `/diagnoses?patientId=${patientId}&size=${size}`)).body;
+      const ids = (page: Record<string, any>) => (page.items as Diagnosis[]).map((d) => d.id);
+
+      // A diagnosis without a department is the default department's (internal medicine).
+      assert.deepEqual(ids(await list('doctor')), [internal[0]!.id, internal[1]!.id, legacy.id]);
+      assert.equal((await list('doctor')).total, 3);
+      assert.deepEqual(ids(await list('doctor-surgery')), surgery.map((d) => d.id));
+      assert.equal((await list('doctor-surgery')).total, 2);
+      const small = await list('doctor-surgery', 1);
+      assert.deepEqual([ids(small), small.total], [[surgery[0]!.id], 2], 'a page counts only what the doctor may see');
+      assert.equal((await list('admin')).total, 5);
+      const shown = (await list('admin')).items as Diagnosis[];
+      assert.deepEqual(shown.map((d) => d.department), ['internal-medicine', 'internal-medicine', 'surgery', 'surgery', undefined]);
+      // A Break-Glass header does not widen a list.
+      const asked = await system.call('doctor-surgery', 'GET', `/diagnoses?patientId=${patientId}`, { headers: { 'break-glass': REASON } });
+      assert.equal(asked.body.total, 2);
+    });
+
+    test('another department\'s diagnosis: 403 on the read and on every command, naming its department, and nothing changes', async () => {
+      const patientId = `P-403-${randomUUID()}`;
+      const surgical = await seed(system.context, patientId, 'surgery');
+      const legacy = await seed(system.context, patientId, undefined);
+      assertOutsideDepartment(await system.call('doctor', 'GET', `/diagnoses/${surgical.id}`), 'surgery');
+      assertOutsideDepartment(await system.call('doctor-surgery', 'GET', `/diagnoses/${legacy.id}`), 'internal-medicine');
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT' } }), 'surgery');
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/complete`, { json: { opinion: 'fine' } }), 'surgery');
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/reject`, { json: { reason: 'no' } }), 'surgery');
+      assert.deepEqual(await loadDiagnosis(system.context.database.db, surgical.id), surgical);
+      assert.deepEqual(await auditOf(system.context, surgical.id), []);
+      // Their own department, and admin anywhere, as before.
+      assert.equal((await system.call('doctor-surgery', 'GET', `/diagnoses/${surgical.id}`)).body.department, 'surgery');
+      assert.equal((await system.call('doctor', 'GET', `/diagnoses/${legacy.id}`)).status, 200);
+      assert.equal((await system.call('admin', 'GET', `/diagnoses/${surgical.id}`)).status, 200);
+      assert.equal((await system.call('admin', 'POST', `/diagnoses/${legacy.id}/prescriptions`, { json: { examinationType: 'CT' } })).status, 201);
+      // An unknown id is a 404 whoever asks.
+      assert.equal((await system.call('doctor', 'GET', '/diagnoses/2000000000')).status, 404);
+      assert.equal((await system.call('doctor', 'POST', '/diagnoses/2000000000/complete', { json: { opinion: 'x' } })).status, 404);
+    });
+
+    test('breaking the glass to read: allowed, audited with the reason (diagnosis.read), counted, logged at warn with ids only', async () => {
+      const surgical = await seed(system.context, `P-read-${randomUUID()}`, 'surgery');
+      const before = await breakGlassCount(system.context, '/diagnoses/:id');
+      const logged = system.lines.length;
+      const opened = await system.call('doctor', 'GET', `/diagnoses/${surgical.id}`, { headers: { 'break-glass': REASON } });
+      assert.equal(opened.status, 200, JSON.stringify(opened.body));
+      assert.deepEqual(opened.body, JSON.parse(JSON.stringify(surgical)), 'the diagnosis as it was: opening it changed nothing');
+
+      const [row, ...more] = await auditOf(system.context, surgical.id);
+      assert.deepEqual(more, []);
+      assert.equal(row?.command, 'diagnosis.read');
+      assert.equal(row?.break_glass_reason, REASON);
+      assert.deepEqual([row?.actor_subject, row?.actor_role, Number(row?.reception_id)], ['dev:doctor', 'doctor', surgical.receptionId]);
+      assert.equal((JSON.parse(row!.event_ids) as string[]).length, 1, 'BreakGlassAccessed went to the outbox with it');
+      assert.equal(await breakGlassCount(system.context, '/diagnoses/:id'), before + 1);
+
+      const warnings = system.lines.slice(logged).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.level === 40);
+      assert.equal(warnings.length, 1, system.lines.slice(logged).join(''));
+      assert.deepEqual(
+        { diagnosisId: warnings[0]!.diagnosisId, receptionId: warnings[0]!.receptionId, actor: warnings[0]!.actor, route: warnings[0]!.route, department: warnings[0]!.department },
+        { diagnosisId: surgical.id, receptionId: surgical.receptionId, actor: 'dev:doctor', route: '/diagnoses/:id', department: 'surgery' },
+      );
+      assert.doesNotMatch(system.lines.slice(logged).join(''), /anticoagulants|Hong Gildong|P-read/, 'neither the reason nor the patient in the logs');
+    });
+
+    test('breaking the glass to act: the command runs, its audit row carries the reason and both events, counted on its route', async () => {
+      const surgical = await seed(system.context, `P-act-${randomUUID()}`, 'surgery');
+      const before = await breakGlassCount(system.context, '/diagnoses/:id/prescriptions');
+      const encoded = encodeURIComponent('응급: 의식 저하');
+      const prescribed = await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT' }, headers: { 'break-glass': encoded } });
+      assert.equal(prescribed.status, 201, JSON.stringify(prescribed.body));
+      assert.equal(prescribed.body.status, 'EXAMINATION_PRESCRIBED');
+      const [row] = await auditOf(system.context, surgical.id);
+      assert.equal(row?.command, 'diagnosis.prescribe');
+      assert.equal(row?.break_glass_reason, '응급: 의식 저하');
+      assert.equal((JSON.parse(row!.event_ids) as string[]).length, 2, 'BreakGlassAccessed and ExaminationPrescribed');
+      assert.equal(await breakGlassCount(system.context, '/diagnoses/:id/prescriptions'), before + 1);
+
+      // A refused command (409) with the header leaves no trace: no audit row, no count.
+      const refused = await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/complete`, { json: { opinion: 'x' }, headers: { 'break-glass': REASON } });
+      assert.equal(refused.status, 409);
+      assert.equal((await auditOf(system.context, surgical.id)).length, 1);
+      assert.equal(await breakGlassCount(system.context, '/diagnoses/:id/complete'), 0);
+    });
+
+    test('a Break-Glass header on one\'s own department, or as admin, is not breaking the glass: nothing recorded', async () => {
+      const internal = await seed(system.context, `P-own-${randomUUID()}`, 'internal-medicine');
+      const counts = async () => Promise.all(['/diagnoses/:id', '/diagnoses/:id/reject'].map((route) => breakGlassCount(system.context, route)));
+      const before = await counts();
+      assert.equal((await system.call('doctor', 'GET', `/diagnoses/${internal.id}`, { headers: { 'break-glass': REASON } })).status, 200);
+      assert.equal((await system.call('admin', 'GET', `/diagnoses/${internal.id}`, { headers: { 'break-glass': REASON } })).status, 200);
+      assert.deepEqual(await auditOf(system.context, internal.id), [], 'a read within scope is not audited as one');
+      assert.equal((await system.call('doctor', 'POST', `/diagnoses/${internal.id}/reject`, { json: { reason: 'left' }, headers: { 'break-glass': REASON } })).status, 200);
+      const rows = await auditOf(system.context, internal.id);
+      assert.deepEqual(rows.map((r) => [r.command, r.break_glass_reason, (JSON.parse(r.event_ids) as string[]).length]), [['diagnosis.reject', null, 1]]);
+      assert.deepEqual(await counts(), before);
+    });
+
+    test('a bad Break-Glass header is a 400 naming the header, on the read and on the commands, and records nothing', async () => {
+      const surgical = await seed(system.context, `P-bad-${randomUUID()}`, 'surgery');
+      const internal = await seed(system.context, `P-bad-${randomUUID()}`, 'internal-medicine');
+      for (const value of ['', '   ', 'x'.repeat(501), '%E2%80%8B']) {
+        for (const [method, route, json] of [
+          ['GET', `/diagnoses/${surgical.id}`, undefined],
+          ['GET', `/diagnoses/${internal.id}`, undefined],
+          ['POST', `/diagnoses/${surgical.id}/complete`, { opinion: 'x' }],
+        ] as const) {
+          const answer = await system.call('doctor', method, route, { headers: { 'break-glass': value }, ...(json ? { json } : {}) });
+          assert.equal(answer.status, 400, `${method} ${route} with ${JSON.stringify(value)}: ${JSON.stringify(answer.body)}`);
+          assert.match(answer.contentType, /^application\/problem\+json/);
+          assert.deepEqual(answer.body.errors.map((e: { field: string; in: string }) => [e.field, e.in]), [['Break-Glass', 'header']]);
+        }
+      }
+      assert.deepEqual(await auditOf(system.context, surgical.id), []);
+    });
+
+    test('ReceptionCompleted gives the diagnosis the visit\'s department: a code as it is, free text or none the default one', async () => {
+      const effect = diagnosisEffect(system.context);
+      const registered: Array<string | undefined> = [];
+      for (const department of ['surgery', 'Internal medicine', undefined]) {
+        const receptionId = nextId++;
+        const event: CloudEvent<'ReceptionCompleted'> = {
+          specversion: '1.0', id: randomUUID(), type: 'ReceptionCompleted', source: '/reception', time: at, subject: String(receptionId), datacontenttype: 'application/json',
+          data: { receptionId, patientId: `P-event-${receptionId}`, patientName: 'Hong Gildong', receivedAt: at, ...(department ? { department } : {}) },
+        };
+        await system.context.execute((trx, emit) => effect(trx, event, emit));
+        const row = await system.context.database.db.selectFrom('diagnoses').select(['department']).where('reception_id', '=', receptionId).executeTakeFirstOrThrow();
+        registered.push(row.department ?? undefined);
+      }
+      assert.deepEqual(registered, ['surgery', 'internal-medicine', 'internal-medicine']);
+    });
+  });
+
+  describe(`a doctor whose token names no department (${engine.name})`, { skip: engine.skip }, () => {
+    let issuer: DevIssuer;
+    let system: Awaited<ReturnType<typeof startDiagnosis>>;
+
+    before(async () => {
+      issuer = await startDevIssuer();
+      // The service reads the departments from a claim the demo tokens do not have.
+      system = await startDiagnosis(engine, issuer, { OIDC_DEPARTMENTS_CLAIM: 'hospital.departments' });
+    });
+    after(async () => {
+      await system?.stop();
+      await issuer?.close();
+    });
+
+    test('sees none and is refused every one (fail closed), unless breaking the glass', async () => {
+      const patientId = `P-none-${randomUUID()}`;
+      const internal = await seed(system.context, patientId, 'internal-medicine');
+      const legacy = await seed(system.context, patientId, undefined);
+      const page = await system.call('doctor', 'GET', `/diagnoses?patientId=${patientId}`);
+      assert.deepEqual([page.status, page.body.items, page.body.total], [200, [], 0]);
+      const refused = await system.call('doctor', 'GET', `/diagnoses/${internal.id}`);
+      assertOutsideDepartment(refused, 'internal-medicine');
+      assert.match(String(refused.body.detail), /grants no department/);
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${legacy.id}/reject`, { json: { reason: 'x' } }), 'internal-medicine');
+      assert.equal((await system.call('doctor', 'GET', `/diagnoses/${internal.id}`, { headers: { 'break-glass': REASON } })).status, 200);
+      assert.equal((await auditOf(system.context, internal.id))[0]?.break_glass_reason, REASON);
+      assert.equal((await system.call('admin', 'GET', `/diagnoses?patientId=${patientId}`)).body.total, 2);
+    });
+  });
+}
