@@ -12,9 +12,12 @@ import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 /**
  * No cluster runs here, so deploy/k8s is checked for what can be checked without one: every
  * overlay renders with kustomize, every rendered object is valid against the schema of its kind
- * (Kubernetes, Istio, Strimzi, CloudNativePG), and the manifests keep the promises of issue 7:
- * probes, resources, autoscaling, security context, secrets, storage, Kafka, PostgreSQL, the
- * Istio routes of every public path, and settings that the services' own loaders accept.
+ * (Kubernetes, Istio, Strimzi, CloudNativePG, cert-manager), and the manifests keep the promises
+ * of issue 7: probes, resources, autoscaling, security context, secrets, storage, Kafka,
+ * PostgreSQL, the Istio routes of every public path, and settings that the services' own loaders
+ * accept; and those of the locked-down cluster: HTTPS only at the ingress, default-deny network
+ * policies with one named policy per real flow, Kafka and PostgreSQL over verified TLS with a
+ * certificate and ACLs per service, and no public route to the dashboards.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -59,10 +62,16 @@ const container = (deployment: Obj) => deployment.spec.template.spec.containers[
 
 /**
  * The model class of an apiVersion and kind, from kubernetes-models (core and built-in groups)
- * or the Istio, Strimzi and CloudNativePG model packages. Their module paths follow
+ * or the Istio, Strimzi, CloudNativePG and cert-manager model packages. Their module paths follow
  * <package>/<group>/<version>/<Kind> (the core group: kubernetes-models/v1/<Kind>).
  */
-const modelPackages = ['kubernetes-models', '@kubernetes-models/istio', '@kubernetes-models/strimzi-kafka-operator', '@kubernetes-models/cloudnative-pg'];
+const modelPackages = [
+  'kubernetes-models',
+  '@kubernetes-models/istio',
+  '@kubernetes-models/strimzi-kafka-operator',
+  '@kubernetes-models/cloudnative-pg',
+  '@kubernetes-models/cert-manager',
+];
 async function modelOf(apiVersion: string, kind: string): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   const specifiers = group ? modelPackages.map((p) => `${p}/${group}/${version}/${kind}`) : [`kubernetes-models/${version}/${kind}`];
@@ -108,6 +117,35 @@ function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
     }
   }
   return env;
+}
+
+/** The Kafka listener the services use: the one and only, TLS with client certificates. */
+function tlsListener(kafka: Obj): Obj {
+  const listeners = kafka.spec.kafka.listeners as Obj[];
+  assert.equal(listeners.length, 1, 'one listener, no plain-text one beside it');
+  return listeners[0]!;
+}
+
+/**
+ * Where a file the container reads comes from: the volume mounted over its directory must be a
+ * Secret, or a projected volume of Secrets, that puts one named key at that path.
+ */
+function fileSource(deployment: Obj, file: string): { secret: string; key: string } {
+  const where = `${deployment.metadata.name}: ${file}`;
+  const mount = (container(deployment).volumeMounts as Obj[]).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  assert.ok(mount, `${where} is on a mounted volume`);
+  assert.equal(mount.readOnly, true, `${where}: mounted read-only`);
+  const relative = file.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+  const volume = (deployment.spec.template.spec.volumes as Obj[]).find((v) => v.name === mount.name)!;
+  const secrets: Obj[] = volume.secret ? [{ ...volume.secret, name: volume.secret.secretName }] : (volume.projected?.sources ?? []).map((source: Obj) => source.secret);
+  const found: Array<{ secret: string; key: string }> = [];
+  for (const secret of secrets) {
+    assert.ok(secret, `${where}: the volume holds Secrets only`);
+    assert.ok(secret.items?.length, `${where}: Secret ${secret.name} mounted key by key, never whole (a CA's private key may sit beside its certificate)`);
+    for (const item of secret.items as Obj[]) if (item.path === relative) found.push({ secret: secret.name, key: item.key });
+  }
+  assert.equal(found.length, 1, `${where}: exactly one source`);
+  return found[0]!;
 }
 
 test('kustomize is installed', { skip }, () => {
@@ -217,12 +255,16 @@ test('the rendered settings are accepted by the services\' own configuration loa
     for (const service of backends) {
       const where = `${name}/${service}`;
       const deployment = one(objects, 'Deployment', service);
+      // The connection URI (with the password) comes from CloudNativePG's app Secret; DATABASE_URL
+      // is that URI with the TLS settings appended (the PostgreSQL TLS test checks those).
+      const appUri = container(deployment).env.find((v: Obj) => v.name === 'POSTGRES_APP_URI');
+      assert.deepEqual(appUri?.valueFrom, { secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'uri' } }, `${where}: the URI from CloudNativePG's app Secret`);
       const databaseUrl = container(deployment).env.find((v: Obj) => v.name === 'DATABASE_URL');
-      assert.deepEqual(databaseUrl?.valueFrom, { secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'uri' } }, `${where}: DATABASE_URL from CloudNativePG's app Secret`);
+      assert.match(databaseUrl?.value ?? '', /^\$\(POSTGRES_APP_URI\)\?/, `${where}: DATABASE_URL is the Secret's URI, nothing written in the manifest`);
       const env = containerEnv(objects, deployment);
       const config = loadConfig(service, 8080, env);
       assert.equal(config.port, 8080, where);
-      assert.deepEqual(config.kafka?.brokers, [`${kafka.metadata.name}-kafka-bootstrap:9092`], `${where}: Strimzi's bootstrap Service`);
+      assert.deepEqual(config.kafka?.brokers, [`${kafka.metadata.name}-kafka-bootstrap:${tlsListener(kafka).port}`], `${where}: Strimzi's bootstrap Service, its TLS listener`);
       assert.equal(config.topic, 'medical', where);
       assert.equal(config.deadLetterTopic, 'medical.dlq', where);
       assert.ok(config.postgres, `${where}: on PostgreSQL`);
@@ -318,7 +360,8 @@ test('Kafka through Strimzi in KRaft mode with the two topics, PostgreSQL throug
 async function gatewayPaths(): Promise<string[]> {
   // DATA_DIR: the development identity provider keeps its signing key there.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-gateway-routes-'));
-  const app = await buildGateway(loadGatewayConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir }), createMetrics('gateway'));
+  // The development provider's routes are among those served; nothing listens.
+  const app = await buildGateway(loadGatewayConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, AUTH_MODE: 'dev' }), createMetrics('gateway'));
   try {
     await app.ready();
     // The router's tree, one node per line, indented four characters per level under its parent.
@@ -365,7 +408,7 @@ test('authentication: the local overlay runs the development provider in one gat
 
 test('Istio: the namespace is injected, every public path goes to the gateway, mTLS is STRICT, each service has a DestinationRule', { skip }, async () => {
   const paths = await gatewayPaths();
-  for (const upstream of loadGatewayConfig({}).upstreams) assert.ok(paths.includes(upstream.prefix), `the gateway serves ${upstream.prefix}`);
+  for (const upstream of loadGatewayConfig({ AUTH_MODE: 'dev' }).upstreams) assert.ok(paths.includes(upstream.prefix), `the gateway serves ${upstream.prefix}`);
   for (const name of overlays) {
     const objects = overlay(name);
     assert.equal(one(objects, 'Namespace', 'medical').metadata.labels?.['istio-injection'], 'enabled');
@@ -417,23 +460,396 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
   }
 });
 
-test('the mesh dashboards (Kiali, Grafana, Prometheus, Jaeger) are reachable through an Ingress in istio-system', { skip }, () => {
+// Was: the dashboards are reachable through an Ingress in istio-system. They have no login and
+// show the whole system's traffic, so the locked-down cluster reaches them by port-forward only.
+test('the mesh dashboards (Kiali, Grafana, Prometheus, Jaeger) have no public route: no Ingress, no host, no destination', { skip }, () => {
+  const dashboards = /kiali|grafana|prometheus|jaeger|tracing|zipkin/i;
   for (const name of overlays) {
-    const ingress = one(overlay(name), 'Ingress', 'observability');
-    assert.equal(ingress.metadata.namespace, 'istio-system');
-    assert.equal(ingress.spec.ingressClassName, 'istio');
-    one(overlay(name), 'IngressClass', 'istio');
-    const backends = new Map((ingress.spec.rules as Obj[]).map((rule) => [rule.host.split('.')[0], rule.http.paths[0].backend.service.name]));
-    assert.deepEqual(Object.fromEntries(backends), { kiali: 'kiali', grafana: 'grafana', prometheus: 'prometheus', jaeger: 'tracing' }, name);
+    const objects = overlay(name);
+    assert.deepEqual(find(objects, 'Ingress').concat(find(objects, 'IngressClass')).map((o) => o.metadata.name), [], `${name}: no Ingress`);
+    assert.ok(!fs.existsSync(path.join(k8sDir, 'istio', 'observability-ingress.yaml')));
+    for (const gateway of find(objects, 'Gateway')) {
+      for (const host of (gateway.spec.servers as Obj[]).flatMap((s) => s.hosts as string[])) assert.doesNotMatch(host, dashboards, `${name}: Gateway host ${host}`);
+    }
+    for (const virtualService of find(objects, 'VirtualService')) {
+      for (const host of virtualService.spec.hosts as string[]) assert.doesNotMatch(host, dashboards, `${name}: VirtualService host ${host}`);
+      for (const route of virtualService.spec.http as Obj[]) {
+        for (const destination of route.route as Obj[]) assert.doesNotMatch(destination.destination.host, dashboards, `${name}: ${route.name}`);
+      }
+    }
+    // No network policy lets anyone to Kiali, Grafana or Jaeger's UI through the workflow either
+    // (Prometheus appears as the scraper, Jaeger's collector as the services' trace sink).
+    for (const policy of find(objects, 'NetworkPolicy')) assert.doesNotMatch(JSON.stringify(policy.spec), /kiali|grafana|tracing/, `${name}: ${policy.metadata.name}`);
   }
 });
 
-test('everything of the workflow is in the medical namespace', { skip }, () => {
+test('everything of the workflow is in the medical namespace; the ingress certificate (and its local issuer) in istio-system', { skip }, () => {
   for (const name of overlays) {
     for (const object of overlay(name)) {
-      if (['Namespace', 'IngressClass'].includes(object.kind)) continue;
-      const expected = object.kind === 'Ingress' && object.metadata.name === 'observability' ? 'istio-system' : 'medical';
+      // Cluster-scoped kinds.
+      if (['Namespace', 'ClusterIssuer'].includes(object.kind)) continue;
+      // The ingress gateway reads its certificate from its own namespace.
+      const expected = ['Certificate', 'Issuer'].includes(object.kind) ? 'istio-system' : 'medical';
       assert.equal(object.metadata.namespace, expected, `${name}: ${object.kind} ${object.metadata.name}`);
     }
+  }
+});
+
+test('HTTPS at the ingress: a cert-manager Certificate per overlay\'s issuer, its Secret on the Gateway\'s 443, port 80 only redirects, one named host', { skip }, () => {
+  // medical.localtest.me: a public DNS name whose every address is 127.0.0.1 (README step 7).
+  const expected = { local: { host: 'medical.localtest.me', issuer: 'selfSigned' }, azure: { host: 'medical.hospital.example', issuer: 'acme' } };
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const [gateway] = find(objects, 'Gateway');
+    const servers = gateway!.spec.servers as Obj[];
+    const https = servers.find((s) => s.port.protocol === 'HTTPS');
+    assert.ok(https, `${name}: an HTTPS server`);
+    // The certificate cert-manager keeps in the Secret the HTTPS server serves, in istio-system:
+    // Istio's ingress gateway reads the Secrets of its own namespace only.
+    const certificates = find(objects, 'Certificate').filter((c) => c.spec.secretName === https.tls.credentialName);
+    assert.equal(certificates.length, 1, `${name}: one Certificate writes ${https.tls.credentialName}`);
+    const certificate = certificates[0]!;
+    assert.equal(certificate.metadata.namespace, 'istio-system', name);
+    assert.deepEqual(certificate.spec.dnsNames, [expected[name].host], `${name}: the certificate's name`);
+    assert.notEqual(certificate.spec.isCA, true, name);
+
+    // The issuer is the overlay's own and of the kind the overlay says, following a CA issuer to
+    // the certificate that made its CA.
+    const issuerOf = (subject: Obj): Obj => {
+      const reference = subject.spec.issuerRef;
+      assert.equal(reference.group ?? 'cert-manager.io', 'cert-manager.io', name);
+      const issuer = reference.kind === 'ClusterIssuer'
+        ? one(objects, 'ClusterIssuer', reference.name)
+        : find(objects, 'Issuer', reference.name).find((i) => i.metadata.namespace === subject.metadata.namespace);
+      assert.ok(issuer, `${name}: the issuer ${reference.kind} ${reference.name} is rendered with the overlay`);
+      if (!issuer.spec.ca) return issuer;
+      const ca = find(objects, 'Certificate').find((c) => c.spec.secretName === issuer.spec.ca.secretName && c.metadata.namespace === issuer.metadata.namespace);
+      assert.ok(ca?.spec.isCA, `${name}: the CA of ${issuer.metadata.name} is a CA certificate of the overlay`);
+      return issuerOf(ca);
+    };
+    const issuer = issuerOf(certificate);
+    assert.ok(issuer.spec[expected[name].issuer], `${name}: a ${expected[name].issuer} issuer`);
+    if (name === 'azure') {
+      assert.match(issuer.spec.acme.server, /^https:\/\//, 'an ACME directory over HTTPS');
+      // Port 80 only redirects, so the challenge cannot be HTTP-01.
+      assert.ok((issuer.spec.acme.solvers as Obj[]).every((solver) => solver.dns01 && !solver.http01), 'DNS-01');
+    }
+
+    assert.deepEqual(servers.map((s) => [s.port.number, s.port.protocol]).sort(), [[443, 'HTTPS'], [80, 'HTTP']], `${name}: HTTP and HTTPS, nothing else`);
+    const http = servers.find((s) => s.port.protocol === 'HTTP')!;
+    assert.deepEqual(http.tls, { httpsRedirect: true }, `${name}: port 80 answers with a redirect to https:// only`);
+    assert.equal(https.tls.mode, 'SIMPLE', name);
+    assert.equal(https.tls.credentialName, certificate.spec.secretName, `${name}: the Gateway serves cert-manager's Secret`);
+    assert.ok(['TLSV1_2', 'TLSV1_3'].includes(https.tls.minProtocolVersion), `${name}: no TLS before 1.2`);
+
+    // One name everywhere, never "*": the edge answers for the certificate's name only.
+    const [virtualService] = find(objects, 'VirtualService');
+    const hosts = [...servers.flatMap((s) => s.hosts as string[]), ...(virtualService!.spec.hosts as string[])];
+    for (const host of hosts) assert.equal(host, expected[name].host, `${name}: host ${host}`);
+  }
+});
+
+test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per service allowing its topics and its own group only, mounted with the cluster CA', { skip }, () => {
+  // Which services publish to the event topic: the three command services. patient-management is
+  // the read model: it consumes every event and emits none (its only writes are dead letters).
+  const publishers = new Set(['reception', 'diagnosis', 'examination']);
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const [kafka] = find(objects, 'Kafka');
+    const listener = tlsListener(kafka!);
+    assert.equal(listener.tls, true, `${name}: TLS`);
+    assert.deepEqual(listener.authentication, { type: 'tls' }, `${name}: mutual TLS`);
+    assert.equal(listener.type, 'internal', name);
+    assert.equal(kafka!.spec.kafka.authorization?.type, 'simple', `${name}: ACLs enforced`);
+    const userOperator = kafka!.spec.entityOperator.userOperator;
+    assert.ok(userOperator, `${name}: the User Operator turns the KafkaUsers into certificates and ACLs`);
+    const secretPrefix = userOperator.secretPrefix ?? '';
+
+    const users = find(objects, 'KafkaUser');
+    assert.deepEqual(users.map((u) => u.metadata.name).sort(), [...backends].sort(), `${name}: one user per service that uses Kafka, none for the gateway`);
+    for (const service of backends) {
+      const where = `${name}/${service}`;
+      const deployment = one(objects, 'Deployment', service);
+      const env = containerEnv(objects, deployment);
+      const config = loadConfig(service, 8080, env);
+      const user = one(objects, 'KafkaUser', service);
+      assert.equal(user.metadata.labels?.['strimzi.io/cluster'], kafka!.metadata.name, where);
+      assert.deepEqual(user.spec.authentication, { type: 'tls' }, `${where}: a client certificate`);
+      assert.equal(user.spec.authorization.type, 'simple', where);
+      // Exactly these rules (Read and Write imply Describe): nothing with a prefix, no cluster or
+      // transactional resource, no other topic or group, no "All".
+      const acls = (user.spec.authorization.acls as Obj[]).map((acl) => {
+        assert.equal(acl.type ?? 'allow', 'allow', where);
+        assert.equal(acl.host ?? '*', '*', where);
+        return `${acl.resource.type} ${acl.resource.name} ${acl.resource.patternType ?? 'literal'}: ${[...acl.operations].sort().join(',')}`;
+      });
+      const topicOperations = publishers.has(service) ? 'Describe,Read,Write' : 'Describe,Read';
+      assert.deepEqual(acls.sort(), [
+        `group ${config.consumerGroup} literal: Describe,Read`,
+        `topic ${config.deadLetterTopic} literal: Describe,Write`,
+        `topic ${config.topic} literal: ${topicOperations}`,
+      ].sort(), `${where}: its topics, its own consumer group`);
+
+      // The settings the services read for TLS to Kafka, and the files they name, from the
+      // cluster CA's Secret and the user's own.
+      assert.equal(env.KAFKA_TLS, 'true', `${where}: KAFKA_TLS`);
+      assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_CA_FILE!), { secret: `${kafka!.metadata.name}-cluster-ca-cert`, key: 'ca.crt' }, `${where}: brokers verified against Strimzi's cluster CA`);
+      assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_CERT_FILE!), { secret: `${secretPrefix}${service}`, key: 'user.crt' }, `${where}: its own certificate`);
+      assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_KEY_FILE!), { secret: `${secretPrefix}${service}`, key: 'user.key' }, `${where}: its own key`);
+      for (const other of backends.filter((b) => b !== service)) {
+        assert.doesNotMatch(JSON.stringify(deployment.spec.template.spec.volumes), new RegExp(`"${secretPrefix}${other}"`), `${where}: never another service's certificate`);
+      }
+    }
+    const gateway = one(objects, 'Deployment', 'gateway');
+    assert.doesNotMatch(JSON.stringify(gateway.spec.template.spec), /kafka-user|cluster-ca-cert|KAFKA_TLS/, `${name}: the gateway has no Kafka credentials`);
+  }
+});
+
+test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNativePG\'s CA, and the server refuses plain connections', { skip }, async () => {
+  const { default: pg } = await import('pg');
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const cluster = one(objects, 'Cluster', 'postgres');
+    assert.ok((cluster.spec.postgresql.pg_hba as string[]).includes('hostnossl all all all reject'), `${name}: no connection without TLS`);
+    for (const service of backends) {
+      const where = `${name}/${service}`;
+      const deployment = one(objects, 'Deployment', service);
+      const env = containerEnv(objects, deployment);
+      const url = new URL(env.DATABASE_URL!);
+      assert.equal(url.searchParams.get('sslmode'), 'verify-full', `${where}: the server's certificate and name are verified`);
+      const rootCert = url.searchParams.get('sslrootcert')!;
+      assert.deepEqual(fileSource(deployment, rootCert), { secret: `${cluster.metadata.name}-ca`, key: 'ca.crt' }, `${where}: trusts CloudNativePG's cluster CA, its certificate only`);
+
+      // The driver the services use reads the CA from that URL and verifies (no code needed).
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-pg-ca-'));
+      try {
+        fs.writeFileSync(path.join(dir, 'ca.crt'), 'sample CA');
+        url.searchParams.set('sslrootcert', path.join(dir, 'ca.crt'));
+        // The parameters the client connects with (the driver's, not in its type declarations).
+        const client = new pg.Client({ connectionString: url.toString() }) as unknown as { connectionParameters: { ssl: { ca?: string; rejectUnauthorized?: boolean } } };
+        const { ssl } = client.connectionParameters;
+        assert.equal(ssl.ca, 'sample CA', `${where}: pg loads the CA`);
+        assert.notEqual(ssl.rejectUnauthorized, false, `${where}: pg verifies`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+});
+
+// ---- network policies -----------------------------------------------------------------------
+
+/** A workload of the model: the pods of one kind (their namespace and labels), or an address outside the pod network. */
+type Workload = { name: string; namespace?: string; labels?: Record<string, string>; ip?: string; ports: string[] };
+
+/** Label selector semantics: matchLabels and matchExpressions, all of them. */
+function selects(selector: Obj | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
+  for (const expression of (selector.matchExpressions ?? []) as Obj[]) {
+    const has = Object.hasOwn(labels, expression.key);
+    const ok = { In: has && expression.values.includes(labels[expression.key]), NotIn: !has || !expression.values.includes(labels[expression.key]), Exists: has, DoesNotExist: !has }[expression.operator as string];
+    assert.notEqual(ok, undefined, `operator ${expression.operator}`);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function inCidr(ip: string, cidr: string): boolean {
+  const value = (address: string) => address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(value(ip) / size) === Math.floor(value(base!) / size);
+}
+
+/** Whether a peer of a rule (podSelector, namespaceSelector, ipBlock) is this workload. */
+function peerIs(peer: Obj, policyNamespace: string, workload: Workload): boolean {
+  if (peer.ipBlock) {
+    // Only addresses outside the pod network are meant: what an ipBlock does to pod addresses is
+    // up to the network plugin, and no policy here relies on it.
+    return workload.ip !== undefined && inCidr(workload.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c: string) => inCidr(workload.ip!, c));
+  }
+  if (workload.namespace === undefined) return false;
+  const namespaceMatches = peer.namespaceSelector ? selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': workload.namespace }) : workload.namespace === policyNamespace;
+  return namespaceMatches && selects(peer.podSelector, workload.labels ?? {});
+}
+
+function portIn(rulePorts: Obj[] | undefined, port: string): boolean {
+  if (!rulePorts || rulePorts.length === 0) return true;
+  const [number, protocol] = port.split('/');
+  return rulePorts.some((p) => {
+    assert.ok(p.port === undefined || typeof p.port === 'number', `port ${p.port}: numbers only, so the policy says what it opens`);
+    return (p.protocol ?? 'TCP') === protocol && (p.port === undefined || (p.endPort ? Number(number) >= p.port && Number(number) <= p.endPort : p.port === Number(number)));
+  });
+}
+
+/** One side of a connection: allowed when no policy isolates the pod that way, else by the policies whose rules allow it. */
+function side(policies: Obj[], type: 'Ingress' | 'Egress', pod: Workload, peer: Workload, port: string): { allowed: boolean; by: string[] } {
+  if (pod.namespace === undefined) return { allowed: true, by: [] };
+  const isolating = policies.filter((p) => p.metadata.namespace === pod.namespace && (p.spec.policyTypes as string[]).includes(type) && selects(p.spec.podSelector, pod.labels ?? {}));
+  if (isolating.length === 0) return { allowed: true, by: [] };
+  const by = isolating.filter((p) => ((type === 'Ingress' ? p.spec.ingress : p.spec.egress) ?? []).some((rule: Obj) => {
+    const peers = (type === 'Ingress' ? rule.from : rule.to) as Obj[] | undefined;
+    return portIn(rule.ports, port) && (!peers || peers.length === 0 || peers.some((candidate) => peerIs(candidate, p.metadata.namespace!, peer)));
+  }));
+  return { allowed: by.length > 0, by: by.map((p) => `${p.metadata.name} (${type.toLowerCase()})`) };
+}
+
+/**
+ * The cluster around the workflow: the pods of the namespace, as the operators and Istio's injector
+ * label them, the pods of the other namespaces the workflow talks to (their standard installs'
+ * labels), a stranger in each, and addresses outside the pod network.
+ */
+function clusterModel(objects: Obj[]): Record<string, Workload> {
+  const sidecar = (template: Obj) => (template.metadata?.annotations?.['sidecar.istio.io/inject'] === 'false' ? {} : { 'security.istio.io/tlsMode': 'istio' });
+  const kafka = find(objects, 'Kafka')[0]!.metadata.name;
+  const pool = find(objects, 'KafkaNodePool')[0]!;
+  const postgres = one(objects, 'Cluster', 'postgres').metadata.name;
+  const model: Record<string, Workload> = {};
+  for (const deployment of find(objects, 'Deployment')) {
+    const template = deployment.spec.template;
+    model[deployment.metadata.name] = { name: deployment.metadata.name, namespace: 'medical', labels: { ...template.metadata.labels, ...sidecar(template) }, ports: ['8080/TCP', '15020/TCP', '15090/TCP', '15021/TCP'] };
+  }
+  for (const job of find(objects, 'Job')) {
+    model[job.metadata.name] = { name: job.metadata.name, namespace: 'medical', labels: { ...job.spec.template.metadata.labels, ...sidecar(job.spec.template) }, ports: [] };
+  }
+  const strimzi = { 'strimzi.io/cluster': kafka, 'strimzi.io/kind': 'Kafka' };
+  const listenerPorts = (find(objects, 'Kafka')[0]!.spec.kafka.listeners as Obj[]).map((l) => `${l.port}/TCP`);
+  model['kafka'] = {
+    name: 'kafka', namespace: 'medical', labels: { ...strimzi, 'strimzi.io/name': `${kafka}-kafka`, 'strimzi.io/pool-name': pool.metadata.name, 'strimzi.io/broker-role': 'true', 'strimzi.io/controller-role': 'true' },
+    ports: ['9090/TCP', '9091/TCP', '8443/TCP', ...listenerPorts],
+  };
+  model['entity-operator'] = { name: 'entity-operator', namespace: 'medical', labels: { ...strimzi, 'strimzi.io/name': `${kafka}-entity-operator` }, ports: ['8080/TCP', '8081/TCP'] };
+  model['postgres'] = { name: 'postgres', namespace: 'medical', labels: { 'cnpg.io/cluster': postgres, 'cnpg.io/podRole': 'instance', 'cnpg.io/instanceRole': 'primary', role: 'primary' }, ports: ['5432/TCP', '8000/TCP', '9187/TCP'] };
+  model['postgres-join-job'] = { name: 'postgres-join-job', namespace: 'medical', labels: { 'cnpg.io/cluster': postgres, 'cnpg.io/jobRole': 'join' }, ports: [] };
+  // `kubectl run` in the namespace: injected, otherwise nobody.
+  model['stranger'] = { name: 'stranger', namespace: 'medical', labels: { run: 'debug', 'security.istio.io/tlsMode': 'istio' }, ports: ['8080/TCP'] };
+  const elsewhere: Workload[] = [
+    { name: 'ingress-gateway', namespace: 'istio-system', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' }, ports: ['8080/TCP', '8443/TCP', '15021/TCP'] },
+    { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', istio: 'pilot' }, ports: ['15010/TCP', '15012/TCP', '15014/TCP', '15017/TCP'] },
+    { name: 'prometheus', namespace: 'istio-system', labels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'server' }, ports: ['9090/TCP'] },
+    { name: 'jaeger', namespace: 'istio-system', labels: { app: 'jaeger' }, ports: ['4317/TCP', '4318/TCP', '9411/TCP', '16686/TCP'] },
+    { name: 'kiali', namespace: 'istio-system', labels: { app: 'kiali', 'app.kubernetes.io/name': 'kiali' }, ports: ['20001/TCP'] },
+    { name: 'grafana', namespace: 'istio-system', labels: { 'app.kubernetes.io/name': 'grafana' }, ports: ['3000/TCP'] },
+    { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, ports: ['53/UDP', '53/TCP', '9153/TCP'] },
+    { name: 'strimzi-operator', namespace: 'strimzi', labels: { name: 'strimzi-cluster-operator', 'strimzi.io/kind': 'cluster-operator' }, ports: ['8080/TCP'] },
+    { name: 'cnpg-operator', namespace: 'cnpg-system', labels: { 'app.kubernetes.io/name': 'cloudnative-pg' }, ports: ['9443/TCP', '8080/TCP'] },
+    { name: 'stranger-elsewhere', namespace: 'default', labels: { app: 'stranger', 'strimzi.io/kind': 'Kafka', istio: 'pilot' }, ports: ['8080/TCP'] },
+    // Outside the pod network: the API server (AKS: a public address), the internet (Entra ID
+    // among it), and a private address of the hospital's network.
+    { name: 'kube-apiserver', ip: '203.0.113.10', ports: ['443/TCP', '6443/TCP', '8443/TCP'] },
+    { name: 'internet', ip: '198.51.100.20', ports: ['80/TCP', '443/TCP', '5432/TCP', '9093/TCP'] },
+    { name: 'private-network', ip: '10.1.2.3', ports: ['443/TCP', '5432/TCP', '22/TCP'] },
+  ];
+  for (const workload of elsewhere) model[workload.name] = workload;
+  return model;
+}
+
+type Flow = { name: string; from: Workload[]; to: Workload[]; ports: string[] };
+
+/** Every flow the workflow has, from what each part talks to (README "Deploy to Kubernetes", base/network-policies.yaml). */
+function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
+  const backendPods = backends.map((b) => m[b]!);
+  const servicePods = services.map((s) => m[s]!);
+  const medical = Object.values(m).filter((w) => w.namespace === 'medical');
+  const injected = medical.filter((w) => w.labels?.['security.istio.io/tlsMode'] === 'istio');
+  const outside = [m['kube-apiserver']!, m['internet']!, m['private-network']!];
+  const apiPorts = ['443/TCP', '6443/TCP', '8443/TCP'];
+  const flows: Flow[] = [
+    { name: 'allow-dns', from: medical, to: [m['kube-dns']!], ports: ['53/UDP', '53/TCP'] },
+    { name: 'allow-istiod', from: injected, to: [m['istiod']!], ports: ['15012/TCP'] },
+    { name: 'allow-ingress-gateway-to-gateway', from: [m['ingress-gateway']!], to: [m['gateway']!], ports: ['8080/TCP'] },
+    { name: 'allow-gateway-to-services', from: [m['gateway']!], to: backendPods, ports: ['8080/TCP'] },
+    { name: 'allow-services-to-kafka', from: backendPods, to: [m['kafka']!], ports: ['9093/TCP'] },
+    { name: 'allow-services-to-postgres', from: backendPods, to: [m['postgres']!], ports: ['5432/TCP'] },
+    { name: 'allow-services-to-jaeger', from: servicePods, to: [m['jaeger']!], ports: ['4318/TCP'] },
+    { name: 'allow-prometheus-scrape', from: [m['prometheus']!], to: injected, ports: ['15020/TCP', '15090/TCP'] },
+    { name: 'allow-kafka-to-kafka', from: [m['kafka']!], to: [m['kafka']!], ports: ['9090/TCP', '9091/TCP'] },
+    { name: 'allow-entity-operator-to-kafka', from: [m['entity-operator']!], to: [m['kafka']!], ports: ['9091/TCP'] },
+    { name: 'allow-strimzi-operator-to-kafka', from: [m['strimzi-operator']!], to: [m['kafka']!], ports: ['9090/TCP', '9091/TCP', '8443/TCP'] },
+    { name: 'allow-postgres-to-postgres', from: [m['postgres']!, m['postgres-join-job']!], to: [m['postgres']!], ports: ['5432/TCP', '8000/TCP'] },
+    { name: 'allow-cnpg-operator-to-postgres', from: [m['cnpg-operator']!], to: [m['postgres']!], ports: ['5432/TCP', '8000/TCP'] },
+    // NetworkPolicy cannot name the API server: these open its ports to any address.
+    { name: 'allow-entity-operator-to-kube-apiserver', from: [m['entity-operator']!], to: outside, ports: apiPorts },
+    { name: 'allow-postgres-to-kube-apiserver', from: [m['postgres']!, m['postgres-join-job']!], to: outside, ports: apiPorts },
+  ];
+  if (m['load']) flows.push({ name: 'allow-load-test-to-gateway', from: [m['load']!], to: [m['gateway']!], ports: ['8080/TCP'] });
+  if (overlayName === 'local') {
+    // The gateway is the identity provider: every service and the gateway itself fetch its keys, and istiod the mesh's.
+    flows.push({ name: 'allow-services-to-dev-identity-provider', from: servicePods, to: [m['gateway']!], ports: ['8080/TCP'] });
+    flows.push({ name: 'allow-istiod-to-dev-identity-provider', from: [m['istiod']!], to: [m['gateway']!], ports: ['8080/TCP'] });
+  } else {
+    // Entra ID on the internet: HTTPS to public addresses (AKS's API server has one too), never
+    // to private ones.
+    flows.push({ name: 'allow-services-to-oidc-issuer', from: servicePods, to: [m['internet']!, m['kube-apiserver']!], ports: ['443/TCP'] });
+    // Rack awareness: each broker's init container reads its node's zone.
+    flows.push({ name: 'allow-kafka-to-kube-apiserver', from: [m['kafka']!], to: outside, ports: ['443/TCP'] });
+  }
+  return flows;
+}
+
+test('network policies: everything in the namespace denied both ways, then exactly the real flows, each allowed by policies named after it', { skip }, () => {
+  const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
+  for (const name of overlays) {
+    const objects = [...overlay(name), ...load];
+    const policies = find(objects, 'NetworkPolicy');
+    for (const policy of policies) {
+      assert.equal(policy.metadata.namespace, 'medical', `${name}: ${policy.metadata.name}`);
+      assert.ok(Array.isArray(policy.spec.policyTypes) && policy.spec.policyTypes.length > 0, `${name}: ${policy.metadata.name} states its policyTypes`);
+    }
+    const deny = one(objects, 'NetworkPolicy', 'default-deny');
+    assert.deepEqual([deny.spec.podSelector, [...deny.spec.policyTypes].sort(), deny.spec.ingress, deny.spec.egress], [{}, ['Egress', 'Ingress'], undefined, undefined], `${name}: default-deny isolates every pod both ways`);
+
+    const model = clusterModel(objects);
+    const flows = realFlows(name, model);
+    const key = (from: Workload, to: Workload, port: string) => `${from.name} -> ${to.name}:${port}`;
+    const expected = new Map<string, string[]>();
+    for (const flow of flows) {
+      for (const from of flow.from) {
+        for (const to of flow.to) {
+          for (const port of flow.ports.filter((p) => to.ports.includes(p))) expected.set(key(from, to, port), [...(expected.get(key(from, to, port)) ?? []), flow.name]);
+        }
+      }
+      assert.ok(flow.to.some((to) => flow.ports.some((p) => to.ports.includes(p))), `${name}: ${flow.name} reaches a port`);
+    }
+
+    const allowed = new Map<string, string[]>();
+    // Each half on its own too: an ingress policy open to more than its flow is a hole the day
+    // the other side's egress policy widens (or a pod without one appears), and the other way.
+    const halfOpen: string[] = [];
+    const used = new Set<string>();
+    const workloads = Object.values(model);
+    for (const from of workloads) {
+      for (const to of workloads) {
+        if (from.namespace !== 'medical' && to.namespace !== 'medical') continue;
+        for (const port of to.ports) {
+          const egress = from.namespace === 'medical' ? side(policies, 'Egress', from, to, port) : { allowed: true, by: [] };
+          const ingress = to.namespace === 'medical' ? side(policies, 'Ingress', to, from, port) : { allowed: true, by: [] };
+          const connection = key(from, to, port);
+          if (egress.allowed && ingress.allowed) allowed.set(connection, [...egress.by, ...ingress.by]);
+          if (!expected.has(connection) && ((from.namespace === 'medical' && egress.by.length > 0) || (to.namespace === 'medical' && ingress.by.length > 0))) {
+            halfOpen.push(`${connection} (${[...egress.by, ...ingress.by].join(', ')})`);
+          }
+        }
+      }
+    }
+    const unexpected = [...allowed.keys()].filter((k) => !expected.has(k));
+    const missing = [...expected.keys()].filter((k) => !allowed.has(k));
+    assert.deepEqual(unexpected, [], `${name}: allowed, but no flow of the workflow`);
+    assert.deepEqual(missing, [], `${name}: a flow of the workflow the policies do not allow`);
+    assert.deepEqual(halfOpen, [], `${name}: one half of a connection that is no flow of the workflow is open`);
+
+    // Each connection is allowed by policies whose names say its flow (and the side they are on).
+    for (const [connection, by] of allowed) {
+      const flowNames = expected.get(connection)!;
+      for (const policy of by) {
+        const [policyName, sideName] = policy.split(' ') as [string, string];
+        const named = flowNames.some((f) => policyName === f || policyName === `${f}-${sideName.slice(1, -1)}`);
+        assert.ok(named, `${name}: ${connection} is allowed by ${policy}, which is not named after its flow (${flowNames.join(', ')})`);
+        used.add(policyName);
+      }
+    }
+    // No policy that allows nothing of the model (a leftover, or a selector that matches no pod).
+    for (const policy of policies) if (policy.metadata.name !== 'default-deny') assert.ok(used.has(policy.metadata.name), `${name}: ${policy.metadata.name} allows no flow`);
   }
 });
