@@ -57,6 +57,7 @@ const BENCH_ENV = {
   EVENT_RETRY_BASE_DELAY_MS: '200',
   // The load comes from one address, far above any per-client limit; tokens outlive the run.
   RATE_LIMIT_PER_MINUTE: '0',
+  ADDRESS_RATE_LIMIT_PER_MINUTE: '0',
   AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '0',
   DEV_TOKEN_LIFETIME_SECONDS: '86400',
 };

@@ -386,6 +386,7 @@ export const TEST_ENV = {
   EVENT_RETRY_BASE_DELAY_MS: '20',
   // The chaos and replicas tests send many requests from one address; the rate limit's own test sets it.
   RATE_LIMIT_PER_MINUTE: '0',
+  ADDRESS_RATE_LIMIT_PER_MINUTE: '0',
   // Every test system logs in once per role, the load test's runs once each: no limit on logins either.
   AUTH_TOKEN_RATE_LIMIT_PER_MINUTE: '0',
   // Tokens outlive a test file, so one fetched before the gateway is stopped still serves.
