@@ -10,7 +10,7 @@ import {
   RejectDiagnosisBody,
 } from '@medical/contracts';
 import type { App, ServiceContext } from '@medical/platform';
-import { deskContext } from '../app/access.ts';
+import { deskContext, type DeskContext } from '../app/access.ts';
 import { completeDiagnosis, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
 import { openDiagnosis, worklist } from '../app/reads.ts';
 import type { DiagnosisDatabase } from '../db/schema.ts';
@@ -25,7 +25,12 @@ const ONE_DIAGNOSIS_ROUTES = ['/diagnoses/:id', '/diagnoses/:id/prescriptions', 
 
 export function diagnosisRoutes(app: App, serviceContext: ServiceContext<DiagnosisDatabase>): void {
   const context = deskContext(serviceContext, ONE_DIAGNOSIS_ROUTES);
+  readRoutes(app, context);
+  commandRoutes(app, context);
+}
 
+/** The worklist and one diagnosis. */
+function readRoutes(app: App, context: DeskContext): void {
   app.get(
     '/diagnoses',
     {
@@ -46,7 +51,10 @@ export function diagnosisRoutes(app: App, serviceContext: ServiceContext<Diagnos
     },
     async (request) => openDiagnosis(context, requesterOf(request), request.params.id),
   );
+}
 
+/** The doctor's commands on one diagnosis. */
+function commandRoutes(app: App, context: DeskContext): void {
   app.post(
     '/diagnoses/:id/prescriptions',
     {

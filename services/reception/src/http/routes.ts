@@ -21,6 +21,15 @@ const tags = ['receptions'];
 /** Every answer's reception as the caller may see it: the desk sees the doctor's outcome, not the opinion (contracts' receptionSeenBy). */
 const seenBy = (request: Parameters<typeof grantedRoles>[0]) => (reception: ReceptionView) => receptionSeenBy(grantedRoles(request), reception);
 
+/** The visit's department: one of the hospital's (else a 400 naming the field), the default one when none is given. */
+function departmentOf(context: ServiceContext<ReceptionDatabase>, given: string | undefined): string {
+  const { departments } = context.config;
+  const department = given ?? departments.defaultDepartment;
+  if (departments.has(department)) return department;
+  const known = departments.departments.map((d) => d.code).join(', ');
+  throw validationProblem('the body is invalid', [{ field: 'department', in: 'body', message: `must be one of the hospital's departments: ${known}` }]);
+}
+
 export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatabase>): void {
   const db = context.database.db;
 
@@ -28,11 +37,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     '/receptions',
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
-      const department = request.body.department ?? context.config.departments.defaultDepartment;
-      if (!context.config.departments.has(department)) {
-        const known = context.config.departments.departments.map((d) => d.code).join(', ');
-        throw validationProblem('the body is invalid', [{ field: 'department', in: 'body', message: `must be one of the hospital's departments: ${known}` }]);
-      }
+      const department = departmentOf(context, request.body.department);
       const reception = await registerReception(context, requestOrigin(request), { ...request.body, department });
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
