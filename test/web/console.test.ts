@@ -4,9 +4,13 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import {
   getVisit,
+  inServiceDatabase,
   ok,
+  registerVisit,
   useTestSystem,
   visitWithPendingExamination,
+  waitFor,
+  waitForDiagnosis,
   waitForReception,
   waitForVisit,
   type Diagnosis,
@@ -18,6 +22,7 @@ import { assertAccessible } from './support/axe.ts';
 import { assertNoReload, launchBrowser, markDocument, openPage, screenshot, until, type OpenedPage, type ViewportName } from './support/browser.ts';
 import {
   consoleUrl,
+  DEMO_SURGEON,
   hasMessage,
   HOME_SCREEN,
   literally,
@@ -34,6 +39,7 @@ import {
   switchLanguage,
   t,
   type ConsolePage,
+  type DemoUser,
   type Language,
   type ScreenId,
   type StaffRole,
@@ -60,7 +66,7 @@ let opened: OpenedPage[] = [];
 
 const ROLES: readonly StaffRole[] = ['receptionist', 'doctor', 'examiner', 'manager'];
 
-async function open(role: StaffRole, options: { viewport?: ViewportName; bypassCSP?: boolean } = {}): Promise<ConsolePage> {
+async function open(role: StaffRole | DemoUser, options: { viewport?: ViewportName; bypassCSP?: boolean } = {}): Promise<ConsolePage> {
   const page = await openConsoleAs(browser, running.system.gatewayUrl, role, options);
   opened.push(page);
   return page;
@@ -426,6 +432,115 @@ describe('the staff console in Chromium (embedded profile)', () => {
     admin.errors.assertClean();
   });
 
+  test("a surgeon opens an internal-medicine diagnosis only by breaking the glass: the dialog, a cancel that opens nothing, a Korean reason, a prescription under it, and the steps on the board's timeline", { timeout: 90_000 }, async () => {
+    const { client } = running;
+    const patientName = '윤서준';
+    const patientId = uniquePatient('GLASS');
+    const reason = '응급실 이송 중 의식 저하, 내과 당직의 연락 불가';
+    // An internal-medicine visit with an examination pending, set up through the API (the desk, the internist).
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'ECG', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '흉통' });
+    const internalMedicine = DEFAULT_DEPARTMENT.name;
+
+    // The surgeon (`doctor-surgery`, signed in by username): the worklist is surgery's, so the visit is not on it.
+    const surgeon = await open(DEMO_SURGEON);
+    const page = surgeon.page;
+    await page.locator('table[aria-labelledby="doctor-worklist-heading"]:not([aria-busy])').waitFor();
+    assert.equal(await rowOf(page, 'diagnosis-id', diagnosis.id).count(), 0, "another department's diagnosis is not on the surgeon's worklist");
+
+    // Opened by its number: refused by the server (403 outside the department), so the console asks.
+    const number = page.getByRole('textbox', { name: literally(t('ko', 'doctor.open.id')) });
+    const openButton = page.getByRole('button', { name: t('ko', 'doctor.open.submit'), exact: true });
+    const dialog = page.getByRole('dialog', { name: t('ko', 'doctor.breakGlass.title', { id: diagnosis.id }), exact: true });
+    await number.fill(String(diagnosis.id));
+    await openButton.click();
+    await dialog.waitFor();
+    // It names the department in the console's language, says the access is recorded and reviewed, and asks for the reason.
+    await dialog.getByText(t('ko', 'doctor.breakGlass.outside', { department: internalMedicine.ko }), { exact: true }).waitFor();
+    await dialog.getByText(t('ko', 'doctor.breakGlass.recorded'), { exact: true }).waitFor();
+    assert.equal(await dialog.getAttribute('aria-modal'), 'true');
+    assert.match((await accessibleDescription(dialog)) ?? '', literally(t('ko', 'doctor.breakGlass.recorded')), 'the dialog is described by its explanation');
+    const reasonField = dialog.getByLabel(t('ko', 'doctor.breakGlass.reason'));
+    await until(async () => assert.ok(await isFocused(reasonField)), 'the focus is on the reason');
+    // The reason is required: confirming without one is refused on the field.
+    const confirm = dialog.getByRole('button', { name: t('ko', 'doctor.breakGlass.confirm'), exact: true });
+    await confirm.click();
+    await dialog.locator('#break-glass-reason[aria-invalid="true"]').waitFor();
+    assert.match((await accessibleDescription(reasonField)) ?? '', literally(t('ko', 'validation.required')));
+    await screenshot(page, 'console-break-glass-dialog-ko');
+
+    // Cancelled: nothing opened, nothing said, the focus back on the button that asked.
+    await dialog.getByRole('button', { name: t('ko', 'doctor.breakGlass.cancel'), exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText(t('ko', 'doctor.detail.none'), { exact: true }).waitFor();
+    assert.equal(await page.locator('section[data-diagnosis-id]').count(), 0, 'no diagnosis opened after cancelling');
+    assert.equal(await page.getByRole('alert').count(), 0, 'cancelling is no error');
+    await until(async () => assert.ok(await isFocused(openButton)), 'focus back on the open button');
+
+    // Again, with a reason in Korean: the diagnosis opens, marked as an emergency access.
+    await openButton.click();
+    await dialog.waitFor();
+    await reasonField.fill(reason);
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    const detail = rowOf(page, 'diagnosis-id', diagnosis.id).and(page.locator('section'));
+    await detail.getByRole('heading', { name: t('ko', 'doctor.detail.heading', { id: diagnosis.id, name: patientName }), exact: true }).waitFor();
+    await detail.locator(`tr[data-examination-id="${examination.id}"]`).filter({ hasText: t('ko', 'status.examination.REQUESTED') }).waitFor();
+    await detail.locator('[data-emergency="true"]').filter({ hasText: t('ko', 'doctor.breakGlass.notice', { department: internalMedicine.ko }) }).waitFor();
+    await screenshot(page, 'console-doctor-break-glass-ko');
+
+    // Acting on it is an access of its own, asked for again with the reason offered again: the prescription goes through
+    // (with a new Idempotency-Key: the first one keeps its 403). The diagnosis is not reloaded behind the doctor's back;
+    // the examination requested since is said to have changed the visit.
+    await detail.getByLabel(t('ko', 'doctor.prescribe.examinationType')).fill('CT');
+    await detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true }).click();
+    await dialog.waitFor();
+    assert.equal(await reasonField.inputValue(), reason, 'the reason given for this diagnosis is offered again');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    await toast(page, t('ko', 'doctor.prescribe.done', { type: 'CT' })).waitFor();
+    await detail.locator('tr[data-prescription-id]').filter({ has: page.getByRole('rowheader', { name: 'CT', exact: true }) }).waitFor();
+    await detail.locator('[data-emergency="true"]').filter({ hasText: t('ko', 'doctor.breakGlass.changed') }).waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0, 'no refusal shown');
+
+    // The server read the reason as it was typed (sent percent-encoded), once per request: the cancelled one sent none.
+    const audited = (await inServiceDatabase(running, 'diagnosis', 'select command, actor_subject, break_glass_reason from audit_log where reception_id = ? and break_glass_reason is not null order by id', [reception.id])) as Array<Record<string, unknown>>;
+    assert.deepEqual(audited.map((row) => ({ ...row })), [
+      { command: 'diagnosis.read', actor_subject: 'dev:doctor-surgery', break_glass_reason: reason },
+      { command: 'diagnosis.prescribe', actor_subject: 'dev:doctor-surgery', break_glass_reason: reason },
+    ]);
+    type Step = { event: string; eventId: string; actor?: { subject: string; name?: string; role: string } };
+    const steps = await waitFor(
+      async () => ok(await client.as('manager').get<{ steps: Step[] }>(`/patientManagements/${reception.id}/timeline`)).steps,
+      (list) => list.filter((step) => step.event === 'BreakGlassAccessed').length >= 2,
+      { message: 'the break-glass steps on the visit\'s timeline' },
+    );
+    const glass = steps.filter((step) => step.event === 'BreakGlassAccessed');
+    assert.equal(glass.length, 2, JSON.stringify(steps));
+    for (const step of glass) assert.deepEqual([step.actor?.subject, step.actor?.role], ['dev:doctor-surgery', 'doctor']);
+
+    // The manager's board: the visit's timeline shows the step, named in Korean, by the surgeon, without the reason.
+    const manager = await open('manager');
+    const board = manager.page;
+    await board.getByRole('button', { name: t('ko', 'board.visit', { name: patientName, patientId, id: reception.id }), exact: true }).click();
+    const timeline = board.locator(`section.timeline[data-reception-id="${reception.id}"]`);
+    for (const { eventId } of glass) {
+      const step = timeline.locator(`tr[data-event="BreakGlassAccessed"][data-event-id="${eventId}"]`);
+      await step.waitFor();
+      const cells = await step.locator('td').allTextContents();
+      assert.ok(cells[0]?.startsWith(t('ko', 'board.timeline.events.BreakGlassAccessed')), `the step is named "${t('ko', 'board.timeline.events.BreakGlassAccessed')}": ${cells[0]}`);
+      assert.equal(cells.at(-1), t('ko', 'board.timeline.actorValue', { name: 'Demo Surgeon', role: t('ko', 'role.doctor') }));
+    }
+    const step = timeline.locator(`tr[data-event-id="${glass[0]!.eventId}"]`);
+    assert.doesNotMatch((await timeline.textContent()) ?? '', literally(reason), 'the timeline never shows the reason');
+    await screenshot(board, 'console-board-break-glass-ko');
+    // Named in English too.
+    await switchLanguage(board, 'ko');
+    await until(async () => assert.ok((await step.locator('td').first().textContent())?.startsWith(t('en', 'board.timeline.events.BreakGlassAccessed'))), 'the step named in English');
+
+    surgeon.errors.assertClean();
+    manager.errors.assertClean();
+  });
+
   for (const viewport of ['desktop', 'tablet'] as const) {
     test(`axe-core finds no serious or critical WCAG 2.1 A/AA violation on any screen or dialog (${viewport})`, { timeout: 90_000 }, async () => {
       const { client } = running;
@@ -434,6 +549,8 @@ describe('the staff console in Chromium (embedded profile)', () => {
       const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId: uniquePatient('AXE'), patientName });
       // A visit still at the desk, for the cancel dialog.
       const waiting = ok(await client.post<Reception>('/receptions', { patientId: uniquePatient('AXE'), patientName: '한가람' }), 201);
+      // A surgical visit, for the break-glass dialog of the internist (waited for as admin: not on the internist's list).
+      const surgical = await waitForDiagnosis(client.as('admin'), (await registerVisit(client, { patientId: uniquePatient('AXE'), patientName: '서하은', department: 'surgery' })).id);
 
       // Only these pages bypass the CSP: axe-core is injected as an inline script.
       const { page, errors } = await openBlank({ viewport, bypassCSP: true, label: `axe ${viewport}` });
@@ -466,6 +583,16 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await signIn(page, 'doctor');
       await prepare(page, 'doctor', 'ko', patientName, { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id });
       await check('doctor, a diagnosis open');
+      // Another department's diagnosis by its number: the break-glass dialog; Escape closes it and the open one stays.
+      await page.getByRole('textbox', { name: literally(t('ko', 'doctor.open.id')) }).fill(String(surgical.id));
+      const openButton = page.getByRole('button', { name: t('ko', 'doctor.open.submit'), exact: true });
+      await openButton.click();
+      await page.getByRole('dialog', { name: t('ko', 'doctor.breakGlass.title', { id: surgical.id }), exact: true }).waitFor();
+      await check('doctor, break-glass dialog open');
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await until(async () => assert.ok(await isFocused(openButton)), 'focus back on the button that opened the break-glass dialog');
+      await page.locator(`section[data-diagnosis-id="${diagnosis.id}"]`).getByRole('heading', { level: 2, name: t('ko', 'doctor.detail.heading', { id: diagnosis.id, name: patientName }), exact: true }).waitFor();
       await signOut(page);
 
       await signIn(page, 'examiner');

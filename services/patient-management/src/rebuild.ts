@@ -15,7 +15,7 @@ import { patientManagementService } from './service.ts';
 
 const definition = patientManagementService;
 // `npm run -w` runs in the workspace folder; the data lives where npm was invoked (the repo root).
-const env = { ...process.env, DATA_DIR: process.env.DATA_DIR ?? `${process.env.INIT_CWD ?? process.cwd()}/data` };
+const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: process.env.DATA_DIR ?? `${process.env.INIT_CWD ?? process.cwd()}/data` };
 const config = loadConfig(definition.name, definition.defaultPort, env);
 const logger = pino({ level: config.logLevel, base: { service: `${definition.name}-rebuild` } });
 
@@ -38,7 +38,11 @@ await transport.rewind(config.consumerGroup, config.topic);
 await transport.close();
 
 const started = Date.now();
-const service = await startService(definition, { ...env, HOST: '127.0.0.1', PORT: '0' });
+// The rebuild's own service answers nobody: it listens on loopback, on a free port, only to run
+// its consumer. It authenticates as the environment says; an environment that names no identity
+// provider (a developer's, beside `npm start`) gets the development one, which no request reaches.
+const authentication = env.AUTH_MODE?.trim() || env.OIDC_ISSUER?.trim() ? {} : { AUTH_MODE: 'dev' };
+const service = await startService(definition, { ...env, ...authentication, HOST: '127.0.0.1', PORT: '0' });
 for (;;) {
   const lag = await service.transport.lag(config.consumerGroup, config.topic);
   if (lag.every((p) => p.lag === 0)) break;

@@ -253,12 +253,17 @@ export type SystemState = {
   visits: Visit[];
 };
 
+/**
+ * Every resource of the system, read as admin: the one role that sees every department's
+ * diagnoses and every clinical text (the desk and the manager see less: minimum necessary).
+ */
 export async function readSystemState(client: Client): Promise<SystemState> {
+  const admin = client.as('admin');
   return {
-    receptions: await listAll<Reception>(client, '/receptions'),
-    diagnoses: await listAll<Diagnosis>(client, '/diagnoses'),
-    examinations: await listAll<Examination>(client, '/examinations'),
-    visits: await listAll<Visit>(client, '/patientManagements'),
+    receptions: await listAll<Reception>(admin, '/receptions'),
+    diagnoses: await listAll<Diagnosis>(admin, '/diagnoses'),
+    examinations: await listAll<Examination>(admin, '/examinations'),
+    visits: await listAll<Visit>(admin, '/patientManagements'),
   };
 }
 

@@ -20,6 +20,20 @@ export const DEMO_PASSWORD = 'demo';
 export type StaffRole = 'receptionist' | 'doctor' | 'examiner' | 'manager' | 'admin';
 export type ScreenId = 'reception' | 'doctor' | 'examiner' | 'board';
 
+/**
+ * A demo user of the gateway's development identity provider: each role's own (the username is
+ * the role) or another one, such as the surgeon. Where a test takes a role, it takes a user too.
+ */
+export type DemoUser = { username: string; role: StaffRole };
+
+/** The second demo doctor, who works in surgery (the demo `doctor` works in internal medicine). */
+export const DEMO_SURGEON: DemoUser = { username: 'doctor-surgery', role: 'doctor' };
+
+/** The user signing in: a role's own demo user, or the one given. */
+export function demoUser(who: StaffRole | DemoUser): DemoUser {
+  return typeof who === 'string' ? { username: who, role: who } : who;
+}
+
 /** The screen each role lands on (the only one it has; the admin's first of four). */
 export const HOME_SCREEN: Record<StaffRole, ScreenId> = {
   receptionist: 'reception',
@@ -110,13 +124,15 @@ export function liveIndicator(page: Page, language: Language = 'ko'): Locator {
 }
 
 /**
- * Signs `role` in on the sign-in screen (the page shows it) and waits for the role's screen, and
- * for the live stream to be connected: a screen not yet live could miss a change the test makes.
+ * Signs a role's demo user (or the user given, by username) in on the sign-in screen (the page
+ * shows it) and waits for the role's screen, and for the live stream to be connected: a screen
+ * not yet live could miss a change the test makes.
  */
-export async function signIn(page: Page, role: StaffRole, language: Language = 'ko'): Promise<void> {
-  await submitSignIn(page, role, DEMO_PASSWORD, language);
-  await showsUp(page, screenHeading(page, HOME_SCREEN[role], language), `the ${HOME_SCREEN[role]} screen of the ${role}`);
-  await showsUp(page, liveIndicator(page, language), `the live indicator of the ${role}'s console saying "${t(language, 'live.live')}"`);
+export async function signIn(page: Page, who: StaffRole | DemoUser, language: Language = 'ko'): Promise<void> {
+  const { username, role } = demoUser(who);
+  await submitSignIn(page, username, DEMO_PASSWORD, language);
+  await showsUp(page, screenHeading(page, HOME_SCREEN[role], language), `the ${HOME_SCREEN[role]} screen of ${username} (${role})`);
+  await showsUp(page, liveIndicator(page, language), `the live indicator of ${username}'s console saying "${t(language, 'live.live')}"`);
 }
 
 /** Signs out (the header's button) and waits for the sign-in screen. */
@@ -125,19 +141,20 @@ export async function signOut(page: Page, language: Language = 'ko'): Promise<vo
   await page.getByRole('heading', { level: 1, name: t(language, 'signIn.title'), exact: true }).waitFor();
 }
 
-export type ConsolePage = OpenedPage & { role: StaffRole };
+export type ConsolePage = OpenedPage & { role: StaffRole; username: string };
 
-/** A new browser context with the console open and `role` signed in, on its home screen. */
-export async function openConsoleAs(browser: Browser, gatewayUrl: string, role: StaffRole, options: OpenPageOptions = {}): Promise<ConsolePage> {
-  const opened = await openPage(browser, { label: role, ...options });
+/** A new browser context with the console open and `role`'s demo user (or the user given) signed in, on its home screen. */
+export async function openConsoleAs(browser: Browser, gatewayUrl: string, who: StaffRole | DemoUser, options: OpenPageOptions = {}): Promise<ConsolePage> {
+  const user = demoUser(who);
+  const opened = await openPage(browser, { label: user.username, ...options });
   try {
     await openSignIn(opened.page, gatewayUrl);
-    await signIn(opened.page, role);
+    await signIn(opened.page, user);
   } catch (error) {
     await opened.close();
     throw error;
   }
-  return { ...opened, role };
+  return { ...opened, ...user };
 }
 
 /** The language switch of the header (named in the language it switches to) clicked, and the switch done. */

@@ -1,3 +1,4 @@
+import { breakGlassHeader, breakGlassHeaderValue } from './breakGlass.ts';
 import { ApiError, NetworkError, readProblem } from './problem.ts';
 
 /**
@@ -20,6 +21,8 @@ export type RequestOptions = {
   form?: FormData;
   /** Sent as `Idempotency-Key` so a retried submission is applied once. */
   idempotencyKey?: string;
+  /** The doctor's reason for opening or acting on another department's diagnosis, sent (percent-encoded) as `Break-Glass`. */
+  breakGlass?: string;
   signal?: AbortSignal;
 };
 
@@ -28,6 +31,7 @@ async function send(path: string, options: RequestOptions, accept: string): Prom
   const token = hooks.getToken();
   if (token) headers.set('Authorization', `Bearer ${token}`);
   if (options.idempotencyKey) headers.set('Idempotency-Key', options.idempotencyKey);
+  if (options.breakGlass !== undefined) headers.set(breakGlassHeader, breakGlassHeaderValue(options.breakGlass));
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
     headers.set('Content-Type', 'application/json');

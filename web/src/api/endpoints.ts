@@ -28,19 +28,22 @@ export const confirmReception = (id: number, idempotencyKey: string) =>
   apiJson<ReceptionView>(`/receptions/${id}/confirm`, { method: 'POST', json: {}, idempotencyKey });
 
 // ---- doctor ----
+// A diagnosis of another department is a 403 (api/breakGlass.ts); `breakGlass`, the doctor's
+// reason, sends the request again as an emergency access, allowed and recorded.
 export const listDiagnoses = (status: DiagnosisStatus, signal?: AbortSignal) =>
   fetchAllPages<DiagnosisView>('/diagnoses', { status }, signal);
 
-export const getDiagnosis = (id: number, signal?: AbortSignal) => apiJson<DiagnosisView>(`/diagnoses/${id}`, { signal });
+export const getDiagnosis = (id: number, signal?: AbortSignal, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}`, { signal, breakGlass });
 
-export const prescribe = (id: number, body: { examinationType: string; instructions?: string }, idempotencyKey: string) =>
-  apiJson<DiagnosisView>(`/diagnoses/${id}/prescriptions`, { method: 'POST', json: body, idempotencyKey });
+export const prescribe = (id: number, body: { examinationType: string; instructions?: string }, idempotencyKey: string, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/prescriptions`, { method: 'POST', json: body, idempotencyKey, breakGlass });
 
-export const completeDiagnosis = (id: number, opinion: string, idempotencyKey: string) =>
-  apiJson<DiagnosisView>(`/diagnoses/${id}/complete`, { method: 'POST', json: { opinion }, idempotencyKey });
+export const completeDiagnosis = (id: number, opinion: string, idempotencyKey: string, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/complete`, { method: 'POST', json: { opinion }, idempotencyKey, breakGlass });
 
-export const rejectDiagnosis = (id: number, reason: string, idempotencyKey: string) =>
-  apiJson<DiagnosisView>(`/diagnoses/${id}/reject`, { method: 'POST', json: { reason }, idempotencyKey });
+export const rejectDiagnosis = (id: number, reason: string, idempotencyKey: string, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/reject`, { method: 'POST', json: { reason }, idempotencyKey, breakGlass });
 
 // ---- examinations ----
 export const listRequestedExaminations = (signal?: AbortSignal) =>

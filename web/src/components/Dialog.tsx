@@ -3,6 +3,8 @@ import { useTranslation } from 'react-i18next';
 
 type DialogProps = {
   title: string;
+  /** The id of the text that explains the dialog (aria-describedby), read out with its title. */
+  describedBy?: string;
   onClose: () => void;
   children: ReactNode;
 };
@@ -12,7 +14,7 @@ type DialogProps = {
  * and traps focus, Escape closes it (its `cancel` event), and focus returns to the control that
  * opened it. Render it only while open.
  */
-export function Dialog({ title, onClose, children }: DialogProps) {
+export function Dialog({ title, describedBy, onClose, children }: DialogProps) {
   const { t } = useTranslation();
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -42,6 +44,7 @@ export function Dialog({ title, onClose, children }: DialogProps) {
       className="dialog"
       aria-modal="true"
       aria-labelledby={titleId}
+      aria-describedby={describedBy}
       onCancel={(event) => {
         event.preventDefault();
         latestOnClose.current();

@@ -1,11 +1,17 @@
 import { useCallback, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { BreakGlassDeclined } from '../api/breakGlass.ts';
 import { ApiError } from '../api/problem.ts';
 import { describeError } from '../api/describeError.ts';
 
 export type Submission = {
-  /** Runs the write with this form's Idempotency-Key; resolves its answer, or undefined when it failed. */
-  submit: <T>(write: (idempotencyKey: string) => Promise<T>) => Promise<T | undefined>;
+  /**
+   * Runs the write with this form's Idempotency-Key; resolves its answer, or undefined when it
+   * failed. `newKey` replaces the key within the submission, for a write that sends the request
+   * again after a refusal (the server keeps the refusal under the first key): a retry of the
+   * submission then goes on with the new one.
+   */
+  submit: <T>(write: (idempotencyKey: string, newKey: () => string) => Promise<T>) => Promise<T | undefined>;
   submitting: boolean;
   /** The server's problem detail (or a fallback), for the form's alert. */
   error: string | undefined;
@@ -18,7 +24,8 @@ export type Submission = {
  * One form's submissions. The Idempotency-Key belongs to the submission, not to the click: a
  * double click is refused while one is in flight, and a retry after a lost answer (network
  * failure, 5xx, 503) sends the same key so the service applies it once. After a success or a
- * refusal (4xx) the next submission is a new one, with a new key.
+ * refusal (4xx) the next submission is a new one, with a new key. A break-glass the doctor
+ * declined (api/breakGlass.ts) is no failure to show: the form stays as it was.
  */
 export function useSubmission(): Submission {
   const { t } = useTranslation();
@@ -34,17 +41,22 @@ export function useSubmission(): Submission {
   }, []);
 
   const submit = useCallback(
-    async <T,>(write: (idempotencyKey: string) => Promise<T>): Promise<T | undefined> => {
+    async <T,>(write: (idempotencyKey: string, newKey: () => string) => Promise<T>): Promise<T | undefined> => {
       if (inFlight.current) return undefined;
       inFlight.current = true;
       key.current ??= crypto.randomUUID();
+      const newKey = () => (key.current = crypto.randomUUID());
       setSubmitting(true);
       reset();
       try {
-        const answer = await write(key.current);
+        const answer = await write(key.current, newKey);
         key.current = null;
         return answer;
       } catch (failure) {
+        if (failure instanceof BreakGlassDeclined) {
+          key.current = null; // it was answered (403): the next submission is a new one
+          return undefined;
+        }
         if (failure instanceof ApiError && failure.status < 500) key.current = null;
         setError(describeError(failure, t));
         if (failure instanceof ApiError) setFieldErrors(failure.fieldErrors());

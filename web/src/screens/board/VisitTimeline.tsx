@@ -13,6 +13,11 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
   const { t, i18n } = useTranslation();
   const { dateTime } = useHospitalTime();
   const english = i18n.resolvedLanguage === 'en';
+  // The current language's own name of an event, never another language's (no fallback).
+  const eventLabel = (event: string): string | undefined => {
+    const label: unknown = i18n.getResource(i18n.resolvedLanguage ?? 'ko', 'translation', `board.timeline.events.${event}`);
+    return typeof label === 'string' ? label : undefined;
+  };
   const receptionId = visit?.receptionId;
   // updatedAt: the board refetched the visit after a live event, so the timeline has a new step.
   const timeline = useLoader(
@@ -39,15 +44,17 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
                 <time dateTime={step.at}>{dateTime(step.at)}</time>
               </th>
               <td>
-                {/* In English, the service's own words, which carry the details (which examination,
-                    which outcome). In another language, the event's name in that language, with those
-                    words beneath it (marked as English for screen readers). */}
-                {english || !i18n.exists(`board.timeline.events.${step.event}`) ? (
+                {/* The event's name in the console's language when its message file names it (in
+                    Korean every event; in English only the emergency access, named so it stands
+                    out), with the service's own English words beneath, which carry the details (which
+                    examination, which outcome; marked as English for screen readers); else those
+                    words alone. */}
+                {eventLabel(step.event) === undefined ? (
                   <span className="primary-text">{step.description}</span>
                 ) : (
                   <>
-                    <span className="primary-text">{t(`board.timeline.events.${step.event}`)}</span>
-                    <span className="secondary-text" lang="en">
+                    <span className="primary-text">{eventLabel(step.event)}</span>
+                    <span className="secondary-text" lang={english ? undefined : 'en'}>
                       {step.description}
                     </span>
                   </>

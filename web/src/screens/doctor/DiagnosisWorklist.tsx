@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { DiagnosisView } from '../../api/types.ts';
 import { StatusText } from '../../components/StatusText.tsx';
@@ -5,10 +6,10 @@ import { WorklistTable } from '../../components/WorklistTable.tsx';
 import type { Loaded } from '../../hooks/useLoader.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 
-type WorklistProps = { worklist: Loaded<DiagnosisView[]>; selectedId: number | null; onSelect: (id: number) => void };
+type WorklistProps = { worklist: Loaded<DiagnosisView[]>; selectedId: number | null; onSelect: (id: number) => void; children?: ReactNode };
 
-/** Diagnoses waiting for the doctor (registered, examinations prescribed or done), oldest first. */
-export function DiagnosisWorklist({ worklist, selectedId, onSelect }: WorklistProps) {
+/** Diagnoses waiting for the doctor (registered, examinations prescribed or done), oldest first; `children` below the table. */
+export function DiagnosisWorklist({ worklist, selectedId, onSelect, children }: WorklistProps) {
   const { t } = useTranslation();
   const { time } = useHospitalTime();
   return (
@@ -49,6 +50,8 @@ export function DiagnosisWorklist({ worklist, selectedId, onSelect }: WorklistPr
           </td>
         </tr>
       )}
-    />
+    >
+      {children}
+    </WorklistTable>
   );
 }

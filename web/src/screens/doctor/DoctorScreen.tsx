@@ -1,41 +1,65 @@
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { getDiagnosis, listDiagnoses } from '../../api/endpoints.ts';
+import { useState } from 'react';
+import { listDiagnoses } from '../../api/endpoints.ts';
 import { openDiagnosisStatuses, type DiagnosisView } from '../../api/types.ts';
 import { useDebounced } from '../../hooks/useDebounced.ts';
 import { useLoader } from '../../hooks/useLoader.ts';
 import { useLiveEvents } from '../../live/LiveContext.tsx';
+import { BreakGlassProvider, useBreakGlass } from './BreakGlass.tsx';
 import { DiagnosisDetail } from './DiagnosisDetail.tsx';
 import { DiagnosisWorklist } from './DiagnosisWorklist.tsx';
+import { OpenDiagnosisForm } from './OpenDiagnosisForm.tsx';
+import { useDiagnosisDetail } from './useDiagnosisDetail.ts';
 
 async function loadWorklist(signal: AbortSignal): Promise<DiagnosisView[]> {
   const lists = await Promise.all(openDiagnosisStatuses.map((status) => listDiagnoses(status, signal)));
   return lists.flat().sort((a, b) => a.id - b.id);
 }
 
-/** The doctor's office: the open diagnoses, and the selected one with its results and decisions. */
+/**
+ * The doctor's office: the open diagnoses of their departments, one opened by its number (another
+ * department's only by breaking the glass), and the selected one with its results and decisions.
+ */
 export function DoctorScreen() {
+  return (
+    <BreakGlassProvider>
+      <DoctorOffice />
+    </BreakGlassProvider>
+  );
+}
+
+function DoctorOffice() {
   const { t } = useTranslation();
-  const [selectedId, setSelectedId] = useState<number | null>(null);
   // Bumped on every live refresh so the attachment lists of the selected diagnosis reload too.
   const [liveRound, setLiveRound] = useState(0);
   const worklist = useLoader(loadWorklist, []);
-  const detail = useLoader((signal) => (selectedId === null ? Promise.resolve(undefined) : getDiagnosis(selectedId, signal)), [selectedId]);
+  const detail = useDiagnosisDetail(useBreakGlass());
 
   const refresh = () => {
     worklist.reload();
     detail.reload();
     setLiveRound((round) => round + 1);
   };
+  // After a decision: the diagnosis as the command answered it (one opened in an emergency is not read again).
+  const changed = (view: DiagnosisView) => {
+    detail.answered(view);
+    refresh();
+  };
   // A result, an attachment or a cancellation may have reached any diagnosis: reload what is shown.
-  useLiveEvents(useDebounced(refresh));
+  const refreshLater = useDebounced(refresh);
+  useLiveEvents((event) => {
+    detail.noticeLive(event);
+    refreshLater();
+  });
 
   return (
     <div className="screen doctor-screen">
       <h1>{t('screens.doctor')}</h1>
       <div className="screen-grid">
-        <DiagnosisWorklist worklist={worklist} selectedId={selectedId} onSelect={setSelectedId} />
-        <DiagnosisDetail detail={detail} selectedId={selectedId} liveRound={liveRound} onChanged={refresh} />
+        <DiagnosisWorklist worklist={worklist} selectedId={detail.selectedId} onSelect={detail.select}>
+          <OpenDiagnosisForm onOpen={detail.select} />
+        </DiagnosisWorklist>
+        <DiagnosisDetail detail={detail} liveRound={liveRound} onChanged={changed} onReopen={detail.select} />
       </div>
     </div>
   );

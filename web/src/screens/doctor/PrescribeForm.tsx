@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { prescribe } from '../../api/endpoints.ts';
+import type { DiagnosisView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
 import { useToast } from '../../components/Toasts.tsx';
@@ -8,8 +9,15 @@ import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import { checkText, hasErrors, optionalText } from '../../forms/validation.ts';
 
+type PrescribeFormProps = {
+  diagnosisId: number;
+  /** Sends the prescription with the submission's key (again with the doctor's reason if it is another department's diagnosis). */
+  decide: (key: string, newKey: () => string, send: (key: string, reason?: string) => Promise<DiagnosisView>) => Promise<DiagnosisView>;
+  onPrescribed: (view: DiagnosisView) => void;
+};
+
 /** Prescribes an examination on the diagnosis: its type (required) and instructions for the examiner. */
-export function PrescribeForm({ diagnosisId, onPrescribed }: { diagnosisId: number; onPrescribed: () => void }) {
+export function PrescribeForm({ diagnosisId, decide, onPrescribed }: PrescribeFormProps) {
   const { t } = useTranslation();
   const notify = useToast();
   const submission = useSubmission();
@@ -29,12 +37,13 @@ export function PrescribeForm({ diagnosisId, onPrescribed }: { diagnosisId: numb
       return;
     }
     const type = examinationType.trim();
-    const answer = await submission.submit((key) => prescribe(diagnosisId, { examinationType: type, instructions: optionalText(instructions) }, key));
+    const body = { examinationType: type, instructions: optionalText(instructions) };
+    const answer = await submission.submit((key, newKey) => decide(key, newKey, (sent, reason) => prescribe(diagnosisId, body, sent, reason)));
     if (!answer) return;
     notify(t('doctor.prescribe.done', { type }));
     setExaminationType('');
     setInstructions('');
-    onPrescribed();
+    onPrescribed(answer);
   }
 
   return (

@@ -7,7 +7,7 @@ import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import { checkText } from '../../forms/validation.ts';
 
-type RequiredTextFormProps = {
+type RequiredTextFormProps<T> = {
   id: string;
   heading: string;
   label: string;
@@ -17,15 +17,17 @@ type RequiredTextFormProps = {
   danger?: boolean;
   /** The toast once the server accepted. */
   doneMessage: string;
-  write: (text: string, idempotencyKey: string) => Promise<unknown>;
-  onDone: () => void;
+  /** The call, given the trimmed text, the submission's key and how to replace it (useSubmission). */
+  write: (text: string, idempotencyKey: string, newKey: () => string) => Promise<T>;
+  /** The server's answer, once it accepted. */
+  onDone: (answer: T) => void;
 };
 
 /**
  * A decision that needs one clinical text (the opinion to complete, the reason to reject). The
  * server's refusal (the 409 while an examination is pending) shows under the button.
  */
-export function RequiredTextForm({ id, heading, label, submitLabel, field, danger = false, doneMessage, write, onDone }: RequiredTextFormProps) {
+export function RequiredTextForm<T>({ id, heading, label, submitLabel, field, danger = false, doneMessage, write, onDone }: RequiredTextFormProps<T>) {
   const { t } = useTranslation();
   const notify = useToast();
   const submission = useSubmission();
@@ -41,11 +43,11 @@ export function RequiredTextForm({ id, heading, label, submitLabel, field, dange
       submission.reset();
       return;
     }
-    const answer = await submission.submit((key) => write(text.trim(), key));
+    const answer = await submission.submit((key, newKey) => write(text.trim(), key, newKey));
     if (answer === undefined) return;
     setText('');
     notify(doneMessage);
-    onDone();
+    onDone(answer);
   }
 
   return (
