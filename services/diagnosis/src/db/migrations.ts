@@ -45,4 +45,10 @@ export const migrations: Migrations = {
       await db.schema.alterTable('diagnoses').addColumn('department', 'text').execute();
     },
   },
+  /** A doctor's worklist is filtered by department and ordered by id: read through this index, not a scan of every diagnosis. */
+  '0003_diagnoses_by_department': {
+    async up(db) {
+      await db.schema.createIndex('diagnoses_department').on('diagnoses').columns(['department', 'id']).execute();
+    },
+  },
 };
