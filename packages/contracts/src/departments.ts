@@ -6,8 +6,17 @@ import { Type, type Static } from 'typebox';
  * doctors work in theirs (their token's departments claim), and the queue numbers, waiting times
  * and the FHIR and HL7 feeds name a visit's department by its code.
  */
-export const DepartmentCode = Type.String({ pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$', maxLength: 40 });
+const DEPARTMENT_CODE_PATTERN = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
+const DEPARTMENT_CODE_MAX = 40;
+export const DepartmentCode = Type.String({ pattern: DEPARTMENT_CODE_PATTERN, maxLength: DEPARTMENT_CODE_MAX });
 export type DepartmentCode = Static<typeof DepartmentCode>;
+
+const departmentCode = new RegExp(DEPARTMENT_CODE_PATTERN);
+
+/** Whether `value` is a well-formed department code, by DepartmentCode's rule (not whether the hospital has it). */
+export function isDepartmentCode(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= DEPARTMENT_CODE_MAX && departmentCode.test(value);
+}
 
 export const Department = Type.Object(
   { code: DepartmentCode, name: Type.Object({ ko: Type.String({ minLength: 1, maxLength: 100 }), en: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) },

@@ -8,7 +8,7 @@ import {
   type JWTPayload,
   type RemoteJWKSet,
 } from 'jose';
-import { roles as staffRoles, type Role } from '@medical/contracts';
+import { isDepartmentCode, roles as staffRoles, type Role } from '@medical/contracts';
 import type { AuthConfig } from './auth-config.ts';
 import { DEFAULT_MAX_VERIFIED_TOKENS, VerifiedTokens, type ValidityWindow } from './verified-tokens.ts';
 
@@ -87,19 +87,19 @@ function claimAt(payload: JWTPayload, path: string): unknown {
  * provider's roles also hold `offline_access`, `uma_authorization` and other systems' roles.
  */
 export function rolesFromClaims(payload: JWTPayload, path: string): Role[] {
-  const value = claimAt(payload, path);
-  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
   const known = new Set<string>(staffRoles);
-  return [...new Set(names.filter((n): n is Role => typeof n === 'string' && known.has(n)))];
+  return [...new Set(claimNames(payload, path).filter((n): n is Role => typeof n === 'string' && known.has(n)))];
 }
-
-const DEPARTMENT_CODE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** The department codes a token names, in the same forms as roles; what is not a code is ignored. */
 export function departmentsFromClaims(payload: JWTPayload, path: string): string[] {
+  return [...new Set(claimNames(payload, path).filter(isDepartmentCode))];
+}
+
+/** The names a claim holds: an array's items, or one string's space-separated words; none otherwise. */
+function claimNames(payload: JWTPayload, path: string): unknown[] {
   const value = claimAt(payload, path);
-  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
-  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n.length <= 40 && DEPARTMENT_CODE.test(n)))];
+  return Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
 }
 
 function text(value: unknown, max: number): string | undefined {
