@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { SERVICE_NAMES, type ServiceName } from '../../scripts/lib/processes.ts';
-import { listAll, startTestSystem, waitForQuiescence, type Diagnosis, type Examination, type HttpReply, type Reception, type RequestOptions, type TestSystem, type Visit } from './helpers.ts';
+import { startTestSystem, waitForQuiescence, type HttpReply, type RequestOptions, type TestSystem } from './helpers.ts';
 import { readEventRecords, recordsByKey } from './support/event-records.ts';
 import { DedicatedKafkaBroker, dedicatedKafkaSkipReason } from './support/kafka-broker.ts';
 import { DedicatedPostgres, dedicatedPostgresSkipReason } from './support/postgres-cluster.ts';
-import { RecordingClient, assertEndState, driveVisit, expectedEventTypes, planFor, type DrivenVisit } from './support/visits.ts';
+import { RecordingClient, assertEndState, driveVisit, expectedEventTypes, planFor, readSystemState, type DrivenVisit } from './support/visits.ts';
 
 /**
  * Chaos (DESIGN.md section 1: nothing is lost and nothing is applied twice): a steady stream of
@@ -70,10 +70,7 @@ type Tally = { visits: number; faults: Faults; lost: number; doubled: number; re
  * and the event log (assertEndState then names every problem).
  */
 async function tally(client: RetryingClient, system: TestSystem, driven: DrivenVisit[]): Promise<{ lost: number; doubled: number }> {
-  const receptions = await listAll<Reception>(client, '/receptions');
-  const diagnoses = await listAll<Diagnosis>(client, '/diagnoses');
-  const examinations = await listAll<Examination>(client, '/examinations');
-  const visits = await listAll<Visit>(client, '/patientManagements');
+  const { receptions, diagnoses, examinations, visits } = await readSystemState(client);
   const byKey = recordsByKey(await readEventRecords(system.env));
   let lost = 0;
   let doubled = Math.max(0, receptions.length - driven.length);
