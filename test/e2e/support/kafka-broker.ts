@@ -107,11 +107,10 @@ export class DedicatedKafkaBroker {
     let controllerPort = await freePort();
     while (controllerPort === port) controllerPort = await freePort();
     const broker = new DedicatedKafkaBroker(dir, port, controllerPort);
-    // A cluster id is 16 random bytes in URL-safe base64, as StorageTool random-uuid prints it.
     const format = spawnSync(
       java,
       ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-cp', `${KAFKA_LIBS}/*`, 'kafka.tools.StorageTool', 'format',
-        '--cluster-id', randomBytes(16).toString('base64url'), '--config', broker.config, '--ignore-formatted'],
+        '--cluster-id', randomClusterId(), '--config', broker.config, '--ignore-formatted'],
       { encoding: 'utf8' },
     );
     if (format.status !== 0) {
@@ -199,3 +198,16 @@ export class DedicatedKafkaBroker {
     if (!options.keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A cluster id as StorageTool random-uuid prints it: 16 random bytes in URL-safe base64, drawn
+ * again when it starts with '-' (as Kafka's Uuid.randomUuid does), since the tool's argument
+ * parser reads such an id as an option and refuses to format.
+ */
+export function randomClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
