@@ -408,7 +408,7 @@ test('authentication: the local overlay runs the development provider in one gat
 
 test('Istio: the namespace is injected, every public path goes to the gateway, mTLS is STRICT, each service has a DestinationRule', { skip }, async () => {
   const paths = await gatewayPaths();
-  for (const upstream of loadGatewayConfig({ AUTH_MODE: 'dev' }).upstreams) assert.ok(paths.includes(upstream.prefix), `the gateway serves ${upstream.prefix}`);
+  for (const prefix of loadGatewayConfig({ AUTH_MODE: 'dev' }).upstreams.flatMap((u) => u.prefixes)) assert.ok(paths.includes(prefix), `the gateway serves ${prefix}`);
   for (const name of overlays) {
     const objects = overlay(name);
     assert.equal(one(objects, 'Namespace', 'medical').metadata.labels?.['istio-injection'], 'enabled');

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 /** The staff roles of the system, each with what it may do (permissions.ts). */
-export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] as const;
+export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin'] as const;
 export type Role = (typeof roles)[number];
 /**
  * An actor's role: a staff role, `system` for a service acting by itself, or `anonymous` for a

@@ -7,3 +7,4 @@ export * from './permissions.ts';
 export * from './data-schemas.ts';
 export * from './minimum-necessary.ts';
 export * from './departments.ts';
+export * from './access-log.ts';

@@ -14,6 +14,8 @@ import type { Role } from './actor.ts';
  * - examiner: examinations (read, perform, cancel) and their attachments (upload, list, download).
  * - manager: the patient-management read model (lists, one visit, its timeline); every role
  *   may follow the live stream of visit changes.
+ * - auditor: the privacy officer: a patient's access log (who saw and did what, who was refused),
+ *   and nothing clinical.
  * - admin: everything; listed on every entry so what is read here is exactly what is enforced.
  *
  * Paths are Fastify route patterns: `:name` is one path segment, a final `*` the rest of the path.
@@ -54,6 +56,9 @@ export const permissions: readonly Permission[] = [
   { method: 'GET', path: '/patientManagements/stream', roles: ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId', roles: ['manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId/timeline', roles: ['manager', 'admin'] },
+  // The access log of a patient: who read or acted on their records, and who was refused. For the
+  // privacy officer (auditor), who reads nothing clinical, and admin.
+  { method: 'GET', path: '/patients/:patientId/access-log', roles: ['auditor', 'admin'] },
 ];
 
 type Segment = { literal: string } | { param: string } | { rest: true };
@@ -109,10 +114,25 @@ function matches(segments: Segment[], parts: string[]): boolean {
 
 /** The table's entry for a request, or undefined for a path (or method) outside the API. */
 export function permissionFor(method: string, concretePath: string): Permission | undefined {
+  return matchPermission(method, concretePath)?.permission;
+}
+
+/**
+ * The table's entry for a request with the values of its route's parameters, as the router would
+ * hand them to the route (`/diagnoses/7` on `/diagnoses/:id`: `{ id: '7' }`): how the gateway
+ * names what a request it refused was about, without a route of its own for it.
+ */
+export function matchPermission(method: string, concretePath: string): { permission: Permission; params: Record<string, string> } | undefined {
   const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const parts = pathSegments(concretePath);
   if (!parts) return undefined;
-  return compiled.find((p) => p.method === verb && matches(p.segments, parts));
+  const found = compiled.find((p) => p.method === verb && matches(p.segments, parts));
+  if (!found) return undefined;
+  const params: Record<string, string> = {};
+  found.segments.forEach((segment, index) => {
+    if ('param' in segment) params[segment.param] = parts[index]!;
+  });
+  return { permission: { method: found.method, path: found.path, roles: found.roles }, params };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { AccessRecord } from './access-log.ts';
 import { parseDataSchema, readsSchemaVersion } from './data-schemas.ts';
 import { ATTRIBUTE_STRING_PATTERN, CloudEventEnvelope, eventSchemas, isEventType, type CloudEvent, type EventType } from './events.ts';
 
@@ -62,4 +63,12 @@ export function assertEventData(type: EventType, data: unknown): void {
   const validator = dataValidators.get(type);
   if (!validator) throw new Error(`refusing to produce an event of unknown type ${String(type)}`);
   if (!validator(data)) throw new Error(`refusing to produce invalid ${type}: ${describe(validator.errors)}`);
+}
+
+const accessRecordValidator = ajv.compile<AccessRecord>(AccessRecord);
+
+/** Checks one access record (the access-log topic's message value, parsed) against the contract. */
+export function validateAccessRecord(candidate: unknown): { ok: true; record: AccessRecord } | { ok: false; reason: string } {
+  if (accessRecordValidator(candidate)) return { ok: true, record: candidate };
+  return { ok: false, reason: `invalid access record: ${describe(accessRecordValidator.errors)}` };
 }

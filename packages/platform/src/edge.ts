@@ -1,6 +1,6 @@
 /**
- * The kit of a process at the edge, which serves HTTP but holds no database and no events (the
- * gateway): configuration, the HTTP app and its problem details, authentication, telemetry and
+ * The kit of a process at the edge, which serves HTTP but holds no database and consumes no
+ * events (the gateway; it only sends the access records of the refusals it answers): configuration, the HTTP app and its problem details, authentication, telemetry and
  * shutdown. `.` (index.ts) is this and the rest of the service kit; an edge process imports this
  * entry so that it does not load the database layer and the service runtime (some 8 MB of the
  * gateway's idle resident set).
@@ -28,6 +28,10 @@ export { createTracing, traceparentOf, tracingOff, type Tracing } from './teleme
 export type { TracingConfig } from './telemetry/tracing-config.ts';
 export { requestTraceContext } from './telemetry/http-tracing.ts';
 export { loggerOptions, type LogLevel } from './telemetry/log-fields.ts';
+
+// The access log of the refusals the edge answers itself, over the event transport.
+export { refusalLogging } from './access/refusal-logging.ts';
+export type { TransportConfig } from './transport/transport-config.ts';
 
 // The hospital's reference data: the departments.
 export { loadDepartments, type DepartmentCatalog } from './reference/departments.ts';

@@ -32,4 +32,7 @@ export { forUpdate } from './db/row-lock.ts';
 
 // The event transport port.
 export { openTransport } from './transport/open-transport.ts';
-export type { EventTransport, TransportMessage } from './transport/transport.ts';
+export type { BatchHandler, Delivery, EventTransport, TransportMessage } from './transport/transport.ts';
+
+// The access log: what a route's answer showed.
+export { recordAnswered, recordBreakGlass } from './access/access-records.ts';

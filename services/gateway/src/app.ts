@@ -1,9 +1,21 @@
 import path from 'node:path';
 import type { Tracer } from '@opentelemetry/api';
 import fastifyPlugin from 'fastify-plugin';
+import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { MULTIPART_OVERHEAD_BYTES } from '@medical/contracts';
-import { authentication, createApp, createOidcVerifier, PUBLIC_ROUTES, tracingOff, type App, type AppOptions, type ServiceMetrics, type Tracing } from '@medical/platform/edge';
+import {
+  authentication,
+  createApp,
+  createOidcVerifier,
+  PUBLIC_ROUTES,
+  refusalLogging,
+  tracingOff,
+  type App,
+  type AppOptions,
+  type ServiceMetrics,
+  type Tracing,
+} from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
 import { registerConsole } from './console.ts';
 import { createDevIdentityProvider } from './dev-identity-provider.ts';
@@ -30,6 +42,8 @@ export async function buildGateway(config: GatewayConfig, metrics: ServiceMetric
   // Every proxied request is checked on its concrete path (the routes are wildcards), so a request
   // without a token or a role never reaches a service; each service checks again.
   await app.register(authentication, { publicRoutes: [...PUBLIC_ROUTES, ...consoleRoutes], verifier: createOidcVerifier(config.auth) });
+  // A request refused here never reaches a service: its access record is the gateway's to send.
+  await app.register(refusalLogging, { service: 'gateway', transport: config.accessLog, logger: app.log as Logger, metrics, shutdownTimeoutMs: config.shutdownTimeoutMs });
   await app.register(devIdentityProvider, { config });
   await app.register(upstreamProxies, { config, metrics, tracer: tracing.tracer });
   await app.register(servicesIndex, { config });
@@ -51,6 +65,8 @@ function gatewayAppOptions(config: GatewayConfig, metrics: ServiceMetrics, traci
     // answered per route with a 503 instead.
     readiness: [],
     trustProxyHops: config.trustProxyHops,
+    // The request id is the gateway's own; a client's X-Request-Id is kept beside it.
+    edge: true,
   };
 }
 
@@ -121,7 +137,7 @@ const servicesIndex = fastifyPlugin(
       paths: {},
       'x-services': config.upstreams.map((upstream) => ({
         service: upstream.service,
-        paths: [upstream.prefix, `${upstream.prefix}/*`],
+        paths: upstream.prefixes.flatMap((prefix) => [prefix, `${prefix}/*`]),
         openapi: documentPath(upstream),
       })),
     };

@@ -1,6 +1,18 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadAuthConfig, loadConfig, loadDepartments, readInteger, readUrl, type AuthConfig, type DepartmentCatalog, type LogLevel, type TracingConfig } from '@medical/platform/edge';
+import {
+  ConfigError,
+  loadAuthConfig,
+  loadConfig,
+  loadDepartments,
+  readInteger,
+  readUrl,
+  type AuthConfig,
+  type DepartmentCatalog,
+  type LogLevel,
+  type TracingConfig,
+  type TransportConfig,
+} from '@medical/platform/edge';
 import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical/contracts';
 
 /**
@@ -8,10 +20,10 @@ import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical
  * variable fails the start with a message naming it, not the first request an hour later.
  */
 
-/** One service behind the gateway: the path prefix it owns and the replicas that serve it. */
+/** One service behind the gateway: the path prefixes it owns and the replicas that serve it. */
 export type Upstream = {
   service: string;
-  prefix: string;
+  prefixes: readonly string[];
   /** The variable the origins came from, for messages about this service. */
   variable: string;
   /** Bare origins (http://host:port), one per replica, in the order they were listed. */
@@ -89,24 +101,31 @@ export type GatewayConfig = {
    */
   trustProxyHops: number;
   console: ConsoleConfig;
+  /**
+   * Where the gateway sends the access records of the refusals it answers itself (the event
+   * transport's settings, as every service reads them: DATA_DIR's embedded log, or KAFKA_*; and
+   * ACCESS_LOG_TOPIC).
+   */
+  accessLog: TransportConfig;
 };
 
 type Env = Record<string, string | undefined>;
 
 /** The routing table of DESIGN.md §6: each resource prefix belongs to exactly one service. */
 const routes = [
-  { service: 'reception', prefix: '/receptions', variable: 'RECEPTION_URL', fallback: 'http://127.0.0.1:8082' },
-  { service: 'diagnosis', prefix: '/diagnoses', variable: 'DIAGNOSIS_URL', fallback: 'http://127.0.0.1:8083' },
+  { service: 'reception', prefixes: ['/receptions'], variable: 'RECEPTION_URL', fallback: 'http://127.0.0.1:8082' },
+  { service: 'diagnosis', prefixes: ['/diagnoses'], variable: 'DIAGNOSIS_URL', fallback: 'http://127.0.0.1:8083' },
   {
     service: 'examination',
-    prefix: '/examinations',
+    prefixes: ['/examinations'],
     variable: 'EXAMINATION_URL',
     fallback: 'http://127.0.0.1:8084',
     uploads: ['/examinations/:id/attachments'],
   },
   {
     service: 'patient-management',
-    prefix: '/patientManagements',
+    // A patient's access log is kept by patient-management too, beside the visits it names.
+    prefixes: ['/patientManagements', '/patients'],
     variable: 'PATIENT_MANAGEMENT_URL',
     fallback: 'http://127.0.0.1:8085',
     streams: ['/patientManagements/stream'],
@@ -182,7 +201,8 @@ export const DEFAULT_ADDRESS_RATE_LIMIT_PER_MINUTE = 6_000;
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   // The platform's loader validates PORT, HOST, LOG_LEVEL and SHUTDOWN_TIMEOUT_MS the same way
-  // for every service; the gateway ignores the database and event settings it also reads.
+  // for every service; of the database and event settings it also reads, the gateway keeps the
+  // transport's, for the access records of its refusals.
   const base = loadConfig('gateway', 8088, env);
   const auth = loadAuthConfig(env);
   return {
@@ -195,7 +215,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     healthTimeoutMs: HEALTH_TIMEOUT_MS,
     upstreams: routes.map((route) => ({
       service: route.service,
-      prefix: route.prefix,
+      prefixes: route.prefixes,
       variable: route.variable,
       origins: readOrigins(env, route.variable, route.fallback),
       ...('uploads' in route ? { uploads: route.uploads } : {}),
@@ -211,6 +231,15 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     addressRateLimitPerMinute: readInteger(env, 'ADDRESS_RATE_LIMIT_PER_MINUTE', DEFAULT_ADDRESS_RATE_LIMIT_PER_MINUTE, 0, 10_000_000),
     trustProxyHops: readInteger(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     console: readConsoleConfig(env),
+    accessLog: {
+      dataDir: base.dataDir,
+      topic: base.topic,
+      deadLetterTopic: base.deadLetterTopic,
+      accessLogTopic: base.accessLogTopic,
+      pollIntervalMs: base.pollIntervalMs,
+      retryBaseDelayMs: base.retryBaseDelayMs,
+      ...(base.kafka ? { kafka: base.kafka } : {}),
+    },
   };
 }
 

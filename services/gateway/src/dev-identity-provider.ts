@@ -109,6 +109,7 @@ const demoUsers = {
   'doctor-surgery': { name: 'Demo Surgeon', role: 'doctor', departments: ['surgery'] },
   examiner: { name: 'Demo Examiner', role: 'examiner', departments: [] },
   manager: { name: 'Demo Manager', role: 'manager', departments: [] },
+  auditor: { name: 'Demo Privacy Officer', role: 'auditor', departments: [] },
   admin: { name: 'Demo Administrator', role: 'admin', departments: [] },
 } as const satisfies Record<string, DemoUser> & Record<Role, DemoUser>;
 

@@ -70,7 +70,8 @@ function appendForwardedFor(existing: string | string[] | undefined, ip: string)
 
 /**
  * The headers a request goes on to a replica with: the caller's, plus
- * - the id Fastify took from the caller or generated, so the upstream's logs correlate with ours;
+ * - the gateway's own request id, so the upstream's logs and records correlate with ours, and the
+ *   client's X-Request-Id as `x-client-request-id` (one a client sent under that name is replaced);
  * - who asked, and for which host (reply-from points Host at the replica), kept visible;
  * - the attempt's own `traceparent` when it has one, so the service's span continues the
  *   attempt's span, not the caller's (W3C trace context).
@@ -84,6 +85,8 @@ function forwardedHeaders(request: FastifyRequest, headers: Headers, traceparent
     'x-forwarded-proto': request.protocol,
   };
   if (request.headers.host) forwarded['x-forwarded-host'] = request.headers.host;
+  if (request.clientRequestId !== undefined) forwarded['x-client-request-id'] = request.clientRequestId;
+  else delete forwarded['x-client-request-id'];
   if (traceparent) forwarded.traceparent = traceparent;
   return forwarded;
 }
@@ -151,7 +154,7 @@ const relayHooks = {
 } satisfies FastifyReplyFromHooks;
 
 /**
- * Forwards every method on `prefix` and everything below it to one replica of one upstream
+ * Forwards every method on each of its `prefixes` and everything below them to one replica of one upstream
  * service, unchanged: path, query string, body bytes and headers go out as they came in, and the
  * upstream's status, headers and body (its problem documents and Location headers included) come
  * back as they are. Replicas take turns (round-robin over the healthy ones, see ReplicaSet). The
@@ -199,8 +202,10 @@ function keepBodiesAsBytes(scope: App): void {
 async function apiRoutes(scope: App, { target, timeoutMs, uploadLimitBytes }: { target: Target; timeoutMs: number; uploadLimitBytes: number }): Promise<void> {
   await scope.register(replyFrom, proxyClientOptions(timeoutMs, timeoutMs));
   const { upstream } = target;
-  scope.all(upstream.prefix, forwardTo(target));
-  scope.all(`${upstream.prefix}/*`, forwardTo(target));
+  for (const prefix of upstream.prefixes) {
+    scope.all(prefix, forwardTo(target));
+    scope.all(`${prefix}/*`, forwardTo(target));
+  }
   if (upstream.uploads?.length) await scope.register(uploadRoutes, { target, uploadLimitBytes });
   // The service's own API document, reachable through the one entry point like its API.
   scope.get(documentPath(upstream), forwardTo(target, '/openapi.json'));

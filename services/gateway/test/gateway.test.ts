@@ -427,12 +427,12 @@ describe('configuration', () => {
     assert.equal(config.healthIntervalMs, 2_000);
     assert.equal(config.healthTimeoutMs, 1_000);
     assert.deepEqual(
-      config.upstreams.map((u) => [u.prefix, u.origins]),
+      config.upstreams.map((u) => [u.prefixes, u.origins]),
       [
-        ['/receptions', ['http://127.0.0.1:8082']],
-        ['/diagnoses', ['http://127.0.0.1:8083']],
-        ['/examinations', ['http://127.0.0.1:8084']],
-        ['/patientManagements', ['http://127.0.0.1:8085']],
+        [['/receptions'], ['http://127.0.0.1:8082']],
+        [['/diagnoses'], ['http://127.0.0.1:8083']],
+        [['/examinations'], ['http://127.0.0.1:8084']],
+        [['/patientManagements', '/patients'], ['http://127.0.0.1:8085']],
       ],
     );
   });

@@ -1,8 +1,10 @@
 import type { ServiceDefinition } from '@medical/platform';
+import { accessLogKeeper } from './app/access-log-keeper.ts';
 import { projectionEffect } from './app/projection.ts';
 import { migrations } from './db/migrations.ts';
 import { compactVisitCounts } from './db/repository.ts';
 import type { PatientManagementDatabase } from './db/schema.ts';
+import { accessLogRoute } from './http/access-log-route.ts';
 import { visitRoutes } from './http/routes.ts';
 import { visitStreamRoute } from './http/stream-route.ts';
 
@@ -13,13 +15,16 @@ export const patientManagementService: ServiceDefinition<PatientManagementDataba
   name: 'patient-management',
   defaultPort: 8085,
   title: 'Patient management service',
-  description: 'The read model (CQRS) of every visit, built only from the events of the other services.',
+  description: 'The read model (CQRS) of every visit, built only from the events of the other services, and the access log of every patient.',
   migrations,
   routes: async (app, context) => {
     await visitStreamRoute(app, context);
     visitRoutes(app, context);
+    accessLogRoute(app, context);
   },
   consumer: { handles: 'all', effect: (context) => projectionEffect(context) },
+  // The access log of every service and the gateway is kept here, beside the visits it names.
+  accessLogKeeper,
   // PostgreSQL keeps the list totals as rows of changes (migration 0011): folded every few
   // seconds, so a page's total adds up a few rows. SQLite keeps one row per scope.
   housekeeping: ({ database }) =>

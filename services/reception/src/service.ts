@@ -13,4 +13,7 @@ export const receptionService: ServiceDefinition<ReceptionDatabase> = {
   idSequences: ['receptions'],
   routes: receptionRoutes,
   consumer: { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: receptionEffect },
+  // A reception is the visit: its id is the reception id the access log keeps.
+  answeredVisit: (reception) =>
+    typeof reception.id === 'number' ? { receptionId: reception.id, ...(typeof reception.patientId === 'string' ? { patientId: reception.patientId } : {}) } : undefined,
 };

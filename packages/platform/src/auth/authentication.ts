@@ -6,6 +6,7 @@ import { HttpProblem, problemTypes } from '../http/problem.ts';
 import { matchesRoutePattern } from '../http/route-patterns.ts';
 import { InvalidTokenError, IssuerUnavailableError, type TokenVerifier, type VerifiedIdentity } from './oidc-verifier.ts';
 import './request-actor.ts';
+import type {} from '../access/access-records.ts';
 
 /**
  * Authentication and role checks for every API route, as one onRequest hook: it runs before the
@@ -83,6 +84,7 @@ function credentials(header: string | undefined): Credentials {
 }
 
 function unauthorized(reply: FastifyReply, request: FastifyRequest, detail: string, error?: string) {
+  request.refusedWith = 401;
   reply.header('www-authenticate', challenge(error, error ? detail : undefined));
   return sendProblem(reply, request, new HttpProblem({ status: 401, title: 'Unauthorized', type: authProblemTypes.unauthorized, detail }));
 }
@@ -124,6 +126,7 @@ async function verifiedIdentity(request: FastifyRequest, reply: FastifyReply, op
 }
 
 function forbidden(reply: FastifyReply, request: FastifyRequest, permission: Permission, identity: VerifiedIdentity): FastifyReply {
+  request.refusedWith = 403;
   reply.header('www-authenticate', challenge('insufficient_scope', `needs one of the roles ${permission.roles.join(', ')}`));
   return sendProblem(
     reply,
@@ -149,6 +152,8 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
   if (!permission) return sendProblem(reply, request, notFound(request));
   const identity = await verifiedIdentity(request, reply, options);
   if (!('roles' in identity)) return identity;
+  // Named before the role check, so a refusal's access record says who was refused.
+  request.caller = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), roles: identity.roles };
   const role = pickRole(permission.roles, identity.roles);
   if (!role) return forbidden(reply, request, permission, identity);
   request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
@@ -163,6 +168,8 @@ export const authentication = fp<AuthenticationOptions>(
     if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
     if (!app.hasRequestDecorator('grantedRoles')) app.decorateRequest('grantedRoles', undefined);
     if (!app.hasRequestDecorator('grantedDepartments')) app.decorateRequest('grantedDepartments', undefined);
+    if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', undefined);
+    if (!app.hasRequestDecorator('refusedWith')) app.decorateRequest('refusedWith', undefined);
     app.addHook('onRequest', (request, reply) => authenticate(request, reply, options));
   },
   { name: 'authentication' },

@@ -40,12 +40,42 @@ export type AppOptions = {
   trustProxyHops?: number;
   /** Set when the app authenticates its routes (auth/authentication.ts): see api-document.ts. */
   bearerAuthentication?: ApiDocumentOptions['bearerAuthentication'];
+  /**
+   * The app is the edge (the gateway): every request gets an id of its own, whatever X-Request-Id
+   * the client sent (kept as `request.clientRequestId`). Behind the edge the gateway's id is taken.
+   */
+  edge?: boolean;
 };
 
-/** Every answer names its request (`x-request-id`: the caller's, else a new UUID), refusals included. */
-const requestIds = fp(
-  async (app) => {
+/** How long a request id may be: it comes from a header a client can set. */
+const MAX_REQUEST_ID_LENGTH = 255;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The X-Request-Id the client sent, kept beside the id the gateway gave the request (its own,
+     * never the client's, so a log or an audit row cannot be made to point at another request).
+     */
+    clientRequestId?: string;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  return text ? text.slice(0, MAX_REQUEST_ID_LENGTH) : undefined;
+}
+
+/**
+ * Every answer names its request (`x-request-id`), refusals included. At the edge (the gateway)
+ * the id is always its own and the client's is kept as `clientRequestId`; behind it, a service
+ * takes the gateway's `x-request-id` and the client's from `x-client-request-id`.
+ */
+const requestIds = fp<{ edge: boolean }>(
+  async (app, { edge }) => {
+    app.decorateRequest('clientRequestId', undefined);
     app.addHook('onRequest', async (request, reply) => {
+      const clientRequestId = headerValue(request.headers[edge ? 'x-request-id' : 'x-client-request-id']);
+      if (clientRequestId !== undefined) request.clientRequestId = clientRequestId;
       reply.header('x-request-id', request.id);
     });
   },
@@ -77,7 +107,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     logger: loggerOptions(options.serviceName, options.logLevel),
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
+    // At the edge the client's X-Request-Id is not the request's id (requestIds keeps it beside).
+    requestIdHeader: options.edge ? false : 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -88,7 +119,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
 
   await app.register(httpTracing, { tracer: (options.tracing ?? tracingOff()).tracer });
-  await app.register(requestIds);
+  await app.register(requestIds, { edge: options.edge ?? false });
   await app.register(requestBodies);
   await app.register(requestDurations, { metrics: options.metrics });
   await app.register(problemAnswers);

@@ -18,6 +18,8 @@ export type ServiceConfig = {
   dataDir: string;
   topic: string;
   deadLetterTopic: string;
+  /** ACCESS_LOG_TOPIC: where every service (and the gateway) sends its access records (access/). */
+  accessLogTopic: string;
   /**
    * This service's consumer group: CONSUMER_GROUP_PREFIX + the service name. A prefix lets two
    * deployments (staging beside training, say) share one Kafka cluster with topics of their own.
@@ -63,6 +65,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     dataDir: path.resolve(readString(env, 'DATA_DIR', './data')),
     topic,
     deadLetterTopic: readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`),
+    accessLogTopic: readString(env, 'ACCESS_LOG_TOPIC', `${topic}.access-log`),
     consumerGroup: `${readString(env, 'CONSUMER_GROUP_PREFIX', '')}${serviceName}`,
     retryBudget: readInteger(env, 'EVENT_RETRY_BUDGET', 5, 0, 100),
     inboxRetentionDays: readInteger(env, 'INBOX_RETENTION_DAYS', 30, 8, 3_650),

@@ -1,6 +1,8 @@
 import type { Transaction } from 'kysely';
 import pino, { type Logger } from 'pino';
-import type { CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
+import type { AnsweredVisit, CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
+import { accessLogging, visitOfResource } from '../access/access-logging.ts';
+import { AccessRecorder } from '../access/access-recorder.ts';
 import { loadAuthConfig } from '../auth/auth-config.ts';
 import { authentication, PUBLIC_ROUTES } from '../auth/authentication.ts';
 import { createOidcVerifier } from '../auth/oidc-verifier.ts';
@@ -17,7 +19,7 @@ import { createMetrics, registerBacklogGauges, type ServiceMetrics } from '../te
 import { createTracing, type Tracing } from '../telemetry/tracing.ts';
 import { VISIT_TRACE_RETENTION_MS, purgeVisitTraces, visitTraceparent } from '../telemetry/visit-traces.ts';
 import { openTransport } from '../transport/open-transport.ts';
-import type { EventTransport, Subscription } from '../transport/transport.ts';
+import type { BatchHandler, EventTransport, Subscription } from '../transport/transport.ts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
 import { serviceMigrationSets } from './platform-migrations.ts';
@@ -65,6 +67,18 @@ export type ServiceDefinition<DB> = {
     handles: 'all' | readonly EventType[];
     effect: (context: ServiceContext<DB>) => (trx: Transaction<DB>, event: CloudEvent, emit: Emit) => Promise<void>;
   };
+  /**
+   * The keeper of the access log (patient-management): handles the access records every service
+   * and the gateway send to ACCESS_LOG_TOPIC, in batches per partition, with its own consumer
+   * group. The handler stores each record once however often it is delivered.
+   */
+  accessLogKeeper?: (context: ServiceContext<DB>) => BatchHandler;
+  /**
+   * The visit one resource of the service's answers belongs to, for the access log (default: its
+   * `receptionId` and `patientId`, access/access-logging.ts). Every 2xx answer's resources (a
+   * page's items, or the one resource) are read with it, so no route can forget to say what it showed.
+   */
+  answeredVisit?: (resource: Record<string, unknown>) => AnsweredVisit | undefined;
 };
 
 export type RunningService = {
@@ -79,6 +93,8 @@ export type RunningService = {
 const OUTBOX_IDLE_POLL_MS = 1_000;
 /** The most events of one partition applied in one transaction. */
 const MAX_EVENT_BATCH = 100;
+/** The most access records of one partition kept in one transaction. */
+const MAX_ACCESS_RECORD_BATCH = 500;
 /** How often each process deletes the idempotency keys, visit traces and inbox rows past their retention. */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** A scrape waits this long for the consumer lag before it answers without it. */
@@ -126,12 +142,13 @@ export async function startService<DB>(
   const tracing = createTracing(config.serviceName, config.tracing, logger);
   const parts = await openInfrastructure(definition, { config, logger, metrics, tracing });
   const context = serviceContext(parts, { config, logger, metrics, tracing });
-  const app = await serviceApp(definition, context, auth);
+  const app = await serviceApp(definition, context, auth, parts.accessRecorder);
   // Woken by this process's commits that wrote events; rows another replica left behind (it
   // crashed before publishing them) are found by the relay's poll.
   parts.relay.start();
   const consumerAbort = new AbortController();
   const subscription = definition.consumer ? await startConsumer(definition.consumer, context, parts, consumerAbort.signal) : undefined;
+  const accessLogSubscription = definition.accessLogKeeper ? await keepAccessLog(definition.accessLogKeeper(context), parts.transport, config) : undefined;
   const housekeeping = startHousekeeping([...platformHousekeeping(parts.database, config), ...(definition.housekeeping?.(context) ?? [])], logger);
   registerBacklogGauges(metrics, {
     outboxPending: () => parts.relay.pending(),
@@ -145,12 +162,13 @@ export async function startService<DB>(
   logger.info({ url, database: parts.database.kind, transport: parts.transport.kind }, `${config.serviceName} listening`);
 
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= stopService({ ...parts, app, config, logger, tracing, housekeeping, subscription, consumerAbort }));
+  const subscriptions = [subscription, accessLogSubscription].filter((s) => s !== undefined);
+  const stop = () => (stopping ??= stopService({ ...parts, app, config, logger, tracing, housekeeping, subscriptions, consumerAbort }));
   return { app, context: context as ServiceContext<unknown>, transport: parts.transport, url, stop };
 }
 
 type Telemetry = { config: ServiceConfig; logger: Logger; metrics: ServiceMetrics; tracing: Tracing };
-type Infrastructure<DB> = { database: Database<DB>; transport: EventTransport; relay: OutboxRelay; wakeRelay: () => void };
+type Infrastructure<DB> = { database: Database<DB>; transport: EventTransport; relay: OutboxRelay; wakeRelay: () => void; accessRecorder: AccessRecorder };
 
 /** The database (migrated), the event transport and the outbox relay between them (not started yet). */
 async function openInfrastructure<DB>(definition: ServiceDefinition<DB>, { config, logger, metrics, tracing }: Telemetry): Promise<Infrastructure<DB>> {
@@ -177,7 +195,9 @@ async function openInfrastructure<DB>(definition: ServiceDefinition<DB>, { confi
     retryBaseDelayMs: config.retryBaseDelayMs,
     refusalBudget: config.retryBudget,
   });
-  return { database, transport, relay, wakeRelay: () => relay.notify() };
+  const wakeRelay = () => relay.notify();
+  const accessRecorder = new AccessRecorder({ database: platformTables(database), topic: config.accessLogTopic, wakeRelay, metrics });
+  return { database, transport, relay, wakeRelay, accessRecorder };
 }
 
 /** What the handlers get; `execute` runs a command in one transaction, with the request's Idempotency-Key when it has one. */
@@ -198,7 +218,12 @@ function serviceContext<DB>({ database, wakeRelay }: Infrastructure<DB>, { confi
 }
 
 /** The HTTP app: the platform's parts first (authentication, then idempotency), then the service's routes. */
-async function serviceApp<DB>(definition: ServiceDefinition<DB>, context: ServiceContext<DB>, auth: ReturnType<typeof loadAuthConfig>): Promise<App> {
+async function serviceApp<DB>(
+  definition: ServiceDefinition<DB>,
+  context: ServiceContext<DB>,
+  auth: ReturnType<typeof loadAuthConfig>,
+  accessRecorder: AccessRecorder,
+): Promise<App> {
   const { config, database, logger, metrics, tracing } = context;
   const app = await createApp({
     serviceName: config.serviceName,
@@ -222,6 +247,9 @@ async function serviceApp<DB>(definition: ServiceDefinition<DB>, context: Servic
     ...(definition.permissionFor ? { permissionFor: definition.permissionFor } : {}),
   });
   await app.register(idempotency, { database: platformTables(database), logger });
+  // Last of the hooks: every answer of an API route is recorded before it leaves, a command's
+  // after its commit (access/access-logging.ts).
+  await app.register(accessLogging, { recorder: accessRecorder, service: config.serviceName, answeredVisit: definition.answeredVisit ?? visitOfResource });
   await definition.routes?.(app, context);
   return app;
 }
@@ -266,6 +294,11 @@ async function startConsumer<DB>(
   });
 }
 
+/** The access-log keeper's subscription: its own group, so it never waits behind the events' consumer. */
+function keepAccessLog(handleBatch: BatchHandler, transport: EventTransport, config: ServiceConfig): Promise<Subscription> {
+  return transport.subscribe({ group: `${config.consumerGroup}.access-log`, topic: config.accessLogTopic, handleBatch, maxBatch: MAX_ACCESS_RECORD_BATCH });
+}
+
 /**
  * Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
  * INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
@@ -285,13 +318,13 @@ type Running<DB> = Infrastructure<DB> &
   Pick<Telemetry, 'config' | 'logger' | 'tracing'> & {
     app: App;
     housekeeping: { stop(): Promise<void> };
-    subscription: Subscription | undefined;
+    subscriptions: Subscription[];
     consumerAbort: AbortController;
   };
 
 /**
- * Stops taking requests, waits the drain, then undoes the start in reverse: the consumer (the
- * batch in hand finishes), the HTTP server, housekeeping, the relay (which publishes what is
+ * Stops taking requests, waits the drain, then undoes the start in reverse: the consumers (the
+ * batch in hand finishes), the HTTP server, the access records in hand, housekeeping, the relay (which publishes what is
  * left), the transport, the database. Each step says when it is done, so a stop that outlives its
  * timeout shows where it hung.
  */
@@ -304,8 +337,9 @@ async function stopService<DB>(running: Running<DB>): Promise<void> {
     logger.debug(`stopping: ${what} done`);
   };
   running.consumerAbort.abort();
-  await step('consumer', async () => running.subscription?.stop());
+  await step('consumer', () => Promise.all(running.subscriptions.map((subscription) => subscription.stop())));
   await step('http server', () => closeServer(app, config.shutdownTimeoutMs));
+  await step('access records', () => running.accessRecorder.drain());
   await step('housekeeping', () => running.housekeeping.stop());
   await step('outbox relay', () => running.relay.stop());
   await step('transport', () => running.transport.close());

@@ -33,6 +33,7 @@ export type TransportConfig = {
   dataDir: string;
   topic: string;
   deadLetterTopic: string;
+  accessLogTopic: string;
   pollIntervalMs: number;
   retryBaseDelayMs: number;
   /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */

@@ -17,6 +17,8 @@ import type { DiagnosisDatabase } from '../db/schema.ts';
 export type Requester = {
   origin: CommandOrigin;
   scope: DepartmentScope;
+  /** Told once the glass is broken for this request: the access log keeps the reason with the read. */
+  glassBroken?: (reason: string) => void;
   /** The reason of the request's Break-Glass header, when it sent one. */
   breakGlassReason?: string;
   /** The route pattern the request came by (`/diagnoses/:id/complete`): the metric's label. */
@@ -30,10 +32,11 @@ export type RequestFacts = {
   departments: readonly string[];
   breakGlassReason: string | undefined;
   route: string;
+  glassBroken?: (reason: string) => void;
 };
 
-export function requesterOf({ origin, role, departments, breakGlassReason, route }: RequestFacts): Requester {
-  return { origin, scope: scopeOf(role, departments), route, ...(breakGlassReason !== undefined ? { breakGlassReason } : {}) };
+export function requesterOf({ origin, role, departments, breakGlassReason, route, glassBroken }: RequestFacts): Requester {
+  return { origin, scope: scopeOf(role, departments), route, ...(breakGlassReason !== undefined ? { breakGlassReason } : {}), ...(glassBroken ? { glassBroken } : {}) };
 }
 
 /** The service's context, with the counter of the glass broken (made once, with the routes). */
@@ -76,6 +79,7 @@ export async function grantedAccess(context: DeskContext, requester: Requester, 
 export function grantedOn(place: DiagnosisPlace, requester: Requester): Granted {
   const access = accessTo(place.department, requester.scope, requester.breakGlassReason);
   if (access.kind === 'refused') throw outsideDepartment(place, requester.scope);
+  if (access.kind === 'break-glass') requester.glassBroken?.(access.reason);
   return access.kind === 'break-glass' ? { place, breakGlass: { reason: access.reason } } : { place };
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { BREAK_GLASS_HEADER, BREAK_GLASS_REASON_MAX } from '@medical/contracts';
-import { grantedDepartments, requestOrigin, validationProblem } from '@medical/platform';
+import { grantedDepartments, recordBreakGlass, requestOrigin, validationProblem } from '@medical/platform';
 import { requesterOf as requesterWith, type Requester } from '../app/access.ts';
 
 /**
@@ -15,6 +15,7 @@ export function requesterOf(request: FastifyRequest): Requester {
     departments: grantedDepartments(request),
     breakGlassReason: breakGlassReasonOf(request.headers['break-glass']),
     route: request.routeOptions.url ?? '(no route)',
+    glassBroken: (reason) => recordBreakGlass(request, reason),
   });
 }
 

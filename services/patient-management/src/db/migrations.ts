@@ -82,6 +82,55 @@ export const migrations: Migrations = {
       await sql.raw(countVisitsFunction({ upsert: false })).execute(db);
     },
   },
+  /**
+   * The access log (db/access-log.ts): the records of every service and the gateway, kept once
+   * each (record_id), and what each concerned, indexed by each kind of id a patient's log is
+   * looked up by. Append-only, as the audit trail: nothing in the service updates or deletes it.
+   */
+  '0012_access_log': {
+    async up(db) {
+      const postgres = isPostgres(db);
+      const serial = postgres ? 'bigserial' : 'integer';
+      await db.schema
+        .createTable('access_log')
+        .addColumn('seq', serial, (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('record_id', 'text', (c) => c.notNull().unique())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('actor_subject', 'text', (c) => c.notNull())
+        .addColumn('actor_name', 'text')
+        .addColumn('actor_role', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('break_glass_reason', 'text')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('client_request_id', 'text')
+        .execute();
+      await db.schema
+        .createTable('access_log_subjects')
+        .addColumn('id', serial, (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('seq', 'bigint', (c) => c.notNull().references('access_log.seq'))
+        .addColumn('patient_id', 'text')
+        .addColumn('reception_id', 'integer')
+        .addColumn('diagnosis_id', 'integer')
+        .addColumn('examination_id', 'integer')
+        .execute();
+      for (const column of ['patient_id', 'reception_id', 'diagnosis_id', 'examination_id'] as const) {
+        await db.schema.createIndex(`access_log_subjects_${column}`).on('access_log_subjects').columns([column, 'seq']).execute();
+      }
+      await db.schema
+        .createTable('access_log_unreadable')
+        .addColumn('id', serial, (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('offset', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('problem', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */

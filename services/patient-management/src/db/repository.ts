@@ -43,6 +43,12 @@ export async function saveVisit(db: Db, visit: Visit): Promise<void> {
   await db.insertInto('visits').values(row).onConflict((oc) => oc.column('reception_id').doUpdateSet(changes)).execute();
 }
 
+/** Every visit of one patient, oldest first (a patient's visits are few; the patient index finds them). */
+export async function visitsOfPatient(db: Db, patientId: string): Promise<Visit[]> {
+  const rows = await db.selectFrom('visits').selectAll().where('patient_id', '=', patientId).orderBy('reception_id').execute();
+  return rows.map(fromRow);
+}
+
 /** Empties the view so that it can be rebuilt from the start of the log. */
 export async function clearVisits(db: Db): Promise<void> {
   await db.deleteFrom('visits').execute();

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { DiagnosisStatus, ReceptionStatus, VisitStage } from '@medical/contracts';
+import type { AccessAction, Actor, DiagnosisStatus, ReceptionStatus, VisitStage } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type VisitRow = {
@@ -36,4 +36,54 @@ export type TimelineRow = {
   actor_role: string | null;
 };
 
-export type PatientManagementDatabase = PlatformTables & { visits: VisitRow; visit_counts: VisitCountRow; visit_timeline: TimelineRow };
+/** One access record as kept (migration 0012): who asked what of which route, and how it was answered. */
+export type AccessLogRow = {
+  seq: Generated<number | string>;
+  /** The record's id: a record delivered twice is kept once. */
+  record_id: string;
+  recorded_at: string;
+  service: string;
+  actor_subject: string;
+  actor_name: string | null;
+  actor_role: Actor['role'];
+  action: AccessAction;
+  method: string;
+  route: string;
+  status: number;
+  break_glass_reason: string | null;
+  request_id: string;
+  client_request_id: string | null;
+};
+
+/**
+ * What one access record concerned: a visit it showed (its reception id, and the patient when the
+ * service knew it), or, when it showed none, the ids its request named. Read by patient: a
+ * patient's rows are those naming the patient, one of their visits, diagnoses or examinations.
+ */
+export type AccessSubjectRow = {
+  id: Generated<number | string>;
+  seq: number | string;
+  patient_id: string | null;
+  reception_id: number | null;
+  diagnosis_id: number | null;
+  examination_id: number | null;
+};
+
+/** A message of the access-log topic that is no access record: kept as it came, for a person to look at. */
+export type UnreadableAccessRecordRow = {
+  id: Generated<number | string>;
+  received_at: string;
+  partition: number;
+  offset: string;
+  value: string;
+  problem: string;
+};
+
+export type PatientManagementDatabase = PlatformTables & {
+  visits: VisitRow;
+  visit_counts: VisitCountRow;
+  visit_timeline: TimelineRow;
+  access_log: AccessLogRow;
+  access_log_subjects: AccessSubjectRow;
+  access_log_unreadable: UnreadableAccessRecordRow;
+};
