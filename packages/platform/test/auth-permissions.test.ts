@@ -38,11 +38,13 @@ const expected: Record<string, Role[]> = {
   'GET /patientManagements/stream': ['receptionist', 'doctor', 'examiner', 'manager'],
   'GET /patientManagements/:receptionId': ['manager'],
   'GET /patientManagements/:receptionId/timeline': ['manager'],
+  // The privacy officer reads who saw a patient's records, and nothing clinical.
+  'GET /patients/:patientId/access-log': ['auditor'],
 };
 
 /** A concrete path for a route pattern: what a client would send. */
 function concrete(pattern: string): string {
-  return pattern.replace(/:id\b/g, '12').replace(':receptionId', '7').replace(':name', '0123456789abcdef0123456789abcdef.pdf').replace(/\*$/, 'a/b.pdf');
+  return pattern.replace(/:id\b/g, '12').replace(':receptionId', '7').replace(':patientId', 'P-1').replace(':name', '0123456789abcdef0123456789abcdef.pdf').replace(/\*$/, 'a/b.pdf');
 }
 
 describe('permission table', () => {

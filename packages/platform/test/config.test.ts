@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       dataDir: path.join(process.cwd(), 'data'),
       topic: 'medical',
       deadLetterTopic: 'medical.dlq',
+      accessLogTopic: 'medical.access-log',
       consumerGroup: 'reception',
       retryBudget: 5,
       inboxRetentionDays: 30,

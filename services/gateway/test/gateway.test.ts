@@ -29,7 +29,7 @@ describe('gateway with every upstream up', () => {
     for (const upstream of Object.values(upstreams)) await upstream.close();
   });
 
-  test('forwards method, path, query, body bytes, content type, request id and trace context unchanged', async () => {
+  test("forwards method, path, query, body bytes, content type and trace context unchanged, with the gateway's own request id and the client's beside it", async () => {
     const reception = upstreams.reception!;
     reception.seen.length = 0;
     // Odd spacing and key order: a gateway that parsed and re-serialised the JSON would change them.
@@ -48,10 +48,19 @@ describe('gateway with every upstream up', () => {
     assert.equal(seen.body.toString('utf8'), body);
     assert.equal(seen.headers['content-type'], 'application/json; charset=utf-8');
     assert.equal(seen.headers['content-length'], String(Buffer.byteLength(body)));
-    assert.equal(seen.headers['x-request-id'], 'req-123');
+    // The request id is the gateway's, never the client's: a client cannot make the services' logs
+    // and access records point at another request. The client's own is kept beside it.
+    const gatewayId = answer.headers['x-request-id'];
+    assert.match(String(gatewayId), /^[0-9a-f-]{36}$/);
+    assert.equal(seen.headers['x-request-id'], gatewayId);
+    assert.equal(seen.headers['x-client-request-id'], 'req-123');
     assert.equal(seen.headers.traceparent, traceparent);
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
-    assert.equal(answer.headers['x-request-id'], 'req-123');
+
+    // A client's x-client-request-id header is not passed on as if the gateway had set it.
+    reception.seen.length = 0;
+    await send(gateway.url, 'POST', '/receptions/7/cancel', { body, headers: { 'content-type': 'application/json', 'x-client-request-id': 'forged' } });
+    assert.equal(reception.seen[0]!.headers['x-client-request-id'], undefined);
   });
 
   test('does not judge bodies: malformed JSON and other media types reach the service as sent', async () => {

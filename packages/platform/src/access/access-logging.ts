@@ -8,7 +8,8 @@ import { accessRecordOf, recordAnswered } from './access-records.ts';
 /**
  * The access log of a service: every answer of an API route (a read, a command, a refusal) is
  * recorded before it leaves (access-recorder.ts). Register it after authentication and
- * idempotency, so its hook runs last: a command's record follows the command's commit.
+ * idempotency and before the routes, so its hook is each route's last: a command's record follows
+ * the command's commit.
  *
  * Fail closed for patient data: a read answered 2xx whose record cannot be written is not
  * answered (503, retry), since a read nobody can account for is what the log exists to prevent.
@@ -78,7 +79,13 @@ export const accessLogging = fp<AccessLoggingOptions>(
       if (reply.statusCode < 300 && request.accessAnswered?.visits === undefined) recordAnswered(request, visitsShown(payload, options.answeredVisit));
       return payload;
     });
-    app.addHook('onSend', async (request, reply, payload) => recordAnswer(request, reply, payload, options));
+    // A route's own onSend hooks run after the app's, and the idempotency plugin commits a keyed
+    // command in one of them (idempotency/http-idempotency.ts): so this hook is the route's last
+    // too, or its record would wait on the command's open transaction (for ever, on SQLite).
+    const recordHook = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => recordAnswer(request, reply, payload, options);
+    app.addHook('onRoute', (route) => {
+      route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), recordHook];
+    });
   },
   { name: 'access-logging' },
 );
