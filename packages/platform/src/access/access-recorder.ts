@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { AccessRecord } from '@medical/contracts';
 import type { Database } from '../db/database.ts';
 import type { OutboxTables } from '../outbox/tables.ts';
@@ -33,6 +33,7 @@ export class AccessRecorder {
   private writing: Promise<void> | undefined;
   private readonly written: Counter<'action'>;
   private readonly commits: Counter;
+  private readonly waits: Histogram;
   private readonly options: AccessRecorderOptions;
 
   constructor(options: AccessRecorderOptions) {
@@ -48,16 +49,23 @@ export class AccessRecorder {
       help: 'Transactions that wrote access records: records / commits is the group commit at work',
       registers: [options.metrics.registry],
     });
+    this.waits = new Histogram({
+      name: 'medical_access_record_wait_seconds',
+      help: 'How long an answer waited for its access record to commit: what the access log adds to a request',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [options.metrics.registry],
+    });
   }
 
   /** Resolves once the record is committed; rejects when its transaction failed (nothing was written). */
   record(record: AccessRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const waited = this.waits.startTimer();
+    return new Promise<void>((resolve, reject) => {
       this.waiting.push({ record, done: (error) => (error === undefined ? resolve() : reject(error)) });
       // The first write waits for the rest of this turn of the event loop, so the answers being
       // given in it join one commit, even where a commit returns at once (SQLite).
       this.writing ??= new Promise<void>((ready) => setImmediate(ready)).then(() => this.writeWaiting());
-    });
+    }).finally(() => waited());
   }
 
   /** Resolves once every record handed in so far is written (or has failed): for a clean stop. */
