@@ -14,6 +14,7 @@ import {
   waitForReception,
   waitForVisit,
   type Diagnosis,
+  type HttpReply,
   type Page as ListPage,
   type Reception,
   type TestSystem,
@@ -49,7 +50,8 @@ import {
  * The staff console (web/) in Debian's Chromium, served by the gateway of a whole test system on
  * the embedded profile: one visit clicked through by the receptionist, the doctor and the
  * examiner while the manager's board follows it live; Korean by default and English after one
- * click; the sign-in's refusal and each role's screens; axe-core's WCAG 2.1 A/AA rules on every
+ * click; the sign-in's refusal and each role's screens; the privacy officer's access log of a
+ * patient (reads, a refusal, an emergency access, paged); axe-core's WCAG 2.1 A/AA rules on every
  * screen at desktop and tablet sizes; a visit registered with the keyboard alone; and the
  * screenshots (test-artifacts/screenshots/console-*.png) the README shows.
  *
@@ -541,12 +543,112 @@ describe('the staff console in Chromium (embedded profile)', () => {
     manager.errors.assertClean();
   });
 
+  test("the privacy officer's access log: a patient's reads, a refusal and an emergency access, page by page, on the auditor's only screen; the admin's too", { timeout: 120_000 }, async () => {
+    const { client } = running;
+    const patientId = uniquePatient('AUDIT');
+    const reason = '야간 응급 내원, 내과 당직의 부재';
+    // Through the API: the desk registers an internal-medicine visit and reads it back; the manager asks for it and is
+    // refused (403, by the gateway); the surgeon opens its diagnosis by breaking the glass.
+    const reception = await registerVisit(client, { patientId, patientName: '강하준', department: DEFAULT_DEPARTMENT.code });
+    const diagnosis = await waitForDiagnosis(client.as('admin'), reception.id);
+    const requestIdOf = (reply: HttpReply, status: number, what: string) => {
+      assert.equal(reply.status, status, `${what}: ${reply.text}`);
+      const id = reply.headers.get('x-request-id');
+      assert.ok(id, `${what}: the answer names its request id`);
+      return id;
+    };
+    const read = requestIdOf(await client.as('receptionist').get(`/receptions/${reception.id}`), 200, 'the receptionist reads the visit');
+    const refused = requestIdOf(await client.as('manager').get(`/receptions/${reception.id}`), 403, 'the manager asks for the visit');
+    const surgeonToken = await running.tokens.tokenForUser(DEMO_SURGEON.username);
+    const glass = requestIdOf(
+      await client.get(`/diagnoses/${diagnosis.id}`, { headers: { authorization: `Bearer ${surgeonToken}`, 'break-glass': encodeURIComponent(reason) } }),
+      200,
+      'the surgeon breaks the glass',
+    );
+
+    // The auditor: the access log is their only screen (no navigation, no live stream); another screen's address leads back to it.
+    const auditor = await open('auditor');
+    const page = auditor.page;
+    assert.equal(await page.getByRole('navigation', { name: t('ko', 'app.nav') }).count(), 0, 'the auditor has one screen, no navigation');
+    assert.equal(await page.locator('header [data-live-status]').count(), 0, 'no live indicator: the auditor follows no stream');
+    for (const other of ['reception', 'doctor', 'examiner', 'board'] as const) {
+      await page.goto(consoleUrl(running.system.gatewayUrl, other));
+      await screenHeading(page, 'access-log').waitFor();
+      assert.equal(await screenHeading(page, other).count(), 0, `the auditor must not see the ${other} screen at #/${other}`);
+    }
+    await page.getByText(t('ko', 'accessLog.notSearched'), { exact: true }).waitFor();
+
+    // Searched by the patient's id (Enter in the field), again until the records have arrived.
+    const rowOfRequest = (requestId: string) => page.locator(`section.access-log tr[data-request-id="${requestId}"]`);
+    await searchAccessLog(page, patientId, rowOfRequest(glass), 'the three requests in the access log', [rowOfRequest(read), rowOfRequest(refused)]);
+    await page.getByRole('heading', { level: 2, name: t('ko', 'accessLog.heading', { patientId }), exact: true }).waitFor();
+    for (const column of ['at', 'who', 'role', 'action', 'request', 'status', 'visit', 'breakGlass', 'requestId']) {
+      await page.getByRole('columnheader', { name: t('ko', `accessLog.columns.${column}`), exact: true }).waitFor();
+    }
+    const cellsOf = (requestId: string) => rowOfRequest(requestId).locator('td').allTextContents();
+    const [who, role, action, request, status, visit, breakGlass, requestId] = await cellsOf(read);
+    assert.ok(who?.includes('Demo Receptionist') && who.includes('dev:receptionist'), `who: ${who}`);
+    assert.deepEqual([role, action, request, visit, breakGlass, requestId], [t('ko', 'role.receptionist'), t('ko', 'accessLog.actions.read'), 'GET /receptions/:id', `#${reception.id}`, t('ko', 'accessLog.noValue'), read]);
+    assert.match(status ?? '', /^200/);
+    // The time in the hospital's zone, the instant kept in <time datetime>.
+    const at = await rowOfRequest(read).locator('th time').getAttribute('datetime');
+    assert.ok(at && Math.abs(Date.parse(at) - Date.now()) < 120_000, `the read's time: ${at}`);
+
+    const refusal = await cellsOf(refused);
+    assert.deepEqual([refusal[1], refusal[2], refusal[3], refusal[5]], [t('ko', 'role.manager'), t('ko', 'accessLog.actions.refused'), 'GET /receptions/:id', `#${reception.id}`]);
+    assert.ok(refusal[4]?.startsWith('403') && refusal[4].includes(t('ko', 'accessLog.services.gateway')), `refused by the gateway: ${refusal[4]}`);
+    assert.equal(await rowOfRequest(refused).getAttribute('class'), 'access-refused', 'the refusal is marked');
+    const emergency = await cellsOf(glass);
+    assert.deepEqual([emergency[0]?.includes('dev:doctor-surgery'), emergency[1], emergency[2], emergency[3]], [true, t('ko', 'role.doctor'), t('ko', 'accessLog.actions.read'), 'GET /diagnoses/:id']);
+    await rowOfRequest(glass).locator('.break-glass-reason').filter({ hasText: reason }).waitFor();
+    await screenshot(page, 'console-access-log-ko');
+
+    // Paging: twenty more reads push those three to the second page (newest first); Next and Previous, with the keyboard.
+    for (let i = 0; i < 20; i++) ok(await client.as('receptionist').get(`/receptions/${reception.id}`));
+    await searchAccessLog(page, patientId, rowOfRequest(read), 'the older requests off the first page', [], 'detached');
+    const pager = page.getByRole('navigation', { name: t('ko', 'accessLog.paging.label') });
+    const previous = pager.getByRole('button', { name: t('ko', 'accessLog.paging.previous'), exact: true });
+    const next = pager.getByRole('button', { name: t('ko', 'accessLog.paging.next'), exact: true });
+    assert.equal(await previous.getAttribute('aria-disabled'), 'true', 'no page before the first');
+    await next.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('nav.pager[data-page="1"]').waitFor();
+    for (const id of [read, refused, glass]) await rowOfRequest(id).waitFor();
+    const [pages, total] = [Number(await pager.getAttribute('data-pages')), Number(await pager.getAttribute('data-total'))];
+    assert.ok(pages >= 2 && total >= 24, `pages ${pages}, total ${total}`);
+    await pager.getByText(t('ko', 'accessLog.paging.status', { page: 2, pages, total }), { exact: true }).waitFor();
+    // The focus stays on Next (aria-disabled on the last page, not disabled); Shift+Tab goes back to Previous.
+    await page.keyboard.press('Shift+Tab');
+    assert.ok(await previous.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement), 'Shift+Tab reaches Previous');
+    await page.keyboard.press('Enter');
+    await rowOfRequest(read).waitFor({ state: 'detached' });
+
+    // In English: the same lines, in English words.
+    await switchLanguage(page, 'ko');
+    await screenHeading(page, 'access-log', 'en').waitFor();
+    await page.getByRole('navigation', { name: t('en', 'accessLog.paging.label') }).getByRole('button', { name: t('en', 'accessLog.paging.next'), exact: true }).click();
+    await rowOfRequest(refused).getByRole('cell', { name: t('en', 'accessLog.actions.refused'), exact: true }).waitFor();
+    await page.getByRole('columnheader', { name: t('en', 'accessLog.columns.breakGlass'), exact: true }).waitFor();
+    auditor.errors.assertClean();
+
+    // The admin has the screen too, from the navigation; the auditor's searches are in the log themselves.
+    const admin = await open('admin');
+    await admin.page.getByRole('navigation', { name: t('ko', 'app.nav') }).getByRole('link', { name: t('ko', 'screens.access-log'), exact: true }).click();
+    await screenHeading(admin.page, 'access-log').waitFor();
+    await searchAccessLog(admin.page, patientId, admin.page.locator('section.access-log tr[data-subject="dev:auditor"]').filter({ hasText: 'GET /patients/:patientId/access-log' }).first(), "the auditor's searches in the log");
+    admin.errors.assertClean();
+  });
+
   for (const viewport of ['desktop', 'tablet'] as const) {
     test(`axe-core finds no serious or critical WCAG 2.1 A/AA violation on any screen or dialog (${viewport})`, { timeout: 90_000 }, async () => {
       const { client } = running;
       const gatewayUrl = running.system.gatewayUrl;
       const patientName = '최지우';
-      const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId: uniquePatient('AXE'), patientName });
+      const patientId = uniquePatient('AXE');
+      const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId, patientName });
+      // A refusal in the visit's access log, for its marked line.
+      const refused = await client.as('manager').get(`/receptions/${reception.id}`);
+      assert.equal(refused.status, 403, refused.text);
       // A visit still at the desk, for the cancel dialog.
       const waiting = ok(await client.post<Reception>('/receptions', { patientId: uniquePatient('AXE'), patientName: '한가람' }), 201);
       // A surgical visit, for the break-glass dialog of the internist (waited for as admin: not on the internist's list).
@@ -602,6 +704,14 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await check('examiner, perform dialog open');
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await signOut(page);
+
+      await signIn(page, 'auditor');
+      await check('access log, before a search');
+      const refusal = page.locator(`section.access-log tr[data-action="refused"][data-reception-id="${reception.id}"]`);
+      await searchAccessLog(page, patientId, refusal, 'the refusal in the access log');
+      await check('access log of a patient');
+      if (viewport === 'tablet') await screenshot(page, 'console-access-log-tablet-ko');
       await signOut(page);
 
       await signIn(page, 'manager');
@@ -781,6 +891,28 @@ async function assertScreenTexts(page: Page, screen: ScreenId, language: Languag
     if (language === 'ko' && hasMessage('ko', event)) assert.ok(cells[0]?.startsWith(t('ko', event)), `the step is named "${t('ko', event)}": ${cells[0]}`);
     assert.deepEqual(cells.slice(1), [t(language, 'stage.RECEIVED'), hasMessage(language, service) ? t(language, service) : 'reception', receptionist]);
   }
+}
+
+/**
+ * Searches the access log for `patientId` (typed, then Enter in the field) and again, about once a
+ * second, until `target` (and each of `also`) is in the state asked: records arrive moments after a
+ * request. Each search is itself a read of the patient's log, recorded as its newest line, so the
+ * tries are few.
+ */
+async function searchAccessLog(page: Page, patientId: string, target: Locator, what: string, also: Locator[] = [], state: 'visible' | 'detached' = 'visible'): Promise<void> {
+  const field = page.getByLabel(t('ko', 'accessLog.search.patientId'));
+  await field.fill(patientId);
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    await field.press('Enter');
+    try {
+      await target.waitFor({ state, timeout: 1_000 });
+      for (const locator of also) await locator.waitFor({ state, timeout: 1_000 });
+      return;
+    } catch {
+      // Not yet: search again.
+    }
+  }
+  assert.fail(`${what}: not shown after 10 searches`);
 }
 
 // ---- keyboard and layout ---------------------------------------------------------------------

@@ -16,9 +16,10 @@ export function App() {
 
   const available = screensFor(session.roles);
   const current = available.find((screen) => screen.id === route) ?? available[0];
+  const live = available.some((screen) => screen.live);
   return (
-    <LiveProvider>
-      <AppHeader session={session} onSignOut={signOut} />
+    <LiveProvider enabled={live}>
+      <AppHeader session={session} live={live} onSignOut={signOut} />
       {available.length > 1 && current && <ScreenNav ids={available.map((screen) => screen.id)} current={current.id} />}
       <main id="main" className="main">
         {current ? (

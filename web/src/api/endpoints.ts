@@ -1,7 +1,8 @@
-import { apiBlob, apiJson } from './client.ts';
+import { apiBlob, apiJson, queryString } from './client.ts';
 import { fetchAllPages, fetchNewestWhile, PAGE_SIZE } from './paging.ts';
 import type { PageOf } from '@medical/contracts/api';
 import type {
+  AccessLogEntry,
   AttachmentView,
   CreateReceptionRequest,
   DiagnosisStatus,
@@ -75,3 +76,11 @@ export const getVisit = (receptionId: number, signal?: AbortSignal) =>
 
 export const getTimeline = (receptionId: number, signal?: AbortSignal) =>
   apiJson<VisitTimelineView>(`/patientManagements/${receptionId}/timeline`, { signal });
+
+// ---- access log (the privacy officer) ----
+/** Rows per page of a patient's access log: a screenful (the API's default page). */
+export const ACCESS_LOG_PAGE_SIZE = 20;
+
+// The patient id goes percent-encoded: it is free text of the desk (spaces, slashes, Hangul).
+export const getAccessLog = (patientId: string, page: number, signal?: AbortSignal) =>
+  apiJson<PageOf<AccessLogEntry>>(`/patients/${encodeURIComponent(patientId)}/access-log${queryString({ page, size: ACCESS_LOG_PAGE_SIZE })}`, { signal });

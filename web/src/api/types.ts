@@ -22,6 +22,7 @@ export type {
   VisitView,
 } from '@medical/contracts/api';
 export type PrescriptionView = DiagnosisView['prescriptions'][number];
+export type { AccessAction, AccessLogEntry } from '@medical/contracts/access-log';
 
 export const visitStages = [
   'RECEIVED',

@@ -3,15 +3,18 @@ import type { Session } from '../auth/session.ts';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { LiveIndicator } from './LiveIndicator.tsx';
 
-/** The banner of a signed-in console: the app's name, the live state, who is signed in, language and sign-out. */
-export function AppHeader({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+/**
+ * The banner of a signed-in console: the app's name, the live state (when a screen follows the
+ * stream), who is signed in, language and sign-out.
+ */
+export function AppHeader({ session, live, onSignOut }: { session: Session; live: boolean; onSignOut: () => void }) {
   const { t } = useTranslation();
   const roles = session.roles.map((role) => t(`role.${role}`)).join(', ');
   return (
     <header className="app-header">
       <p className="app-title">{t('app.title')}</p>
       <div className="header-tools">
-        <LiveIndicator />
+        {live && <LiveIndicator />}
         <p className="user" data-testid="signed-in-user">
           <span className="visually-hidden">{t('app.user')}: </span>
           {t('app.signedInAs', { name: session.name, role: roles })}

@@ -8,8 +8,11 @@ type LiveState = { status: LiveStatus; subscribe: (listener: Listener) => () => 
 
 const LiveContext = createContext<LiveState | null>(null);
 
-/** One stream per signed-in console, shared by every screen that listens. */
-export function LiveProvider({ children }: { children: ReactNode }) {
+/**
+ * One stream per signed-in console, shared by every screen that listens; none when `enabled` is
+ * false (no screen of the console follows it), and listeners then hear nothing.
+ */
+export function LiveProvider({ enabled, children }: { enabled: boolean; children: ReactNode }) {
   const { session, expire } = useSession();
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const listeners = useRef(new Set<Listener>());
@@ -18,7 +21,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const subject = session ? session.subject : undefined;
 
   useEffect(() => {
-    if (subject === undefined) return;
+    if (subject === undefined || !enabled) return;
     return connectLiveStream({
       getToken: () => tokenStore.load(),
       onEvent: (event) => listeners.current.forEach((listener) => listener(event)),
@@ -26,7 +29,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       // A 401 on the stream is the same ended session as on any call.
       onUnauthorized: expire,
     });
-  }, [subject, expire]);
+  }, [subject, enabled, expire]);
 
   const subscribe = useCallback((listener: Listener) => {
     listeners.current.add(listener);
