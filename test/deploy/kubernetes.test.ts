@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { createMetrics, loadAuthConfig, loadConfig } from '@medical/platform';
+import pino from 'pino';
+import { createMetrics, loadAuthConfig, loadConfig, type TransportConfig } from '@medical/platform';
+import { kafkaTransportOptions } from '../../packages/platform/src/transport/kafka.ts';
 import { buildGateway } from '../../services/gateway/src/app.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 
@@ -17,7 +19,8 @@ import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
  * PostgreSQL, the Istio routes of every public path, and settings that the services' own loaders
  * accept; and those of the locked-down cluster: HTTPS only at the ingress, default-deny network
  * policies with one named policy per real flow, Kafka and PostgreSQL over verified TLS with a
- * certificate and ACLs per service, and no public route to the dashboards.
+ * certificate and ACLs per service (and for the gateway, which writes the access log only), and no
+ * public route to the dashboards.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -117,6 +120,33 @@ function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
     }
   }
   return env;
+}
+
+/**
+ * The topics a process's Kafka transport checks at start, creating what is missing, as the
+ * transport itself lists them (kafkaTransportOptions). A topic its Kafka user may not describe is
+ * left out of the broker's topic list, so the transport tries to create it, is refused, and never
+ * opens: each of these must be one the user may describe.
+ */
+function topicsCheckedAtStart(config: TransportConfig): string[] {
+  return kafkaTransportOptions(config, pino({ level: 'silent' })).topics;
+}
+
+/** A KafkaUser's ACLs as sorted lines, after checking none is a deny or bound to a host. */
+function aclLines(user: Obj, where: string): string[] {
+  return (user.spec.authorization.acls as Obj[]).map((acl) => {
+    assert.equal(acl.type ?? 'allow', 'allow', where);
+    assert.equal(acl.host ?? '*', '*', where);
+    return `${acl.resource.type} ${acl.resource.name} ${acl.resource.patternType ?? 'literal'}: ${[...acl.operations].sort().join(',')}`;
+  }).sort();
+}
+
+/** The topics a user may describe: Describe, Read and Write on a topic all allow it. */
+function describableTopics(user: Obj): string[] {
+  return (user.spec.authorization.acls as Obj[])
+    .filter((acl) => acl.resource.type === 'topic' && (acl.resource.patternType ?? 'literal') === 'literal')
+    .filter((acl) => (acl.operations as string[]).some((op) => ['Describe', 'Read', 'Write', 'All'].includes(op)))
+    .map((acl) => acl.resource.name as string);
 }
 
 /** The Kafka listener the services use: the one and only, TLS with client certificates. */
@@ -267,6 +297,7 @@ test('the rendered settings are accepted by the services\' own configuration loa
       assert.deepEqual(config.kafka?.brokers, [`${kafka.metadata.name}-kafka-bootstrap:${tlsListener(kafka).port}`], `${where}: Strimzi's bootstrap Service, its TLS listener`);
       assert.equal(config.topic, 'medical', where);
       assert.equal(config.deadLetterTopic, 'medical.dlq', where);
+      assert.equal(config.accessLogTopic, 'medical.access-log', `${where}: where its access records go`);
       assert.ok(config.postgres, `${where}: on PostgreSQL`);
       // Its own schema: the loader's default for the service, spelled out.
       assert.equal(config.postgres.schema, loadConfig(service, 8080, { DATABASE_URL: env.DATABASE_URL }).postgres?.schema, `${where}: schema`);
@@ -285,6 +316,15 @@ test('the rendered settings are accepted by the services\' own configuration loa
       assert.deepEqual(upstream.origins, [`http://${upstream.service}:8080`], `${name}: ${upstream.variable}`);
       assert.equal(one(objects, 'Service', upstream.service).spec.ports[0].port, 8080);
     }
+    // The access records of the refusals it answers itself go to Kafka, as the services' do, to
+    // the same topic; never to an embedded log in the pod (DATA_DIR), which nothing would read.
+    const accessLog = config.accessLog;
+    assert.deepEqual(accessLog.kafka?.brokers, [`${kafka.metadata.name}-kafka-bootstrap:${tlsListener(kafka).port}`], `${name}: the gateway's access records on Strimzi's bootstrap Service, its TLS listener`);
+    assert.equal(accessLog.accessLogTopic, 'medical.access-log', `${name}: the gateway's access-log topic`);
+    // Its Kafka user may describe the access-log topic only: every topic its transport checks at
+    // start is that one, or the transport would never open (see topicsCheckedAtStart).
+    assert.deepEqual([...new Set(topicsCheckedAtStart(accessLog))], ['medical.access-log'], `${name}: the gateway's transport checks the access-log topic only`);
+    assert.notEqual(accessLog.kafka?.clientId, `gateway-${process.pid}`, `${name}: every gateway replica its own Kafka client id`);
   }
 });
 
@@ -314,7 +354,7 @@ test('examination keeps its attachments on a shared volume at /mnt/data (ReadWri
   }
 });
 
-test('Kafka through Strimzi in KRaft mode with the two topics, PostgreSQL through CloudNativePG, both outside the mesh', { skip }, () => {
+test('Kafka through Strimzi in KRaft mode with its three topics (events, dead letters, access log), PostgreSQL through CloudNativePG, both outside the mesh', { skip }, () => {
   for (const name of overlays) {
     const objects = overlay(name);
     const [kafka, ...others] = find(objects, 'Kafka');
@@ -330,7 +370,10 @@ test('Kafka through Strimzi in KRaft mode with the two topics, PostgreSQL throug
     const replicationFactor = Number(containerEnv(objects, one(objects, 'Deployment', 'reception')).KAFKA_REPLICATION_FACTOR ?? 1);
 
     const topics = new Map(find(objects, 'KafkaTopic').map((t) => [t.spec.topicName ?? t.metadata.name, t]));
-    assert.deepEqual([...topics.keys()].sort(), ['medical', 'medical.dlq'], name);
+    assert.deepEqual([...topics.keys()].sort(), ['medical', 'medical.access-log', 'medical.dlq'], name);
+    // The topics the services' settings name are these.
+    const serviceConfig = loadConfig('reception', 8080, containerEnv(objects, one(objects, 'Deployment', 'reception')));
+    assert.deepEqual([serviceConfig.topic, serviceConfig.deadLetterTopic, serviceConfig.accessLogTopic].sort(), [...topics.keys()].sort(), `${name}: KAFKA_TOPIC, DEAD_LETTER_TOPIC, ACCESS_LOG_TOPIC`);
     for (const [topicName, topic] of topics) {
       assert.equal(topic.metadata.labels?.['strimzi.io/cluster'], kafka.metadata.name, `${name}: ${topicName} cluster`);
       assert.equal(topic.spec.partitions, 3, `${name}: ${topicName} partitions`);
@@ -341,6 +384,15 @@ test('Kafka through Strimzi in KRaft mode with the two topics, PostgreSQL throug
     // The dead letters are replayed from, weeks later perhaps: at least 30 days, or for good.
     const dlqRetention = Number(topics.get('medical.dlq')!.spec.config['retention.ms']);
     assert.ok(dlqRetention === -1 || dlqRetention >= 30 * 24 * 3600 * 1000, `${name}: dead-letter retention`);
+    // The access log's topic is kept as the event log is: no record ages out before it is kept.
+    const accessLogTopic = topics.get('medical.access-log')!;
+    assert.deepEqual(accessLogTopic.metadata.labels, { 'strimzi.io/cluster': kafka.metadata.name }, `${name}: access-log topic labels`);
+    assert.deepEqual(
+      { partitions: accessLogTopic.spec.partitions, replicas: accessLogTopic.spec.replicas, config: accessLogTopic.spec.config },
+      { partitions: topics.get('medical')!.spec.partitions, replicas: topics.get('medical')!.spec.replicas, config: topics.get('medical')!.spec.config },
+      `${name}: the access-log topic has the event topic's partitions, replicas, retention and min.insync.replicas`,
+    );
+    assert.equal(accessLogTopic.spec.config['retention.ms'], -1, `${name}: access records kept for good`);
 
     const cluster = one(objects, 'Cluster', 'postgres');
     assert.equal(cluster.apiVersion, 'postgresql.cnpg.io/v1');
@@ -431,6 +483,12 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
       else assert.ok(routed(p), `${name}: the VirtualService routes ${p}`);
     }
     assert.ok(routed('/receptions/1/confirm') && routed('/openapi/reception.json') && routed('/healthz'));
+    // A patient's access log is served by patient-management through the gateway, on the API's
+    // route (its timeout and retries), as /patientManagements is.
+    assert.ok(paths.includes('/patients'), 'the gateway serves a patient\'s access log under /patients');
+    const routeOf = (p: string) => routes.find((r) => (r.match as Obj[]).some((m) => (m.uri.exact !== undefined ? m.uri.exact === p : p.startsWith(m.uri.prefix))));
+    assert.ok(routeOf('/patients/P-0001/access-log'), `${name}: the VirtualService routes /patients/{patientId}/access-log`);
+    assert.equal(routeOf('/patients/P-0001/access-log'), routeOf('/patientManagements/1'), `${name}: /patients on the same route as /patientManagements`);
     // Istio takes the first route that matches: the live stream's, without a timeout, before the API's 15 s.
     const streamRoute = routes.findIndex((r) => (r.match as Obj[]).some((m) => m.uri.exact === '/patientManagements/stream'));
     const apiRoute = routes.findIndex((r) => (r.match as Obj[]).some((m) => m.uri.prefix === '/patientManagements'));
@@ -549,10 +607,12 @@ test('HTTPS at the ingress: a cert-manager Certificate per overlay\'s issuer, it
   }
 });
 
-test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per service allowing its topics and its own group only, mounted with the cluster CA', { skip }, () => {
+test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per service allowing its topics and its own groups only, the gateway writing the access log only, each mounted with the cluster CA', { skip }, () => {
   // Which services publish to the event topic: the three command services. patient-management is
-  // the read model: it consumes every event and emits none (its only writes are dead letters).
+  // the read model: it consumes every event and emits none (its only writes are dead letters and
+  // its own access records); it alone reads the access log, which it keeps.
   const publishers = new Set(['reception', 'diagnosis', 'examination']);
+  const accessLogKeeper = 'patient-management';
   for (const name of overlays) {
     const objects = overlay(name);
     const [kafka] = find(objects, 'Kafka');
@@ -566,29 +626,32 @@ test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per
     const secretPrefix = userOperator.secretPrefix ?? '';
 
     const users = find(objects, 'KafkaUser');
-    assert.deepEqual(users.map((u) => u.metadata.name).sort(), [...backends].sort(), `${name}: one user per service that uses Kafka, none for the gateway`);
+    assert.deepEqual(users.map((u) => u.metadata.name).sort(), [...services].sort(), `${name}: one user per process that uses Kafka: the four services and the gateway`);
+    for (const service of services) {
+      const user = one(objects, 'KafkaUser', service);
+      const where = `${name}/${service}`;
+      assert.equal(user.metadata.labels?.['strimzi.io/cluster'], kafka!.metadata.name, where);
+      assert.deepEqual(user.spec.authentication, { type: 'tls' }, `${where}: a client certificate`);
+      assert.equal(user.spec.authorization.type, 'simple', where);
+    }
     for (const service of backends) {
       const where = `${name}/${service}`;
       const deployment = one(objects, 'Deployment', service);
       const env = containerEnv(objects, deployment);
       const config = loadConfig(service, 8080, env);
       const user = one(objects, 'KafkaUser', service);
-      assert.equal(user.metadata.labels?.['strimzi.io/cluster'], kafka!.metadata.name, where);
-      assert.deepEqual(user.spec.authentication, { type: 'tls' }, `${where}: a client certificate`);
-      assert.equal(user.spec.authorization.type, 'simple', where);
       // Exactly these rules (Read and Write imply Describe): nothing with a prefix, no cluster or
       // transactional resource, no other topic or group, no "All".
-      const acls = (user.spec.authorization.acls as Obj[]).map((acl) => {
-        assert.equal(acl.type ?? 'allow', 'allow', where);
-        assert.equal(acl.host ?? '*', '*', where);
-        return `${acl.resource.type} ${acl.resource.name} ${acl.resource.patternType ?? 'literal'}: ${[...acl.operations].sort().join(',')}`;
-      });
       const topicOperations = publishers.has(service) ? 'Describe,Read,Write' : 'Describe,Read';
-      assert.deepEqual(acls.sort(), [
+      const keeper = service === accessLogKeeper;
+      assert.deepEqual(aclLines(user, where), [
         `group ${config.consumerGroup} literal: Describe,Read`,
+        ...(keeper ? [`group ${config.consumerGroup}.access-log literal: Describe,Read`] : []),
         `topic ${config.deadLetterTopic} literal: Describe,Write`,
         `topic ${config.topic} literal: ${topicOperations}`,
-      ].sort(), `${where}: its topics, its own consumer group`);
+        `topic ${config.accessLogTopic} literal: ${keeper ? 'Describe,Read,Write' : 'Describe,Write'}`,
+      ].sort(), `${where}: its topics (its access records among them), its own consumer groups`);
+      for (const topic of topicsCheckedAtStart(config)) assert.ok(describableTopics(user).includes(topic), `${where}: may describe ${topic}, which its transport checks at start`);
 
       // The settings the services read for TLS to Kafka, and the files they name, from the
       // cluster CA's Secret and the user's own.
@@ -596,12 +659,31 @@ test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per
       assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_CA_FILE!), { secret: `${kafka!.metadata.name}-cluster-ca-cert`, key: 'ca.crt' }, `${where}: brokers verified against Strimzi's cluster CA`);
       assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_CERT_FILE!), { secret: `${secretPrefix}${service}`, key: 'user.crt' }, `${where}: its own certificate`);
       assert.deepEqual(fileSource(deployment, env.KAFKA_TLS_KEY_FILE!), { secret: `${secretPrefix}${service}`, key: 'user.key' }, `${where}: its own key`);
-      for (const other of backends.filter((b) => b !== service)) {
-        assert.doesNotMatch(JSON.stringify(deployment.spec.template.spec.volumes), new RegExp(`"${secretPrefix}${other}"`), `${where}: never another service's certificate`);
+      for (const other of services.filter((b) => b !== service)) {
+        assert.doesNotMatch(JSON.stringify(deployment.spec.template.spec.volumes), new RegExp(`"${secretPrefix}${other}"`), `${where}: never another's certificate`);
       }
     }
+
+    // The gateway writes the access records of the refusals it answers itself, and nothing else:
+    // no event, no dead letter, no read, no group.
+    const where = `${name}/gateway`;
     const gateway = one(objects, 'Deployment', 'gateway');
-    assert.doesNotMatch(JSON.stringify(gateway.spec.template.spec), /kafka-user|cluster-ca-cert|KAFKA_TLS/, `${name}: the gateway has no Kafka credentials`);
+    const env = containerEnv(objects, gateway);
+    const accessLog = loadGatewayConfig(env).accessLog;
+    const user = one(objects, 'KafkaUser', 'gateway');
+    assert.deepEqual(aclLines(user, where), [`topic ${accessLog.accessLogTopic} literal: Describe,Write`], `${where}: write the access-log topic, only that`);
+    for (const topic of topicsCheckedAtStart(accessLog)) assert.ok(describableTopics(user).includes(topic), `${where}: may describe ${topic}, which its transport checks at start`);
+    // The same settings and files as the services, its own user's certificate.
+    assert.equal(env.KAFKA_TLS, 'true', `${where}: KAFKA_TLS`);
+    assert.deepEqual(accessLog.kafka?.tls, { caFile: env.KAFKA_TLS_CA_FILE, certFile: env.KAFKA_TLS_CERT_FILE, keyFile: env.KAFKA_TLS_KEY_FILE }, `${where}: its loader reads the three files`);
+    assert.deepEqual(fileSource(gateway, env.KAFKA_TLS_CA_FILE!), { secret: `${kafka!.metadata.name}-cluster-ca-cert`, key: 'ca.crt' }, `${where}: brokers verified against Strimzi's cluster CA`);
+    assert.deepEqual(fileSource(gateway, env.KAFKA_TLS_CERT_FILE!), { secret: `${secretPrefix}gateway`, key: 'user.crt' }, `${where}: its own certificate`);
+    assert.deepEqual(fileSource(gateway, env.KAFKA_TLS_KEY_FILE!), { secret: `${secretPrefix}gateway`, key: 'user.key' }, `${where}: its own key`);
+    for (const other of backends) {
+      assert.doesNotMatch(JSON.stringify(gateway.spec.template.spec.volumes), new RegExp(`"${secretPrefix}${other}"`), `${where}: never a service's certificate`);
+    }
+    // No database: nothing of PostgreSQL's in the gateway's pod.
+    assert.doesNotMatch(JSON.stringify(gateway.spec.template.spec), /postgres/, `${where}: no database credentials or CA`);
   }
 });
 
@@ -761,6 +843,8 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
     { name: 'allow-ingress-gateway-to-gateway', from: [m['ingress-gateway']!], to: [m['gateway']!], ports: ['8080/TCP'] },
     { name: 'allow-gateway-to-services', from: [m['gateway']!], to: backendPods, ports: ['8080/TCP'] },
     { name: 'allow-services-to-kafka', from: backendPods, to: [m['kafka']!], ports: ['9093/TCP'] },
+    // The access records of the refusals the gateway answers itself (its Kafka user writes the access-log topic only).
+    { name: 'allow-gateway-to-kafka', from: [m['gateway']!], to: [m['kafka']!], ports: ['9093/TCP'] },
     { name: 'allow-services-to-postgres', from: backendPods, to: [m['postgres']!], ports: ['5432/TCP'] },
     { name: 'allow-services-to-jaeger', from: servicePods, to: [m['jaeger']!], ports: ['4318/TCP'] },
     { name: 'allow-prometheus-scrape', from: [m['prometheus']!], to: injected, ports: ['15020/TCP', '15090/TCP'] },

@@ -215,8 +215,31 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_events_refused_total',
     'http_request_duration_seconds_count',
     'medical_break_glass_total',
+    'medical_access_records_dropped_total',
+    'medical_access_records_unreadable_total',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
+  }
+});
+
+test('a gap in the access log is alerted: the gateway\'s dropped refusal records, and messages of the access-log topic that are no record', () => {
+  for (const [alert, metric, words] of [
+    ['MedicalAccessRecordsDropped', 'medical_access_records_dropped_total', [/gateway/, /medical\.access-log/, /privacy officer/, /allow-gateway-to-kafka/, /kafka-user-gateway/]],
+    ['MedicalAccessRecordsUnreadable', 'medical_access_records_unreadable_total', [/medical\.access-log/, /access_log_unreadable/]],
+  ] as const) {
+    const found = rules.find(({ rule }) => rule.alert === alert);
+    assert.ok(found, `alerts.yml has ${alert}`);
+    const { group, rule } = found;
+    assert.equal(group, 'medical-visit-workflow.privacy', `${alert}: with the other alerts about patient data access`);
+    assert.equal(rule.labels?.severity, 'warning', `${alert}: the team looks at it; nothing stops the clinic`);
+    assert.equal(rule.for, '0m', `${alert}: every one counts, at once`);
+    // Any increase over 10 minutes, per service (the counter starts at 0 with the process).
+    const analysis = analyse(String(rule.expr));
+    assert.deepEqual(analysis.selectors.map((s) => s.metric), [metric], `${alert}: watches ${metric} only`);
+    assert.deepEqual(analysis.groupingLabels, ['service'], `${alert}: per service`);
+    assert.match(String(rule.expr).replace(/\s+/g, ''), new RegExp(`increase\\(${metric}\\[10m\\]\\)\\)>0$`), `${alert}: any increase in 10 minutes`);
+    const description = String(rule.annotations?.description);
+    for (const pattern of words) assert.match(description, pattern, `${alert}: the description says where to look`);
   }
 });
 

@@ -38,7 +38,7 @@ const serviceOf = (pathname: string): BackendServiceName => {
   if (first === 'receptions') return 'reception';
   if (first === 'diagnoses') return 'diagnosis';
   if (first === 'examinations') return 'examination';
-  if (first === 'patientManagements') return 'patient-management';
+  if (first === 'patientManagements' || first === 'patients') return 'patient-management';
   throw new Error(`no service for ${pathname}`);
 };
 
@@ -47,6 +47,7 @@ function concretePath(permission: Permission): string {
   const idFor = permission.path.startsWith('/receptions') ? ids.receptionId : permission.path.startsWith('/diagnoses') ? ids.diagnosisId : ids.examinationId;
   return permission.path
     .replace(':receptionId', String(ids.receptionId))
+    .replace(':patientId', 'AUTHZ-PATIENT')
     .replace(':id', String(idFor))
     .replace(':name', ids.attachment)
     .replace('*', 'a/b');

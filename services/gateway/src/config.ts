@@ -236,6 +236,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       topic: base.topic,
       deadLetterTopic: base.deadLetterTopic,
       accessLogTopic: base.accessLogTopic,
+      topics: [base.accessLogTopic],
       pollIntervalMs: base.pollIntervalMs,
       retryBaseDelayMs: base.retryBaseDelayMs,
       ...(base.kafka ? { kafka: base.kafka } : {}),

@@ -58,7 +58,7 @@ export function kafkaTransportOptions(config: TransportConfig, logger: Logger): 
   if (!config.kafka) throw new Error('Kafka is not configured (KAFKA_BROKERS is unset)');
   return {
     ...config.kafka,
-    topics: [config.topic, config.deadLetterTopic, config.accessLogTopic],
+    topics: [...(config.topics ?? [config.topic, config.deadLetterTopic, config.accessLogTopic])],
     logger,
     retryBaseDelayMs: config.retryBaseDelayMs,
   };

@@ -34,6 +34,12 @@ export type TransportConfig = {
   topic: string;
   deadLetterTopic: string;
   accessLogTopic: string;
+  /**
+   * The topics this process uses, which the Kafka transport checks (and creates where allowed) at
+   * start: by default the events', the dead letters' and the access log's. The gateway names only
+   * the access log's, the one topic its Kafka user may see.
+   */
+  topics?: readonly string[];
   pollIntervalMs: number;
   retryBaseDelayMs: number;
   /** Set: the production transport (Apache Kafka). Unset: the embedded log under DATA_DIR. */
