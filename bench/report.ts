@@ -87,6 +87,42 @@ function gatewayRows(results: Results, row: Row): void {
   row('1 gateway', 'gateway / nginx p99', String(g.p99Ratio), `≤ ${t.maxP99RatioToNginx}`, verdict(g.p99Ratio, t.maxP99RatioToNginx, 'max'));
 }
 
+/** Scenario 7: what the access log costs a read, at 20 connections (group commit) and at 1 (a commit per read). */
+function accessRows(results: Results, row: Row): void {
+  const target = results.targets.access?.maxWaitShareAt20;
+  for (const profile of ['embedded', 'production'] as const) {
+    const a = results.access?.[profile];
+    const scenario = `7 access log (${profile})`;
+    if (!a) {
+      row(scenario, "share of a read's time spent on its access record at 20 / 1 connections", 'not run', target === undefined ? '—' : `≤ ${target} at 20 connections`);
+      continue;
+    }
+    const many = a.at20;
+    const one = a.at1;
+    const counts = (r: Results) => `${r.records} records of ${r.reads} reads in ${r.commits} commits`;
+    row(scenario, 'records per commit at 20 / 1 connections', `${cell(many.recordsPerCommit)} / ${cell(one.recordsPerCommit)} (${counts(many)}; ${counts(one)})`);
+    row(
+      scenario,
+      "share of a read's time spent on its access record at 20 / 1 connections",
+      `${cell(many.waitShare)} / ${cell(one.waitShare)}`,
+      target === undefined ? '—' : `≤ ${target} at 20 connections`,
+      target === undefined ? '' : verdict(many.waitShare, target, 'max'),
+    );
+    row(scenario, 'mean wait per read (ms) at 20 / 1 connections', `${cell(many.meanWaitMs)} / ${cell(one.meanWaitMs)} (of a mean \`GET ${a.route}\` 200 of ${cell(many.meanDurationMs)} / ${cell(one.meanDurationMs)} ms)`);
+    const refused = many.load.non2xx || many.load.errors ? `, **${many.load.non2xx} non-2xx, ${many.load.errors} errors**` : '';
+    row(scenario, 'reads/s and p99 at 20 connections', `${many.readsPerSec} (p99 ${many.p99Ms} ms${refused}; 1 connection: ${one.readsPerSec}, p99 ${one.p99Ms} ms)`);
+    if (many.pg || one.pg) {
+      const idle = a.pgIdlePerSec ? ` (idle background taken off: ${a.pgIdlePerSec.transactions}/s)` : '';
+      row(
+        scenario,
+        'PostgreSQL transactions per read at 20 / 1 connections',
+        `${cell(many.pg?.transactionsPerRead)} / ${cell(one.pg?.transactionsPerRead)}; WAL syncs per read ${cell(many.pg?.walSyncsPerRead)} / ${cell(one.pg?.walSyncsPerRead)}${idle}`,
+      );
+    }
+    for (const reason of a.notMeasured ?? []) row(scenario, 'not measured', reason);
+  }
+}
+
 function propagationRows(results: Results, row: Row): void {
   const t = results.targets.propagation;
   for (const name of ['embedded', 'kafka'] as const) {
@@ -190,6 +226,7 @@ export function figuresTable(results: Results): string {
 
   visitCostRows(results, row);
   gatewayRows(results, row);
+  accessRows(results, row);
   propagationRows(results, row);
   throughputRows(results, row);
   queryRows(results, row);

@@ -9,7 +9,8 @@ import { REPOSITORY_ROOT, SERVICE_NAMES } from '../../scripts/lib/processes.ts';
 /**
  * The benchmark suite's smoke run (`npm run bench -- --quick`), as CI runs it: it must start both
  * profiles, measure every scenario (the cost per complete visit included: on the production
- * profile PostgreSQL's and the Kafka broker's counts too) and write its results. Figures are never judged here: they are
+ * profile PostgreSQL's and the Kafka broker's counts too; the access log's cost of a read, each
+ * read's record written) and write its results. Figures are never judged here: they are
  * measurements, recorded in bench/RESULTS.md from a full run. The results go to a directory of
  * the test's own, so the recorded ones are not overwritten.
  */
@@ -88,6 +89,14 @@ test('npm run bench -- --quick measures every scenario and writes results.json a
   assert.equal(results.visitCost.embedded.failures, 0, 'no visit of the cost scenario (embedded) failed');
   for (const key of ['machineCpuMs', 'systemCpuMs', 'servicesCpuMs', 'benchCpuMs', 'unattributedCpuMs']) assertMeasured(results, `visitCost.embedded.perVisit.${key}`);
   for (const key of ['listP99Ms', 'byPatientP99Ms', 'byIdP99Ms']) assertMeasured(results, `query.embedded.${key}`);
+  // The access log's cost of a read: every read answered has its record committed before the answer left.
+  for (const profile of production ? ['embedded', 'production'] : ['embedded']) {
+    for (const run of ['at20', 'at1']) {
+      for (const key of ['reads', 'records', 'commits', 'recordsPerCommit', 'meanWaitMs', 'meanDurationMs', 'waitShare', 'readsPerSec', 'p99Ms']) assertMeasured(results, `access.${profile}.${run}.${key}`);
+      const figures = results.access[profile][run];
+      assert.ok(figures.reads > 0 && figures.records >= figures.reads, `access.${profile}.${run}: ${figures.records} records for ${figures.reads} reads`);
+    }
+  }
   for (const service of SERVICE_NAMES) {
     assertMeasured(results, `memory.${service}.idleMb`);
     assertMeasured(results, `memory.${service}.loadMb`);
@@ -124,4 +133,6 @@ test('npm run bench -- --quick measures every scenario and writes results.json a
   assert.match(markdown, /\| 1 gateway \| gateway \/ minimal Node.js proxy throughput \| [0-9.]+/);
   assert.match(markdown, /\| 6 cost per complete visit \(embedded\) \| the system's CPU-ms per visit; the machine's \| [0-9.]+/);
   if (production) assert.match(markdown, /\| 6 cost per complete visit \(kafka\) \| PostgreSQL transactions per visit \| [0-9.-]+/);
+  assert.match(markdown, /\| 7 access log \(embedded\) \| share of a read's time spent on its access record at 20 \/ 1 connections \| [0-9.]+ \/ [0-9.]+/);
+  if (production) assert.match(markdown, /\| 7 access log \(production\) \| records per commit at 20 \/ 1 connections \| [0-9.]+ \/ [0-9.]+/);
 });
