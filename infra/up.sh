@@ -20,6 +20,10 @@ log "infrastructure ready in $((SECONDS - started))s (state: ${INFRA_STATE_DIR};
 
 printf 'export KAFKA_BROKERS=%s\n' "127.0.0.1:9092"
 printf 'export DATABASE_URL=%s\n' "postgres://medical:medical@127.0.0.1:5432/medical"
+# The services' own role: `npm start` and the tests then migrate as the owner above first and
+# run the services as this role (scripts/lib/processes.ts, databaseRoles).
+printf 'export DATABASE_SERVICE_ROLE=%s\n' "medical_service"
+printf 'export DATABASE_SERVICE_PASSWORD=%s\n' "medical_service"
 # When the broker's TLS listener answers: KAFKA_TLS_BROKERS and the local CA and client
 # certificate's files, for the TLS tests (infra/kafka/tls.sh env).
 "${INFRA_DIR}/kafka/tls.sh" env

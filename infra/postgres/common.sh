@@ -14,6 +14,10 @@ PG_PORT=5432
 PG_APP_USER=medical
 PG_APP_PASSWORD=medical
 PG_APP_DB=medical
+# The role the services connect as (DATABASE_SERVICE_ROLE): it owns nothing, so it may not change
+# a schema or rewrite the audit trail; `npm run migrate`, as PG_APP_USER, grants it the rest.
+PG_SERVICE_USER=medical_service
+PG_SERVICE_PASSWORD=medical_service
 
 # auto: reuse a running server, else start the Debian cluster, else our own (see up.sh).
 # own: never start the Debian cluster (e.g. to keep this checkout's data apart).

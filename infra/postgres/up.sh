@@ -183,13 +183,16 @@ ALTER ROLE ${PG_APP_USER} WITH LOGIN CREATEDB PASSWORD '${PG_APP_PASSWORD}';
 -- DROP DATABASE ... WITH (FORCE) of a test database must also end an autovacuum worker that
 -- happens to be in it, which only a member of pg_signal_backend may do.
 GRANT pg_signal_backend TO ${PG_APP_USER};
+SELECT format('CREATE ROLE %I LOGIN', '${PG_SERVICE_USER}')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${PG_SERVICE_USER}') \gexec
+ALTER ROLE ${PG_SERVICE_USER} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '${PG_SERVICE_PASSWORD}';
 SELECT format('CREATE DATABASE %I OWNER %I', '${PG_APP_DB}', '${PG_APP_USER}')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${PG_APP_DB}') \gexec
 ALTER DATABASE ${PG_APP_DB} OWNER TO ${PG_APP_USER};
 SQL
 case "$rc" in
 0)
-  log "role '${PG_APP_USER}' and database '${PG_APP_DB}' are in place"
+  log "roles '${PG_APP_USER}' (owner) and '${PG_SERVICE_USER}' (the services') and database '${PG_APP_DB}' are in place"
   max_conn="$(admin_psql -At -c 'SHOW max_connections')"
   if ((max_conn < 100)); then
     log "WARNING: max_connections is ${max_conn}; five services with pools need at least 100"

@@ -515,7 +515,43 @@ function environments(options: StartSystemOptions, dataDir: string, host: string
   const issuer = devIssuerFor(options, `${urlOf(replicaPorts.gateway[0]!)}/auth`);
   const upstreams: Env = {};
   for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaPorts[backend].map(urlOf).join(',');
-  return (name) => ({ ...options.env, ...issuer, DATA_DIR: dataDir, ...(name === 'gateway' ? upstreams : {}), ...options.serviceEnv?.[name] });
+  const roles = databaseRoles({ ...process.env, ...options.env });
+  const asServiceRole: Env = roles ? { DATABASE_URL: roles.serviceUrl, DATABASE_MIGRATIONS: 'separate' } : {};
+  return (name) => ({ ...options.env, ...issuer, DATA_DIR: dataDir, ...asServiceRole, ...(name === 'gateway' ? upstreams : {}), ...options.serviceEnv?.[name] });
+}
+
+/**
+ * The production profile with a database role of the services' own (DATABASE_SERVICE_ROLE and
+ * DATABASE_SERVICE_PASSWORD beside DATABASE_URL, which is then the owner's): the services connect
+ * as that role, which may not change the schema nor rewrite the audit trail, and `npm run
+ * migrate` runs first as the owner. Undefined without those settings: every process connects as
+ * DATABASE_URL and migrates at start.
+ */
+export function databaseRoles(env: Env): { ownerUrl: string; serviceUrl: string } | undefined {
+  const ownerUrl = env.DATABASE_URL?.trim();
+  const role = env.DATABASE_SERVICE_ROLE?.trim();
+  if (!ownerUrl || !role) return undefined;
+  const service = new URL(ownerUrl);
+  service.username = encodeURIComponent(role);
+  service.password = encodeURIComponent(env.DATABASE_SERVICE_PASSWORD ?? '');
+  return { ownerUrl, serviceUrl: service.toString() };
+}
+
+/** `npm run migrate`'s program as the owner, before the services start (see databaseRoles); fails with its output. */
+async function migrateAsOwner(options: StartSystemOptions, dataDir: string): Promise<void> {
+  const child = spawn(process.execPath, [path.join('scripts', 'migrate.ts')], {
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    env: { ...process.env, ...options.env, DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  installGuards();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`npm run migrate (as the database's owner) failed with exit ${code}: ${output.trim()}`);
 }
 
 /**
@@ -660,6 +696,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const replicaCounts = replicaCountsOf(options);
   const replicaPorts = await assignPorts(options, replicaCounts, host);
   await assertPortsFree(labelledPorts(replicaPorts, replicaCounts), host);
+  if (databaseRoles({ ...process.env, ...options.env })) await migrateAsOwner(options, dataDir);
   const table = processTable(options, host, replicaPorts, environments(options, dataDir, host, replicaPorts));
   await startInOrder(table, replicaCounts, readyTimeoutMs);
   return runningSystem({ table, dataDir, host, replicaPorts, replicaCounts, readyTimeoutMs });

@@ -1,8 +1,12 @@
 /**
  * The operator's tools: the dead letters of the system configured like the services, listed and
- * replayed (`npm run dead-letters`, scripts/dead-letters.ts). The Kafka client is loaded only when
- * the letters are on Kafka.
+ * replayed (`npm run dead-letters`, scripts/dead-letters.ts; the Kafka client is loaded only when
+ * the letters are on Kafka), and the hash chains of the audit trails checked (`npm run
+ * audit:verify`, scripts/audit-verify.ts).
  */
+export { auditChainRow } from './audit/chained-fields.ts';
+export { migrateService } from './service/migrate-service.ts';
+export { verifyChain, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
 export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, listDeadLetters, openDeadLetterStore, replayDeadLetter, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
 import type { StoredMessage } from './inbox/stored-message.ts';
 export type { StoredMessage };

@@ -104,10 +104,10 @@ const owners = [...platformMigrationSets.map((set) => ({ owner: set.owner, names
 
 /**
  * What the owners' migrations added since every owner has its own table (audit 0002, the
- * break-glass reason): the database of the version with one shared table had none of it, and the
- * takeover runs those migrations.
+ * break-glass reason; audit 0003, the hash chain and the client's request id): the database of
+ * the version with one shared table had none of it, and the takeover runs those migrations.
  */
-const ADDED_SINCE_THE_SHARED_TABLE = ['alter table audit_log drop column break_glass_reason'];
+const ADDED_SINCE_THE_SHARED_TABLE = ['break_glass_reason', 'client_request_id', 'prev_hash', 'hash'].map((column) => `alter table audit_log drop column ${column}`);
 
 /** Turns a freshly migrated database into what the previous version left: one shared table, no owner tables. */
 async function asThePreviousVersionLeftIt(store: Store, names: readonly string[]): Promise<void> {

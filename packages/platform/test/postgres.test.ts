@@ -74,7 +74,7 @@ describe('PostgreSQL adapter', { skip }, () => {
       "each owner's migrations in a table of its own",
     );
     const counted = await admin.query(recorded.rows.map((r) => `select count(*)::int as n from "${schema}"."${r.table_name}"`).join(' union all '));
-    assert.equal(counted.rows.reduce((sum, row) => sum + row.n, 0), 11, 'the ten platform migrations and the service migration, each recorded once');
+    assert.equal(counted.rows.reduce((sum, row) => sum + row.n, 0), 12, 'the eleven platform migrations and the service migration, each recorded once');
     const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [schema]);
     assert.deepEqual(
       tables.rows.map((r) => r.table_name).filter((n: string) => !n.startsWith('kysely_') && !n.startsWith('migrations_')),

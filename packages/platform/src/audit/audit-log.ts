@@ -2,13 +2,17 @@ import type { Kysely, Transaction } from 'kysely';
 import type { FastifyRequest } from 'fastify';
 import { anonymousActor, systemActor, type Actor, type CloudEvent } from '@medical/contracts';
 import type {} from '../auth/request-actor.ts';
+import { auditChainFields, type ChainedAuditColumns } from './chained-fields.ts';
+import { chainHash, lockChainTail } from './hash-chain.ts';
 import type { AuditTables } from './tables.ts';
 
 /**
  * The audit trail: one row per command a service executed, in that service's own `audit_log`,
  * written in the transaction of the command's state change and events, so a change is never
  * committed without its row nor a row without its change. Append-only: the database refuses
- * UPDATE, DELETE (and TRUNCATE on PostgreSQL) of the table (see `createAuditLog` in tables.ts).
+ * UPDATE, DELETE (and TRUNCATE on PostgreSQL) of the table (see `createAuditLog` in tables.ts),
+ * and each row is linked to the one before it by a hash (hash-chain.ts), so a change made around
+ * the service shows (`npm run audit:verify`).
  */
 
 /**
@@ -20,6 +24,8 @@ export type CommandOrigin = {
   actor: Actor;
   /** The HTTP request's id (Fastify's request.id, the gateway's x-request-id). */
   requestId?: string;
+  /** The X-Request-Id the client sent, kept beside the gateway's own. */
+  clientRequestId?: string;
   /** The id of the event a reaction answers. */
   causationId?: string;
   /**
@@ -38,7 +44,11 @@ const MAX_REQUEST_ID_LENGTH = 255;
  * has none (authentication is not enabled), the `anonymousActor` placeholder, never a made-up person.
  */
 export function requestOrigin(request: FastifyRequest): CommandOrigin {
-  return { actor: request.actor ?? anonymousActor, requestId: String(request.id).slice(0, MAX_REQUEST_ID_LENGTH) };
+  return {
+    actor: request.actor ?? anonymousActor,
+    requestId: String(request.id).slice(0, MAX_REQUEST_ID_LENGTH),
+    ...(request.clientRequestId !== undefined ? { clientRequestId: request.clientRequestId } : {}),
+  };
 }
 
 /** The origin of what `service` does by itself in reaction to `event` (a compensation, an automatic step). */
@@ -72,26 +82,30 @@ export type AuditRecord = {
   causationId?: string;
   breakGlassReason?: string;
   eventIds: string[];
+  clientRequestId?: string;
 };
 
-/** Appends one row to the trail, in the command's transaction. */
+/** Appends one row to the trail, in the command's transaction, linked to the row before it (hash-chain.ts). */
 export async function recordAudit(trx: Transaction<AuditTables>, entry: AuditEntry): Promise<void> {
-  const { actor, requestId, causationId, breakGlassReason } = entry.origin;
+  const { actor, requestId, clientRequestId, causationId, breakGlassReason } = entry.origin;
+  const row: ChainedAuditColumns = {
+    recorded_at: entry.at ?? new Date().toISOString(),
+    command: entry.command,
+    aggregate_id: String(entry.aggregateId),
+    reception_id: entry.receptionId ?? null,
+    actor_subject: actor.subject,
+    actor_name: actor.name ?? null,
+    actor_role: actor.role,
+    request_id: requestId ?? null,
+    client_request_id: clientRequestId ?? null,
+    causation_id: causationId ?? null,
+    break_glass_reason: breakGlassReason ?? null,
+    event_ids: JSON.stringify(entry.eventIds ?? []),
+  };
+  const prevHash = await lockChainTail(trx, 'audit_log');
   await trx
     .insertInto('audit_log')
-    .values({
-      recorded_at: entry.at ?? new Date().toISOString(),
-      command: entry.command,
-      aggregate_id: String(entry.aggregateId),
-      reception_id: entry.receptionId ?? null,
-      actor_subject: actor.subject,
-      actor_name: actor.name ?? null,
-      actor_role: actor.role,
-      request_id: requestId ?? null,
-      causation_id: causationId ?? null,
-      break_glass_reason: breakGlassReason ?? null,
-      event_ids: JSON.stringify(entry.eventIds ?? []),
-    })
+    .values({ ...row, prev_hash: prevHash, hash: chainHash(prevHash, auditChainFields(row)) })
     .execute();
 }
 
@@ -111,5 +125,6 @@ export async function readAuditLog(db: Kysely<AuditTables>, filter: { receptionI
     ...(row.causation_id !== null ? { causationId: row.causation_id } : {}),
     ...(row.break_glass_reason !== null ? { breakGlassReason: row.break_glass_reason } : {}),
     eventIds: JSON.parse(row.event_ids) as string[],
+    ...(row.client_request_id !== null ? { clientRequestId: row.client_request_id } : {}),
   }));
 }

@@ -2,22 +2,14 @@ import { sql, type Generated } from 'kysely';
 import type { MigrationDb } from '../db/database.ts';
 import { isPostgres } from '../db/is-postgres.ts';
 import type { MigrationSet } from '../db/migrate.ts';
+import { auditChainFields, type ChainedAuditColumns } from './chained-fields.ts';
+import { CHAIN_GENESIS, chainHash } from './hash-chain.ts';
 
-export type AuditLogTable = {
+export type AuditLogTable = ChainedAuditColumns & {
   id: Generated<number | string>;
-  recorded_at: string;
-  command: string;
-  aggregate_id: string;
-  reception_id: number | null;
-  actor_subject: string;
-  actor_name: string | null;
-  actor_role: string;
-  request_id: string | null;
-  causation_id: string | null;
-  /** The reason of an access outside the actor's scope (break-glass); null for every other command (migration 0002). */
-  break_glass_reason: string | null;
-  /** JSON array of event ids. */
-  event_ids: string;
+  /** The hash of the row before it, and its own (hash-chain.ts; migration 0003). Null only on a row written around the service. */
+  prev_hash: string | null;
+  hash: string | null;
 };
 
 /**
@@ -61,6 +53,33 @@ export async function createAuditLog(db: MigrationDb): Promise<void> {
 
 export type AuditTables = { audit_log: AuditLogTable };
 
+/** Chains the rows written before the chain, oldest first, with the triggers set aside meanwhile. */
+async function chainExistingRows(db: MigrationDb): Promise<void> {
+  const rows = (await sql<AuditLogTable>`select * from audit_log order by id`.execute(db)).rows;
+  if (rows.length === 0) return;
+  await withoutAppendOnly(db, async () => {
+    let previous = CHAIN_GENESIS;
+    for (const row of rows) {
+      const hash = chainHash(previous, auditChainFields({ ...row, client_request_id: null }));
+      await sql`update audit_log set prev_hash = ${previous}, hash = ${hash} where id = ${row.id}`.execute(db);
+      previous = hash;
+    }
+  });
+}
+
+/** Runs `work` with the audit trail's append-only triggers set aside, and puts them back. */
+async function withoutAppendOnly(db: MigrationDb, work: () => Promise<void>): Promise<void> {
+  if (isPostgres(db)) {
+    await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db);
+    await work();
+    await sql`alter table audit_log enable trigger audit_log_append_only`.execute(db);
+    return;
+  }
+  await sql`drop trigger audit_log_no_update`.execute(db);
+  await work();
+  await sql.raw(`create trigger audit_log_no_update before update on audit_log begin select raise(abort, 'audit_log is append-only: UPDATE refused'); end`).execute(db);
+}
+
 export const auditMigrations: MigrationSet = {
   owner: 'audit',
   migrations: {
@@ -78,6 +97,17 @@ export const auditMigrations: MigrationSet = {
     '0002_break_glass_reason': {
       async up(db) {
         await db.schema.alterTable('audit_log').addColumn('break_glass_reason', 'text').execute();
+      },
+    },
+    /**
+     * The hash chain (hash-chain.ts) and the client's request id. The rows already there are
+     * chained in id order here, the one time the append-only triggers are set aside (by the
+     * migration, which runs as the table's owner, inside its transaction on PostgreSQL).
+     */
+    '0003_hash_chain': {
+      async up(db) {
+        for (const column of ['client_request_id', 'prev_hash', 'hash']) await db.schema.alterTable('audit_log').addColumn(column, 'text').execute();
+        await chainExistingRows(db);
       },
     },
   },

@@ -73,6 +73,36 @@ export async function migrate(db: MigrationDb, sets: readonly MigrationSet[], lo
   }
 }
 
+/** The migrations of `sets` the database has not run yet, as `owner/name`. */
+export async function pendingMigrations(db: MigrationDb, sets: readonly MigrationSet[], schema?: string): Promise<string[]> {
+  const tables = new Set(await tableNames(db, schema));
+  const pending: string[] = [];
+  for (const set of sets) {
+    const table = migrationTableOf(set.owner);
+    const executed = new Set(tables.has(table) ? await executedNames(db, table, schema) : []);
+    for (const name of Object.keys(set.migrations).sort()) if (!executed.has(name)) pending.push(`${set.owner}/${name}`);
+  }
+  return pending;
+}
+
+/**
+ * For a service that does not migrate (DATABASE_MIGRATIONS=separate): waits until every migration
+ * it knows has run (a migration Job may still be running when it starts), then resolves; after
+ * `waitMs`, fails naming what is missing and what to run.
+ */
+export async function awaitMigrations(db: MigrationDb, sets: readonly MigrationSet[], logger: Logger, schema?: string, waitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    const pending = await pendingMigrations(db, sets, schema);
+    if (pending.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`the database lacks migrations this version needs (${pending.join(', ')}): run npm run migrate as the schema's owner first`);
+    }
+    if (attempt === 0) logger.warn({ pending }, 'waiting for the migrations to run (npm run migrate, as the owner)');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
 /** Stands in for a migration only a newer version knows: already run, never to be run here. */
 function ranByANewerVersion(name: string): Migration {
   return {

@@ -62,10 +62,16 @@ export function adaptDatabase(database: DatabaseSync): SqliteDatabase {
 /** Opens a SQLite file with the settings every embedded store uses: WAL, waits on locks, full durability. */
 export function openSqliteFile(file: string): DatabaseSync {
   const database = new DatabaseSync(file, { timeout: 10_000 });
-  database.exec('PRAGMA journal_mode = WAL');
-  // A committed clinical change must survive a power cut, not only a process crash.
-  database.exec('PRAGMA synchronous = FULL');
-  database.exec('PRAGMA foreign_keys = ON');
+  try {
+    database.exec('PRAGMA journal_mode = WAL');
+    // A committed clinical change must survive a power cut, not only a process crash.
+    database.exec('PRAGMA synchronous = FULL');
+    database.exec('PRAGMA foreign_keys = ON');
+  } catch (error) {
+    // Locked by another process as it opened (see EmbeddedLog.open): no handle left behind.
+    database.close();
+    throw error;
+  }
   return database;
 }
 

@@ -9,6 +9,13 @@ export type PostgresSettings = {
   /** The schema holding this service's tables, so one server can host every service. */
   schema: string;
   poolSize: number;
+  /**
+   * DATABASE_MIGRATIONS: `at-start`, the default, migrates as the process starts (its role must
+   * own the schema); `separate`: `npm run migrate` has migrated as the owner, before the services
+   * started, and the service, connected as a role that may not change the schema, only checks
+   * that every migration it knows has run, waiting for a migration still running.
+   */
+  migrations: 'at-start' | 'separate';
 };
 
 /** What the database needs of the service's configuration (service/config.ts). */

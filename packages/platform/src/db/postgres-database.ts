@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { commitNotifications, type Notification } from './commit-notifications.ts';
 import type { Database, MigrationDb } from './database.ts';
-import { migrate, type MigrationSet } from './migrate.ts';
+import { awaitMigrations, migrate, type MigrationSet } from './migrate.ts';
 import { isStalePlan, POOL_CLIENT_OPTIONS, streamlineClient } from './postgres-statements.ts';
 
 export type OpenPostgresOptions = {
@@ -17,6 +17,10 @@ export type OpenPostgresOptions = {
   /** The id sequences the service uses (nextId), created at start-up when missing. */
   idSequences: readonly string[];
   logger: Logger;
+  /** See PostgresSettings.migrations (open-database.ts); `at-start` when not given. */
+  migrations?: 'at-start' | 'separate';
+  /** With `separate`: how long to wait for migrations still to run before giving up (default 60 s). */
+  migrationWaitMs?: number;
 };
 
 /** Serialization failure and deadlock: the transaction did nothing and can simply run again. */
@@ -211,7 +215,8 @@ function openPool({ url, schema, poolSize, logger }: OpenPostgresOptions): pg.Po
 /** A start that cannot migrate must not leave the pool's connections open behind it. */
 async function migrateOrClose<DB>(pool: pg.Pool, db: Kysely<DB>, options: OpenPostgresOptions): Promise<void> {
   try {
-    await migrateUnderLock(pool, db, options);
+    if (options.migrations === 'separate') await awaitMigrations(db, options.migrationSets, options.logger, options.schema, options.migrationWaitMs);
+    else await migrateUnderLock(pool, db, options);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -141,5 +141,7 @@ function readPostgres(env: Env, serviceName: string): Pick<ServiceConfig, 'postg
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
   }
-  return { postgres: { url, schema, poolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000) } };
+  const migrations = readString(env, 'DATABASE_MIGRATIONS', 'at-start');
+  if (migrations !== 'at-start' && migrations !== 'separate') throw new ConfigError(`DATABASE_MIGRATIONS must be at-start or separate, got "${migrations}"`);
+  return { postgres: { url, schema, poolSize: readInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1000), migrations } };
 }

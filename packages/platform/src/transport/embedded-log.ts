@@ -98,13 +98,36 @@ export class EmbeddedLog implements EventTransport {
 
   private readonly statements = new Map<string, StatementSync>();
 
+  /**
+   * Opens the log, trying again while another process holds the file in a way SQLite answers
+   * "database is locked" at once rather than wait (the processes of a system all open a new log
+   * together: turning on WAL, creating the schema), for as long as a write may wait.
+   */
+  static async open(options: EmbeddedLogOptions): Promise<EmbeddedLog> {
+    const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return new EmbeddedLog(options);
+      } catch (error) {
+        if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > deadline) throw error;
+        options.logger.debug({ attempt }, 'the embedded log is locked by another process; opening it again');
+        await sleep(Math.min(10 * (attempt + 1), 200) * Math.random());
+      }
+    }
+  }
+
   constructor(options: EmbeddedLogOptions) {
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
     this.options = options;
     this.database = openSqliteFile(options.file);
-    // Start-up may wait the full busy timeout for the schema; from then on, see withWriteLock.
-    this.immediateNow(() => this.database.exec(schema), 'full');
-    this.database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`);
+    try {
+      // Start-up may wait the full busy timeout for the schema; from then on, see withWriteLock.
+      this.immediateNow(() => this.database.exec(schema), 'full');
+      this.database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_WAIT_MS}`);
+    } catch (error) {
+      this.database.close();
+      throw error;
+    }
   }
 
   /** A prepared statement, prepared once per connection: preparing is a large part of a small query's cost. */

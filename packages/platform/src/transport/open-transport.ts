@@ -13,7 +13,7 @@ export async function openTransport(config: TransportConfig, logger: Logger): Pr
     const { kafkaTransportOptions, openKafkaTransport } = await import('./kafka.ts');
     return openKafkaTransport(kafkaTransportOptions(config, logger));
   }
-  return new EmbeddedLog({
+  return EmbeddedLog.open({
     file: embeddedLogFile(config.dataDir),
     pollIntervalMs: config.pollIntervalMs,
     retryBaseDelayMs: config.retryBaseDelayMs,

@@ -1,7 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AccessLogEntry, AccessRecord, PageOf } from '@medical/contracts';
+import { CHAIN_GENESIS, chainHash, lockChainTail, type ChainedFields, type ChainRow, type MigrationDb } from '@medical/platform';
 import type { Visit } from '../domain/visit.ts';
-import type { AccessSubjectRow, PatientManagementDatabase } from './schema.ts';
+import type { AccessLogRow, AccessSubjectRow, PatientManagementDatabase } from './schema.ts';
 
 type Db = Kysely<PatientManagementDatabase> | Transaction<PatientManagementDatabase>;
 type Subject = Omit<AccessSubjectRow, 'id' | 'seq'>;
@@ -19,40 +20,95 @@ function subjectsOf(record: AccessRecord): Subject[] {
   return [{ patient_id: patientId ?? null, reception_id: receptionId ?? null, diagnosis_id: diagnosisId ?? null, examination_id: examinationId ?? null }];
 }
 
-/** Keeps records not kept yet (a record delivered again is skipped by its id); answers how many were new. */
+type ChainedRecord = Omit<AccessLogRow, 'seq' | 'prev_hash' | 'hash'>;
+
+/** What a record's hash covers: its columns but the sequence and the links, in a fixed order, then its subjects in order. */
+export function accessChainFields(row: ChainedRecord, subjects: readonly Subject[]): ChainedFields {
+  return [
+    row.record_id,
+    row.recorded_at,
+    row.service,
+    row.actor_subject,
+    row.actor_name,
+    row.actor_role,
+    row.action,
+    row.method,
+    row.route,
+    Number(row.status),
+    row.break_glass_reason,
+    row.request_id,
+    row.client_request_id,
+    subjects.map((s) => [s.patient_id, s.reception_id === null ? null : Number(s.reception_id), s.diagnosis_id === null ? null : Number(s.diagnosis_id), s.examination_id === null ? null : Number(s.examination_id)]),
+  ];
+}
+
+function rowOf(record: AccessRecord): ChainedRecord {
+  return {
+    record_id: record.id,
+    recorded_at: record.at,
+    service: record.service,
+    actor_subject: record.actor.subject,
+    actor_name: record.actor.name ?? null,
+    actor_role: record.actor.role,
+    action: record.action,
+    method: record.method,
+    route: record.route,
+    status: record.status,
+    break_glass_reason: record.breakGlassReason ?? null,
+    request_id: record.requestId,
+    client_request_id: record.clientRequestId ?? null,
+  };
+}
+
+/**
+ * Keeps records not kept yet (a record delivered again is skipped by its id), each linked to the
+ * one before it (the chain's lock is held to the end of the transaction); answers how many were new.
+ */
 export async function keepAccessRecords(trx: Transaction<PatientManagementDatabase>, records: readonly AccessRecord[]): Promise<number> {
   if (records.length === 0) return 0;
   const known = new Set(
     (await trx.selectFrom('access_log').select('record_id').where('record_id', 'in', records.map((r) => r.id)).execute()).map((row) => row.record_id),
   );
-  let kept = 0;
-  for (const record of records) {
-    if (known.has(record.id)) continue;
-    known.add(record.id);
-    const { seq } = await trx
-      .insertInto('access_log')
-      .values({
-        record_id: record.id,
-        recorded_at: record.at,
-        service: record.service,
-        actor_subject: record.actor.subject,
-        actor_name: record.actor.name ?? null,
-        actor_role: record.actor.role,
-        action: record.action,
-        method: record.method,
-        route: record.route,
-        status: record.status,
-        break_glass_reason: record.breakGlassReason ?? null,
-        request_id: record.requestId,
-        client_request_id: record.clientRequestId ?? null,
-      })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
+  const fresh = records.filter((record) => !known.has(record.id) && known.add(record.id));
+  if (fresh.length === 0) return 0;
+  let previous = await lockChainTail(trx, 'access_log');
+  for (const record of fresh) {
+    const row = rowOf(record);
     const subjects = subjectsOf(record);
+    const hash = chainHash(previous, accessChainFields(row, subjects));
+    const { seq } = await trx.insertInto('access_log').values({ ...row, prev_hash: previous, hash }).returning('seq').executeTakeFirstOrThrow();
     if (subjects.length > 0) await trx.insertInto('access_log_subjects').values(subjects.map((subject) => ({ seq, ...subject }))).execute();
-    kept += 1;
+    previous = hash;
   }
-  return kept;
+  return fresh.length;
+}
+
+/** The access log as the chain's verifier reads it, in order, each record with its subjects (rows as any client reads them). */
+export function accessChainRows(records: readonly AccessLogRow[], subjects: readonly AccessSubjectRow[]): ChainRow[] {
+  const bySeq = new Map<string, Subject[]>();
+  for (const subject of [...subjects].sort((a, b) => Number(a.id) - Number(b.id))) {
+    const key = String(subject.seq);
+    bySeq.set(key, [...(bySeq.get(key) ?? []), subject]);
+  }
+  return [...records]
+    .sort((a, b) => Number(a.seq) - Number(b.seq))
+    .map((record) => ({ id: String(record.seq), prevHash: record.prev_hash, hash: record.hash, fields: accessChainFields(record, bySeq.get(String(record.seq)) ?? []) }));
+}
+
+async function readAccessChain(db: Db | MigrationDb): Promise<ChainRow[]> {
+  const records = (await sql<AccessLogRow>`select * from access_log`.execute(db)).rows;
+  const subjects = (await sql<AccessSubjectRow>`select * from access_log_subjects`.execute(db)).rows;
+  return accessChainRows(records, subjects);
+}
+
+/** Chains the records kept before the chain (migration 0013), in their order. */
+export async function chainKeptRecords(db: MigrationDb): Promise<void> {
+  let previous = CHAIN_GENESIS;
+  for (const row of await readAccessChain(db)) {
+    const hash = chainHash(previous, row.fields);
+    await sql`update access_log set prev_hash = ${previous}, hash = ${hash} where seq = ${Number(row.id)}`.execute(db);
+    previous = hash;
+  }
 }
 
 /** Keeps a message that is no access record as it came, with what is wrong with it. */
@@ -74,7 +130,8 @@ function idsOf(patientId: string, visits: readonly Pick<Visit, 'receptionId' | '
 }
 
 /**
- * A patient's access log, newest first: one entry per record and visit of theirs it concerned.
+ * A patient's access log, newest first (by when each access was answered): one entry per record
+ * and visit of theirs it concerned.
  * `visits` are the patient's visits (the view's), whose ids resolve what a refused request named.
  */
 export async function readPatientAccessLog(
@@ -99,6 +156,8 @@ export async function readPatientAccessLog(
     concerned
       .select(['a.recorded_at', 'a.actor_subject', 'a.actor_name', 'a.actor_role', 'a.action', 'a.method', 'a.route', 'a.status', 'a.service'])
       .select(['a.break_glass_reason', 'a.request_id', 's.reception_id', 's.diagnosis_id', 's.examination_id'])
+      // By when the access was answered: the records of several services arrive in any order.
+      .orderBy('a.recorded_at', 'desc')
       .orderBy('a.seq', 'desc')
       .orderBy('s.id', 'desc')
       .limit(page.size)

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { isPostgres, type MigrationDb, type Migrations } from '@medical/platform';
+import { isPostgres, makeAppendOnly, type MigrationDb, type Migrations } from '@medical/platform';
+import { chainKeptRecords } from './access-log.ts';
 
 export const migrations: Migrations = {
   '0001_visits': {
@@ -129,6 +130,19 @@ export const migrations: Migrations = {
         .addColumn('value', 'text', (c) => c.notNull())
         .addColumn('problem', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  /**
+   * The access log hash-chained, as the audit trail (db/access-log.ts, the platform's
+   * audit/hash-chain.ts), the records already kept chained here in their order, and the log and its
+   * subjects made append-only in the database itself.
+   */
+  '0013_access_log_chain': {
+    async up(db) {
+      for (const column of ['prev_hash', 'hash']) await db.schema.alterTable('access_log').addColumn(column, 'text').execute();
+      await chainKeptRecords(db);
+      await makeAppendOnly(db, 'access_log');
+      await makeAppendOnly(db, 'access_log_subjects');
     },
   },
 };

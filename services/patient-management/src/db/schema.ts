@@ -53,6 +53,9 @@ export type AccessLogRow = {
   break_glass_reason: string | null;
   request_id: string;
   client_request_id: string | null;
+  /** The hash of the record before it, and its own, which covers its subjects too (db/access-log.ts; migration 0013). */
+  prev_hash: string | null;
+  hash: string | null;
 };
 
 /**
