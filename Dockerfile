@@ -80,6 +80,9 @@ COPY package.json ./
 # The sources only: .dockerignore leaves the tests, the bench and the deployment files out.
 COPY packages ./packages
 COPY services ./services
+# `npm run migrate`, which the migration Job of each release runs from a service image
+# (deploy/k8s/base/migrate): every service's code is here, so any service image can migrate all.
+COPY scripts/migrate.ts scripts/
 # The built console, where the gateway looks for it by default (CONSOLE_DIR); a few hundred KiB
 # in every image, so that one build serves all five.
 COPY --from=console /app/web/dist ./web/dist

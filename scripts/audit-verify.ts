@@ -24,7 +24,8 @@ Uses the services' settings: DATABASE_URL (PostgreSQL) or DATA_DIR (the embedded
 
 type Rows = (table: string, order: string) => Promise<Array<Record<string, unknown>>>;
 type Chain = { service: string; table: 'audit_log' | 'access_log' };
-type Checked = Chain & ({ verdict: ChainVerdict } | { missing: string });
+/** One chain checked: a table's only one, or one of the access log's (one per partition of its topic). */
+type Checked = Chain & { chain?: number } & ({ verdict: ChainVerdict } | { missing: string });
 
 const chains: Chain[] = [
   ...BACKEND_SERVICES.map((service) => ({ service, table: 'audit_log' as const })),
@@ -60,23 +61,27 @@ async function openReader(config: ServiceConfig): Promise<{ rows: Rows; close():
   };
 }
 
-async function chainRows(rows: Rows, table: Chain['table']): Promise<ChainRow[]> {
-  if (table === 'audit_log') return (await rows('audit_log', 'id')).map((row) => auditChainRow(row as Parameters<typeof auditChainRow>[0]));
+/** A table's chains: the audit trail's one, or the access log's, by number. */
+async function chainsOf(rows: Rows, table: Chain['table']): Promise<Map<number | undefined, ChainRow[]>> {
+  if (table === 'audit_log') return new Map([[undefined, (await rows('audit_log', 'id')).map((row) => auditChainRow(row as Parameters<typeof auditChainRow>[0]))]]);
   return accessChainRows((await rows('access_log', 'seq')) as AccessLogRow[], (await rows('access_log_subjects', 'id')) as AccessSubjectRow[]);
 }
 
-async function check(chain: Chain): Promise<Checked> {
+async function check(chain: Chain): Promise<Checked[]> {
   const reader = await openReader(loadConfig(chain.service, 0, process.env));
-  if ('missing' in reader) return { ...chain, missing: reader.missing };
+  if ('missing' in reader) return [{ ...chain, missing: reader.missing }];
   try {
-    return { ...chain, verdict: verifyChain(await chainRows(reader.rows, chain.table)) };
+    const chains = await chainsOf(reader.rows, chain.table);
+    // An access log with no record yet has no chain: say it is empty rather than nothing.
+    if (chains.size === 0) return [{ ...chain, verdict: verifyChain([]) }];
+    return [...chains].sort(([a], [b]) => (a ?? 0) - (b ?? 0)).map(([number, rows]) => ({ ...chain, ...(number !== undefined ? { chain: number } : {}), verdict: verifyChain(rows) }));
   } finally {
     await reader.close();
   }
 }
 
 function describe(checked: Checked): string {
-  const name = `${checked.service} ${checked.table}`;
+  const name = `${checked.service} ${checked.table}${checked.chain !== undefined ? ` chain ${checked.chain}` : ''}`;
   if ('missing' in checked) return `${name}: NOT CHECKED, ${checked.missing}`;
   const { rows, head, broken } = checked.verdict;
   if (broken) return `${name}: BROKEN at row ${broken.rowId} (${broken.kind}): ${broken.detail}`;
@@ -97,7 +102,7 @@ if (unknown.length > 0) {
 
 try {
   const results: Checked[] = [];
-  for (const chain of chains) results.push(await check(chain));
+  for (const chain of chains) results.push(...(await check(chain)));
   if (args.includes('--json')) console.log(JSON.stringify(results, null, 2));
   else for (const result of results) console.log(describe(result));
   process.exit(results.every((r) => 'verdict' in r && !r.verdict.broken) ? 0 : 1);

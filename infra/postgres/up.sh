@@ -183,6 +183,9 @@ ALTER ROLE ${PG_APP_USER} WITH LOGIN CREATEDB PASSWORD '${PG_APP_PASSWORD}';
 -- DROP DATABASE ... WITH (FORCE) of a test database must also end an autovacuum worker that
 -- happens to be in it, which only a member of pg_signal_backend may do.
 GRANT pg_signal_backend TO ${PG_APP_USER};
+-- The bench reads pg_stat_statements as the owner: the services' statements run as their own
+-- role, whose text only a member of pg_read_all_stats may see.
+GRANT pg_read_all_stats TO ${PG_APP_USER};
 SELECT format('CREATE ROLE %I LOGIN', '${PG_SERVICE_USER}')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${PG_SERVICE_USER}') \gexec
 ALTER ROLE ${PG_SERVICE_USER} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '${PG_SERVICE_PASSWORD}';

@@ -201,7 +201,7 @@ describe('stages', () => {
     const probe = execForm({ keyword: 'HEALTHCHECK', args: healthcheck.replace(/^(--\S+ )*CMD /, ''), line: 0 }).join(' ');
     assert.match(probe, /127\.0\.0\.1:'\s*\+\s*process\.env\.PORT\s*\+\s*'\/healthz/);
     const sources = contextCopies(runtime).flatMap((c) => c.sources).sort();
-    assert.deepEqual(sources, ['package.json', 'packages', 'services']);
+    assert.deepEqual(sources, ['package.json', 'packages', 'scripts/migrate.ts', 'services']);
     // Copied folders as a whole: their tests stay out by .dockerignore.
     for (const workspace of workspaceFolders()) {
       if (fs.existsSync(path.join(root, workspace, 'test'))) assert.ok(ignored(`${workspace}/test/x.test.ts`), `${workspace}/test is left out of the image`);
@@ -275,6 +275,26 @@ describe('the start command is the one the tests use', () => {
       assert.deepEqual(Object.keys(envOf(runtime)).filter((k) => k === 'PORT' || k === 'HOST').sort(), ['HOST', 'PORT']);
     });
   }
+});
+
+describe('the migration program in the service image', () => {
+  test('every service image holds scripts/migrate.ts where `npm run migrate` runs it, and everything it imports', () => {
+    // The migration Job (deploy/k8s/base/migrate) runs `node scripts/migrate.ts` from WORKDIR.
+    assert.equal(rootManifest.scripts.migrate, 'node scripts/migrate.ts');
+    const workdir = last(runtime, 'WORKDIR')!.args;
+    const copies = contextCopies(runtime);
+    const landing = copies.filter((c) => c.sources.includes('scripts/migrate.ts')).map((c) => path.posix.join(workdir, c.destination.endsWith('/') ? path.posix.join(c.destination, 'migrate.ts') : c.destination));
+    assert.deepEqual(landing, [path.posix.join(workdir, 'scripts/migrate.ts')]);
+    // Its relative imports are the services' definitions: in folders the image copies whole.
+    const source = fs.readFileSync(path.join(root, 'scripts/migrate.ts'), 'utf8');
+    const relative = [...source.matchAll(/^import (?!type )[^'"]*['"](\.[^'"]+)['"]/gm)].map((m) => path.posix.normalize(path.posix.join('scripts', m[1]!)));
+    assert.ok(relative.length >= 4, 'the four backend services');
+    for (const file of relative) {
+      assert.ok(copies.some((c) => c.sources.some((s) => file === s || file.startsWith(`${s}/`))), `${file} is in the image`);
+      assert.ok(!ignored(file), `${file} is in the build context`);
+    }
+    assert.ok(!ignored('scripts/migrate.ts'), 'scripts/migrate.ts is in the build context');
+  });
 });
 
 describe('the load image', () => {

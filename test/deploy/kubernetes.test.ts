@@ -32,6 +32,7 @@ const skip = haveKustomize || process.env.CI ? false : `kustomize not found at $
 const services = ['gateway', 'reception', 'diagnosis', 'examination', 'patient-management'] as const;
 const backends = services.filter((s) => s !== 'gateway');
 const overlays = ['local', 'azure'] as const;
+const rootScripts = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const partOf = 'medical-visit-workflow';
 
 // Rendered YAML is untyped until its model has validated it; the checks below read it loosely.
@@ -62,6 +63,27 @@ function one(objects: Obj[], kind: string, name: string): Obj {
   return found[0]!;
 }
 const container = (deployment: Obj) => deployment.spec.template.spec.containers[0];
+
+/** The migration Job of each release (deploy/k8s/base/migrate). */
+const migrateJob = (objects: Obj[]) => one(objects, 'Job', 'medical-migrate');
+/**
+ * The database role the services connect as: the one the migration Job grants their rights to
+ * (DATABASE_SERVICE_ROLE), declared in the Cluster's managed roles.
+ */
+function serviceRole(objects: Obj[]): Obj {
+  const name = container(migrateJob(objects)).env.find((v: Obj) => v.name === 'DATABASE_SERVICE_ROLE')?.value;
+  assert.ok(name, 'the migration Job names the services\' role (DATABASE_SERVICE_ROLE)');
+  const roles = ((one(objects, 'Cluster', 'postgres').spec.managed?.roles ?? []) as Obj[]).filter((r) => r.name === name);
+  assert.equal(roles.length, 1, `the Cluster declares the role ${name} once (spec.managed.roles)`);
+  return roles[0]!;
+}
+/** Every pod template of the rendered objects (Deployments, Jobs, StatefulSets, ...), by kind and name. */
+function podTemplates(objects: Obj[]): Array<{ what: string; spec: Obj }> {
+  return objects.flatMap((o) => {
+    const spec = o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec ?? (o.kind === 'Pod' ? o.spec : undefined);
+    return spec?.containers ? [{ what: `${o.kind} ${o.metadata.name}`, spec }] : [];
+  });
+}
 
 /**
  * The model class of an apiVersion and kind, from kubernetes-models (core and built-in groups)
@@ -101,7 +123,11 @@ async function validateAll(objects: Obj[], where: string): Promise<void> {
   }
 }
 
-/** The environment a container gets, with secrets and the downward API replaced by samples. */
+/** What a Secret's key stands in for in containerEnv: CloudNativePG's connection URI of the owner, or a sample of the key. */
+const OWNER_URI_SAMPLE = 'postgresql://medical:sample-password@postgres-rw.medical:5432/medical';
+const secretSample = (key: string) => (key === 'uri' ? OWNER_URI_SAMPLE : `sample-${key}`);
+
+/** The environment a container (of a Deployment or a Job) gets, with secrets and the downward API replaced by samples. */
 function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container(deployment).envFrom ?? []) {
@@ -112,7 +138,7 @@ function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
     if (variable.value !== undefined) {
       env[variable.name] = String(variable.value).replace(/\$\(([A-Z0-9_]+)\)/g, (_all, name: string) => env[name] ?? '');
     } else if (variable.valueFrom?.secretKeyRef) {
-      env[variable.name] = 'postgresql://medical:sample-password@postgres-rw.medical:5432/medical';
+      env[variable.name] = secretSample(variable.valueFrom.secretKeyRef.key);
     } else if (variable.valueFrom?.fieldRef) {
       env[variable.name] = variable.valueFrom.fieldRef.fieldPath === 'metadata.namespace' ? 'medical' : `${deployment.metadata.name}-7d9f8-abcde`;
     } else {
@@ -270,10 +296,9 @@ test('probes, resources, graceful termination and the restricted security contex
   }
 });
 
-test('the rendered settings are accepted by the services\' own configuration loaders; credentials only come from the Secret', { skip }, () => {
+test('the rendered settings are accepted by the services\' own configuration loaders; credentials only come from Secrets', { skip }, () => {
   for (const name of overlays) {
     const objects = overlay(name);
-    const cluster = one(objects, 'Cluster', 'postgres');
     const kafka = find(objects, 'Kafka')[0]!;
     for (const configMap of find(objects, 'ConfigMap')) {
       for (const [key, value] of Object.entries(configMap.data ?? {})) {
@@ -285,12 +310,13 @@ test('the rendered settings are accepted by the services\' own configuration loa
     for (const service of backends) {
       const where = `${name}/${service}`;
       const deployment = one(objects, 'Deployment', service);
-      // The connection URI (with the password) comes from CloudNativePG's app Secret; DATABASE_URL
-      // is that URI with the TLS settings appended (the PostgreSQL TLS test checks those).
-      const appUri = container(deployment).env.find((v: Obj) => v.name === 'POSTGRES_APP_URI');
-      assert.deepEqual(appUri?.valueFrom, { secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'uri' } }, `${where}: the URI from CloudNativePG's app Secret`);
+      // The services' own role (the database roles test checks which): the URL names it and holds
+      // no password; the password is PGPASSWORD, from the Secret CloudNativePG sets the role's from.
+      const role = serviceRole(objects);
+      const password = container(deployment).env.find((v: Obj) => v.name === 'PGPASSWORD');
+      assert.deepEqual(password?.valueFrom, { secretKeyRef: { name: role.passwordSecret.name, key: 'password' } }, `${where}: the password from the role's Secret`);
       const databaseUrl = container(deployment).env.find((v: Obj) => v.name === 'DATABASE_URL');
-      assert.match(databaseUrl?.value ?? '', /^\$\(POSTGRES_APP_URI\)\?/, `${where}: DATABASE_URL is the Secret's URI, nothing written in the manifest`);
+      assert.equal(new URL(databaseUrl?.value ?? '').password, '', `${where}: no password written in the manifest`);
       const env = containerEnv(objects, deployment);
       const config = loadConfig(service, 8080, env);
       assert.equal(config.port, 8080, where);
@@ -328,6 +354,100 @@ test('the rendered settings are accepted by the services\' own configuration loa
   }
 });
 
+test('database roles: the services connect as a login-only role of their own, DATABASE_MIGRATIONS=separate; the migration Job alone as the owner', { skip }, () => {
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const cluster = one(objects, 'Cluster', 'postgres');
+    const owner = cluster.spec.bootstrap.initdb.owner;
+    const ownerSecret = `${cluster.metadata.name}-app`;
+    // The role: CloudNativePG's declarative role management creates and keeps it. It logs in, and
+    // nothing more: no superuser, no CREATEDB, no CREATEROLE (nor replication, RLS bypass or a
+    // membership that would bring rights the migration Job did not grant).
+    const role = serviceRole(objects);
+    assert.notEqual(role.name, owner, `${name}: the services' role is not the schemas' owner`);
+    assert.notEqual(role.ensure, 'absent', name);
+    assert.equal(role.login, true, `${name}: ${role.name} logs in`);
+    for (const attribute of ['superuser', 'createdb', 'createrole', 'replication', 'bypassrls']) {
+      assert.notEqual(role[attribute], true, `${name}: ${role.name} without ${attribute}`);
+    }
+    assert.deepEqual(role.inRoles ?? [], [], `${name}: ${role.name} is a member of no role`);
+    assert.equal(role.disablePassword, undefined, name);
+    assert.ok(role.passwordSecret?.name, `${name}: its password from a Secret`);
+    assert.notEqual(role.passwordSecret.name, ownerSecret, name);
+    // The Secret: generated by the local overlay (basic-auth, the role's name, reloaded at once);
+    // on AKS made by hand, so no password is in the repository.
+    const secrets = find(objects, 'Secret', role.passwordSecret.name);
+    if (name === 'local') {
+      assert.equal(secrets.length, 1, `local: the overlay provides the Secret ${role.passwordSecret.name}`);
+      const secret = secrets[0]!;
+      assert.equal(secret.type, 'kubernetes.io/basic-auth', 'local: the type CloudNativePG requires');
+      assert.equal(Buffer.from(secret.data.username, 'base64').toString(), role.name, 'local: its username is the role');
+      assert.ok(Buffer.from(secret.data.password, 'base64').toString().length >= 16, 'local: a password');
+      assert.equal(secret.metadata.labels?.['cnpg.io/reload'], 'true', 'local: a changed password is applied at once');
+    } else {
+      assert.deepEqual(find(objects, 'Secret').map((s) => s.metadata.name), [], `${name}: no Secret in the overlay: none is committed`);
+    }
+
+    // Every backend service connects as that role, to the primary, over TLS (the PostgreSQL TLS
+    // test checks that), and only checks the migrations.
+    for (const service of backends) {
+      const where = `${name}/${service}`;
+      const deployment = one(objects, 'Deployment', service);
+      const env = containerEnv(objects, deployment);
+      const url = new URL(env.DATABASE_URL!);
+      assert.equal(decodeURIComponent(url.username), role.name, `${where}: connects as ${role.name}, not as ${owner}`);
+      assert.equal(url.host, `${cluster.metadata.name}-rw.medical:5432`, `${where}: the primary`);
+      assert.equal(url.pathname, `/${cluster.spec.bootstrap.initdb.database}`, `${where}: the database`);
+      assert.equal(env.PGPASSWORD, secretSample('password'), `${where}: the role's password`);
+      assert.equal(loadConfig(service, 8080, env).postgres?.migrations, 'separate', `${where}: DATABASE_MIGRATIONS=separate, no DDL`);
+    }
+
+    // The migration Job: `npm run migrate` as the owner, granting the services' role.
+    const job = migrateJob(objects);
+    const main = container(job);
+    assert.equal(rootScripts.migrate, 'node scripts/migrate.ts');
+    assert.deepEqual([...(main.command ?? []), ...(main.args ?? [])], ['node', 'scripts/migrate.ts'], `${name}: the Job runs npm run migrate's command`);
+    const uri = main.env.find((v: Obj) => v.name === 'POSTGRES_APP_URI');
+    assert.deepEqual(uri?.valueFrom, { secretKeyRef: { name: ownerSecret, key: 'uri' } }, `${name}: the Job connects with the owner's URI (CloudNativePG's ${ownerSecret})`);
+    assert.match(main.env.find((v: Obj) => v.name === 'DATABASE_URL')?.value ?? '', /^\$\(POSTGRES_APP_URI\)\?/, `${name}: DATABASE_URL is the owner's URI with the TLS settings`);
+    const env = containerEnv(objects, job);
+    assert.equal(env.DATABASE_SERVICE_ROLE, role.name, `${name}: the Job grants ${role.name}`);
+    assert.equal(env.DATABASE_SCHEMA, undefined, `${name}: no DATABASE_SCHEMA, which would put every service in one schema`);
+    for (const service of backends) {
+      // What scripts/migrate.ts reads for each service: the owner, each service's own schema, migrating.
+      const config = loadConfig(service, 8080, env);
+      assert.equal(new URL(config.postgres!.url).username, owner, `${name}: ${service} migrated as the owner`);
+      assert.equal(config.postgres!.schema, loadConfig(service, 8080, { DATABASE_URL: env.DATABASE_URL }).postgres!.schema, `${name}: ${service}'s own schema`);
+      assert.notEqual(config.postgres!.migrations, 'separate', name);
+    }
+    // A Job that ends: no sidecar, bounded retries, cleaned up; locked down as the services are.
+    const pod = job.spec.template.spec;
+    assert.equal(job.spec.template.metadata.annotations?.['sidecar.istio.io/inject'], 'false', `${name}: no sidecar, so the Job ends`);
+    assert.ok(job.spec.backoffLimit > 0 && job.spec.backoffLimit <= 10, `${name}: backoffLimit`);
+    assert.ok(job.spec.ttlSecondsAfterFinished > 0, `${name}: ttlSecondsAfterFinished`);
+    assert.ok(job.spec.activeDeadlineSeconds > 0, `${name}: a deadline`);
+    assert.ok(['Never', 'OnFailure'].includes(pod.restartPolicy), name);
+    const reception = one(objects, 'Deployment', 'reception').spec.template.spec;
+    assert.deepEqual(pod.securityContext, reception.securityContext, `${name}: the services' pod security context`);
+    assert.deepEqual(main.securityContext, container(one(objects, 'Deployment', 'reception')).securityContext, `${name}: the services' container security context`);
+    assert.ok(main.resources.requests.cpu && main.resources.requests.memory && main.resources.limits.cpu && main.resources.limits.memory, `${name}: resources`);
+    assert.equal(pod.automountServiceAccountToken, false, name);
+    const tmp = main.volumeMounts.find((m: Obj) => m.mountPath === '/tmp');
+    assert.ok(tmp && pod.volumes.find((v: Obj) => v.name === tmp.name).emptyDir, `${name}: a writable /tmp`);
+    assert.equal(job.metadata.namespace, 'medical', name);
+
+    // Nothing else gets the owner's Secret (the load test's Job included), and only the backend
+    // services the role's.
+    const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
+    for (const { what, spec } of podTemplates([...objects, ...load])) {
+      const text = JSON.stringify(spec);
+      if (what !== `Job ${job.metadata.name}`) assert.ok(!text.includes(`"${ownerSecret}"`), `${name}: ${what} gets the owner's Secret ${ownerSecret}`);
+      const backend = backends.some((b) => what === `Deployment ${b}`);
+      if (!backend) assert.ok(!text.includes(`"${role.passwordSecret.name}"`), `${name}: ${what} gets the services' role's Secret`);
+    }
+  }
+});
+
 test('images: medical/<service> built locally for kind or minikube, ACR for AKS', { skip }, () => {
   for (const service of services) {
     const local = container(one(overlay('local'), 'Deployment', service));
@@ -335,6 +455,13 @@ test('images: medical/<service> built locally for kind or minikube, ACR for AKS'
     assert.equal(local.imagePullPolicy, 'IfNotPresent', 'images loaded into the cluster, never pulled');
     const azure = container(one(overlay('azure'), 'Deployment', service));
     assert.match(azure.image, new RegExp(`^[a-z0-9]+\\.azurecr\\.io/medical/${service}:[\\w.-]+$`));
+  }
+  // The migration Job runs from a service image of the same release (every service image holds
+  // scripts/migrate.ts and all the services' migrations), which kustomize images: sets with it.
+  for (const name of overlays) {
+    const job = container(one(overlay(name), 'Job', 'medical-migrate'));
+    assert.equal(job.image, container(one(overlay(name), 'Deployment', 'reception')).image, `${name}: the migration Job runs this release's reception image`);
+    assert.equal(job.imagePullPolicy, 'IfNotPresent', name);
   }
 });
 
@@ -693,9 +820,9 @@ test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNa
     const objects = overlay(name);
     const cluster = one(objects, 'Cluster', 'postgres');
     assert.ok((cluster.spec.postgresql.pg_hba as string[]).includes('hostnossl all all all reject'), `${name}: no connection without TLS`);
-    for (const service of backends) {
+    // The four services, and the migration Job, which connects as the owner the same way.
+    for (const [service, deployment] of [...backends.map((b) => [b, one(objects, 'Deployment', b)] as const), ['migrate', migrateJob(objects)] as const]) {
       const where = `${name}/${service}`;
-      const deployment = one(objects, 'Deployment', service);
       const env = containerEnv(objects, deployment);
       const url = new URL(env.DATABASE_URL!);
       assert.equal(url.searchParams.get('sslmode'), 'verify-full', `${where}: the server's certificate and name are verified`);
@@ -707,11 +834,24 @@ test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNa
       try {
         fs.writeFileSync(path.join(dir, 'ca.crt'), 'sample CA');
         url.searchParams.set('sslrootcert', path.join(dir, 'ca.crt'));
-        // The parameters the client connects with (the driver's, not in its type declarations).
-        const client = new pg.Client({ connectionString: url.toString() }) as unknown as { connectionParameters: { ssl: { ca?: string; rejectUnauthorized?: boolean } } };
-        const { ssl } = client.connectionParameters;
-        assert.equal(ssl.ca, 'sample CA', `${where}: pg loads the CA`);
-        assert.notEqual(ssl.rejectUnauthorized, false, `${where}: pg verifies`);
+        // The parameters the client connects with (the driver's, not in its type declarations),
+        // with the container's PGPASSWORD (the services': their role's password) in the environment.
+        const saved = process.env.PGPASSWORD;
+        if (env.PGPASSWORD === undefined) delete process.env.PGPASSWORD;
+        else process.env.PGPASSWORD = env.PGPASSWORD;
+        try {
+          const client = new pg.Client({ connectionString: url.toString() }) as unknown as { connectionParameters: { user: string; password?: string; ssl: { ca?: string; rejectUnauthorized?: boolean } } };
+          const { ssl, user, password } = client.connectionParameters;
+          assert.equal(ssl.ca, 'sample CA', `${where}: pg loads the CA`);
+          assert.notEqual(ssl.rejectUnauthorized, false, `${where}: pg verifies`);
+          // pg connects as the URL's user, with the URL's password or else PGPASSWORD's.
+          assert.equal(user, decodeURIComponent(url.username), where);
+          assert.ok(password, `${where}: pg has a password to send`);
+          assert.equal(password, url.password ? decodeURIComponent(url.password) : env.PGPASSWORD, where);
+        } finally {
+          if (saved === undefined) delete process.env.PGPASSWORD;
+          else process.env.PGPASSWORD = saved;
+        }
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -858,6 +998,9 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
     { name: 'allow-postgres-to-kube-apiserver', from: [m['postgres']!, m['postgres-join-job']!], to: outside, ports: apiPorts },
   ];
   if (m['load']) flows.push({ name: 'allow-load-test-to-gateway', from: [m['load']!], to: [m['gateway']!], ports: ['8080/TCP'] });
+  // The migration Job of each release: PostgreSQL as the schemas' owner, and nothing else.
+  assert.ok(m['medical-migrate'], 'the migration Job is a workload of the namespace');
+  flows.push({ name: 'allow-migrate-to-postgres', from: [m['medical-migrate']!], to: [m['postgres']!], ports: ['5432/TCP'] });
   if (overlayName === 'local') {
     // The gateway is the identity provider: every service and the gateway itself fetch its keys, and istiod the mesh's.
     flows.push({ name: 'allow-services-to-dev-identity-provider', from: servicePods, to: [m['gateway']!], ports: ['8080/TCP'] });

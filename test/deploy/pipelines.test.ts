@@ -30,6 +30,25 @@ const commandLines = (script: string) => script.split('\n').map((l) => l.trim())
 const services = [...SERVICE_NAMES].sort();
 const dockerStages = [...read('Dockerfile').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]!);
 
+/**
+ * The deploy script's handling of the migration Job (deploy/k8s/base/migrate): the Job of the
+ * release before deleted before the apply (a Job's template cannot change), this release's waited
+ * for after it and before the services' rollouts.
+ */
+function assertMigrationJobStep(script: string): void {
+  const lines = commandLines(script);
+  const at = (pattern: RegExp, what: string) => {
+    const index = lines.findIndex((l) => pattern.test(l));
+    assert.ok(index >= 0, `${what}:\n${script}`);
+    return index;
+  };
+  const remove = at(/^kubectl -n medical delete job medical-migrate --ignore-not-found\b/, 'the last release\'s migration Job deleted');
+  const apply = at(/^kubectl apply -k deploy\/k8s\/overlays\/azure$/, 'kubectl apply -k');
+  const wait = at(/^kubectl -n medical wait --for=condition=complete job\/medical-migrate --timeout=\w+/, 'the migration Job waited for');
+  const rollout = at(/kubectl -n medical rollout status/, 'the rollouts waited for');
+  assert.ok(remove < apply && apply < wait && wait < rollout, `delete, apply, wait for the Job, then the rollouts:\n${script}`);
+}
+
 /** The services a bash `for service in …; do` loop of a script goes over, one list per loop. */
 function loops(script: string): string[][] {
   return [...script.matchAll(/for service in ([^;\n]+); do/g)].map((m) => m[1]!.trim().split(/\s+/).sort());
@@ -139,6 +158,7 @@ describe('azure-pipelines.yml', () => {
     const apply = scripts.find((s) => s.includes('kubectl apply -k deploy/k8s/overlays/azure'));
     assert.ok(apply, 'kubectl apply -k deploy/k8s/overlays/azure');
     assert.deepEqual(loops(apply), [services], 'every rollout waited for');
+    assertMigrationJobStep(apply);
     assert.ok(scripts.indexOf(setImages) < scripts.indexOf(apply));
     // kubectl gets the cluster from the AKS service connection around those steps.
     const kubernetes = steps.filter((s) => isTask(s, 'Kubernetes', 1));
@@ -325,6 +345,7 @@ describe('.github/workflows/ci.yml', () => {
     const apply = steps.find((s) => s.run?.includes('kubectl apply -k deploy/k8s/overlays/azure'));
     assert.ok(apply);
     assert.deepEqual(loops(apply.run!), [services]);
+    assertMigrationJobStep(apply.run!);
     assert.ok(steps.indexOf(setImages!) < steps.indexOf(apply));
     assert.ok(steps.some((s) => s.run?.includes('bash deploy/k8s/load/run.sh "${REGISTRY}/medical/load:${IMAGE_TAG}"')));
   });
@@ -448,7 +469,7 @@ describe('the deploy steps on deploy/k8s', () => {
 
   const overlay = path.join(root, 'deploy/k8s/overlays/azure');
   test(
-    "the pipelines' kustomize edit set image gives every Deployment of the Azure overlay this build's image",
+    "the pipelines' kustomize edit set image gives every Deployment of the Azure overlay, and its migration Job, this build's image",
     { skip: (!kustomize && 'kustomize not found (.ci/run builds it)') || (!fs.existsSync(path.join(overlay, 'kustomization.yaml')) && 'deploy/k8s/overlays/azure not there yet') },
     () => {
       fs.cpSync(path.join(root, 'deploy/k8s'), path.join(copy, 'k8s'), { recursive: true });
@@ -456,7 +477,8 @@ describe('the deploy steps on deploy/k8s', () => {
       for (const service of services) {
         execFileSync(kustomize!, ['edit', 'set', 'image', `medical/${service}=${registry}/medical/${service}:42`], { cwd: copied });
       }
-      const deployments = render(copied).filter((d) => d.kind === 'Deployment');
+      const objects = render(copied);
+      const deployments = objects.filter((d) => d.kind === 'Deployment');
       for (const service of services) {
         const deployment = deployments.find((d) => d.metadata.name === service);
         assert.ok(deployment, `Deployment ${service}`);
@@ -464,6 +486,10 @@ describe('the deploy steps on deploy/k8s', () => {
         const images = deployment.spec.template.spec.containers.map((c: { image: string }) => c.image);
         assert.ok(images.includes(`${registry}/medical/${service}:42`), `${service}: ${images.join(', ')}`);
       }
+      // The migration Job runs this build's code too: a service image of the same tag.
+      const migrate = objects.find((d) => d.kind === 'Job' && d.metadata.name === 'medical-migrate');
+      assert.ok(migrate, 'the migration Job');
+      assert.deepEqual(migrate.spec.template.spec.containers.map((c: { image: string }) => c.image), [`${registry}/medical/reception:42`]);
     },
   );
 });

@@ -71,10 +71,10 @@ for (const engine of engines) {
         record({ route: '/diagnoses/:id', resources: { diagnosisId: 7 }, breakGlassReason: 'Unconscious on arrival', actor: { subject: 'dev:doctor-surgery', role: 'doctor' } }),
         record({ resources: { receptionId: 42 }, answered: [{ receptionId: 42, patientId: 'P-OTHER' }] }),
       ];
-      const kept = await database.transaction((trx) => keepAccessRecords(trx, records));
+      const kept = await database.transaction((trx) => keepAccessRecords(trx, records, 0));
       assert.equal(kept, records.length);
       // Delivered again (a redelivered batch): nothing is kept twice.
-      assert.equal(await database.transaction((trx) => keepAccessRecords(trx, [records[0]!, records[5]!])), 0);
+      assert.equal(await database.transaction((trx) => keepAccessRecords(trx, [records[0]!, records[5]!], 0)), 0);
 
       const log = await readPatientAccessLog(database.db, 'P-41', [visit], { page: 0, size: 20 });
       assert.equal(log.total, 6, JSON.stringify(log.items));

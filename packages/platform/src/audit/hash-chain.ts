@@ -27,13 +27,22 @@ export function chainHash(previousHash: string, fields: ChainedFields): string {
 }
 
 /**
- * Locks `table`'s chain until the transaction ends and answers the hash to link the next row to:
- * the last row's, or the genesis for an empty table. Call it inside the transaction that inserts.
+ * Locks a chain of `table` until the transaction ends and answers the hash to link the next row
+ * to: the chain's last row's, or the genesis for a chain without rows. A table holds one chain,
+ * or, with `chain`, one per value of a column (the access log: one per partition of its topic,
+ * each written by the one consumer of that partition, so its writers never wait on each other).
+ * Call it inside the transaction that inserts.
  */
-export async function lockChainTail(trx: QueryExecutorProvider & { readonly isTransaction: boolean }, table: string): Promise<string> {
+export async function lockChainTail(
+  trx: QueryExecutorProvider & { readonly isTransaction: boolean },
+  table: string,
+  chain?: { column: string; value: number },
+): Promise<string> {
   if (!trx.isTransaction) throw new Error(`the ${table} chain is extended inside a transaction only`);
-  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`.${table}.chain`}))`.execute(trx);
-  const last = await sql<{ hash: string | null }>`select hash from ${sql.table(table)} order by ${sql.ref(idColumnOf(table))} desc limit 1`.execute(trx);
+  const name = chain ? `.${table}.chain.${chain.value}` : `.${table}.chain`;
+  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${name}))`.execute(trx);
+  const within = chain ? sql`where ${sql.ref(chain.column)} = ${chain.value}` : sql``;
+  const last = await sql<{ hash: string | null }>`select hash from ${sql.table(table)} ${within} order by ${sql.ref(idColumnOf(table))} desc limit 1`.execute(trx);
   return last.rows[0]?.hash ?? CHAIN_GENESIS;
 }
 

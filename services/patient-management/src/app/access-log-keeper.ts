@@ -33,7 +33,8 @@ export function accessLogKeeper(context: ServiceContext<PatientManagementDatabas
     const rejected = read.flatMap((r) => ('problem' in r ? [{ partition: r.delivery.partition, offset: r.delivery.offset, value: r.delivery.value, problem: r.problem }] : []));
     const added = await context.database.transaction(async (trx) => {
       for (const message of rejected) await keepUnreadableRecord(trx, message);
-      return keepAccessRecords(trx, records);
+      // A batch is one partition's: its records go on that partition's chain.
+      return keepAccessRecords(trx, records, deliveries[0]?.partition ?? 0);
     });
     kept.inc(added);
     if (rejected.length > 0) {

@@ -20,7 +20,7 @@ function subjectsOf(record: AccessRecord): Subject[] {
   return [{ patient_id: patientId ?? null, reception_id: receptionId ?? null, diagnosis_id: diagnosisId ?? null, examination_id: examinationId ?? null }];
 }
 
-type ChainedRecord = Omit<AccessLogRow, 'seq' | 'prev_hash' | 'hash'>;
+type ChainedRecord = Omit<AccessLogRow, 'seq' | 'chain' | 'prev_hash' | 'hash'>;
 
 /** What a record's hash covers: its columns but the sequence and the links, in a fixed order, then its subjects in order. */
 export function accessChainFields(row: ChainedRecord, subjects: readonly Subject[]): ChainedFields {
@@ -62,49 +62,53 @@ function rowOf(record: AccessRecord): ChainedRecord {
 
 /**
  * Keeps records not kept yet (a record delivered again is skipped by its id), each linked to the
- * one before it (the chain's lock is held to the end of the transaction); answers how many were new.
+ * one before it in `chain` (the partition they came by; the chain's lock is held to the end of the
+ * transaction); answers how many were new.
  */
-export async function keepAccessRecords(trx: Transaction<PatientManagementDatabase>, records: readonly AccessRecord[]): Promise<number> {
+export async function keepAccessRecords(trx: Transaction<PatientManagementDatabase>, records: readonly AccessRecord[], chain: number): Promise<number> {
   if (records.length === 0) return 0;
   const known = new Set(
     (await trx.selectFrom('access_log').select('record_id').where('record_id', 'in', records.map((r) => r.id)).execute()).map((row) => row.record_id),
   );
   const fresh = records.filter((record) => !known.has(record.id) && known.add(record.id));
   if (fresh.length === 0) return 0;
-  let previous = await lockChainTail(trx, 'access_log');
+  let previous = await lockChainTail(trx, 'access_log', { column: 'chain', value: chain });
   for (const record of fresh) {
     const row = rowOf(record);
     const subjects = subjectsOf(record);
     const hash = chainHash(previous, accessChainFields(row, subjects));
-    const { seq } = await trx.insertInto('access_log').values({ ...row, prev_hash: previous, hash }).returning('seq').executeTakeFirstOrThrow();
+    const { seq } = await trx.insertInto('access_log').values({ ...row, chain, prev_hash: previous, hash }).returning('seq').executeTakeFirstOrThrow();
     if (subjects.length > 0) await trx.insertInto('access_log_subjects').values(subjects.map((subject) => ({ seq, ...subject }))).execute();
     previous = hash;
   }
   return fresh.length;
 }
 
-/** The access log as the chain's verifier reads it, in order, each record with its subjects (rows as any client reads them). */
-export function accessChainRows(records: readonly AccessLogRow[], subjects: readonly AccessSubjectRow[]): ChainRow[] {
+/**
+ * The access log as the chains' verifier reads it: each chain's records in order, each with its
+ * subjects (rows as any client reads them).
+ */
+export function accessChainRows(records: readonly AccessLogRow[], subjects: readonly AccessSubjectRow[]): Map<number, ChainRow[]> {
   const bySeq = new Map<string, Subject[]>();
   for (const subject of [...subjects].sort((a, b) => Number(a.id) - Number(b.id))) {
     const key = String(subject.seq);
     bySeq.set(key, [...(bySeq.get(key) ?? []), subject]);
   }
-  return [...records]
-    .sort((a, b) => Number(a.seq) - Number(b.seq))
-    .map((record) => ({ id: String(record.seq), prevHash: record.prev_hash, hash: record.hash, fields: accessChainFields(record, bySeq.get(String(record.seq)) ?? []) }));
+  const chains = new Map<number, ChainRow[]>();
+  for (const record of [...records].sort((a, b) => Number(a.seq) - Number(b.seq))) {
+    const chain = Number(record.chain);
+    const row = { id: String(record.seq), prevHash: record.prev_hash, hash: record.hash, fields: accessChainFields(record, bySeq.get(String(record.seq)) ?? []) };
+    chains.set(chain, [...(chains.get(chain) ?? []), row]);
+  }
+  return chains;
 }
 
-async function readAccessChain(db: Db | MigrationDb): Promise<ChainRow[]> {
+/** Chains the records kept before the chain (migration 0013), in their order, as chain 0. */
+export async function chainKeptRecords(db: MigrationDb): Promise<void> {
   const records = (await sql<AccessLogRow>`select * from access_log`.execute(db)).rows;
   const subjects = (await sql<AccessSubjectRow>`select * from access_log_subjects`.execute(db)).rows;
-  return accessChainRows(records, subjects);
-}
-
-/** Chains the records kept before the chain (migration 0013), in their order. */
-export async function chainKeptRecords(db: MigrationDb): Promise<void> {
   let previous = CHAIN_GENESIS;
-  for (const row of await readAccessChain(db)) {
+  for (const row of accessChainRows(records, subjects).get(0) ?? []) {
     const hash = chainHash(previous, row.fields);
     await sql`update access_log set prev_hash = ${previous}, hash = ${hash} where seq = ${Number(row.id)}`.execute(db);
     previous = hash;

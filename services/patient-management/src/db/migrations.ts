@@ -134,12 +134,15 @@ export const migrations: Migrations = {
   },
   /**
    * The access log hash-chained, as the audit trail (db/access-log.ts, the platform's
-   * audit/hash-chain.ts), the records already kept chained here in their order, and the log and its
-   * subjects made append-only in the database itself.
+   * audit/hash-chain.ts): one chain per partition of the access-log topic, each written by that
+   * partition's one consumer. The records already kept are chained here in their order (as chain
+   * 0), and the log and its subjects made append-only in the database itself.
    */
   '0013_access_log_chain': {
     async up(db) {
+      await db.schema.alterTable('access_log').addColumn('chain', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       for (const column of ['prev_hash', 'hash']) await db.schema.alterTable('access_log').addColumn(column, 'text').execute();
+      await db.schema.createIndex('access_log_chain').on('access_log').columns(['chain', 'seq']).execute();
       await chainKeptRecords(db);
       await makeAppendOnly(db, 'access_log');
       await makeAppendOnly(db, 'access_log_subjects');

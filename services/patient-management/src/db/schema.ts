@@ -39,6 +39,8 @@ export type TimelineRow = {
 /** One access record as kept (migration 0012): who asked what of which route, and how it was answered. */
 export type AccessLogRow = {
   seq: Generated<number | string>;
+  /** Which chain the record is linked in: the partition of the access-log topic it came by (migration 0013). */
+  chain: number;
   /** The record's id: a record delivered twice is kept once. */
   record_id: string;
   recorded_at: string;
