@@ -83,8 +83,9 @@ const positiveId = (value: unknown): number | undefined => {
   return id <= MAX_REQUEST_ID ? id : undefined;
 };
 
+/** A patient id as a request may name one: what the contract allows, and no control character (a database refuses NUL). */
 const patientIdOf = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length >= 1 && value.length <= 64 && /\S/.test(value) ? value : undefined;
+  typeof value === 'string' && value.length >= 1 && value.length <= 64 && /\S/.test(value) && !/[\u0000-\u001f\u007f]/.test(value) ? value : undefined;
 
 /** Which kind of record a route's `:id` names, by the route's first segment. */
 const idKinds: Record<string, keyof AccessResources> = {

@@ -99,13 +99,21 @@ for (const engine of engines) {
       const database = await engine.open(t);
       const keep = accessLogKeeper(contextOf(database));
       const good = record({ resources: { receptionId: 41 } });
-      await keep([delivery(1, 'not json'), delivery(2, JSON.stringify(good)), delivery(3, JSON.stringify({ ...good, id: 'not-a-uuid' })), delivery(2, JSON.stringify(good))]);
+      const withNul = record({ actor: { subject: 'dev:x\u0000y', role: 'doctor' } });
+      await keep([
+        delivery(1, 'not json'),
+        delivery(2, JSON.stringify(good)),
+        delivery(3, JSON.stringify({ ...good, id: 'not-a-uuid' })),
+        delivery(2, JSON.stringify(good)),
+        delivery(4, JSON.stringify(withNul)),
+      ]);
       const rows = await database.db.selectFrom('access_log').select('record_id').execute();
       assert.deepEqual(rows.map((row) => row.record_id), [good.id]);
       const aside = await database.db.selectFrom('access_log_unreadable').select(['offset', 'problem']).orderBy('id').execute();
-      assert.deepEqual(aside.map((row) => row.offset), ['1', '3']);
+      assert.deepEqual(aside.map((row) => row.offset), ['1', '3', '4']);
       assert.match(aside[0]!.problem, /not JSON/);
       assert.match(aside[1]!.problem, /invalid access record: \/id/);
+      assert.match(aside[2]!.problem, /NUL/);
     });
   });
 }
