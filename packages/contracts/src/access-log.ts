@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Actor } from './actor.ts';
-import { Id, PatientId, Timestamp, Uuid } from './common.ts';
+import { PatientId, Timestamp, Uuid } from './common.ts';
 import { BreakGlassReason } from './events.ts';
 import { MAX_PAGE, MAX_PAGE_SIZE, MAX_REQUEST_ID } from './api.ts';
 
@@ -14,6 +14,9 @@ import { MAX_PAGE, MAX_PAGE_SIZE, MAX_REQUEST_ID } from './api.ts';
 
 export const accessActions = ['read', 'command', 'refused'] as const;
 export type AccessAction = (typeof accessActions)[number];
+
+/** An id of a record, as the services store them (PostgreSQL `integer`): no larger one names anything. */
+const Id = Type.Integer({ minimum: 1, maximum: MAX_REQUEST_ID });
 
 /** What a request named by its path or query: the ids of the records it asked about. */
 export const AccessResources = Type.Object(

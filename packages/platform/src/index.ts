@@ -36,5 +36,8 @@ export { forUpdate } from './db/row-lock.ts';
 export { openTransport } from './transport/open-transport.ts';
 export type { BatchHandler, Delivery, EventTransport, TransportMessage } from './transport/transport.ts';
 
+// Is this failure an outage (retry later) or a fault of the work itself?
+export { isUnavailable } from './lib/unavailable.ts';
+
 // The access log: what a route's answer showed.
 export { recordAnswered, recordBreakGlass } from './access/access-records.ts';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { sql } from 'kysely';
 import pino from 'pino';
 import type { AccessRecord } from '@medical/contracts';
 import { createMetrics, type Delivery, type ServiceContext } from '@medical/platform';
@@ -114,6 +115,21 @@ for (const engine of engines) {
       assert.match(aside[0]!.problem, /not JSON/);
       assert.match(aside[1]!.problem, /invalid access record: \/id/);
       assert.match(aside[2]!.problem, /NUL/);
+    });
+
+    test('a record the database refuses is kept aside alone; the others of its batch are kept', async (t) => {
+      const database = await engine.open(t);
+      // A refusal of the database's own, as an owner could add one: a record from the service "poison".
+      if (database.kind === 'postgres') await sql`alter table access_log add constraint no_poison check (service <> 'poison')`.execute(database.db);
+      else await sql`create trigger no_poison before insert on access_log when new.service = 'poison' begin select raise(abort, 'no poison'); end`.execute(database.db);
+      const keep = accessLogKeeper(contextOf(database));
+      const [before, poison, after] = [record({}), record({ service: 'poison' }), record({})];
+      await keep([delivery(1, JSON.stringify(before)), delivery(2, JSON.stringify(poison)), delivery(3, JSON.stringify(after))]);
+      const rows = await database.db.selectFrom('access_log').select('record_id').orderBy('seq').execute();
+      assert.deepEqual(rows.map((row) => row.record_id), [before.id, after.id]);
+      const aside = await database.db.selectFrom('access_log_unreadable').select(['offset', 'problem']).execute();
+      assert.deepEqual(aside.map((row) => row.offset), ['2']);
+      assert.match(aside[0]!.problem, /the database refused it/);
     });
   });
 }
