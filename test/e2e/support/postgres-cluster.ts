@@ -10,7 +10,8 @@ import { shellQuote, watchOwner, type Watchdog } from './watchdog.ts';
 /**
  * A PostgreSQL cluster of the test's own: initdb into a temporary folder, started with pg_ctl on
  * a free port of 127.0.0.1 with password (scram-sha-256) login for a `medical` role that may
- * create databases, like the shared server of `npm run infra:up`. A test can stop and restart
+ * create databases, and the services' own role that DATABASE_SERVICE_ROLE names, like the shared
+ * server of `npm run infra:up`. A test can stop and restart
  * it without disturbing the shared server on 5432 that other suites use.
  *
  * PostgreSQL refuses to run as root: when the tests run as root (as here and in CI), initdb and
@@ -157,6 +158,12 @@ export class DedicatedPostgres {
     try {
       await admin.query(`CREATE ROLE ${APP_USER} LOGIN CREATEDB PASSWORD '${APP_PASSWORD}'`);
       await admin.query(`CREATE DATABASE ${APP_DATABASE} OWNER ${APP_USER}`);
+      // The services' own role, as infra/up.sh makes it on the shared server: where the environment
+      // names one, the system under test migrates as the owner and runs its services as this role.
+      const serviceRole = process.env.DATABASE_SERVICE_ROLE?.trim();
+      if (serviceRole) {
+        await admin.query(`CREATE ROLE "${serviceRole}" LOGIN PASSWORD '${(process.env.DATABASE_SERVICE_PASSWORD ?? '').replaceAll("'", "''")}'`);
+      }
     } finally {
       await admin.end().catch(() => undefined);
     }
