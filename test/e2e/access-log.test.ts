@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { permissionFor, type AccessLogEntry } from '@medical/contracts';
 import {
+  authHeaders,
   describeEachProfile,
   eventually,
   ok,
@@ -34,7 +35,7 @@ const REASON = 'Arrived unconscious; internal medicine not reachable';
 
 let running: TestSystem;
 let patientId: string;
-let ids: { receptionId: number; diagnosisId: number; examinationId: number };
+let ids: { receptionId: number; diagnosisId: number; examinationId: number; attachment: string };
 
 async function headersOf(user: User, breakGlass?: string): Promise<Record<string, string>> {
   const headers: Record<string, string> = breakGlass !== undefined ? { 'break-glass': breakGlass } : {};
@@ -65,11 +66,18 @@ describeEachProfile((profile) => {
     const diagnosis = await waitForDiagnosis(admin, reception.id);
     const { prescription } = await prescribe(admin, diagnosis.id, 'CBC');
     const examination = await waitForExamination(admin, diagnosis.id, prescription.prescriptionId);
-    ids = { receptionId: reception.id, diagnosisId: diagnosis.id, examinationId: examination.id };
+    // A report on the examination, so that its download is one of the reads.
+    const uploadPath = `/examinations/${examination.id}/attachments`;
+    const form = new FormData();
+    form.append('file', new Blob([new TextEncoder().encode('%PDF-1.7\n% access log\n%%EOF\n')], { type: 'application/pdf' }), 'report.pdf');
+    const uploaded = await fetch(`${system.system.gatewayUrl}${uploadPath}`, { method: 'POST', body: form, headers: await authHeaders('POST', uploadPath, 'examiner') });
+    const attachment = (await uploaded.json()) as { name?: string };
+    assert.equal(uploaded.status, 201, `upload an attachment: ${JSON.stringify(attachment)}`);
+    ids = { receptionId: reception.id, diagnosisId: diagnosis.id, examinationId: examination.id, attachment: attachment.name! };
   });
 
   test('roles × departments × the reading routes, with and without breaking the glass; the access log names every read and refusal', async () => {
-    const { receptionId, diagnosisId, examinationId } = ids;
+    const { receptionId, diagnosisId, examinationId, attachment } = ids;
     const paths = [
       `/receptions/${receptionId}`,
       `/receptions${query({ patientId })}`,
@@ -77,6 +85,8 @@ describeEachProfile((profile) => {
       `/diagnoses${query({ receptionId })}`,
       `/examinations/${examinationId}`,
       `/examinations${query({ receptionId })}`,
+      `/examinations/${examinationId}/attachments`,
+      `/examinations/${examinationId}/attachments/${attachment}`,
       `/patientManagements/${receptionId}`,
       `/patientManagements/${receptionId}/timeline`,
       `/patientManagements${query({ patientId })}`,
