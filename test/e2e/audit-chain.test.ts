@@ -6,23 +6,8 @@ import pg from 'pg';
 import { databaseRoles } from '../../scripts/lib/processes.ts';
 import { auditChainRow } from '@medical/platform/operations';
 import { chainHash } from '@medical/platform';
-import {
-  complete,
-  confirm,
-  describeEachProfile,
-  inServiceDatabase,
-  ok,
-  perform,
-  prescribe,
-  registerVisit,
-  useTestSystem,
-  waitForDiagnosis,
-  waitForExamination,
-  waitForQuiescence,
-  waitForReception,
-  eventually,
-  type TestSystem,
-} from './helpers.ts';
+import { describeEachProfile, eventually, inServiceDatabase, ok, useTestSystem, waitForQuiescence, type TestSystem } from './helpers.ts';
+import { driveVisit } from './support/visits.ts';
 
 /**
  * The tamper evidence of the audit trails and the access log (issue 18): `npm run audit:verify`,
@@ -74,15 +59,8 @@ describeEachProfile((profile) => {
   test('npm run audit:verify: every chain intact after a visit, with its rows and its head', async () => {
     const { client } = running;
     for (let visit = 0; visit < 2; visit++) {
-      const reception = await registerVisit(client);
-      const diagnosis = await waitForDiagnosis(client, reception.id);
-      const { prescription } = await prescribe(client, diagnosis.id, 'CBC');
-      await perform(client, (await waitForExamination(client, diagnosis.id, prescription.prescriptionId)).id, 'normal');
-      await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
-      await complete(client, diagnosis.id, 'well');
-      await waitForReception(client, reception.id, (r) => r.status === 'DIAGNOSIS_COMPLETED');
-      await confirm(client, reception.id);
-      ok(await client.as('manager').get(`/patientManagements/${reception.id}`));
+      const driven = await driveVisit(client, { label: `audit-chain-${visit}`, examinations: ['perform'], outcome: 'complete' });
+      ok(await client.as('manager').get(`/patientManagements/${driven.receptionId}`));
     }
     await waitForQuiescence(running);
     // The access records of those requests are kept within moments.

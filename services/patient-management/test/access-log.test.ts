@@ -3,11 +3,10 @@ import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pino from 'pino';
 import type { AccessRecord } from '@medical/contracts';
-import { createMetrics, type Delivery, type ServiceContext } from '@medical/platform';
+import { createMetrics, type Delivery } from '@medical/platform';
 import { accessLogKeeper } from '../src/app/access-log-keeper.ts';
 import { keepAccessRecords, readPatientAccessLog } from '../src/db/access-log.ts';
 import type { Visit } from '../src/domain/visit.ts';
-import type { PatientManagementDatabase } from '../src/db/schema.ts';
 import { engines as enginesOf, type Db } from './engines.ts';
 
 /**
@@ -54,8 +53,8 @@ function delivery(offset: number, value: string): Delivery {
   return { topic: 'medical.access-log', key: String(offset), headers: {}, value, partition: 0, offset: String(offset) };
 }
 
-function contextOf(database: Db): ServiceContext<PatientManagementDatabase> {
-  return { database, metrics: createMetrics('patient-management'), logger: pino({ level: 'silent' }) } as unknown as ServiceContext<PatientManagementDatabase>;
+function contextOf(database: Db): Parameters<typeof accessLogKeeper>[0] {
+  return { database, metrics: createMetrics('patient-management'), logger: pino({ level: 'silent' }) };
 }
 
 for (const engine of engines) {

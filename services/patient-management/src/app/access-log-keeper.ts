@@ -29,7 +29,7 @@ type Unreadable = { partition: number; offset: string; value: string; problem: s
  * kept aside as it came (`access_log_unreadable`), counted and logged: never dropped, and never
  * holding up the records behind it. An outage of the database fails the batch, which comes again.
  */
-export function accessLogKeeper(context: ServiceContext<PatientManagementDatabase>): BatchHandler {
+export function accessLogKeeper(context: Pick<ServiceContext<PatientManagementDatabase>, 'database' | 'metrics' | 'logger'>): BatchHandler {
   const registers = [context.metrics.registry];
   const kept = new Counter({ name: 'medical_access_records_kept_total', help: 'Access records kept in the access log (each once)', registers });
   const unreadable = new Counter({ name: 'medical_access_records_unreadable_total', help: 'Messages of the access-log topic that were no access record, kept aside', registers });
