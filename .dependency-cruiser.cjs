@@ -19,6 +19,8 @@ const layers = [
   ['auth', 'outbox', 'inbox', 'idempotency', 'audit', 'reference'],
   // What composes them into a running service (and the composed migrations and tables).
   ['service'],
+  // The operator's work on a whole system's services: reconciling them after a restore.
+  ['restore'],
 ];
 
 /** What only the package's users import: `.`, `./edge`, `./operations`, `./testing` (package.json exports). */

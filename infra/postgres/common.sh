@@ -9,7 +9,9 @@ INFRA_COMPONENT=postgres
 PG_VERSION="${PG_VERSION:-15}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/${PG_VERSION}/bin}"
 PG_HOST=127.0.0.1
-PG_PORT=5432
+# INFRA_PG_PORT: another port for a second, separate cluster (with INFRA_PG_CLUSTER=own and its
+# own INFRA_STATE_DIR), as the backup and failover tests start beside the shared one.
+PG_PORT="${INFRA_PG_PORT:-5432}"
 # The project's role and database (DATABASE_URL in infra/up.sh).
 PG_APP_USER=medical
 PG_APP_PASSWORD=medical
@@ -37,6 +39,12 @@ PG_OWN_LOG="${PG_STATE}/postgres.log"
 # 'debian' (pg_ctlcluster VERSION main) or 'own' (PG_DATA); absent when reused.
 PG_MODE_FILE="${PG_STATE}/started-by-infra"
 
+# Backups (npm run backup, npm run restore): base backups under base/, and the WAL archive the
+# server's archive_command fills, once the first base backup has made it (archive-wal.sh).
+PG_BACKUP_DIR="$(realpath -m "${INFRA_BACKUP_DIR:-${INFRA_STATE_DIR}/backups}")"
+PG_WAL_ARCHIVE="${PG_BACKUP_DIR}/wal"
+[[ "$PG_BACKUP_DIR" != *"'"* ]] || die "INFRA_BACKUP_DIR must not contain a single quote: ${PG_BACKUP_DIR}"
+
 PG_DEBIAN_CLUSTER=main
 PG_DEBIAN_SOCKET_DIR=/var/run/postgresql
 PG_DEBIAN_LOG="/var/log/postgresql/postgresql-${PG_VERSION}-${PG_DEBIAN_CLUSTER}.log"
@@ -54,6 +62,28 @@ if ((EUID == 0)); then
 else
   PG_OS_USER="$(id -un)"
 fi
+
+# The server's settings for WAL archiving, in postgresql.conf syntax (up.sh writes them into the
+# cluster's configuration). archive_mode needs a restart to change; archive_command a reload.
+archive_settings() {
+  cat <<CONF
+# WAL archiving for point-in-time recovery (npm run backup / npm run restore). A finished
+# segment is copied to the archive only once a base backup exists; before that it is let go.
+archive_mode = on
+archive_command = '"${INFRA_DIR}/postgres/archive-wal.sh" "%p" "${PG_WAL_ARCHIVE}/%f"'
+# A segment at least every minute while anything is written, so the archive is never far behind.
+archive_timeout = 60
+CONF
+}
+
+# data_dir: the data directory of the server this checkout uses (ours, or the Debian cluster's).
+data_dir() {
+  if [[ -f "$PG_MODE_FILE" && "$(<"$PG_MODE_FILE")" == debian ]]; then
+    pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_DEBIAN_CLUSTER" '$1 == v && $2 == c { print $6 }'
+  else
+    printf '%s\n' "$PG_DATA"
+  fi
+}
 
 # as_pg_user CMD ARGS...: run a command as the cluster's OS user.
 as_pg_user() {
@@ -80,6 +110,15 @@ debian_cluster_exists() {
 own_cluster_running() {
   [[ -f "${PG_DATA}/PG_VERSION" ]] || return 1
   as_pg_user "${PG_BIN}/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+# admin_socket_dir: the folder of the superuser's socket (ours first, then Debian's).
+admin_socket_dir() {
+  local dir
+  for dir in "$PG_SOCKET_DIR" "$PG_DEBIAN_SOCKET_DIR"; do
+    [[ -S "${dir}/.s.PGSQL.${PG_PORT}" ]] && { printf '%s\n' "$dir"; return 0; }
+  done
+  return 1
 }
 
 # admin_psql ARGS...: psql as the 'postgres' superuser over a unix socket (peer auth on

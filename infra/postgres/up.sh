@@ -52,6 +52,7 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_connections = off
 log_disconnections = off
 shared_preload_libraries = '${PG_PRELOAD_LIBRARIES}'
+$(archive_settings)
 CONF
 }
 
@@ -61,6 +62,7 @@ write_debian_config() {
   tee "$PG_DEBIAN_CONF_FILE" >/dev/null <<CONF
 # Written by infra/postgres/up.sh; edit the script, not this file.
 shared_preload_libraries = '${PG_PRELOAD_LIBRARIES}'
+$(archive_settings)
 CONF
 }
 
@@ -133,19 +135,20 @@ else
   start_own_cluster
 fi
 
-# --- pg_stat_statements -----------------------------------------------------------------
-# shared_preload_libraries takes effect only at a server start. A server of ours that runs
-# without it (started before up.sh set it) is restarted once, with the same port, data and
-# credentials: 'fast' ends open connections, which reconnect. A server we did not start is
-# never restarted: the bench then reports no statement counts.
+# --- pg_stat_statements and WAL archiving ------------------------------------------------
+# shared_preload_libraries and archive_mode take effect only at a server start. A server of ours
+# that runs without them (started before up.sh set them) is restarted once, with the same port,
+# data and credentials: 'fast' ends open connections, which reconnect. A server we did not start
+# is never restarted: the bench then reports no statement counts, and npm run backup refuses.
 preloaded() {
-  [[ ",$(admin_psql -At -c 'SHOW shared_preload_libraries' | tr -d ' ')," == *",${PG_PRELOAD_LIBRARIES},"* ]]
+  [[ ",$(admin_psql -At -c 'SHOW shared_preload_libraries' | tr -d ' ')," == *",${PG_PRELOAD_LIBRARIES},"* ]] &&
+    [[ "$(admin_psql -At -c 'SHOW archive_mode')" == on ]]
 }
 
 restart_with_preload() {
   if own_cluster_running; then
     write_own_config
-    log "restarting our own cluster to load ${PG_PRELOAD_LIBRARIES}"
+    log "restarting our own cluster to load ${PG_PRELOAD_LIBRARIES} and archive WAL"
     as_pg_user "${PG_BIN}/pg_ctl" -D "$PG_DATA" -l "$PG_OWN_LOG" -m fast -w -t "$PG_START_TIMEOUT" restart >/dev/null 2>&1 || {
       tail_log "$PG_OWN_LOG" 40
       die "pg_ctl could not restart ${PG_DATA}"
@@ -153,7 +156,7 @@ restart_with_preload() {
     wait_ready "$PG_OWN_LOG"
   elif [[ -f "$PG_MODE_FILE" && "$(<"$PG_MODE_FILE")" == debian ]]; then
     write_debian_config
-    log "restarting the Debian cluster ${PG_VERSION}/${PG_DEBIAN_CLUSTER} to load ${PG_PRELOAD_LIBRARIES}"
+    log "restarting the Debian cluster ${PG_VERSION}/${PG_DEBIAN_CLUSTER} to load ${PG_PRELOAD_LIBRARIES} and archive WAL"
     pg_ctlcluster "$PG_VERSION" "$PG_DEBIAN_CLUSTER" restart -m fast >&2 || {
       tail_log "$PG_DEBIAN_LOG" 40
       die "pg_ctlcluster ${PG_VERSION} ${PG_DEBIAN_CLUSTER} restart failed"
@@ -167,6 +170,14 @@ restart_with_preload() {
 
 if admin_psql -At -c 'select 1' >/dev/null 2>&1; then
   preloaded || restart_with_preload || true
+  # archive_command is read again on a reload: written anew (a checkout moved, or
+  # INFRA_BACKUP_DIR changed) into a server of ours, which reloads it.
+  if own_cluster_running; then
+    write_own_config
+  elif [[ -f "$PG_MODE_FILE" && "$(<"$PG_MODE_FILE")" == debian ]]; then
+    write_debian_config
+  fi
+  admin_psql -At -c 'SELECT pg_reload_conf()' >/dev/null || true
 fi
 
 # --- The project's role and database --------------------------------------------------

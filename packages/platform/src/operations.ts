@@ -1,10 +1,13 @@
 /**
  * The operator's tools: the dead letters of the system configured like the services, listed and
  * replayed (`npm run dead-letters`, scripts/dead-letters.ts; the Kafka client is loaded only when
- * the letters are on Kafka), and the hash chains of the audit trails checked (`npm run
- * audit:verify`, scripts/audit-verify.ts).
+ * the letters are on Kafka), the hash chains of the audit trails checked (`npm run
+ * audit:verify`, scripts/audit-verify.ts), and the system made consistent with its event log
+ * after a point-in-time restore (`npm run restore`, scripts/restore.ts).
  */
 export { auditChainRow } from './audit/chained-fields.ts';
+export { reconcileAfterRestore, type ReconcileReport, type SetAsideEvent } from './restore/reconcile.ts';
+export { DEFAULT_RESTORE_ID_GAP, firstIdAfterRestore } from './restore/id-blocks.ts';
 export { migrateService } from './service/migrate-service.ts';
 export { verifyChain, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
 export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, listDeadLetters, openDeadLetterStore, replayDeadLetter, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
