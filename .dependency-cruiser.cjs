@@ -13,8 +13,8 @@ const layers = [
   // Tiny helpers with no dependency at all: sleep and backoff, outage errors, reading settings.
   ['lib'],
   // The ports and their adapters, and the kits that know no feature: the database, the event
-  // transport, telemetry, HTTP, the pure domain vocabulary.
-  ['db', 'transport', 'telemetry', 'http', 'domain'],
+  // transport, telemetry, HTTP, the pure domain vocabulary, the retention table.
+  ['db', 'transport', 'telemetry', 'http', 'domain', 'retention'],
   // The features built on them, each with its tables; and the hospital's reference data (departments).
   ['auth', 'outbox', 'inbox', 'idempotency', 'audit', 'reference'],
   // What composes them into a running service (and the composed migrations and tables).

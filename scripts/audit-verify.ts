@@ -11,11 +11,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { Selectable } from 'kysely';
 import pg from 'pg';
 import { ConfigError, loadConfig, type ServiceConfig } from '@medical/platform';
 import { auditChainRow, verifyChain, type ChainRow, type ChainVerdict } from '@medical/platform/operations';
 import { accessChainRows } from '../services/patient-management/src/db/access-log.ts';
-import type { AccessLogRow, AccessSubjectRow } from '../services/patient-management/src/db/schema.ts';
+import { anchorsOf, type ChainAnchor } from '../services/patient-management/src/db/access-log-purge.ts';
+import type { AccessLogPurgeRow, AccessLogRow, AccessSubjectRow } from '../services/patient-management/src/db/schema.ts';
 import { BACKEND_SERVICES } from './lib/processes.ts';
 
 const USAGE = `usage: npm run audit:verify [-- --json]
@@ -25,7 +27,7 @@ Uses the services' settings: DATABASE_URL (PostgreSQL) or DATA_DIR (the embedded
 type Rows = (table: string, order: string) => Promise<Array<Record<string, unknown>>>;
 type Chain = { service: string; table: 'audit_log' | 'access_log' };
 /** One chain checked: a table's only one, or one of the access log's (one per partition of its topic). */
-type Checked = Chain & { chain?: number } & ({ verdict: ChainVerdict } | { missing: string });
+type Checked = Chain & { chain?: number; purged?: ChainAnchor } & ({ verdict: ChainVerdict } | { missing: string });
 
 const chains: Chain[] = [
   ...BACKEND_SERVICES.map((service) => ({ service, table: 'audit_log' as const })),
@@ -61,10 +63,15 @@ async function openReader(config: ServiceConfig): Promise<{ rows: Rows; close():
   };
 }
 
-/** A table's chains: the audit trail's one, or the access log's, by number. */
-async function chainsOf(rows: Rows, table: Chain['table']): Promise<Map<number | undefined, ChainRow[]>> {
-  if (table === 'audit_log') return new Map([[undefined, (await rows('audit_log', 'id')).map((row) => auditChainRow(row as Parameters<typeof auditChainRow>[0]))]]);
-  return accessChainRows((await rows('access_log', 'seq')) as AccessLogRow[], (await rows('access_log_subjects', 'id')) as AccessSubjectRow[]);
+/** A table's chains: the audit trail's one, or the access log's, by number, each with its purge anchor if it has one. */
+async function chainsOf(rows: Rows, table: Chain['table']): Promise<Map<number | undefined, { rows: ChainRow[]; anchor?: ChainAnchor }>> {
+  if (table === 'audit_log') return new Map([[undefined, { rows: (await rows('audit_log', 'id')).map((row) => auditChainRow(row as Parameters<typeof auditChainRow>[0])) }]]);
+  const chains = accessChainRows((await rows('access_log', 'seq')) as Array<Selectable<AccessLogRow>>, (await rows('access_log_subjects', 'id')) as Array<Selectable<AccessSubjectRow>>);
+  // Read last: a database from before the purges (migration 0014) has no such table, and on
+  // PostgreSQL the failed read ends the transaction the reads above ran in.
+  const anchors = anchorsOf((await rows('access_log_purges', 'id').catch(() => [])) as Array<Selectable<AccessLogPurgeRow>>);
+  const all = new Set([...chains.keys(), ...anchors.keys()]);
+  return new Map([...all].map((chain) => [chain, { rows: chains.get(chain) ?? [], ...(anchors.has(chain) ? { anchor: anchors.get(chain)! } : {}) }]));
 }
 
 async function check(chain: Chain): Promise<Checked[]> {
@@ -74,7 +81,14 @@ async function check(chain: Chain): Promise<Checked[]> {
     const chains = await chainsOf(reader.rows, chain.table);
     // An access log with no record yet has no chain: say it is empty rather than nothing.
     if (chains.size === 0) return [{ ...chain, verdict: verifyChain([]) }];
-    return [...chains].sort(([a], [b]) => (a ?? 0) - (b ?? 0)).map(([number, rows]) => ({ ...chain, ...(number !== undefined ? { chain: number } : {}), verdict: verifyChain(rows) }));
+    return [...chains]
+      .sort(([a], [b]) => (a ?? 0) - (b ?? 0))
+      .map(([number, { rows, anchor }]) => ({
+        ...chain,
+        ...(number !== undefined ? { chain: number } : {}),
+        ...(anchor ? { purged: anchor } : {}),
+        verdict: verifyChain(rows, anchor?.throughHash),
+      }));
   } finally {
     await reader.close();
   }
@@ -85,7 +99,8 @@ function describe(checked: Checked): string {
   if ('missing' in checked) return `${name}: NOT CHECKED, ${checked.missing}`;
   const { rows, head, broken } = checked.verdict;
   if (broken) return `${name}: BROKEN at row ${broken.rowId} (${broken.kind}): ${broken.detail}`;
-  return `${name}: intact, ${rows} rows${head ? `; head row ${head.rowId} ${head.hash}` : ''}`;
+  const purged = checked.purged ? `; ${checked.purged.records} older rows purged by retention, through row ${checked.purged.throughSeq}` : '';
+  return `${name}: intact, ${rows} rows${purged}${head ? `; head row ${head.rowId} ${head.hash}` : ''}`;
 }
 
 const args = process.argv.slice(2);

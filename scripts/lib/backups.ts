@@ -53,6 +53,17 @@ export function listBackups(backups: string): BackupRecord[] {
     .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
+/**
+ * The name of the WAL segment an LSN ("0/2000028") falls in, on a timeline, with PostgreSQL's
+ * default 16 MiB segments: timeline, then the LSN's high word, then its segment within that word.
+ */
+export function walSegmentOf(timeline: number, lsn: string): string {
+  const [high, low] = lsn.split('/').map((part) => Number.parseInt(part, 16));
+  if (!Number.isInteger(high) || !Number.isInteger(low)) throw new Error(`not an LSN: ${lsn}`);
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex(timeline)}${hex(high!)}${hex(Math.floor(low! / 0x1000000))}`;
+}
+
 /** A backup's id: the UTC time it started, to the second (20261206T154727Z). */
 export function backupId(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');

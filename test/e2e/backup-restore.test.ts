@@ -182,5 +182,25 @@ describeProduction('backup and point-in-time restore (npm run backup, npm run re
     const diagnosis = await getDiagnosis(client, fresh.diagnosisId);
     assert.equal(diagnosis.status, 'COMPLETED');
     await waitForVisit(client, fresh.receptionId, (v) => v.receptionStatus === 'CONFIRMED');
+
+    // npm run purge: what the retention table allows. A backup planted as two years old goes, with
+    // the archived WAL only it needed; the newest backup always stays.
+    const backups = path.join(infraDir, 'backups');
+    const planted = path.join(backups, 'base', '20241201T000000Z');
+    fs.mkdirSync(planted, { recursive: true });
+    const old = { id: '20241201T000000Z', startedAt: '2024-12-01T00:00:00.000Z', finishedAt: '2024-12-01T00:01:00.000Z', database: { kB: 1, timeline: 1, startLsn: '0/1000028', endLsn: '0/1000100' }, attachments: { files: 0, newInStore: 0, bytes: 0 } };
+    fs.writeFileSync(path.join(planted, 'backup.json'), JSON.stringify(old));
+    const oldSegment = path.join(backups, 'wal', '000000010000000000000000');
+    fs.writeFileSync(oldSegment, '');
+    const purge = await npmRun('purge');
+    const purged = purge.stderr.split('\n').filter((line) => line.includes('"summary"')).map((line) => JSON.parse(line).summary)[0];
+    const count = (what: RegExp) => purged.removed.find((r: { what: string }) => what.test(r.what))?.count;
+    assert.equal(count(/^base backups older than 30 days/), 1, JSON.stringify(purged));
+    assert.ok(count(/^archived WAL segments/) >= 1);
+    assert.equal(fs.existsSync(planted), false, 'the expired backup is gone');
+    assert.equal(fs.existsSync(oldSegment), false, 'and the WAL only it needed');
+    assert.equal(fs.readdirSync(path.join(backups, 'base')).length, 1, 'the newest backup stays');
+    for (const service of BACKEND_SERVICES) assert.ok(purged.removed.some((r: { what: string }) => r.what.startsWith(`${service}: purged expired inbox rows`)), service);
+    assert.equal(count(/access log records older than 1825 days/), 0, 'nothing of the access log is that old');
   });
 });

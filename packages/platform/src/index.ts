@@ -22,7 +22,7 @@ export { accept, compact, refuse, type Decision, type Refusal } from './domain/d
 export { commitEvents, eventsOrProblem, eventsOrSkip, type AggregateStore, type AuditedCommand, type EmitEvents } from './service/decision.ts';
 export { causedBy, executeCommand, executeCreation, executeReaction, type Aggregate, type Decider, type ReactionCause } from './service/command-pipeline.ts';
 export { reactionOrigin, recordAudit, requestOrigin, type AuditEntry, type CommandOrigin } from './audit/audit-log.ts';
-export { makeAppendOnly } from './audit/append-only.ts';
+export { makeAppendOnly, setAppendOnlyAside } from './audit/append-only.ts';
 export { CHAIN_GENESIS, chainHash, lockChainTail, verifyChain, type ChainedFields, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
 
 // The database port.

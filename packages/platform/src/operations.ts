@@ -8,6 +8,8 @@
 export { auditChainRow } from './audit/chained-fields.ts';
 export { reconcileAfterRestore, type ReconcileReport, type SetAsideEvent } from './restore/reconcile.ts';
 export { DEFAULT_RESTORE_ID_GAP, firstIdAfterRestore } from './restore/id-blocks.ts';
+export { platformPurges, type Purge } from './service/purges.ts';
+export { RETENTION_RULES, retentionDays, retentionMs, retentionRule, type RetentionKind, type RetentionRule } from './retention/policy.ts';
 export { migrateService } from './service/migrate-service.ts';
 export { verifyChain, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
 export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, listDeadLetters, openDeadLetterStore, replayDeadLetter, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';

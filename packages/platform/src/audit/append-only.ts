@@ -23,3 +23,17 @@ export async function makeAppendOnly(db: MigrationDb, table: string): Promise<vo
     await sql.raw(`create trigger ${table}_no_${operation} before ${operation} on ${table} begin select raise(abort, '${table} is append-only: ${operation.toUpperCase()} refused'); end`).execute(db);
   }
 }
+
+/**
+ * Sets a table's append-only triggers aside, inside the caller's transaction, for the one change
+ * the retention table allows on an append-only log: the purge of its oldest rows past their period
+ * (`npm run purge`, as the owner). The caller puts them back with makeAppendOnly in the same
+ * transaction, so no other transaction ever sees the table without them.
+ */
+export async function setAppendOnlyAside(db: MigrationDb, table: string): Promise<void> {
+  if (isPostgres(db)) {
+    await sql`drop trigger ${sql.id(`${table}_append_only`)} on ${sql.table(table)}`.execute(db);
+    return;
+  }
+  for (const operation of ['update', 'delete']) await sql.raw(`drop trigger ${table}_no_${operation}`).execute(db);
+}

@@ -70,11 +70,13 @@ export type ChainVerdict = { rows: number; head?: { rowId: string; hash: string 
  * - `removed`: a row that links to a row that is not there (or the row before it was rewritten
  *   together with its hash, which only its successor's link shows).
  * Rows removed from the end leave no trace in the rows themselves: compare the head it answers
- * with one recorded earlier (`npm run audit:verify` prints each chain's head).
+ * with one recorded earlier (`npm run audit:verify` prints each chain's head). A chain whose oldest
+ * rows were purged past their retention starts after the purge's anchor: the hash of the last row
+ * purged, which the first row kept must link to.
  */
-export function verifyChain(rows: Iterable<ChainRow>): ChainVerdict {
+export function verifyChain(rows: Iterable<ChainRow>, startsAfter: string = CHAIN_GENESIS): ChainVerdict {
   const list = [...rows];
-  let expected = CHAIN_GENESIS;
+  let expected = startsAfter;
   let beforeHead: string | undefined;
   let head: ChainVerdict['head'];
   const verdict = (broken: ChainBreak): ChainVerdict => ({ rows: list.length, ...(head ? { head } : {}), broken });

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { retentionMs } from '../retention/policy.ts';
 import type { IdempotencyTables } from './tables.ts';
 
 /**
@@ -6,8 +7,8 @@ import type { IdempotencyTables } from './tables.ts';
  * function takes the service's Kysely (or a transaction of it) and sees only this table.
  */
 
-/** Keys are kept at least this long (a purge runs every PURGE_INTERVAL_MS, see service/service.ts). */
-export const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Keys are kept at least this long (the retention table; a purge runs every PURGE_INTERVAL_MS, see service/service.ts). */
+export const IDEMPOTENCY_KEY_RETENTION_MS = retentionMs('idempotency-keys');
 
 /** What identifies a request sent with a key: a retry must match all of it. */
 export type KeyUse = { key: string; method: string; path: string; bodyHash: string };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { PostgresSettings } from '../db/open-database.ts';
 import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
+import { retentionDays, retentionMs } from '../retention/policy.ts';
 import type { LogLevel } from '../telemetry/log-fields.ts';
 import { loadDepartments, type DepartmentCatalog } from '../reference/departments.ts';
 import { readTracingConfig, type TracingConfig } from '../telemetry/tracing-config.ts';
@@ -20,6 +21,8 @@ export type ServiceConfig = {
   deadLetterTopic: string;
   /** ACCESS_LOG_TOPIC: where every service (and the gateway) sends its access records (access/). */
   accessLogTopic: string;
+  /** retention.ms of each of the three topics, from the retention table (retention/policy.ts). */
+  topicRetentionMs: Readonly<Record<string, number>>;
   /**
    * This service's consumer group: CONSUMER_GROUP_PREFIX + the service name. A prefix lets two
    * deployments (staging beside training, say) share one Kafka cluster with topics of their own.
@@ -56,6 +59,8 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
   }
   const topic = readString(env, 'KAFKA_TOPIC', 'medical');
+  const deadLetterTopic = readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`);
+  const accessLogTopic = readString(env, 'ACCESS_LOG_TOPIC', `${topic}.access-log`);
   return {
     serviceName,
     departments: loadDepartments(env),
@@ -64,11 +69,13 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     logLevel,
     dataDir: path.resolve(readString(env, 'DATA_DIR', './data')),
     topic,
-    deadLetterTopic: readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`),
-    accessLogTopic: readString(env, 'ACCESS_LOG_TOPIC', `${topic}.access-log`),
+    deadLetterTopic,
+    // Each topic as the retention table keeps its kind, set when a service creates it.
+    topicRetentionMs: { [topic]: retentionMs('event-log'), [deadLetterTopic]: retentionMs('dead-letters'), [accessLogTopic]: retentionMs('access-log-topic') },
+    accessLogTopic,
     consumerGroup: `${readString(env, 'CONSUMER_GROUP_PREFIX', '')}${serviceName}`,
     retryBudget: readInteger(env, 'EVENT_RETRY_BUDGET', 5, 0, 100),
-    inboxRetentionDays: readInteger(env, 'INBOX_RETENTION_DAYS', 30, 8, 3_650),
+    inboxRetentionDays: retentionDays('inbox', env)!,
     retryBaseDelayMs: readInteger(env, 'EVENT_RETRY_BASE_DELAY_MS', 200, 1, 60_000),
     pollIntervalMs: readInteger(env, 'EVENT_POLL_INTERVAL_MS', 25, 1, 10_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),

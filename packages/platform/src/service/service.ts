@@ -10,18 +10,17 @@ import type { Database, Migrations } from '../db/database.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { createApp, type App } from '../http/app.ts';
 import { currentIdempotentRequest, idempotency } from '../idempotency/http-idempotency.ts';
-import { IDEMPOTENCY_KEY_RETENTION_MS, purgeKeys } from '../idempotency/idempotency-keys.ts';
 import { createIdempotentConsumer } from '../inbox/consumer.ts';
-import { purgeInbox } from '../inbox/inbox-retention.ts';
 import { OutboxRelay, appendToOutbox } from '../outbox/outbox.ts';
 import { loggerOptions } from '../telemetry/log-fields.ts';
 import { createMetrics, registerBacklogGauges, type ServiceMetrics } from '../telemetry/metrics.ts';
 import { createTracing, type Tracing } from '../telemetry/tracing.ts';
-import { VISIT_TRACE_RETENTION_MS, purgeVisitTraces, visitTraceparent } from '../telemetry/visit-traces.ts';
+import { visitTraceparent } from '../telemetry/visit-traces.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { BatchHandler, EventTransport, Subscription } from '../transport/transport.ts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
+import { platformPurges } from './purges.ts';
 import { serviceMigrationSets } from './platform-migrations.ts';
 import { platformTables, type PlatformTables } from './platform-tables.ts';
 import { installShutdown } from './shutdown.ts';
@@ -299,19 +298,9 @@ function keepAccessLog(handleBatch: BatchHandler, transport: EventTransport, con
   return transport.subscribe({ group: `${config.consumerGroup}.access-log`, topic: config.accessLogTopic, handleBatch, maxBatch: MAX_ACCESS_RECORD_BATCH });
 }
 
-/**
- * Idempotency keys are kept 24 hours, visit traces a week and applied events' inbox rows
- * INBOX_RETENTION_DAYS, then deleted at start-up and hourly in every process (replicas purging
- * together only delete the same rows).
- */
+/** The platform's purges (purges.ts), at start-up and hourly in every process. */
 function platformHousekeeping<DB>(database: Database<DB>, config: ServiceConfig): HousekeepingTask[] {
-  const db = platformTables(database.db);
-  const before = (ms: number) => new Date(Date.now() - ms);
-  return [
-    { what: 'purged expired idempotency keys', everyMs: PURGE_INTERVAL_MS, run: () => purgeKeys(db, before(IDEMPOTENCY_KEY_RETENTION_MS)) },
-    { what: 'purged expired visit traces', everyMs: PURGE_INTERVAL_MS, run: () => purgeVisitTraces(db, before(VISIT_TRACE_RETENTION_MS)) },
-    { what: 'purged expired inbox rows', everyMs: PURGE_INTERVAL_MS, run: () => purgeInbox(db, before(config.inboxRetentionDays * 24 * 60 * 60 * 1000)) },
-  ];
+  return platformPurges(platformTables(database.db), config).map((purge) => ({ ...purge, everyMs: PURGE_INTERVAL_MS }));
 }
 
 type Running<DB> = Infrastructure<DB> &

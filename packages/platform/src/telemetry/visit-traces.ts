@@ -1,10 +1,11 @@
 import { ROOT_CONTEXT, context, trace, type Tracer } from '@opentelemetry/api';
 import type { Kysely, Transaction } from 'kysely';
+import { retentionMs } from '../retention/policy.ts';
 import type { TelemetryTables } from './tables.ts';
 import { contextFrom, traceparentOf, type Tracing } from './tracing.ts';
 
-/** How long a visit's trace is remembered: an outpatient visit ends within the day. */
-export const VISIT_TRACE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long a visit's trace is remembered (the retention table): an outpatient visit ends within the day. */
+export const VISIT_TRACE_RETENTION_MS = retentionMs('visit-traces');
 
 /**
  * The `traceparent` the events of one emit carry: one visit, one trace.

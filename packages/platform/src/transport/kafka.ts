@@ -33,6 +33,8 @@ export type KafkaTransportOptions = {
   clientId: string;
   /** Topics created at start-up when missing (the event topic and its dead-letter topic). */
   topics: string[];
+  /** retention.ms per topic, for the topics it creates (none: the broker's default). */
+  topicRetentionMs?: Readonly<Record<string, number>>;
   partitions: number;
   replicationFactor: number;
   sessionTimeoutMs: number;
@@ -59,6 +61,7 @@ export function kafkaTransportOptions(config: TransportConfig, logger: Logger): 
   return {
     ...config.kafka,
     topics: [...(config.topics ?? [config.topic, config.deadLetterTopic, config.accessLogTopic])],
+    ...(config.topicRetentionMs ? { topicRetentionMs: config.topicRetentionMs } : {}),
     logger,
     retryBaseDelayMs: config.retryBaseDelayMs,
   };
@@ -159,8 +162,10 @@ export class KafkaTransport implements EventTransport {
         continue;
       }
       try {
-        await this.admin.createTopics({ topics: [topic], partitions, replicas: replicationFactor });
-        this.logger.info({ topic, partitions, replicationFactor }, 'created Kafka topic');
+        const retention = this.options.topicRetentionMs?.[topic];
+        const configs = retention === undefined ? [] : [{ name: 'retention.ms', value: String(retention) }];
+        await this.admin.createTopics({ topics: [topic], partitions, replicas: replicationFactor, configs });
+        this.logger.info({ topic, partitions, replicationFactor, retentionMs: retention }, 'created Kafka topic');
       } catch (error) {
         if (findErrorBy(error as Error, 'apiId', 'TOPIC_ALREADY_EXISTS')) {
           // Another replica created it a moment ago.

@@ -34,6 +34,8 @@ export type TransportConfig = {
   topic: string;
   deadLetterTopic: string;
   accessLogTopic: string;
+  /** retention.ms of each topic the Kafka transport creates (from the retention table); -1 keeps it for good. */
+  topicRetentionMs?: Readonly<Record<string, number>>;
   /**
    * The topics this process uses, which the Kafka transport checks (and creates where allowed) at
    * start: by default the events', the dead letters' and the access log's. The gateway names only

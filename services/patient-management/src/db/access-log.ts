@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AccessLogEntry, AccessRecord, PageOf } from '@medical/contracts';
 import { CHAIN_GENESIS, chainHash, lockChainTail, type ChainedFields, type ChainRow, type MigrationDb } from '@medical/platform';
 import type { Visit } from '../domain/visit.ts';
@@ -88,7 +88,7 @@ export async function keepAccessRecords(trx: Transaction<PatientManagementDataba
  * The access log as the chains' verifier reads it: each chain's records in order, each with its
  * subjects (rows as any client reads them).
  */
-export function accessChainRows(records: readonly AccessLogRow[], subjects: readonly AccessSubjectRow[]): Map<number, ChainRow[]> {
+export function accessChainRows(records: ReadonlyArray<Selectable<AccessLogRow>>, subjects: ReadonlyArray<Selectable<AccessSubjectRow>>): Map<number, ChainRow[]> {
   const bySeq = new Map<string, Subject[]>();
   for (const subject of [...subjects].sort((a, b) => Number(a.id) - Number(b.id))) {
     const key = String(subject.seq);
@@ -105,8 +105,8 @@ export function accessChainRows(records: readonly AccessLogRow[], subjects: read
 
 /** Chains the records kept before the chain (migration 0013), in their order, as chain 0. */
 export async function chainKeptRecords(db: MigrationDb): Promise<void> {
-  const records = (await sql<AccessLogRow>`select * from access_log`.execute(db)).rows;
-  const subjects = (await sql<AccessSubjectRow>`select * from access_log_subjects`.execute(db)).rows;
+  const records = (await sql<Selectable<AccessLogRow>>`select * from access_log`.execute(db)).rows;
+  const subjects = (await sql<Selectable<AccessSubjectRow>>`select * from access_log_subjects`.execute(db)).rows;
   let previous = CHAIN_GENESIS;
   for (const row of accessChainRows(records, subjects).get(0) ?? []) {
     const hash = chainHash(previous, row.fields);

@@ -148,6 +148,27 @@ export const migrations: Migrations = {
       await makeAppendOnly(db, 'access_log_subjects');
     },
   },
+  /**
+   * The anchors of the access log's purges (db/access-log-purge.ts): where each chain starts again
+   * after its oldest records went past ACCESS_LOG_RETENTION_DAYS. Append-only: an anchor is the
+   * proof that the chain's start was cut by the retention, not by someone.
+   */
+  '0014_access_log_purges': {
+    async up(db) {
+      const postgres = isPostgres(db);
+      await db.schema
+        .createTable('access_log_purges')
+        .addColumn('id', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('chain', 'integer', (c) => c.notNull())
+        .addColumn('through_seq', 'bigint', (c) => c.notNull())
+        .addColumn('through_hash', 'text', (c) => c.notNull())
+        .addColumn('records', 'integer', (c) => c.notNull())
+        .addColumn('recorded_before', 'text', (c) => c.notNull())
+        .addColumn('purged_at', 'text', (c) => c.notNull())
+        .execute();
+      await makeAppendOnly(db, 'access_log_purges');
+    },
+  },
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */

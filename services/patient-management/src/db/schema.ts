@@ -84,6 +84,20 @@ export type UnreadableAccessRecordRow = {
   problem: string;
 };
 
+/**
+ * One purge of a chain's oldest records past ACCESS_LOG_RETENTION_DAYS (db/access-log-purge.ts): the
+ * anchor the chain's first kept record links to (the hash of the last one purged), and what went.
+ */
+export type AccessLogPurgeRow = {
+  id: Generated<number | string>;
+  chain: number;
+  through_seq: number | string;
+  through_hash: string;
+  records: number;
+  recorded_before: string;
+  purged_at: string;
+};
+
 export type PatientManagementDatabase = PlatformTables & {
   visits: VisitRow;
   visit_counts: VisitCountRow;
@@ -91,4 +105,5 @@ export type PatientManagementDatabase = PlatformTables & {
   access_log: AccessLogRow;
   access_log_subjects: AccessSubjectRow;
   access_log_unreadable: UnreadableAccessRecordRow;
+  access_log_purges: AccessLogPurgeRow;
 };

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { Admin } from '@platformatic/kafka';
+import { ConfigError } from '../src/lib/env.ts';
+import { RETENTION_RULES, retentionDays, retentionMs } from '../src/retention/policy.ts';
+import { loadConfig } from '../src/service/config.ts';
+import { openKafkaTransport } from '../src/transport/kafka.ts';
+import { kafkaTestOptions } from './helpers.ts';
+
+/** The retention table (issue 19): its rules, its settings, and the Kafka topics that follow it. */
+
+describe('the retention table', () => {
+  test('clinical records, attachments, the audit trail, the event log and dead letters are never purged by the system', () => {
+    for (const kind of ['clinical-records', 'attachments', 'audit-log', 'event-log', 'dead-letters'] as const) {
+      assert.equal(retentionDays(kind), undefined, kind);
+      assert.equal(retentionMs(kind), -1, kind);
+    }
+  });
+
+  test('every rule says what, for how long, why, and what removes it; each kind once', () => {
+    assert.equal(new Set(RETENTION_RULES.map((r) => r.kind)).size, RETENTION_RULES.length);
+    for (const rule of RETENTION_RULES) {
+      for (const field of ['what', 'reason', 'purgedBy'] as const) assert.ok(rule[field].length > 10, `${rule.kind}: ${field}`);
+      if ('days' in rule.keep) assert.ok(rule.keep.days >= (rule.keep.minimumDays ?? 1), `${rule.kind}: its default is not below its minimum`);
+    }
+  });
+
+  test('a setting may lengthen a period, never shorten it below its legal or technical minimum', () => {
+    assert.equal(retentionDays('access-log'), 1825);
+    assert.equal(retentionDays('access-log', { ACCESS_LOG_RETENTION_DAYS: '3650' }), 3650);
+    assert.throws(() => retentionDays('access-log', { ACCESS_LOG_RETENTION_DAYS: '365' }), (error: Error) => error instanceof ConfigError && /ACCESS_LOG_RETENTION_DAYS/.test(error.message));
+    assert.throws(() => retentionDays('inbox', { INBOX_RETENTION_DAYS: '7' }), ConfigError);
+    assert.equal(retentionDays('backups', { BACKUP_RETENTION_DAYS: '14' }), 14);
+    assert.equal(loadConfig('reception', 0, { INBOX_RETENTION_DAYS: '45' }).inboxRetentionDays, 45);
+  });
+
+  test('a service\'s three topics get their kind\'s retention', () => {
+    const config = loadConfig('reception', 0, { KAFKA_TOPIC: 'ward', ACCESS_LOG_TOPIC: 'ward.reads' });
+    assert.deepEqual(config.topicRetentionMs, { ward: -1, 'ward.dlq': -1, 'ward.reads': 90 * 24 * 60 * 60 * 1000 });
+  });
+});
+
+const skip = process.env.KAFKA_BROKERS ? false : 'KAFKA_BROKERS is not set: start a broker with `eval "$(npm run -s infra:up)"`';
+
+describe('topics created by a service carry the retention table\'s retention.ms', { skip }, () => {
+  test('the event log kept for good, the access-log topic 90 days', async () => {
+    const brokers = process.env.KAFKA_BROKERS!.split(',');
+    const events = `retention-${randomUUID()}`;
+    const reads = `${events}.access-log`;
+    const config = loadConfig('reception', 0, { KAFKA_TOPIC: events, KAFKA_BROKERS: process.env.KAFKA_BROKERS });
+    const transport = await openKafkaTransport(kafkaTestOptions({ brokers, clientId: 'retention-test', topics: [events, reads], topicRetentionMs: config.topicRetentionMs }));
+    const admin = new Admin({ clientId: 'retention-test-admin', bootstrapBrokers: brokers });
+    try {
+      const described = await admin.describeConfigs({ resources: [events, reads].map((name) => ({ resourceType: 2, resourceName: name, configurationKeys: ['retention.ms'] })) });
+      const retention = Object.fromEntries(described.map((d) => [d.resourceName, d.configs.find((c) => c.name === 'retention.ms')?.value]));
+      assert.deepEqual(retention, { [events]: '-1', [reads]: String(90 * 24 * 60 * 60 * 1000) });
+    } finally {
+      await transport.close();
+      await admin.deleteTopics({ topics: [events, reads] }).catch(() => {});
+      await admin.close();
+    }
+  });
+});
