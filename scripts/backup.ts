@@ -17,8 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backUpAttachments } from '../services/examination/src/attachments/backup.ts';
 import { loadAttachmentSettings } from '../services/examination/src/attachments/settings.ts';
+import { createProgress } from '@medical/platform/operations';
 import { attachmentStore, backupDirectory, backupId, baseFolder, runInfraScript, type BackupRecord } from './lib/backups.ts';
-import { createProgress } from './lib/progress.ts';
 
 const env = process.env;
 const progress = createProgress('backup');

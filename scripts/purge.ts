@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig, openDatabase, serviceMigrationSets, type Database, type PlatformTables, type ServiceConfig } from '@medical/platform';
-import { platformPurges, retentionDays } from '@medical/platform/operations';
+import { createProgress, platformPurges, retentionDays } from '@medical/platform/operations';
 import { purgeAccessLog, type ChainPurge } from '../services/patient-management/src/db/access-log-purge.ts';
 import type { PatientManagementDatabase } from '../services/patient-management/src/db/schema.ts';
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
@@ -27,7 +27,6 @@ import { examinationService } from '../services/examination/src/service.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 import { backupDirectory, listBackups, walSegmentOf } from './lib/backups.ts';
-import { createProgress } from './lib/progress.ts';
 
 const services = [receptionService, diagnosisService, examinationService, patientManagementService];
 const env = process.env;

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig, openDatabase, openTransport, serviceMigrationSets } from '@medical/platform';
-import { DEFAULT_RESTORE_ID_GAP, readKafkaTopic, reconcileAfterRestore } from '@medical/platform/operations';
+import { createProgress, DEFAULT_RESTORE_ID_GAP, readKafkaTopic, reconcileAfterRestore } from '@medical/platform/operations';
 import { restoreAttachments } from '../services/examination/src/attachments/backup.ts';
 import { loadAttachmentSettings } from '../services/examination/src/attachments/settings.ts';
 import type { ExaminationDatabase } from '../services/examination/src/db/schema.ts';
@@ -31,7 +31,6 @@ import { examinationService } from '../services/examination/src/service.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 import { attachmentStore, backupDirectory, baseFolder, listBackups, runInfraScript, type BackupRecord } from './lib/backups.ts';
-import { createProgress } from './lib/progress.ts';
 
 const services = [receptionService, diagnosisService, examinationService, patientManagementService];
 const env = process.env;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Progress } from './progress.ts';
+import type { Progress } from '@medical/platform/operations';
 
 /**
  * Where `npm run backup` keeps its backups and what each one is: the folder layout that

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
+import pino from 'pino';
+import { loadConfig, openTransport } from '@medical/platform';
 import {
   cancelReception,
   complete,
   confirm,
   describeEachProfile,
+  eventually,
+  ok,
   perform,
   prescribe,
   rawPages,
@@ -17,22 +22,43 @@ import {
   waitForExamination,
   waitForQuiescence,
   waitForReception,
+  waitForVisit,
   type TestSystem,
 } from './helpers.ts';
 
 /**
- * CQRS: the patient-management view is built only from events, so it can be thrown away and
- * rebuilt from the start of the log, and the rebuilt view equals the one that was live.
+ * CQRS: the patient-management view is built only from events, so it can be rebuilt from the
+ * start of the log; `npm run rebuild` builds the new view beside the live one and switches when
+ * it has caught up (issue 19): the view answers all the while, with patient-management running,
+ * the rebuilt view equals the one that was live, visits registered during the rebuild are in it,
+ * and an event the live view dead-lettered stays a dead letter.
  */
 const run = promisify(execFile);
 let running: TestSystem;
+
+/** An event no consumer can apply (a ReceptionCompleted without a patient name): patient-management dead-letters it. */
+async function publishPoison(receptionId: number): Promise<void> {
+  const id = randomUUID();
+  const config = loadConfig('e2e-poison', 0, { ...running.env, LOG_LEVEL: 'silent' });
+  const transport = await openTransport(config, pino({ level: 'silent' }));
+  try {
+    await transport.publish([{
+      topic: config.topic,
+      key: String(receptionId),
+      headers: { ce_specversion: '1.0', ce_id: id, ce_type: 'ReceptionCompleted', ce_source: '/reception', ce_time: new Date().toISOString(), ce_subject: String(receptionId), 'content-type': 'application/json' },
+      value: JSON.stringify({ receptionId, patientId: 'P-POISON', receivedAt: new Date().toISOString() }),
+    }]);
+  } finally {
+    await transport.close();
+  }
+}
 
 describeEachProfile((profile) => {
   useTestSystem('rebuild', profile, (system) => {
     running = system;
   });
 
-  test('npm run rebuild replays the log into a view equal to the live one', async () => {
+  test('npm run rebuild builds the view beside the live one and switches: no gap, equal to the live view, dead letters kept', async () => {
     const { client } = running;
     // Visits in every kind of end state: confirmed, rejected with compensation, cancelled, still open.
     const done = await registerVisit(client);
@@ -55,28 +81,40 @@ describeEachProfile((profile) => {
     await cancelReception(client, cancelled.id, 'patient left');
 
     await registerVisit(client);
+    await publishPoison(990_001);
+    await eventually(async () =>
+      assert.deepEqual((await running.events.deadLetters()).map((l) => `${l.type} ${l.group}`).sort(), ['ReceptionCompleted diagnosis', 'ReceptionCompleted patient-management'], 'diagnosis and patient-management dead-letter the poison'),
+    );
     await waitForQuiescence(running);
     const live = await rawPages(client, '/patientManagements');
+    const lettersBefore = (await running.events.deadLetters()).length;
 
-    await running.system.stop('patient-management');
-    const { stdout } = await run(process.execPath, ['services/patient-management/src/rebuild.ts'], {
-      env: { ...process.env, ...running.env },
-    });
-    assert.match(stdout, /rebuilt 4 visits from the event log/);
-    await running.system.restart('patient-management');
+    // patient-management keeps running; the view is read all through the rebuild.
+    let reading = true;
+    const totals: number[] = [];
+    const reader = (async () => {
+      while (reading) {
+        totals.push(ok(await client.as('admin').get<{ total: number }>('/patientManagements?size=1')).total);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const rebuild = run(process.execPath, ['services/patient-management/src/rebuild.ts'], { env: { ...process.env, ...running.env } });
+    // A visit registered while the rebuild runs is in the view it switches to.
+    const during = await registerVisit(client);
+    const { stdout, stderr } = await rebuild;
+    reading = false;
+    await reader;
+    assert.match(stdout, /rebuilt [45] visits from the event log in \d+ ms, and switched to them/);
+    assert.match(stderr, /"step":"replaying the event log into the new view"/, 'progress as JSON lines when not on a terminal');
+    assert.match(stderr, /"deadLettersKept":1\b/, 'the live view\'s dead letter is carried over');
+    assert.ok(totals.length > 0 && totals.every((total) => total >= 4), `the view answered all the while, never empty (totals seen: ${[...new Set(totals)].join(', ')})`);
+
+    await waitForVisit(client, during.id, () => true);
     await waitForQuiescence(running);
-
-    assert.deepEqual(await rawPages(client, '/patientManagements'), live);
-  });
-
-  test('the rebuild refuses to run while patient-management is consuming', async () => {
-    await assert.rejects(
-      run(process.execPath, ['services/patient-management/src/rebuild.ts'], { env: { ...process.env, ...running.env } }),
-      (error: { code?: number; stderr?: string }) => {
-        assert.equal(error.code, 1);
-        assert.match(error.stderr ?? '', /stop it before rebuilding/);
-        return true;
-      },
-    );
+    const rebuilt = await rawPages(client, '/patientManagements');
+    assert.deepEqual(JSON.parse(rebuilt[0]!).total, 5);
+    const withoutDuring = (pages: string[]) => pages.flatMap((page) => (JSON.parse(page) as { items: Array<{ receptionId: number }> }).items).filter((v) => v.receptionId !== during.id);
+    assert.deepEqual(withoutDuring(rebuilt), withoutDuring(live), 'the rebuilt view equals the live one');
+    assert.equal((await running.events.deadLetters()).length, lettersBefore, 'nothing dead-lettered again');
   });
 });

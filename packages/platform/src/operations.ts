@@ -6,6 +6,7 @@
  * after a point-in-time restore (`npm run restore`, scripts/restore.ts).
  */
 export { auditChainRow } from './audit/chained-fields.ts';
+export { createProgress, type Progress } from './lib/progress.ts';
 export { reconcileAfterRestore, type ReconcileReport, type SetAsideEvent } from './restore/reconcile.ts';
 export { DEFAULT_RESTORE_ID_GAP, firstIdAfterRestore } from './restore/id-blocks.ts';
 export { platformPurges, type Purge } from './service/purges.ts';

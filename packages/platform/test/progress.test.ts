@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createProgress, etaSeconds } from '../../scripts/lib/progress.ts';
+import { createProgress, etaSeconds } from '../src/lib/progress.ts';
 
-/** The operator tools' progress (scripts/lib/progress.ts): a bar on a terminal, JSON lines elsewhere. */
+/** The operator tools' progress (platform lib/progress.ts): a bar on a terminal, JSON lines elsewhere. */
 
 function capture(tty: boolean) {
   const written: string[] = [];
