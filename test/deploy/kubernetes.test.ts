@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { BarmanObjectStoreConfiguration } from '@kubernetes-models/cloudnative-pg/github.com/cloudnative-pg/barman-cloud/pkg/api/BarmanObjectStoreConfiguration';
 import pino from 'pino';
 import { createMetrics, loadAuthConfig, loadConfig, type TransportConfig } from '@medical/platform';
 import { kafkaTransportOptions } from '../../packages/platform/src/transport/kafka.ts';
@@ -14,13 +15,17 @@ import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 /**
  * No cluster runs here, so deploy/k8s is checked for what can be checked without one: every
  * overlay renders with kustomize, every rendered object is valid against the schema of its kind
- * (Kubernetes, Istio, Strimzi, CloudNativePG, cert-manager), and the manifests keep the promises
- * of issue 7: probes, resources, autoscaling, security context, secrets, storage, Kafka,
- * PostgreSQL, the Istio routes of every public path, and settings that the services' own loaders
- * accept; and those of the locked-down cluster: HTTPS only at the ingress, default-deny network
- * policies with one named policy per real flow, Kafka and PostgreSQL over verified TLS with a
- * certificate and ACLs per service (and for the gateway, which writes the access log only), and no
- * public route to the dashboards.
+ * (Kubernetes, Istio, Strimzi, CloudNativePG, cert-manager; the Barman Cloud plugin's ObjectStore
+ * and the CSI snapshot kinds, which no model package covers, by shape checks from their CRDs), and
+ * the manifests keep the promises of issue 7: probes, resources, autoscaling, security context,
+ * secrets, storage, Kafka, PostgreSQL, the Istio routes of every public path, and settings that
+ * the services' own loaders accept; those of the locked-down cluster: HTTPS only at the ingress,
+ * default-deny network policies with one named policy per real flow, Kafka and PostgreSQL over
+ * verified TLS with a certificate and ACLs per service (and for the gateway, which writes the
+ * access log only), and no public route to the dashboards; and those of issue 19 on AKS: every
+ * service on two replicas over the zones, PostgreSQL synchronous over three zones, Kafka's writes
+ * on two brokers of three, WAL archiving and nightly base backups to Azure Blob Storage, the
+ * attachments snapshotted nightly.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -118,10 +123,80 @@ async function validateAll(objects: Obj[], where: string): Promise<void> {
   for (const object of objects) {
     const what = `${where}: ${object.apiVersion} ${object.kind} ${object.metadata?.name}`;
     const Model = await modelOf(object.apiVersion, object.kind);
-    assert.ok(Model, `${what} has no schema model: add its model package, or do not ship it unvalidated`);
-    assert.doesNotThrow(() => new Model(object).validate(), what);
+    const shape = shapeChecks[`${object.apiVersion} ${object.kind}`];
+    assert.ok(Model ?? shape, `${what} has no schema model: add its model package (or, if none is published, a shape check from its CRD), or do not ship it unvalidated`);
+    if (Model) assert.doesNotThrow(() => new Model(object).validate(), what);
+    else assert.doesNotThrow(() => shape!(object), what);
   }
 }
+
+// ---- kinds without a model package ----------------------------------------------------------
+// No model package on npm covers the Barman Cloud plugin's ObjectStore or the CSI snapshot kinds
+// (external-snapshotter's VolumeSnapshotClass and VolumeSnapshot). These check them against their
+// CRDs' schemas instead, as far as the schemas go for the fields a manifest sets: the known fields
+// only, their types, enums, patterns, required fields and CEL rules.
+
+/** The fields of an object are among these (the CRDs' structural schemas prune any other, silently). */
+function knownFields(value: unknown, allowed: string[], where: string): Obj {
+  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}: an object`);
+  const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
+  assert.deepEqual(unknown, [], `${where}: fields the CRD does not know`);
+  return value as Obj;
+}
+const isStringMap = (value: unknown) => value !== null && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string');
+const top = ['apiVersion', 'kind', 'metadata'];
+
+/**
+ * barmancloud.cnpg.io/v1 ObjectStore (plugin-barman-cloud's objectstores CRD). Its
+ * spec.configuration is the barman-cloud API's BarmanObjectStoreConfiguration, the very type of
+ * the Cluster's in-tree spec.backup.barmanObjectStore, whose model the CloudNativePG package has:
+ * that validates it. serverName is forbidden there (a CEL rule: it is the Cluster's plugin parameter).
+ */
+function checkObjectStore(store: Obj): void {
+  const where = `ObjectStore ${store.metadata?.name}`;
+  knownFields(store, [...top, 'spec'], where);
+  assert.ok(store.metadata?.name, `${where}: metadata.name`);
+  const spec = knownFields(store.spec, ['configuration', 'retentionPolicy', 'instanceSidecarConfiguration'], `${where}: spec`);
+  const configuration = knownFields(spec.configuration, ['azureCredentials', 'googleCredentials', 's3Credentials', 'data', 'destinationPath', 'endpointCA', 'endpointURL', 'historyTags', 'serverName', 'tags', 'wal'], `${where}: spec.configuration`);
+  new BarmanObjectStoreConfiguration(configuration as never).validate();
+  assert.equal(configuration.serverName, undefined, `${where}: serverName is the Cluster's plugin parameter, never the ObjectStore's`);
+  if (spec.retentionPolicy !== undefined) assert.match(spec.retentionPolicy, /^[1-9][0-9]*[dwm]$/, `${where}: spec.retentionPolicy`);
+  if (spec.instanceSidecarConfiguration !== undefined) {
+    const sidecar = knownFields(spec.instanceSidecarConfiguration, ['env', 'retentionPolicyIntervalSeconds', 'resources', 'additionalContainerArgs', 'logLevel'], `${where}: spec.instanceSidecarConfiguration`);
+    if (sidecar.retentionPolicyIntervalSeconds !== undefined) assert.ok(Number.isInteger(sidecar.retentionPolicyIntervalSeconds), where);
+    if (sidecar.logLevel !== undefined) assert.ok(['error', 'warning', 'info', 'debug', 'trace'].includes(sidecar.logLevel), where);
+  }
+}
+
+/** snapshot.storage.k8s.io/v1 VolumeSnapshotClass (external-snapshotter's CRD). */
+function checkVolumeSnapshotClass(snapshotClass: Obj): void {
+  const where = `VolumeSnapshotClass ${snapshotClass.metadata?.name}`;
+  knownFields(snapshotClass, [...top, 'driver', 'deletionPolicy', 'parameters'], where);
+  assert.ok(snapshotClass.metadata?.name, `${where}: metadata.name`);
+  assert.equal(snapshotClass.metadata.namespace, undefined, `${where}: cluster-scoped`);
+  assert.ok(typeof snapshotClass.driver === 'string' && snapshotClass.driver.length > 0, `${where}: driver`);
+  assert.ok(['Delete', 'Retain'].includes(snapshotClass.deletionPolicy), `${where}: deletionPolicy`);
+  if (snapshotClass.parameters !== undefined) assert.ok(isStringMap(snapshotClass.parameters), `${where}: parameters are strings`);
+}
+
+/** snapshot.storage.k8s.io/v1 VolumeSnapshot (external-snapshotter's CRD): one source, exactly. */
+function checkVolumeSnapshot(snapshot: Obj): void {
+  const where = `VolumeSnapshot ${snapshot.metadata?.name}`;
+  knownFields(snapshot, [...top, 'spec'], where);
+  assert.match(snapshot.metadata?.name ?? '', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, `${where}: a DNS subdomain name`);
+  if (snapshot.metadata.labels !== undefined) assert.ok(isStringMap(snapshot.metadata.labels), `${where}: labels are strings`);
+  const spec = knownFields(snapshot.spec, ['source', 'volumeSnapshotClassName'], `${where}: spec`);
+  const source = knownFields(spec.source, ['persistentVolumeClaimName', 'volumeSnapshotContentName'], `${where}: spec.source`);
+  assert.equal(Object.keys(source).length, 1, `${where}: exactly one of persistentVolumeClaimName and volumeSnapshotContentName`);
+  assert.ok(Object.values(source).every((name) => typeof name === 'string' && name.length > 0), `${where}: spec.source names`);
+  if (spec.volumeSnapshotClassName !== undefined) assert.equal(typeof spec.volumeSnapshotClassName, 'string', `${where}: spec.volumeSnapshotClassName`);
+}
+
+const shapeChecks: Record<string, (object: Obj) => void> = {
+  'barmancloud.cnpg.io/v1 ObjectStore': checkObjectStore,
+  'snapshot.storage.k8s.io/v1 VolumeSnapshotClass': checkVolumeSnapshotClass,
+  'snapshot.storage.k8s.io/v1 VolumeSnapshot': checkVolumeSnapshot,
+};
 
 /** What a Secret's key stands in for in containerEnv: CloudNativePG's connection URI of the owner, or a sample of the key. */
 const OWNER_URI_SAMPLE = 'postgresql://medical:sample-password@postgres-rw.medical:5432/medical';
@@ -240,17 +315,26 @@ test('each service has a Deployment, a Service on 8080 named http, an HPA and a 
       const hpa = one(objects, 'HorizontalPodAutoscaler', service);
       assert.equal(hpa.apiVersion, 'autoscaling/v2', where);
       assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: service }, where);
-      assert.equal(hpa.spec.minReplicas, 1, where);
+      // Two at least on AKS, one replica per zone (issue 19); one on a workstation, which has no
+      // room for more (README: about 4 CPUs for everything).
+      assert.equal(hpa.spec.minReplicas, name === 'azure' ? 2 : 1, where);
       // The local overlay's gateway runs the development identity provider, whose signing key is
       // the pod's own: one gateway there, so every token and the services' JWKS agree.
       const devProvider = name === 'local' && service === 'gateway';
       assert.equal(hpa.spec.maxReplicas, devProvider ? 1 : 3, where);
       assert.deepEqual(hpa.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 20 } } }], where);
 
-      // minAvailable: 1 with one replica would block every node drain.
+      // minAvailable: 1 with one replica would block every node drain; with two at least it keeps
+      // one through a drain and still lets the drain evict the other.
       const pdb = one(objects, 'PodDisruptionBudget', service);
-      assert.equal(pdb.spec.maxUnavailable, 1, `${where}: PDB lets a drain evict the single replica`);
-      assert.equal(pdb.spec.minAvailable, undefined, where);
+      if (hpa.spec.minReplicas >= 2) {
+        assert.equal(pdb.spec.minAvailable, 1, `${where}: PDB keeps one of the replicas through a drain`);
+        assert.equal(pdb.spec.maxUnavailable, undefined, where);
+      } else {
+        assert.equal(pdb.spec.maxUnavailable, 1, `${where}: PDB lets a drain evict the single replica`);
+        assert.equal(pdb.spec.minAvailable, undefined, where);
+      }
+      assert.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow', `${where}: a pod that is not ready may always be evicted`);
       for (const [key, value] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(labels[key], value, `${where}: PDB selects the pods`);
     }
   }
@@ -672,7 +756,7 @@ test('everything of the workflow is in the medical namespace; the ingress certif
   for (const name of overlays) {
     for (const object of overlay(name)) {
       // Cluster-scoped kinds.
-      if (['Namespace', 'ClusterIssuer'].includes(object.kind)) continue;
+      if (['Namespace', 'ClusterIssuer', 'VolumeSnapshotClass'].includes(object.kind)) continue;
       // The ingress gateway reads its certificate from its own namespace.
       const expected = ['Certificate', 'Issuer'].includes(object.kind) ? 'istio-system' : 'medical';
       assert.equal(object.metadata.namespace, expected, `${name}: ${object.kind} ${object.metadata.name}`);
@@ -859,6 +943,304 @@ test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNa
   }
 });
 
+// ---- high availability and backups (issue 19) ------------------------------------------------
+
+/** The pods a label selector picks among the Deployments' templates, by Deployment name. */
+function deploymentsSelected(objects: Obj[], selector: Obj): string[] {
+  return find(objects, 'Deployment').filter((d) => selects(selector, d.spec.template.metadata.labels)).map((d) => d.metadata.name);
+}
+
+test('high availability: every service on two zones and two replicas on AKS, PostgreSQL synchronous over three zones, Kafka on three nodes with two in sync', { skip }, () => {
+  for (const name of overlays) {
+    const objects = overlay(name);
+    for (const service of services) {
+      const where = `${name}/${service}`;
+      const deployment = one(objects, 'Deployment', service);
+      const constraints = (deployment.spec.template.spec.topologySpreadConstraints ?? []) as Obj[];
+      for (const topologyKey of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
+        const constraint = constraints.find((c) => c.topologyKey === topologyKey);
+        assert.ok(constraint, `${where}: replicas spread over ${topologyKey}`);
+        assert.equal(constraint.maxSkew, 1, `${where}: ${topologyKey} maxSkew`);
+        // A preference: a zone down or a full node never leaves a replica Pending, and kind's one
+        // node, which has no zone label, still takes every pod.
+        assert.equal(constraint.whenUnsatisfiable, 'ScheduleAnyway', `${where}: ${topologyKey}`);
+        assert.deepEqual(deploymentsSelected(objects, constraint.labelSelector), [service], `${where}: ${topologyKey} counts this service's own pods, only them`);
+      }
+    }
+  }
+
+  const objects = overlay('azure');
+  for (const service of services) {
+    const where = `azure/${service}`;
+    const hpa = one(objects, 'HorizontalPodAutoscaler', service);
+    assert.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas >= hpa.spec.minReplicas, `${where}: two replicas at least`);
+    const pdb = one(objects, 'PodDisruptionBudget', service);
+    assert.deepEqual([pdb.spec.minAvailable, pdb.spec.maxUnavailable, pdb.spec.unhealthyPodEvictionPolicy], [1, undefined, 'AlwaysAllow'], `${where}: a drain keeps one replica`);
+    assert.deepEqual(deploymentsSelected(objects, pdb.spec.selector), [service], `${where}: the PDB covers this service's pods`);
+  }
+
+  // PostgreSQL: three instances, one per zone, a quorum of one synchronous standby, and a failover
+  // only to a standby known to hold every acknowledged commit.
+  const cluster = one(objects, 'Cluster', 'postgres');
+  assert.equal(cluster.spec.instances, 3, 'azure: a primary and two standbys');
+  assert.equal(cluster.spec.minSyncReplicas, undefined, 'azure: the current API (postgresql.synchronous), not the deprecated one');
+  const synchronous = cluster.spec.postgresql.synchronous;
+  assert.ok(synchronous, 'azure: synchronous replication');
+  assert.deepEqual({ method: synchronous.method, number: synchronous.number }, { method: 'any', number: 1 }, 'azure: a commit waits for one standby of the two');
+  assert.equal(synchronous.dataDurability ?? 'required', 'required', 'azure: writes wait rather than go unreplicated');
+  assert.equal(synchronous.failoverQuorum, true, 'azure: no promotion of a standby that may lack acknowledged commits');
+  assert.ok(synchronous.number < cluster.spec.instances - 1, 'azure: one standby may go without stopping the writes');
+  assert.notEqual(cluster.spec.affinity?.enablePodAntiAffinity, false, 'azure: anti-affinity on');
+  assert.equal(cluster.spec.affinity?.topologyKey, 'topology.kubernetes.io/zone', 'azure: instances in different zones');
+  assert.equal(cluster.spec.affinity?.podAntiAffinityType, 'required', 'azure: never two instances in one zone');
+  // One instance locally: a synchronous standby that does not exist would stop every write.
+  assert.equal(one(overlay('local'), 'Cluster', 'postgres').spec.postgresql.synchronous, undefined, 'local: no synchronous replication with one instance');
+
+  // Kafka: three dual-role nodes over the zones, every partition on three brokers, two in sync.
+  const [kafka] = find(objects, 'Kafka');
+  const pools = find(objects, 'KafkaNodePool').filter((p) => p.metadata.labels?.['strimzi.io/cluster'] === kafka!.metadata.name);
+  const count = (role: string) => pools.filter((p) => p.spec.roles.includes(role)).reduce((sum, p) => sum + p.spec.replicas, 0);
+  assert.deepEqual([count('broker'), count('controller')], [3, 3], 'azure: three brokers, a KRaft quorum of three');
+  assert.equal(kafka!.spec.kafka.rack?.topologyKey, 'topology.kubernetes.io/zone', 'azure: brokers and replicas spread over the zones');
+  const config = kafka!.spec.kafka.config;
+  assert.deepEqual(
+    ['default.replication.factor', 'min.insync.replicas', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr'].map((key) => Number(config[key])),
+    [3, 2, 3, 3, 2],
+    'azure: the brokers\' defaults and internal topics: three replicas, two in sync',
+  );
+  const topics = find(objects, 'KafkaTopic');
+  assert.ok(topics.length > 0, 'azure: topics');
+  for (const topic of topics) {
+    assert.equal(topic.spec.replicas, 3, `azure: ${topic.metadata.name} on three brokers`);
+    assert.equal(Number(topic.spec.config['min.insync.replicas']), 2, `azure: ${topic.metadata.name}: an acknowledged write is on two brokers`);
+  }
+});
+
+/** A six-field CloudNativePG schedule (seconds first) that runs once a day, at a fixed time. */
+function isDailySchedule(schedule: string): boolean {
+  const fields = schedule.trim().split(/\s+/);
+  return fields.length === 6 && fields.slice(0, 3).every((f) => /^\d+$/.test(f)) && fields.slice(3).every((f) => f === '*');
+}
+const retentionDays = (policy: string) => Number(policy.slice(0, -1)) * { d: 1, w: 7, m: 30 }[policy.slice(-1) as 'd' | 'w' | 'm'];
+
+test('backups on AKS: PostgreSQL\'s WAL archived and a nightly base backup to Azure Blob Storage through the Barman Cloud plugin, with workload identity; none locally', { skip }, () => {
+  const objects = overlay('azure');
+  const cluster = one(objects, 'Cluster', 'postgres');
+  // The plugin, not the deprecated in-tree barmanObjectStore (never both: the operator refuses it).
+  assert.equal(cluster.spec.backup?.barmanObjectStore, undefined, 'azure: no in-tree barmanObjectStore');
+  const archivers = ((cluster.spec.plugins ?? []) as Obj[]).filter((p) => p.isWALArchiver === true && p.enabled !== false);
+  assert.equal(archivers.length, 1, 'azure: one WAL archiver');
+  const archiver = archivers[0]!;
+  assert.equal(archiver.name, 'barman-cloud.cloudnative-pg.io', 'azure: the Barman Cloud plugin archives the WAL');
+  const store = one(objects, 'ObjectStore', archiver.parameters?.barmanObjectName);
+  assert.equal(store.apiVersion, 'barmancloud.cnpg.io/v1');
+  assert.equal(store.metadata.namespace, cluster.metadata.namespace, 'azure: the store beside its cluster');
+  assert.equal(archiver.parameters.serverName ?? cluster.metadata.name, cluster.metadata.name, 'azure: the cluster archives under its own name');
+
+  const configuration = store.spec.configuration;
+  assert.match(configuration.destinationPath, /^https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/medical-backups\/postgres$/, 'azure: a container of Azure Blob Storage');
+  assert.ok(configuration.wal?.compression, 'azure: WAL compressed');
+  assert.ok(configuration.data?.compression, 'azure: base backups compressed');
+  assert.ok(retentionDays(store.spec.retentionPolicy) >= 30, 'azure: 30 days of point-in-time recovery at least');
+  // Credentials: the managed identity of the instances' service account (workload identity), or
+  // keys from a Secret that is never committed; never both, never inline.
+  const credentials = configuration.azureCredentials as Obj;
+  assert.ok(credentials, 'azure: Azure credentials');
+  if (credentials.inheritFromAzureAD === true) {
+    assert.deepEqual(Object.keys(credentials), ['inheritFromAzureAD'], 'azure: workload identity alone');
+    assert.match(cluster.spec.serviceAccountTemplate?.metadata?.annotations?.['azure.workload.identity/client-id'] ?? '', /^[0-9a-f-]{36}$/, 'azure: the instances\' service account names the managed identity');
+    assert.equal(cluster.spec.inheritedMetadata?.labels?.['azure.workload.identity/use'], 'true', 'azure: the webhook gives the instances\' pods (and the plugin\'s sidecar) the token');
+  } else {
+    const references = Object.values(credentials) as Obj[];
+    assert.ok(references.length > 0 && references.every((r) => r.name && r.key), 'azure: every credential a Secret\'s key');
+    for (const reference of references) assert.deepEqual(find(objects, 'Secret', reference.name), [], `azure: the Secret ${reference.name} is made by hand, never committed`);
+  }
+
+  const [schedule, ...moreSchedules] = find(objects, 'ScheduledBackup');
+  assert.ok(schedule && moreSchedules.length === 0, 'azure: one ScheduledBackup');
+  assert.equal(schedule.spec.cluster.name, cluster.metadata.name, 'azure: of the postgres cluster');
+  assert.equal(schedule.spec.method, 'plugin', 'azure: through the plugin');
+  assert.equal(schedule.spec.pluginConfiguration?.name, archiver.name, 'azure: the plugin that archives the WAL');
+  assert.ok(isDailySchedule(schedule.spec.schedule), `azure: once a day, six fields with seconds first: ${schedule.spec.schedule}`);
+  assert.equal(schedule.spec.immediate, true, 'azure: a first base backup at once (WAL alone restores nothing)');
+  assert.notEqual(schedule.spec.suspend, true, 'azure: not suspended');
+
+  // No object store on a workstation: no backups there, nothing half-configured.
+  const local = overlay('local');
+  assert.deepEqual(['ObjectStore', 'ScheduledBackup', 'CronJob', 'VolumeSnapshotClass'].flatMap((kind) => find(local, kind)).map((o) => `${o.kind} ${o.metadata.name}`), [], 'local: no backups');
+  assert.equal(one(local, 'Cluster', 'postgres').spec.plugins, undefined, 'local: no WAL archiving');
+});
+
+/** What the snapshot CronJob's script does against a stand-in kubectl, which records each call. */
+function runSnapshotScript(cronJob: Obj, state: { existsToday: boolean; ready: string; listed: Array<[string, Date]> }): { status: number; calls: string[][]; created?: Obj; stderr: string } {
+  const main = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-snapshot-'));
+  try {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    // Each call's arguments one per line, then a line ---; answers from the files of the state.
+    fs.writeFileSync(path.join(bin, 'kubectl'), [
+      '#!/bin/bash',
+      'printf "%s\\n" "$@" --- >> "$FAKE/calls"',
+      'case "$1 $*" in',
+      '  create*) cat > "$FAKE/created.yaml" ;;',
+      '  delete*) ;;',
+      '  *"-o name"*) cat "$FAKE/exists" ;;',
+      '  *readyToUse*) cat "$FAKE/ready" ;;',
+      '  *" -l "*) cat "$FAKE/list" ;;',
+      '  *) echo "unexpected kubectl $*" >&2; exit 2 ;;',
+      'esac',
+    ].join('\n'), { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'sleep'), '#!/bin/bash\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'exists'), state.existsToday ? 'volumesnapshot.snapshot.storage.k8s.io/today\n' : '');
+    fs.writeFileSync(path.join(dir, 'ready'), state.ready);
+    fs.writeFileSync(path.join(dir, 'list'), state.listed.map(([name, created]) => `${name} ${created.toISOString().replace(/\.\d+Z$/, 'Z')}\n`).join(''));
+    fs.writeFileSync(path.join(dir, 'calls'), '');
+    const env: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, FAKE: dir };
+    for (const variable of main.env as Obj[]) env[variable.name] = variable.name === 'HOME' ? dir : String(variable.value);
+    const [shell, ...flags] = main.command as string[];
+    const run = spawnSync(shell!.replace(/^\/bin\//, ''), [...flags, ...main.args], { env, encoding: 'utf8' });
+    const calls = fs.readFileSync(path.join(dir, 'calls'), 'utf8').split('---\n').filter((c) => c.length > 0).map((c) => c.replace(/\n$/, '').split('\n'));
+    const created = fs.existsSync(path.join(dir, 'created.yaml')) ? (parseYaml(fs.readFileSync(path.join(dir, 'created.yaml'), 'utf8')) as Obj) : undefined;
+    return { status: run.status ?? -1, calls, created, stderr: run.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The RBAC verb a kubectl call needs on its resource (get with a name is get, without one list). */
+function verbOf(call: string[]): string {
+  const [command, , ...rest] = call;
+  const withValue = new Set(['-l', '-o', '--field-selector', '-f']);
+  const positional = rest.filter((arg, i) => !arg.startsWith('-') && !withValue.has(rest[i - 1]!));
+  if (command === 'get') return positional.length > 0 ? 'get' : 'list';
+  return command!;
+}
+
+/**
+ * The attachments' snapshot CronJob of the azure overlay and what it works with: the claim it
+ * snapshots (the one examination mounts), the VolumeSnapshotClass it names, and the one Role its
+ * service account is bound to, after checking that there is exactly that one binding.
+ */
+function snapshotCronJob(objects: Obj[]): { cronJob: Obj; env: Record<string, string>; claimName: string; snapshotClass: Obj; role: Obj } {
+  const [cronJob, ...others] = find(objects, 'CronJob');
+  assert.ok(cronJob && others.length === 0, 'azure: one CronJob');
+  const pod = cronJob.spec.jobTemplate.spec.template.spec;
+  const env = Object.fromEntries((pod.containers[0].env as Obj[]).map((v) => [v.name, String(v.value)]));
+  const examination = one(objects, 'Deployment', 'examination');
+  const claimName = (examination.spec.template.spec.volumes as Obj[]).find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName as string;
+  const snapshotClass = one(objects, 'VolumeSnapshotClass', env.SNAPSHOT_CLASS!);
+  const account = one(objects, 'ServiceAccount', pod.serviceAccountName);
+  assert.equal(account.metadata.namespace, 'medical');
+  const bindings = [...find(objects, 'RoleBinding'), ...find(objects, 'ClusterRoleBinding')].filter((b) => (b.subjects as Obj[]).some((s) => s.kind === 'ServiceAccount' && s.name === account.metadata.name));
+  assert.deepEqual(bindings.map((b) => `${b.kind} ${b.roleRef.kind}`), ['RoleBinding Role'], 'azure: one namespaced Role, no cluster-wide right');
+  return { cronJob, env, claimName, snapshotClass, role: one(objects, 'Role', bindings[0]!.roleRef.name) };
+}
+
+test('the attachments\' nightly snapshot on AKS: a CronJob that snapshots the examination attachments\' claim with an Azure Files class, as an account that may create, list and delete VolumeSnapshots only', { skip }, () => {
+  const objects = overlay('azure');
+  const { cronJob, env, claimName, snapshotClass, role } = snapshotCronJob(objects);
+  assert.equal(cronJob.metadata.namespace, 'medical');
+  const jobSpec = cronJob.spec.jobTemplate.spec;
+  const pod = jobSpec.template.spec;
+
+  // The claim examination mounts, with a class of that claim's driver.
+  assert.equal(env.SOURCE_PVC, claimName, 'azure: the examination attachments\' claim');
+  assert.equal(one(objects, 'PersistentVolumeClaim', claimName).spec.storageClassName, 'azurefile-csi', 'azure: on Azure Files');
+  assert.equal(snapshotClass.driver, 'file.csi.azure.com', 'azure: the Azure Files CSI driver snapshots it');
+  // Delete: deleting an old VolumeSnapshot deletes the share's snapshot too (attachments-snapshots.yaml).
+  assert.equal(snapshotClass.deletionPolicy, 'Delete', 'azure: pruning frees the share\'s snapshots');
+  assert.ok(Number(env.RETENTION_DAYS) >= 30, 'azure: 30 days kept');
+
+  // Nightly, one at a time, bounded, and a Job without a sidecar so it ends.
+  assert.match(cronJob.spec.schedule, /^\d+ \d+ \* \* \*$/, 'azure: once a day');
+  assert.ok(cronJob.spec.timeZone, 'azure: a stated time zone');
+  assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid', 'azure: never two at once');
+  assert.ok(jobSpec.activeDeadlineSeconds > 0 && jobSpec.backoffLimit >= 0 && jobSpec.backoffLimit <= 5, 'azure: bounded');
+  assert.equal(jobSpec.template.metadata.annotations?.['sidecar.istio.io/inject'], 'false', 'azure: no sidecar, so the Job ends');
+  assert.equal(pod.restartPolicy, 'Never');
+  // A pinned image: a release tag or a digest, never latest.
+  assert.match(pod.containers[0].image, /^registry\.k8s\.io\/kubectl:v\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$/, 'azure: Kubernetes\' kubectl image, pinned');
+
+  // Its own account, bound to one Role: create, list, delete VolumeSnapshots, nothing else; and
+  // nothing else runs as it (nor gets a token at all: the restricted pods' test).
+  assert.deepEqual((role.rules as Obj[]).map((r) => ({ ...r, verbs: [...r.verbs].sort() })), [{ apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['create', 'delete', 'list'] }], 'azure: the least it needs');
+  for (const { what, spec } of podTemplates(objects)) {
+    if (what !== `CronJob ${cronJob.metadata.name}`) assert.notEqual(spec.serviceAccountName, pod.serviceAccountName, `azure: ${what} runs as the snapshot account`);
+  }
+});
+
+test('the attachments\' snapshot script: today\'s snapshot named by the date, once; its own older than the retention deleted only once today\'s is ready; every call within the Role', { skip }, () => {
+  const { cronJob, env, claimName, snapshotClass, role } = snapshotCronJob(overlay('azure'));
+  const day = 24 * 3600 * 1000;
+  const now = Date.now();
+  const today = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
+  const retention = Number(env.RETENTION_DAYS);
+  const listed: Array<[string, Date]> = [
+    [`${claimName}-${today}`, new Date(now)],
+    [`${claimName}-recent`, new Date(now - (retention - 1) * day)],
+    [`${claimName}-expired`, new Date(now - (retention + 1) * day)],
+    [`${claimName}-ancient`, new Date(now - 400 * day)],
+  ];
+  const deleted = (calls: string[][]) => calls.filter((c) => c[0] === 'delete').map((c) => c[2]);
+
+  const fresh = runSnapshotScript(cronJob, { existsToday: false, ready: 'true', listed });
+  assert.equal(fresh.status, 0, `the script succeeds: ${fresh.stderr}`);
+  assert.ok(fresh.created, 'it creates a VolumeSnapshot');
+  checkVolumeSnapshot(fresh.created);
+  assert.deepEqual([fresh.created.apiVersion, fresh.created.kind], ['snapshot.storage.k8s.io/v1', 'VolumeSnapshot']);
+  assert.equal(fresh.created.metadata.name, `${claimName}-${today}`, 'named by the date');
+  assert.deepEqual(fresh.created.spec, { volumeSnapshotClassName: snapshotClass.metadata.name, source: { persistentVolumeClaimName: claimName } }, 'of the attachments\' claim, with the Azure Files class');
+  assert.deepEqual(deleted(fresh.calls), [`${claimName}-expired`, `${claimName}-ancient`], 'only those older than the retention');
+  for (const call of fresh.calls.filter((c) => c[0] === 'delete')) assert.ok(call.includes('--wait=false'), 'a delete that does not then watch (no get or watch right)');
+  // Only its own snapshots are candidates: it labels what it makes, and lists by that label.
+  assert.equal(fresh.created.metadata.labels?.['app.kubernetes.io/managed-by'], 'attachments-snapshots', 'labels what it makes');
+  const listing = fresh.calls.find((c) => c[0] === 'get' && c.includes('-l'))!;
+  assert.match(listing[listing.indexOf('-l') + 1]!, /app\.kubernetes\.io\/managed-by=attachments-snapshots/, 'lists its own snapshots only');
+  // Every call a verb of the Role, on VolumeSnapshots.
+  for (const call of fresh.calls) {
+    assert.ok(call[0] === 'create' || /^volumesnapshots?$/.test(call[1]!), `kubectl ${call.join(' ')} is about VolumeSnapshots`);
+    assert.ok((role.rules[0].verbs as string[]).includes(verbOf(call)), `kubectl ${call.join(' ')} needs ${verbOf(call)}, which the Role does not grant`);
+  }
+
+  // A retry on the same day makes no second snapshot.
+  const retry = runSnapshotScript(cronJob, { existsToday: true, ready: 'true', listed });
+  assert.equal(retry.status, 0, `a retry succeeds: ${retry.stderr}`);
+  assert.equal(retry.created, undefined, 'a retry creates nothing');
+  // A snapshot that never gets ready fails the Job and deletes nothing.
+  const stuck = runSnapshotScript(cronJob, { existsToday: false, ready: 'false', listed });
+  assert.notEqual(stuck.status, 0, 'a snapshot not ready fails the Job');
+  assert.deepEqual(deleted(stuck.calls), [], 'and deletes none of the older ones');
+});
+
+test('every pod template (Deployments, Jobs, the CronJob, the load test) runs restricted: non-root, no escalation, read-only root with a writable /tmp, no capabilities, RuntimeDefault seccomp, resources; a token only where the API is called', { skip }, () => {
+  const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
+  for (const name of overlays) {
+    const templates = podTemplates([...overlay(name), ...load]);
+    assert.ok(templates.length >= services.length + 1, name);
+    for (const { what, spec } of templates) {
+      const where = `${name}: ${what}`;
+      assert.equal(spec.securityContext?.runAsNonRoot, true, `${where}: runAsNonRoot`);
+      assert.ok(Number.isInteger(spec.securityContext?.runAsUser) && spec.securityContext.runAsUser > 0, `${where}: a numeric user other than root`);
+      for (const main of spec.containers as Obj[]) {
+        const at = `${where}/${main.name}`;
+        assert.equal(main.securityContext?.allowPrivilegeEscalation, false, at);
+        assert.equal(main.securityContext?.readOnlyRootFilesystem, true, at);
+        assert.deepEqual(main.securityContext?.capabilities?.drop, ['ALL'], at);
+        assert.equal(main.securityContext?.capabilities?.add, undefined, at);
+        assert.notEqual(main.securityContext?.privileged, true, at);
+        assert.equal((main.securityContext?.seccompProfile ?? spec.securityContext?.seccompProfile)?.type, 'RuntimeDefault', at);
+        assert.ok(main.resources?.requests?.cpu && main.resources?.requests?.memory && main.resources?.limits?.memory, `${at}: resources`);
+        const tmp = (main.volumeMounts as Obj[] | undefined)?.find((m) => m.mountPath === '/tmp');
+        assert.ok(tmp && (spec.volumes as Obj[]).find((v) => v.name === tmp.name)?.emptyDir, `${at}: a writable /tmp`);
+      }
+      // Only the snapshot CronJob calls the Kubernetes API; every other pod goes without a token.
+      if (what !== 'CronJob attachments-snapshots') assert.equal(spec.automountServiceAccountToken, false, `${where}: no service account token`);
+      else assert.ok(spec.serviceAccountName && spec.serviceAccountName !== 'default', `${where}: its own service account`);
+    }
+  }
+});
+
 // ---- network policies -----------------------------------------------------------------------
 
 /** A workload of the model: the pods of one kind (their namespace and labels), or an address outside the pod network. */
@@ -934,6 +1316,10 @@ function clusterModel(objects: Obj[]): Record<string, Workload> {
   }
   for (const job of find(objects, 'Job')) {
     model[job.metadata.name] = { name: job.metadata.name, namespace: 'medical', labels: { ...job.spec.template.metadata.labels, ...sidecar(job.spec.template) }, ports: [] };
+  }
+  for (const cronJob of find(objects, 'CronJob')) {
+    const template = cronJob.spec.jobTemplate.spec.template;
+    model[cronJob.metadata.name] = { name: cronJob.metadata.name, namespace: 'medical', labels: { ...template.metadata.labels, ...sidecar(template) }, ports: [] };
   }
   const strimzi = { 'strimzi.io/cluster': kafka, 'strimzi.io/kind': 'Kafka' };
   const listenerPorts = (find(objects, 'Kafka')[0]!.spec.kafka.listeners as Obj[]).map((l) => `${l.port}/TCP`);
@@ -1011,6 +1397,12 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
     flows.push({ name: 'allow-services-to-oidc-issuer', from: servicePods, to: [m['internet']!, m['kube-apiserver']!], ports: ['443/TCP'] });
     // Rack awareness: each broker's init container reads its node's zone.
     flows.push({ name: 'allow-kafka-to-kube-apiserver', from: [m['kafka']!], to: outside, ports: ['443/TCP'] });
+    // PostgreSQL's backups: the Barman Cloud plugin's sidecar (and a restore's Job) to Azure Blob
+    // Storage and Entra ID, public addresses on 443.
+    flows.push({ name: 'allow-postgres-to-backup-store', from: [m['postgres']!, m['postgres-join-job']!], to: [m['internet']!, m['kube-apiserver']!], ports: ['443/TCP'] });
+    // The attachments' snapshot CronJob: the API server, and nothing else.
+    assert.ok(m['attachments-snapshots'], 'the snapshot CronJob is a workload of the namespace');
+    flows.push({ name: 'allow-attachments-snapshots-to-kube-apiserver', from: [m['attachments-snapshots']!], to: outside, ports: ['443/TCP'] });
   }
   return flows;
 }
