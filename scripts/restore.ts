@@ -13,7 +13,9 @@
  *    are set aside as dead letters of each consumer, for a person to decide (`npm run dead-letters`);
  *    and every id sequence moves on to a fresh block, so no id is ever handed out twice.
  *
- * Options: --backup <id> to use that base backup; --id-gap <n> for the id blocks (default 100000).
+ * Options: --backup <id> to use that base backup; --id-gap <n> for the id blocks (default 100000);
+ * --reconcile-only for step 3 alone, after PostgreSQL was recovered by other means (CloudNativePG's
+ * recovery on Kubernetes: deploy/k8s/restore, docs/OPERATIONS.md).
  * The report is kept in <backups>/restores/<time>.json. Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 import fs from 'node:fs';
@@ -41,9 +43,9 @@ class UsageError extends Error {}
 /** An ISO 8601 time with its offset: a time without one would be read in this machine's zone, which a hospital's staff did not mean. */
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-function parseOptions(): { to: Date; backup?: string; idGap: number } {
-  const { values } = parseArgs({ options: { to: { type: 'string' }, backup: { type: 'string' }, 'id-gap': { type: 'string' } }, allowPositionals: false });
-  if (!values.to) throw new UsageError('usage: npm run restore -- --to <ISO 8601 time with offset, e.g. 2026-12-06T09:30:00+09:00> [--backup <id>] [--id-gap <n>]');
+function parseOptions(): { to: Date; backup?: string; idGap: number; reconcileOnly: boolean } {
+  const { values } = parseArgs({ options: { to: { type: 'string' }, backup: { type: 'string' }, 'id-gap': { type: 'string' }, 'reconcile-only': { type: 'boolean' } }, allowPositionals: false });
+  if (!values.to) throw new UsageError('usage: npm run restore -- --to <ISO 8601 time with offset, e.g. 2026-12-06T09:30:00+09:00> [--backup <id>] [--id-gap <n>] [--reconcile-only]');
   if (!ISO_WITH_OFFSET.test(values.to) || Number.isNaN(Date.parse(values.to))) {
     throw new UsageError(`--to must be an ISO 8601 time with its offset (2026-12-06T09:30:00+09:00 or ...Z), not "${values.to}"`);
   }
@@ -51,7 +53,7 @@ function parseOptions(): { to: Date; backup?: string; idGap: number } {
   if (to.getTime() > Date.now()) throw new UsageError(`--to ${values.to} is in the future`);
   const idGap = values['id-gap'] === undefined ? DEFAULT_RESTORE_ID_GAP : Number(values['id-gap']);
   if (!Number.isSafeInteger(idGap) || idGap < 1) throw new UsageError(`--id-gap must be a positive integer, not "${values['id-gap']}"`);
-  return { to, ...(values.backup ? { backup: values.backup } : {}), idGap };
+  return { to, ...(values.backup ? { backup: values.backup } : {}), idGap, reconcileOnly: values['reconcile-only'] === true };
 }
 
 /** The base backup to start from: the one named, or the newest that finished before the target. */
@@ -91,21 +93,25 @@ async function putBackAttachments(backups: string): Promise<Awaited<ReturnType<t
   }
 }
 
+/** Steps 1 and 2: PostgreSQL recovered to the target from this machine's backups, and the attachment files. */
+async function recoverLocally(backups: string, to: Date, named: string | undefined) {
+  const backup = chooseBackup(backups, to, named);
+  progress.step(`recovering PostgreSQL to ${to.toISOString()} from backup ${backup.id}`);
+  const recovered = await runInfraScript('restore.sh', [path.join(baseFolder(backups, backup.id), 'data'), to.toISOString()], { ...env, INFRA_BACKUP_DIR: backups }, progress);
+  progress.step('putting back the attachment files', 'files');
+  return { backup: backup.id, postgres: recovered, attachments: await putBackAttachments(backups) };
+}
+
 async function main(): Promise<void> {
-  const { to, backup: named, idGap } = parseOptions();
+  const { to, backup: named, idGap, reconcileOnly } = parseOptions();
   const target = to.toISOString();
   const backups = backupDirectory(env);
   const started = Date.now();
-  const backup = chooseBackup(backups, to, named);
+  if (!reconcileOnly) chooseBackup(backups, to, named);
 
   progress.step('checking that every service is stopped');
   await ensureStopped();
-
-  progress.step(`recovering PostgreSQL to ${target} from backup ${backup.id}`);
-  const recovered = await runInfraScript('restore.sh', [path.join(baseFolder(backups, backup.id), 'data'), target], { ...env, INFRA_BACKUP_DIR: backups }, progress);
-
-  progress.step('putting back the attachment files', 'files');
-  const attachments = await putBackAttachments(backups);
+  const local = reconcileOnly ? undefined : await recoverLocally(backups, to, named);
 
   progress.step('reconciling the services with the event log');
   const report = await reconcileAfterRestore({
@@ -117,15 +123,21 @@ async function main(): Promise<void> {
     onStep: (step, done, total) => (total > 1 ? progress.update(done, total) : undefined),
   });
 
-  const full = { ...report, backup: backup.id, postgres: recovered, attachments, seconds: Math.round((Date.now() - started) / 100) / 10 };
-  const reports = path.join(backups, 'restores');
-  fs.mkdirSync(reports, { recursive: true });
-  const reportFile = path.join(reports, `${target.replace(/[-:]/g, '')}.json`);
-  fs.writeFileSync(reportFile, `${JSON.stringify(full, null, 2)}\n`);
-  progress.finish({ ...full, reportFile }, [
-    `restored to ${target} from backup ${backup.id} in ${full.seconds} s (report: ${reportFile})`,
-    `  PostgreSQL: timeline ${String(recovered.timeline)}; the data as it was is kept at ${String(recovered.setAside)}`,
-    `  attachments: ${attachments.named} named, ${attachments.putBack} put back, ${attachments.missing.length} missing, ${attachments.unnamed.length} files of the lost interval left unnamed`,
+  const full = { ...report, ...local, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  // Beside the backups on this machine; a Job's report is its log (the summary line).
+  const reportFile = local ? path.join(backups, 'restores', `${target.replace(/[-:]/g, '')}.json`) : undefined;
+  if (reportFile) {
+    fs.mkdirSync(path.dirname(reportFile), { recursive: true });
+    fs.writeFileSync(reportFile, `${JSON.stringify(full, null, 2)}\n`);
+  }
+  progress.finish({ ...full, ...(reportFile ? { reportFile } : {}) }, [
+    local ? `restored to ${target} from backup ${local.backup} in ${full.seconds} s (report: ${reportFile})` : `reconciled with the event log after a restore to ${target}, in ${full.seconds} s`,
+    ...(local
+      ? [
+          `  PostgreSQL: timeline ${String(local.postgres.timeline)}; the data as it was is kept at ${String(local.postgres.setAside)}`,
+          `  attachments: ${local.attachments.named} named, ${local.attachments.putBack} put back, ${local.attachments.missing.length} missing, ${local.attachments.unnamed.length} files of the lost interval left unnamed`,
+        ]
+      : []),
     `  event log: ${report.eventsRead} events read, ${report.eventsAppliedAgain} to apply again, ${report.eventsLost} lost with the interval after ${target}`,
     `  set aside for a person to decide: ${report.setAside.length} dead letters (npm run dead-letters)`,
     ...report.idSequences.map((s) => `  ${s.service} ${s.sequence}: next id ${s.nextId} (restored at ${s.restored}, highest in the log ${s.highestInLog})`),
