@@ -411,9 +411,10 @@ export type RunningSystem = {
    * Starts the replica `index` again on the same port and DATA_DIR and waits until it is ready.
    * A replica still running is stopped gracefully first; one that was stopped or killed is
    * simply started. Without an index every replica is restarted, one after the other (a rolling
-   * restart), and the first one's new process is returned.
+   * restart), and the first one's new process is returned. `from.cwd` starts it from another
+   * checkout's code (a rolling upgrade to, or back to, another release).
    */
-  restart(name: ServiceName, index?: number): Promise<ServiceProcess>;
+  restart(name: ServiceName, index?: number, from?: { cwd?: string }): Promise<ServiceProcess>;
   /**
    * Stops the replica `index` gracefully (SIGTERM), or without an index every replica of the
    * service (the service is down); the other services keep running. Returns how it ended: for
@@ -561,21 +562,24 @@ async function migrateAsOwner(options: StartSystemOptions, dataDir: string): Pro
 type ProcessTable = {
   readonly replicas: Record<ServiceName, ServiceProcess[]>;
   readonly everyProcess: Array<{ handle: ServiceProcess; index: number }>;
-  /** Starts replica `index` of a service on its port, with its environment, as its current process. */
-  launch(name: ServiceName, index: number): ServiceProcess;
+  /**
+   * Starts replica `index` of a service on its port, with its environment, as its current process;
+   * from another checkout's code with `cwd` (a rolling upgrade), else the system's.
+   */
+  launch(name: ServiceName, index: number, cwd?: string): ServiceProcess;
 };
 
 function processTable(options: StartSystemOptions, host: string, replicaPorts: ReplicaPorts, envFor: (name: ServiceName) => Env): ProcessTable {
   const replicas = Object.fromEntries(SERVICE_NAMES.map((name) => [name, [] as ServiceProcess[]])) as Record<ServiceName, ServiceProcess[]>;
   const everyProcess: ProcessTable['everyProcess'] = [];
-  const launch = (name: ServiceName, index: number): ServiceProcess => {
+  const launch = (name: ServiceName, index: number, cwd = options.cwd): ServiceProcess => {
     const handle = startServiceProcess({
       name,
       port: replicaPorts[name][index]!,
       env: envFor(name),
       host,
       output: options.output ?? 'inherit',
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(cwd ? { cwd } : {}),
     });
     everyProcess.push({ handle, index });
     replicas[name][index] = handle;
@@ -649,10 +653,10 @@ function runningSystem(parts: SystemParts): RunningSystem {
   const { replicas } = table;
   const indexesOf = (name: ServiceName, index: number | undefined) => replicaIndexes(name, replicaCounts[name], index);
   let stoppingAll = false;
-  async function restartOne(name: ServiceName, index: number): Promise<ServiceProcess> {
+  async function restartOne(name: ServiceName, index: number, cwd?: string): Promise<ServiceProcess> {
     await replicas[name][index]!.stop();
     await assertPortsFree([[name, replicaPorts[name][index]!]], parts.host);
-    const next = table.launch(name, index);
+    const next = table.launch(name, index, cwd);
     await next.waitReady(parts.readyTimeoutMs);
     return next;
   }
@@ -663,11 +667,11 @@ function runningSystem(parts: SystemParts): RunningSystem {
     ports: firstReplicaPorts(replicaPorts),
     replicaCounts,
     replicasOf: (name) => [...replicas[name]],
-    async restart(name, index) {
+    async restart(name, index, from) {
       if (stoppingAll) throw new Error(`cannot restart ${name}: the system is stopping`);
       let first: ServiceProcess | undefined;
       for (const i of indexesOf(name, index)) {
-        const next = await restartOne(name, i);
+        const next = await restartOne(name, i, from?.cwd);
         first ??= next;
       }
       return first!;

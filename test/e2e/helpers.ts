@@ -416,6 +416,8 @@ export type TestSystemOptions = {
   replicas?: Partial<Record<BackendServiceName, number>>;
   /** More environment for every service. */
   env?: Env;
+  /** The checkout whose code the services run (default this one): another release's, for the rolling-upgrade test. */
+  cwd?: string;
 };
 
 export type TestSystem = {
@@ -631,6 +633,7 @@ export async function startTestSystem(label: string, options: TestSystemOptions 
       output: 'capture',
       readyTimeoutMs: 30_000,
       ...(options.replicas ? { replicas: options.replicas } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
   } catch (error) {
     return abandon(error);

@@ -16,13 +16,22 @@ export async function grantServiceRole(db: MigrationDb, schema: string, role: st
     ),
   );
   const tables = (await sql<{ table: string }>`select table_name as "table" from information_schema.tables where table_schema = ${schema} and table_type = 'BASE TABLE'`.execute(db)).rows.map((row) => row.table);
-  await sql`grant usage on schema ${sql.id(schema)} to ${sql.id(role)}`.execute(db);
-  for (const table of tables) {
-    const qualified = sql.id(schema, table);
-    await sql`revoke all on ${qualified} from ${sql.id(role)}`.execute(db);
-    if (appendOnly.has(table)) await sql`grant select, insert on ${qualified} to ${sql.id(role)}`.execute(db);
-    else await sql`grant select, insert, update, delete on ${qualified} to ${sql.id(role)}`.execute(db);
-  }
-  // The sequences behind the ids (bigserial, identity) and the services' own id sequences.
-  await sql`grant usage, select on all sequences in schema ${sql.id(schema)} to ${sql.id(role)}`.execute(db);
+  // In one transaction, and granting before revoking what must not be: every release runs this
+  // again while the previous release's services are serving, and a statement of theirs must never
+  // fall between a table's privileges taken away and given back (a 500 on a rolling upgrade).
+  await db.transaction().execute(async (trx) => {
+    await sql`grant usage on schema ${sql.id(schema)} to ${sql.id(role)}`.execute(trx);
+    for (const table of tables) {
+      const qualified = sql.id(schema, table);
+      if (appendOnly.has(table)) {
+        await sql`grant select, insert on ${qualified} to ${sql.id(role)}`.execute(trx);
+        await sql`revoke update, delete, truncate, references, trigger on ${qualified} from ${sql.id(role)}`.execute(trx);
+      } else {
+        await sql`grant select, insert, update, delete on ${qualified} to ${sql.id(role)}`.execute(trx);
+        await sql`revoke truncate, references, trigger on ${qualified} from ${sql.id(role)}`.execute(trx);
+      }
+    }
+    // The sequences behind the ids (bigserial, identity) and the services' own id sequences.
+    await sql`grant usage, select on all sequences in schema ${sql.id(schema)} to ${sql.id(role)}`.execute(trx);
+  });
 }
