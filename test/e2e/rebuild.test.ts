@@ -98,7 +98,8 @@ describeEachProfile((profile) => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const rebuild = run(process.execPath, ['services/patient-management/src/rebuild.ts'], { env: { ...process.env, ...running.env } });
+    // `npm run rebuild`, as the README says.
+    const rebuild = run('npm', ['run', 'rebuild'], { env: { ...process.env, ...running.env } });
     // A visit registered while the rebuild runs is in the view it switches to.
     const during = await registerVisit(client);
     const { stdout, stderr } = await rebuild;
