@@ -1,9 +1,11 @@
 /**
- * `npm run dead-letters -- list [--json]` and `npm run dead-letters -- replay <id> [--json]`:
+ * `npm run dead-letters -- list [--json]`, `npm run dead-letters -- replay <id> [--json]` and
+ * `npm run dead-letters -- replay-visit <receptionId> [--json]`:
  * the dead letters of the system configured like the services (DATA_DIR for the embedded log;
  * KAFKA_BROKERS, KAFKA_TOPIC and DEAD_LETTER_TOPIC for Kafka, and KAFKA_TLS with
  * KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE for TLS, read by the services'
- * own loader), and the replay of one of them once its cause is fixed. Exit codes: 0 done,
+ * own loader), the replay of one of them once its cause is fixed, and of every dead-lettered event
+ * of one visit, in the order they stood in the log (with progress). Exit codes: 0 done,
  * 1 failed (an unknown id, an unreachable log, certificates that do not fit), 2 wrong usage.
  */
 import pino from 'pino';
@@ -15,12 +17,16 @@ import {
   listDeadLetters,
   openDeadLetterStore,
   replayDeadLetter,
+  replayVisit,
+  createProgress,
   type DeadLetterStore,
 } from '@medical/platform/operations';
 
 const USAGE = `usage:
   npm run dead-letters -- list [--json]        the dead letters: id, event, group, reason, origin
   npm run dead-letters -- replay <id> [--json] re-publish the event of a dead letter to its topic
+  npm run dead-letters -- replay-visit <receptionId> [--json]
+                                               re-publish every dead-lettered event of one visit, in log order
 Uses the services' settings: DATA_DIR (embedded log), or KAFKA_BROKERS, KAFKA_TOPIC, DEAD_LETTER_TOPIC
 (and KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE for TLS).`;
 
@@ -38,9 +44,10 @@ if (command === '--help' || command === '-h' || command === 'help') {
   console.log(USAGE);
   process.exit(0);
 }
-if (command !== 'list' && command !== 'replay') usage(command ? `unknown command "${command}"` : undefined);
+if (command !== 'list' && command !== 'replay' && command !== 'replay-visit') usage(command ? `unknown command "${command}"` : undefined);
 if (command === 'list' && rest.length > 0) usage(`list takes no arguments, got ${rest.join(' ')}`);
 if (command === 'replay' && rest.length !== 1) usage('replay takes one dead letter id');
+if (command === 'replay-visit' && (rest.length !== 1 || !/^[1-9][0-9]{0,15}$/.test(rest[0]!))) usage('replay-visit takes one reception id');
 
 let store: DeadLetterStore | undefined;
 try {
@@ -50,7 +57,15 @@ try {
   const logger = pino({ level: config.logLevel, base: { service: 'dead-letters' } }, pino.destination(2));
   store = await openDeadLetterStore(config, logger);
 
-  if (command === 'list') {
+  if (command === 'replay-visit') {
+    const progress = createProgress('dead-letters replay-visit');
+    progress.step(`replaying the dead-lettered events of visit ${rest[0]} in log order`, 'events');
+    const replayed = await replayVisit(store, rest[0]!, (done, total) => progress.update(done, total));
+    const lines = replayed.map(({ letter, groups }) => `  ${letter.eventType} ${letter.eventId} (letter ${letter.id}), for ${groups.join(', ')}`);
+    progress.finish({ visit: rest[0], replayed: replayed.map(({ letter, groups }) => ({ letter: letter.id, eventType: letter.eventType, eventId: letter.eventId, groups })) }, []);
+    if (json) process.stdout.write(`${JSON.stringify(replayed.map(({ letter, groups }) => ({ replayed: letter.id, eventType: letter.eventType, eventId: letter.eventId, groups })), null, 2)}\n`);
+    else process.stdout.write(`replayed ${replayed.length} dead-lettered events of visit ${rest[0]}, in log order:\n${lines.map((l) => `${l}\n`).join('')}`);
+  } else if (command === 'list') {
     const letters = await listDeadLetters(store);
     process.stdout.write(json ? `${JSON.stringify(letters.map(deadLetterJson), null, 2)}\n` : formatDeadLetters(store.topic, letters));
   } else {

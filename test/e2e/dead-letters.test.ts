@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { loadConfig, openTransport, type TransportMessage } from '@medical/platform';
 import { deadLetterJson } from '@medical/platform/operations';
 import pino from 'pino';
+import { readEventRecords } from './support/event-records.ts';
 import {
   complete,
   confirm,
@@ -289,6 +290,27 @@ describeEachProfile((profile) => {
     assert.equal((await getVisit(client, missingId)).diagnosisStatus, 'COMPLETED');
     assert.equal((await listed()).length, 7, 'the letters of the failed replay, and none since the fix');
     assert.equal(await counter('reception', 'medical_events_dead_lettered_total'), 2);
+  });
+
+  test('replay-visit: every dead-lettered event of one visit re-published once, in the order they stood in the log', async () => {
+    const { stdout, stderr } = await deadLetters('replay-visit', String(visitId));
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines[0], `replayed 2 dead-lettered events of visit ${visitId}, in log order:`);
+    assert.match(lines[1]!, new RegExp(`^  ReceptionCompleted ${invalid.headers.ce_id} .*for (diagnosis, patient-management|patient-management, diagnosis)$`));
+    assert.match(lines[2]!, /^ {2}DiagnosisCancelled /);
+    assert.match(stderr, /"step":"replaying the dead-lettered events of visit \d+ in log order"/, 'progress as JSON lines');
+    // On the log, the replays follow each other in the events' own order.
+    const replays = await eventually(async () => {
+      const records = (await readEventRecords(running.env)).filter((r) => r.key === String(visitId));
+      const last = (id: string) => records.filter((r) => r.id === id).at(-1)!;
+      const [first, second] = [last(invalid.headers.ce_id), last(nulId.headers.ce_id)];
+      assert.ok(first && second && records.filter((r) => r.id === invalid.headers.ce_id).length === 2, 'both replays are on the log');
+      return { first, second };
+    });
+    assert.ok(replays.first.offset < replays.second.offset, 'the earlier event is replayed first');
+    // Still poison: each fails again, and each group's new letter names the replayed one.
+    await eventually(async () => assert.equal((await listed()).filter((l) => l.key === String(visitId) && l.replayOf).length, 3), { intervalMs: running.profile === 'production' ? 1_000 : 50 });
+    await assert.rejects(deadLetters('replay-visit', 'not-a-visit'), (error: { code?: number }) => error.code === 2);
   });
 
   test('replaying an id that is not a dead letter exits 1 with the reason', async () => {

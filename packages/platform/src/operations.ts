@@ -13,7 +13,7 @@ export { platformPurges, type Purge } from './service/purges.ts';
 export { RETENTION_RULES, retentionDays, retentionMs, retentionRule, type RetentionKind, type RetentionRule } from './retention/policy.ts';
 export { migrateService } from './service/migrate-service.ts';
 export { verifyChain, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
-export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, listDeadLetters, openDeadLetterStore, replayDeadLetter, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
+export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, lettersOfVisit, listDeadLetters, openDeadLetterStore, replayDeadLetter, replayVisit, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
 import type { StoredMessage } from './inbox/stored-message.ts';
 export type { StoredMessage };
 

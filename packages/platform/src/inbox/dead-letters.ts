@@ -265,3 +265,42 @@ export async function replayDeadLetter(store: DeadLetterStore, id: string): Prom
   await store.publish(message);
   return { ok: true, replayed: { letter, message, groups } };
 }
+
+/**
+ * The events of one visit (the message key, its reception id) that are dead letters, one letter
+ * each (its newest: a failed replay's letter stands for the event now), in the order the events
+ * first stood in the log: how a visit's letters are replayed, so each service applies them in the
+ * order their producers wrote them.
+ */
+export function lettersOfVisit(letters: readonly DeadLetter[], key: string): DeadLetter[] {
+  const events = new Map<string, DeadLetter[]>();
+  for (const letter of letters.filter((l) => l.key === key)) {
+    const event = letter.headers.ce_id ? letter.eventId : letter.id;
+    events.set(event, [...(events.get(event) ?? []), letter]);
+  }
+  const position = (letter: DeadLetter) => (/^\d+$/.test(letter.original.offset) ? BigInt(letter.original.offset) : 0n);
+  const ordered = [...events.values()].map((group) => {
+    // Where the event itself stood: a replay's letter names the replayed copy, later in the log.
+    const originals = group.filter((l) => l.replayOf === undefined);
+    const first = (originals.length > 0 ? originals : group).map(position).reduce((a, b) => (b < a ? b : a));
+    const newest = group.reduce((a, b) => (b.failedAt > a.failedAt ? b : a));
+    return { first, newest };
+  });
+  return ordered.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0)).map((entry) => entry.newest);
+}
+
+/** Replays every dead-lettered event of one visit, in log order (lettersOfVisit), telling `onEach` after each. */
+export async function replayVisit(store: DeadLetterStore, key: string, onEach: (done: number, total: number, replayed: Replayed) => void = () => {}): Promise<Replayed[]> {
+  const letters = await listDeadLetters(store);
+  const ordered = lettersOfVisit(letters, key);
+  const replayed: Replayed[] = [];
+  for (const letter of ordered) {
+    if (letter.original.topic === '?') continue;
+    const groups = [...new Set(letters.filter((l) => l.eventId === letter.eventId).map((l) => l.group))];
+    const message = replayMessage(letter, groups);
+    await store.publish(message);
+    replayed.push({ letter, message, groups });
+    onEach(replayed.length, ordered.length, replayed.at(-1)!);
+  }
+  return replayed;
+}
