@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       topic: 'medical',
       deadLetterTopic: 'medical.dlq',
       accessLogTopic: 'medical.access-log',
+      topicRetentionMs: { medical: -1, 'medical.dlq': -1, 'medical.access-log': 90 * 24 * 60 * 60 * 1000 },
       consumerGroup: 'reception',
       retryBudget: 5,
       inboxRetentionDays: 30,

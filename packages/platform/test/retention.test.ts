@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { ConfigError } from '../src/lib/env.ts';
@@ -33,6 +35,24 @@ describe('the retention table', () => {
     assert.throws(() => retentionDays('inbox', { INBOX_RETENTION_DAYS: '7' }), ConfigError);
     assert.equal(retentionDays('backups', { BACKUP_RETENTION_DAYS: '14' }), 14);
     assert.equal(loadConfig('reception', 0, { INBOX_RETENTION_DAYS: '45' }).inboxRetentionDays, 45);
+  });
+
+  test('a period set below its minimum stops a service\'s start, naming the setting', () => {
+    assert.throws(() => loadConfig('reception', 0, { ACCESS_LOG_RETENTION_DAYS: '365' }), /ACCESS_LOG_RETENTION_DAYS/);
+    assert.throws(() => loadConfig('reception', 0, { BACKUP_RETENTION_DAYS: '1' }), /BACKUP_RETENTION_DAYS/);
+  });
+
+  test('docs/OPERATIONS.md shows the table as it is: each kind once, its period and its setting', () => {
+    const page = fs.readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'docs', 'OPERATIONS.md'), 'utf8');
+    const rows = page.split('\n').filter((line) => /^\| [a-z-]+: /.test(line)).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    assert.deepEqual(rows.map((cells) => cells[0]!.split(':')[0]).sort(), RETENTION_RULES.map((r) => r.kind).sort());
+    for (const rule of RETENTION_RULES) {
+      const cells = rows.find((c) => c[0]!.startsWith(`${rule.kind}:`))!;
+      const kept = 'forever' in rule.keep ? 'for good' : `${rule.keep.days} day${rule.keep.days === 1 ? '' : 's'}`;
+      assert.equal(cells[1], kept, `${rule.kind}: kept`);
+      const setting = 'forever' in rule.keep || !rule.keep.setting ? '—' : `\`${rule.keep.setting}\` (${rule.keep.minimumDays})`;
+      assert.equal(cells[2], setting, `${rule.kind}: setting`);
+    }
   });
 
   test('a service\'s three topics get their kind\'s retention', () => {

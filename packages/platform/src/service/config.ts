@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { PostgresSettings } from '../db/open-database.ts';
 import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
-import { retentionDays, retentionMs } from '../retention/policy.ts';
+import { RETENTION_RULES, retentionDays, retentionMs } from '../retention/policy.ts';
 import type { LogLevel } from '../telemetry/log-fields.ts';
 import { loadDepartments, type DepartmentCatalog } from '../reference/departments.ts';
 import { readTracingConfig, type TracingConfig } from '../telemetry/tracing-config.ts';
@@ -58,6 +58,9 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
   if (!logLevels.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
   }
+  // Every retention setting is checked here, so a period set below its minimum stops the start
+  // naming it, wherever it is used (the purges, npm run purge).
+  for (const rule of RETENTION_RULES) retentionDays(rule.kind, env);
   const topic = readString(env, 'KAFKA_TOPIC', 'medical');
   const deadLetterTopic = readString(env, 'DEAD_LETTER_TOPIC', `${topic}.dlq`);
   const accessLogTopic = readString(env, 'ACCESS_LOG_TOPIC', `${topic}.access-log`);
