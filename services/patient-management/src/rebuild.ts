@@ -111,13 +111,16 @@ async function main(config: ServiceConfig): Promise<void> {
       await catchUp();
       progress.step('switching to the new view');
       const tables = await attached(liveDb);
+      const switchStarted = Date.now();
       const switched = await switchToRebuiltView(liveDb, tables, { live: config.consumerGroup, rebuild: rebuildConfig.consumerGroup }, config.topic);
+      // How long the live consumer waited on the switch's locks: its only pause.
+      const switchMs = Date.now() - switchStarted;
       if (tables.kind === 'sqlite') await sql`detach database rebuild`.execute(liveDb.db);
       if (switched.switched) {
         await dropRebuiltTables(liveDb);
         const { total } = await listVisits(liveDb.db, { size: 1 });
         const ms = Date.now() - started;
-        progress.finish({ visits: total, timelineSteps: switched.timelineSteps, deadLettersKept: deadLetters, attempts: attempt, ms }, []);
+        progress.finish({ visits: total, timelineSteps: switched.timelineSteps, deadLettersKept: deadLetters, attempts: attempt, ms, switchMs }, []);
         console.log(`rebuilt ${total} visits from the event log in ${ms} ms, and switched to them (${switched.timelineSteps} timeline steps; ${deadLetters} dead letters kept)`);
         return;
       }
