@@ -83,6 +83,12 @@ COPY services ./services
 # `npm run migrate`, which the migration Job of each release runs from a service image
 # (deploy/k8s/base/migrate): every service's code is here, so any service image can migrate all.
 COPY scripts/migrate.ts scripts/
+# `npm run purge` and `npm run restore`, which the nightly purge (deploy/k8s/base/purge) and a
+# restore's reconciliation (deploy/k8s/restore, --reconcile-only) run the same way, and the one
+# module of scripts/lib they import (the backups' layout; the rest is packages/ and services/).
+# Not infra/: a restore in a cluster leaves PostgreSQL's recovery to CloudNativePG.
+COPY scripts/purge.ts scripts/restore.ts scripts/
+COPY scripts/lib/backups.ts scripts/lib/
 # The built console, where the gateway looks for it by default (CONSOLE_DIR); a few hundred KiB
 # in every image, so that one build serves all five.
 COPY --from=console /app/web/dist ./web/dist

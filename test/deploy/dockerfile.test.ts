@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { SERVICE_NAMES, freePort, startServiceProcess } from '../../scripts/lib/processes.ts';
 
 /**
@@ -201,7 +202,7 @@ describe('stages', () => {
     const probe = execForm({ keyword: 'HEALTHCHECK', args: healthcheck.replace(/^(--\S+ )*CMD /, ''), line: 0 }).join(' ');
     assert.match(probe, /127\.0\.0\.1:'\s*\+\s*process\.env\.PORT\s*\+\s*'\/healthz/);
     const sources = contextCopies(runtime).flatMap((c) => c.sources).sort();
-    assert.deepEqual(sources, ['package.json', 'packages', 'scripts/migrate.ts', 'services']);
+    assert.deepEqual(sources, ['package.json', 'packages', 'scripts/lib/backups.ts', 'scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts', 'services']);
     // Copied folders as a whole: their tests stay out by .dockerignore.
     for (const workspace of workspaceFolders()) {
       if (fs.existsSync(path.join(root, workspace, 'test'))) assert.ok(ignored(`${workspace}/test/x.test.ts`), `${workspace}/test is left out of the image`);
@@ -277,24 +278,82 @@ describe('the start command is the one the tests use', () => {
   }
 });
 
-describe('the migration program in the service image', () => {
-  test('every service image holds scripts/migrate.ts where `npm run migrate` runs it, and everything it imports', () => {
-    // The migration Job (deploy/k8s/base/migrate) runs `node scripts/migrate.ts` from WORKDIR.
-    assert.equal(rootManifest.scripts.migrate, 'node scripts/migrate.ts');
-    const workdir = last(runtime, 'WORKDIR')!.args;
-    const copies = contextCopies(runtime);
-    const landing = copies.filter((c) => c.sources.includes('scripts/migrate.ts')).map((c) => path.posix.join(workdir, c.destination.endsWith('/') ? path.posix.join(c.destination, 'migrate.ts') : c.destination));
-    assert.deepEqual(landing, [path.posix.join(workdir, 'scripts/migrate.ts')]);
-    // Its relative imports are the services' definitions: in folders the image copies whole.
-    const source = fs.readFileSync(path.join(root, 'scripts/migrate.ts'), 'utf8');
-    const relative = [...source.matchAll(/^import (?!type )[^'"]*['"](\.[^'"]+)['"]/gm)].map((m) => path.posix.normalize(path.posix.join('scripts', m[1]!)));
-    assert.ok(relative.length >= 4, 'the four backend services');
-    for (const file of relative) {
-      assert.ok(copies.some((c) => c.sources.some((s) => file === s || file.startsWith(`${s}/`))), `${file} is in the image`);
-      assert.ok(!ignored(file), `${file} is in the build context`);
+/**
+ * The programs the Kubernetes Jobs run from a service image (a container of a Job or CronJob
+ * under deploy/k8s whose image is medical/<service> and whose command is `node scripts/…`):
+ * the migration Job, the nightly purge, a restore's reconciliation.
+ */
+function scriptsRunByJobs(): Map<string, string[]> {
+  const runs = new Map<string, string[]>();
+  const visit = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) visit(file);
+      else if (/\.ya?ml$/.test(entry.name) && entry.name !== 'kustomization.yaml') {
+        for (const document of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+          const object = document.toJS() as { kind?: string; spec?: { template?: { spec?: PodSpec }; jobTemplate?: { spec?: { template?: { spec?: PodSpec } } } } } | null;
+          if (object?.kind !== 'Job' && object?.kind !== 'CronJob') continue;
+          const pod = object.spec?.template?.spec ?? object.spec?.jobTemplate?.spec?.template?.spec;
+          for (const c of pod?.containers ?? []) {
+            if (!SERVICE_NAMES.some((name) => c.image === `medical/${name}`) || c.command?.[0] !== 'node') continue;
+            const script = c.command[1]!;
+            runs.set(script, [...(runs.get(script) ?? []), path.relative(root, file)]);
+          }
+        }
+      }
     }
-    assert.ok(!ignored('scripts/migrate.ts'), 'scripts/migrate.ts is in the build context');
+  };
+  visit(path.join(root, 'deploy', 'k8s'));
+  return runs;
+}
+type PodSpec = { containers?: Array<{ image?: string; command?: string[] }> };
+
+describe('the programs the Jobs run from a service image', () => {
+  const runs = scriptsRunByJobs();
+
+  test('the migration Job, the purge CronJob and the restore Job each run an npm script of scripts/', () => {
+    assert.deepEqual([...runs.keys()].sort(), ['scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts'], `the Jobs' programs: ${JSON.stringify(Object.fromEntries(runs))}`);
+    // Each is what `npm run <name>` runs, so the Job does what the README's command does.
+    for (const script of runs.keys()) assert.equal(rootManifest.scripts[path.posix.basename(script, '.ts')], `node ${script}`, `npm run ${path.posix.basename(script, '.ts')}`);
   });
+
+  for (const script of runs.keys()) {
+    test(`every service image holds ${script} where the Job runs it (${runs.get(script)!.join(', ')}), and everything it imports`, () => {
+      // The Job runs `node <script>` from WORKDIR.
+      const workdir = last(runtime, 'WORKDIR')!.args;
+      const copies = contextCopies(runtime);
+      const landing = (file: string) =>
+        copies
+          .filter((c) => c.sources.includes(file))
+          .map((c) => path.posix.join(workdir, c.destination.endsWith('/') ? path.posix.join(c.destination, path.posix.basename(file)) : c.destination));
+      const inImage = (file: string) => copies.some((c) => c.sources.some((s) => file === s || file.startsWith(`${s}/`)));
+      const bare = new Set<string>();
+      const seen = new Set<string>();
+      // Its imports, followed through the files of scripts/ (packages/ and services/ are copied whole).
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        assert.ok(inImage(file), `${file} is in the image`);
+        assert.ok(!ignored(file), `${file} is in the build context (.dockerignore)`);
+        if (file.startsWith('scripts/')) assert.deepEqual(landing(file), [path.posix.join(workdir, file)], `${file} lands where its importers find it`);
+        if (!file.startsWith('scripts/')) return;
+        const source = fs.readFileSync(path.join(root, file), 'utf8');
+        for (const [, specifier] of source.matchAll(/^import (?!type )[^'"]*['"]([^'"]+)['"]/gm)) {
+          if (specifier!.startsWith('.')) visit(path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier!)));
+          else if (!specifier!.startsWith('node:')) bare.add(specifier!.startsWith('@') ? specifier!.split('/').slice(0, 2).join('/') : specifier!.split('/')[0]!);
+        }
+      };
+      visit(script);
+      // Its packages: the workspace's own (linked, their folders copied) or production dependencies
+      // as locked, which the image's node_modules holds; never a dev dependency.
+      for (const name of bare) {
+        const locked = lockfile.packages[`node_modules/${name}`] as { dev?: boolean; link?: boolean; resolved?: string } | undefined;
+        assert.ok(locked, `${script} imports ${name}, which the lockfile does not hold at the top level`);
+        assert.notEqual(locked.dev, true, `${script} imports ${name}, a dev dependency that the image's \`npm ci --omit=dev\` leaves out`);
+        if (locked.link) assert.ok(inImage(`${locked.resolved}/package.json`), `${name} (${locked.resolved}) is in the image`);
+      }
+    });
+  }
 });
 
 describe('the load image', () => {

@@ -9,6 +9,7 @@ import { BarmanObjectStoreConfiguration } from '@kubernetes-models/cloudnative-p
 import pino from 'pino';
 import { createMetrics, loadAuthConfig, loadConfig, type TransportConfig } from '@medical/platform';
 import { kafkaTransportOptions } from '../../packages/platform/src/transport/kafka.ts';
+import { retentionDays as keptDays, retentionMs, type RetentionKind } from '../../packages/platform/src/retention/policy.ts';
 import { buildGateway } from '../../services/gateway/src/app.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 
@@ -25,7 +26,9 @@ import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
  * access log only), and no public route to the dashboards; and those of issue 19 on AKS: every
  * service on two replicas over the zones, PostgreSQL synchronous over three zones, Kafka's writes
  * on two brokers of three, WAL archiving and nightly base backups to Azure Blob Storage, the
- * attachments snapshotted nightly.
+ * attachments snapshotted nightly; the nightly purge and a restore's reconciliation (a kustomization
+ * of its own, deploy/k8s/restore, applied by hand), each as the schemas' owner with only the flows
+ * and Kafka rights it needs; the topics' and the backups' retention as the retention table says.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -71,6 +74,16 @@ const container = (deployment: Obj) => deployment.spec.template.spec.containers[
 
 /** The migration Job of each release (deploy/k8s/base/migrate). */
 const migrateJob = (objects: Obj[]) => one(objects, 'Job', 'medical-migrate');
+/** The nightly purge (deploy/k8s/base/purge). */
+const purgeCronJob = (objects: Obj[]) => one(objects, 'CronJob', 'medical-purge');
+/** A CronJob seen as the Job it makes, so the helpers that read a Job's pod template read it. */
+const jobOf = (cronJob: Obj): Obj => ({ ...cronJob, spec: cronJob.spec.jobTemplate.spec });
+/** A restore's reconciliation (deploy/k8s/restore): not in the overlays, applied by hand during a restore. */
+const restoreDir = path.join(k8sDir, 'restore');
+const restore = () => render(restoreDir);
+const restoreJob = (objects: Obj[]) => one(objects, 'Job', 'medical-restore-reconcile');
+/** The load test's Job (deploy/k8s/load), when present. */
+const loadObjects = () => (fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : []);
 /**
  * The database role the services connect as: the one the migration Job grants their rights to
  * (DATABASE_SERVICE_ROLE), declared in the Cluster's managed roles.
@@ -283,9 +296,10 @@ test('kustomize is installed', { skip }, () => {
   assert.ok(haveKustomize, `kustomize not found at ${kustomize}: CI installs v5.8.1 there, or set KUSTOMIZE`);
 });
 
-test('every overlay (and the load-test Job, when present) renders, and every object is valid against its schema', { skip }, async () => {
+test('every overlay (the restore Job, and the load-test Job when present) renders, and every object is valid against its schema', { skip }, async () => {
   const dirs = fs.readdirSync(path.join(k8sDir, 'overlays')).map((name) => path.join(k8sDir, 'overlays', name));
   assert.deepEqual(dirs.map((d) => path.basename(d)).sort(), [...overlays].sort());
+  dirs.push(restoreDir);
   if (fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml'))) dirs.push(path.join(k8sDir, 'load'));
   for (const dir of dirs) await validateAll(render(dir), path.relative(root, dir));
 });
@@ -438,7 +452,7 @@ test('the rendered settings are accepted by the services\' own configuration loa
   }
 });
 
-test('database roles: the services connect as a login-only role of their own, DATABASE_MIGRATIONS=separate; the migration Job alone as the owner', { skip }, () => {
+test('database roles: the services connect as a login-only role of their own, DATABASE_MIGRATIONS=separate; only the migration Job, the purge and the restore Job as the owner', { skip }, () => {
   for (const name of overlays) {
     const objects = overlay(name);
     const cluster = one(objects, 'Cluster', 'postgres');
@@ -520,12 +534,15 @@ test('database roles: the services connect as a login-only role of their own, DA
     assert.ok(tmp && pod.volumes.find((v: Obj) => v.name === tmp.name).emptyDir, `${name}: a writable /tmp`);
     assert.equal(job.metadata.namespace, 'medical', name);
 
-    // Nothing else gets the owner's Secret (the load test's Job included), and only the backend
-    // services the role's.
-    const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
-    for (const { what, spec } of podTemplates([...objects, ...load])) {
+    // Nothing else gets the owner's Secret (the load test's Job included) than the migration Job,
+    // the purge (the access log's triggers) and a restore's reconciliation (sequences, every
+    // service's inbox and outbox); and only the backend services the role's.
+    const owners = [`Job ${job.metadata.name}`, 'CronJob medical-purge', 'Job medical-restore-reconcile'];
+    const templates = podTemplates([...objects, ...loadObjects(), ...restore()]);
+    for (const owner of owners) assert.ok(templates.some((t) => t.what === owner && JSON.stringify(t.spec).includes(`"${ownerSecret}"`)), `${name}: ${owner} connects as the owner`);
+    for (const { what, spec } of templates) {
       const text = JSON.stringify(spec);
-      if (what !== `Job ${job.metadata.name}`) assert.ok(!text.includes(`"${ownerSecret}"`), `${name}: ${what} gets the owner's Secret ${ownerSecret}`);
+      if (!owners.includes(what)) assert.ok(!text.includes(`"${ownerSecret}"`), `${name}: ${what} gets the owner's Secret ${ownerSecret}`);
       const backend = backends.some((b) => what === `Deployment ${b}`);
       if (!backend) assert.ok(!text.includes(`"${role.passwordSecret.name}"`), `${name}: ${what} gets the services' role's Secret`);
     }
@@ -546,7 +563,16 @@ test('images: medical/<service> built locally for kind or minikube, ACR for AKS'
     const job = container(one(overlay(name), 'Job', 'medical-migrate'));
     assert.equal(job.image, container(one(overlay(name), 'Deployment', 'reception')).image, `${name}: the migration Job runs this release's reception image`);
     assert.equal(job.imagePullPolicy, 'IfNotPresent', name);
+    // So does the purge (scripts/purge.ts, the same image), which the overlays' images: reach too.
+    const purge = container(jobOf(purgeCronJob(overlay(name))));
+    assert.equal(purge.image, container(one(overlay(name), 'Deployment', 'reception')).image, `${name}: the purge runs this release's reception image`);
+    assert.equal(purge.imagePullPolicy, 'IfNotPresent', name);
   }
+  // The restore Job is applied alone: its kustomization names the image, which the operator sets
+  // to the release's (kustomize edit set image), as for the overlays.
+  const restoring = container(restoreJob(restore()));
+  assert.match(restoring.image, /^medical\/reception(:[\w.-]+)?$/, 'restore: a service image (reception\'s), by the name kustomize edit set image replaces');
+  assert.equal(restoring.imagePullPolicy, 'IfNotPresent');
 });
 
 test('examination keeps its attachments on a shared volume at /mnt/data (ReadWriteMany on azurefile-csi in AKS)', { skip }, () => {
@@ -592,18 +618,12 @@ test('Kafka through Strimzi in KRaft mode with its three topics (events, dead le
       // A service that starts before the Topic Operator creates the topic the same way.
       assert.equal(topic.spec.replicas, replicationFactor, `${name}: ${topicName} replicas = KAFKA_REPLICATION_FACTOR`);
     }
-    // The dead letters are replayed from, weeks later perhaps: at least 30 days, or for good.
-    const dlqRetention = Number(topics.get('medical.dlq')!.spec.config['retention.ms']);
-    assert.ok(dlqRetention === -1 || dlqRetention >= 30 * 24 * 3600 * 1000, `${name}: dead-letter retention`);
-    // The access log's topic is kept as the event log is: no record ages out before it is kept.
+    // The access log's topic is placed as the event topic is; its retention is its own (the
+    // retention table's, the next test).
     const accessLogTopic = topics.get('medical.access-log')!;
     assert.deepEqual(accessLogTopic.metadata.labels, { 'strimzi.io/cluster': kafka.metadata.name }, `${name}: access-log topic labels`);
-    assert.deepEqual(
-      { partitions: accessLogTopic.spec.partitions, replicas: accessLogTopic.spec.replicas, config: accessLogTopic.spec.config },
-      { partitions: topics.get('medical')!.spec.partitions, replicas: topics.get('medical')!.spec.replicas, config: topics.get('medical')!.spec.config },
-      `${name}: the access-log topic has the event topic's partitions, replicas, retention and min.insync.replicas`,
-    );
-    assert.equal(accessLogTopic.spec.config['retention.ms'], -1, `${name}: access records kept for good`);
+    const placement = (topic: Obj) => ({ partitions: topic.spec.partitions, replicas: topic.spec.replicas, minInSync: topic.spec.config['min.insync.replicas'] });
+    assert.deepEqual(placement(accessLogTopic), placement(topics.get('medical')!), `${name}: the access-log topic has the event topic's partitions, replicas and min.insync.replicas`);
 
     const cluster = one(objects, 'Cluster', 'postgres');
     assert.equal(cluster.apiVersion, 'postgresql.cnpg.io/v1');
@@ -617,6 +637,30 @@ test('Kafka through Strimzi in KRaft mode with its three topics (events, dead le
   assert.equal(one(overlay('local'), 'Cluster', 'postgres').spec.instances, 1);
   assert.equal(find(overlay('azure'), 'KafkaNodePool')[0]!.spec.replicas, 3);
   assert.equal(one(overlay('azure'), 'Cluster', 'postgres').spec.instances, 3);
+});
+
+/** Each topic's kind in the retention table (packages/platform/src/retention/policy.ts). */
+const topicKinds: Record<string, RetentionKind> = { medical: 'event-log', 'medical.dlq': 'dead-letters', 'medical.access-log': 'access-log-topic' };
+
+test('every Kafka topic keeps its records (retention.ms) as long as the retention table says for its kind, in every overlay', { skip }, () => {
+  // The table's periods, as topics.yaml's comments give them: the event log and the dead letters
+  // for good, the access records on their way to the keeper 90 days.
+  assert.deepEqual(Object.values(topicKinds).map((kind) => retentionMs(kind)), [-1, -1, 90 * 24 * 3600 * 1000]);
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const topics = find(objects, 'KafkaTopic');
+    assert.deepEqual(topics.map((t) => t.spec.topicName ?? t.metadata.name).sort(), Object.keys(topicKinds).sort(), `${name}: a kind for every topic`);
+    // The services create a missing topic with the table's retention too (config.topicRetentionMs).
+    const config = loadConfig('reception', 8080, containerEnv(objects, one(objects, 'Deployment', 'reception')));
+    for (const topic of topics) {
+      const topicName = topic.spec.topicName ?? topic.metadata.name;
+      const kind = topicKinds[topicName]!;
+      const declared = topic.spec.config?.['retention.ms'];
+      assert.equal(typeof declared, 'number', `${name}: ${topicName} states retention.ms, as a number`);
+      assert.equal(declared, retentionMs(kind), `${name}: ${topicName} kept as the retention table keeps ${kind}`);
+      assert.equal(config.topicRetentionMs[topicName], declared, `${name}: ${topicName}: a service would create it with the same retention`);
+    }
+  }
 });
 
 /** The paths the gateway serves, from its own router: a new route without an Istio route fails. */
@@ -904,10 +948,12 @@ test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNa
     const objects = overlay(name);
     const cluster = one(objects, 'Cluster', 'postgres');
     assert.ok((cluster.spec.postgresql.pg_hba as string[]).includes('hostnossl all all all reject'), `${name}: no connection without TLS`);
-    // The four services, and the migration Job, which connects as the owner the same way.
-    for (const [service, deployment] of [...backends.map((b) => [b, one(objects, 'Deployment', b)] as const), ['migrate', migrateJob(objects)] as const]) {
+    // The four services, and the migration Job, the purge and the restore Job, which connect as
+    // the owner the same way.
+    const owners = [['migrate', migrateJob(objects)], ['purge', jobOf(purgeCronJob(objects))], ['restore', restoreJob(restore())]] as const;
+    for (const [service, deployment] of [...backends.map((b) => [b, one(objects, 'Deployment', b)] as const), ...owners]) {
       const where = `${name}/${service}`;
-      const env = containerEnv(objects, deployment);
+      const env = containerEnv([...objects, ...restore()], deployment);
       const url = new URL(env.DATABASE_URL!);
       assert.equal(url.searchParams.get('sslmode'), 'verify-full', `${where}: the server's certificate and name are verified`);
       const rootCert = url.searchParams.get('sslrootcert')!;
@@ -1041,7 +1087,8 @@ test('backups on AKS: PostgreSQL\'s WAL archived and a nightly base backup to Az
   assert.match(configuration.destinationPath, /^https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/medical-backups\/postgres$/, 'azure: a container of Azure Blob Storage');
   assert.ok(configuration.wal?.compression, 'azure: WAL compressed');
   assert.ok(configuration.data?.compression, 'azure: base backups compressed');
-  assert.ok(retentionDays(store.spec.retentionPolicy) >= 30, 'azure: 30 days of point-in-time recovery at least');
+  // The restore window: the retention table's period for backups (30 days), no shorter and no longer.
+  assert.equal(retentionDays(store.spec.retentionPolicy), keptDays('backups'), `azure: the object store keeps ${store.spec.retentionPolicy}, the retention table ${keptDays('backups')} days`);
   // Credentials: the managed identity of the instances' service account (workload identity), or
   // keys from a Secret that is never committed; never both, never inline.
   const credentials = configuration.azureCredentials as Obj;
@@ -1067,7 +1114,8 @@ test('backups on AKS: PostgreSQL\'s WAL archived and a nightly base backup to Az
 
   // No object store on a workstation: no backups there, nothing half-configured.
   const local = overlay('local');
-  assert.deepEqual(['ObjectStore', 'ScheduledBackup', 'CronJob', 'VolumeSnapshotClass'].flatMap((kind) => find(local, kind)).map((o) => `${o.kind} ${o.metadata.name}`), [], 'local: no backups');
+  const backupObjects = ['ObjectStore', 'ScheduledBackup', 'CronJob', 'VolumeSnapshotClass'].flatMap((kind) => find(local, kind)).filter((o) => o !== purgeCronJob(local));
+  assert.deepEqual(backupObjects.map((o) => `${o.kind} ${o.metadata.name}`), [], 'local: no backups (the purge is no backup)');
   assert.equal(one(local, 'Cluster', 'postgres').spec.plugins, undefined, 'local: no WAL archiving');
 });
 
@@ -1123,8 +1171,9 @@ function verbOf(call: string[]): string {
  * service account is bound to, after checking that there is exactly that one binding.
  */
 function snapshotCronJob(objects: Obj[]): { cronJob: Obj; env: Record<string, string>; claimName: string; snapshotClass: Obj; role: Obj } {
-  const [cronJob, ...others] = find(objects, 'CronJob');
-  assert.ok(cronJob && others.length === 0, 'azure: one CronJob');
+  // The azure overlay's CronJobs: this one, and the base's purge.
+  assert.deepEqual(find(objects, 'CronJob').map((c) => c.metadata.name).sort(), ['attachments-snapshots', 'medical-purge'], 'azure: the snapshots\' CronJob and the purge');
+  const cronJob = one(objects, 'CronJob', 'attachments-snapshots');
   const pod = cronJob.spec.jobTemplate.spec.template.spec;
   const env = Object.fromEntries((pod.containers[0].env as Obj[]).map((v) => [v.name, String(v.value)]));
   const examination = one(objects, 'Deployment', 'examination');
@@ -1213,11 +1262,197 @@ test('the attachments\' snapshot script: today\'s snapshot named by the date, on
   assert.deepEqual(deleted(stuck.calls), [], 'and deletes none of the older ones');
 });
 
-test('every pod template (Deployments, Jobs, the CronJob, the load test) runs restricted: non-root, no escalation, read-only root with a writable /tmp, no capabilities, RuntimeDefault seccomp, resources; a token only where the API is called', { skip }, () => {
-  const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
+// ---- operations (issue 19): the nightly purge and a restore's reconciliation ------------------
+
+/** The DATABASE_URL of a container and the Secret's URI it is made of: how it connects to PostgreSQL. */
+const ownerConnection = (c: Obj) => ((c.env ?? []) as Obj[]).filter((v) => ['POSTGRES_APP_URI', 'DATABASE_URL'].includes(v.name));
+
+test('the nightly purge: npm run purge at a quiet hour of Seoul\'s night, one at a time, as the schemas\' owner exactly as the migration Job, with the services\' settings and nothing of Kafka', { skip }, () => {
+  // The hour of PostgreSQL's nightly base backup on AKS (CloudNativePG's six fields, seconds first).
+  const backupHour = Number(find(overlay('azure'), 'ScheduledBackup')[0]!.spec.schedule.trim().split(/\s+/)[2]);
   for (const name of overlays) {
-    const templates = podTemplates([...overlay(name), ...load]);
-    assert.ok(templates.length >= services.length + 1, name);
+    const objects = overlay(name);
+    const cronJob = purgeCronJob(objects);
+    const where = `${name}/medical-purge`;
+    assert.equal(cronJob.metadata.namespace, 'medical', where);
+    // Once a day at a fixed time of the cluster's UTC clock: between 01:00 and 05:59 in Seoul
+    // (UTC+9, no daylight saving time), not in the hour of the base backup.
+    const schedule = /^(\d+) (\d+) \* \* \*$/.exec(cronJob.spec.schedule);
+    assert.ok(schedule, `${where}: once a day at a fixed time: ${cronJob.spec.schedule}`);
+    assert.equal(cronJob.spec.timeZone, 'Etc/UTC', `${where}: on UTC, stated`);
+    const hour = Number(schedule[2]);
+    const seoul = (hour + 9) % 24;
+    assert.ok(seoul >= 1 && seoul <= 5, `${where}: ${hour}:00 UTC is ${seoul}:00 in Seoul, not the clinic's quiet night`);
+    assert.notEqual(hour, backupHour, `${where}: not in the hour of PostgreSQL's base backup (${backupHour}:00 UTC)`);
+    assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid', `${where}: never two at once`);
+    assert.ok(cronJob.spec.startingDeadlineSeconds > 0, `${where}: a missed night skipped, not caught up late`);
+    const job = jobOf(cronJob);
+    assert.ok(job.spec.backoffLimit > 0 && job.spec.backoffLimit <= 10, `${where}: backoffLimit`);
+    assert.ok(job.spec.activeDeadlineSeconds > 0, `${where}: a deadline`);
+
+    // npm run purge (the images test: this release's reception image).
+    const main = container(job);
+    assert.equal(rootScripts.purge, 'node scripts/purge.ts');
+    assert.deepEqual([...(main.command ?? []), ...(main.args ?? [])], ['node', 'scripts/purge.ts'], `${where}: npm run purge's command`);
+    // As the owner, exactly as the migration Job: its Secret's URI, its TLS settings (the
+    // PostgreSQL TLS test checks the CA); only the owner may set the access log's triggers aside.
+    assert.equal(ownerConnection(main).length, 2, `${where}: POSTGRES_APP_URI and DATABASE_URL`);
+    assert.deepEqual(ownerConnection(main), ownerConnection(container(migrateJob(objects))), `${where}: the migration Job's owner URI and TLS settings`);
+    // The services' settings, their retention periods among them: the same ConfigMap.
+    assert.deepEqual(main.envFrom, container(one(objects, 'Deployment', 'reception')).envFrom, `${where}: medical-config, as the services read it`);
+    const env = containerEnv(objects, job);
+    const owner = one(objects, 'Cluster', 'postgres').spec.bootstrap.initdb.owner;
+    assert.equal(env.DATABASE_SCHEMA, undefined, `${where}: no DATABASE_SCHEMA, which would put every service in one schema`);
+    for (const service of backends) {
+      const config = loadConfig(service, 8080, env);
+      assert.equal(new URL(config.postgres!.url).username, owner, `${where}: ${service} purged as the owner`);
+      assert.equal(config.postgres!.schema, loadConfig(service, 8080, { DATABASE_URL: env.DATABASE_URL }).postgres!.schema, `${where}: ${service}'s own schema`);
+      const serviceConfig = loadConfig(service, 8080, containerEnv(objects, one(objects, 'Deployment', service)));
+      assert.equal(config.inboxRetentionDays, serviceConfig.inboxRetentionDays, `${where}: ${service}'s inbox purged after the period the service keeps it`);
+    }
+
+    // Nothing of Kafka's: no certificate, no CA of Strimzi's, no TLS settings for it.
+    const pod = job.spec.template.spec;
+    assert.doesNotMatch(JSON.stringify(pod), /kafka/i, `${where}: nothing of Kafka's in its pod`);
+    // A Job that ends, locked down as the services are.
+    assert.equal(job.spec.template.metadata.annotations?.['sidecar.istio.io/inject'], 'false', `${where}: no sidecar, so the Job ends`);
+    assert.equal(pod.restartPolicy, 'Never', where);
+    assert.equal(pod.automountServiceAccountToken, false, `${where}: no service account token`);
+    assert.deepEqual(pod.securityContext, one(objects, 'Deployment', 'reception').spec.template.spec.securityContext, `${where}: the services' pod security context`);
+    assert.deepEqual(main.securityContext, container(one(objects, 'Deployment', 'reception')).securityContext, `${where}: the services' container security context`);
+    assert.ok(main.resources.requests.cpu && main.resources.requests.memory && main.resources.limits.cpu && main.resources.limits.memory, `${where}: resources`);
+  }
+});
+
+/**
+ * The throwaway consumer groups scripts/restore.ts reads the event log in: the platform's reader
+ * (inbox/dead-letters-kafka.ts) names its group <client id>-reader-<uuid>, and the script's client
+ * id is restore-<pid>. The prefix the restore's KafkaUser may read and delete groups under.
+ */
+function restoreGroupPrefix(): string {
+  const script = fs.readFileSync(path.join(root, 'scripts', 'restore.ts'), 'utf8');
+  const reader = fs.readFileSync(path.join(root, 'packages', 'platform', 'src', 'inbox', 'dead-letters-kafka.ts'), 'utf8');
+  const clientId = /readKafkaTopic\([^)]*clientId: `([\w.-]+)\$\{process\.pid\}`/.exec(script)?.[1];
+  assert.ok(clientId, 'scripts/restore.ts reads the event log with a client id of its own, <prefix><pid>');
+  assert.match(reader, /const groupId = `\$\{client\.clientId\}-reader-\$\{randomUUID\(\)\}`;/, 'the reader names its throwaway group after its client id');
+  return clientId;
+}
+
+test('a restore\'s reconciliation (deploy/k8s/restore, applied by hand): npm run restore -- --reconcile-only --to $(RESTORE_TO) as the owner, Kafka over TLS as a user of its own with the least ACLs, and nothing of it in the overlays', { skip }, () => {
+  const objects = restore();
+  const names = (list: Obj[]) => list.map((o) => `${o.kind} ${o.kind === 'ConfigMap' ? o.metadata.name.replace(/-[a-z0-9]{10}$/, '') : o.metadata.name}`).sort();
+  assert.deepEqual(names(objects), [
+    'ConfigMap medical-restore',
+    'Job medical-restore-reconcile',
+    'KafkaUser medical-restore',
+    'NetworkPolicy allow-restore-to-kafka-egress',
+    'NetworkPolicy allow-restore-to-kafka-ingress',
+    'NetworkPolicy allow-restore-to-postgres-egress',
+    'NetworkPolicy allow-restore-to-postgres-ingress',
+  ], 'the Job, its settings, its Kafka user and its flows');
+  for (const object of objects) assert.equal(object.metadata.namespace, 'medical', `${object.kind} ${object.metadata.name}`);
+  for (const name of overlays) {
+    const inOverlay = overlay(name).filter((o) => o.metadata.name.includes('restore'));
+    assert.deepEqual(names(inOverlay), [], `${name}: nothing of the restore runs until it is applied`);
+  }
+
+  // npm run restore -- --reconcile-only --to <time>, the time from the kustomization's ConfigMap.
+  const job = restoreJob(objects);
+  const main = container(job);
+  assert.equal(rootScripts.restore, 'node scripts/restore.ts');
+  assert.deepEqual(main.command, ['node', 'scripts/restore.ts'], 'npm run restore\'s command');
+  assert.deepEqual(main.args, ['--reconcile-only', '--to', '$(RESTORE_TO)'], 'the reconciliation alone, to the time of the ConfigMap');
+  const env = containerEnv(objects, job);
+  // The kubelet expands $(RESTORE_TO) in args from the container's environment, envFrom's included.
+  const args = (main.args as string[]).map((a) => a.replace(/\$\(([A-Z0-9_]+)\)/g, (_all, variable: string) => env[variable] ?? `$(${variable})`));
+  const script = fs.readFileSync(path.join(root, 'scripts', 'restore.ts'), 'utf8');
+  const isoWithOffset = new RegExp(/^const ISO_WITH_OFFSET = \/(.+)\/;$/m.exec(script)![1]!);
+  assert.match(args[2]!, isoWithOffset, `RESTORE_TO (${args[2]}) is a time scripts/restore.ts accepts: ISO 8601 with its offset`);
+  // A wrong use (a bad --to, a service still running: exit code 2) fails the Job at once; a
+  // failure that a retry may cure (exit code 1) is retried, within bounds.
+  assert.match(script, /process\.exit\(error instanceof UsageError \? 2 : 1\)/, 'scripts/restore.ts exits 2 on a wrong use');
+  assert.deepEqual(job.spec.podFailurePolicy?.rules, [{ action: 'FailJob', onExitCodes: { containerName: main.name, operator: 'In', values: [2] } }], 'exit code 2 is not retried');
+  assert.ok(job.spec.backoffLimit > 0 && job.spec.backoffLimit <= 10, 'backoffLimit');
+  assert.ok(job.spec.activeDeadlineSeconds > 0, 'a deadline');
+  assert.ok(job.spec.ttlSecondsAfterFinished > 0, 'cleaned up, after its log (the report) has been read');
+
+  // Locked down as the services are, a Job that ends.
+  const pod = job.spec.template.spec;
+  assert.equal(job.spec.template.metadata.annotations?.['sidecar.istio.io/inject'], 'false', 'no sidecar, so the Job ends');
+  assert.equal(pod.restartPolicy, 'Never', 'a podFailurePolicy needs Never');
+  assert.equal(pod.automountServiceAccountToken, false, 'no service account token');
+  assert.ok(main.resources.requests.cpu && main.resources.requests.memory && main.resources.limits.cpu && main.resources.limits.memory, 'resources');
+  const tmp = main.volumeMounts.find((m: Obj) => m.mountPath === '/tmp');
+  assert.ok(tmp && pod.volumes.find((v: Obj) => v.name === tmp.name).emptyDir, 'a writable /tmp');
+
+  const groupPrefix = restoreGroupPrefix();
+  assert.equal(main.envFrom.length, 1, 'its own ConfigMap only');
+  const settings = one(objects, 'ConfigMap', main.envFrom[0].configMapRef.name).data as Record<string, string>;
+  for (const name of overlays) {
+    const applied = overlay(name);
+    const reception = one(applied, 'Deployment', 'reception');
+    assert.deepEqual(pod.securityContext, reception.spec.template.spec.securityContext, `${name}: the services' pod security context`);
+    assert.deepEqual(main.securityContext, container(reception).securityContext, `${name}: the services' container security context`);
+
+    // As the owner, exactly as the migration Job (the PostgreSQL TLS test checks the CA).
+    assert.equal(ownerConnection(main).length, 2, 'POSTGRES_APP_URI and DATABASE_URL');
+    assert.deepEqual(ownerConnection(main), ownerConnection(container(migrateJob(applied))), `${name}: the migration Job's owner URI and TLS settings`);
+    const owner = one(applied, 'Cluster', 'postgres').spec.bootstrap.initdb.owner;
+    // Its settings are the overlay's (a kustomization of its own cannot name medical-config).
+    const medicalConfig = one(applied, 'ConfigMap', container(reception).envFrom[0].configMapRef.name).data as Record<string, string>;
+    for (const [key, value] of Object.entries(settings)) if (key !== 'RESTORE_TO') assert.equal(value, medicalConfig[key], `${name}: ${key} as the overlay's medical-config has it`);
+    assert.equal(env.DATABASE_SCHEMA, undefined, 'no DATABASE_SCHEMA: each service\'s own schema');
+
+    const [kafka] = find(applied, 'Kafka');
+    const secretPrefix = kafka!.spec.entityOperator.userOperator.secretPrefix ?? '';
+    const user = one(objects, 'KafkaUser', 'medical-restore');
+    const configs = backends.map((service) => {
+      const where = `${name}/restore as ${service}`;
+      const config = loadConfig(service, 8080, env);
+      const serviceConfig = loadConfig(service, 8080, containerEnv(applied, one(applied, 'Deployment', service)));
+      assert.equal(new URL(config.postgres!.url).username, owner, `${where}: as the owner`);
+      assert.equal(config.postgres!.schema, serviceConfig.postgres!.schema, `${where}: the service's schema`);
+      // The service's Kafka, topics and consumer group: the ones it reconciles with and checks.
+      const kafkaOf = (c: typeof config) => ({ brokers: c.kafka?.brokers, topic: c.topic, deadLetterTopic: c.deadLetterTopic, accessLogTopic: c.accessLogTopic, consumerGroup: c.consumerGroup });
+      assert.deepEqual(kafkaOf(config), kafkaOf(serviceConfig), `${where}: the service's brokers, topics and consumer group`);
+      assert.deepEqual(config.kafka?.tls, { caFile: env.KAFKA_TLS_CA_FILE, certFile: env.KAFKA_TLS_CERT_FILE, keyFile: env.KAFKA_TLS_KEY_FILE }, `${where}: TLS with its certificate`);
+      // It opens each service's transport to see whether its group is active: every topic that
+      // transport checks at start must be one this user may describe.
+      for (const topic of topicsCheckedAtStart(config)) assert.ok(describableTopics(user).includes(topic), `${where}: may describe ${topic}, which the transport checks at start`);
+      return config;
+    });
+
+    // Kafka over TLS as a service connects, with its own certificate, never a service's.
+    assert.equal(env.KAFKA_TLS, 'true', 'KAFKA_TLS');
+    assert.deepEqual(fileSource(job, env.KAFKA_TLS_CA_FILE!), { secret: `${kafka!.metadata.name}-cluster-ca-cert`, key: 'ca.crt' }, `${name}: brokers verified against Strimzi's cluster CA`);
+    assert.deepEqual(fileSource(job, env.KAFKA_TLS_CERT_FILE!), { secret: `${secretPrefix}${user.metadata.name}`, key: 'user.crt' }, `${name}: its own certificate`);
+    assert.deepEqual(fileSource(job, env.KAFKA_TLS_KEY_FILE!), { secret: `${secretPrefix}${user.metadata.name}`, key: 'user.key' }, `${name}: its own key`);
+    for (const service of services) assert.doesNotMatch(JSON.stringify(pod.volumes), new RegExp(`"${secretPrefix}${service}"`), `${name}: never ${service}'s certificate`);
+
+    // Its user: a client certificate, and the least ACLs: read the event topic (in throwaway
+    // groups it may delete), describe the other two topics and the services' groups; no Write,
+    // no other group, nothing of the cluster.
+    assert.equal(user.metadata.labels?.['strimzi.io/cluster'], kafka!.metadata.name, `${name}: the user of this Kafka cluster`);
+    assert.deepEqual(user.spec.authentication, { type: 'tls' }, 'a client certificate');
+    assert.equal(user.spec.authorization.type, 'simple');
+    const config = configs[0]!;
+    assert.deepEqual(aclLines(user, 'medical-restore'), [
+      `topic ${config.topic} literal: Describe,Read`,
+      `topic ${config.deadLetterTopic} literal: Describe`,
+      `topic ${config.accessLogTopic} literal: Describe`,
+      `group ${groupPrefix} prefix: Delete,Describe,Read`,
+      ...configs.map((c) => `group ${c.consumerGroup} literal: Describe`),
+    ].sort(), `${name}: the least the reconciliation needs`);
+    // The prefix covers its own groups only, never a service's.
+    for (const c of configs) assert.ok(!c.consumerGroup.startsWith(groupPrefix) && !`${c.consumerGroup}.access-log`.startsWith(groupPrefix), `${name}: ${groupPrefix}* is no service's group`);
+  }
+});
+
+test('every pod template (Deployments, Jobs, the CronJobs, the restore Job, the load test) runs restricted: non-root, no escalation, read-only root with a writable /tmp, no capabilities, RuntimeDefault seccomp, resources; a token only where the API is called', { skip }, () => {
+  for (const name of overlays) {
+    const templates = podTemplates([...overlay(name), ...loadObjects(), ...restore()]);
+    assert.ok(templates.length >= services.length + 3, name);
+    for (const expected of ['Job medical-migrate', 'CronJob medical-purge', 'Job medical-restore-reconcile']) assert.ok(templates.some((t) => t.what === expected), `${name}: ${expected} checked`);
     for (const { what, spec } of templates) {
       const where = `${name}: ${what}`;
       assert.equal(spec.securityContext?.runAsNonRoot, true, `${where}: runAsNonRoot`);
@@ -1387,6 +1622,16 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
   // The migration Job of each release: PostgreSQL as the schemas' owner, and nothing else.
   assert.ok(m['medical-migrate'], 'the migration Job is a workload of the namespace');
   flows.push({ name: 'allow-migrate-to-postgres', from: [m['medical-migrate']!], to: [m['postgres']!], ports: ['5432/TCP'] });
+  // The nightly purge: PostgreSQL as the owner too, and nothing else (no Kafka, no traces).
+  assert.ok(m['medical-purge'], 'the purge CronJob is a workload of the namespace');
+  flows.push({ name: 'allow-purge-to-postgres', from: [m['medical-purge']!], to: [m['postgres']!], ports: ['5432/TCP'] });
+  // A restore's reconciliation (deploy/k8s/restore, with its own policies): PostgreSQL as the
+  // owner and Kafka's TLS listener, nothing else.
+  const restoring = m['medical-restore-reconcile'];
+  if (restoring) {
+    flows.push({ name: 'allow-restore-to-postgres', from: [restoring], to: [m['postgres']!], ports: ['5432/TCP'] });
+    flows.push({ name: 'allow-restore-to-kafka', from: [restoring], to: [m['kafka']!], ports: ['9093/TCP'] });
+  }
   if (overlayName === 'local') {
     // The gateway is the identity provider: every service and the gateway itself fetch its keys, and istiod the mesh's.
     flows.push({ name: 'allow-services-to-dev-identity-provider', from: servicePods, to: [m['gateway']!], ports: ['8080/TCP'] });
@@ -1408,9 +1653,9 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
 }
 
 test('network policies: everything in the namespace denied both ways, then exactly the real flows, each allowed by policies named after it', { skip }, () => {
-  const load = fs.existsSync(path.join(k8sDir, 'load', 'kustomization.yaml')) ? render(path.join(k8sDir, 'load')) : [];
+  // With the restore's Job and policies: what the namespace holds during a restore.
   for (const name of overlays) {
-    const objects = [...overlay(name), ...load];
+    const objects = [...overlay(name), ...loadObjects(), ...restore()];
     const policies = find(objects, 'NetworkPolicy');
     for (const policy of policies) {
       assert.equal(policy.metadata.namespace, 'medical', `${name}: ${policy.metadata.name}`);
