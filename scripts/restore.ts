@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig, openDatabase, openTransport, serviceMigrationSets } from '@medical/platform';
-import { createProgress, DEFAULT_RESTORE_ID_GAP, readKafkaTopic, reconcileAfterRestore } from '@medical/platform/operations';
+import { createProgress, DEFAULT_RESTORE_ID_GAP, migrateService, readKafkaTopic, reconcileAfterRestore } from '@medical/platform/operations';
 import { restoreAttachments } from '../services/examination/src/attachments/backup.ts';
 import { loadAttachmentSettings } from '../services/examination/src/attachments/settings.ts';
 import type { ExaminationDatabase } from '../services/examination/src/db/schema.ts';
@@ -113,13 +113,20 @@ async function main(): Promise<void> {
   await ensureStopped();
   const local = reconcileOnly ? undefined : await recoverLocally(backups, to, named);
 
+  // The restored schemas may predate this release's migrations: migrate them (and grant the
+  // services' role, DATABASE_SERVICE_ROLE, what it may do on them) as npm run migrate would.
+  progress.step('migrating the restored schemas to this release');
+  for (const service of services) progress.note(await migrateService(service, env));
+
   progress.step('reconciling the services with the event log');
   const report = await reconcileAfterRestore({
     services,
     env,
     restoredTo: target,
     idGap,
-    readEventLog: (config) => readKafkaTopic(config.kafka!.brokers, config.topic, { clientId: `restore-${process.pid}`, ...(config.kafka!.tls ? { tls: config.kafka!.tls } : {}) }),
+    // The whole event log: minutes for years of a hospital's visits, not the reader's default 30 s.
+    readEventLog: (config) =>
+      readKafkaTopic(config.kafka!.brokers, config.topic, { clientId: `restore-${process.pid}`, timeoutMs: 30 * 60_000, ...(config.kafka!.tls ? { tls: config.kafka!.tls } : {}) }),
     onStep: (step, done, total) => (total > 1 ? progress.update(done, total) : undefined),
   });
 
