@@ -56,7 +56,7 @@ import {
  */
 
 const RETRY_BUDGET = 2;
-const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'dead-letters.ts');
+const root = path.join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const silent = pino({ level: 'silent' });
 
@@ -66,8 +66,10 @@ let running: TestSystem;
 type ListedLetter = ReturnType<typeof deadLetterJson>;
 
 /** Runs the command with the environment the services got. */
-function deadLetters(...args: string[]) {
-  return run(process.execPath, [script, ...args], { env: { ...process.env, ...running.env }, timeout: patience(60_000) });
+/** `npm run dead-letters -- <args>`, exactly as the README says; npm's banners (the Node preflight's and the script's) left out of stdout. */
+async function deadLetters(...args: string[]) {
+  const result = await run('npm', ['run', 'dead-letters', '--', ...args], { cwd: root, env: { ...process.env, ...running.env }, timeout: patience(60_000) });
+  return { ...result, stdout: result.stdout.replace(/^(\n|> .*\n)+/, '') };
 }
 
 async function listed(): Promise<ListedLetter[]> {
