@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { SERVICE_NAMES, type ServiceName } from '../../scripts/lib/processes.ts';
-import { startTestSystem, waitForQuiescence, type HttpReply, type RequestOptions, type TestSystem } from './helpers.ts';
+import { startTestSystem, waitForQuiescence, type TestSystem } from './helpers.ts';
 import { readEventRecords, recordsByKey } from './support/event-records.ts';
 import { DedicatedKafkaBroker, dedicatedKafkaSkipReason } from './support/kafka-broker.ts';
 import { DedicatedPostgres, dedicatedPostgresSkipReason } from './support/postgres-cluster.ts';
-import { RecordingClient, assertEndState, driveVisit, expectedEventTypes, planFor, readSystemState, type DrivenVisit } from './support/visits.ts';
+import { RetryingClient, assertEndState, driveVisit, expectedEventTypes, planFor, readSystemState, type DrivenVisit } from './support/visits.ts';
 
 /**
  * Chaos (DESIGN.md section 1: nothing is lost and nothing is applied twice): a steady stream of
@@ -44,22 +43,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** The clients' retry behaviour (see the file's comment). */
-class RetryingClient extends RecordingClient {
-  override async request<T = any>(method: string, pathAndQuery: string, options: RequestOptions = {}): Promise<HttpReply<T>> {
-    const headers = method === 'GET' ? { ...options.headers } : { 'idempotency-key': randomUUID(), ...options.headers };
-    const deadline = Date.now() + RETRY_FOR_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const reply = await super.request<T>(method, pathAndQuery, { ...options, headers, timeoutMs: ATTEMPT_TIMEOUT_MS });
-        if (![502, 503, 504].includes(reply.status) || Date.now() > deadline) return reply;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      await sleep(Math.min(2_000, 100 * 2 ** attempt));
-    }
-  }
-}
 
 type Faults = { kills: number; brokerStops: number; postgresRestarts: number; byService: Partial<Record<ServiceName, number>> };
 
@@ -99,7 +82,7 @@ const FAULTS = 12;
  * and returns the figures.
  */
 async function runChaos(label: string, system: () => TestSystem, injectFault: (faults: Faults) => Promise<void>): Promise<Tally> {
-  const client = new RetryingClient(system().system.gatewayUrl);
+  const client = new RetryingClient(system().system.gatewayUrl, { statuses: [502, 503, 504], attemptTimeoutMs: ATTEMPT_TIMEOUT_MS, retryForMs: RETRY_FOR_MS, firstPauseMs: 100, maxPauseMs: 2_000 });
   const faults: Faults = { kills: 0, brokerStops: 0, postgresRestarts: 0, byService: {} };
   const driven: DrivenVisit[] = [];
   const errors: string[] = [];

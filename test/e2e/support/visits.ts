@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { EventLog } from '../event-log.ts';
 import { readEventRecords, recordsByKey, type EventRecord } from './event-records.ts';
 import {
@@ -89,6 +90,45 @@ export class RecordingClient extends Client {
       .slice(from)
       .filter((e) => e.request === 'POST /receptions' && e.status === 201 && e.location?.startsWith('/receptions/'))
       .map((e) => Number(e.location!.slice('/receptions/'.length)));
+  }
+}
+
+/** How a RetryingClient retries: which statuses, how long one attempt waits, how long in all, the longest pause. */
+export type RetryPolicy = { statuses: readonly number[]; attemptTimeoutMs: number; retryForMs: number; maxPauseMs: number; firstPauseMs: number };
+
+/**
+ * A client that behaves as the staff console after a failure: a command answered one of
+ * `statuses`, or not answered at all, is sent again with the same Idempotency-Key (so it executes
+ * once whatever happened to the first attempt), a read is simply sent again, with backoff, until
+ * `retryForMs` has passed. Every attempt is recorded. `close()` makes every later request fail at
+ * once, so a failed test's visits end instead of waiting on.
+ */
+export class RetryingClient extends RecordingClient {
+  private closed = false;
+  private readonly policy: RetryPolicy;
+
+  constructor(baseUrl: string, policy: RetryPolicy) {
+    super(baseUrl);
+    this.policy = policy;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  override async request<T = any>(method: string, pathAndQuery: string, options: RequestOptions = {}): Promise<HttpReply<T>> {
+    if (this.closed) throw new Error(`${method} ${pathAndQuery}: the client is closed (the test failed)`);
+    const headers = method === 'GET' ? { ...options.headers } : { 'idempotency-key': randomUUID(), ...options.headers };
+    const deadline = Date.now() + this.policy.retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await super.request<T>(method, pathAndQuery, { ...options, headers, timeoutMs: this.policy.attemptTimeoutMs });
+        if (!this.policy.statuses.includes(reply.status) || Date.now() > deadline) return reply;
+      } catch (error) {
+        if (Date.now() > deadline || this.closed) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.policy.maxPauseMs, this.policy.firstPauseMs * 2 ** attempt)));
+    }
   }
 }
 
