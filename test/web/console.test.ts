@@ -212,6 +212,14 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await toast(doctor, t('ko', 'doctor.prescribe.done', { type })).waitFor();
     }
     await onBoard('IN_EXAMINATION');
+    // Completing is not offered while an examination is still requested: the button is disabled
+    // and says why (the server would answer 409).
+    const completeButton = detail.getByRole('button', { name: t('ko', 'doctor.complete.submit'), exact: true });
+    const blocked = detail.getByText(t('ko', 'doctor.complete.blocked', { count: 2 }), { exact: true });
+    await blocked.waitFor();
+    assert.equal(await completeButton.isDisabled(), true, 'completion is not offered while two examinations are requested');
+    assert.equal(await completeButton.getAttribute('aria-describedby'), await blocked.getAttribute('id'), 'the disabled button points to its reason');
+    await screenshot(doctor, 'console-doctor-completion-blocked-ko');
 
     // 3. The examiner sees both orders arrive, performs the X-ray with a result and an image, cancels the blood test.
     const examiner = room.page;
@@ -258,7 +266,9 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await detail.locator('dd').filter({ hasText: t('ko', 'status.diagnosis.EXAMINATION_DONE') }).waitFor();
     await onBoard('EXAMINATIONS_DONE');
 
-    // 4. The doctor completes the diagnosis with an opinion.
+    // 4. The doctor completes the diagnosis with an opinion: offered now that no examination is pending.
+    await blocked.waitFor({ state: 'detached' });
+    assert.equal(await completeButton.isDisabled(), false);
     await detail.getByLabel(t('ko', 'doctor.complete.opinion')).fill(opinion);
     await detail.getByRole('button', { name: t('ko', 'doctor.complete.submit'), exact: true }).click();
     await toast(doctor, t('ko', 'doctor.complete.done', { id: diagnosisId })).waitFor();
@@ -639,6 +649,28 @@ describe('the staff console in Chromium (embedded profile)', () => {
     admin.errors.assertClean();
   });
 
+  test('the worklists at 1024, 1280 and 1920 px: every column and every action in sight, nothing cut off', { timeout: 120_000 }, async () => {
+    const { client } = running;
+    const patientName = '남궁서연';
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, '복부 CT 조영 증강', { patientId: uniquePatient('WIDTHS'), patientName });
+    const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
+    const { page, errors } = await openBlank({ label: 'widths' });
+    await openSignIn(page, running.system.gatewayUrl);
+    const screens = [['receptionist', 'reception'], ['doctor', 'doctor'], ['examiner', 'examiner'], ['manager', 'board']] as const;
+    for (const [index, [role, screen]] of screens.entries()) {
+      if (index > 0) await signOut(page);
+      await signIn(page, role);
+      await prepare(page, screen, 'ko', patientName, ids);
+      for (const width of [1024, 1280, 1920]) {
+        await page.setViewportSize({ width, height: 900 });
+        await assertNothingCutOff(page, `${screen} at ${width} px`);
+        await screenshot(page, `console-${screen}-${width}-ko`);
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    errors.assertClean();
+  });
+
   for (const viewport of ['desktop', 'tablet'] as const) {
     test(`axe-core finds no serious or critical WCAG 2.1 A/AA violation on any screen or dialog (${viewport})`, { timeout: 90_000 }, async () => {
       const { client } = running;
@@ -972,6 +1004,32 @@ async function assertNoSidewaysScroll(page: Page, what: string): Promise<void> {
     return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
   });
   assert.ok(scrollWidth <= clientWidth + 1, `${what}: the page is ${scrollWidth}px wide in a ${clientWidth}px window, so it scrolls sideways`);
+}
+
+/**
+ * Nothing of the screen is cut off at this width: the page does not scroll sideways, no table needs
+ * its scroll box (every column, every row's action, in sight), and every control lies within the
+ * window. Answers each problem, naming the table by its heading.
+ */
+async function assertNothingCutOff(page: Page, what: string): Promise<void> {
+  const problems = await page.evaluate(() => {
+    type Box = { left: number; right: number; width: number };
+    type Node = { scrollWidth: number; clientWidth: number; getAttribute(name: string): string | null; getBoundingClientRect(): Box; textContent: string | null; tagName: string };
+    const doc = (globalThis as unknown as { document: { documentElement: Node; querySelectorAll(selector: string): ArrayLike<Node>; getElementById(id: string): Node | null } }).document;
+    const found: string[] = [];
+    const root = doc.documentElement;
+    if (root.scrollWidth > root.clientWidth + 1) found.push(`the page scrolls sideways: ${root.scrollWidth}px in ${root.clientWidth}px`);
+    for (const wrap of Array.from(doc.querySelectorAll('.table-wrap'))) {
+      const name = doc.getElementById(wrap.getAttribute('aria-labelledby') ?? '')?.textContent ?? '(a table)';
+      if (wrap.scrollWidth > wrap.clientWidth + 1) found.push(`the table "${name}" is cut off: ${wrap.scrollWidth}px wide in a ${wrap.clientWidth}px box`);
+    }
+    for (const control of Array.from(doc.querySelectorAll('button, a[href], input, select, textarea'))) {
+      const box = control.getBoundingClientRect();
+      if (box.width > 0 && (box.left < -1 || box.right > root.clientWidth + 1)) found.push(`${control.tagName.toLowerCase()} "${(control.textContent ?? '').trim()}" lies outside the window (${Math.round(box.left)} to ${Math.round(box.right)} px)`);
+    }
+    return found;
+  });
+  assert.deepEqual(problems, [], `${what}: something is cut off`);
 }
 
 /** An element's accessible description (aria-describedby's texts). */

@@ -54,6 +54,8 @@ export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: Deta
     breakGlass(diagnosis.id, (reason) => (reason === undefined ? send(key) : send(newKey(), reason)));
 
   const open = (openDiagnosisStatuses as readonly string[]).includes(diagnosis.status);
+  // Completion is refused while a prescription is still requested (DESIGN section 5): not offered then.
+  const stillRequested = diagnosis.prescriptions.filter((p) => p.status === 'REQUESTED').length;
   return (
     <section className="card wide" aria-labelledby="diagnosis-heading" data-diagnosis-id={diagnosis.id}>
       <h2 id="diagnosis-heading">{t('doctor.detail.heading', { id: diagnosis.id, name: diagnosis.patientName })}</h2>
@@ -108,6 +110,7 @@ export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: Deta
             write={(opinion, key, newKey) => decide(key, newKey, (sent, reason) => completeDiagnosis(diagnosis.id, opinion, sent, reason))}
             doneMessage={t('doctor.complete.done', { id: diagnosis.id })}
             onDone={onChanged}
+            blockedReason={stillRequested > 0 ? t('doctor.complete.blocked', { count: stillRequested }) : undefined}
           />
           <RequiredTextForm
             id="reject"

@@ -21,19 +21,26 @@ type RequiredTextFormProps<T> = {
   write: (text: string, idempotencyKey: string, newKey: () => string) => Promise<T>;
   /** The server's answer, once it accepted. */
   onDone: (answer: T) => void;
+  /**
+   * Why the decision cannot be taken now (the state machine would refuse it): shown under the
+   * button, which is disabled meanwhile. The text can still be written, to be sent once allowed.
+   */
+  blockedReason?: string;
 };
 
 /**
- * A decision that needs one clinical text (the opinion to complete, the reason to reject). The
- * server's refusal (the 409 while an examination is pending) shows under the button.
+ * A decision that needs one clinical text (the opinion to complete, the reason to reject). It is
+ * offered only when the state allows it: otherwise its button is disabled and `blockedReason` says
+ * why. The server's refusal (a 409, should the state have changed meanwhile) shows under the button.
  */
-export function RequiredTextForm<T>({ id, heading, label, submitLabel, field, danger = false, doneMessage, write, onDone }: RequiredTextFormProps<T>) {
+export function RequiredTextForm<T>({ id, heading, label, submitLabel, field, danger = false, doneMessage, write, onDone, blockedReason }: RequiredTextFormProps<T>) {
   const { t } = useTranslation();
   const notify = useToast();
   const submission = useSubmission();
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();
   const headingId = `${id}-heading`;
+  const blockedId = `${id}-blocked`;
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -43,6 +50,7 @@ export function RequiredTextForm<T>({ id, heading, label, submitLabel, field, da
       submission.reset();
       return;
     }
+    if (blockedReason) return;
     const answer = await submission.submit((key, newKey) => write(text.trim(), key, newKey));
     if (answer === undefined) return;
     setText('');
@@ -55,7 +63,17 @@ export function RequiredTextForm<T>({ id, heading, label, submitLabel, field, da
       <h3 id={headingId}>{heading}</h3>
       <Field id={`${id}-${field}`} multiline required label={label} value={text} onChange={setText} error={error ?? submission.fieldErrors[field]} />
       <ErrorAlert message={submission.error} />
-      <button type="submit" className={`button ${danger ? 'danger' : 'primary'}`} disabled={submission.submitting}>
+      {blockedReason && (
+        <p id={blockedId} className="hint" data-blocked="true">
+          {blockedReason}
+        </p>
+      )}
+      <button
+        type="submit"
+        className={`button ${danger ? 'danger' : 'primary'}`}
+        disabled={submission.submitting || Boolean(blockedReason)}
+        aria-describedby={blockedReason ? blockedId : undefined}
+      >
         {submitLabel}
       </button>
     </form>
