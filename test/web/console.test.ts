@@ -649,6 +649,29 @@ describe('the staff console in Chromium (embedded profile)', () => {
     admin.errors.assertClean();
   });
 
+  test("the birth date in the hospital's format whatever the browser's locale: typed as digits or with dots, kept as YYYY-MM-DD", { timeout: 60_000 }, async () => {
+    const { page, errors } = await openBlank({ label: 'birth date', locale: 'en-US' });
+    await openSignIn(page, running.system.gatewayUrl);
+    await signIn(page, 'receptionist');
+    const birthDate = page.getByLabel(t('ko', 'reception.form.birthDate'));
+    assert.equal(await birthDate.getAttribute('type'), 'text', 'no date input: it would show the browser\'s locale (MM/DD/YYYY here)');
+    assert.match((await accessibleDescription(birthDate)) ?? '', /1987-04-12/, 'the hint shows the format');
+    for (const [typed, kept] of [['19870412', '1987-04-12'], ['1987.4.2', '1987-04-02'], ['1987/04/12', '1987-04-12']] as const) {
+      await birthDate.fill(typed);
+      await birthDate.press('Tab');
+      assert.equal(await birthDate.inputValue(), kept, `${typed} is kept as ${kept}`);
+    }
+    const patientId = uniquePatient('BIRTH');
+    await page.getByLabel(t('ko', 'reception.form.patientId')).fill(patientId);
+    await page.getByLabel(t('ko', 'reception.form.patientName')).fill('윤하준');
+    await birthDate.fill('20010305');
+    await page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true }).click();
+    await page.locator('tr[data-reception-id]').filter({ hasText: patientId }).waitFor();
+    const registered = ok(await running.client.get<{ items: Reception[] }>(`/receptions?patientId=${patientId}`)).items;
+    assert.deepEqual(registered.map((r) => r.birthDate), ['2001-03-05'], 'registered with the date as the hospital writes it');
+    errors.assertClean();
+  });
+
   test('the worklists at 1024, 1280 and 1920 px: every column and every action in sight, nothing cut off', { timeout: 120_000 }, async () => {
     const { client } = running;
     const patientName = '남궁서연';

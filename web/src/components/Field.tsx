@@ -5,11 +5,13 @@ type FieldProps = {
   label: string;
   value: string;
   onChange: (value: string) => void;
+  /** When the field loses the focus (a value tidied into its format, say). */
+  onBlur?: () => void;
   error?: string | undefined;
   hint?: string;
   required?: boolean;
   multiline?: boolean;
-  type?: 'text' | 'password' | 'date' | 'search';
+  type?: 'text' | 'password' | 'search';
   autoComplete?: string;
   maxLength?: number;
   inputMode?: 'text' | 'numeric';
@@ -21,7 +23,7 @@ type FieldProps = {
  * A labelled text field with its hint and error tied to it (aria-describedby, aria-invalid), so
  * a screen reader reads the error with the field. The label says "(required)"/"(optional)".
  */
-export function Field({ id, label, value, onChange, error, hint, required = false, multiline = false, type = 'text', autoComplete, maxLength, inputMode, marker = true }: FieldProps) {
+export function Field({ id, label, value, onChange, onBlur, error, hint, required = false, multiline = false, type = 'text', autoComplete, maxLength, inputMode, marker = true }: FieldProps) {
   const { t } = useTranslation();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -49,7 +51,7 @@ export function Field({ id, label, value, onChange, error, hint, required = fals
       {multiline ? (
         <textarea {...common} rows={3} onChange={(event) => onChange(event.target.value)} />
       ) : (
-        <input {...common} type={type} autoComplete={autoComplete} inputMode={inputMode} onChange={(event) => onChange(event.target.value)} />
+        <input {...common} type={type} autoComplete={autoComplete} inputMode={inputMode} onChange={(event) => onChange(event.target.value)} onBlur={onBlur} />
       )}
       {error && (
         <p id={errorId} className="field-error">

@@ -13,6 +13,20 @@ export function checkText(value: string, options: { required: boolean; max: numb
   return undefined;
 }
 
+/**
+ * A date as the hospital writes it, whatever the browser's locale: YYYY-MM-DD, also typed as eight
+ * digits (19870412) or with dots or slashes (1987.4.12, 1987/04/12), as the desk's staff type them.
+ * Anything else is left as typed, for checkBirthDate to refuse.
+ */
+export function normalizeDate(value: string): string {
+  const trimmed = value.trim();
+  const digits = /^(\d{4})(\d{2})(\d{2})$/.exec(trimmed);
+  if (digits) return `${digits[1]}-${digits[2]}-${digits[3]}`;
+  const parts = /^(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?$/.exec(trimmed);
+  if (parts) return `${parts[1]}-${parts[2]!.padStart(2, '0')}-${parts[3]!.padStart(2, '0')}`;
+  return trimmed;
+}
+
 /** An optional date (format `date`: YYYY-MM-DD, a real calendar day), not after today. */
 export function checkBirthDate(value: string, today: string, t: TFunction): string | undefined {
   if (value === '') return undefined;

@@ -8,7 +8,7 @@ import { useToast } from '../../components/Toasts.tsx';
 import { useConsoleConfig } from '../../config/ConfigContext.tsx';
 import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
-import { checkBirthDate, checkText, hasErrors, optionalText } from '../../forms/validation.ts';
+import { checkBirthDate, checkText, hasErrors, normalizeDate, optionalText } from '../../forms/validation.ts';
 import { useDepartments } from '../../i18n/departments.ts';
 import { hospitalDay } from '../../i18n/hospitalTime.ts';
 
@@ -36,10 +36,12 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
+    const birthDate = normalizeDate(values.birthDate);
+    if (birthDate !== values.birthDate) setValues((current) => ({ ...current, birthDate }));
     const found = {
       patientId: checkText(values.patientId, { required: true, max: limits.patientId }, t),
       patientName: checkText(values.patientName, { required: true, max: limits.patientName }, t),
-      birthDate: checkBirthDate(values.birthDate, hospitalDay(new Date(), timeZone), t),
+      birthDate: checkBirthDate(birthDate, hospitalDay(new Date(), timeZone), t),
       symptom: checkText(values.symptom, { required: false, max: limits.clinicalText }, t),
     };
     setErrors(found);
@@ -53,7 +55,7 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
         {
           patientId: values.patientId.trim(),
           patientName: values.patientName.trim(),
-          birthDate: optionalText(values.birthDate),
+          birthDate: optionalText(birthDate),
           department: optionalText(values.department),
           symptom: optionalText(values.symptom),
         },
@@ -80,7 +82,20 @@ export function RegistrationForm({ onRegistered }: { onRegistered: () => void })
           <Field id="patientName" label={t('reception.form.patientName')} value={values.patientName} onChange={set('patientName')} error={fieldError('patientName')} required autoComplete="off" />
         </div>
         <div className="form-row">
-          <Field id="birthDate" type="date" label={t('reception.form.birthDate')} value={values.birthDate} onChange={set('birthDate')} error={fieldError('birthDate')} />
+          {/* Text, not type="date": a date input shows the browser's locale (04/12/1987 on an
+              English Windows), and the hospital writes 1987-04-12 on every screen and paper. */}
+          <Field
+            id="birthDate"
+            label={t('reception.form.birthDate')}
+            hint={t('reception.form.birthDateHint')}
+            value={values.birthDate}
+            onChange={set('birthDate')}
+            onBlur={() => set('birthDate')(normalizeDate(values.birthDate))}
+            error={fieldError('birthDate')}
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={10}
+          />
           {departments.options.length > 0 && (
             <SelectField
               id="department"
