@@ -107,6 +107,27 @@ function toast(page: Page, text: string): Locator {
   return page.getByRole('status').filter({ hasText: text });
 }
 
+/**
+ * Waits for the confirmation `text`, then checks where it shows: in the window (the header that
+ * stays at the top), and over no form.
+ */
+async function toastInSight(page: Page, text: string): Promise<void> {
+  await toast(page, text).waitFor();
+  const problems = await page.evaluate(() => {
+    type Box = { left: number; right: number; top: number; bottom: number; width: number };
+    const g = globalThis as unknown as { innerHeight: number; document: { querySelectorAll(selector: string): ArrayLike<{ getBoundingClientRect(): Box; getAttribute(name: string): string | null }> } };
+    const boxes = (selector: string) => Array.from(g.document.querySelectorAll(selector)).map((element) => ({ box: element.getBoundingClientRect(), name: element.getAttribute('aria-labelledby') ?? '' }));
+    const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const found: string[] = [];
+    for (const { box } of boxes('.toast')) {
+      if (box.top < 0 || box.bottom > g.innerHeight) found.push(`the toast is out of sight (${Math.round(box.top)} to ${Math.round(box.bottom)} px in a ${g.innerHeight} px window)`);
+      for (const form of boxes('form')) if (form.box.width > 0 && overlap(box, form.box)) found.push(`the toast lies over the form ${form.name || '(unnamed)'}`);
+    }
+    return found;
+  });
+  assert.deepEqual(problems, [], `the confirmation "${text}"`);
+}
+
 describe('the staff console in Chromium (embedded profile)', () => {
   useTestSystem('console', 'embedded', (system) => {
     running = system;
@@ -176,7 +197,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await deskRow.waitFor();
     const receptionId = Number(await deskRow.getAttribute('data-reception-id'));
     assert.ok(Number.isInteger(receptionId) && receptionId > 0, `the row names the reception: ${receptionId}`);
-    await toast(reception, t('ko', 'reception.form.registered', { name: patientName, id: receptionId })).waitFor();
+    await toastInSight(reception, t('ko', 'reception.form.registered', { name: patientName, id: receptionId }));
     await deskRow.filter({ hasText: t('ko', 'status.reception.RECEIVED') }).waitFor();
     const registered = ok(await client.get<ListPage<Reception>>(`/receptions?patientId=${encodeURIComponent(patientId)}`));
     assert.equal(registered.items.length, 1, 'one click, one reception');
@@ -209,7 +230,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await detail.getByLabel(t('ko', 'doctor.prescribe.instructions')).fill(instructions);
       await detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true }).click();
       await detail.locator('tr[data-prescription-id]').filter({ has: doctor.getByRole('rowheader', { name: type, exact: true }) }).waitFor();
-      await toast(doctor, t('ko', 'doctor.prescribe.done', { type })).waitFor();
+      await toastInSight(doctor, t('ko', 'doctor.prescribe.done', { type }));
     }
     await onBoard('IN_EXAMINATION');
     // Completing is not offered while an examination is still requested: the button is disabled
@@ -239,7 +260,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await performDialog.getByLabel(t('ko', 'examiner.performDialog.file')).setInputFiles({ name: filename, mimeType: 'image/png', buffer: png });
     await performDialog.getByRole('button', { name: t('ko', 'examiner.performDialog.submit'), exact: true }).click();
     await performDialog.waitFor({ state: 'detached' });
-    await toast(examiner, t('ko', 'examiner.performed', { id: xrayId })).waitFor();
+    await toastInSight(examiner, t('ko', 'examiner.performed', { id: xrayId }));
     await rowOf(examiner, 'examination-id', xrayId).waitFor({ state: 'detached' });
 
     // The doctor's open diagnosis shows the result and the image as they arrive, without a reload.
@@ -258,7 +279,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await cancelDialog.getByLabel(t('ko', 'examiner.cancelDialog.reason')).fill('환자 채혈 거부');
     await cancelDialog.getByRole('button', { name: t('ko', 'examiner.cancelDialog.submit'), exact: true }).click();
     await cancelDialog.waitFor({ state: 'detached' });
-    await toast(examiner, t('ko', 'examiner.cancelled', { id: bloodId })).waitFor();
+    await toastInSight(examiner, t('ko', 'examiner.cancelled', { id: bloodId }));
     await orders.first().waitFor({ state: 'detached' });
     await noReload(examiner, 'the examiner\'s screen');
 
@@ -271,7 +292,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.equal(await completeButton.isDisabled(), false);
     await detail.getByLabel(t('ko', 'doctor.complete.opinion')).fill(opinion);
     await detail.getByRole('button', { name: t('ko', 'doctor.complete.submit'), exact: true }).click();
-    await toast(doctor, t('ko', 'doctor.complete.done', { id: diagnosisId })).waitFor();
+    await toastInSight(doctor, t('ko', 'doctor.complete.done', { id: diagnosisId }));
     await detail.locator('dd').filter({ hasText: t('ko', 'status.diagnosis.COMPLETED') }).waitFor();
     await detail.locator('dd').filter({ hasText: opinion }).waitFor();
     await worklistRow.waitFor({ state: 'detached' });
@@ -283,7 +304,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.equal(await deskRow.filter({ hasText: opinion }).count(), 0, "the desk never shows the doctor's opinion");
     await noReload(reception, 'the reception desk');
     await rowAction(deskRow, 'ko', 'reception.confirm', patientName, receptionId).click();
-    await toast(reception, t('ko', 'reception.confirmed', { id: receptionId })).waitFor();
+    await toastInSight(reception, t('ko', 'reception.confirmed', { id: receptionId }));
     await deskRow.filter({ hasText: t('ko', 'status.reception.CONFIRMED') }).waitFor();
     assert.equal(await rowAction(deskRow, 'ko', 'reception.confirm', patientName, receptionId).count(), 0, 'a confirmed visit has nothing left to confirm');
     await onBoard('CONFIRMED');

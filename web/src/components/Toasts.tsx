@@ -1,16 +1,15 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
 
 type Toast = { id: number; message: string };
-type ToastState = { notify: (message: string) => void };
+type ToastState = { notify: (message: string) => void; toasts: readonly Toast[] };
 
 const ToastContext = createContext<ToastState | null>(null);
 const TOAST_MS = 6_000;
 let nextId = 1;
 
 /**
- * Short confirmations ("registered", "cancelled") in a polite live region (role=status): read
- * out without taking focus away from the work. The region is always in the page so that screen
- * readers notice what is added to it.
+ * Short confirmations ("registered", "cancelled"): `useToast()` to say one, `ToastRegion` to show
+ * them. Each stays 6 seconds.
  */
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
@@ -19,18 +18,28 @@ export function ToastProvider({ children }: { children: ReactNode }) {
     setToasts((current) => [...current.slice(-2), { id, message }]);
     setTimeout(() => setToasts((current) => current.filter((toast) => toast.id !== id)), TOAST_MS);
   }, []);
-  const value = useMemo(() => ({ notify }), [notify]);
+  const value = useMemo(() => ({ notify, toasts }), [notify, toasts]);
+  return <ToastContext.Provider value={value}>{children}</ToastContext.Provider>;
+}
+
+/**
+ * Where the confirmations show: in the console's header (AppHeader), which stays at the top of
+ * the window, so a confirmation is in sight wherever the work is, and never over a form (floating
+ * in a corner, it covered the doctor's completion form). The newest one only, in a polite live
+ * region (role=status), always in the page so that screen readers notice what is added to it and
+ * read each one out without taking the focus away from the work.
+ */
+export function ToastRegion() {
+  const state = useContext(ToastContext);
+  const newest = state?.toasts.at(-1);
   return (
-    <ToastContext.Provider value={value}>
-      {children}
-      <div role="status" aria-live="polite" className="toasts">
-        {toasts.map((toast) => (
-          <p key={toast.id} className="toast">
-            {toast.message}
-          </p>
-        ))}
-      </div>
-    </ToastContext.Provider>
+    <div role="status" aria-live="polite" className="toasts">
+      {newest && (
+        <p key={newest.id} className="toast">
+          {newest.message}
+        </p>
+      )}
+    </div>
   );
 }
 
