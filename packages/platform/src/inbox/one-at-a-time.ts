@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { CloudEvent, EventType } from '@medical/contracts';
 import { backoffDelay, sleep } from '../lib/sleep.ts';
 import { isUnavailable } from '../lib/unavailable.ts';
 import { appendMessage } from '../outbox/outbox.ts';
+import type { OutboxTables } from '../outbox/tables.ts';
 import type { Delivery } from '../transport/transport.ts';
 import type { IdempotentConsumerOptions } from './consumer-options.ts';
 import { deadLetterMessage } from './dead-letter-message.ts';
@@ -10,6 +12,7 @@ import { isReplay, isReplayForOthers, REPLAY_OF_HEADER, validateDelivery } from 
 import { inboxIdOf } from './event-labels.ts';
 import { inEventSpan, type HandlingOutcome, type SpanNaming } from './event-spans.ts';
 import { claimApplied, inboxOutcome, reclaimDeadLettered, recordDeadLettered, type InboxClaim } from './inbox-rows.ts';
+import type { InboxTables } from './tables.ts';
 
 /**
  * Tries at writing one dead letter before the delivery fails to the transport. A letter's write
@@ -159,18 +162,27 @@ export class OneAtATime<Tx> {
       // A replay that fails again gets a letter of its own (with its new reason), so the operator
       // sees that the fix did not take; any other delivery of a recorded event is a duplicate.
       if (recorded !== undefined && !(replay && recorded === 'DEAD_LETTERED')) return false;
-      const deadLetterId = randomUUID();
-      const letter = deadLetterMessage(delivery, {
-        id: deadLetterId,
-        topic: this.options.deadLetterTopic,
-        reason,
-        consumerGroup: this.options.serviceName,
-        failedAt: new Date().toISOString(),
-      });
-      // One poison event may be dead-lettered by several services: each letter has its own id.
-      await appendMessage(own, letter, claim.type, deadLetterId);
-      await recordDeadLettered(own, claim, recorded);
+      await recordDeadLetter(own, delivery, claim, recorded, { topic: this.options.deadLetterTopic, reason, consumerGroup: this.options.serviceName });
       return true;
     });
   }
+}
+
+/**
+ * Gives up on an event in `trx`: its dead letter into the outbox (the relay publishes it to the
+ * dead-letter topic) and the event into the inbox as dead-lettered. The one way a consumer, or a
+ * restore's reconciliation (restore/reconcile.ts), sets an event aside.
+ */
+export async function recordDeadLetter(
+  trx: Transaction<InboxTables & OutboxTables>,
+  delivery: Delivery,
+  claim: InboxClaim,
+  recorded: InboxTables['inbox']['outcome'] | undefined,
+  facts: { topic: string; reason: string; consumerGroup: string },
+): Promise<void> {
+  const deadLetterId = randomUUID();
+  const letter = deadLetterMessage(delivery, { id: deadLetterId, ...facts, failedAt: new Date().toISOString() });
+  // One poison event may be dead-lettered by several services: each letter has its own id.
+  await appendMessage(trx, letter, claim.type, deadLetterId);
+  await recordDeadLettered(trx, claim, recorded);
 }

@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
 import type { Database } from '../db/database.ts';
 import { openDatabase } from '../db/open-database.ts';
-import { deadLetterMessage } from '../inbox/dead-letter-message.ts';
 import type { StoredMessage } from '../inbox/stored-message.ts';
-import { inboxOutcome, recordDeadLettered } from '../inbox/inbox-rows.ts';
+import { inboxOutcome } from '../inbox/inbox-rows.ts';
+import { recordDeadLetter } from '../inbox/one-at-a-time.ts';
 import { ConfigError } from '../lib/env.ts';
-import { appendMessage } from '../outbox/outbox.ts';
 import { loadConfig, type ServiceConfig } from '../service/config.ts';
 import { serviceMigrationSets } from '../service/platform-migrations.ts';
 import type { PlatformTables } from '../service/platform-tables.ts';
@@ -153,14 +151,11 @@ async function setAsideFor(database: Database<PlatformTables>, config: ServiceCo
   const type = message.headers.ce_type ?? '(none)';
   return database.transaction(async (trx) => {
     if ((await inboxOutcome(trx, eventId)) !== undefined) return false;
-    const id = randomUUID();
     const reason =
       `restore to ${restoredTo}: ${message.headers.ce_source ?? 'its producer'} no longer holds this event (it was committed after ` +
       'the restore point, and what it came from is gone); replay it only if it should stand';
     const delivery = { topic: config.topic, partition: message.partition, offset: message.offset, key: message.key, headers: message.headers, value: message.value };
-    const letter = deadLetterMessage(delivery, { id, topic: config.deadLetterTopic, reason, consumerGroup: config.serviceName, failedAt: new Date().toISOString() });
-    await appendMessage(trx, letter, type, id);
-    await recordDeadLettered(trx, { eventId, type }, undefined);
+    await recordDeadLetter(trx, delivery, { eventId, type }, undefined, { topic: config.deadLetterTopic, reason, consumerGroup: config.serviceName });
     return true;
   });
 }
