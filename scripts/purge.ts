@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig, openDatabase, serviceMigrationSets, type Database, type PlatformTables, type ServiceConfig } from '@medical/platform';
-import { createProgress, platformPurges, retentionDays } from '@medical/platform/operations';
+import { createProgress, platformPurges, retentionDays, retentionMs } from '@medical/platform/operations';
 import { purgeAccessLog, type ChainPurge } from '../services/patient-management/src/db/access-log-purge.ts';
 import type { PatientManagementDatabase } from '../services/patient-management/src/db/schema.ts';
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
@@ -31,7 +31,6 @@ import { backupDirectory, listBackups, walSegmentOf } from './lib/backups.ts';
 const services = [receptionService, diagnosisService, examinationService, patientManagementService];
 const env = process.env;
 const progress = createProgress('purge');
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Removed = { what: string; count: number };
 
@@ -58,7 +57,7 @@ async function purgeService(definition: (typeof services)[number]): Promise<Remo
   return [
     ...removed,
     ...(await withDatabase<PatientManagementDatabase>(definition, async (database) => {
-      const cuts: ChainPurge[] = await purgeAccessLog(database, new Date(Date.now() - days * DAY_MS));
+      const cuts: ChainPurge[] = await purgeAccessLog(database, new Date(Date.now() - retentionMs('access-log', env)));
       return [{ what: `${definition.name}: access log records older than ${days} days (${cuts.length} chains cut, anchors kept)`, count: cuts.reduce((sum, c) => sum + c.records, 0) }];
     })),
   ];
@@ -70,7 +69,7 @@ function purgeBackups(): Removed[] {
   const all = listBackups(backups);
   if (all.length === 0) return [];
   const days = retentionDays('backups', env)!;
-  const cutoff = Date.now() - days * DAY_MS;
+  const cutoff = Date.now() - retentionMs('backups', env);
   const newest = all.at(-1)!;
   const expired = all.filter((b) => b !== newest && Date.parse(b.finishedAt) < cutoff);
   for (const backup of expired) fs.rmSync(path.join(backups, 'base', backup.id), { recursive: true, force: true });
