@@ -252,6 +252,12 @@ export type Replayed = {
   groups: string[];
 };
 
+/** Every group with a letter for the same event as `letter` (a letter without an event id stands alone): those a replay is for. */
+function groupsThatGaveUp(letters: readonly DeadLetter[], letter: DeadLetter): string[] {
+  const sameEvent = letter.headers.ce_id ? letters.filter((l) => l.eventId === letter.eventId) : [letter];
+  return [...new Set(sameEvent.map((l) => l.group))];
+}
+
 /** Re-publishes the original event of letter `id` to its topic; fails with the reason when there is no such letter. */
 export async function replayDeadLetter(store: DeadLetterStore, id: string): Promise<{ ok: true; replayed: Replayed } | { ok: false; reason: string }> {
   const letters = await listDeadLetters(store);
@@ -259,8 +265,7 @@ export async function replayDeadLetter(store: DeadLetterStore, id: string): Prom
   if (!found.ok) return found;
   const { letter } = found;
   if (letter.original.topic === '?') return { ok: false, reason: `dead letter ${letter.id} does not name its original topic (no dlq_original_topic header)` };
-  const sameEvent = letter.headers.ce_id ? letters.filter((l) => l.eventId === letter.eventId) : [letter];
-  const groups = [...new Set(sameEvent.map((l) => l.group))];
+  const groups = groupsThatGaveUp(letters, letter);
   const message = replayMessage(letter, groups);
   await store.publish(message);
   return { ok: true, replayed: { letter, message, groups } };
@@ -296,7 +301,7 @@ export async function replayVisit(store: DeadLetterStore, key: string, onEach: (
   const replayed: Replayed[] = [];
   for (const letter of ordered) {
     if (letter.original.topic === '?') continue;
-    const groups = [...new Set(letters.filter((l) => l.eventId === letter.eventId).map((l) => l.group))];
+    const groups = groupsThatGaveUp(letters, letter);
     const message = replayMessage(letter, groups);
     await store.publish(message);
     replayed.push({ letter, message, groups });
