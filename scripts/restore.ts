@@ -94,8 +94,7 @@ async function putBackAttachments(backups: string): Promise<Awaited<ReturnType<t
 }
 
 /** Steps 1 and 2: PostgreSQL recovered to the target from this machine's backups, and the attachment files. */
-async function recoverLocally(backups: string, to: Date, named: string | undefined) {
-  const backup = chooseBackup(backups, to, named);
+async function recoverLocally(backups: string, to: Date, backup: BackupRecord) {
   progress.step(`recovering PostgreSQL to ${to.toISOString()} from backup ${backup.id}`);
   const recovered = await runInfraScript('restore.sh', [path.join(baseFolder(backups, backup.id), 'data'), to.toISOString()], { ...env, INFRA_BACKUP_DIR: backups }, progress);
   progress.step('putting back the attachment files', 'files');
@@ -107,11 +106,12 @@ async function main(): Promise<void> {
   const target = to.toISOString();
   const backups = backupDirectory(env);
   const started = Date.now();
-  if (!reconcileOnly) chooseBackup(backups, to, named);
+  // Chosen before anything is stopped: no usable backup is a usage error, not a half-done restore.
+  const backup = reconcileOnly ? undefined : chooseBackup(backups, to, named);
 
   progress.step('checking that every service is stopped');
   await ensureStopped();
-  const local = reconcileOnly ? undefined : await recoverLocally(backups, to, named);
+  const local = backup ? await recoverLocally(backups, to, backup) : undefined;
 
   // The restored schemas may predate this release's migrations: migrate them (and grant the
   // services' role, DATABASE_SERVICE_ROLE, what it may do on them) as npm run migrate would.
