@@ -13,6 +13,7 @@ export { installShutdown } from './service/shutdown.ts';
 
 // HTTP: the app, problem details, validation.
 export { BODY_LIMIT_BYTES, createApp, sendProblem, type App, type AppOptions } from './http/app.ts';
+export { closeServer } from './http/close-server.ts';
 export { HttpProblem, conflict, notFound, problemTypes, validationProblem, type FieldError } from './http/problem.ts';
 export { validatorCompiler } from './http/validators.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { createMetrics, createTracing, installShutdown, loggerOptions } from '@medical/platform/edge';
+import { closeServer, createMetrics, createTracing, installShutdown, loggerOptions } from '@medical/platform/edge';
 import { buildGateway } from './app.ts';
 import { loadGatewayConfig, type GatewayConfig } from './config.ts';
 
@@ -24,7 +24,8 @@ export async function startGateway(env: Record<string, string | undefined> = pro
     (stopping ??= (async () => {
       // Fail readiness first so a load balancer stops sending work, then finish what is in flight.
       app.stopAccepting();
-      await app.close();
+      // As a service's: idle connections closed until the server is, what is left cut at half the timeout.
+      await closeServer(app, config.shutdownTimeoutMs);
       await tracing.shutdown();
       app.log.info('stopped');
     })());

@@ -9,6 +9,7 @@ import { createOidcVerifier } from '../auth/oidc-verifier.ts';
 import type { Database, Migrations } from '../db/database.ts';
 import { openDatabase } from '../db/open-database.ts';
 import { createApp, type App } from '../http/app.ts';
+import { closeServer } from '../http/close-server.ts';
 import { currentIdempotentRequest, idempotency } from '../idempotency/http-idempotency.ts';
 import { createIdempotentConsumer } from '../inbox/consumer.ts';
 import { OutboxRelay, appendToOutbox } from '../outbox/outbox.ts';
@@ -335,24 +336,6 @@ async function stopService<DB>(running: Running<DB>): Promise<void> {
   await step('database', () => running.database.close());
   await running.tracing.shutdown();
   logger.info('stopped');
-}
-
-/**
- * The close waits for every connection. Node closes those idle when it begins; one whose request
- * was still being answered stays open after its answer, and one whose client sent a body the
- * server refused without reading it (a 401 before the body) never counts as idle: either would
- * hold the close past the shutdown timeout. So idle connections are closed again until the server
- * has closed, and what is left after half the timeout is cut.
- */
-async function closeServer(app: App, shutdownTimeoutMs: number): Promise<void> {
-  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
-  const cut = setTimeout(() => app.server.closeAllConnections(), Math.floor(shutdownTimeoutMs / 2));
-  try {
-    await app.close();
-  } finally {
-    clearInterval(sweep);
-    clearTimeout(cut);
-  }
 }
 
 /** Entry point of a service process: start, and stop cleanly on SIGTERM/SIGINT. */
