@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { percentile, round } from './lib/stats.ts';
@@ -101,10 +100,10 @@ const SYMPTOMS = ['cough and fever', 'back pain', 'rash on the arm', 'headache f
 /**
  * One pass of a connection over the staff's screens. Each entry has a `route` label for the
  * summary (the path without its id and query). The reads are what the dashboards poll; one
- * registration in ten requests, followed by the desk opening the reception it just created.
+ * registration in ten requests, followed by the desk opening the reception it just created. The
+ * registrations are visits of returning `patients`, taken in turn.
  */
-export function requestMix(prefix: string, readOnly: boolean): Array<Request & { route: string }> {
-  const run = randomBytes(3).toString('hex');
+export function requestMix(prefix: string, readOnly: boolean, patients: readonly string[] = []): Array<Request & { route: string }> {
   let sequence = 0;
   const get = (path: string, route = path.split('?')[0]!) => ({ method: 'GET' as const, path: `${prefix}${path}`, route: `GET ${route}` });
   const reads = [
@@ -118,6 +117,7 @@ export function requestMix(prefix: string, readOnly: boolean): Array<Request & {
     get(`/diagnoses?${PAGE}`),
   ];
   if (readOnly) return reads;
+  if (patients.length === 0) throw new Error('a mix with registrations needs the patients they are for');
   const register = {
     method: 'POST' as const,
     path: `${prefix}/receptions`,
@@ -126,8 +126,7 @@ export function requestMix(prefix: string, readOnly: boolean): Array<Request & {
     setupRequest(request: Request): Request {
       const n = sequence++;
       const body = {
-        patientId: `LOAD-${run}-${n}`,
-        patientName: PATIENT_NAMES[n % PATIENT_NAMES.length]!,
+        patientId: patients[n % patients.length]!,
         department: DEPARTMENTS[n % DEPARTMENTS.length]!,
         symptom: SYMPTOMS[n % SYMPTOMS.length]!,
       };
@@ -394,11 +393,36 @@ function summarize(options: LoadOptions, prefix: string, result: AutocannonResul
   };
 }
 
+/** How many patients the registrations of a run are shared among. */
+const LOAD_PATIENTS = 50;
+
+/**
+ * The run's patients, registered in the registry before the load starts (the desk registers a
+ * patient once, and their visits many times): names from the list, each declared someone else
+ * than the look-alikes earlier runs left.
+ */
+async function registerPatients(options: LoadOptions, prefix: string, tokens: TokenKeeper): Promise<string[]> {
+  const patients: string[] = [];
+  for (let n = 0; n < LOAD_PATIENTS; n++) {
+    const token = tokens.current();
+    const response = await fetch(`${options.target.origin}${prefix}/patients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ name: PATIENT_NAMES[n % PATIENT_NAMES.length], birthDate: `19${50 + (n % 50)}-0${1 + (n % 9)}-1${n % 10}`, sex: 'unknown', notADuplicate: true }),
+      signal: AbortSignal.timeout(options.timeoutS * 1_000),
+    });
+    const text = await response.text();
+    if (response.status !== 201) throw new Error(`registering the run's patients failed (POST /patients: ${response.status} ${text.slice(0, 300)})`);
+    patients.push((JSON.parse(text) as { patientId: string }).patientId);
+  }
+  return patients;
+}
+
 export async function runLoad(options: LoadOptions, log: (line: string) => void): Promise<LoadSummary> {
   await assertReachable(options.target);
   const prefix = options.target.pathname.replace(/\/+$/, '');
-  const mix = requestMix(prefix, options.readOnly);
   const tokens = await keepToken(options, prefix, log);
+  const mix = requestMix(prefix, options.readOnly, options.readOnly ? [] : await registerPatients(options, prefix, tokens));
   const observed: Observations = { routes: {}, latencies: [], errorSamples: new Set<string>() };
   const requests = countedRequests(mix, tokens, observed.routes);
   log(

@@ -1,4 +1,4 @@
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import { registerPatient, type TestSystem } from '../../test/e2e/helpers.ts';
 import { PgStats, STATS_SETTLE_MS, type PgCounters } from '../lib/pg-counters.ts';
 import { presentName, scrape, sumBy, sumOf, type Sample } from '../lib/prometheus-text.ts';
 import { load, round, sleep, type LoadFigures } from '../lib/tools.ts';
@@ -198,7 +198,7 @@ function logRun(run: AccessRun, log: Log): void {
 
 export async function accessLogScenario(bench: TestSystem, mode: Mode, log: Log): Promise<AccessFigures> {
   const warmupS = mode.quick ? 0.5 : 2;
-  const created = await bench.client.post('/receptions', { patientId: `BENCH-ACCESS-${bench.profile}`, patientName: 'Bench Access', symptom: 'none' });
+  const created = await bench.client.post('/receptions', { patientId: await registerPatient(bench.client, { name: 'Bench Access' }), symptom: 'none' });
   if (created.status !== 201) throw new Error(`POST /receptions → ${created.status}: ${created.text}`);
   const id = (created.body as { id: number }).id;
   const receptionUrl = bench.system.services.reception.url;

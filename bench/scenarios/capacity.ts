@@ -1,4 +1,4 @@
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import { registerPatient, type TestSystem } from '../../test/e2e/helpers.ts';
 import { load, type LoadFigures } from '../lib/tools.ts';
 import type { Log, Mode } from './mode.ts';
 
@@ -10,12 +10,13 @@ import type { Log, Mode } from './mode.ts';
  */
 export async function receptionPostCapacity(bench: TestSystem, mode: Mode, log: Log): Promise<LoadFigures & { connections: number }> {
   const connections = 10;
+  const patientId = await registerPatient(bench.client, { name: 'Bench Capacity' });
   const figures = await load(`${bench.system.services.reception.url}/receptions`, {
     connections,
     durationS: mode.quick ? 2 : 10,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ patientId: 'BENCH-CAP', patientName: 'Bench Capacity', symptom: 'capacity' }),
+    body: JSON.stringify({ patientId, symptom: 'capacity' }),
     freshIdempotencyKeys: true,
   });
   log(`  POST /receptions straight to reception: ${figures.rps} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}`);

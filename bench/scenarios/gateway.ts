@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/lib/processes.ts';
-import type { TestSystem } from '../../test/e2e/helpers.ts';
+import { registerPatient, type TestSystem } from '../../test/e2e/helpers.ts';
 import { load, round, sleep, startNginx, type LoadFigures } from '../lib/tools.ts';
 import type { Log, Mode } from './mode.ts';
 
@@ -59,7 +59,7 @@ export async function gatewayScenario(bench: TestSystem, nginxBinary: string, mo
   const durationS = mode.quick ? 2 : 20;
   const warmupS = mode.quick ? 0.5 : 3;
   const nginxWorkers = 1;
-  const created = await bench.client.post('/receptions', { patientId: 'BENCH-GW', patientName: 'Bench Gateway', symptom: 'none' });
+  const created = await bench.client.post('/receptions', { patientId: await registerPatient(bench.client, { name: 'Bench Gateway' }), symptom: 'none' });
   if (created.status !== 201) throw new Error(`POST /receptions → ${created.status}: ${created.text}`);
   const id = (created.body as { id: number }).id;
   const receptionUrl = bench.system.services.reception.url;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Client, TestSystem } from '../../test/e2e/helpers.ts';
+import { registerPatient, type Client, type TestSystem } from '../../test/e2e/helpers.ts';
 import { staffConsoleClient } from '../lib/staff-client.ts';
 import { percentile, round, sleep } from '../lib/tools.ts';
 import { openView, type ViewAccess } from '../lib/view.ts';
@@ -90,10 +90,10 @@ function watchView(view: ViewAccess, record: PropagationRecord, pollIntervalMs: 
   };
 }
 
-async function postReception(client: Client, i: number, record: PropagationRecord, postTimeoutMs: number): Promise<void> {
+async function postReception(client: Client, patientId: string, record: PropagationRecord, postTimeoutMs: number): Promise<void> {
   const sentAt = performance.now();
   try {
-    const reply = await client.post('/receptions', { patientId: `BENCH-P-${i % 500}`, patientName: 'Bench Patient', symptom: 'propagation' }, { timeoutMs: postTimeoutMs });
+    const reply = await client.post('/receptions', { patientId, symptom: 'propagation' }, { timeoutMs: postTimeoutMs });
     const at = performance.now();
     record.countAnswer(reply.status);
     if (reply.status === 201) record.answered((reply.body as { id: number }).id, sentAt, at);
@@ -106,7 +106,7 @@ async function postReception(client: Client, i: number, record: PropagationRecor
  * `ratePerSec` × `durationS` POSTs, each sent when it is due whether or not the earlier ones were
  * answered (an open loop); resolves once all are answered, with how long that took in seconds.
  */
-async function postOnSchedule(client: Client, record: PropagationRecord, ratePerSec: number, durationS: number, postTimeoutMs: number): Promise<number> {
+async function postOnSchedule(client: Client, patients: readonly string[], record: PropagationRecord, ratePerSec: number, durationS: number, postTimeoutMs: number): Promise<number> {
   const inFlight: Array<Promise<void>> = [];
   const start = performance.now();
   const total = ratePerSec * durationS;
@@ -115,7 +115,7 @@ async function postOnSchedule(client: Client, record: PropagationRecord, ratePer
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     record.posted += 1;
-    inFlight.push(postReception(client, i, record, postTimeoutMs));
+    inFlight.push(postReception(client, patients[i % patients.length]!, record, postTimeoutMs));
   }
   await Promise.all(inFlight);
   return round((performance.now() - start) / 1000);
@@ -188,10 +188,13 @@ export async function propagationScenario(bench: TestSystem, ratePerSec: number,
   // A POST unanswered by then counts as an error (the quick run must end in time).
   const postTimeoutMs = mode.quick ? 5_000 : 15_000;
   const client = staffConsoleClient(bench);
+  // Returning patients, registered once before the clock starts: the scenario times visits.
+  const patients: string[] = [];
+  for (let i = 0; i < 20; i++) patients.push(await registerPatient(bench.client, { name: `Bench Patient ${i}` }));
   const view = openView(bench);
   const record = new PropagationRecord();
   const watching = watchView(view, record, setting.pollIntervalMs, onTick);
-  const postingS = await postOnSchedule(client, record, ratePerSec, setting.durationS, postTimeoutMs);
+  const postingS = await postOnSchedule(client, patients, record, ratePerSec, setting.durationS, postTimeoutMs);
   // Let the last ones arrive (bounded).
   await awaitLastArrivals(record, mode.quick ? 3_000 : 15_000);
   await watching.stop();

@@ -738,9 +738,9 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
       else assert.ok(routed(p), `${name}: the VirtualService routes ${p}`);
     }
     assert.ok(routed('/receptions/1/confirm') && routed('/openapi/reception.json') && routed('/healthz'));
-    // A patient's access log is served by patient-management through the gateway, on the API's
-    // route (its timeout and retries), as /patientManagements is.
-    assert.ok(paths.includes('/patients'), 'the gateway serves a patient\'s access log under /patients');
+    // The patient registry (reception) and a patient's access log (patient-management) go through
+    // the gateway on the API's route (its timeout and retries), as /patientManagements does.
+    assert.ok(paths.includes('/patients'), 'the gateway serves the registry and a patient\'s access log under /patients');
     const routeOf = (p: string) => routes.find((r) => (r.match as Obj[]).some((m) => (m.uri.exact !== undefined ? m.uri.exact === p : p.startsWith(m.uri.prefix))));
     assert.ok(routeOf('/patients/P-0001/access-log'), `${name}: the VirtualService routes /patients/{patientId}/access-log`);
     assert.equal(routeOf('/patients/P-0001/access-log'), routeOf('/patientManagements/1'), `${name}: /patients on the same route as /patientManagements`);

@@ -9,7 +9,7 @@ import {
   prescribe,
   query,
   registerVisit,
-  uniquePatientId,
+  registerPatient,
   useTestSystem,
   waitForDiagnosis,
   waitForExamination,
@@ -61,7 +61,7 @@ describeEachProfile((profile) => {
   useTestSystem('access-log', profile, async (system) => {
     running = system;
     const admin = system.client.as('admin');
-    patientId = uniquePatientId('AL');
+    patientId = await registerPatient(system.client);
     const reception = await registerVisit(system.client, { patientId, department: 'internal-medicine' });
     const diagnosis = await waitForDiagnosis(admin, reception.id);
     const { prescription } = await prescribe(admin, diagnosis.id, 'CBC');

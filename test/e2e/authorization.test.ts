@@ -31,14 +31,16 @@ const AUDIENCE = 'medical-visit-workflow';
 
 let running: TestSystem;
 /** Ids of one real visit, so most allowed calls find what they ask for. */
-let ids: { receptionId: number; diagnosisId: number; examinationId: number; attachment: string };
+let ids: { receptionId: number; patientId: string; diagnosisId: number; examinationId: number; attachment: string };
 
 const serviceOf = (pathname: string): BackendServiceName => {
   const first = pathname.split('/')[1]!;
   if (first === 'receptions') return 'reception';
   if (first === 'diagnoses') return 'diagnosis';
   if (first === 'examinations') return 'examination';
-  if (first === 'patientManagements' || first === 'patients') return 'patient-management';
+  // The registry is the reception's; a patient's access log is patient-management's.
+  if (first === 'patients') return pathname.endsWith('/access-log') ? 'patient-management' : 'reception';
+  if (first === 'patientManagements') return 'patient-management';
   throw new Error(`no service for ${pathname}`);
 };
 
@@ -47,7 +49,7 @@ function concretePath(permission: Permission): string {
   const idFor = permission.path.startsWith('/receptions') ? ids.receptionId : permission.path.startsWith('/diagnoses') ? ids.diagnosisId : ids.examinationId;
   return permission.path
     .replace(':receptionId', String(ids.receptionId))
-    .replace(':patientId', 'AUTHZ-PATIENT')
+    .replace(':patientId', ids.patientId)
     .replace(':id', String(idFor))
     .replace(':name', ids.attachment)
     .replace('*', 'a/b');
@@ -57,7 +59,10 @@ function concretePath(permission: Permission): string {
 function bodyFor(permission: Permission): string | undefined {
   if (permission.method !== 'POST') return undefined;
   const bodies: Record<string, unknown> = {
-    '/receptions': { patientId: `AUTHZ-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, patientName: 'Authorization Patient' },
+    '/receptions': { patientId: ids.patientId, symptom: 'authorization matrix' },
+    '/patients': { name: 'Authorization Patient', birthDate: '1980-01-01', sex: 'unknown', notADuplicate: true },
+    // A patient that does not exist: the allowed call reaches the route and is refused there (400), merging nothing.
+    '/patients/:patientId/merge': { mergedPatientId: 'AUTHZ-NOBODY' },
     '/receptions/:id/cancel': { reason: 'authorization matrix' },
     '/diagnoses/:id/prescriptions': { examinationType: 'X-ray' },
     '/diagnoses/:id/complete': { opinion: 'fine' },
@@ -129,7 +134,7 @@ describeEachProfile((profile) => {
     const uploaded = await fetch(`${system.system.gatewayUrl}${uploadPath}`, { method: 'POST', body: form, headers: await authHeaders('POST', uploadPath) });
     const attachment = (await uploaded.json()) as { name?: string };
     assert.equal(uploaded.status, 201, `upload an attachment: ${JSON.stringify(attachment)}`);
-    ids = { receptionId: reception.id, diagnosisId: diagnosis.id, examinationId: examination.id, attachment: attachment.name! };
+    ids = { receptionId: reception.id, patientId: reception.patientId, diagnosisId: diagnosis.id, examinationId: examination.id, attachment: attachment.name! };
   });
 
   for (const where of ['gateway', 'service'] as const) {
@@ -172,6 +177,7 @@ describeEachProfile((profile) => {
     const gateway = running.system.gatewayUrl;
     const checks: Array<[Role, string]> = [
       ['receptionist', `/receptions/${ids.receptionId}`],
+      ['receptionist', `/patients/${ids.patientId}`],
       ['doctor', `/diagnoses/${ids.diagnosisId}`],
       ['doctor', `/examinations/${ids.examinationId}/attachments/${ids.attachment}`],
       ['examiner', `/examinations/${ids.examinationId}`],

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { serialOfPatientNumber } from '@medical/contracts';
 import { freePort, SERVICE_NAMES, BACKEND_SERVICES } from '../../scripts/lib/processes.ts';
 import { readEventRecords, recordsByKey } from './support/event-records.ts';
 import { driveVisit, endStateProblems, planFor, readSystemState, type DrivenVisit } from './support/visits.ts';
@@ -113,7 +114,7 @@ describeProduction('backup and point-in-time restore (npm run backup, npm run re
     // from the WAL archive, not from the base backup.
     const afterBackup = await driveAll(2, 2, 'after-backup');
     const replayed = await upload(afterBackup[0]!.prescriptions[0]!.examinationId, 'after-backup');
-    const halfWay = await registerVisit(client, { patientId: 'P-HALF-WAY', patientName: 'Half Way' });
+    const halfWay = await registerVisit(client, { patientName: 'Half Way' });
     const halfWayDiagnosis = await waitForDiagnosis(client, halfWay.id, () => true);
     await waitForQuiescence(running!);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -188,6 +189,9 @@ describeProduction('backup and point-in-time restore (npm run backup, npm run re
     const fresh = await driveVisit(client, planFor(8, 'after-restore'));
     assert.ok(fresh.receptionId > highestReception + 1000, `a new reception id (${fresh.receptionId}) is far past the highest handed out (${highestReception})`);
     assert.ok(fresh.diagnosisId > Math.max(...[...drivenBefore, ...lost].map((v) => v.diagnosisId)) + 1000, 'so is a new diagnosis id');
+    // And a new patient number: those of the patients registered in the lost interval may be on paper.
+    const highestPatient = Math.max(...[...drivenBefore, ...lost].map((v) => serialOfPatientNumber(v.patientId) ?? 0));
+    assert.ok(serialOfPatientNumber(fresh.patientId)! > highestPatient + 1000, `a new patient number (${fresh.patientId}) is far past the highest handed out`);
     const diagnosis = await getDiagnosis(client, fresh.diagnosisId);
     assert.equal(diagnosis.status, 'COMPLETED');
     await waitForVisit(client, fresh.receptionId, (v) => v.receptionStatus === 'CONFIRMED');

@@ -76,10 +76,26 @@ describeEachProfile((profile) => {
     {
       name: 'register a reception',
       path: () => '/receptions',
-      valid: () => ({ patientId: 'P-valid', patientName: 'Valid Name' }),
-      required: ['patientId', 'patientName'],
+      valid: () => ({ patientId: reception.patientId, symptom: 'cough' }),
+      required: ['patientId'],
       wrongType: { body: { patientId: 'P-1', patientName: { first: 'Gil', last: 'Hong' } }, field: 'patientName' },
       wrongScalar: { body: { patientId: 'P-1', patientName: 12345 }, field: 'patientName' },
+    },
+    {
+      name: 'register a patient',
+      path: () => '/patients',
+      valid: () => ({ name: 'Valid Name', birthDate: '1990-01-01', sex: 'female', phone: '010-1234-5678' }),
+      required: ['name', 'birthDate', 'sex'],
+      wrongType: { body: { name: { first: 'Gil', last: 'Hong' }, birthDate: '1990-01-01', sex: 'male' }, field: 'name' },
+      wrongScalar: { body: { name: 'Valid Name', birthDate: '1990-01-01', sex: 'male', notADuplicate: 'yes' }, field: 'notADuplicate' },
+    },
+    {
+      name: 'merge two patients',
+      path: () => `/patients/${reception.patientId}/merge`,
+      valid: () => ({ mergedPatientId: '00000018' }),
+      required: ['mergedPatientId'],
+      wrongType: { body: { mergedPatientId: ['00000018'] }, field: 'mergedPatientId' },
+      wrongScalar: { body: { mergedPatientId: 18 }, field: 'mergedPatientId' },
     },
     {
       name: 'cancel a reception',
@@ -275,7 +291,7 @@ describeEachProfile((profile) => {
           assertProblem(reply, 400, { fields: [field], context: `${route.name}: ${field} with U+0000` });
         }
       }
-      assertProblem(await client.post('/receptions', { patientId: 'P-nul', patientName: 'Nul', symptom: '\u0000' }), 400, { fields: ['symptom'] });
+      assertProblem(await client.post('/receptions', { patientId: reception.patientId, symptom: '\u0000' }), 400, { fields: ['symptom'] });
       for (const path of ['/receptions', '/diagnoses', '/patientManagements']) {
         const reply = await client.get(`${path}?patientId=P%00-1`);
         assertClientError(reply);
@@ -284,22 +300,39 @@ describeEachProfile((profile) => {
     });
 
     test("POST /receptions: a department outside the hospital's list is a 400 naming it; none is the default department", async () => {
+      const { patientId } = reception;
       for (const department of ['dermatology', 'Internal medicine', '내과']) {
-        const reply = await client.post('/receptions', { patientId: 'P-DEPT', patientName: 'Kim', department });
+        const reply = await client.post('/receptions', { patientId, department });
         assertProblem(reply, 400, { fields: ['department'], context: `department ${department}` });
       }
-      const chosen = ok(await client.post<Reception>('/receptions', { patientId: 'P-DEPT', patientName: 'Kim', department: 'surgery' }), 201);
+      const chosen = ok(await client.post<Reception>('/receptions', { patientId, department: 'surgery' }), 201);
       assert.equal(chosen.department, 'surgery');
-      const unsaid = ok(await client.post<Reception>('/receptions', { patientId: 'P-DEPT', patientName: 'Kim' }), 201);
+      const unsaid = ok(await client.post<Reception>('/receptions', { patientId }), 201);
       assert.equal(unsaid.department, 'internal-medicine');
     });
 
+    test('POST /receptions: a patient the registry does not have, or whose name or birth date the desk has wrong, is a 400 naming the field', async () => {
+      const { patientId } = reception;
+      const unknown = await client.post('/receptions', { patientId: 'P-nobody' });
+      assertProblem(unknown, 400, { fields: ['patientId'] });
+      assert.match(JSON.stringify(unknown.body), /register the patient first/);
+      // One digit wrong: the check digit says so, rather than finding another patient.
+      const slipped = `${patientId.slice(0, 7)}${(Number(patientId[7]) + 1) % 10}`;
+      const slip = await client.post('/receptions', { patientId: slipped });
+      assertProblem(slip, 400, { fields: ['patientId'] });
+      assert.match(JSON.stringify(slip.body), /check digit/);
+      assertProblem(await client.post('/receptions', { patientId, patientName: 'Someone Else' }), 400, { fields: ['patientName'] });
+      assertProblem(await client.post('/receptions', { patientId, birthDate: '1901-01-01' }), 400, { fields: ['birthDate'] });
+      // The registry's name, as the desk may send it, spaced or cased otherwise: accepted.
+      ok(await client.post<Reception>('/receptions', { patientId, patientName: ` ${reception.patientName.toUpperCase()} ` }), 201);
+    });
+
     test('a JSON body with a charset parameter is JSON (a positive control for the matrix)', async () => {
-      const reply = await rawPost('/receptions', JSON.stringify({ patientId: 'P-charset', patientName: 'Charset Test' }), {
+      const reply = await rawPost('/receptions', JSON.stringify({ patientId: reception.patientId, symptom: 'Charset Test' }), {
         'content-type': 'application/json; charset=utf-8',
       });
       const created = ok(reply, 201);
-      assert.equal(created.patientName, 'Charset Test');
+      assert.equal(created.symptom, 'Charset Test');
     });
   });
 

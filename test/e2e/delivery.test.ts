@@ -25,7 +25,7 @@ import {
   registerVisit,
   reject,
   running,
-  uniquePatientId,
+  registerPatient,
   useTestSystem,
   waitForDiagnosis,
   waitForExamination,
@@ -256,7 +256,7 @@ describeEachProfile((profile) => {
   }
 
   test('services killed with SIGKILL mid-flow lose nothing and apply nothing twice', async () => {
-    const patientId = uniquePatientId('BURST');
+    const patientId = await registerPatient(client, { name: 'Burst patient' });
     const progress: Progress = { prescribed: 0, performed: 0, finished: 0 };
     let endChaos = () => {};
     const chaosOver = new Promise<void>((resolve) => {

@@ -15,7 +15,7 @@ import {
   registerVisit,
   reject,
   running,
-  uniquePatientId,
+  registerPatient,
   useTestSystem,
   waitFor,
   waitForDiagnosis,
@@ -68,11 +68,11 @@ describeEachProfile((profile) => {
   }
 
   test('receptions are accepted while the diagnosis service is down, and each reaches the doctor exactly once when it returns', async () => {
-    const patientId = uniquePatientId('DIAG-DOWN');
+    const patientId = await registerPatient(client, { name: 'Outage patient' });
     await stopCleanly('diagnosis');
 
     const receptions: Reception[] = [];
-    for (let i = 0; i < 6; i++) receptions.push(await registerVisit(client, { patientId, patientName: `Outage patient ${i}` }));
+    for (let i = 0; i < 6; i++) receptions.push(await registerVisit(client, { patientId, symptom: `outage visit ${i}` }));
     await assertOnlyDown('diagnosis');
     assertProblem(await client.get(`/diagnoses?receptionId=${receptions[0]!.id}`), 503);
     assertProblem(await client.post('/diagnoses/1/complete', { opinion: 'x' }), 503, { context: 'a command to the down service' });
@@ -111,7 +111,7 @@ describeEachProfile((profile) => {
   });
 
   test('prescriptions are accepted while the examination service is down, and each becomes exactly one examination when it returns', async () => {
-    const patientId = uniquePatientId('EXAM-DOWN');
+    const patientId = await registerPatient(client, { name: 'Examination outage patient' });
     const diagnoses: Diagnosis[] = [];
     for (let i = 0; i < 3; i++) {
       const reception = await registerVisit(client, { patientId });

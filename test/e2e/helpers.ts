@@ -841,18 +841,48 @@ export async function rawPages(client: Client, pathname: string): Promise<string
 
 let patientCounter = 0;
 
-/** A patient id unique to this run, so filters in one test never see another test's visits. */
+/** A patient id unique to this run that the registry never issued: for a filter that must find nobody. */
 export function uniquePatientId(prefix = 'P'): string {
   patientCounter += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${patientCounter}`;
 }
 
+export type Patient = {
+  patientId: string;
+  name: string;
+  birthDate?: string;
+  sex: 'female' | 'male' | 'other' | 'unknown';
+  phone?: string;
+  status: 'ACTIVE' | 'MERGED';
+  mergedInto?: string;
+  possibleDuplicates: string[];
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type NewPatient = { name?: string; birthDate?: string; sex?: Patient['sex']; phone?: string };
+
+/**
+ * The receptionist registers a patient of the registry and gets their number. Tests register many
+ * patients of one name and birth date; each is declared someone else (`notADuplicate`), as the
+ * desk does after looking at the look-alikes.
+ */
+export async function registerPatient(client: Client, fields: NewPatient = {}): Promise<string> {
+  const body = { name: 'Hong Gildong', birthDate: '1980-01-01', sex: 'unknown', ...fields, notADuplicate: true };
+  return ok(await client.post<Patient>('/patients', body), 201, 'register a patient').patientId;
+}
+
 export type NewReception = { patientId?: string; patientName?: string; birthDate?: string; department?: string; symptom?: string };
 
-/** The receptionist registers a visit: 201, the reception, and a Location naming it. */
+/**
+ * The receptionist registers a visit: 201, the reception, and a Location naming it. For the
+ * registry's patient `patientId`, or else for a patient registered first with `patientName` and
+ * `birthDate`; the visit takes its name and birth date from the registry.
+ */
 export async function registerVisit(client: Client, fields: NewReception = {}): Promise<Reception> {
-  const body = { patientId: uniquePatientId(), patientName: 'Hong Gildong', ...fields };
-  const reply = await client.post<Reception>('/receptions', body);
+  const { patientId: given, patientName, birthDate, ...visit } = fields;
+  const patientId = given ?? (await registerPatient(client, { ...(patientName !== undefined ? { name: patientName } : {}), ...(birthDate !== undefined ? { birthDate } : {}) }));
+  const reply = await client.post<Reception>('/receptions', { ...visit, patientId });
   const reception = ok(reply, 201, 'register a visit');
   assert.equal(reply.headers.get('location'), `/receptions/${reception.id}`, 'Location of the new reception');
   return reception;

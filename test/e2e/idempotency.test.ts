@@ -12,7 +12,7 @@ import {
   listAll,
   ok,
   running,
-  uniquePatientId,
+  registerPatient,
   useTestSystem,
   waitForDiagnosis,
   waitForQuiescence,
@@ -29,15 +29,16 @@ import {
 
 const keyed = (key: string) => ({ headers: { 'idempotency-key': key } });
 
-function newReception(patientId = uniquePatientId('IDEM')) {
-  return { patientId, patientName: 'Retry Patient', symptom: 'cough' };
+/** A registration for a patient of the registry of its own, so each test lists only its own receptions. */
+async function newReception() {
+  return { patientId: await registerPatient(client, { name: 'Retry Patient' }), symptom: 'cough' };
 }
 
 describeEachProfile((profile) => {
   useTestSystem('idempotency', profile, profile === 'production' ? { replicas: { reception: 2 } } : {});
 
   test('POST /receptions twice with one key: one reception, the same answer, the second marked replayed', async () => {
-    const body = newReception();
+    const body = await newReception();
     const key = randomUUID();
     const first = await client.post<Reception>('/receptions', body, keyed(key));
     const reception = ok(first, 201, 'first request');
@@ -57,7 +58,7 @@ describeEachProfile((profile) => {
   });
 
   test('a retried cancel answers the first 200, not a 409; a refused confirm replays its 409', async () => {
-    const reception = ok(await client.post<Reception>('/receptions', newReception()), 201);
+    const reception = ok(await client.post<Reception>('/receptions', await newReception()), 201);
     const cancelKey = randomUUID();
     const cancelled = await client.post<Reception>(`/receptions/${reception.id}/cancel`, { reason: 'left' }, keyed(cancelKey));
     assert.equal(ok(cancelled).status, 'CANCELLED');
@@ -79,19 +80,19 @@ describeEachProfile((profile) => {
 
   test('the same key with another body is a 422, an invalid key a 400, both problem+json', async () => {
     const key = randomUUID();
-    const body = newReception();
+    const body = await newReception();
     expectStatus(await client.post('/receptions', body, keyed(key)), 201);
     const reused = await client.post('/receptions', { ...body, symptom: 'fever' }, keyed(key));
     assertProblem(reused, 422);
     assert.match(reused.body.detail, /different body/);
     assertProblem(await client.post('/receptions/1/cancel', {}, keyed(key)), 422);
-    assertProblem(await client.post('/receptions', newReception(), keyed('x'.repeat(256))), 400);
-    assertProblem(await client.post('/receptions', newReception(), keyed('two words')), 400);
+    assertProblem(await client.post('/receptions', await newReception(), keyed('x'.repeat(256))), 400);
+    assertProblem(await client.post('/receptions', await newReception(), keyed('two words')), 400);
     assert.equal((await listAll<Reception>(client, '/receptions', { patientId: body.patientId })).length, 1);
   });
 
   test('after reception restarts, the same key still answers the original', async () => {
-    const body = newReception();
+    const body = await newReception();
     const key = randomUUID();
     const first = await client.post<Reception>('/receptions', body, keyed(key));
     const reception = ok(first, 201);
@@ -111,7 +112,7 @@ describeEachProfile((profile) => {
     const targets = [client, ...running.system.replicasOf('reception').map((replica) => new Client(replica.url))];
     if (profile === 'production') assert.equal(running.system.replicasOf('reception').length, 2, 'two reception replicas');
     for (let round = 0; round < 3; round++) {
-      const body = newReception();
+      const body = await newReception();
       const key = randomUUID();
       const replies: HttpReply<Reception>[] = await Promise.all(
         Array.from({ length: 8 }, (_, i) => targets[i % targets.length]!.post<Reception>('/receptions', body, keyed(key))),

@@ -7,6 +7,7 @@ import {
   describeProduction,
   eventually,
   listAll,
+  registerPatient,
   startTestSystem,
   waitForDiagnosis,
   waitForQuiescence,
@@ -110,7 +111,7 @@ async function readyz(url: string): Promise<{ status: number; body: string }> {
  * traffic would when its database server goes away. Returns what was registered (201) and what
  * was refused (503), for the test to follow up on.
  */
-function receptionistsAtWork(client: RecordingClient, prefix: string, desks: number) {
+function receptionistsAtWork(client: RecordingClient, prefix: string, desks: number, patients: readonly string[]) {
   let stopping = false;
   const registered: Array<{ plan: VisitPlan; reception: Reception }> = [];
   const refused: Array<{ plan: VisitPlan; status: number }> = [];
@@ -118,7 +119,7 @@ function receptionistsAtWork(client: RecordingClient, prefix: string, desks: num
   const desk = async () => {
     while (!stopping) {
       const k = count++;
-      const visitPlan = { ...planFor(k, prefix), patientId: `${prefix}-patient-${k}-${process.pid}` };
+      const visitPlan = { ...planFor(k, prefix), patientId: patients[k % patients.length]! };
       try {
         const reply = await client.post<Reception>('/receptions', commandBodies.registration(visitPlan));
         if (reply.status === 201) registered.push({ plan: visitPlan, reception: reply.body });
@@ -362,7 +363,7 @@ describeProduction('production: Kafka and PostgreSQL outages (a dedicated broker
   test('b. PostgreSQL stopped for 5 s: 503 problem+json (never 500) and /readyz 503 meanwhile; then the same commands succeed and every flow completes', () =>
     chapter(async () => {
       const firstExchange = client.exchanges.length;
-      const registration = commandBodies.registration(plan('b-register', ['perform'], 'complete'));
+      const registration = commandBodies.registration({ ...plan('b-register', ['perform'], 'complete'), patientId: await registerPatient(client, { name: 'Patient b-register' }) });
       const registerPlan = plan('b-register', ['perform'], 'complete', registration.patientId);
       const held = [
         holdAt(client, plan('b-prescribe', ['perform'], 'complete'), 'diagnosed'),
@@ -409,7 +410,9 @@ describeProduction('production: Kafka and PostgreSQL outages (a dedicated broker
 
       // The outage, while receptionists keep working.
       const crashesBefore = running.system.unexpectedExits().length;
-      const desks = receptionistsAtWork(client, 'b-desk', 3);
+      // The desks' returning patients, registered while the database is up.
+      const regulars = await Promise.all(Array.from({ length: 12 }, (_, i) => registerPatient(client, { name: `Regular patient ${i}` })));
+      const desks = receptionistsAtWork(client, 'b-desk', 3, regulars);
       await eventually(() => assert.ok(client.registeredReceptions(firstExchange).length >= 6, 'the desks are busy'), { timeoutMs: 30_000, intervalMs: 20 });
       client.phase = 'b: postgres stopping';
       const stopStarted = Date.now();
@@ -494,9 +497,10 @@ describeProduction('production: Kafka and PostgreSQL outages (a dedicated broker
         const pending = async (key: number) =>
           (await outbox.query<{ event_type: string }>(`select event_type from reception.outbox where message_key = $1 order by id`, [String(key)])).rows.map((r) => r.event_type);
 
+        // The patient is registered first: the registry publishes nothing, the visit does.
+        const c = { ...plan('c-killed', ['perform'], 'complete'), patientId: await registerPatient(client, { name: 'Patient c-killed' }) };
         await broker!.kill();
         client.phase = 'c: kafka down';
-        const c = plan('c-killed', ['perform'], 'complete');
         const reply = await client.post<Reception>('/receptions', commandBodies.registration(c));
         assert.equal(reply.status, 201, `the reception is committed while Kafka is away: ${reply.text}`);
         const reception = reply.body;

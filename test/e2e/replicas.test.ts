@@ -17,7 +17,7 @@ import {
   prescribe,
   registerVisit,
   running,
-  uniquePatientId,
+  registerPatient,
   useTestSystem,
   visitWithPendingExamination,
   waitForDiagnosis,
@@ -50,7 +50,7 @@ async function counter(url: string, name: string): Promise<number> {
 
 /** A visit registered, prescribed, performed, completed and confirmed through the gateway. */
 async function wholeVisit(patientId: string, i: number): Promise<number> {
-  const { reception, diagnosis, examination } = await visitWithPendingExamination(client, `Replica test ${i}`, { patientId, patientName: `Replica patient ${i}` });
+  const { reception, diagnosis, examination } = await visitWithPendingExamination(client, `Replica test ${i}`, { patientId, symptom: `replica visit ${i}` });
   await perform(client, examination.id, `result ${i}`);
   await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
   await complete(client, diagnosis.id, `opinion ${i}`);
@@ -78,7 +78,7 @@ describeProduction('production: two replicas of every backend service', () => {
 
   test('each replica runs on its own port, is ready, and serves the one shared database', async () => {
     const { system } = running;
-    const patientId = uniquePatientId('SHARED');
+    const patientId = await registerPatient(client, { name: 'Shared patient' });
     const reception = await registerVisit(client, { patientId });
     await waitForDiagnosis(client, reception.id);
     await waitForVisit(client, reception.id, (v) => v.stage === 'WAITING_FOR_DOCTOR');
@@ -106,7 +106,7 @@ describeProduction('production: two replicas of every backend service', () => {
   });
 
   test('the events are shared out between the replicas of a service, and each is applied once', async () => {
-    const patientId = uniquePatientId('SPREAD');
+    const patientId = await registerPatient(client, { name: 'Spread patient' });
     const consumedBefore = await Promise.all(running.system.replicasOf('diagnosis').map((r) => counter(r.url, 'medical_events_consumed_total')));
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => wholeVisit(patientId, i)));
     await waitForQuiescence(running);
@@ -124,7 +124,7 @@ describeProduction('production: two replicas of every backend service', () => {
 
   test('one replica stopped, another killed: the other replica of each takes the work over, nothing lost or doubled', async () => {
     const { system } = running;
-    const patientId = uniquePatientId('FAILOVER');
+    const patientId = await registerPatient(client, { name: 'Failover patient' });
 
     // A graceful stop leaves the group at once: the other diagnosis replica gets every partition.
     assert.deepEqual(await system.stop('diagnosis', 0), { code: 0, signal: null });

@@ -52,7 +52,7 @@ describeProduction(`a rolling upgrade from release ${previousRelease().version} 
       cwd: release.dir,
       replicas: { reception: 2, diagnosis: 2, examination: 2, 'patient-management': 2 },
       // The previous release's gateway serves this checkout's built console (its worktree has no build).
-      env: { SHUTDOWN_DRAIN_MS: '3000', UPSTREAM_HEALTH_INTERVAL_MS: '500', CONSOLE_DIR: path.join(root, 'web', 'dist') },
+      env: { SHUTDOWN_DRAIN_MS: '3000', UPSTREAM_HEALTH_INTERVAL_MS: '500', CONSOLE_DIR: path.join(root, 'web', 'dist'), PATIENT_REGISTRY_CARRY_OVER: 'true' },
     });
   });
 
@@ -94,7 +94,10 @@ describeProduction(`a rolling upgrade from release ${previousRelease().version} 
 
     const worker = async () => {
       while (!rolled || Date.now() < rollEndedAt + LOAD_AFTER_ROLL_MS) {
-        const plan = planFor(next++, 'upgrade');
+        // As clients of the previous release register visits: a patient id of their own and a name.
+        // The release's registry carries such patients over during the rollout (PATIENT_REGISTRY_CARRY_OVER).
+        const k = next++;
+        const plan = { ...planFor(k, 'upgrade'), patientId: `UPGRADE-${process.pid}-${k}`, patientName: `Patient upgrade-${k}` };
         try {
           driven.push(await driveVisit(client, plan, { timeoutMs: 60_000 }));
         } catch (error) {

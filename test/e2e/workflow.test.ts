@@ -21,6 +21,7 @@ import {
   registerVisit,
   reject,
   running,
+  registerPatient,
   uniquePatientId,
   useTestSystem,
   waitFor,
@@ -55,11 +56,9 @@ describeEachProfile((profile) => {
   describe('the eight steps of a visit', () => {
     test('register, prescribe, perform, complete and confirm, with every service and the view following', async () => {
       // 1. The receptionist registers the visit.
-      const patientId = uniquePatientId('HAPPY');
+      const patientId = await registerPatient(client, { name: 'Lee Jiyoung', birthDate: '1984-03-12', sex: 'female' });
       const registered = await client.post<Reception>('/receptions', {
         patientId,
-        patientName: 'Lee Jiyoung',
-        birthDate: '1984-03-12',
         department: 'internal-medicine',
         symptom: 'Cough for two weeks',
       });
@@ -422,8 +421,8 @@ describeEachProfile((profile) => {
     let patientId: string;
 
     before(async () => {
-      patientId = uniquePatientId('LIST');
-      for (let i = 0; i < 5; i++) receptions.push(await registerVisit(client, { patientId, patientName: `Patient ${i}` }));
+      patientId = await registerPatient(client, { name: 'List Patient' });
+      for (let i = 0; i < 5; i++) receptions.push(await registerVisit(client, { patientId, symptom: `visit ${i}` }));
       await cancelReception(client, receptions[4]!.id, 'duplicate registration');
       for (const r of receptions) await waitForDiagnosis(client, r.id);
       await waitForVisit(client, receptions[4]!.id, (v) => v.stage === 'CANCELLED');

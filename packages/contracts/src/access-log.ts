@@ -30,10 +30,13 @@ export const AccessResources = Type.Object(
 );
 export type AccessResources = Static<typeof AccessResources>;
 
-/** One visit an answer showed: its reception id, and the patient when the answering service knows it. */
+/**
+ * One visit an answer showed: its reception id, and the patient when the answering service knows
+ * it; or a patient of the registry shown by itself (a search's match), by the patient id alone.
+ */
 export const AnsweredVisit = Type.Object(
-  { receptionId: Id, patientId: Type.Optional(PatientId) },
-  { additionalProperties: false },
+  { receptionId: Type.Optional(Id), patientId: Type.Optional(PatientId) },
+  { additionalProperties: false, minProperties: 1 },
 );
 export type AnsweredVisit = Static<typeof AnsweredVisit>;
 

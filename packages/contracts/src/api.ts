@@ -24,7 +24,7 @@ export const MAX_PAGE_SIZE = 100;
  * with its filters instead.
  */
 export const MAX_PAGE = 500;
-const pagingProperties = {
+export const pagingProperties = {
   page: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE, default: 0 })),
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
 };
@@ -61,8 +61,11 @@ export const ReceptionStatusSchema = Type.Enum(receptionStatuses);
 
 export const CreateReceptionBody = Type.Object(
   {
+    /** A patient of the registry (POST /patients): the visit takes the registry's name and birth date. */
     patientId: PatientId,
-    patientName: PatientName,
+    /** Optional, and when sent, checked: a name that is not the registry's for the number is a 400 (the wrong patient at the desk). */
+    patientName: Type.Optional(PatientName),
+    /** As patientName; kept for a patient carried over without a birth date. */
     birthDate: Type.Optional(BirthDate),
     /** One of the hospital's department codes (`internal-medicine`); none: the hospital's default department. */
     department: Type.Optional(DepartmentCode),

@@ -22,6 +22,7 @@ export const eventSchemaVersions: Record<EventType, readonly number[]> = {
   ReceptionCompleted: [1],
   ReceptionCancelled: [1],
   ReceptionConfirmed: [1],
+  ReceptionPatientMerged: [1],
   DiagnosisRegistered: [1],
   ExaminationPrescribed: [1],
   ExaminationRequested: [1],

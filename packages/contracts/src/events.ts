@@ -23,6 +23,21 @@ export const ReceptionCompleted = Type.Object({
   symptom: Type.Optional(ClinicalText),
   receivedAt: Timestamp,
 });
+/**
+ * Two registrations of one person were merged in the patient registry, and this visit, registered
+ * under the duplicate's number (`previousPatientId`), is now the kept patient's (`patientId`,
+ * `patientName`). One event per visit, keyed by the visit, so it follows the visit's own events in
+ * order; every service that keeps the visit's patient takes the new one.
+ */
+export const ReceptionPatientMerged = Type.Object({
+  ...attributed,
+  receptionId: Id,
+  patientId: PatientId,
+  patientName: PatientName,
+  birthDate: Type.Optional(BirthDate),
+  previousPatientId: PatientId,
+  mergedAt: Timestamp,
+});
 export const ReceptionCancelled = Type.Object({ ...attributed, receptionId: Id, reason: ClinicalText });
 export const ReceptionConfirmed = Type.Object({
   ...attributed,
@@ -105,6 +120,7 @@ export const eventSchemas = {
   ReceptionCompleted,
   ReceptionCancelled,
   ReceptionConfirmed,
+  ReceptionPatientMerged,
   DiagnosisRegistered,
   ExaminationPrescribed,
   ExaminationRequested,
@@ -130,6 +146,7 @@ export const eventProducers: Record<EventType, '/reception' | '/diagnosis' | '/e
   ReceptionCompleted: '/reception',
   ReceptionCancelled: '/reception',
   ReceptionConfirmed: '/reception',
+  ReceptionPatientMerged: '/reception',
   DiagnosisRegistered: '/diagnosis',
   ExaminationPrescribed: '/diagnosis',
   ExaminationRequested: '/examination',

@@ -8,3 +8,4 @@ export * from './data-schemas.ts';
 export * from './minimum-necessary.ts';
 export * from './departments.ts';
 export * from './access-log.ts';
+export * from './patients.ts';

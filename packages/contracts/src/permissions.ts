@@ -6,7 +6,8 @@ import type { Role } from './actor.ts';
  * as unknown (404) by both, so a new route is unusable until it is given its roles; a test fails
  * when a service registers a route this table does not cover.
  *
- * - receptionist: the front desk's receptions (register, list and read, cancel, confirm).
+ * - receptionist: the front desk's patient registry (search, read, register) and receptions
+ *   (register, list and read, cancel, confirm).
  *   It sees the diagnosis outcome on the reception itself, not by reading diagnoses.
  * - doctor: diagnoses (read, prescribe, complete, reject), and reads examinations with their
  *   attachments: the reports and images are the results the doctor judges (DESIGN.md §1, step 6).
@@ -32,6 +33,13 @@ export const permissions: readonly Permission[] = [
   { method: 'GET', path: '/receptions/:id', roles: ['receptionist', 'admin'] },
   { method: 'POST', path: '/receptions/:id/cancel', roles: ['receptionist', 'admin'] },
   { method: 'POST', path: '/receptions/:id/confirm', roles: ['receptionist', 'admin'] },
+  // the patient registry (kept by reception): the desk searches, reads and registers. Merging two
+  // records joins two people's histories, and a wrong merge shows one patient's record as
+  // another's: it is for admin (the medical records office), from the desk's flagged duplicates.
+  { method: 'POST', path: '/patients', roles: ['receptionist', 'admin'] },
+  { method: 'GET', path: '/patients', roles: ['receptionist', 'admin'] },
+  { method: 'GET', path: '/patients/:patientId', roles: ['receptionist', 'admin'] },
+  { method: 'POST', path: '/patients/:patientId/merge', roles: ['admin'] },
   // diagnosis
   { method: 'GET', path: '/diagnoses', roles: ['doctor', 'admin'] },
   { method: 'GET', path: '/diagnoses/:id', roles: ['doctor', 'admin'] },

@@ -20,7 +20,7 @@ export type { PlatformTables } from './service/platform-tables.ts';
 // Commands: the pure decider kit, and the save half of load-decide-save.
 export { accept, compact, refuse, type Decision, type Refusal } from './domain/decider.ts';
 export { commitEvents, eventsOrProblem, eventsOrSkip, type AggregateStore, type AuditedCommand, type EmitEvents } from './service/decision.ts';
-export { causedBy, executeCommand, executeCreation, executeReaction, type Aggregate, type Decider, type ReactionCause } from './service/command-pipeline.ts';
+export { causedBy, executeCommand, executeCreation, executeReaction, executeStep, type Aggregate, type Decider, type ReactionCause } from './service/command-pipeline.ts';
 export { reactionOrigin, recordAudit, requestOrigin, type AuditEntry, type CommandOrigin } from './audit/audit-log.ts';
 export { makeAppendOnly, setAppendOnlyAside } from './audit/append-only.ts';
 export { CHAIN_GENESIS, chainHash, lockChainTail, verifyChain, type ChainedFields, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';

@@ -57,7 +57,22 @@ async function metric(service: RunningService, name: string): Promise<number> {
 describe('access records of a service', () => {
   test('a read, a command and each kind of refusal: who, the route pattern, what the request named, what the answer showed', async (t) => {
     const started = await startReception(t);
-    const created = await call(started, 'POST', '/receptions', 'receptionist', { patientId: 'P-ACCESS-1', patientName: '김민지' });
+    // The registry's answers name the patients they show, by number.
+    const patient = await call(started, 'POST', '/patients', 'receptionist', { name: '김민지', birthDate: '1987-04-12', sex: 'female' });
+    assert.equal(patient.status, 201);
+    const patientId = patient.body.patientId as string;
+    const registration = await recordOf(started, patient.requestId);
+    assert.deepEqual([registration.action, registration.route, registration.answered], ['command', '/patients', [{ patientId }]]);
+    const found = await call(started, 'GET', `/patients?q=${encodeURIComponent('ㄱㅁㅈ')}`, 'receptionist');
+    assert.deepEqual(found.body.items.map((p: { patientId: string }) => p.patientId), [patientId]);
+    const search = await recordOf(started, found.requestId);
+    assert.deepEqual([search.action, search.route, search.resources, search.answered], ['read', '/patients', {}, [{ patientId }]]);
+    // A look-alike refused: the candidates it shows are named as read.
+    const lookalike = await call(started, 'POST', '/patients', 'receptionist', { name: '김 민지', birthDate: '1987-04-12', sex: 'female' });
+    assert.equal(lookalike.status, 409);
+    assert.deepEqual((await recordOf(started, lookalike.requestId)).answered, [{ patientId }]);
+
+    const created = await call(started, 'POST', '/receptions', 'receptionist', { patientId });
     assert.equal(created.status, 201);
     const receptionId = created.body.id as number;
 
@@ -65,13 +80,13 @@ describe('access records of a service', () => {
     assert.equal(command.service, 'reception');
     assert.deepEqual(
       { action: command.action, method: command.method, route: command.route, status: command.status, answered: command.answered },
-      { action: 'command', method: 'POST', route: '/receptions', status: 201, answered: [{ receptionId, patientId: 'P-ACCESS-1' }] },
+      { action: 'command', method: 'POST', route: '/receptions', status: 201, answered: [{ receptionId, patientId }] },
     );
     assert.deepEqual(command.actor, { subject: 'dev:receptionist', name: 'Demo Receptionist', role: 'receptionist' });
 
-    const listed = await call(started, 'GET', '/receptions?patientId=P-ACCESS-1', 'admin');
+    const listed = await call(started, 'GET', `/receptions?patientId=${patientId}`, 'admin');
     const list = await recordOf(started, listed.requestId);
-    assert.deepEqual([list.action, list.route, list.resources, list.answered], ['read', '/receptions', { patientId: 'P-ACCESS-1' }, [{ receptionId, patientId: 'P-ACCESS-1' }]]);
+    assert.deepEqual([list.action, list.route, list.resources, list.answered], ['read', '/receptions', { patientId }, [{ receptionId, patientId }]]);
     assert.equal(list.actor.role, 'admin');
 
     const missing = await recordOf(started, (await call(started, 'GET', '/receptions/999999', 'receptionist')).requestId);

@@ -36,6 +36,12 @@ describe('ids after a restore: a fresh block past every id known, by at least th
     const values = ['{"receptionId":4,"diagnosisId":2}', 'not json', 'null', '{"receptionId":"9"}', '{"receptionId":7,"examinationId":3}', '[1,2]'];
     assert.deepEqual(Object.fromEntries(highestIdsIn(values, ['receptionId', 'diagnosisId', 'examinationId'])), { receptionId: 7, diagnosisId: 2, examinationId: 3 });
   });
+
+  test('the highest patient serial the events carry: of the issued numbers, not of ids carried over from before the registry', () => {
+    const values = ['{"patientId":"00000026"}', '{"patientId":"P-1001"}', '{"patientId":"00000018"}', '{"patientId":"99999990"}'];
+    // 99999990 fails its check digit: no number the registry issued.
+    assert.deepEqual(Object.fromEntries(highestIdsIn(values, ['patientId'])), { patientId: 2 });
+  });
 });
 
 describe('which events a restore lost: those their producer\'s restored audit trail does not name', () => {

@@ -13,7 +13,7 @@ export const diagnosisService: ServiceDefinition<DiagnosisDatabase> = {
   idSequences: ['diagnoses'],
   routes: diagnosisRoutes,
   consumer: {
-    handles: ['ReceptionCompleted', 'ReceptionCancelled', 'ExaminationRequested', 'ExaminationPerformed', 'ExaminationCancelled'],
+    handles: ['ReceptionCompleted', 'ReceptionCancelled', 'ReceptionPatientMerged', 'ExaminationRequested', 'ExaminationPerformed', 'ExaminationCancelled'],
     effect: diagnosisEffect,
   },
 };

@@ -37,6 +37,7 @@ const examCancelled = (prescriptionId: string, reason = 'Patient refused'): Comm
 const complete: Command = { type: 'CompleteDiagnosis', opinion: 'Common cold', now: T3 };
 const reject: Command = { type: 'RejectDiagnosis', reason: 'Wrong department', now: T3 };
 const cancel: Command = { type: 'CancelDiagnosis', reason: 'Reception cancelled', now: T3 };
+const movePatient: Command = { type: 'MovePatient', patientId: 'P-002', patientName: 'Kim Min-ji', now: T3 };
 
 const { given, accepted, refused, fold } = deciderAssertions(diagnosisDecider);
 /** Decides and folds in one step. */
@@ -288,8 +289,38 @@ describe('CancelDiagnosis', () => {
   }
 });
 
+describe('MovePatient', () => {
+  const moved = { type: 'PatientMoved', data: { diagnosisId: 5, patientId: 'P-002', patientName: 'Kim Min-ji' }, at: T3 };
+
+  for (const status of [...open, ...terminal]) {
+    test(`moves a ${status} diagnosis to the patient kept, with an internal PatientMoved, status and prescriptions unchanged`, () => {
+      const before = states[status]();
+      const events = accepted(decide(movePatient, before));
+      assert.deepEqual(events, [moved]);
+      assert.equal(events.some(isPublished), false);
+      const state = after(before, movePatient);
+      assert.deepEqual(state, { ...before, patientId: 'P-002', patientName: 'Kim Min-ji', updatedAt: T3 });
+    });
+  }
+
+  test('is a no-op when the diagnosis already is the patient\'s (a redelivered ReceptionPatientMerged)', () => {
+    for (const status of [...open, ...terminal]) {
+      const state = after(states[status](), movePatient);
+      assert.deepEqual(accepted(decide(movePatient, state)), [], status);
+    }
+    assert.deepEqual(accepted(decide({ ...movePatient, patientId: 'P-001' } as Command, states.REGISTERED())), []);
+  });
+
+  test('a prescription made after the move names the new patient', () => {
+    const [prescribed] = accepted(decide(prescribe(P2), after(states.EXAMINATION_DONE(), movePatient)));
+    assert.equal(prescribed?.type, 'ExaminationPrescribed');
+    assert.ok(prescribed?.type === 'ExaminationPrescribed');
+    assert.deepEqual([prescribed.data.patientId, prescribed.data.patientName], ['P-002', 'Kim Min-ji']);
+  });
+});
+
 describe('unknown diagnosis', () => {
-  for (const command of [prescribe(P1), requested(P1), performed(P1), examCancelled(P1), complete, reject, cancel]) {
+  for (const command of [prescribe(P1), requested(P1), performed(P1), examCancelled(P1), complete, reject, cancel, movePatient]) {
     test(`${command.type} on no state is refused as invalid`, () => {
       assert.equal(refused(decide(command, null), 'invalid'), 'unknown diagnosis');
     });
@@ -361,6 +392,7 @@ test('isTerminal and isPublished', () => {
     ...accepted(decide(complete, states.REGISTERED())),
     ...accepted(decide(reject, states.REGISTERED())),
     ...accepted(decide(cancel, states.REGISTERED())),
+    ...accepted(decide(movePatient, states.REGISTERED())),
     ...accepted(decide({ type: 'OpenInEmergency', breakGlass: { reason: 'Emergency' }, now: T3 }, states.REGISTERED())),
   ];
   assert.deepEqual(all.filter(isPublished).map((e) => e.type), [

@@ -36,7 +36,9 @@ const prescriptionTransitions: Record<PrescriptionStatus, readonly PrescriptionS
 };
 // Opening a diagnosis outside one's departments is recorded whatever its status.
 const reports = ['PrescriptionExaminationLinked', 'PrescriptionPerformed', 'PrescriptionCancelled', 'BreakGlassAccessed'] as const;
-const openEvents = ['ExaminationPrescribed', ...reports, 'DiagnosisRejected', 'DiagnosisCancelled'] as const;
+// A merge of the visit's patient moves the diagnosis whatever its status: an ended one is the patient's history too.
+const everyStatus = [...reports, 'PatientMoved'] as const;
+const openEvents = ['ExaminationPrescribed', ...everyStatus, 'DiagnosisRejected', 'DiagnosisCancelled'] as const;
 /** The event types a decision may contain, by the status it is taken in. */
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
   NONE: ['DiagnosisRegistered'],
@@ -44,9 +46,9 @@ const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
   EXAMINATION_PRESCRIBED: openEvents,
   EXAMINATION_DONE: [...openEvents, 'DiagnosisCompleted'],
   // The examinations still report on a diagnosis that ended: what happened to them is recorded.
-  COMPLETED: reports,
-  REJECTED: reports,
-  CANCELLED: reports,
+  COMPLETED: everyStatus,
+  REJECTED: everyStatus,
+  CANCELLED: everyStatus,
 };
 const statusOf = (s: State): Status => s?.status ?? 'NONE';
 const pending = (s: NonNullable<State>) => s.prescriptions.filter((p) => p.status === 'REQUESTED');
@@ -77,6 +79,8 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
       return 'accepted'; // compensation: an ended diagnosis keeps its outcome (no events)
     case 'OpenInEmergency':
       return 'accepted'; // reading is always allowed; breaking the glass is only recorded
+    case 'MovePatient':
+      return 'accepted'; // in every status; the same patient again is a redelivery (no events)
   }
 }
 
@@ -146,6 +150,14 @@ const reject: fc.Arbitrary<Command> = fc.record(
   { requiredKeys: ['type', 'reason', 'now'] },
 );
 const openInEmergency: fc.Arbitrary<Command> = fc.record({ type: fc.constant('OpenInEmergency' as const), breakGlass, now: timestamp });
+// A consumed ReceptionPatientMerged: mostly between a few patients, so that a merge is often redelivered or undone.
+const patientId = fc.oneof({ arbitrary: fc.constantFrom('P-001', 'P-002'), weight: 3 }, { arbitrary: text(64), weight: 1 });
+const movePatient: fc.Arbitrary<Command> = fc.record({
+  type: fc.constant('MovePatient' as const),
+  patientId,
+  patientName: text(200),
+  now: timestamp,
+});
 // A consumed ReceptionCancelled: diagnosisEffect prefixes the reception's reason (itself up to 10,000 characters).
 const cancel: fc.Arbitrary<Command> = fc.record({
   type: fc.constant('CancelDiagnosis' as const),
@@ -155,7 +167,7 @@ const cancel: fc.Arbitrary<Command> = fc.record({
 
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
 const commands: fc.Arbitrary<Command[]> = commandSequences([
-  { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel, openInEmergency), weight: 8 },
+  { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel, openInEmergency, movePatient), weight: 8 },
   { arbitrary: fc.oneof(prescribe, performed, examinationCancelled), weight: 3 },
 ], { first: register, firstWeight: 5, maxLength: 25 });
 
@@ -183,6 +195,25 @@ describe('diagnosis decider properties', () => {
           assert.equal(decision.events[0]?.type, 'BreakGlassAccessed');
           assert.deepEqual(decision.events[0]?.data, { diagnosisId: before.id, receptionId: before.receptionId, reason, accessedAt: command.now });
           assert.equal(diagnosisDecider.evolve(before, decision.events[0]!), before);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("the patient changes only by a merge, to the merge's patient; a prescription names the diagnosis's patient of its time", () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!before || !after) continue;
+          const moved = decision.ok && command.type === 'MovePatient';
+          const want = moved ? [command.patientId, before.patientId === command.patientId ? before.patientName : command.patientName] : [before.patientId, before.patientName];
+          assert.deepEqual([after.patientId, after.patientName], want);
+          if (!decision.ok) continue;
+          for (const e of decision.events) {
+            if (e.type === 'ExaminationPrescribed') assert.deepEqual([e.data.patientId, e.data.patientName], [before.patientId, before.patientName]);
+            if (e.type === 'PatientMoved') assert.ok(!isPublished(e));
+          }
         }
       }),
       { numRuns: RUNS },

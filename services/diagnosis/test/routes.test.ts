@@ -271,6 +271,26 @@ for (const engine of engines) {
       }
       assert.deepEqual(registered, ['surgery', 'internal-medicine', 'internal-medicine']);
     });
+
+    test('ReceptionPatientMerged moves the diagnosis of the visit to the patient kept, audited once; without a diagnosis it throws (retried, then dead-lettered)', async () => {
+      const effect = diagnosisEffect(system.context);
+      const completed = await seed(system.context, `P-dup-${randomUUID()}`, 'surgery');
+      const merged = (receptionId: number): CloudEvent<'ReceptionPatientMerged'> => ({
+        specversion: '1.0', id: randomUUID(), type: 'ReceptionPatientMerged', source: '/reception', time: '2025-03-01T10:00:00.000Z', subject: String(receptionId), datacontenttype: 'application/json',
+        data: { receptionId, patientId: 'P-kept', patientName: 'Hong Gil-dong', previousPatientId: completed.patientId, mergedAt: '2025-03-01T10:00:00.000Z' },
+      });
+      await system.context.execute((trx, emit) => effect(trx, merged(completed.receptionId), emit));
+      // The same merge again (a redelivery under another id, as a replay would give): nothing more.
+      await system.context.execute((trx, emit) => effect(trx, merged(completed.receptionId), emit));
+      const moved = await loadDiagnosis(system.context.database.db, completed.id);
+      assert.deepEqual(moved, { ...completed, patientId: 'P-kept', patientName: 'Hong Gil-dong', updatedAt: '2025-03-01T10:00:00.000Z' });
+      // PatientMoved is never published (the reception published the merge): the audit row names no event.
+      assert.deepEqual((await auditOf(system.context, completed.id)).map((row) => [row.command, JSON.parse(row.event_ids)]), [['diagnosis.movePatient', []]]);
+      await assert.rejects(
+        system.context.execute((trx, emit) => effect(trx, merged(nextId++), emit)),
+        /ReceptionPatientMerged for reception \d+ that has no diagnosis/,
+      );
+    });
   });
 
   describe(`a doctor whose token names no department (${engine.name})`, { skip: engine.skip }, () => {

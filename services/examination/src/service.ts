@@ -12,5 +12,5 @@ export const examinationService: ServiceDefinition<ExaminationDatabase> = {
   migrations,
   idSequences: ['examinations'],
   routes: examinationRoutes,
-  consumer: { handles: ['ExaminationPrescribed', 'DiagnosisRejected', 'ReceptionCancelled'], effect: examinationEffect },
+  consumer: { handles: ['ExaminationPrescribed', 'DiagnosisRejected', 'ReceptionCancelled', 'ReceptionPatientMerged'], effect: examinationEffect },
 };

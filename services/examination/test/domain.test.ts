@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deciderAssertions, P1, P2, T0, T1, T2 } from '@medical/platform/testing';
+import { deciderAssertions, P1, P2, T0, T1, T2, T3 } from '@medical/platform/testing';
 import { decide, evolve, examinationDecider, isPublished, DEFAULT_CANCEL_REASON, type Command } from '../src/domain/examination.ts';
 
 // ---- builders ----
@@ -18,6 +18,7 @@ const request = (extra: Partial<Extract<Command, { type: 'RequestExamination' }>
 const perform: Command = { type: 'PerformExamination', result: 'Clear lungs', now: T1 };
 const cancel = (reason?: string): Command => ({ type: 'CancelExamination', now: T1, ...(reason ? { reason } : {}) });
 const compensate: Command = { type: 'CompensateExamination', reason: 'Diagnosis rejected', now: T2 };
+const movePatient: Command = { type: 'MovePatient', patientId: 'P-002', patientName: 'Kim Min-ji', now: T3 };
 
 const { given, accepted, refused, fold } = deciderAssertions(examinationDecider);
 
@@ -118,8 +119,34 @@ describe('CompensateExamination', () => {
   }
 });
 
+describe('MovePatient', () => {
+  for (const [status, build] of Object.entries(states)) {
+    test(`moves a ${status} examination to the patient kept, with an internal PatientMoved, nothing else changed`, () => {
+      const before = build();
+      const events = accepted(decide(movePatient, before));
+      assert.deepEqual(events, [{ type: 'PatientMoved', data: { examinationId: 101, patientId: 'P-002', patientName: 'Kim Min-ji' }, at: T3 }]);
+      assert.equal(events.some(isPublished), false);
+      assert.deepEqual(fold(before, events), { ...before, patientId: 'P-002', patientName: 'Kim Min-ji', updatedAt: T3 });
+    });
+  }
+
+  test("is a no-op when the examination already is the patient's (a redelivered ReceptionPatientMerged)", () => {
+    for (const [status, build] of Object.entries(states)) {
+      const moved = fold(build(), accepted(decide(movePatient, build())));
+      assert.deepEqual(accepted(decide(movePatient, moved)), [], status);
+    }
+    assert.deepEqual(accepted(decide({ ...movePatient, patientId: 'P-001' } as Command, states.REQUESTED())), []);
+  });
+
+  test('a moved examination is performed and cancelled as before', () => {
+    const moved = given(request(), movePatient);
+    assert.equal(given(request(), movePatient, perform).status, 'PERFORMED');
+    assert.deepEqual(accepted(decide(cancel(), moved)), [{ type: 'ExaminationCancelled', data: { ...link, reason: DEFAULT_CANCEL_REASON }, at: T1 }]);
+  });
+});
+
 describe('unknown examination', () => {
-  for (const command of [perform, cancel(), compensate]) {
+  for (const command of [perform, cancel(), compensate, movePatient]) {
     test(`${command.type} on no state is refused as invalid`, () => {
       assert.equal(refused(decide(command, null), 'invalid'), 'unknown examination');
     });

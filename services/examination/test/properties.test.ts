@@ -28,9 +28,10 @@ const terminal: ReadonlySet<Status> = new Set(['PERFORMED', 'CANCELLED']);
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
   // An order for a visit already closed is created and cancelled at once.
   NONE: ['ExaminationOrderCreated', 'ExaminationRequested', 'ExaminationCancelled'],
-  REQUESTED: ['ExaminationPerformed', 'ExaminationCancelled'],
-  PERFORMED: [],
-  CANCELLED: [],
+  // A merge of the visit's patient moves the examination whatever its status.
+  REQUESTED: ['ExaminationPerformed', 'ExaminationCancelled', 'PatientMoved'],
+  PERFORMED: ['PatientMoved'],
+  CANCELLED: ['PatientMoved'],
 };
 const statusOf = (s: State): Status => s?.status ?? 'NONE';
 
@@ -47,6 +48,8 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
       return state.status === 'REQUESTED' ? 'accepted' : 'conflict';
     case 'CompensateExamination':
       return 'accepted'; // automatic: an ended examination stays as it is (no events)
+    case 'MovePatient':
+      return 'accepted'; // in every status; the same patient again is a redelivery (no events)
   }
 }
 
@@ -86,9 +89,16 @@ const cancel: fc.Arbitrary<Command> = fc.record(
   { requiredKeys: ['type', 'now'] },
 );
 const compensate: fc.Arbitrary<Command> = fc.record({ type: fc.constant('CompensateExamination' as const), reason: closingReason, now: timestamp });
+// A consumed ReceptionPatientMerged: mostly between a few patients, so that a merge is often redelivered or undone.
+const movePatient: fc.Arbitrary<Command> = fc.record({
+  type: fc.constant('MovePatient' as const),
+  patientId: fc.oneof({ arbitrary: fc.constantFrom('P-001', 'P-002'), weight: 3 }, { arbitrary: text(64), weight: 1 }),
+  patientName: text(200),
+  now: timestamp,
+});
 
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
-const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(request, perform, cancel, compensate), weight: 6 }], { first: request, firstWeight: 4, maxLength: 15 });
+const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(request, perform, cancel, compensate, movePatient), weight: 6 }], { first: request, firstWeight: 4, maxLength: 15 });
 
 // ---- the fold ----
 
@@ -97,6 +107,25 @@ const trace = traceOf(examinationDecider);
 
 describe('examination decider properties', () => {
   testDeciderLaws(examinationDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS });
+
+  test("the patient is the order's until a merge moves it; a merge moves nothing else", () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!before || !after) continue;
+          const moved = decision.ok && decision.events.some((e) => e.type === 'PatientMoved');
+          assert.equal(moved, decision.ok && command.type === 'MovePatient' && command.patientId !== before.patientId);
+          if (!moved || command.type !== 'MovePatient') {
+            assert.deepEqual([after.patientId, after.patientName], [before.patientId, before.patientName]);
+            continue;
+          }
+          assert.deepEqual(after, { ...before, patientId: command.patientId, patientName: command.patientName, updatedAt: command.now });
+          assert.ok(decision.events.every((e) => !isPublished(e)));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
 
   test('the status only moves along the DESIGN transitions, terminal is final, and ExaminationRequested is published once, with the order', () => {
     fc.assert(
@@ -130,6 +159,10 @@ describe('examination decider properties', () => {
           for (const e of decision.events) {
             assert.ok(self);
             assert.equal(e.at, command.now);
+            if (e.type === 'PatientMoved') {
+              assert.equal(e.data.examinationId, self.id);
+              continue;
+            }
             // The internal order carries everything the prescription did (extra properties are allowed).
             assertEventData(isPublished(e) ? e.type : 'ExaminationPrescribed', e.data);
             assert.deepEqual(
@@ -153,7 +186,11 @@ describe('examination decider properties', () => {
             assert.notEqual(after?.status, 'REQUESTED');
             if (decision.ok) assert.ok(!decision.events.some((e) => e.type === 'ExaminationPerformed'), 'performed after its visit closed');
           }
-          if (before && terminal.has(before.status)) assert.deepEqual(after, before);
+          // Only a merge of the visit's patient changes an ended examination, and only its patient.
+          if (before && terminal.has(before.status)) {
+            const moved = decision.ok && decision.events.length > 0 && command.type === 'MovePatient';
+            assert.deepEqual(after, moved ? { ...before, patientId: command.patientId, patientName: command.patientName, updatedAt: command.now } : before);
+          }
           if (!decision.ok) continue;
           const closing =
             command.type === 'CompensateExamination' ||

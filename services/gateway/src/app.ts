@@ -137,7 +137,7 @@ const servicesIndex = fastifyPlugin(
       paths: {},
       'x-services': config.upstreams.map((upstream) => ({
         service: upstream.service,
-        paths: upstream.prefixes.flatMap((prefix) => [prefix, `${prefix}/*`]),
+        paths: [...upstream.prefixes.flatMap((prefix) => [prefix, `${prefix}/*`]), ...(upstream.routes ?? [])],
         openapi: documentPath(upstream),
       })),
     };

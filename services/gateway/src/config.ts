@@ -24,6 +24,11 @@ import { DEFAULT_ATTACHMENT_MAX_BYTES, MAX_ATTACHMENT_MAX_BYTES } from '@medical
 export type Upstream = {
   service: string;
   prefixes: readonly string[];
+  /**
+   * Single routes (Fastify paths) below another service's prefix that this one answers: the router
+   * prefers them to that prefix's wildcard (`/patients/:patientId/access-log` beside `/patients/*`).
+   */
+  routes?: readonly string[];
   /** The variable the origins came from, for messages about this service. */
   variable: string;
   /** Bare origins (http://host:port), one per replica, in the order they were listed. */
@@ -113,7 +118,8 @@ type Env = Record<string, string | undefined>;
 
 /** The routing table of DESIGN.md §6: each resource prefix belongs to exactly one service. */
 const routes = [
-  { service: 'reception', prefixes: ['/receptions'], variable: 'RECEPTION_URL', fallback: 'http://127.0.0.1:8082' },
+  // The patient registry is the reception's: the desk registers patients and their visits.
+  { service: 'reception', prefixes: ['/receptions', '/patients'], variable: 'RECEPTION_URL', fallback: 'http://127.0.0.1:8082' },
   { service: 'diagnosis', prefixes: ['/diagnoses'], variable: 'DIAGNOSIS_URL', fallback: 'http://127.0.0.1:8083' },
   {
     service: 'examination',
@@ -124,8 +130,9 @@ const routes = [
   },
   {
     service: 'patient-management',
-    // A patient's access log is kept by patient-management too, beside the visits it names.
-    prefixes: ['/patientManagements', '/patients'],
+    prefixes: ['/patientManagements'],
+    // A patient's access log is kept by patient-management, beside the visits it names.
+    routes: ['/patients/:patientId/access-log'],
     variable: 'PATIENT_MANAGEMENT_URL',
     fallback: 'http://127.0.0.1:8085',
     streams: ['/patientManagements/stream'],
@@ -218,6 +225,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       prefixes: route.prefixes,
       variable: route.variable,
       origins: readOrigins(env, route.variable, route.fallback),
+      ...('routes' in route ? { routes: route.routes } : {}),
       ...('uploads' in route ? { uploads: route.uploads } : {}),
       ...('streams' in route ? { streams: route.streams } : {}),
     })),

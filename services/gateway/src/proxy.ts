@@ -206,6 +206,7 @@ async function apiRoutes(scope: App, { target, timeoutMs, uploadLimitBytes }: { 
     scope.all(prefix, forwardTo(target));
     scope.all(`${prefix}/*`, forwardTo(target));
   }
+  for (const route of upstream.routes ?? []) scope.all(route, forwardTo(target));
   if (upstream.uploads?.length) await scope.register(uploadRoutes, { target, uploadLimitBytes });
   // The service's own API document, reachable through the one entry point like its API.
   scope.get(documentPath(upstream), forwardTo(target, '/openapi.json'));

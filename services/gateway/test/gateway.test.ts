@@ -188,6 +188,11 @@ describe('gateway with every upstream up', () => {
       ['examination', 'POST', '/examinations/4/perform'],
       ['patientManagement', 'GET', '/patientManagements/12?stage=DIAGNOSIS'],
       ['patientManagement', 'GET', '/patientManagements/12/timeline'],
+      // The registry is the reception's; a patient's access log alone, below it, patient-management's.
+      ['reception', 'GET', '/patients?q=%E3%84%B1%E3%85%81%E3%85%88'],
+      ['reception', 'GET', '/patients/00000018'],
+      ['reception', 'POST', '/patients/00000018/merge'],
+      ['patientManagement', 'GET', '/patients/00000018/access-log?page=1'],
     ] as const;
     for (const [, method, target] of cases) {
       const answer = await send(gateway.url, method, target);
@@ -246,7 +251,9 @@ describe('gateway with every upstream up', () => {
     const document = index.json();
     assert.equal(document.openapi, '3.1.0');
     const reception = document['x-services'].find((s: { service: string }) => s.service === 'reception');
-    assert.deepEqual(reception.paths, ['/receptions', '/receptions/*']);
+    assert.deepEqual(reception.paths, ['/receptions', '/receptions/*', '/patients', '/patients/*']);
+    const patientManagement = document['x-services'].find((s: { service: string }) => s.service === 'patient-management');
+    assert.deepEqual(patientManagement.paths, ['/patientManagements', '/patientManagements/*', '/patients/:patientId/access-log']);
 
     upstreams.reception!.seen.length = 0;
     const proxied = await send(gateway.url, 'GET', reception.openapi);
@@ -438,10 +445,10 @@ describe('configuration', () => {
     assert.deepEqual(
       config.upstreams.map((u) => [u.prefixes, u.origins]),
       [
-        [['/receptions'], ['http://127.0.0.1:8082']],
+        [['/receptions', '/patients'], ['http://127.0.0.1:8082']],
         [['/diagnoses'], ['http://127.0.0.1:8083']],
         [['/examinations'], ['http://127.0.0.1:8084']],
-        [['/patientManagements', '/patients'], ['http://127.0.0.1:8085']],
+        [['/patientManagements'], ['http://127.0.0.1:8085']],
       ],
     );
   });

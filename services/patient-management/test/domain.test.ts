@@ -31,6 +31,8 @@ const ev = {
   diagnosisRejected: () => event('DiagnosisRejected', { ...ids, reason: 'Wrong department' }),
   diagnosisCancelled: () => event('DiagnosisCancelled', { ...ids, reason: 'Reception cancelled' }),
   breakGlass: () => event('BreakGlassAccessed', { ...ids, reason: 'Unconscious in the emergency room', accessedAt: at(clock) }),
+  patientMerged: (patientId = 'P-002', previousPatientId = 'P-001') =>
+    event('ReceptionPatientMerged', { receptionId: 7, patientId, patientName: 'Kim Min-ji', birthDate: '1990-05-01', previousPatientId, mergedAt: at(clock) }),
 };
 
 /** A visit opened at 09:00 (the clock set back): the reception completed, then its diagnosis registered. */
@@ -218,6 +220,43 @@ describe('examinations', () => {
     const v = play([...opened(), ev.prescribed(P1), ev.performed(P1)]);
     assert.equal(project(v, ev.examCancelled(P1)), v);
     assert.equal(project(v, ev.performed(P1, 'Another result')), v);
+  });
+});
+
+describe("a merge of the visit's patient", () => {
+  const prefixes = {
+    RECEIVED: () => [ev.receptionCompleted()],
+    IN_EXAMINATION: () => examinationsRequested(P1),
+    CONFIRMED: () => [...examinationsRequested(P1), ev.performed(P1), ev.diagnosisCompleted(), ev.receptionConfirmed('COMPLETED')],
+    CANCELLED: () => [...opened(), ev.receptionCancelled(), ev.diagnosisCancelled()],
+  };
+
+  for (const [stage, events] of Object.entries(prefixes)) {
+    test(`moves a ${stage} visit to the patient kept, and changes nothing else but updatedAt`, () => {
+      clock = 0;
+      const before = play(events());
+      assert.equal(before.stage, stage);
+      const merge = ev.patientMerged();
+      const after = play([merge], before);
+      assert.deepEqual(after, { ...before, patientId: 'P-002', patientName: 'Kim Min-ji', updatedAt: merge.time });
+    });
+  }
+
+  test('a redelivery leaves the very same visit, and so does a late one after later events', () => {
+    const merge = ev.patientMerged();
+    const moved = play([...opened(), merge]);
+    assert.equal(project(moved, merge), moved);
+    const later = play([ev.prescribed(P1), ev.diagnosisCompleted()], moved);
+    assert.equal(project(later, merge), later);
+  });
+
+  test('merges follow one another, each to its own patient; the events of the visit after a merge keep the patient kept', () => {
+    const v = play([...opened(), ev.patientMerged('P-002', 'P-001'), ev.patientMerged('P-003', 'P-002'), ev.prescribed(P1), ev.receptionCancelled()]);
+    assert.deepEqual([v.patientId, v.patientName, v.stage], ['P-003', 'Kim Min-ji', 'CANCELLED']);
+  });
+
+  test('a merge of a visit never seen gives no visit (the projection retries it, then dead-letters it)', () => {
+    assert.equal(project(null, ev.patientMerged()), null);
   });
 });
 

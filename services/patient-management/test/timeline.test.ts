@@ -64,6 +64,29 @@ describe('timeline steps', () => {
     assert.doesNotMatch(JSON.stringify(step), /collapsed/);
   });
 
+  test("a merge of the visit's patient is a step naming the patient kept and the previous one by id, not by name", () => {
+    const step = timelineStep(
+      event(
+        'ReceptionPatientMerged',
+        { patientId: 'P-7', patientName: 'Kim Min-ji', birthDate: '1990-05-01', previousPatientId: 'P-3', mergedAt: '2025-03-01T10:00:00.000Z', actor: receptionist },
+        '2025-03-01T10:00:00.000Z',
+      ),
+      1,
+      'IN_EXAMINATION',
+    );
+    assert.deepEqual({ ...step, eventId: undefined }, {
+      eventId: undefined,
+      receptionId: 1,
+      event: 'ReceptionPatientMerged',
+      at: '2025-03-01T10:00:00.000Z',
+      service: 'reception',
+      description: 'Patient records merged: now patient P-7 (was P-3)',
+      stage: 'IN_EXAMINATION',
+      actor: receptionist,
+    });
+    assert.doesNotMatch(step.description, /Kim|1990/);
+  });
+
   test('descriptions carry no clinical content', () => {
     const performed = timelineStep(
       event('ExaminationPerformed', { examinationId: 4, prescriptionId: randomUUID(), diagnosisId: 2, result: 'nodule in the left lung', performedAt: '2025-03-01T09:00:00.000Z' }, '2025-03-01T09:00:00.000Z', '/examination'),

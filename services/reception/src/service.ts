@@ -2,18 +2,26 @@ import type { ServiceDefinition } from '@medical/platform';
 import { receptionEffect } from './app/reactions.ts';
 import { migrations } from './db/migrations.ts';
 import type { ReceptionDatabase } from './db/schema.ts';
+import { patientRoutes } from './http/patient-routes.ts';
 import { receptionRoutes } from './http/routes.ts';
 
 export const receptionService: ServiceDefinition<ReceptionDatabase> = {
   name: 'reception',
   defaultPort: 8082,
   title: 'Reception service',
-  description: 'The front desk: registers visits, cancels them, and confirms the outcome of the diagnosis.',
+  description: 'The front desk: the patient registry, and the visits it registers, cancels, and whose diagnosis outcome it confirms.',
   migrations,
-  idSequences: ['receptions'],
-  routes: receptionRoutes,
+  idSequences: ['receptions', 'patients'],
+  routes: (app, context) => {
+    receptionRoutes(app, context);
+    patientRoutes(app, context);
+  },
   consumer: { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: receptionEffect },
-  // A reception is the visit: its id is the reception id the access log keeps.
-  answeredVisit: (reception) =>
-    typeof reception.id === 'number' ? { receptionId: reception.id, ...(typeof reception.patientId === 'string' ? { patientId: reception.patientId } : {}) } : undefined,
+  // A reception is the visit: its id is the reception id the access log keeps. A patient of the
+  // registry (no id of its own) is shown by its number.
+  answeredVisit: (resource) => {
+    const patientId = typeof resource.patientId === 'string' ? { patientId: resource.patientId } : undefined;
+    if (typeof resource.id === 'number') return { receptionId: resource.id, ...patientId };
+    return patientId;
+  },
 };

@@ -28,12 +28,13 @@ const terminal: ReadonlySet<Status> = new Set(['CANCELLED', 'CONFIRMED']);
 /** The event types a decision may contain, by the status it is taken in. */
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
   NONE: ['ReceptionCompleted'],
-  RECEIVED: ['ReceptionCancelled', 'DiagnosisOutcomeRecorded'],
-  DIAGNOSIS_COMPLETED: ['ReceptionConfirmed'],
-  DIAGNOSIS_REJECTED: ['ReceptionConfirmed'],
+  // A merge of the patient moves the visit whatever its status.
+  RECEIVED: ['ReceptionCancelled', 'DiagnosisOutcomeRecorded', 'ReceptionPatientMerged'],
+  DIAGNOSIS_COMPLETED: ['ReceptionConfirmed', 'ReceptionPatientMerged'],
+  DIAGNOSIS_REJECTED: ['ReceptionConfirmed', 'ReceptionPatientMerged'],
   // The outcome still arrives after a cancellation and is recorded (status unchanged).
-  CANCELLED: ['DiagnosisOutcomeRecorded'],
-  CONFIRMED: [],
+  CANCELLED: ['DiagnosisOutcomeRecorded', 'ReceptionPatientMerged'],
+  CONFIRMED: ['ReceptionPatientMerged'],
 };
 const statusOf = (s: State): Status => s?.status ?? 'NONE';
 
@@ -49,6 +50,8 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
     case 'RecordDiagnosisCompleted':
     case 'RecordDiagnosisRejected':
       return 'accepted'; // consumed events are never refused: a second outcome is a redelivery
+    case 'MovePatient':
+      return 'accepted'; // a merge moves every visit of the duplicate, open or finished
   }
 }
 
@@ -91,8 +94,13 @@ const rejected: fc.Arbitrary<Command> = fc.record({
   now: timestamp,
 });
 
+const move: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('MovePatient' as const), patientId: fc.oneof(fc.constantFrom('00000018', '00000026'), text(64)), patientName: text(200), birthDate, now: timestamp },
+  { requiredKeys: ['type', 'patientId', 'patientName', 'now'] },
+);
+
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
-const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(register, cancel, confirm, completed, rejected), weight: 6 }], { first: register, firstWeight: 4, maxLength: 20 });
+const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(register, cancel, confirm, completed, rejected, move), weight: 6 }], { first: register, firstWeight: 4, maxLength: 20 });
 
 // ---- the fold ----
 
@@ -142,8 +150,15 @@ describe('reception decider properties', () => {
       fc.property(commands, (cs) => {
         for (const { before, decision, after } of trace(cs)) {
           if (!before || !after) continue;
-          // Identity and creation never change.
+          // Identity and creation never change; the patient only by a merge, which changes nothing else.
           assert.equal(after.id, before.id);
+          if (decision.ok && decision.events.some((e) => e.type === 'ReceptionPatientMerged')) {
+            const { patientId: _a, patientName: _b, birthDate: _c, updatedAt: _d, ...unmoved } = after;
+            const { patientId: _e, patientName: _f, birthDate: _g, updatedAt: _h, ...before_ } = before;
+            assert.deepEqual(unmoved, before_);
+          } else {
+            assert.equal(after.patientId, before.patientId);
+          }
           assert.equal(after.createdAt, before.createdAt);
           assert.equal(after.receivedAt, before.receivedAt);
           // A first outcome is kept whatever arrives later.

@@ -22,7 +22,7 @@ import {
   type Reception,
   type RequestOptions,
   type Visit,
-  uniquePatientId,
+  registerPatient,
 } from '../helpers.ts';
 
 /**
@@ -145,8 +145,13 @@ export type ExaminationAction = 'perform' | 'cancel' | 'leave';
 
 export type VisitPlan = {
   label: string;
-  /** The patient to register (default: a unique one), so a test can send the same registration itself. */
+  /** The registry's patient the visit is for (default: one registered for it), so a test can send the same registration itself. */
   patientId?: string;
+  /**
+   * The patient's name, sent with the registration when set: checked against the registry's, and
+   * what a client of the release before the registry sends with a patient id of its own.
+   */
+  patientName?: string;
   /** One entry per prescription, in order. 'leave' only with outcome 'reject' (compensation). */
   examinations: ExaminationAction[];
   outcome: 'complete' | 'reject';
@@ -178,7 +183,8 @@ export function planFor(i: number, prefix: string): VisitPlan {
 
 /** The bodies driveVisit sends, so a test can send the very same command itself. */
 export const commandBodies = {
-  registration: (plan: VisitPlan) => ({ patientId: plan.patientId ?? uniquePatientId(), patientName: `Patient ${plan.label}`, symptom: plan.label }),
+  /** For the plan's patient, who must be registered already (registerPatient). */
+  registration: (plan: VisitPlan & { patientId: string }) => ({ patientId: plan.patientId, ...(plan.patientName !== undefined ? { patientName: plan.patientName } : {}), symptom: plan.label }),
   prescription: (plan: VisitPlan, index: number) => ({ examinationType: `${plan.label} exam ${index}` }),
   performance: (examinationType: string) => ({ result: `result of ${examinationType}` }),
   examinationCancellation: () => ({ reason: 'patient declined' }),
@@ -220,7 +226,8 @@ export async function driveVisit(client: Client, plan: VisitPlan, options: Drive
   const { onStep, reception: registered, ...waitOptions } = options;
   const wait: EventuallyOptions = { intervalMs: 100, ...waitOptions };
   const step = async (name: VisitStep, visit: Partial<DrivenVisit>) => onStep?.(name, visit);
-  const reception = registered ?? (await registerVisit(client, commandBodies.registration(plan)));
+  const patientId = plan.patientId ?? (await registerPatient(client, { name: `Patient ${plan.label}` }));
+  const reception = registered ?? (await registerVisit(client, commandBodies.registration({ ...plan, patientId })));
   const visit: Partial<DrivenVisit> = { plan, patientId: reception.patientId, receptionId: reception.id };
   await step('registered', visit);
 

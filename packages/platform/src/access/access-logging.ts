@@ -38,11 +38,12 @@ export function visitOfResource(resource: Record<string, unknown>): AnsweredVisi
 function visitsShown(payload: unknown, answeredVisit: AccessLoggingOptions['answeredVisit']): AnsweredVisit[] {
   if (payload === null || typeof payload !== 'object') return [];
   const items: unknown[] = Array.isArray((payload as { items?: unknown }).items) ? (payload as { items: unknown[] }).items : [payload];
-  const shown = new Map<number, AnsweredVisit>();
+  const shown = new Map<string, AnsweredVisit>();
   for (const item of items) {
     if (item === null || typeof item !== 'object') continue;
     const visit = answeredVisit(item as Record<string, unknown>);
-    if (visit && !shown.has(visit.receptionId)) shown.set(visit.receptionId, visit);
+    const key = visit && (visit.receptionId !== undefined ? `visit ${visit.receptionId}` : `patient ${visit.patientId}`);
+    if (visit && key && !shown.has(key)) shown.set(key, visit);
   }
   return [...shown.values()];
 }

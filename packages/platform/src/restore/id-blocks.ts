@@ -1,3 +1,5 @@
+import { serialOfPatientNumber } from '@medical/contracts';
+
 /**
  * Ids after a restore. A restore to a point in time rewinds each service's id sequence to where it
  * stood then, but the ids handed out after that point may live on outside the database: in the
@@ -25,7 +27,15 @@ export const ID_FIELD_OF_SEQUENCE: Readonly<Record<string, string>> = {
   receptions: 'receptionId',
   diagnoses: 'diagnosisId',
   examinations: 'examinationId',
+  // A patient number carries its serial (contracts' patients.ts); the visits' events carry the number.
+  patients: 'patientId',
 };
+
+/** The sequence value an id field holds: the number itself, or the serial of a patient number. */
+function sequenceValueOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  return typeof value === 'string' ? serialOfPatientNumber(value) : undefined;
+}
 
 /** The highest value of each id field in the events' data; an event that is not JSON adds nothing. */
 export function highestIdsIn(values: Iterable<string>, fields: readonly string[]): Map<string, number> {
@@ -39,8 +49,8 @@ export function highestIdsIn(values: Iterable<string>, fields: readonly string[]
     }
     if (typeof data !== 'object' || data === null) continue;
     for (const field of fields) {
-      const id = (data as Record<string, unknown>)[field];
-      if (typeof id === 'number' && Number.isSafeInteger(id) && id > highest.get(field)!) highest.set(field, id);
+      const id = sequenceValueOf((data as Record<string, unknown>)[field]);
+      if (id !== undefined && id > highest.get(field)!) highest.set(field, id);
     }
   }
   return highest;

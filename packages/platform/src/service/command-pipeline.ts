@@ -21,16 +21,17 @@ export type Decider<S, C, E> = {
  * One kind of aggregate as the command pipeline runs it: its decider, how it is loaded and
  * saved, which of its events leave the service, and the audit trail's name of each command.
  */
-export type Aggregate<S, C extends { type: string }, E, Tx> = Omit<AggregateStore<S, E, Tx>, 'evolve'> & {
+export type Aggregate<S, C extends { type: string }, E, Tx, Id extends number | string = number> = Omit<AggregateStore<S, E, Tx>, 'evolve'> & {
   /** Names it in a 404: "reception 7 not found". */
   name: string;
   decider: Decider<S, C, E>;
   /** `<service>.<command>` for each command type: reception.cancel, examination.compensate, ... */
   auditNames: { readonly [K in C['type']]: string };
-  load: (trx: Tx, id: number) => Promise<S | null>;
+  /** Loads it for a change: locked to the end of the transaction. Ids are numbers but for a patient's (the patient number). */
+  load: (trx: Tx, id: Id) => Promise<S | null>;
 };
 
-const storeOf = <S, C extends { type: string }, E, Tx>(aggregate: Aggregate<S, C, E, Tx>): AggregateStore<S, E, Tx> => ({
+const storeOf = <S, C extends { type: string }, E, Tx, Id extends number | string>(aggregate: Aggregate<S, C, E, Tx, Id>): AggregateStore<S, E, Tx> => ({
   ...aggregate,
   evolve: aggregate.decider.evolve,
 });
@@ -40,11 +41,11 @@ const storeOf = <S, C extends { type: string }, E, Tx>(aggregate: Aggregate<S, C
  * 404 when there is none), decide (a refusal is a 409 or a 400), and commit the state, the events
  * and the audit row together (commitEvents). Returns the new state.
  */
-export function executeCommand<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+export function executeCommand<DB, S, C extends { type: string }, E extends { type: string; data: unknown }, Id extends number | string = number>(
   context: ServiceContext<DB>,
-  aggregate: Aggregate<S, C, E, Transaction<DB>>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>, Id>,
   origin: CommandOrigin,
-  id: number,
+  id: Id,
   command: C,
 ): Promise<S> {
   return context.execute(async (trx, emit) => {
@@ -58,9 +59,9 @@ export function executeCommand<DB, S, C extends { type: string }, E extends { ty
  * A command that creates an aggregate, in a transaction of its own: `commandIn` builds it inside
  * the transaction (to draw the new id there), then decide from the initial state and commit.
  */
-export function executeCreation<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+export function executeCreation<DB, S, C extends { type: string }, E extends { type: string; data: unknown }, Id extends number | string = number>(
   context: ServiceContext<DB>,
-  aggregate: Aggregate<S, C, E, Transaction<DB>>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>, Id>,
   origin: CommandOrigin,
   commandIn: (trx: Transaction<DB>) => Promise<C>,
 ): Promise<S> {
@@ -68,6 +69,22 @@ export function executeCreation<DB, S, C extends { type: string }, E extends { t
     const command = await commandIn(trx);
     return committed(await decideAndCommit(trx, emit, aggregate, aggregate.decider.initialState(), command, origin, eventsOrProblem));
   });
+}
+
+/**
+ * A command someone sent, as one step of a larger command's transaction `trx` (merging two
+ * patients moves each of the duplicate's visits to the patient kept), on a state the caller
+ * loaded: decided and committed as executeCommand does, a refusal thrown as its problem.
+ */
+export function executeStep<DB, S, C extends { type: string }, E extends { type: string; data: unknown }, Id extends number | string = number>(
+  trx: Transaction<DB>,
+  emit: EmitEvents,
+  aggregate: Aggregate<S, C, E, Transaction<DB>, Id>,
+  state: S | null,
+  command: C,
+  origin: CommandOrigin,
+): Promise<S | null> {
+  return decideAndCommit(trx, emit, aggregate, state, command, origin, eventsOrProblem);
 }
 
 /** What a reaction runs on behalf of: the service, and the event that caused it. */
@@ -84,10 +101,10 @@ export function causedBy(context: Pick<ServiceContext<unknown>, 'config' | 'logg
  * applies and is skipped with a log line; any other refusal throws, so the event is retried and
  * then dead-lettered. The audit row names the service's system actor, caused by the event.
  */
-export async function executeReaction<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+export async function executeReaction<DB, S, C extends { type: string }, E extends { type: string; data: unknown }, Id extends number | string = number>(
   trx: Transaction<DB>,
   emit: EmitEvents,
-  aggregate: Aggregate<S, C, E, Transaction<DB>>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>, Id>,
   state: S | null,
   command: C,
   cause: ReactionCause,
@@ -97,10 +114,10 @@ export async function executeReaction<DB, S, C extends { type: string }, E exten
 }
 
 /** Decides `command` on `state`, turns the decision into events (or throws), and commits them with the command's audit row. */
-async function decideAndCommit<DB, S, C extends { type: string }, E extends { type: string; data: unknown }>(
+async function decideAndCommit<DB, S, C extends { type: string }, E extends { type: string; data: unknown }, Id extends number | string>(
   trx: Transaction<DB>,
   emit: EmitEvents,
-  aggregate: Aggregate<S, C, E, Transaction<DB>>,
+  aggregate: Aggregate<S, C, E, Transaction<DB>, Id>,
   state: S | null,
   command: C,
   origin: CommandOrigin,

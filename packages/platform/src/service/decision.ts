@@ -35,10 +35,13 @@ export type AggregateStore<S, E, Tx> = {
   evolve: (state: S | null, event: E) => S | null;
   isPublished: (event: E) => boolean;
   save: (trx: Tx, state: S) => Promise<void>;
-  /** The CloudEvents subject and Kafka key: the reception id, so one visit stays in order. */
-  subject: (state: S) => number;
+  /**
+   * The CloudEvents subject and Kafka key: the reception id, so one visit stays in order.
+   * Undefined for an aggregate that is no visit's (a patient of the registry), which publishes nothing.
+   */
+  subject: (state: S) => number | undefined;
   /** The aggregate's own id, for the audit trail. */
-  aggregateId: (state: S) => number;
+  aggregateId: (state: S) => number | string;
 };
 
 export type EmitEvents = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<ReadonlyArray<{ id: string }>>;
@@ -70,12 +73,14 @@ export async function commitEvents<DB, S, E extends { type: string; data: unknow
   await store.save(trx, next);
   const { actor } = audit.origin;
   const published = events.filter(store.isPublished).map(({ type, data }) => ({ type, data: { ...(data as object), actor } }));
-  const emitted = published.length > 0 ? await emit(published, store.subject(next)) : [];
+  const subject = store.subject(next);
+  if (published.length > 0 && subject === undefined) throw new Error(`${audit.command} published events about no visit`);
+  const emitted = published.length > 0 ? await emit(published, subject!) : [];
   await recordAudit(platformTables(trx), {
     origin: audit.origin,
     command: audit.command,
     aggregateId: store.aggregateId(next),
-    receptionId: store.subject(next),
+    ...(subject !== undefined ? { receptionId: subject } : {}),
     eventIds: emitted.map((e) => e.id),
   });
   return next;

@@ -27,6 +27,7 @@ export const diagnoses: Aggregate<Diagnosis, Command, DomainEvent, Trx> = {
     PrescribeExamination: 'diagnosis.prescribe',
     CompleteDiagnosis: 'diagnosis.complete',
     RejectDiagnosis: 'diagnosis.reject',
+    MovePatient: 'diagnosis.movePatient',
     // A read is audited only when it breaks the glass (a diagnosis outside the reader's departments).
     OpenInEmergency: 'diagnosis.read',
   },

@@ -12,8 +12,9 @@ type Reaction = { state: Diagnosis | null; command: Command };
 
 /**
  * What the diagnosis service does with the events it consumes: a completed reception puts the
- * patient on the doctor's list; a cancelled one cancels the diagnosis (compensation); the
- * examination service's reports are recorded on the prescriptions.
+ * patient on the doctor's list; a cancelled one cancels the diagnosis (compensation); a merge of
+ * the visit's patient in the registry moves the diagnosis to the patient kept; the examination
+ * service's reports are recorded on the prescriptions.
  */
 export function diagnosisEffect(context: Context) {
   return async (trx: Trx, event: CloudEvent, emit: Emit): Promise<void> => {
@@ -31,6 +32,8 @@ async function reactionTo(context: Context, trx: Trx, event: CloudEvent): Promis
       return registerDiagnosis(context, trx, event);
     case 'ReceptionCancelled':
       return cancelDiagnosis(trx, event);
+    case 'ReceptionPatientMerged':
+      return movePatient(trx, event);
     case 'ExaminationRequested':
     case 'ExaminationPerformed':
     case 'ExaminationCancelled':
@@ -67,6 +70,15 @@ async function cancelDiagnosis(trx: Trx, event: CloudEvent): Promise<Reaction> {
   const state = await loadDiagnosisOfReception(trx, d.receptionId);
   if (!state) throw new Error(`ReceptionCancelled for reception ${d.receptionId} that has no diagnosis`);
   return { state, command: { type: 'CancelDiagnosis', reason: `Reception cancelled: ${d.reason}`, now: event.time } };
+}
+
+/** The visit's patient merged into another: the diagnosis follows the visit to the patient kept. */
+async function movePatient(trx: Trx, event: CloudEvent): Promise<Reaction> {
+  const d = event.data as Data<'ReceptionPatientMerged'>;
+  const state = await loadDiagnosisOfReception(trx, d.receptionId);
+  // It follows the visit's ReceptionCompleted in the log: a miss is retried, then dead-lettered.
+  if (!state) throw new Error(`ReceptionPatientMerged for reception ${d.receptionId} that has no diagnosis`);
+  return { state, command: { type: 'MovePatient', patientId: d.patientId, patientName: d.patientName, now: event.time } };
 }
 
 /** What the examination service reported: the command that records it on the prescription. */

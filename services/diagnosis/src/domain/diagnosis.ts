@@ -51,6 +51,11 @@ export type Command =
   | { type: 'CompleteDiagnosis'; opinion: string; breakGlass?: BreakGlass; now: string }
   | { type: 'RejectDiagnosis'; reason: string; breakGlass?: BreakGlass; now: string }
   | { type: 'CancelDiagnosis'; reason: string; now: string }
+  /**
+   * The visit's patient was merged into another in the reception's registry
+   * (ReceptionPatientMerged): the diagnosis is now that patient's.
+   */
+  | { type: 'MovePatient'; patientId: string; patientName: string; now: string }
   /** A doctor opens (reads) a diagnosis outside their departments: only the access is recorded. */
   | { type: 'OpenInEmergency'; breakGlass: BreakGlass; now: string };
 
@@ -74,6 +79,8 @@ export type InternalEvent = Stamped<
   | { type: 'PrescriptionExaminationLinked'; data: { prescriptionId: string; examinationId: number } }
   | { type: 'PrescriptionPerformed'; data: { prescriptionId: string; examinationId: number; result: string } }
   | { type: 'PrescriptionCancelled'; data: { prescriptionId: string; examinationId: number; reason: string } }
+  // The reception already published the merge (ReceptionPatientMerged) to every service.
+  | { type: 'PatientMoved'; data: { diagnosisId: number; patientId: string; patientName: string } }
 >;
 
 export type DomainEvent = PublishedEvent | InternalEvent;
@@ -142,6 +149,8 @@ function decideOn(command: Exclude<Command, CommandOf<'RegisterDiagnosis'>>, sta
       return reject(command, state);
     case 'CancelDiagnosis':
       return cancel(command, state);
+    case 'MovePatient':
+      return movePatient(command, state);
     case 'OpenInEmergency':
       return accept(); // reading changes nothing: withBreakGlass records the access
   }
@@ -251,6 +260,17 @@ function cancel(command: CommandOf<'CancelDiagnosis'>, state: Diagnosis): Decisi
   return accept({ type: 'DiagnosisCancelled', data: { ...identity(state), reason: fitClinicalText(command.reason) }, at: command.now });
 }
 
+/**
+ * Allowed in every status: an ended diagnosis is as much the patient's history as an open one.
+ * Prescriptions made afterwards name the new patient (ExaminationPrescribed takes it from the state).
+ */
+function movePatient(command: CommandOf<'MovePatient'>, state: Diagnosis): Decision<DomainEvent> {
+  const { patientId, patientName, now } = command;
+  // ReceptionPatientMerged again: the diagnosis is already the new patient's.
+  if (state.patientId === patientId) return accept();
+  return accept({ type: 'PatientMoved', data: { diagnosisId: state.id, patientId, patientName }, at: now });
+}
+
 /** The ids every published event of a diagnosis carries. */
 function identity(state: Diagnosis): { diagnosisId: number; receptionId: number } {
   return { diagnosisId: state.id, receptionId: state.receptionId };
@@ -303,6 +323,8 @@ export function evolve(state: State, event: DomainEvent): State {
       return { ...touched, status: 'REJECTED', rejectReason: event.data.reason };
     case 'DiagnosisCancelled':
       return { ...touched, status: 'CANCELLED', cancelReason: event.data.reason };
+    case 'PatientMoved':
+      return { ...touched, patientId: event.data.patientId, patientName: event.data.patientName };
   }
 }
 

@@ -21,6 +21,7 @@ export const examinations: Aggregate<Examination, Command, DomainEvent, Trx> = {
     PerformExamination: 'examination.perform',
     CancelExamination: 'examination.cancel',
     CompensateExamination: 'examination.compensate',
+    MovePatient: 'examination.movePatient',
   },
 };
 

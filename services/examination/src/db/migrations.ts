@@ -58,4 +58,21 @@ export const migrations: Migrations = {
       await db.schema.createIndex('attachments_listing').on('attachments').columns(['examination_id', 'uploaded_at', 'name']).execute();
     },
   },
+  /**
+   * The patient each merged visit now belongs to (ReceptionPatientMerged; db/repository.ts,
+   * recordVisitPatient): a prescription that arrives after the merge takes the patient from here,
+   * not from the diagnosis service's event, which may have been written before that service took
+   * the merge. A visit without a merge has no row.
+   */
+  '0006_visit_patients': {
+    async up(db) {
+      await db.schema
+        .createTable('visit_patients')
+        .addColumn('reception_id', 'integer', (c) => c.primaryKey())
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('patient_name', 'text', (c) => c.notNull())
+        .addColumn('merged_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

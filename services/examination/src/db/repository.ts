@@ -45,6 +45,12 @@ export async function loadPendingExaminations(db: Db, scope: { receptionId: numb
   return (await forUpdate(query.orderBy('id'), db).execute()).map(fromRow);
 }
 
+/** Every examination of one visit, locked as loadExamination locks one: what a merge of the visit's patient moves. */
+export async function loadExaminationsOfReception(db: Db, receptionId: number): Promise<Examination[]> {
+  const query = db.selectFrom('examinations').selectAll().where('reception_id', '=', receptionId).orderBy('id');
+  return (await forUpdate(query, db).execute()).map(fromRow);
+}
+
 export async function saveExamination(db: Db, e: Examination): Promise<void> {
   const row: ExaminationRow = {
     id: e.id,
@@ -72,6 +78,27 @@ export async function recordClosedVisit(db: Db, scope: 'reception' | 'diagnosis'
     .values({ scope, ref_id: refId, reason, closed_at: at })
     .onConflict((oc) => oc.columns(['scope', 'ref_id']).doNothing())
     .execute();
+}
+
+type VisitPatient = { patientId: string; patientName: string };
+
+/**
+ * Remembers whose visit `receptionId` now is, after a merge of its patient. The merges of one
+ * visit arrive in order (keyed by the visit), so the latest one replaces the one before.
+ */
+export async function recordVisitPatient(db: Db, receptionId: number, { patientId, patientName }: VisitPatient, mergedAt: string): Promise<void> {
+  const patient = { patient_id: patientId, patient_name: patientName, merged_at: mergedAt };
+  await db
+    .insertInto('visit_patients')
+    .values({ reception_id: receptionId, ...patient })
+    .onConflict((oc) => oc.column('reception_id').doUpdateSet(patient))
+    .execute();
+}
+
+/** The patient a merge gave visit `receptionId`, if its patient was ever merged. */
+export async function mergedVisitPatient(db: Db, receptionId: number): Promise<VisitPatient | undefined> {
+  const row = await db.selectFrom('visit_patients').select(['patient_id', 'patient_name']).where('reception_id', '=', receptionId).executeTakeFirst();
+  return row ? { patientId: row.patient_id, patientName: row.patient_name } : undefined;
 }
 
 /** Why a new prescription's visit is already closed, if it is. */

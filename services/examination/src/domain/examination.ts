@@ -47,7 +47,12 @@ export type Command =
     }
   | { type: 'PerformExamination'; result: string; now: string }
   | { type: 'CancelExamination'; reason?: string; now: string }
-  | { type: 'CompensateExamination'; reason: string; now: string };
+  | { type: 'CompensateExamination'; reason: string; now: string }
+  /**
+   * The visit's patient was merged into another in the reception's registry
+   * (ReceptionPatientMerged): the examination is now that patient's.
+   */
+  | { type: 'MovePatient'; patientId: string; patientName: string; now: string };
 
 /** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
 type Stamped<E> = E & { at: string };
@@ -59,20 +64,24 @@ export type PublishedEvent = Stamped<
 /**
  * Never published. ExaminationRequested tells the other services only what they need (no patient
  * data, no instructions), so the order itself is a separate internal fact that evolve builds from.
+ * PatientMoved: the reception already published the merge (ReceptionPatientMerged) to every service.
  */
-export type InternalEvent = Stamped<{
-  type: 'ExaminationOrderCreated';
-  data: {
-    examinationId: number;
-    prescriptionId: string;
-    diagnosisId: number;
-    receptionId: number;
-    patientId: string;
-    patientName: string;
-    examinationType: string;
-    instructions?: string;
-  };
-}>;
+export type InternalEvent = Stamped<
+  | {
+      type: 'ExaminationOrderCreated';
+      data: {
+        examinationId: number;
+        prescriptionId: string;
+        diagnosisId: number;
+        receptionId: number;
+        patientId: string;
+        patientName: string;
+        examinationType: string;
+        instructions?: string;
+      };
+    }
+  | { type: 'PatientMoved'; data: { examinationId: number; patientId: string; patientName: string } }
+>;
 
 export type DomainEvent = PublishedEvent | InternalEvent;
 
@@ -149,7 +158,18 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
       // Automatic: an examination already performed or cancelled stays as it is.
       if (state.status !== 'REQUESTED') return accept();
       return accept({ type: 'ExaminationCancelled', data: { ...link, reason: fitClinicalText(command.reason) }, at: command.now });
+
+    case 'MovePatient':
+      return movePatient(command, state);
   }
+}
+
+/** In every status: a performed or cancelled examination is as much the patient's history as a pending one. */
+function movePatient(command: Extract<Command, { type: 'MovePatient' }>, state: Examination): Decision<DomainEvent> {
+  const { patientId, patientName, now } = command;
+  // ReceptionPatientMerged again: the examination is already the new patient's.
+  if (state.patientId === patientId) return accept();
+  return accept({ type: 'PatientMoved', data: { examinationId: state.id, patientId, patientName }, at: now });
 }
 
 export function evolve(state: State, event: DomainEvent): State {
@@ -167,6 +187,8 @@ export function evolve(state: State, event: DomainEvent): State {
       return { ...state, status: 'PERFORMED', result: event.data.result, performedAt: event.data.performedAt, updatedAt: event.at };
     case 'ExaminationCancelled':
       return { ...state, status: 'CANCELLED', cancelReason: event.data.reason, updatedAt: event.at };
+    case 'PatientMoved':
+      return { ...state, patientId: event.data.patientId, patientName: event.data.patientName, updatedAt: event.at };
   }
 }
 

@@ -13,7 +13,7 @@ type Subject = Omit<AccessSubjectRow, 'id' | 'seq'>;
  */
 function subjectsOf(record: AccessRecord): Subject[] {
   if (record.answered.length > 0) {
-    return record.answered.map((visit) => ({ patient_id: visit.patientId ?? null, reception_id: visit.receptionId, diagnosis_id: null, examination_id: null }));
+    return record.answered.map((visit) => ({ patient_id: visit.patientId ?? null, reception_id: visit.receptionId ?? null, diagnosis_id: null, examination_id: null }));
   }
   const { patientId, receptionId, diagnosisId, examinationId } = record.resources;
   if (patientId === undefined && receptionId === undefined && diagnosisId === undefined && examinationId === undefined) return [];

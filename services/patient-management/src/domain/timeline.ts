@@ -42,6 +42,11 @@ function describe(event: TimelineEvent): string {
       return 'Registered at the reception desk';
     case 'ReceptionCancelled':
       return 'Reception cancelled';
+    case 'ReceptionPatientMerged': {
+      // Ids only: the patient's name stays in the view.
+      const d = data as EventDataOf<'ReceptionPatientMerged'>;
+      return `Patient records merged: now patient ${d.patientId} (was ${d.previousPatientId})`;
+    }
     case 'ReceptionConfirmed':
       return `Outcome confirmed at the desk (${(data as EventDataOf<'ReceptionConfirmed'>).outcome === 'COMPLETED' ? 'diagnosis completed' : 'diagnosis rejected'})`;
     case 'DiagnosisRegistered':

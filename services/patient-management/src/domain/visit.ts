@@ -84,6 +84,11 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
       return set(visit, { receptionStatus: 'CANCELLED' });
     case 'ReceptionConfirmed':
       return set(visit, { receptionStatus: 'CONFIRMED' });
+    case 'ReceptionPatientMerged': {
+      // The visit's patient was merged into another in the registry: the visit is now that patient's.
+      const d = event.data as EventDataOf<'ReceptionPatientMerged'>;
+      return set(visit, { patientId: d.patientId, patientName: d.patientName });
+    }
     case 'DiagnosisRegistered':
       return registerDiagnosis(visit, event.data as EventDataOf<'DiagnosisRegistered'>);
     case 'ExaminationPrescribed':

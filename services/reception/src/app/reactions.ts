@@ -2,7 +2,7 @@ import type { CloudEvent } from '@medical/contracts';
 import { causedBy, executeReaction, type Emit } from '@medical/platform';
 import type { Command } from '../domain/reception.ts';
 import { loadReception } from '../db/repository.ts';
-import { receptions, type Context, type Trx } from './commands.ts';
+import { receptions, type Context, type Trx } from './aggregates.ts';
 
 function commandFor(event: CloudEvent): Command | undefined {
   if (event.type === 'DiagnosisCompleted') {

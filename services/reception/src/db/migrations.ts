@@ -1,4 +1,6 @@
-import type { Migrations } from '@medical/platform';
+import { sql } from 'kysely';
+import { initialsOf, nameKeyOf } from '@medical/contracts';
+import type { MigrationDb, Migrations } from '@medical/platform';
 
 export const migrations: Migrations = {
   '0001_receptions': {
@@ -26,4 +28,71 @@ export const migrations: Migrations = {
       await db.schema.createIndex('receptions_patient').on('receptions').columns(['patient_id', 'id']).execute();
     },
   },
+  '0002_patients': {
+    async up(db) {
+      await db.schema
+        .createTable('patients')
+        .addColumn('patient_id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('initials', 'text', (c) => c.notNull())
+        .addColumn('birth_date', 'text')
+        .addColumn('sex', 'text', (c) => c.notNull())
+        .addColumn('phone', 'text')
+        .addColumn('phone_digits', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('merged_into', 'text')
+        .addColumn('possible_duplicates', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // The searches (patients.ts): a name, its initials or a number from its first letters, a birth date, a phone's last digits.
+      await db.schema.createIndex('patients_name_key').on('patients').columns(['name_key', 'patient_id']).execute();
+      await db.schema.createIndex('patients_initials').on('patients').columns(['initials', 'patient_id']).execute();
+      await db.schema.createIndex('patients_birth_date').on('patients').columns(['birth_date', 'patient_id']).execute();
+      await db.schema.createIndex('patients_phone_digits').on('patients').columns(['phone_digits']).execute();
+      await carryOverVisitPatients(db);
+    },
+  },
 };
+
+/** How many patients the carry-over reads and writes at once. */
+const CARRY_OVER_BATCH = 500;
+
+/**
+ * Every visit registered before the registry was for a patient id the desk typed. Each such id
+ * becomes a patient of the registry, as the latest visit named them (sex unknown, no phone), so
+ * every visit is a registry patient's and the desk finds them again; look-alikes among them are
+ * for the desk to merge. Read in batches by patient id, so a large table is never held at once.
+ */
+async function carryOverVisitPatients(db: MigrationDb): Promise<void> {
+  const now = new Date().toISOString();
+  let after = '';
+  for (;;) {
+    const latest = await sql<{ patient_id: string; id: number }>`
+      select patient_id, max(id) as id from receptions where patient_id > ${after}
+      group by patient_id order by patient_id limit ${CARRY_OVER_BATCH}`.execute(db);
+    if (latest.rows.length === 0) return;
+    const ids = latest.rows.map((row) => Number(row.id));
+    const visits = await sql<{ patient_id: string; patient_name: string; birth_date: string | null }>`
+      select patient_id, patient_name, birth_date from receptions where id in (${sql.join(ids)})`.execute(db);
+    await db
+      .insertInto('patients')
+      .values(
+        visits.rows.map((visit) => ({
+          patient_id: visit.patient_id,
+          name: visit.patient_name,
+          name_key: nameKeyOf(visit.patient_name),
+          initials: initialsOf(visit.patient_name),
+          birth_date: visit.birth_date,
+          sex: 'unknown',
+          status: 'ACTIVE',
+          possible_duplicates: '[]',
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    after = latest.rows.at(-1)!.patient_id;
+  }
+}

@@ -1,4 +1,4 @@
-import type { ReceptionStatus } from '@medical/contracts';
+import type { PatientSex, PatientStatus, ReceptionStatus } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
 
 export type ReceptionRow = {
@@ -20,4 +20,25 @@ export type ReceptionRow = {
   updated_at: string;
 };
 
-export type ReceptionDatabase = PlatformTables & { receptions: ReceptionRow };
+/** A patient of the registry, with the keys it is searched and compared by (contracts' patients.ts). */
+export type PatientRow = {
+  patient_id: string;
+  name: string;
+  /** nameKeyOf(name): lower case, no spaces. */
+  name_key: string;
+  /** initialsOf(name): 김민지 → ㄱㅁㅈ. */
+  initials: string;
+  birth_date: string | null;
+  sex: PatientSex;
+  phone: string | null;
+  /** phoneDigitsOf(phone). */
+  phone_digits: string | null;
+  status: PatientStatus;
+  merged_into: string | null;
+  /** JSON array of patient numbers: the look-alikes it was registered beside, until reviewed. */
+  possible_duplicates: string;
+  created_at: string;
+  updated_at: string;
+};
+
+export type ReceptionDatabase = PlatformTables & { receptions: ReceptionRow; patients: PatientRow };

@@ -44,13 +44,15 @@ export type Command =
   | { type: 'CancelReception'; reason?: string; now: string }
   | { type: 'ConfirmReception'; now: string }
   | { type: 'RecordDiagnosisCompleted'; diagnosisId: number; opinion: string; now: string }
-  | { type: 'RecordDiagnosisRejected'; diagnosisId: number; reason: string; now: string };
+  | { type: 'RecordDiagnosisRejected'; diagnosisId: number; reason: string; now: string }
+  /** The visit's patient was merged into another in the registry: the visit is now that patient's. */
+  | { type: 'MovePatient'; patientId: string; patientName: string; birthDate?: string; now: string };
 
 /** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
 type Stamped<E> = E & { at: string };
 
 export type PublishedEvent = Stamped<
-  EventOf<'ReceptionCompleted'> | EventOf<'ReceptionCancelled'> | EventOf<'ReceptionConfirmed'>
+  EventOf<'ReceptionCompleted'> | EventOf<'ReceptionCancelled'> | EventOf<'ReceptionConfirmed'> | EventOf<'ReceptionPatientMerged'>
 >;
 
 /** Never published: the diagnosis outcome is the diagnosis service's fact, the reception only records it. */
@@ -71,6 +73,7 @@ const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
   'ReceptionCompleted',
   'ReceptionCancelled',
   'ReceptionConfirmed',
+  'ReceptionPatientMerged',
 ]);
 
 export function isPublished(e: DomainEvent): e is PublishedEvent {
@@ -127,6 +130,17 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
             : { receptionId: state.id, diagnosisId: command.diagnosisId, outcome: 'REJECTED', reason: command.reason },
         at: command.now,
       });
+
+    case 'MovePatient': {
+      // Whatever the visit's status: a finished visit is as much the patient's history as an open one.
+      if (state.patientId === command.patientId) return accept();
+      const { patientId, patientName, birthDate, now } = command;
+      return accept({
+        type: 'ReceptionPatientMerged',
+        data: compact({ receptionId: state.id, patientId, patientName, birthDate, previousPatientId: state.patientId, mergedAt: now }),
+        at: now,
+      });
+    }
   }
 }
 
@@ -144,6 +158,12 @@ export function evolve(state: State, event: DomainEvent): State {
 
     case 'ReceptionConfirmed':
       return { ...touched, status: 'CONFIRMED', confirmedAt: event.at };
+
+    case 'ReceptionPatientMerged': {
+      const { birthDate: _previous, ...kept } = touched;
+      const { patientId, patientName, birthDate } = event.data;
+      return { ...kept, patientId, patientName, ...(birthDate !== undefined ? { birthDate } : {}) };
+    }
 
     case 'DiagnosisOutcomeRecorded': {
       const d = event.data;

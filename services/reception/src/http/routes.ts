@@ -14,6 +14,7 @@ import { grantedRoles, notFound, requestOrigin, validationProblem, type App, typ
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
+import { loadRegistrySettings, type RegistrySettings } from '../registry-settings.ts';
 
 const problems = { 400: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails };
 const tags = ['receptions'];
@@ -30,7 +31,7 @@ function departmentOf(context: ServiceContext<ReceptionDatabase>, given: string 
   throw validationProblem('the body is invalid', [{ field: 'department', in: 'body', message: `must be one of the hospital's departments: ${known}` }]);
 }
 
-export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatabase>): void {
+export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatabase>, settings: RegistrySettings = loadRegistrySettings(process.env)): void {
   const db = context.database.db;
 
   app.post(
@@ -38,7 +39,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
       const department = departmentOf(context, request.body.department);
-      const reception = await registerReception(context, requestOrigin(request), { ...request.body, department });
+      const reception = await registerReception(context, requestOrigin(request), { ...request.body, department }, settings);
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
   );
