@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import {
@@ -52,8 +52,10 @@ import {
  * examiner while the manager's board follows it live; Korean by default and English after one
  * click; the sign-in's refusal and each role's screens; the privacy officer's access log of a
  * patient (reads, a refusal, an emergency access, paged); axe-core's WCAG 2.1 A/AA rules on every
- * screen at desktop and tablet sizes; a visit registered with the keyboard alone; and the
- * screenshots (test-artifacts/screenshots/console-*.png) the README shows.
+ * screen at desktop and tablet sizes; the desk's patient search (each form of search, the arrows, a
+ * look-alike offered before a second registration); a patient and a visit registered with the
+ * keyboard alone, a returning patient's visit in three keystrokes at most; and the screenshots
+ * (test-artifacts/screenshots/console-*.png), copies of some of which docs/screenshots keeps for the README.
  *
  * Controls are found as a user finds them, by role and by the name the message files give them
  * (web/src/messages/*.json, imported, never copied), within the rows the app marks with
@@ -83,8 +85,59 @@ async function openBlank(options: { viewport?: ViewportName; bypassCSP?: boolean
 /** The hospital's default department (the gateway's default list), preselected at the desk. */
 const DEFAULT_DEPARTMENT = { code: 'internal-medicine', name: { ko: '내과', en: 'Internal medicine' } } as const satisfies { code: string; name: Record<Language, string> };
 
-function uniquePatient(prefix: string): string {
-  return `${prefix}-${randomBytes(3).toString('hex').toUpperCase()}`;
+/** A patient of the registry, as `POST /patients` and `GET /patients` answer them. */
+type RegistryPatient = { patientId: string; name: string; birthDate?: string; sex: string; phone?: string; possibleDuplicates: string[] };
+
+/**
+ * A patient registered through the API, for a test that starts from a returning patient: a
+ * different person from any look-alike (notADuplicate), so a test run twice, or two tests using
+ * one name, register one each.
+ */
+async function registerPatient(client: TestSystem['client'], name: string, more: { birthDate?: string; phone?: string } = {}): Promise<RegistryPatient> {
+  const body = { name, birthDate: more.birthDate ?? '1980-01-01', sex: 'female', ...(more.phone ? { phone: more.phone } : {}), notADuplicate: true };
+  return ok(await client.post<RegistryPatient>('/patients', body), 201, `register the patient ${name}`);
+}
+
+/** The desk's patient search: a combobox named by its label. */
+function deskSearch(page: Page, language: Language = 'ko'): Locator {
+  return page.getByRole('combobox', { name: t(language, 'reception.search.label'), exact: true });
+}
+
+/** A patient among the desk's search results (an option of the listbox). */
+function searchResult(page: Page, patientId: string): Locator {
+  return page.getByRole('listbox', { name: t('ko', 'reception.search.results'), exact: true }).locator(`[role="option"][data-patient-id="${patientId}"]`);
+}
+
+/** The patient chosen for the visit (the panel that names them), any patient when `patientId` is not given. */
+function chosenPatient(page: Page, patientId?: string): Locator {
+  return page.locator(patientId === undefined ? 'section.chosen-patient[data-patient-id]' : `section.chosen-patient[data-patient-id="${patientId}"]`);
+}
+
+/** The patient numbers the desk's search shows, in order. */
+async function resultIds(page: Page): Promise<string[]> {
+  return page.locator('[role="listbox"] [role="option"]').evaluateAll((options) => options.map((option) => (option as unknown as { getAttribute(n: string): string }).getAttribute('data-patient-id')));
+}
+
+/** The desk's new-patient dialog. */
+function newPatientDialog(page: Page, language: Language = 'ko'): Locator {
+  return page.getByRole('dialog', { name: t(language, 'reception.newPatient.title'), exact: true });
+}
+
+/**
+ * Registers a new patient at the desk with the mouse (the search already typed, or not): the
+ * dialog's fields, then Register; answers the dialog, still open when the registry answered
+ * look-alikes.
+ */
+async function fillNewPatient(page: Page, patient: { name: string; birthDate: string; sex: 'female' | 'male' | 'other' | 'unknown'; phone?: string }): Promise<Locator> {
+  await page.getByRole('button', { name: t('ko', 'reception.newPatient.open'), exact: true }).click();
+  const dialog = newPatientDialog(page);
+  await dialog.waitFor();
+  await dialog.getByLabel(t('ko', 'reception.newPatient.name')).fill(patient.name);
+  await dialog.getByLabel(t('ko', 'reception.form.birthDate')).fill(patient.birthDate);
+  await dialog.getByLabel(t('ko', 'reception.newPatient.sex')).selectOption({ label: t('ko', `reception.patient.sex.${patient.sex}`) });
+  if (patient.phone) await dialog.getByLabel(t('ko', 'reception.newPatient.phone')).fill(patient.phone);
+  await dialog.getByRole('button', { name: t('ko', 'reception.newPatient.submit'), exact: true }).click();
+  return dialog;
 }
 
 /** The stage section of the board that holds the visit now, waiting until it is `stage`. */
@@ -164,7 +217,6 @@ describe('the staff console in Chromium (embedded profile)', () => {
 
   test('one visit through the four roles, each screen following the others live, and the board and timeline showing it move', { timeout: 150_000 }, async () => {
     const { client } = running;
-    const patientId = uniquePatient('WEB');
     const patientName = '이서연';
     const opinion = '경미한 염좌. 일주일 휴식 후 재진.';
     const xrayResult = '골절 없음. 연부 조직 부종.';
@@ -183,11 +235,19 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await noReload(board, `the board with the visit under ${stage}`);
     };
 
-    // 1. The receptionist registers the visit with the form.
+    // 1. The receptionist searches first; the patient is new, so registers them once, then the visit.
     const reception = desk.page;
-    await reception.getByLabel(t('ko', 'reception.form.patientId')).fill(patientId);
-    await reception.getByLabel(t('ko', 'reception.form.patientName')).fill(patientName);
-    await reception.getByLabel(t('ko', 'reception.form.birthDate')).fill('1987-04-12');
+    await deskSearch(reception).fill(patientName);
+    await reception.getByText(t('ko', 'reception.search.none', { query: patientName }), { exact: true }).waitFor();
+    const dialog = await fillNewPatient(reception, { name: patientName, birthDate: '1987-04-12', sex: 'female', phone: '010-4821-3307' });
+    await dialog.waitFor({ state: 'detached' });
+    const chosen = chosenPatient(reception);
+    await chosen.waitFor();
+    const patientId = (await chosen.getAttribute('data-patient-id'))!;
+    assert.match(patientId, /^[0-9]{8}$/, 'the registry issued an eight-digit patient number');
+    await toastInSight(reception, t('ko', 'reception.newPatient.registered', { name: patientName, patientId }));
+    const patient = ok(await client.get<RegistryPatient>(`/patients/${patientId}`));
+    assert.deepEqual([patient.name, patient.birthDate, patient.sex, patient.phone], [patientName, '1987-04-12', 'female', '010-4821-3307'], 'the registry keeps the patient as the desk typed them');
     // The department is chosen from the hospital's, by its name; the visit carries its code. Internal
     // medicine: the demo doctor's department, so the visit reaches their worklist.
     await reception.getByLabel(t('ko', 'reception.form.department')).selectOption({ label: '내과' });
@@ -197,7 +257,10 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await deskRow.waitFor();
     const receptionId = Number(await deskRow.getAttribute('data-reception-id'));
     assert.ok(Number.isInteger(receptionId) && receptionId > 0, `the row names the reception: ${receptionId}`);
-    await toastInSight(reception, t('ko', 'reception.form.registered', { name: patientName, id: receptionId }));
+    await toastInSight(reception, t('ko', 'reception.form.registered', { name: patientName, patientId, id: receptionId }));
+    // Ready for the next patient: the search back, empty.
+    await chosen.waitFor({ state: 'detached' });
+    assert.equal(await deskSearch(reception).inputValue(), '');
     await deskRow.filter({ hasText: t('ko', 'status.reception.RECEIVED') }).waitFor();
     const registered = ok(await client.get<ListPage<Reception>>(`/receptions?patientId=${encodeURIComponent(patientId)}`));
     assert.equal(registered.items.length, 1, 'one click, one reception');
@@ -370,7 +433,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
   test('Korean by default and English after one click, on every screen and on the sign-in, with <html lang> following', { timeout: 90_000 }, async () => {
     const { client } = running;
     const patientName = '박민준';
-    const patientId = uniquePatient('LANG');
+    const { patientId } = await registerPatient(client, patientName);
     const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '복통' });
     const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
 
@@ -468,7 +531,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
   test("a surgeon opens an internal-medicine diagnosis only by breaking the glass: the dialog, a cancel that opens nothing, a Korean reason, a prescription under it, and the steps on the board's timeline", { timeout: 90_000 }, async () => {
     const { client } = running;
     const patientName = '윤서준';
-    const patientId = uniquePatient('GLASS');
+    const { patientId } = await registerPatient(client, patientName);
     const reason = '응급실 이송 중 의식 저하, 내과 당직의 연락 불가';
     // An internal-medicine visit with an examination pending, set up through the API (the desk, the internist).
     const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'ECG', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '흉통' });
@@ -576,7 +639,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
 
   test("the privacy officer's access log: a patient's reads, a refusal and an emergency access, page by page, on the auditor's only screen; the admin's too", { timeout: 120_000 }, async () => {
     const { client } = running;
-    const patientId = uniquePatient('AUDIT');
+    const { patientId } = await registerPatient(client, '강하준');
     const reason = '야간 응급 내원, 내과 당직의 부재';
     // Through the API: the desk registers an internal-medicine visit and reads it back; the manager asks for it and is
     // refused (403, by the gateway); the surgeon opens its diagnosis by breaking the glass.
@@ -670,11 +733,15 @@ describe('the staff console in Chromium (embedded profile)', () => {
     admin.errors.assertClean();
   });
 
-  test("the birth date in the hospital's format whatever the browser's locale: typed as digits or with dots, kept as YYYY-MM-DD", { timeout: 60_000 }, async () => {
+  test("the birth date in the hospital's format whatever the browser's locale: typed as digits or with dots, kept as YYYY-MM-DD, and found so", { timeout: 60_000 }, async () => {
     const { page, errors } = await openBlank({ label: 'birth date', locale: 'en-US' });
     await openSignIn(page, running.system.gatewayUrl);
     await signIn(page, 'receptionist');
-    const birthDate = page.getByLabel(t('ko', 'reception.form.birthDate'));
+    // The birth date is the new patient's: the registry keeps it, the visits take it from there.
+    await page.getByRole('button', { name: t('ko', 'reception.newPatient.open'), exact: true }).click();
+    const dialog = newPatientDialog(page);
+    await dialog.waitFor();
+    const birthDate = dialog.getByLabel(t('ko', 'reception.form.birthDate'));
     assert.equal(await birthDate.getAttribute('type'), 'text', 'no date input: it would show the browser\'s locale (MM/DD/YYYY here)');
     assert.match((await accessibleDescription(birthDate)) ?? '', /1987-04-12/, 'the hint shows the format');
     for (const [typed, kept] of [['19870412', '1987-04-12'], ['1987.4.2', '1987-04-02'], ['1987/04/12', '1987-04-12']] as const) {
@@ -682,21 +749,34 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await birthDate.press('Tab');
       assert.equal(await birthDate.inputValue(), kept, `${typed} is kept as ${kept}`);
     }
-    const patientId = uniquePatient('BIRTH');
-    await page.getByLabel(t('ko', 'reception.form.patientId')).fill(patientId);
-    await page.getByLabel(t('ko', 'reception.form.patientName')).fill('윤하준');
-    await birthDate.fill('20010305');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await fillNewPatient(page, { name: '윤하준', birthDate: '20010305', sex: 'male' });
+    await dialog.waitFor({ state: 'detached' });
+    const chosen = chosenPatient(page);
+    await chosen.waitFor();
+    const patientId = (await chosen.getAttribute('data-patient-id'))!;
+    assert.equal(ok(await running.client.get<RegistryPatient>(`/patients/${patientId}`)).birthDate, '2001-03-05', 'registered with the date as the hospital writes it');
+    await chosen.locator('.patient-details').filter({ hasText: '2001-03-05' }).waitFor();
+
+    // Searched by the birth date as the desk types it (with dots), the patient is found and chosen, and the visit takes the date.
+    await chosen.getByRole('button', { name: t('ko', 'reception.chosen.change'), exact: true }).click();
+    await deskSearch(page).fill('2001.3.5');
+    await searchResult(page, patientId).waitFor();
+    await deskSearch(page).press('Enter');
+    await chosenPatient(page, patientId).waitFor();
     await page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true }).click();
     await page.locator('tr[data-reception-id]').filter({ hasText: patientId }).waitFor();
     const registered = ok(await running.client.get<{ items: Reception[] }>(`/receptions?patientId=${patientId}`)).items;
-    assert.deepEqual(registered.map((r) => r.birthDate), ['2001-03-05'], 'registered with the date as the hospital writes it');
+    assert.deepEqual(registered.map((r) => r.birthDate), ['2001-03-05'], 'the visit has the date as the hospital writes it');
     errors.assertClean();
   });
 
   test('the worklists at 1024, 1280 and 1920 px: every column and every action in sight, nothing cut off', { timeout: 120_000 }, async () => {
     const { client } = running;
     const patientName = '남궁서연';
-    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, '복부 CT 조영 증강', { patientId: uniquePatient('WIDTHS'), patientName });
+    const { patientId } = await registerPatient(client, patientName);
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, '복부 CT 조영 증강', { patientId, patientName });
     const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
     const { page, errors } = await openBlank({ label: 'widths' });
     await openSignIn(page, running.system.gatewayUrl);
@@ -720,15 +800,16 @@ describe('the staff console in Chromium (embedded profile)', () => {
       const { client } = running;
       const gatewayUrl = running.system.gatewayUrl;
       const patientName = '최지우';
-      const patientId = uniquePatient('AXE');
+      const { patientId } = await registerPatient(client, patientName, { birthDate: '1979-06-30' });
       const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId, patientName });
       // A refusal in the visit's access log, for its marked line.
       const refused = await client.as('manager').get(`/receptions/${reception.id}`);
       assert.equal(refused.status, 403, refused.text);
       // A visit still at the desk, for the cancel dialog.
-      const waiting = ok(await client.post<Reception>('/receptions', { patientId: uniquePatient('AXE'), patientName: '한가람' }), 201);
+      const waiting = ok(await client.post<Reception>('/receptions', { patientId: (await registerPatient(client, '한가람')).patientId }), 201);
       // A surgical visit, for the break-glass dialog of the internist (waited for as admin: not on the internist's list).
-      const surgical = await waitForDiagnosis(client.as('admin'), (await registerVisit(client, { patientId: uniquePatient('AXE'), patientName: '서하은', department: 'surgery' })).id);
+      const surgeryPatient = await registerPatient(client, '서하은');
+      const surgical = await waitForDiagnosis(client.as('admin'), (await registerVisit(client, { patientId: surgeryPatient.patientId, patientName: surgeryPatient.name, department: 'surgery' })).id);
 
       // Only these pages bypass the CSP: axe-core is injected as an inline script.
       const { page, errors } = await openBlank({ viewport, bypassCSP: true, label: `axe ${viewport}` });
@@ -756,6 +837,19 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
       await until(async () => assert.ok(await cancelButton.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)), 'focus back on the button that opened the dialog');
+      // The search with its results, a patient chosen, and the new-patient dialog offering a look-alike instead.
+      await deskSearch(page).fill(patientName);
+      await searchResult(page, patientId).waitFor();
+      await check('reception desk, search results');
+      await deskSearch(page).press('Enter');
+      await chosenPatient(page).waitFor();
+      await check('reception desk, a patient chosen');
+      await chosenPatient(page).getByRole('button', { name: t('ko', 'reception.chosen.change'), exact: true }).click();
+      const newPatient = await fillNewPatient(page, { name: patientName, birthDate: '1979-06-30', sex: 'female' });
+      await newPatient.getByRole('heading', { name: t('ko', 'reception.duplicates.heading'), exact: true }).waitFor();
+      await check('reception desk, new-patient dialog with a look-alike');
+      await page.keyboard.press('Escape');
+      await newPatient.waitFor({ state: 'detached' });
       await signOut(page);
 
       await signIn(page, 'doctor');
@@ -800,7 +894,92 @@ describe('the staff console in Chromium (embedded profile)', () => {
     });
   }
 
-  test('a visit registered with the keyboard alone, the focus always visible', { timeout: 60_000 }, async () => {
+  test('a desk that searches first: by number, name, initials, birth date and a phone\'s last digits, chosen with the arrows, and a look-alike offered before a second registration', { timeout: 90_000 }, async () => {
+    const { client } = running;
+    // Three patients whose initials are ㅌㅅ (no other test's are), in the registry's order: by name.
+    const seoa = await registerPatient(client, '탁서아', { birthDate: '2015-02-28' });
+    const soyun = await registerPatient(client, '탁소윤', { birthDate: '1992-11-03', phone: '010-7001-9753' });
+    const soyul = await registerPatient(client, '탁소율', { birthDate: '1990-05-17', phone: '010-7001-2468' });
+    const desk = await open('receptionist');
+    const page = desk.page;
+    const search = deskSearch(page);
+
+    // By initials: all three, the first highlighted; the arrows move the highlight, the focus stays in the box.
+    await search.fill('ㅌㅅ');
+    await searchResult(page, soyul.patientId).waitFor();
+    assert.deepEqual(await resultIds(page), [seoa.patientId, soyun.patientId, soyul.patientId], 'the three, by name');
+    await page.getByText(t('ko', 'reception.search.found', { count: 3 }), { exact: true }).waitFor();
+    const highlighted = page.locator('[role="option"][aria-selected="true"]');
+    assert.equal(await highlighted.getAttribute('data-patient-id'), seoa.patientId, 'the first is highlighted');
+    await search.press('ArrowDown');
+    assert.equal(await highlighted.getAttribute('data-patient-id'), soyun.patientId, 'ArrowDown highlights the next');
+    assert.equal(await search.getAttribute('aria-activedescendant'), await highlighted.getAttribute('id'), 'the box points to the highlighted option');
+    assert.ok(await isFocused(search), 'the focus stays in the search box');
+    await screenshot(page, 'console-reception-search-ko');
+    await search.press('ArrowUp');
+    await search.press('ArrowUp');
+    assert.equal(await highlighted.getAttribute('data-patient-id'), soyul.patientId, 'ArrowUp from the first goes round to the last');
+    await search.press('ArrowDown');
+    await search.press('ArrowDown');
+
+    // Enter chooses the highlighted one and puts the focus on the visit's register button.
+    await search.press('Enter');
+    const chosen = chosenPatient(page, soyun.patientId);
+    await chosen.waitFor();
+    await chosen.locator('.patient-details').filter({ hasText: '1992-11-03' }).filter({ hasText: t('ko', 'reception.patient.phoneEnding', { digits: '9753' }) }).waitFor();
+    assert.doesNotMatch((await chosen.textContent()) ?? '', /7001/, 'the phone shows its last four digits only');
+    const submit = page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true });
+    await until(async () => assert.ok(await isFocused(submit)), 'the focus on the register button');
+    assert.match((await accessibleDescription(submit)) ?? '', literally(soyun.patientId), 'the register button is described by the patient it registers');
+    await screenshot(page, 'console-reception-chosen-ko');
+
+    // Another choice: the search is back, as it was, with the focus; by the other forms each finds its patient.
+    await chosen.getByRole('button', { name: t('ko', 'reception.chosen.change'), exact: true }).click();
+    await until(async () => assert.ok(await isFocused(search)), 'the focus back in the search box');
+    assert.equal(await search.inputValue(), 'ㅌㅅ');
+    const searches: Array<[string, string[]]> = [
+      [soyul.patientId, [soyul.patientId]],
+      [soyul.patientId.slice(0, 7), [soyul.patientId]],
+      ['탁소', [soyun.patientId, soyul.patientId]],
+      ['2468', [soyul.patientId]],
+      ['1992.11.3', [soyun.patientId]],
+      ['2015-02-28', [seoa.patientId]],
+    ];
+    for (const [query, expected] of searches) {
+      await search.fill(query);
+      await until(async () => assert.deepEqual(await resultIds(page), expected), `the search for ${query}`);
+    }
+
+    // Registering someone who looks like a patient already registered (the same name and birth date): the look-alike is offered.
+    const dialog = await fillNewPatient(page, { name: '탁소율', birthDate: '19900517', sex: 'female' });
+    const heading = dialog.getByRole('heading', { name: t('ko', 'reception.duplicates.heading'), exact: true });
+    await heading.waitFor();
+    await until(async () => assert.ok(await isFocused(heading)), 'the focus on the look-alikes\' heading');
+    const candidate = dialog.locator(`li[data-patient-id="${soyul.patientId}"]`);
+    await candidate.waitFor();
+    await screenshot(page, 'console-reception-look-alike-ko');
+    await candidate.getByRole('button', { name: t('ko', 'reception.duplicates.chooseNamed', { name: '탁소율', patientId: soyul.patientId }), exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await chosenPatient(page, soyul.patientId).waitFor();
+    await until(async () => assert.ok(await isFocused(submit)), 'the focus on the register button after choosing the look-alike');
+    const named = (name: string) => client.get<{ items: RegistryPatient[]; total: number }>(`/patients?q=${encodeURIComponent(name)}`);
+    assert.equal(ok(await named('탁소율')).total, 1, 'choosing the look-alike registers nobody');
+
+    // A different person of the same name and birth date: registered anyway, marked for review, and chosen.
+    await chosenPatient(page).getByRole('button', { name: t('ko', 'reception.chosen.change'), exact: true }).click();
+    await fillNewPatient(page, { name: '탁소율', birthDate: '1990-05-17', sex: 'male' });
+    await dialog.getByRole('button', { name: t('ko', 'reception.duplicates.registerAnyway'), exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const second = chosenPatient(page);
+    await second.waitFor();
+    const secondId = (await second.getAttribute('data-patient-id'))!;
+    assert.notEqual(secondId, soyul.patientId, 'a new patient number');
+    await toast(page, t('ko', 'reception.newPatient.registered', { name: '탁소율', patientId: secondId })).waitFor();
+    assert.deepEqual(ok(await client.get<RegistryPatient>(`/patients/${secondId}`)).possibleDuplicates, [soyul.patientId], 'registered as a possible duplicate, for review');
+    desk.errors.assertClean();
+  });
+
+  test('a patient registered and a visit registered with the keyboard alone, the focus always visible; a returning patient\'s visit in three keystrokes at most', { timeout: 90_000 }, async () => {
     const { client } = running;
     const { page, errors } = await openBlank({ label: 'keyboard' });
     await openSignIn(page, running.system.gatewayUrl);
@@ -817,37 +996,95 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await screenHeading(page, 'reception').waitFor();
     await liveIndicator(page).waitFor();
 
-    // The form: Tab to each field in order, type, and submit from the button with Enter.
-    const patientId = uniquePatient('KEY');
+    // Search first: nobody of that name, so on (Tab) to registering a new patient, the name already filled in.
     const patientName = '정하늘';
-    await tabTo(page, page.getByLabel(t('ko', 'reception.form.patientId')), 'the patient id field');
-    await assertFocusVisible(page, 'the patient id field');
-    await page.keyboard.type(patientId);
-    await page.keyboard.press('Tab');
-    assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientName'))), 'Tab goes on to the patient name');
+    const search = deskSearch(page);
+    await tabTo(page, search, 'the patient search');
+    await assertFocusVisible(page, 'the patient search');
     await page.keyboard.type(patientName);
-    const department = page.getByLabel(t('ko', 'reception.form.department'));
-    await tabTo(page, department, 'the department field');
-    await assertFocusVisible(page, 'the department field');
-    await chooseWithArrows(page, department, '가정의학과');
+    await page.getByText(t('ko', 'reception.search.none', { query: patientName }), { exact: true }).waitFor();
     await page.keyboard.press('Tab');
-    assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.symptom'))), 'Tab goes on to the symptom');
-    await page.keyboard.type('기침');
-    const submit = page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true });
-    await tabTo(page, submit, 'the register button');
-    await assertFocusVisible(page, 'the register button');
+    assert.ok(await isFocused(page.getByRole('button', { name: t('ko', 'reception.newPatient.open'), exact: true })), 'Tab goes from the search to registering a new patient');
+    await assertFocusVisible(page, 'the new-patient button');
+    await page.keyboard.press('Enter');
+    const dialog = newPatientDialog(page);
+    await dialog.waitFor();
+    const nameField = dialog.getByLabel(t('ko', 'reception.newPatient.name'));
+    await until(async () => assert.ok(await isFocused(nameField)), 'the focus on the name');
+    assert.equal(await nameField.inputValue(), patientName, 'the name searched for is filled in');
+    await page.keyboard.press('Tab');
+    assert.ok(await isFocused(dialog.getByLabel(t('ko', 'reception.form.birthDate'))), 'Tab goes on to the birth date');
+    await page.keyboard.type('19910823');
+    await page.keyboard.press('Tab');
+    const sex = dialog.getByLabel(t('ko', 'reception.newPatient.sex'));
+    assert.ok(await isFocused(sex), 'Tab goes on to the sex');
+    await assertFocusVisible(page, 'the sex field');
+    await chooseWithArrows(page, sex, t('ko', 'reception.patient.sex.male'));
+    await page.keyboard.press('Tab');
+    assert.ok(await isFocused(dialog.getByLabel(t('ko', 'reception.newPatient.phone'))), 'Tab goes on to the phone');
+    await page.keyboard.type('010-5550-1234');
+    const registerPatientButton = dialog.getByRole('button', { name: t('ko', 'reception.newPatient.submit'), exact: true });
+    await tabTo(page, registerPatientButton, 'the register-patient button');
+    await assertFocusVisible(page, 'the register-patient button');
     await page.keyboard.press('Enter');
 
-    const row = page.locator('tr[data-reception-id]').filter({ hasText: patientId });
-    await row.waitFor();
-    const receptionId = Number(await row.getAttribute('data-reception-id'));
-    const saved = ok(await client.get<Reception>(`/receptions/${receptionId}`));
-    assert.deepEqual({ patientId: saved.patientId, patientName: saved.patientName, department: saved.department, symptom: saved.symptom }, { patientId, patientName, department: 'family-medicine', symptom: '기침' });
-    // Ready for the next patient: the form is empty and the focus back on its first field.
-    await until(async () => assert.ok(await isFocused(page.getByLabel(t('ko', 'reception.form.patientId')))), 'focus back on the patient id after registering');
-    assert.equal(await page.getByLabel(t('ko', 'reception.form.patientId')).inputValue(), '');
+    // Registered and chosen: the focus on the visit's register button.
+    await dialog.waitFor({ state: 'detached' });
+    const chosen = chosenPatient(page);
+    await chosen.waitFor();
+    const patientId = (await chosen.getAttribute('data-patient-id'))!;
+    await toast(page, t('ko', 'reception.newPatient.registered', { name: patientName, patientId })).waitFor();
+    const patient = ok(await client.get<RegistryPatient>(`/patients/${patientId}`));
+    assert.deepEqual([patient.name, patient.birthDate, patient.sex, patient.phone], [patientName, '1991-08-23', 'male', '010-5550-1234']);
+    const submit = page.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true });
+    await until(async () => assert.ok(await isFocused(submit)), 'the focus on the register-visit button once the patient is registered');
+    await assertFocusVisible(page, 'the register-visit button');
+
+    // The first visit: back (Shift+Tab) to the symptom and the department, chosen with the arrows; on to the button and Enter.
+    await page.keyboard.press('Shift+Tab');
+    const symptom = page.getByLabel(t('ko', 'reception.form.symptom'));
+    assert.ok(await isFocused(symptom), 'Shift+Tab goes back to the symptom');
+    await page.keyboard.type('기침');
+    await page.keyboard.press('Shift+Tab');
+    const department = page.getByLabel(t('ko', 'reception.form.department'));
+    assert.ok(await isFocused(department), 'Shift+Tab goes back to the department');
+    await assertFocusVisible(page, 'the department field');
+    await chooseWithArrows(page, department, '가정의학과');
+    await tabTo(page, submit, 'the register button');
+    await page.keyboard.press('Enter');
+    const rows = page.locator('tr[data-reception-id]').filter({ hasText: patientId });
+    await rows.first().waitFor();
+    const first = ok(await client.get<Reception>(`/receptions/${Number(await rows.first().getAttribute('data-reception-id'))}`));
+    assert.deepEqual({ patientId: first.patientId, patientName: first.patientName, department: first.department, symptom: first.symptom }, { patientId, patientName, department: 'family-medicine', symptom: '기침' });
+    // Ready for the next patient: the search empty, with the focus; the department back to the hospital's default.
+    await until(async () => assert.ok(await isFocused(search)), 'focus back on the search after registering');
+    assert.equal(await search.inputValue(), '');
     assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.code, 'the department back to the hospital\'s default');
-    await assertFocusVisible(page, 'the patient id field after registering');
+    await assertFocusVisible(page, 'the search after registering');
+
+    // The patient comes back: from the search box holding the name, at most three keystrokes to a registered visit:
+    // Enter chooses the first match (or, while the answer to the name is on its way, searches at once, and then
+    // Enter chooses), and Enter on the register button, which has the focus, registers the visit.
+    await page.keyboard.type(patientName);
+    let keystrokes = 0;
+    const press = async (key: string) => {
+      keystrokes += 1;
+      await page.keyboard.press(key);
+    };
+    await press('Enter');
+    const offered = searchResult(page, patientId).and(page.locator('[aria-selected="true"]'));
+    await chosen.or(offered).first().waitFor();
+    if (!(await chosen.isVisible())) await press('Enter');
+    await chosenPatient(page, patientId).waitFor();
+    await until(async () => assert.ok(await isFocused(submit)), 'the focus on the register button once the patient is chosen');
+    await assertFocusVisible(page, 'the register button of the returning patient');
+    await press('Enter');
+    await until(async () => assert.equal(await rows.count(), 2), 'the second visit on today\'s list');
+    assert.ok(keystrokes <= 3, `a returning patient's visit took ${keystrokes} keystrokes after the name`);
+    const visits = ok(await client.get<ListPage<Reception>>(`/receptions?patientId=${patientId}`)).items;
+    assert.equal(visits.length, 2, 'one visit per Enter on the register button');
+    assert.deepEqual([visits[1]!.patientName, visits[1]!.department, visits[1]!.symptom], [patientName, DEFAULT_DEPARTMENT.code, undefined], 'the hospital\'s default department, no symptom');
+    await toast(page, t('ko', 'reception.form.registered', { name: patientName, patientId, id: visits[1]!.id })).waitFor();
     errors.assertClean();
   });
 });
@@ -919,7 +1156,11 @@ async function assertScreenTexts(page: Page, screen: ScreenId, language: Languag
   if (screen === 'reception') {
     await heading('reception.form.heading', {}, 2);
     await heading('reception.list.heading', {}, 2);
-    for (const key of ['patientId', 'patientName', 'birthDate', 'department', 'symptom']) await label(`reception.form.${key}`);
+    // The search first, with its hint and the way to register a new patient; then the visit's fields.
+    await deskSearch(page, language).waitFor();
+    assert.match((await accessibleDescription(deskSearch(page, language))) ?? '', literally(t(language, 'reception.search.hint')), 'the search says what it takes');
+    await button('reception.newPatient.open');
+    for (const key of ['department', 'symptom']) await label(`reception.form.${key}`);
     await button('reception.form.submit');
     for (const key of ['id', 'receivedAt', 'patient', 'status', 'outcome', 'actions']) await column(`reception.list.${key}`);
     const row = rowOf(page, 'reception-id', data.ids.reception);

@@ -8,7 +8,9 @@ import type {
   DiagnosisStatus,
   DiagnosisView,
   ExaminationView,
+  PatientView,
   ReceptionView,
+  RegisterPatientRequest,
   VisitTimelineView,
   VisitView,
 } from './types.ts';
@@ -16,6 +18,17 @@ import type {
 /** The routes the console calls, one typed function each (DESIGN.md section 6). */
 
 // ---- reception desk ----
+/** Patients one search shows: the desk narrows a search by typing more, not by paging. */
+export const PATIENT_SEARCH_SIZE = 10;
+
+/** The registry's search: `q` is a patient number, a name, its initials, a birth date or a phone's last digits. */
+export const searchPatients = (q: string, signal?: AbortSignal) =>
+  apiJson<PageOf<PatientView>>(`/patients${queryString({ q, page: 0, size: PATIENT_SEARCH_SIZE })}`, { signal });
+
+/** A 409 of the possible-duplicate type names look-alikes (api/problem.ts, possibleDuplicatesOf). */
+export const registerPatient = (body: RegisterPatientRequest, idempotencyKey: string) =>
+  apiJson<PatientView>('/patients', { method: 'POST', json: body, idempotencyKey });
+
 export const registerReception = (body: CreateReceptionRequest, idempotencyKey: string) =>
   apiJson<ReceptionView>('/receptions', { method: 'POST', json: body, idempotencyKey });
 

@@ -1,4 +1,5 @@
 import type { Problem } from '@medical/contracts/api';
+import type { PatientView, POSSIBLE_DUPLICATE_PROBLEM } from '@medical/contracts/patients';
 
 /** A failed API call: the HTTP status and the RFC 9457 problem the server answered, if any. */
 export class ApiError extends Error {
@@ -29,6 +30,16 @@ export class NetworkError extends Error {
     super('network error', { cause });
     this.name = 'NetworkError';
   }
+}
+
+/** The registry's refusal of a patient who looks like one already registered (the value repeated from the contracts, as in breakGlass.ts). */
+export const possibleDuplicateProblem: typeof POSSIBLE_DUPLICATE_PROBLEM = 'urn:medical:problem:possible-duplicate';
+
+/** The look-alikes a registration was refused for (409, `candidates`), or undefined for any other failure. */
+export function possibleDuplicatesOf(error: unknown): PatientView[] | undefined {
+  if (!(error instanceof ApiError) || error.status !== 409 || error.problem?.type !== possibleDuplicateProblem) return undefined;
+  const candidates = (error.problem as Record<string, unknown>).candidates;
+  return Array.isArray(candidates) ? (candidates as PatientView[]) : [];
 }
 
 export async function readProblem(response: Response): Promise<Problem | undefined> {

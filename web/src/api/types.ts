@@ -5,6 +5,7 @@
  * `satisfies` keeps them in step with the contracts' types.
  */
 import type { DiagnosisStatus, DiagnosisView, ReceptionStatus, VisitStage } from '@medical/contracts/api';
+import type { PatientSex } from '@medical/contracts/patients';
 
 export type {
   AttachmentView,
@@ -23,6 +24,7 @@ export type {
 } from '@medical/contracts/api';
 export type PrescriptionView = DiagnosisView['prescriptions'][number];
 export type { AccessAction, AccessLogEntry } from '@medical/contracts/access-log';
+export type { PatientSex, PatientView, RegisterPatientRequest } from '@medical/contracts/patients';
 
 export const visitStages = [
   'RECEIVED',
@@ -40,6 +42,9 @@ export const openDiagnosisStatuses = ['REGISTERED', 'EXAMINATION_PRESCRIBED', 'E
 
 /** The receptions the desk may confirm: the doctor decided. */
 export const confirmableReceptionStatuses = ['DIAGNOSIS_COMPLETED', 'DIAGNOSIS_REJECTED'] as const satisfies readonly ReceptionStatus[];
+
+/** A patient's administrative sex, in the order the desk offers them. */
+export const patientSexes = ['female', 'male', 'other', 'unknown'] as const satisfies readonly PatientSex[];
 
 /** What an examiner may attach (attachmentContentTypes in the contracts). */
 export const attachmentContentTypes = ['application/pdf', 'image/png', 'image/jpeg'] as const;

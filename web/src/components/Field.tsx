@@ -14,7 +14,7 @@ type FieldProps = {
   type?: 'text' | 'password' | 'search';
   autoComplete?: string;
   maxLength?: number;
-  inputMode?: 'text' | 'numeric';
+  inputMode?: 'text' | 'numeric' | 'tel';
   /** Whether the label says "(required)"/"(optional)"; a search box is neither. */
   marker?: boolean;
 };

@@ -8,6 +8,8 @@ export const limits = {
   shortText: 200, // department
   clinicalText: 10_000, // symptom, instructions, opinion, reasons, results
   examinationType: 100,
+  patientSearch: 100, // PATIENT_SEARCH_MAX
+  phone: 24,
 } as const;
 
 /** The default bound on one attachment (DEFAULT_ATTACHMENT_MAX_BYTES): 20 MiB. */

@@ -17,6 +17,8 @@ export type Submission = {
   error: string | undefined;
   /** The server's validation errors by field name. */
   fieldErrors: Record<string, string>;
+  /** The last failure itself, for a form that reads more of a refusal than its words (api/problem.ts, possibleDuplicatesOf). */
+  failure: unknown;
   reset: () => void;
 };
 
@@ -34,10 +36,12 @@ export function useSubmission(): Submission {
   const [submitting, setSubmitting] = useState(false);
   const [error, setError] = useState<string>();
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [failed, setFailed] = useState<unknown>();
 
   const reset = useCallback(() => {
     setError(undefined);
     setFieldErrors({});
+    setFailed(undefined);
   }, []);
 
   const submit = useCallback(
@@ -59,6 +63,7 @@ export function useSubmission(): Submission {
         }
         if (failure instanceof ApiError && failure.status < 500) key.current = null;
         setError(describeError(failure, t));
+        setFailed(failure);
         if (failure instanceof ApiError) setFieldErrors(failure.fieldErrors());
         return undefined;
       } finally {
@@ -69,5 +74,5 @@ export function useSubmission(): Submission {
     [reset, t],
   );
 
-  return { submit, submitting, error, fieldErrors, reset };
+  return { submit, submitting, error, fieldErrors, failure: failed, reset };
 }

@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import { attachmentContentTypes } from '../api/types.ts';
-import { attachmentMaxBytes } from './limits.ts';
+import { attachmentMaxBytes, limits } from './limits.ts';
 
 /**
  * Field checks mirroring the contracts: a required text has a non-blank character (pattern `\S`)
@@ -36,6 +36,17 @@ export function checkBirthDate(value: string, today: string, t: TFunction): stri
   const date = new Date(Date.UTC(year, month - 1, day));
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return t('validation.date');
   if (value > today) return t('validation.futureDate');
+  return undefined;
+}
+
+/**
+ * An optional telephone number as the registry takes it (PhoneNumber in the contracts): digits, a
+ * leading + allowed, spaces and hyphens between them, 7 to 24 characters.
+ */
+export function checkPhone(value: string, t: TFunction): string | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (trimmed.length < 7 || trimmed.length > limits.phone || !/^\+?[0-9][0-9 -]*[0-9]$/.test(trimmed)) return t('validation.phone');
   return undefined;
 }
 

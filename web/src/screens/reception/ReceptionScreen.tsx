@@ -9,7 +9,7 @@ import { useLiveEvents } from '../../live/LiveContext.tsx';
 import { RegistrationForm } from './RegistrationForm.tsx';
 import { TodaysVisits } from './TodaysVisits.tsx';
 
-/** The reception desk: register a visit, and follow today's visits to cancel or confirm them. */
+/** The reception desk: find (or register) the patient, register their visit, and follow today's visits to cancel or confirm them. */
 export function ReceptionScreen() {
   const { t } = useTranslation();
   const { timeZone } = useConsoleConfig();
