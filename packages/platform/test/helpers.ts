@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
 import pino, { type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Role } from '@medical/contracts';
@@ -172,4 +174,27 @@ export async function startDevIssuer(t?: HasAfter): Promise<DevIssuer> {
     }));
   if (t) defer(t, close);
   return { issuer, env, provider, token, authorization: async (role) => ({ authorization: `Bearer ${await token(role)}` }), close };
+}
+
+/**
+ * The two databases a service under test runs on, as the environment it is started with: SQLite
+ * always, PostgreSQL (a schema of its own, `<prefix>_<random>`, dropped after) when DATABASE_URL is set.
+ */
+export type ServiceEngine = { name: string; skip: string | false; env: () => Record<string, string>; drop: (env: Record<string, string>) => Promise<void> };
+
+export function serviceEngines(schemaPrefix: string): ServiceEngine[] {
+  return [
+    { name: 'SQLite', skip: false, env: () => ({ DATABASE_URL: '' }), drop: async () => {} },
+    {
+      name: 'PostgreSQL',
+      skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"`',
+      env: () => ({ DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: `${schemaPrefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}` }),
+      async drop(env) {
+        const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+        await admin.connect();
+        await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
+        await admin.end();
+      },
+    },
+  ];
 }

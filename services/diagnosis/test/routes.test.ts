@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import pino from 'pino';
 import { Counter } from 'prom-client';
 import { OUTSIDE_DEPARTMENT_PROBLEM, type CloudEvent } from '@medical/contracts';
@@ -15,7 +14,7 @@ import { diagnosisEffect } from '../src/app/reactions.ts';
 import { loadDiagnosis, saveDiagnosis } from '../src/db/repository.ts';
 import type { DiagnosisDatabase } from '../src/db/schema.ts';
 import type { Diagnosis } from '../src/domain/diagnosis.ts';
-import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/helpers.ts';
+import { startDevIssuer, type DevIssuer, serviceEngines, type ServiceEngine } from '../../../packages/platform/test/helpers.ts';
 
 /**
  * The diagnosis routes with departments and break-glass (issue 18), on one diagnosis service
@@ -24,28 +23,13 @@ import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/
  * DATABASE_URL is set. Through the gateway, with the whole saga: test/e2e/departments.test.ts.
  */
 
-type Engine = { name: string; skip: string | false; env: () => Record<string, string>; drop: (env: Record<string, string>) => Promise<void> };
-
-const engines: Engine[] = [
-  { name: 'SQLite', skip: false, env: () => ({ DATABASE_URL: '' }), drop: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"`',
-    env: () => ({ DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: `diagroutes_${randomUUID().replaceAll('-', '').slice(0, 12)}` }),
-    async drop(env) {
-      const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
-      await admin.end();
-    },
-  },
-];
+const engines = serviceEngines('diagroutes');
 
 type User = 'doctor' | 'doctor-surgery' | 'admin';
 type Answer = { status: number; body: Record<string, any>; contentType: string };
 
 /** One diagnosis service on `engine`, its context, its log lines, and requests as a demo user. */
-async function startDiagnosis(engine: Engine, issuer: DevIssuer, moreEnv: Record<string, string> = {}) {
+async function startDiagnosis(engine: ServiceEngine, issuer: DevIssuer, moreEnv: Record<string, string> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diagnosis-routes-'));
   const env = { LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, KAFKA_BROKERS: '', ...engine.env(), ...issuer.env, ...moreEnv };
   const lines: string[] = [];

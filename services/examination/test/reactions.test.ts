@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import type { CloudEvent, EventDataOf, EventType } from '@medical/contracts';
 import { startService, type RunningService, type ServiceContext } from '@medical/platform';
 import { examinationService } from '../src/service.ts';
@@ -12,29 +11,14 @@ import { examinationRoutes } from '../src/http/routes.ts';
 import { examinationEffect } from '../src/app/reactions.ts';
 import { loadExaminationsOfReception } from '../src/db/repository.ts';
 import type { ExaminationDatabase } from '../src/db/schema.ts';
-import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/helpers.ts';
+import { startDevIssuer, type DevIssuer, serviceEngines } from '../../../packages/platform/test/helpers.ts';
 
 /**
  * The examination service's reactions to a merge of a visit's patient (ReceptionPatientMerged),
  * on one service started in process: on SQLite, and on PostgreSQL when DATABASE_URL is set.
  */
 
-type Engine = { name: string; skip: string | false; env: () => Record<string, string>; drop: (env: Record<string, string>) => Promise<void> };
-
-const engines: Engine[] = [
-  { name: 'SQLite', skip: false, env: () => ({ DATABASE_URL: '' }), drop: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"`',
-    env: () => ({ DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: `examreact_${randomUUID().replaceAll('-', '').slice(0, 12)}` }),
-    async drop(env) {
-      const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
-      await admin.end();
-    },
-  },
-];
+const engines = serviceEngines('examreact');
 
 const at = '2025-03-01T09:00:00.000Z';
 const mergedAt = '2025-03-01T10:00:00.000Z';

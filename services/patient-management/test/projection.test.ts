@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import type { CloudEvent, EventDataOf, EventType } from '@medical/contracts';
 import { startService, type RunningService, type ServiceContext } from '@medical/platform';
@@ -13,7 +12,7 @@ import { projectionEffect } from '../src/app/projection.ts';
 import { listVisits, loadVisit, visitsOfPatient } from '../src/db/repository.ts';
 import { loadTimeline } from '../src/db/timeline.ts';
 import type { PatientManagementDatabase } from '../src/db/schema.ts';
-import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/helpers.ts';
+import { startDevIssuer, type DevIssuer, serviceEngines } from '../../../packages/platform/test/helpers.ts';
 
 /**
  * The projection (app/projection.ts) of a merge of a visit's patient, on one patient-management
@@ -21,22 +20,7 @@ import { startDevIssuer, type DevIssuer } from '../../../packages/platform/test/
  * timeline. On SQLite, and on PostgreSQL when DATABASE_URL is set.
  */
 
-type Engine = { name: string; skip: string | false; env: () => Record<string, string>; drop: (env: Record<string, string>) => Promise<void> };
-
-const engines: Engine[] = [
-  { name: 'SQLite', skip: false, env: () => ({ DATABASE_URL: '' }), drop: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set: start PostgreSQL with `eval "$(npm run -s infra:up)"`',
-    env: () => ({ DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: `pmproject_${randomUUID().replaceAll('-', '').slice(0, 12)}` }),
-    async drop(env) {
-      const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
-      await admin.end();
-    },
-  },
-];
+const engines = serviceEngines('pmproject');
 
 function event<T extends EventType>(type: T, receptionId: number, data: EventDataOf<T>, time: string): CloudEvent<T> {
   return { specversion: '1.0', id: randomUUID(), type, source: '/reception', time, subject: String(receptionId), datacontenttype: 'application/json', data };
