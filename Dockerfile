@@ -80,9 +80,10 @@ COPY package.json ./
 # The sources only: .dockerignore leaves the tests, the bench and the deployment files out.
 COPY packages ./packages
 COPY services ./services
-# `npm run migrate`, which the migration Job of each release runs from a service image
-# (deploy/k8s/base/migrate): every service's code is here, so any service image can migrate all.
-COPY scripts/migrate.ts scripts/
+# `npm run migrate` and then `npm run catalog:migrate` (the old free text to the catalog's codes),
+# which the migration Job of each release runs from a service image (deploy/k8s/base/migrate):
+# every service's code is here, so any service image can migrate all.
+COPY scripts/migrate.ts scripts/catalog-migrate.ts scripts/
 # `npm run purge` and `npm run restore`, which the nightly purge (deploy/k8s/base/purge) and a
 # restore's reconciliation (deploy/k8s/restore, --reconcile-only) run the same way, and the one
 # module of scripts/lib they import (the backups' layout; the rest is packages/ and services/).

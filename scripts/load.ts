@@ -399,9 +399,11 @@ const LOAD_PATIENTS = 50;
 /**
  * The run's patients, registered in the registry before the load starts (the desk registers a
  * patient once, and their visits many times): names from the list, each declared someone else
- * than the look-alikes earlier runs left.
+ * than the look-alikes earlier runs left. A registration the gateway refuses (a token without the
+ * role) stops the run, saying why; one it cannot answer (5xx) does not: the run goes on, to count
+ * what the gateway answers, and its registrations name a patient nobody registered.
  */
-async function registerPatients(options: LoadOptions, prefix: string, tokens: TokenKeeper): Promise<string[]> {
+async function registerPatients(options: LoadOptions, prefix: string, tokens: TokenKeeper, log: (line: string) => void): Promise<string[]> {
   const patients: string[] = [];
   for (let n = 0; n < LOAD_PATIENTS; n++) {
     const token = tokens.current();
@@ -412,17 +414,24 @@ async function registerPatients(options: LoadOptions, prefix: string, tokens: To
       signal: AbortSignal.timeout(options.timeoutS * 1_000),
     });
     const text = await response.text();
+    if (response.status >= 500) {
+      log(`load: the run's patients could not be registered (POST /patients: ${response.status}); its registrations name a patient nobody registered`);
+      return [UNREGISTERED_PATIENT];
+    }
     if (response.status !== 201) throw new Error(`registering the run's patients failed (POST /patients: ${response.status} ${text.slice(0, 300)})`);
     patients.push((JSON.parse(text) as { patientId: string }).patientId);
   }
   return patients;
 }
 
+/** The patient of the registrations of a run whose patients could not be registered. */
+const UNREGISTERED_PATIENT = 'LOAD-UNREGISTERED';
+
 export async function runLoad(options: LoadOptions, log: (line: string) => void): Promise<LoadSummary> {
   await assertReachable(options.target);
   const prefix = options.target.pathname.replace(/\/+$/, '');
   const tokens = await keepToken(options, prefix, log);
-  const mix = requestMix(prefix, options.readOnly, options.readOnly ? [] : await registerPatients(options, prefix, tokens));
+  const mix = requestMix(prefix, options.readOnly, options.readOnly ? [] : await registerPatients(options, prefix, tokens, log));
   const observed: Observations = { routes: {}, latencies: [], errorSamples: new Set<string>() };
   const requests = countedRequests(mix, tokens, observed.routes);
   log(

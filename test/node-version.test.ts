@@ -105,12 +105,13 @@ test('scripts/require-node.cjs on this Node (the one the tests run on) exits 0 a
   assert.deepEqual({ status: run.status, stdout: run.stdout, stderr: run.stderr }, { status: 0, stdout: '', stderr: '' });
 });
 
-test('every npm script a newcomer runs has the preflight as its pre<script> hook', () => {
-  // The scripts the README documents; infra:* and build:web run no TypeScript of ours on Node.
-  for (const name of ['start', 'test', 'service', 'rebuild', 'dead-letters', 'bench', 'load']) {
-    assert.ok(manifest.scripts[name], `npm run ${name} exists`);
-    assert.equal(manifest.scripts[`pre${name}`], 'node scripts/require-node.cjs', `pre${name}`);
+test('every npm script that runs our TypeScript has the preflight as its pre<script> hook', () => {
+  // infra:* and build:web run no TypeScript of ours on Node; every other script does, directly or through npm run.
+  const ours = Object.entries(manifest.scripts as Record<string, string>).filter(([name, command]) => !name.startsWith('pre') && /\bnode\b.*\.ts\b|npm run -s build:web && node/.test(command));
+  for (const name of ['start', 'test', 'service', 'rebuild', 'dead-letters', 'bench', 'load', 'migrate', 'backup', 'restore', 'purge', 'catalog:migrate']) {
+    assert.ok(ours.some(([script]) => script === name), `npm run ${name} exists and runs our TypeScript`);
   }
+  for (const [name] of ours) assert.equal(manifest.scripts[`pre${name}`], 'node scripts/require-node.cjs', `pre${name}`);
 });
 
 test('npm ci and npm install refuse an old Node too (engine-strict in the project .npmrc)', () => {

@@ -4,6 +4,7 @@ import { driveVisit, type VisitPlan } from '../../test/e2e/support/visits.ts';
 import { cpuMeter, describeCpu, systemCpuMs, type CpuFigures, type CpuSubjects } from '../lib/cpu.ts';
 import type { LagWatch } from '../lib/lag.ts';
 import { settle } from '../lib/settle.ts';
+import { returningPatients } from '../lib/patients.ts';
 import { staffConsoleClient } from '../lib/staff-client.ts';
 import { percentile, round, sleep } from '../lib/tools.ts';
 import type { Log, Mode } from './mode.ts';
@@ -53,7 +54,7 @@ export type ThroughputFigures = {
 };
 
 /** One prescription, performed, and the diagnosis completed: the common visit, seven events. */
-export const commonVisit = (label: string): VisitPlan => ({ label, examinations: ['perform'], outcome: 'complete' });
+export const commonVisit = (label: string, patientId: string): VisitPlan => ({ label, patientId, examinations: ['perform'], outcome: 'complete' });
 const EVENTS_PER_VISIT = 7;
 
 /**
@@ -61,10 +62,10 @@ const EVENTS_PER_VISIT = 7;
  * `pollIntervalMs`, 30 s at most): when it began and finished, or null when it failed. Scenario
  * 6's clients drive theirs the same way, so that its cost is the cost of these visits.
  */
-export async function timeCommonVisit(client: Client, label: string, pollIntervalMs: number): Promise<{ began: number; finished: number } | null> {
+export async function timeCommonVisit(client: Client, label: string, patientId: string, pollIntervalMs: number): Promise<{ began: number; finished: number } | null> {
   const began = performance.now();
   try {
-    await driveVisit(client, commonVisit(label), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
+    await driveVisit(client, commonVisit(label, patientId), { intervalMs: pollIntervalMs, timeoutMs: 30_000 });
     return { began, finished: performance.now() };
   } catch {
     return null;
@@ -81,9 +82,13 @@ type StageTally = { durations: number[]; failures: number };
 type LagSample = { at: number; lag: number };
 
 /** One client's visits, one after the other, until the stage ends. A failure pauses it briefly, so a failing system is not hammered. */
-async function visitUntil(client: Client, end: number, pollIntervalMs: number, firstVisit: { next: number }, tally: StageTally): Promise<void> {
+/** The visits of a run: the number of the next, and the returning patients they are for, in turn. */
+type Visits = { next: number; patients: readonly string[] };
+
+async function visitUntil(client: Client, end: number, pollIntervalMs: number, firstVisit: Visits, tally: StageTally): Promise<void> {
   while (performance.now() < end) {
-    const visit = await timeCommonVisit(client, `bench-${firstVisit.next++}`, pollIntervalMs);
+    const n = firstVisit.next++;
+    const visit = await timeCommonVisit(client, `bench-${n}`, firstVisit.patients[n % firstVisit.patients.length]!, pollIntervalMs);
     if (visit === null) {
       tally.failures += 1;
       await sleep(100);
@@ -136,7 +141,7 @@ function stageFigures(setting: StageSetting, tally: StageTally, lags: ReturnType
   };
 }
 
-async function runStage(bench: TestSystem, lag: LagWatch, setting: StageSetting, firstVisit: { next: number }, onTick?: () => void): Promise<ThroughputStage> {
+async function runStage(bench: TestSystem, lag: LagWatch, setting: StageSetting, firstVisit: Visits, onTick?: () => void): Promise<ThroughputStage> {
   const client = staffConsoleClient(bench);
   const cpu = cpuMeter(setting.subjects);
   const start = performance.now();
@@ -157,7 +162,7 @@ export async function throughputScenario(bench: TestSystem, lag: LagWatch, subje
   const durationS = mode.quick ? 4 : 20;
   const pollIntervalMs = 50;
   const stages: ThroughputStage[] = [];
-  const firstVisit = { next: 0 };
+  const firstVisit: Visits = { next: 0, patients: await returningPatients(bench, 50) };
   let stoppedBecause = 'the ramp ended';
   for (const clients of ramp) {
     const stage = await runStage(bench, lag, { clients, durationS, pollIntervalMs, subjects }, firstVisit, onTick);

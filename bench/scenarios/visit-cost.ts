@@ -8,6 +8,7 @@ import { settle } from '../lib/settle.ts';
 import { staffConsoleClient } from '../lib/staff-client.ts';
 import { percentile, round, sleep } from '../lib/tools.ts';
 import type { Log, Mode } from './mode.ts';
+import { returningPatients } from '../lib/patients.ts';
 import { timeCommonVisit } from './throughput.ts';
 
 /**
@@ -153,10 +154,11 @@ type VisitsWindow = {
 };
 
 async function measureVisits(bench: TestSystem, lag: LagWatch, counters: Counters, subjects: CpuSubjects, plan: CostPlan, log: Log): Promise<VisitsWindow> {
+  const patients = await returningPatients(bench, 20);
   await counters.pg?.resetStatements();
   const cpuStart = readCpu(subjects);
   const started = performance.now();
-  const driven = await driveVisits(bench, plan.planned, plan.clients, plan.pollIntervalMs);
+  const driven = await driveVisits(bench, patients, plan.planned, plan.clients, plan.pollIntervalMs);
   const caughtUp = await settle(lag, 60_000, 100);
   const endedAt = performance.now();
   const cpu = cpuBetween(cpuStart);
@@ -282,14 +284,15 @@ export async function visitCostScenario(bench: TestSystem, lag: LagWatch, subjec
 }
 
 /** `planned` visits by `clients` clients, each taking the next as it finishes one; their durations and the failures. */
-async function driveVisits(bench: TestSystem, planned: number, clients: number, pollIntervalMs: number): Promise<{ durations: number[]; failures: number }> {
+async function driveVisits(bench: TestSystem, patients: readonly string[], planned: number, clients: number, pollIntervalMs: number): Promise<{ durations: number[]; failures: number }> {
   const client = staffConsoleClient(bench);
   const durations: number[] = [];
   let failures = 0;
   let next = 0;
   const worker = async () => {
     while (next < planned) {
-      const visit = await timeCommonVisit(client, `cost-${bench.profile}-${next++}`, pollIntervalMs);
+      const n = next++;
+      const visit = await timeCommonVisit(client, `cost-${bench.profile}-${n}`, patients[n % patients.length]!, pollIntervalMs);
       if (visit) durations.push(visit.finished - visit.began);
       else failures += 1;
     }

@@ -202,7 +202,7 @@ describe('stages', () => {
     const probe = execForm({ keyword: 'HEALTHCHECK', args: healthcheck.replace(/^(--\S+ )*CMD /, ''), line: 0 }).join(' ');
     assert.match(probe, /127\.0\.0\.1:'\s*\+\s*process\.env\.PORT\s*\+\s*'\/healthz/);
     const sources = contextCopies(runtime).flatMap((c) => c.sources).sort();
-    assert.deepEqual(sources, ['package.json', 'packages', 'scripts/lib/backups.ts', 'scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts', 'services']);
+    assert.deepEqual(sources, ['package.json', 'packages', 'scripts/catalog-migrate.ts', 'scripts/lib/backups.ts', 'scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts', 'services']);
     // Copied folders as a whole: their tests stay out by .dockerignore.
     for (const workspace of workspaceFolders()) {
       if (fs.existsSync(path.join(root, workspace, 'test'))) assert.ok(ignored(`${workspace}/test/x.test.ts`), `${workspace}/test is left out of the image`);
@@ -279,9 +279,19 @@ describe('the start command is the one the tests use', () => {
 });
 
 /**
+ * The `node scripts/…` programs of a container's command: the command itself, or each step of a
+ * `sh -c` script made of steps joined by && (the migration Job: migrate, then catalog:migrate).
+ */
+function nodeScriptsOf(command: string[] | undefined): string[] {
+  if (command?.[0] === 'node') return [command[1]!];
+  if (command?.[0] !== 'sh' || command[1] !== '-c' || command.length !== 3) return [];
+  return command[2]!.split('&&').map((step) => step.trim().replace(/^exec\s+/, '').split(/\s+/)).filter((words) => words[0] === 'node').map((words) => words[1]!);
+}
+
+/**
  * The programs the Kubernetes Jobs run from a service image (a container of a Job or CronJob
- * under deploy/k8s whose image is medical/<service> and whose command is `node scripts/…`):
- * the migration Job, the nightly purge, a restore's reconciliation.
+ * under deploy/k8s whose image is medical/<service> and whose command runs `node scripts/…`):
+ * the migration Job (migrate, then catalog:migrate), the nightly purge, a restore's reconciliation.
  */
 function scriptsRunByJobs(): Map<string, string[]> {
   const runs = new Map<string, string[]>();
@@ -295,9 +305,8 @@ function scriptsRunByJobs(): Map<string, string[]> {
           if (object?.kind !== 'Job' && object?.kind !== 'CronJob') continue;
           const pod = object.spec?.template?.spec ?? object.spec?.jobTemplate?.spec?.template?.spec;
           for (const c of pod?.containers ?? []) {
-            if (!SERVICE_NAMES.some((name) => c.image === `medical/${name}`) || c.command?.[0] !== 'node') continue;
-            const script = c.command[1]!;
-            runs.set(script, [...(runs.get(script) ?? []), path.relative(root, file)]);
+            if (!SERVICE_NAMES.some((name) => c.image === `medical/${name}`)) continue;
+            for (const script of nodeScriptsOf(c.command)) runs.set(script, [...(runs.get(script) ?? []), path.relative(root, file)]);
           }
         }
       }
@@ -311,10 +320,13 @@ type PodSpec = { containers?: Array<{ image?: string; command?: string[] }> };
 describe('the programs the Jobs run from a service image', () => {
   const runs = scriptsRunByJobs();
 
-  test('the migration Job, the purge CronJob and the restore Job each run an npm script of scripts/', () => {
-    assert.deepEqual([...runs.keys()].sort(), ['scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts'], `the Jobs' programs: ${JSON.stringify(Object.fromEntries(runs))}`);
-    // Each is what `npm run <name>` runs, so the Job does what the README's command does.
-    for (const script of runs.keys()) assert.equal(rootManifest.scripts[path.posix.basename(script, '.ts')], `node ${script}`, `npm run ${path.posix.basename(script, '.ts')}`);
+  test('the migration Job, the purge CronJob and the restore Job each run npm scripts of scripts/', () => {
+    assert.deepEqual([...runs.keys()].sort(), ['scripts/catalog-migrate.ts', 'scripts/migrate.ts', 'scripts/purge.ts', 'scripts/restore.ts'], `the Jobs' programs: ${JSON.stringify(Object.fromEntries(runs))}`);
+    // Each is what an `npm run <name>` runs (migrate, catalog:migrate, purge, restore), so the Job
+    // does what the README's command does.
+    const npmScripts = Object.entries(rootManifest.scripts);
+    for (const script of runs.keys()) assert.ok(npmScripts.some(([, command]) => command === `node ${script}`), `an npm script runs node ${script}`);
+    assert.deepEqual(runs.get('scripts/catalog-migrate.ts'), runs.get('scripts/migrate.ts'), 'catalog:migrate runs in the migration Job');
   });
 
   for (const script of runs.keys()) {

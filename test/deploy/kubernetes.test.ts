@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { BarmanObjectStoreConfiguration } from '@kubernetes-models/cloudnative-pg/github.com/cloudnative-pg/barman-cloud/pkg/api/BarmanObjectStoreConfiguration';
 import pino from 'pino';
-import { createMetrics, loadAuthConfig, loadConfig, type TransportConfig } from '@medical/platform';
+import { defaultHospitalCatalog } from '@medical/contracts';
+import { createMetrics, loadAuthConfig, loadCatalog, loadConfig, type TransportConfig } from '@medical/platform';
+import { parseCatalog } from '../../packages/platform/src/reference/catalog.ts';
 import { kafkaTransportOptions } from '../../packages/platform/src/transport/kafka.ts';
 import { retentionDays as keptDays, retentionMs, type RetentionKind } from '../../packages/platform/src/retention/policy.ts';
 import { buildGateway } from '../../services/gateway/src/app.ts';
@@ -215,8 +218,8 @@ const shapeChecks: Record<string, (object: Obj) => void> = {
 const OWNER_URI_SAMPLE = 'postgresql://medical:sample-password@postgres-rw.medical:5432/medical';
 const secretSample = (key: string) => (key === 'uri' ? OWNER_URI_SAMPLE : `sample-${key}`);
 
-/** The environment a container (of a Deployment or a Job) gets, with secrets and the downward API replaced by samples. */
-function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
+/** The environment a container (of a Deployment or a Job) gets, as its manifest says, with secrets and the downward API replaced by samples. */
+function declaredEnv(objects: Obj[], deployment: Obj): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container(deployment).envFrom ?? []) {
     assert.ok(source.configMapRef, `${deployment.metadata.name}: envFrom is ConfigMaps only (secrets go by secretKeyRef)`);
@@ -234,6 +237,83 @@ function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
     }
   }
   return env;
+}
+
+/**
+ * The environment as the container's configuration loaders see it: declaredEnv, with the file it
+ * names from a mounted ConfigMap (HOSPITAL_CATALOG_FILE, which every loader opens and checks at
+ * start) replaced by a copy, on this machine, of what the kubelet puts there. So a loader that
+ * accepts it accepts the rendered file, and a container that names a file it does not mount (or
+ * mounts by subPath) fails here.
+ */
+function containerEnv(objects: Obj[], deployment: Obj): Record<string, string> {
+  const env = declaredEnv(objects, deployment);
+  if (env.HOSPITAL_CATALOG_FILE !== undefined) env.HOSPITAL_CATALOG_FILE = localCopy(objects, deployment, env.HOSPITAL_CATALOG_FILE);
+  return env;
+}
+
+/**
+ * Where a file the container reads comes from when it is a ConfigMap's: the one volume mounted
+ * over it must be a ConfigMap volume, mounted whole at the file's own directory, read-only, and
+ * never with subPath (the kubelet never updates a subPath mount, so an edit of the ConfigMap
+ * would never reach the running process), that puts one key at the file's name.
+ */
+function configMapFileSource(workload: Obj, file: string): { configMap: string; key: string; mount: Obj } {
+  const where = `${workload.metadata.name}: ${file}`;
+  const mounts = ((container(workload).volumeMounts ?? []) as Obj[]).filter((m) => file === m.mountPath || file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  assert.equal(mounts.length, 1, `${where} is on one mounted volume`);
+  const mount = mounts[0]!;
+  assert.equal(mount.subPath, undefined, `${where}: mounted without subPath, which the kubelet never updates`);
+  assert.equal(mount.subPathExpr, undefined, `${where}: mounted without subPathExpr, which the kubelet never updates`);
+  assert.equal(mount.mountPath.replace(/\/$/, ''), path.posix.dirname(file), `${where}: the volume is mounted as the file's directory`);
+  assert.equal(mount.readOnly, true, `${where}: mounted read-only`);
+  const volume = ((workload.spec.template.spec.volumes ?? []) as Obj[]).find((v) => v.name === mount.name);
+  assert.ok(volume?.configMap?.name, `${where}: the volume ${mount.name} is a ConfigMap`);
+  const name = path.posix.basename(file);
+  const items = volume.configMap.items as Obj[] | undefined;
+  const key = items === undefined ? name : items.find((item) => item.path === name)?.key;
+  assert.ok(key, `${where}: the ConfigMap ${volume.configMap.name} puts a key at ${name}`);
+  return { configMap: volume.configMap.name, key, mount };
+}
+
+/** The copies of mounted ConfigMaps' files that containerEnv points the loaders at, removed after the tests. */
+let mountedCopies: string | undefined;
+after(() => {
+  if (mountedCopies) fs.rmSync(mountedCopies, { recursive: true, force: true });
+});
+function localCopy(objects: Obj[], workload: Obj, file: string): string {
+  const { configMap, key } = configMapFileSource(workload, file);
+  const content = one(objects, 'ConfigMap', configMap).data?.[key];
+  assert.equal(typeof content, 'string', `${workload.metadata.name}: the ConfigMap ${configMap} holds ${key}`);
+  mountedCopies ??= fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-mounted-'));
+  const copy = path.join(mountedCopies, createHash('sha256').update(content).digest('hex').slice(0, 16), path.posix.basename(file));
+  if (!fs.existsSync(copy)) {
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.writeFileSync(copy, content);
+  }
+  return copy;
+}
+
+/**
+ * The programs a Job's container runs, in order, each as its words: its command itself, or the
+ * steps of a `sh -c` script joined by && (each runs only if the one before succeeded; the last may
+ * be exec'd), nothing else in the script.
+ */
+function programsOf(main: Obj): string[][] {
+  const words = [...(main.command ?? []), ...(main.args ?? [])] as string[];
+  if (words[0] !== 'sh' && words[0] !== '/bin/sh') return [words];
+  assert.equal(words[1], '-c', 'sh -c');
+  assert.equal(words.length, 3, 'sh -c and one script');
+  const script = words[2]!;
+  assert.doesNotMatch(script, /[;|\n`$()<>]|(?<!&)&(?!&)|&&&/, `the script is steps joined by && and nothing else: ${script}`);
+  const steps = script.split('&&').map((step) => step.trim().split(/\s+/));
+  steps.forEach((step, i) => {
+    if (step[0] === 'exec') {
+      assert.equal(i, steps.length - 1, `only the last step is exec'd: ${script}`);
+      step.shift();
+    }
+  });
+  return steps;
 }
 
 /**
@@ -504,7 +584,7 @@ test('database roles: the services connect as a login-only role of their own, DA
     const job = migrateJob(objects);
     const main = container(job);
     assert.equal(rootScripts.migrate, 'node scripts/migrate.ts');
-    assert.deepEqual([...(main.command ?? []), ...(main.args ?? [])], ['node', 'scripts/migrate.ts'], `${name}: the Job runs npm run migrate's command`);
+    assert.deepEqual(programsOf(main)[0], ['node', 'scripts/migrate.ts'], `${name}: the Job runs npm run migrate's command first (then catalog:migrate: the catalog's test)`);
     const uri = main.env.find((v: Obj) => v.name === 'POSTGRES_APP_URI');
     assert.deepEqual(uri?.valueFrom, { secretKeyRef: { name: ownerSecret, key: 'uri' } }, `${name}: the Job connects with the owner's URI (CloudNativePG's ${ownerSecret})`);
     assert.match(main.env.find((v: Obj) => v.name === 'DATABASE_URL')?.value ?? '', /^\$\(POSTGRES_APP_URI\)\?/, `${name}: DATABASE_URL is the owner's URI with the TLS settings`);
@@ -1473,6 +1553,76 @@ test('every pod template (Deployments, Jobs, the CronJobs, the restore Job, the 
       if (what !== 'CronJob attachments-snapshots') assert.equal(spec.automountServiceAccountToken, false, `${where}: no service account token`);
       else assert.ok(spec.serviceAccountName && spec.serviceAccountName !== 'default', `${where}: its own service account`);
     }
+  }
+});
+
+// ---- the hospital's catalog ------------------------------------------------------------------
+
+/** What loads the services' configuration, and with it the hospital's catalog, at start: the five Deployments, the migration Job, the purge. */
+function catalogReaders(objects: Obj[]): Array<[string, Obj]> {
+  return [
+    ...services.map((service): [string, Obj] => [`Deployment ${service}`, one(objects, 'Deployment', service)]),
+    ['Job medical-migrate', migrateJob(objects)],
+    ['CronJob medical-purge', jobOf(purgeCronJob(objects))],
+  ];
+}
+
+test('the hospital\'s catalog: the ConfigMap hospital-catalog, with no hash suffix, holds the default catalog, mounted whole as the directory of HOSPITAL_CATALOG_FILE in the five Deployments, the migration Job and the purge; the Job runs catalog:migrate after migrate', { skip }, () => {
+  const hashed = /-[a-z0-9]{10}$/;
+  for (const name of overlays) {
+    const objects = overlay(name);
+
+    // One ConfigMap, by its own name: an edit must not roll the pods (they read the file again
+    // and put it in force themselves), and `kubectl edit configmap hospital-catalog` finds it.
+    const catalogs = find(objects, 'ConfigMap').filter((c) => c.metadata.name.replace(hashed, '') === 'hospital-catalog');
+    assert.deepEqual(catalogs.map((c) => c.metadata.name), ['hospital-catalog'], `${name}: one ConfigMap hospital-catalog, its name without a hash suffix`);
+    const configMap = catalogs[0]!;
+    assert.equal(configMap.metadata.namespace, 'medical', name);
+    // The settings keep theirs: a changed setting rolls the pods, as config.env says.
+    for (const settings of ['medical-config', 'gateway-config']) {
+      assert.equal(find(objects, 'ConfigMap').filter((c) => c.metadata.name.replace(hashed, '') === settings && hashed.test(c.metadata.name)).length, 1, `${name}: ${settings} keeps its hash suffix`);
+    }
+    // catalog.json, alone, the contracts' default catalog, which the loader accepts as it is.
+    assert.deepEqual(Object.keys(configMap.data ?? {}), ['catalog.json'], `${name}: hospital-catalog holds catalog.json alone`);
+    assert.equal(configMap.binaryData, undefined, name);
+    const text = configMap.data['catalog.json'] as string;
+    assert.deepEqual(parseCatalog(text), defaultHospitalCatalog, `${name}: catalog.json checks (parseCatalog) and is the default catalog`);
+    assert.deepEqual(JSON.parse(text), defaultHospitalCatalog, `${name}: the default catalog as it is written, nothing left for the loader to fill in`);
+
+    for (const [what, workload] of catalogReaders(objects)) {
+      const where = `${name}: ${what}`;
+      // The setting every one of them shares (config.env), an absolute path.
+      assert.ok(container(workload).envFrom.some((source: Obj) => source.configMapRef?.name === container(one(objects, 'Deployment', 'reception')).envFrom[0].configMapRef.name), `${where}: reads medical-config`);
+      const file = declaredEnv(objects, workload).HOSPITAL_CATALOG_FILE;
+      assert.ok(file && path.posix.isAbsolute(file), `${where}: HOSPITAL_CATALOG_FILE names an absolute path`);
+      assert.equal(declaredEnv(objects, workload).HOSPITAL_DEPARTMENTS_FILE, undefined, `${where}: not the older name too, which the loader refuses`);
+      // Mounted whole (no subPath), read-only, at the file's directory, from hospital-catalog.
+      const source = configMapFileSource(workload, file);
+      assert.deepEqual({ configMap: source.configMap, key: source.key }, { configMap: 'hospital-catalog', key: 'catalog.json' }, `${where}: ${file} is hospital-catalog's catalog.json`);
+      assert.equal(source.mount.mountPath, path.posix.dirname(file), `${where}: hospital-catalog is mounted as ${path.posix.dirname(file)}`);
+      // Its loader opens the file it names and accepts it: the process starts with the catalog.
+      const env = containerEnv(objects, workload);
+      const catalog = loadCatalog(env);
+      assert.equal(catalog.source?.file, env.HOSPITAL_CATALOG_FILE, `${where}: the catalog comes from the mounted file, not the built-in default`);
+      assert.deepEqual(catalog.departments, defaultHospitalCatalog.departments, where);
+      assert.deepEqual(catalog.examinations, defaultHospitalCatalog.examinations, where);
+    }
+
+    // Nothing mounts it by subPath, where an edit would never arrive.
+    for (const { what, spec } of podTemplates(objects)) {
+      const volumes = ((spec.volumes ?? []) as Obj[]).filter((v) => v.configMap?.name === configMap.metadata.name || v.projected?.sources?.some((p: Obj) => p.configMap?.name === configMap.metadata.name));
+      for (const c of [...((spec.initContainers ?? []) as Obj[]), ...(spec.containers as Obj[])]) {
+        for (const mount of ((c.volumeMounts ?? []) as Obj[]).filter((m) => volumes.some((v) => v.name === m.name))) {
+          assert.equal(mount.subPath ?? mount.subPathExpr, undefined, `${name}: ${what}/${c.name} mounts hospital-catalog by subPath, which the kubelet never updates`);
+        }
+      }
+    }
+
+    // The migration Job: npm run migrate, then npm run catalog:migrate (the old free text to the
+    // catalog's codes), only if the migration succeeded.
+    assert.equal(rootScripts['catalog:migrate'], 'node scripts/catalog-migrate.ts');
+    const programs = programsOf(container(migrateJob(objects))).map((words) => words.join(' '));
+    assert.deepEqual(programs, [rootScripts.migrate, rootScripts['catalog:migrate']], `${name}: the migration Job runs catalog:migrate after migrate, in the same container`);
   }
 });
 

@@ -217,6 +217,7 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_break_glass_total',
     'medical_access_records_dropped_total',
     'medical_access_records_unreadable_total',
+    'medical_catalog_file_valid',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
   }
@@ -241,6 +242,26 @@ test('a gap in the access log is alerted: the gateway\'s dropped refusal records
     const description = String(rule.annotations?.description);
     for (const pattern of words) assert.match(description, pattern, `${alert}: the description says where to look`);
   }
+});
+
+test('an edit of the hospital\'s catalog that does not check is alerted: refused, the previous catalog in force, the reason in the services\' logs', () => {
+  const found = rules.find(({ rule }) => rule.alert === 'MedicalCatalogFileInvalid');
+  assert.ok(found, 'alerts.yml has MedicalCatalogFileInvalid');
+  const { rule } = found;
+  assert.equal(rule.labels?.severity, 'warning', 'the team looks at it: the catalog in force stays, nothing stops the clinic');
+  assert.equal(rule.for, '5m', 'a refused edit that lasts 5 minutes, not one fixed at once');
+  // The gauge each process sets to 0 while a change of the file does not check, per service.
+  const analysis = analyse(String(rule.expr));
+  assert.deepEqual([...new Set(analysis.selectors.map((s) => s.metric))], ['medical_catalog_file_valid']);
+  assert.deepEqual(analysis.groupingLabels, ['service'], 'per service');
+  assert.match(String(rule.expr).replace(/\s+/g, ''), /\(medical_catalog_file_valid\)==0$/, 'while the gauge is 0');
+  const description = String(rule.annotations?.description);
+  for (const words of [/edit was refused/, /previous catalog is still in force/, /services' logs/, /hospital-catalog/, /HOSPITAL_CATALOG_FILE/]) assert.match(description, words);
+  // The log line it points at is the one the services write when they refuse the file.
+  const quoted = /\("([^"]+)"\)/.exec(description)?.[1];
+  assert.ok(quoted, 'the description quotes the log line to look for');
+  const watcher = fs.readFileSync(path.join(root, 'packages', 'platform', 'src', 'reference', 'catalog-watch.ts'), 'utf8');
+  assert.ok(watcher.includes(quoted), `the services log "${quoted}" when they refuse the file`);
 });
 
 test('break-glass access is told to the privacy officer: an info alert on every use, per service and route, saying where to review it', () => {

@@ -102,7 +102,7 @@ const problem = (reply: Reply, status: number, context?: string) => assertProble
 
 /** A visit up to an examination the examiner can attach files to. */
 async function newExamination(client: Client, label: string): Promise<number> {
-  return (await visitWithPendingExamination(client, `CT ${label}`, { patientName: `Attachment patient ${label}` })).examination.id;
+  return (await visitWithPendingExamination(client, 'CT_HEAD', { patientName: `Attachment patient ${label}` })).examination.id;
 }
 
 async function assertDownload(baseUrl: string, attachment: Attachment, bytes: Buffer): Promise<void> {

@@ -64,7 +64,7 @@ function bodyFor(permission: Permission): string | undefined {
     // A patient that does not exist: the allowed call reaches the route and is refused there (400), merging nothing.
     '/patients/:patientId/merge': { mergedPatientId: 'AUTHZ-NOBODY' },
     '/receptions/:id/cancel': { reason: 'authorization matrix' },
-    '/diagnoses/:id/prescriptions': { examinationType: 'X-ray' },
+    '/diagnoses/:id/prescriptions': { examinationType: 'CHEST_XRAY' },
     '/diagnoses/:id/complete': { opinion: 'fine' },
     '/diagnoses/:id/reject': { reason: 'authorization matrix' },
     '/examinations/:id/perform': { result: 'normal' },
@@ -127,7 +127,7 @@ describeEachProfile((profile) => {
   useTestSystem('authorization', profile, async (system) => {
     running = system;
     const { client } = system;
-    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT authorization');
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT_HEAD');
     const uploadPath = `/examinations/${examination.id}/attachments`;
     const form = new FormData();
     form.append('file', new Blob([new TextEncoder().encode('%PDF-1.7\n% authorization\n%%EOF\n')], { type: 'application/pdf' }), 'report.pdf');

@@ -123,7 +123,7 @@ describeProduction('backup and point-in-time restore (npm run backup, npm run re
 
     // The lost interval: whole visits, the half-way visit taken further, and an attachment.
     const lost = await driveAll(4, 2, 'lost');
-    const { prescription: lostPrescription } = await prescribe(client, halfWayDiagnosis.id, 'lost prescription');
+    const { prescription: lostPrescription } = await prescribe(client, halfWayDiagnosis.id, 'CMP');
     const lostExamination = await waitForExamination(client, halfWayDiagnosis.id, lostPrescription.prescriptionId, () => true);
     const lostAttachment = await upload(beforeBackup[0]!.prescriptions[0]!.examinationId, 'lost');
     await waitForQuiescence(running!);

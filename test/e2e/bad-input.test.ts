@@ -42,7 +42,7 @@ describeEachProfile((profile) => {
   useTestSystem('bad-input', profile, async () => {
     // One visit with a diagnosis and a pending examination, so that every id-bearing route has a
     // real resource behind it that a wrongly accepted request would change.
-    ({ reception, diagnosis, examination } = await visitWithPendingExamination(client, 'Baseline test', { patientName: 'Bad Input' }));
+    ({ reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CBC', { patientName: 'Bad Input' }));
     await waitForDiagnosis(client, reception.id, (d) => d.prescriptions.every((p) => p.examinationId !== undefined));
     await waitForVisit(client, reception.id, (v) => v.stage === 'IN_EXAMINATION' && v.examinations.every((e) => e.examinationId !== undefined));
     await waitForQuiescence(running);
@@ -122,9 +122,9 @@ describeEachProfile((profile) => {
       path: (ids) => `/diagnoses/${ids.diagnosis}/prescriptions`,
       unknownPath: `/diagnoses/${UNKNOWN_ID}/prescriptions`,
       badIdPath: '/diagnoses/abc/prescriptions',
-      valid: () => ({ examinationType: 'CT' }),
+      valid: () => ({ examinationType: 'CT_HEAD' }),
       required: ['examinationType'],
-      wrongType: { body: { examinationType: ['CT', 'MRI'] }, field: 'examinationType' },
+      wrongType: { body: { examinationType: ['CT_HEAD', 'MRI_BRAIN'] }, field: 'examinationType' },
       wrongScalar: { body: { examinationType: 42 }, field: 'examinationType' },
     },
     {
@@ -252,7 +252,7 @@ describeEachProfile((profile) => {
         const ownDiagnosis = await waitForDiagnosis(client, own.id);
         let examinationId = 0;
         if (route.path(ids()).startsWith('/examinations/')) {
-          const { prescription } = await prescribe(client, ownDiagnosis.id, 'Scalar test');
+          const { prescription } = await prescribe(client, ownDiagnosis.id, 'CBC');
           examinationId = (await waitForExamination(client, ownDiagnosis.id, prescription.prescriptionId)).id;
         }
         const target: Ids = { reception: own.id, diagnosis: ownDiagnosis.id, examination: examinationId };

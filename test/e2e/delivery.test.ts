@@ -63,8 +63,8 @@ describeEachProfile((profile) => {
     {
       const r = await registerVisit(client, { patientName: 'Replay confirmed' });
       const d = await waitForDiagnosis(client, r.id);
-      const a = await prescribe(client, d.id, 'X-ray');
-      const b = await prescribe(client, d.id, 'Blood panel');
+      const a = await prescribe(client, d.id, 'CHEST_XRAY');
+      const b = await prescribe(client, d.id, 'CBC');
       await perform(client, (await waitForExamination(client, d.id, a.prescription.prescriptionId)).id, 'clear');
       await perform(client, (await waitForExamination(client, d.id, b.prescription.prescriptionId)).id, 'normal');
       await waitForDiagnosis(client, r.id, (x) => x.status === 'EXAMINATION_DONE');
@@ -77,7 +77,7 @@ describeEachProfile((profile) => {
       const r = await registerVisit(client, { patientName: 'Replay rejected' });
       const d = await waitForDiagnosis(client, r.id);
       const a = await prescribe(client, d.id, 'ECG');
-      await prescribe(client, d.id, 'Holter');
+      await prescribe(client, d.id, 'HBA1C');
       await perform(client, (await waitForExamination(client, d.id, a.prescription.prescriptionId)).id, 'sinus');
       await reject(client, d.id, 'refer');
       await waitForReception(client, r.id, (x) => x.status === 'DIAGNOSIS_REJECTED');
@@ -87,7 +87,7 @@ describeEachProfile((profile) => {
     {
       const r = await registerVisit(client, { patientName: 'Replay cancelled' });
       const d = await waitForDiagnosis(client, r.id);
-      const a = await prescribe(client, d.id, 'MRI');
+      const a = await prescribe(client, d.id, 'MRI_BRAIN');
       await waitForExamination(client, d.id, a.prescription.prescriptionId);
       await cancelReception(client, r.id, 'left');
       await waitForDiagnosis(client, r.id, (x) => x.status === 'CANCELLED' && x.prescriptions.every((p) => p.status === 'CANCELLED'));
@@ -96,9 +96,9 @@ describeEachProfile((profile) => {
     {
       const r = await registerVisit(client, { patientName: 'Replay open' });
       const d = await waitForDiagnosis(client, r.id);
-      const a = await prescribe(client, d.id, 'Urine');
-      const b = await prescribe(client, d.id, 'Stool');
-      const c = await prescribe(client, d.id, 'Sputum');
+      const a = await prescribe(client, d.id, 'URINALYSIS');
+      const b = await prescribe(client, d.id, 'CMP');
+      const c = await prescribe(client, d.id, 'HBA1C');
       await perform(client, (await waitForExamination(client, d.id, a.prescription.prescriptionId)).id, 'ok');
       await cancelExamination(client, (await waitForExamination(client, d.id, b.prescription.prescriptionId)).id, 'no sample');
       await waitForExamination(client, d.id, c.prescription.prescriptionId);
@@ -153,7 +153,7 @@ describeEachProfile((profile) => {
     test('after the replays the services still move visits on', async () => {
       const r = await registerVisit(client);
       const d = await waitForDiagnosis(client, r.id);
-      const { prescription } = await prescribe(client, d.id, 'Post-replay test');
+      const { prescription } = await prescribe(client, d.id, 'CBC');
       await perform(client, (await waitForExamination(client, d.id, prescription.prescriptionId)).id, 'fine');
       await waitForDiagnosis(client, r.id, (x) => x.status === 'EXAMINATION_DONE');
       await complete(client, d.id, 'fine');
@@ -166,7 +166,7 @@ describeEachProfile((profile) => {
   // ---- SIGKILL mid-flow -------------------------------------------------------------------------
 
   const BURST = 30;
-  const TYPES = ['A', 'B'] as const;
+  const TYPES = ['CHEST_XRAY', 'CBC'] as const;
 
   function isUnavailable(reply: HttpReply | undefined): boolean {
     return reply === undefined || reply.status === 502 || reply.status === 503 || reply.status === 504;
@@ -210,11 +210,11 @@ describeEachProfile((profile) => {
    */
   async function driveOneVisit(i: number, patientId: string, progress: Progress, chaosOver: Promise<void>): Promise<number> {
     const long = { timeoutMs: patience(45_000) };
-    const reception = await registerVisit(client, { patientId, patientName: `Burst patient ${i}` });
+    const reception = await registerVisit(client, { patientId, symptom: `burst visit ${i}` });
     const diagnosis = await waitForDiagnosis(client, reception.id, () => true, long);
 
     for (const t of TYPES) {
-      const type = `Burst ${i} ${t}`;
+      const type = t;
       await commandUntilApplied(
         () => client.post(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: type }),
         async () => (await read(client.get<Diagnosis>(`/diagnoses/${diagnosis.id}`))).prescriptions.some((p) => p.examinationType === type),

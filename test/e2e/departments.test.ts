@@ -110,7 +110,7 @@ describeEachProfile((profile) => {
         else assertOutsideDepartment(one, visit.diagnosis.department as string);
         if (expected[name]) continue;
         // Every command on a diagnosis outside the doctor's departments is refused before anything happens.
-        assertOutsideDepartment(await post(user, `/diagnoses/${visit.diagnosis.id}/prescriptions`, { examinationType: 'CT' }), visit.diagnosis.department as string);
+        assertOutsideDepartment(await post(user, `/diagnoses/${visit.diagnosis.id}/prescriptions`, { examinationType: 'CT_HEAD' }), visit.diagnosis.department as string);
         assertOutsideDepartment(await post(user, `/diagnoses/${visit.diagnosis.id}/complete`, { opinion: 'fine' }), visit.diagnosis.department as string);
         assertOutsideDepartment(await post(user, `/diagnoses/${visit.diagnosis.id}/reject`, { reason: 'no' }), visit.diagnosis.department as string);
       }

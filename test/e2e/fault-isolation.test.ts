@@ -121,7 +121,7 @@ describeEachProfile((profile) => {
 
     const prescriptions = new Map<string, number>(); // prescriptionId -> diagnosisId
     for (const d of diagnoses) {
-      for (const type of ['Blood culture', 'Chest CT']) {
+      for (const type of ['CBC', 'CT_HEAD']) {
         const { diagnosis, prescription } = await prescribe(client, d.id, type);
         assert.equal(diagnosis.status, 'EXAMINATION_PRESCRIBED');
         assert.equal(prescription.examinationId, undefined, 'no examination can exist yet');
@@ -177,7 +177,7 @@ describeEachProfile((profile) => {
     await assertOnlyDown('patient-management');
     const reception = await registerVisit(client);
     const diagnosis = await waitForDiagnosis(client, reception.id);
-    await prescribe(client, diagnosis.id, 'Stool test');
+    await prescribe(client, diagnosis.id, 'CMP');
     await running.system.restart('patient-management');
     const view = await waitForVisit(client, reception.id, (v) => v.stage === 'IN_EXAMINATION', { timeoutMs: patience(20_000) });
     assert.equal(view.diagnosisId, diagnosis.id);

@@ -60,7 +60,7 @@ describeEachProfile((profile) => {
   test('every committed change of a visit arrives, in order, with its stage and no patient data', async () => {
     const reader = await follow(running, 'examiner');
     const patientName = `Stream Patient ${uniquePatientId('N')}`;
-    const { reception } = await visitWithPendingExamination(running.client, 'CT live', { patientName, symptom: 'live stream symptom' });
+    const { reception } = await visitWithPendingExamination(running.client, 'CT_HEAD', { patientName, symptom: 'live stream symptom' });
     await eventually(() => assert.deepEqual(stagesOf(reader, reception.id), ['RECEIVED', 'WAITING_FOR_DOCTOR', 'IN_EXAMINATION']), {
       message: 'the stages of the visit, in order',
     });
@@ -76,7 +76,7 @@ describeEachProfile((profile) => {
     const readersByRole = await Promise.all((['receptionist', 'doctor', 'examiner', 'manager'] as const).map((role) => follow(running, role)));
     // Quiet for longer than UPSTREAM_TIMEOUT_MS: the API's proxy client would have cut it by now.
     await new Promise((resolve) => setTimeout(resolve, UPSTREAM_TIMEOUT_MS + 2_000));
-    const { reception } = await visitWithPendingExamination(running.client, 'MRI live');
+    const { reception } = await visitWithPendingExamination(running.client, 'MRI_BRAIN');
     for (const reader of readersByRole) {
       await eventually(() => assert.ok(stagesOf(reader, reception.id).includes('IN_EXAMINATION'), 'the change arrived after the quiet'));
     }
@@ -109,7 +109,7 @@ describeEachProfile((profile) => {
     const ended = await Promise.race([reader.ended, new Promise((resolve) => setTimeout(() => resolve('open'), 10_000))]);
     assert.notEqual(ended, 'open', 'the stream ended when its replica stopped');
     const again = await follow(running, 'manager');
-    const { reception } = await visitWithPendingExamination(running.client, 'X-ray live');
+    const { reception } = await visitWithPendingExamination(running.client, 'CHEST_XRAY');
     await eventually(() => assert.ok(stagesOf(again, reception.id).includes('IN_EXAMINATION')));
   });
 });
@@ -124,7 +124,7 @@ describeProduction('live stream across patient-management replicas', () => {
     const [first, second] = running.system.replicasOf('patient-management');
     const streams = [await follow(running, 'manager', first!.url), await follow(running, 'manager', second!.url)];
     // Visits spread over the topic's partitions, so over both replicas' consumers.
-    const visits = await Promise.all([1, 2, 3, 4].map((n) => visitWithPendingExamination(running.client, `CT replica ${n}`)));
+    const visits = await Promise.all([1, 2, 3, 4].map((n) => visitWithPendingExamination(running.client, 'CT_HEAD')));
     for (const reader of streams) {
       for (const { reception } of visits) {
         await eventually(() => assert.deepEqual(stagesOf(reader, reception.id), ['RECEIVED', 'WAITING_FOR_DOCTOR', 'IN_EXAMINATION']));

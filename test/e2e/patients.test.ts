@@ -126,7 +126,7 @@ describeEachProfile((profile) => {
     ok(await client.post(`/diagnoses/${finishedDiagnosis.id}/complete`, { opinion: 'well' }));
     await waitForReception(client, finished.id, (r) => r.status === 'DIAGNOSIS_COMPLETED');
     ok(await client.post(`/receptions/${finished.id}/confirm`, {}));
-    const open = await visitWithPendingExamination(client, 'Chest X-ray', { patientId: duplicate.patientId });
+    const open = await visitWithPendingExamination(client, 'CHEST_XRAY', { patientId: duplicate.patientId });
     await waitForVisit(client, open.reception.id, (v) => v.stage === 'IN_EXAMINATION');
 
     // The desk may not merge: joining two people's records is the medical records office's.
@@ -178,6 +178,20 @@ describeEachProfile((profile) => {
     const refused = await client.post('/receptions', { patientId: duplicate.patientId });
     assertProblem(refused, 400, { fields: ['patientId'] });
     assert.match(JSON.stringify(refused.body), new RegExp(`merged into patient ${kept.patientId}`));
+  });
+
+  test('a correction: the registry and the next visits take it, the visits already registered keep what they were registered with', async () => {
+    const patient = await register({ name: `${SURNAME}바름${RUN}`, birthDate: '1960-06-01', sex: 'unknown', phone: '010-5555-0000' });
+    const earlier = await registerVisit(client, { patientId: patient.patientId });
+    const corrected = ok(await client.patch<Patient>(`/patients/${patient.patientId}`, { name: `${SURNAME}바른${RUN}`, sex: 'male', phone: null }));
+    assert.deepEqual([corrected.name, corrected.sex, corrected.phone, corrected.birthDate], [`${SURNAME}바른${RUN}`, 'male', undefined, '1960-06-01']);
+    assert.deepEqual(await search({ q: `ㅌㅂㄹ${RUN}` }), [patient.patientId], 'found by the new initials');
+    const later = await registerVisit(client, { patientId: patient.patientId });
+    assert.equal(later.patientName, `${SURNAME}바른${RUN}`);
+    assert.equal(ok(await client.get<Reception>(`/receptions/${earlier.id}`)).patientName, `${SURNAME}바름${RUN}`);
+    assertProblem(await client.patch(`/patients/${patient.patientId}`, {}), 400);
+    assertProblem(await client.patch(`/patients/${patient.patientId}`, { sex: 'F' }), 400, { fields: ['sex'] });
+    assertProblem(await client.patch('/patients/99999997', { sex: 'male' }), 404);
   });
 
   test("the registry's reads are in the patient's access log", async () => {

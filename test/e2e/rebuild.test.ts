@@ -72,7 +72,7 @@ describeEachProfile((profile) => {
 
     const rejected = await registerVisit(client);
     const rejectedDiagnosis = await waitForDiagnosis(client, rejected.id);
-    const { prescription: pending } = await prescribe(client, rejectedDiagnosis.id, 'BLOOD');
+    const { prescription: pending } = await prescribe(client, rejectedDiagnosis.id, 'CBC');
     await waitForExamination(client, rejectedDiagnosis.id, pending.prescriptionId);
     await reject(client, rejectedDiagnosis.id, 'referred to another hospital');
 

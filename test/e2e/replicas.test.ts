@@ -50,7 +50,7 @@ async function counter(url: string, name: string): Promise<number> {
 
 /** A visit registered, prescribed, performed, completed and confirmed through the gateway. */
 async function wholeVisit(patientId: string, i: number): Promise<number> {
-  const { reception, diagnosis, examination } = await visitWithPendingExamination(client, `Replica test ${i}`, { patientId, symptom: `replica visit ${i}` });
+  const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CBC', { patientId, symptom: `replica visit ${i}` });
   await perform(client, examination.id, `result ${i}`);
   await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
   await complete(client, diagnosis.id, `opinion ${i}`);
@@ -138,7 +138,7 @@ describeProduction('production: two replicas of every backend service', () => {
     const killed = await system.kill('examination', 1);
     assert.equal(killed.signal, 'SIGKILL');
     const prescriptions = [];
-    for (const d of diagnoses) prescriptions.push({ diagnosisId: d.id, ...(await prescribe(client, d.id, 'Failover test')).prescription });
+    for (const d of diagnoses) prescriptions.push({ diagnosisId: d.id, ...(await prescribe(client, d.id, 'CBC')).prescription });
     const examinations = [];
     for (const p of prescriptions) {
       examinations.push(await waitForExamination(client, p.diagnosisId, p.prescriptionId, () => true, { timeoutMs: patience(20_000) }));

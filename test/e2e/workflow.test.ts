@@ -95,11 +95,11 @@ describeEachProfile((profile) => {
       assert.deepEqual(waiting.examinations, []);
 
       // 3. The doctor prescribes two examinations.
-      const first = await prescribe(client, diagnosis.id, 'Chest X-ray', 'PA and lateral');
+      const first = await prescribe(client, diagnosis.id, 'CHEST_XRAY', 'PA and lateral');
       assert.equal(first.diagnosis.status, 'EXAMINATION_PRESCRIBED');
       assert.equal(first.prescription.status, 'REQUESTED');
       assert.match(first.prescription.prescriptionId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-      const second = await prescribe(client, diagnosis.id, 'Complete blood count');
+      const second = await prescribe(client, diagnosis.id, 'CBC');
       assert.equal(second.diagnosis.status, 'EXAMINATION_PRESCRIBED');
       assert.equal(second.diagnosis.prescriptions.length, 2);
       assert.notEqual(first.prescription.prescriptionId, second.prescription.prescriptionId);
@@ -108,8 +108,8 @@ describeEachProfile((profile) => {
       const xray = await waitForExamination(client, diagnosis.id, first.prescription.prescriptionId);
       const blood = await waitForExamination(client, diagnosis.id, second.prescription.prescriptionId);
       for (const [examination, type] of [
-        [xray, 'Chest X-ray'],
-        [blood, 'Complete blood count'],
+        [xray, 'CHEST_XRAY'],
+        [blood, 'CBC'],
       ] as const) {
         assert.equal(examination.status, 'REQUESTED');
         assert.equal(examination.examinationType, type);
@@ -154,8 +154,8 @@ describeEachProfile((profile) => {
       const done = await waitForDiagnosis(client, reception.id, (d) => d.status === 'EXAMINATION_DONE');
       const results = Object.fromEntries(done.prescriptions.map((p) => [p.examinationType, [p.status, p.result, p.examinationId]]));
       assert.deepEqual(results, {
-        'Chest X-ray': ['PERFORMED', 'No infiltrates', xray.id],
-        'Complete blood count': ['PERFORMED', 'WBC 7.2, Hb 13.9', blood.id],
+        CHEST_XRAY: ['PERFORMED', 'No infiltrates', xray.id],
+        CBC: ['PERFORMED', 'WBC 7.2, Hb 13.9', blood.id],
       });
       await waitForVisit(client, reception.id, (v) => v.stage === 'EXAMINATIONS_DONE' && v.diagnosisStatus === 'EXAMINATION_DONE');
 
@@ -196,14 +196,14 @@ describeEachProfile((profile) => {
       assert.deepEqual(
         view.examinations.map((e) => ({ ...e })).sort((a, b) => a.examinationType.localeCompare(b.examinationType)),
         [
-          { examinationId: xray.id, prescriptionId: first.prescription.prescriptionId, examinationType: 'Chest X-ray', status: 'PERFORMED', result: 'No infiltrates' },
           {
             examinationId: blood.id,
             prescriptionId: second.prescription.prescriptionId,
-            examinationType: 'Complete blood count',
+            examinationType: 'CBC',
             status: 'PERFORMED',
             result: 'WBC 7.2, Hb 13.9',
           },
+          { examinationId: xray.id, prescriptionId: first.prescription.prescriptionId, examinationType: 'CHEST_XRAY', status: 'PERFORMED', result: 'No infiltrates' },
         ],
       );
       // The examinations and the diagnosis did not move after the outcome.
@@ -213,7 +213,7 @@ describeEachProfile((profile) => {
 
     test('an examination cancelled by the examiner counts as done for the doctor, and a new prescription reopens the diagnosis', async () => {
       const { reception, diagnosis } = await visitAtTheDoctor();
-      const { prescription } = await prescribe(client, diagnosis.id, 'Abdominal ultrasound');
+      const { prescription } = await prescribe(client, diagnosis.id, 'ABDOMEN_US');
       const examination = await waitForExamination(client, diagnosis.id, prescription.prescriptionId);
       const cancelled = await cancelExamination(client, examination.id, 'Patient could not fast');
       assert.equal(cancelled.status, 'CANCELLED');
@@ -224,7 +224,7 @@ describeEachProfile((profile) => {
       const view = await waitForVisit(client, reception.id, (v) => v.stage === 'EXAMINATIONS_DONE');
       assert.equal(view.examinations[0]?.status, 'CANCELLED');
 
-      const again = await prescribe(client, diagnosis.id, 'Abdominal CT');
+      const again = await prescribe(client, diagnosis.id, 'CT_HEAD');
       assert.equal(again.diagnosis.status, 'EXAMINATION_PRESCRIBED', 'a new prescription returns it to EXAMINATION_PRESCRIBED');
       const ct = await waitForExamination(client, diagnosis.id, again.prescription.prescriptionId);
       await perform(client, ct.id, 'Normal');
@@ -238,7 +238,7 @@ describeEachProfile((profile) => {
     test('the doctor rejects with one examination performed and one pending: the pending one is cancelled, the performed one untouched', async () => {
       const { reception, diagnosis } = await visitAtTheDoctor('Park Seojun');
       const performedRx = await prescribe(client, diagnosis.id, 'ECG');
-      const pendingRx = await prescribe(client, diagnosis.id, 'Echocardiogram');
+      const pendingRx = await prescribe(client, diagnosis.id, 'MRI_BRAIN');
       const ecg = await waitForExamination(client, diagnosis.id, performedRx.prescription.prescriptionId);
       const echo = await waitForExamination(client, diagnosis.id, pendingRx.prescription.prescriptionId);
       const ecgPerformed = await perform(client, ecg.id, 'Sinus rhythm');
@@ -261,7 +261,7 @@ describeEachProfile((profile) => {
       );
       assert.equal(after.status, 'REJECTED');
       const byType = Object.fromEntries(after.prescriptions.map((p) => [p.examinationType, p.status]));
-      assert.deepEqual(byType, { ECG: 'PERFORMED', Echocardiogram: 'CANCELLED' });
+      assert.deepEqual(byType, { ECG: 'PERFORMED', MRI_BRAIN: 'CANCELLED' });
 
       // The desk sees the rejection, and the view follows.
       const atDesk = await waitForReception(client, reception.id, (r) => r.status === 'DIAGNOSIS_REJECTED');
@@ -277,7 +277,7 @@ describeEachProfile((profile) => {
       assert.equal(view.receptionStatus, 'DIAGNOSIS_REJECTED');
       assert.deepEqual(Object.fromEntries(view.examinations.map((e) => [e.examinationType, [e.status, e.result]])), {
         ECG: ['PERFORMED', 'Sinus rhythm'],
-        Echocardiogram: ['CANCELLED', undefined],
+        MRI_BRAIN: ['CANCELLED', undefined],
       });
 
       // The desk confirms the rejection: the visit is over.
@@ -289,8 +289,8 @@ describeEachProfile((profile) => {
 
     test('the receptionist cancels: the diagnosis and the pending examinations are cancelled, the view shows CANCELLED', async () => {
       const { reception, diagnosis } = await visitAtTheDoctor('Choi Yuna');
-      const rx1 = await prescribe(client, diagnosis.id, 'Urinalysis');
-      const rx2 = await prescribe(client, diagnosis.id, 'Lipid panel');
+      const rx1 = await prescribe(client, diagnosis.id, 'URINALYSIS');
+      const rx2 = await prescribe(client, diagnosis.id, 'CMP');
       await waitForExamination(client, diagnosis.id, rx1.prescription.prescriptionId);
       await waitForExamination(client, diagnosis.id, rx2.prescription.prescriptionId);
 
@@ -322,7 +322,7 @@ describeEachProfile((profile) => {
       assert.equal(cancelled.status, 'CANCELLED');
       // Whichever of ReceptionCompleted and ReceptionCancelled the diagnosis service read first, it ends CANCELLED.
       const diagnosis = await waitForDiagnosis(client, reception.id, (d) => d.status === 'CANCELLED');
-      assertProblem(await client.post(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'CT' }), 409, {
+      assertProblem(await client.post(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'CT_HEAD' }), 409, {
         context: 'prescribe on a cancelled diagnosis',
       });
       await waitForVisit(client, reception.id, (v) => v.stage === 'CANCELLED');
@@ -337,8 +337,8 @@ describeEachProfile((profile) => {
 
     before(async () => {
       const { reception, diagnosis } = await visitAtTheDoctor('Jung Hana');
-      const rx1 = await prescribe(client, diagnosis.id, 'Thyroid panel');
-      const rx2 = await prescribe(client, diagnosis.id, 'Neck ultrasound');
+      const rx1 = await prescribe(client, diagnosis.id, 'HBA1C');
+      const rx2 = await prescribe(client, diagnosis.id, 'ABDOMEN_US');
       const e1 = await waitForExamination(client, diagnosis.id, rx1.prescription.prescriptionId);
       const e2 = await waitForExamination(client, diagnosis.id, rx2.prescription.prescriptionId);
       performedExamination = await perform(client, e1.id, 'TSH 2.1');
@@ -354,7 +354,7 @@ describeEachProfile((profile) => {
 
     test('complete with a pending prescription', async () => {
       const { reception, diagnosis } = await visitAtTheDoctor();
-      await prescribe(client, diagnosis.id, 'Spirometry');
+      await prescribe(client, diagnosis.id, 'ECG');
       const before = await getDiagnosis(client, diagnosis.id);
       await refused(`/diagnoses/${diagnosis.id}/complete`, { opinion: 'Asthma' }, 'complete with a pending prescription');
       const now = await getDiagnosis(client, diagnosis.id);
@@ -402,14 +402,14 @@ describeEachProfile((profile) => {
 
     test('prescribe on, complete or reject an ended diagnosis', async () => {
       const path = `/diagnoses/${completedDiagnosis.id}`;
-      await refused(`${path}/prescriptions`, { examinationType: 'MRI' }, 'prescribe on a COMPLETED diagnosis');
+      await refused(`${path}/prescriptions`, { examinationType: 'MRI_BRAIN' }, 'prescribe on a COMPLETED diagnosis');
       await refused(`${path}/reject`, { reason: 'changed my mind' }, 'reject a COMPLETED diagnosis');
       await refused(`${path}/complete`, { opinion: 'again' }, 'complete a COMPLETED diagnosis');
       assert.deepEqual(await getDiagnosis(client, completedDiagnosis.id), completedDiagnosis);
 
       const { diagnosis } = await visitAtTheDoctor();
       const rejected = await reject(client, diagnosis.id, 'Wrong department');
-      await refused(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'MRI' }, 'prescribe on a REJECTED diagnosis');
+      await refused(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'MRI_BRAIN' }, 'prescribe on a REJECTED diagnosis');
       await refused(`/diagnoses/${diagnosis.id}/reject`, { reason: 'twice' }, 'reject a REJECTED diagnosis');
       await refused(`/diagnoses/${diagnosis.id}/complete`, { opinion: 'after all' }, 'complete a REJECTED diagnosis');
       assert.deepEqual(await getDiagnosis(client, diagnosis.id), rejected);
@@ -484,9 +484,9 @@ describeEachProfile((profile) => {
     test('examinations: by diagnosis, by reception, by status', async () => {
       const diagnosis = await waitForDiagnosis(client, receptions[0]!.id);
       const rx = [
-        await prescribe(client, diagnosis.id, 'List test A'),
-        await prescribe(client, diagnosis.id, 'List test B'),
-        await prescribe(client, diagnosis.id, 'List test C'),
+        await prescribe(client, diagnosis.id, 'CBC'),
+        await prescribe(client, diagnosis.id, 'CMP'),
+        await prescribe(client, diagnosis.id, 'HBA1C'),
       ];
       const examinations: Examination[] = [];
       for (const { prescription } of rx) examinations.push(await waitForExamination(client, diagnosis.id, prescription.prescriptionId));
@@ -514,7 +514,7 @@ describeEachProfile((profile) => {
       assert.equal(paged.total, 5);
       const one = await getVisit(client, receptions[1]!.id);
       assert.equal(one.patientId, patientId);
-      assert.equal(one.patientName, 'Patient 1');
+      assert.equal(one.patientName, 'List Patient');
     });
   });
 

@@ -18,8 +18,20 @@ export function isDepartmentCode(value: unknown): value is string {
   return typeof value === 'string' && value.length <= DEPARTMENT_CODE_MAX && departmentCode.test(value);
 }
 
+/** A name for people, in Korean and in English. */
+export const BilingualName = Type.Object(
+  { ko: Type.String({ minLength: 1, maxLength: 100 }), en: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+/**
+ * What staff wrote by hand before the codes existed ("내과", "IM", "X-RAY"): each alias names the
+ * one code it meant, so `npm run catalog:migrate` can rewrite the old free text to codes.
+ */
+export const Aliases = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }), { maxItems: 50 });
+
 export const Department = Type.Object(
-  { code: DepartmentCode, name: Type.Object({ ko: Type.String({ minLength: 1, maxLength: 100 }), en: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) },
+  { code: DepartmentCode, name: BilingualName, aliases: Type.Optional(Aliases) },
   { additionalProperties: false },
 );
 export type Department = Static<typeof Department>;

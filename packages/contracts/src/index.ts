@@ -9,3 +9,4 @@ export * from './minimum-necessary.ts';
 export * from './departments.ts';
 export * from './access-log.ts';
 export * from './patients.ts';
+export * from './catalog.ts';

@@ -79,6 +79,23 @@ export const RegisterPatientBody = Type.Object(
 );
 export type RegisterPatientRequest = Static<typeof RegisterPatientBody>;
 
+/**
+ * A correction of what the registry has (a name misspelt, a birth date typed wrong, a new phone):
+ * the fields sent replace the registry's; `phone: null` removes it. The visits already registered
+ * keep the name and birth date they were registered with (what the staff saw then); the next ones
+ * take the corrected ones.
+ */
+export const CorrectPatientBody = Type.Object(
+  {
+    name: Type.Optional(PatientName),
+    birthDate: Type.Optional(BirthDate),
+    sex: Type.Optional(PatientSexSchema),
+    phone: Type.Optional(Type.Union([PhoneNumber, Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type CorrectPatientRequest = Static<typeof CorrectPatientBody>;
+
 export const MergePatientBody = Type.Object(
   { mergedPatientId: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S', description: 'The number of the duplicate, merged into the patient of the path' }) },
   { additionalProperties: false },

@@ -39,6 +39,7 @@ export const permissions: readonly Permission[] = [
   { method: 'POST', path: '/patients', roles: ['receptionist', 'admin'] },
   { method: 'GET', path: '/patients', roles: ['receptionist', 'admin'] },
   { method: 'GET', path: '/patients/:patientId', roles: ['receptionist', 'admin'] },
+  { method: 'PATCH', path: '/patients/:patientId', roles: ['receptionist', 'admin'] },
   { method: 'POST', path: '/patients/:patientId/merge', roles: ['admin'] },
   // diagnosis
   { method: 'GET', path: '/diagnoses', roles: ['doctor', 'admin'] },

@@ -35,4 +35,6 @@ export { refusalLogging } from './access/refusal-logging.ts';
 export type { TransportConfig } from './transport/transport-config.ts';
 
 // The hospital's reference data: the departments.
-export { loadDepartments, type DepartmentCatalog } from './reference/departments.ts';
+export { loadCatalog, parseCatalog, type Catalog, type LiveCatalog } from './reference/catalog.ts';
+export { watchCatalog } from './reference/catalog-watch.ts';
+export { departmentInCatalog, examinationInCatalog } from './reference/catalog-checks.ts';

@@ -23,6 +23,7 @@ const expected: Record<string, Role[]> = {
   'POST /patients': ['receptionist'],
   'GET /patients': ['receptionist'],
   'GET /patients/:patientId': ['receptionist'],
+  'PATCH /patients/:patientId': ['receptionist'],
   'POST /patients/:patientId/merge': [],
   'GET /diagnoses': ['doctor'],
   'GET /diagnoses/:id': ['doctor'],
@@ -160,7 +161,7 @@ describe('permission table covers every service route', () => {
       tempDir(t, 'auth-routes-extra-'),
     );
     assert.deepEqual(uncovered(routes), ['POST /receptions/:id/reopen', 'DELETE /receptions/:id']);
-    // The reception's five, the registry's four, and the two the table lacks.
-    assert.equal(routes.length, 11);
+    // The reception's five, the registry's five, and the two the table lacks.
+    assert.equal(routes.length, 12);
   });
 });

@@ -22,8 +22,8 @@ function configError(env: Record<string, string>): ConfigError {
 
 describe('loadConfig', () => {
   test('defaults with no settings: the embedded profile on the service port', () => {
-    const { departments, ...config } = loadConfig('reception', 8082, {});
-    assert.equal(departments.defaultDepartment, 'internal-medicine', "the contracts' default departments (departments.test.ts)");
+    const { catalog, ...config } = loadConfig('reception', 8082, {});
+    assert.equal(catalog.defaultDepartment, 'internal-medicine', "the contracts' default catalog (catalog.test.ts)");
     assert.deepEqual(config, {
       serviceName: 'reception',
       host: '0.0.0.0',

@@ -10,6 +10,10 @@ export const diagnosisService: ServiceDefinition<DiagnosisDatabase> = {
   title: 'Diagnosis service',
   description: "The doctor's desk: the worklist of registered patients, prescriptions, and the outcome of the diagnosis.",
   migrations,
+  codedColumns: [
+    { table: 'diagnoses', column: 'department', codes: 'department' },
+    { table: 'prescriptions', column: 'examination_type', codes: 'examination' },
+  ],
   idSequences: ['diagnoses'],
   routes: diagnosisRoutes,
   consumer: {

@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultHospitalDepartments } from '@medical/contracts';
+import { loadCatalog } from '@medical/platform';
 import { accessTo, departmentOf, departmentOfVisit, listedDepartments, scopeOf, type DepartmentList } from '../src/domain/departments.ts';
 import { breakGlassReasonOf } from '../src/http/requester.ts';
 
 /** The department rules (pure) and the Break-Glass header's reading. The routes: routes.test.ts. */
 
-const codes = new Set(defaultHospitalDepartments.departments.map((d) => d.code));
-const list: DepartmentList = { defaultDepartment: 'internal-medicine', has: (code) => codes.has(code) };
+const list: DepartmentList = loadCatalog({});
 
 describe('the department of a visit and of a diagnosis', () => {
-  test('a code of the list is kept; none, free text or an unknown code is the default department', () => {
+  test('a code of the list is kept; free text the catalog names is its code; none or an unknown one is the default department', () => {
     assert.equal(departmentOfVisit('surgery', list), 'surgery');
     assert.equal(departmentOfVisit(' surgery ', list), 'surgery');
-    for (const named of [undefined, '', '   ', 'Internal medicine', '내과', 'SURGERY', 'neurosurgery']) {
+    for (const [named, code] of [['외과', 'surgery'], ['Orthopedics', 'orthopedics'], ['SURGERY', 'surgery'], ['소아청소년과', 'pediatrics']] as const) {
+      assert.equal(departmentOfVisit(named, list), code, named);
+    }
+    for (const named of [undefined, '', '   ', 'neurosurgery', '피부과']) {
       assert.equal(departmentOfVisit(named, list), 'internal-medicine', String(named));
     }
   });

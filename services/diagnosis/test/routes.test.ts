@@ -149,7 +149,7 @@ for (const engine of engines) {
       const legacy = await seed(system.context, patientId, undefined);
       assertOutsideDepartment(await system.call('doctor', 'GET', `/diagnoses/${surgical.id}`), 'surgery');
       assertOutsideDepartment(await system.call('doctor-surgery', 'GET', `/diagnoses/${legacy.id}`), 'internal-medicine');
-      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT' } }), 'surgery');
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT_HEAD' } }), 'surgery');
       assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/complete`, { json: { opinion: 'fine' } }), 'surgery');
       assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/reject`, { json: { reason: 'no' } }), 'surgery');
       assert.deepEqual(await loadDiagnosis(system.context.database.db, surgical.id), surgical);
@@ -158,7 +158,7 @@ for (const engine of engines) {
       assert.equal((await system.call('doctor-surgery', 'GET', `/diagnoses/${surgical.id}`)).body.department, 'surgery');
       assert.equal((await system.call('doctor', 'GET', `/diagnoses/${legacy.id}`)).status, 200);
       assert.equal((await system.call('admin', 'GET', `/diagnoses/${surgical.id}`)).status, 200);
-      assert.equal((await system.call('admin', 'POST', `/diagnoses/${legacy.id}/prescriptions`, { json: { examinationType: 'CT' } })).status, 201);
+      assert.equal((await system.call('admin', 'POST', `/diagnoses/${legacy.id}/prescriptions`, { json: { examinationType: 'CT_HEAD' } })).status, 201);
       // An unknown id is a 404 whoever asks.
       assert.equal((await system.call('doctor', 'GET', '/diagnoses/2000000000')).status, 404);
       assert.equal((await system.call('doctor', 'POST', '/diagnoses/2000000000/complete', { json: { opinion: 'x' } })).status, 404);
@@ -193,7 +193,7 @@ for (const engine of engines) {
       const surgical = await seed(system.context, `P-act-${randomUUID()}`, 'surgery');
       const before = await breakGlassCount(system.context, '/diagnoses/:id/prescriptions');
       const encoded = encodeURIComponent('응급: 의식 저하');
-      const prescribed = await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT' }, headers: { 'break-glass': encoded } });
+      const prescribed = await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/prescriptions`, { json: { examinationType: 'CT_HEAD' }, headers: { 'break-glass': encoded } });
       assert.equal(prescribed.status, 201, JSON.stringify(prescribed.body));
       assert.equal(prescribed.body.status, 'EXAMINATION_PRESCRIBED');
       const [row] = await auditOf(system.context, surgical.id);

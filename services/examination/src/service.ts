@@ -10,6 +10,7 @@ export const examinationService: ServiceDefinition<ExaminationDatabase> = {
   title: 'Examination service',
   description: "The examiners' desk: examination orders created from prescriptions, performed with a result or cancelled.",
   migrations,
+  codedColumns: [{ table: 'examinations', column: 'examination_type', codes: 'examination' }],
   idSequences: ['examinations'],
   routes: examinationRoutes,
   consumer: { handles: ['ExaminationPrescribed', 'DiagnosisRejected', 'ReceptionCancelled', 'ReceptionPatientMerged'], effect: examinationEffect },

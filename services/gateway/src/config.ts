@@ -4,11 +4,11 @@ import {
   ConfigError,
   loadAuthConfig,
   loadConfig,
-  loadDepartments,
+  loadCatalog,
   readInteger,
   readUrl,
   type AuthConfig,
-  type DepartmentCatalog,
+  type LiveCatalog,
   type LogLevel,
   type TracingConfig,
   type TransportConfig,
@@ -55,8 +55,13 @@ export type ConsoleConfig = {
   scope: string;
   /** The hospital's time zone, in which the console shows every date and time (HOSPITAL_TIME_ZONE). */
   timeZone: string;
-  /** The hospital's departments, which the desk chooses from (HOSPITAL_DEPARTMENTS_FILE, as the reception service reads it). */
-  departments: DepartmentCatalog;
+  /**
+   * The hospital's catalog, which the desk and the doctor choose from (HOSPITAL_CATALOG_FILE, as
+   * the services read it), kept up to date with the file as theirs is.
+   */
+  catalog: LiveCatalog;
+  /** How often the catalog file is read again for changes (CATALOG_RELOAD_INTERVAL_MS). */
+  catalogReloadIntervalMs: number;
 };
 
 export type GatewayConfig = {
@@ -287,6 +292,7 @@ function readConsoleConfig(env: Env): ConsoleConfig {
     ...(clientId ? { clientId } : {}),
     scope: env.CONSOLE_OIDC_SCOPE?.trim() || 'openid profile',
     timeZone,
-    departments: loadDepartments(env),
+    catalog: loadCatalog(env),
+    catalogReloadIntervalMs: readInteger(env, 'CATALOG_RELOAD_INTERVAL_MS', 10_000, 100, 3_600_000),
   };
 }

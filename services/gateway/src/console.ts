@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { Department } from '@medical/contracts';
+import type { CatalogExamination, Department } from '@medical/contracts';
 import type { App } from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
 
@@ -23,6 +23,10 @@ export type ConsoleSettings = {
   /** The hospital's departments (code, Korean and English names), which the desk chooses from, and the one chosen when none is. */
   departments: readonly Department[];
   defaultDepartment: string;
+  /** The examinations the doctor prescribes from (code, names, LOINC, default instructions, expected minutes). */
+  examinations: readonly CatalogExamination[];
+  /** The catalog's version: the console reloads its settings when a visit's code is not among them. */
+  catalogVersion: string;
 };
 
 export const CONSOLE_CONFIG_PATH = '/console/config.json';
@@ -56,18 +60,22 @@ export function consolePolicy(config: GatewayConfig): string {
  * says why at start.
  */
 export async function registerConsole(app: App, config: GatewayConfig): Promise<string[]> {
-  const settings: ConsoleSettings = {
+  const { catalog } = config.console;
+  // The catalog is read at each request: it changes with its file while the gateway runs.
+  const settings = (): ConsoleSettings => ({
     authMode: config.auth.mode,
     issuer: config.auth.issuer,
     clientId: config.console.clientId ?? null,
     scope: config.console.scope,
     timeZone: config.console.timeZone,
-    departments: config.console.departments.departments,
-    defaultDepartment: config.console.departments.defaultDepartment,
-  };
+    departments: catalog.departments,
+    defaultDepartment: catalog.defaultDepartment,
+    examinations: catalog.examinations,
+    catalogVersion: catalog.version,
+  });
   app.get(CONSOLE_CONFIG_PATH, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');
-    return settings;
+    return settings();
   });
 
   const root = config.console.dir;

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { closeServer, createMetrics, createTracing, installShutdown, loggerOptions } from '@medical/platform/edge';
+import { closeServer, createMetrics, createTracing, installShutdown, loggerOptions, watchCatalog } from '@medical/platform/edge';
 import { buildGateway } from './app.ts';
 import { loadGatewayConfig, type GatewayConfig } from './config.ts';
 
@@ -15,7 +15,10 @@ export type RunningGateway = {
 export async function startGateway(env: Record<string, string | undefined> = process.env): Promise<RunningGateway> {
   const config = loadGatewayConfig(env);
   const tracing = createTracing('gateway', config.tracing, pino(loggerOptions('gateway', config.logLevel)));
-  const app = await buildGateway(config, createMetrics('gateway'), tracing);
+  const metrics = createMetrics('gateway');
+  const app = await buildGateway(config, metrics, tracing);
+  // The console's departments and examinations follow the catalog file, as the services' do.
+  const stopWatchingCatalog = watchCatalog(config.console.catalog, { intervalMs: config.console.catalogReloadIntervalMs, logger: app.log as Logger, registry: metrics.registry });
   const url = await app.listen({ host: config.host, port: config.port });
   app.log.info({ url, upstreams: config.upstreams }, `gateway listening on ${url}`);
 
@@ -24,6 +27,7 @@ export async function startGateway(env: Record<string, string | undefined> = pro
     (stopping ??= (async () => {
       // Fail readiness first so a load balancer stops sending work, then finish what is in flight.
       app.stopAccepting();
+      stopWatchingCatalog();
       // As a service's: idle connections closed until the server is, what is left cut at half the timeout.
       await closeServer(app, config.shutdownTimeoutMs);
       await tracing.shutdown();

@@ -96,6 +96,18 @@ for (const engine of engines) {
       ]);
     });
 
+    test("an examination prescribed in free text before the catalog's codes is shown by the code its alias names; unknown text as it is", async () => {
+      const db = context!.database.db;
+      await apply(completed(8101, 'P-free-text'));
+      const prescribed = (prescriptionId: string, examinationType: string) =>
+        event('ExaminationPrescribed', 8101, { prescriptionId, diagnosisId: 81, receptionId: 8101, patientId: 'P-free-text', patientName: 'Hong Gildong', examinationType }, '2025-03-01T09:05:00.000Z');
+      await apply(prescribed(randomUUID(), 'X-ray'));
+      await apply(prescribed(randomUUID(), 'Holter monitoring'));
+      assert.deepEqual((await loadVisit(db, 8101))?.examinations.map((e) => e.examinationType), ['CHEST_XRAY', 'Holter monitoring']);
+      // The timeline tells what was written then.
+      assert.match((await loadTimeline(db, 8101))[1]!.description, /X-ray/);
+    });
+
     test('a merge of a visit the view never received is an error (retried, then dead-lettered), not dropped', async () => {
       const merge = event('ReceptionPatientMerged', 8999, { receptionId: 8999, patientId: 'P-kept', patientName: 'Hong Gil-dong', previousPatientId: 'P-dup', mergedAt: '2025-03-01T10:00:00.000Z' }, '2025-03-01T10:00:00.000Z');
       await assert.rejects(apply(merge), /ReceptionPatientMerged for visit 8999 that has not been received/);

@@ -11,6 +11,7 @@ export const receptionService: ServiceDefinition<ReceptionDatabase> = {
   title: 'Reception service',
   description: 'The front desk: the patient registry, and the visits it registers, cancels, and whose diagnosis outcome it confirms.',
   migrations,
+  codedColumns: [{ table: 'receptions', column: 'department', codes: 'department' }],
   idSequences: ['receptions', 'patients'],
   routes: (app, context) => {
     receptionRoutes(app, context);

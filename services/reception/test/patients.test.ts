@@ -56,6 +56,16 @@ describe('the patient decider', () => {
     refused(patientDecider.decide({ type: 'CarryOverPatient', patientId: 'P-1001', name: 'Kim Minji', now: T1 }, carried), 'conflict');
   });
 
+  test('a correction replaces the fields sent, removes the phone for null, and is nothing when nothing changes', () => {
+    const patient = given(register('00000018', { phone: '010-1234-5678' }));
+    const corrected = fold(patient, accepted(patientDecider.decide({ type: 'CorrectPatient', changes: { name: '김민주', phone: null }, now: T1 }, patient)));
+    assert.deepEqual([corrected?.name, corrected?.phone, corrected?.birthDate, corrected?.updatedAt], ['김민주', undefined, '1987-04-12', T1]);
+    assert.ok(!('phone' in corrected!));
+    assert.deepEqual(accepted(patientDecider.decide({ type: 'CorrectPatient', changes: { name: '김민주', sex: 'female', phone: null }, now: T2 }, corrected)), [], 'the same values again');
+    const merged = fold(patient, accepted(patientDecider.decide({ type: 'MergeInto', survivor: given(register('00000026')), now: T1 }, patient)))!;
+    refused(patientDecider.decide({ type: 'CorrectPatient', changes: { name: 'x' }, now: T2 }, merged), 'conflict');
+  });
+
   test('refuses a merge into itself, of a patient merged already, or into a merged patient', () => {
     const kept = given(register('00000018'));
     refused(patientDecider.decide({ type: 'MergeInto', survivor: kept, now: T1 }, kept), 'invalid');

@@ -185,7 +185,8 @@ export function planFor(i: number, prefix: string): VisitPlan {
 export const commandBodies = {
   /** For the plan's patient, who must be registered already (registerPatient). */
   registration: (plan: VisitPlan & { patientId: string }) => ({ patientId: plan.patientId, ...(plan.patientName !== undefined ? { patientName: plan.patientName } : {}), symptom: plan.label }),
-  prescription: (plan: VisitPlan, index: number) => ({ examinationType: `${plan.label} exam ${index}` }),
+  // Codes of the default catalog, one per prescription of a visit (a plan has one or two).
+  prescription: (_plan: VisitPlan, index: number) => ({ examinationType: (['CHEST_XRAY', 'CBC'] as const)[index % 2]! }),
   performance: (examinationType: string) => ({ result: `result of ${examinationType}` }),
   examinationCancellation: () => ({ reason: 'patient declined' }),
   completion: (plan: VisitPlan) => ({ opinion: `opinion on ${plan.label}` }),

@@ -3,7 +3,7 @@ import type { PostgresSettings } from '../db/open-database.ts';
 import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
 import { RETENTION_RULES, retentionDays, retentionMs } from '../retention/policy.ts';
 import type { LogLevel } from '../telemetry/log-fields.ts';
-import { loadDepartments, type DepartmentCatalog } from '../reference/departments.ts';
+import { loadCatalog, type LiveCatalog } from '../reference/catalog.ts';
 import { readTracingConfig, type TracingConfig } from '../telemetry/tracing-config.ts';
 import type { KafkaSettings, KafkaTlsSettings } from '../transport/transport-config.ts';
 
@@ -47,8 +47,10 @@ export type ServiceConfig = {
   kafka?: KafkaSettings;
   /** Set: the production database (PostgreSQL). Unset: a SQLite file under DATA_DIR. */
   postgres?: PostgresSettings;
-  /** The hospital's departments (HOSPITAL_DEPARTMENTS_FILE, else the contracts' default list). */
-  departments: DepartmentCatalog;
+  /** The hospital's departments and examinations (HOSPITAL_CATALOG_FILE, else the contracts' default catalog), kept up to date with the file. */
+  catalog: LiveCatalog;
+  /** How often the catalog file is read again for changes (CATALOG_RELOAD_INTERVAL_MS). */
+  catalogReloadIntervalMs: number;
 };
 
 const logLevels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -66,7 +68,8 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
   const accessLogTopic = readString(env, 'ACCESS_LOG_TOPIC', `${topic}.access-log`);
   return {
     serviceName,
-    departments: loadDepartments(env),
+    catalog: loadCatalog(env),
+    catalogReloadIntervalMs: readInteger(env, 'CATALOG_RELOAD_INTERVAL_MS', 10_000, 100, 3_600_000),
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInteger(env, 'PORT', defaultPort, 0, 65535),
     logLevel,

@@ -21,6 +21,8 @@ import { openTransport } from '../transport/open-transport.ts';
 import type { BatchHandler, EventTransport, Subscription } from '../transport/transport.ts';
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
+import { watchCatalog } from '../reference/catalog-watch.ts';
+import type { CodedColumn } from '../reference/recode.ts';
 import { platformPurges } from './purges.ts';
 import { serviceMigrationSets } from './platform-migrations.ts';
 import { platformTables, type PlatformTables } from './platform-tables.ts';
@@ -79,6 +81,8 @@ export type ServiceDefinition<DB> = {
    * page's items, or the one resource) are read with it, so no route can forget to say what it showed.
    */
   answeredVisit?: (resource: Record<string, unknown>) => AnsweredVisit | undefined;
+  /** The columns that hold catalog codes, with free text from before the codes: what `npm run catalog:migrate` rewrites (reference/recode.ts). */
+  codedColumns?: readonly CodedColumn[];
 };
 
 export type RunningService = {
@@ -150,6 +154,7 @@ export async function startService<DB>(
   const subscription = definition.consumer ? await startConsumer(definition.consumer, context, parts, consumerAbort.signal) : undefined;
   const accessLogSubscription = definition.accessLogKeeper ? await keepAccessLog(definition.accessLogKeeper(context), parts.transport, config) : undefined;
   const housekeeping = startHousekeeping([...platformHousekeeping(parts.database, config), ...(definition.housekeeping?.(context) ?? [])], logger);
+  const stopWatchingCatalog = watchCatalog(config.catalog, { intervalMs: config.catalogReloadIntervalMs, logger, registry: metrics.registry });
   registerBacklogGauges(metrics, {
     outboxPending: () => parts.relay.pending(),
     transportPing: () => parts.transport.ping(),
@@ -163,7 +168,7 @@ export async function startService<DB>(
 
   let stopping: Promise<void> | undefined;
   const subscriptions = [subscription, accessLogSubscription].filter((s) => s !== undefined);
-  const stop = () => (stopping ??= stopService({ ...parts, app, config, logger, tracing, housekeeping, subscriptions, consumerAbort }));
+  const stop = () => (stopping ??= stopService({ ...parts, app, config, logger, tracing, housekeeping, stopWatchingCatalog, subscriptions, consumerAbort }));
   return { app, context: context as ServiceContext<unknown>, transport: parts.transport, url, stop };
 }
 
@@ -308,6 +313,7 @@ type Running<DB> = Infrastructure<DB> &
   Pick<Telemetry, 'config' | 'logger' | 'tracing'> & {
     app: App;
     housekeeping: { stop(): Promise<void> };
+    stopWatchingCatalog: () => void;
     subscriptions: Subscription[];
     consumerAbort: AbortController;
   };
@@ -331,6 +337,7 @@ async function stopService<DB>(running: Running<DB>): Promise<void> {
   await step('http server', () => closeServer(app, config.shutdownTimeoutMs));
   await step('access records', () => running.accessRecorder.drain());
   await step('housekeeping', () => running.housekeeping.stop());
+  running.stopWatchingCatalog();
   await step('outbox relay', () => running.relay.stop());
   await step('transport', () => running.transport.close());
   await step('database', () => running.database.close());

@@ -72,7 +72,7 @@ export type Granted = { place: DiagnosisPlace; breakGlass?: BreakGlass };
 export async function grantedAccess(context: DeskContext, requester: Requester, id: number): Promise<Granted> {
   const found = await loadDiagnosisPlace(context.database.db, id);
   if (!found) throw notFound('diagnosis', id);
-  return grantedOn({ diagnosisId: id, receptionId: found.receptionId, department: departmentOf(found, context.config.departments.defaultDepartment) }, requester);
+  return grantedOn({ diagnosisId: id, receptionId: found.receptionId, department: departmentOf(found, context.config.catalog.defaultDepartment) }, requester);
 }
 
 /** The same decision on a diagnosis already loaded. */

@@ -59,7 +59,7 @@ async function registerDiagnosis(context: Context, trx: Trx, event: CloudEvent):
     patientName: d.patientName,
     // The visit's department if it is one of the hospital's codes, else the default one: events
     // written before departments were codes carry free text, or none.
-    department: departmentOfVisit(d.department, context.config.departments),
+    department: departmentOfVisit(d.department, context.config.catalog),
     now: event.time,
   };
   return { state: null, command };

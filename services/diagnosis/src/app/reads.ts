@@ -12,14 +12,14 @@ import { openInEmergency } from './commands.ts';
  * does not widen a list: it opens one diagnosis at a time, each one audited.
  */
 export function worklist(context: DeskContext, requester: Requester, filter: DiagnosisFilter): Promise<PageOf<Diagnosis>> {
-  return listDiagnoses(context.database.db, filter, listedDepartments(requester.scope, context.config.departments.defaultDepartment));
+  return listDiagnoses(context.database.db, filter, listedDepartments(requester.scope, context.config.catalog.defaultDepartment));
 }
 
 /** One diagnosis: 404, 403 outside the requester's departments, or shown (after recording the glass broken, if it was). */
 export async function openDiagnosis(context: DeskContext, requester: Requester, id: number): Promise<Diagnosis> {
   const diagnosis = await loadDiagnosis(context.database.db, id);
   if (!diagnosis) throw notFound('diagnosis', id);
-  const place = { diagnosisId: id, receptionId: diagnosis.receptionId, department: departmentOf(diagnosis, context.config.departments.defaultDepartment) };
+  const place = { diagnosisId: id, receptionId: diagnosis.receptionId, department: departmentOf(diagnosis, context.config.catalog.defaultDepartment) };
   const granted = grantedOn(place, requester);
   return granted.breakGlass ? openInEmergency(context, requester, { ...granted, breakGlass: granted.breakGlass }) : diagnosis;
 }

@@ -8,17 +8,21 @@ import type { Actor } from '@medical/contracts';
  * diagnosis has.
  */
 
-/** The hospital's department list, as these rules need it (the platform's DepartmentCatalog is one). */
-export type DepartmentList = { readonly defaultDepartment: string; has(code: string): boolean };
+/** The hospital's department list, as these rules need it (the platform's Catalog is one). */
+export type DepartmentList = { readonly defaultDepartment: string; has(code: string): boolean; departmentCodeOf(text: string): string | undefined };
 
 /**
- * The department of a visit as ReceptionCompleted names it: a code of the hospital's list, or the
- * default department when it names none or something that is not a code (the free text of the
- * events written before departments were codes, or a department the hospital has since removed).
+ * The department of a visit as ReceptionCompleted names it: a code of the hospital's list; for the
+ * free text of the events written before departments were codes ("내과"), the code the catalog's
+ * names and aliases say it meant; else (none, or a department the hospital has since removed) the
+ * default department.
  */
 export function departmentOfVisit(named: string | undefined, list: DepartmentList): string {
-  const code = named?.trim();
-  return code && list.has(code) ? code : list.defaultDepartment;
+  const text = named?.trim();
+  if (!text) return list.defaultDepartment;
+  if (list.has(text)) return text;
+  const meant = list.departmentCodeOf(text);
+  return meant !== undefined && list.has(meant) ? meant : list.defaultDepartment;
 }
 
 /** The department a diagnosis belongs to: its own, or the default one for a diagnosis registered before departments. */

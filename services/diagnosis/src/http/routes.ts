@@ -9,7 +9,7 @@ import {
   ProblemDetails,
   RejectDiagnosisBody,
 } from '@medical/contracts';
-import type { App, ServiceContext } from '@medical/platform';
+import { examinationInCatalog, type App, type ServiceContext } from '@medical/platform';
 import { deskContext, type DeskContext } from '../app/access.ts';
 import { completeDiagnosis, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
 import { openDiagnosis, worklist } from '../app/reads.ts';
@@ -61,7 +61,8 @@ function commandRoutes(app: App, context: DeskContext): void {
       schema: { tags, summary: 'Prescribe an examination', params: IdParams, headers: BreakGlassHeaders, body: PrescribeBody, response: { 201: Diagnosis, ...problems } },
     },
     async (request, reply) => {
-      const diagnosis = await prescribeExamination(context, requesterOf(request), request.params.id, request.body);
+      const examinationType = examinationInCatalog(context.config.catalog, request.body.examinationType);
+      const diagnosis = await prescribeExamination(context, requesterOf(request), request.params.id, { ...request.body, examinationType });
       return reply.code(201).header('location', `/diagnoses/${diagnosis.id}`).send(diagnosis);
     },
   );

@@ -22,7 +22,7 @@ export function projectionEffect(context: Context) {
   return async (trx: Transaction<PatientManagementDatabase>, event: CloudEvent): Promise<void> => {
     const receptionId = (event.data as { receptionId: number }).receptionId;
     const current = await loadVisit(trx, receptionId);
-    const next = project(current, { type: event.type, data: event.data, time: event.time });
+    const next = project(current, { type: event.type, data: coded(context, event), time: event.time });
     // Every visit starts with ReceptionCompleted, which precedes the rest of the visit in the log.
     if (next === null) throw new Error(`${event.type} for visit ${receptionId} that has not been received`);
     await recordTimelineStep(trx, timelineStep(event, receptionId, next.stage));
@@ -36,6 +36,21 @@ export function projectionEffect(context: Context) {
       context.afterCommit(trx, () => stageReached.observe({ stage: next.stage }, seconds));
     }
   };
+}
+
+/**
+ * The event's data with an old free-text examination ("X-ray", written before the catalog had
+ * codes) read as the code the catalog says it meant, so the view, rebuilt after `npm run
+ * catalog:migrate` rewrote the services' tables, shows the codes they show. Text the catalog does
+ * not know stays as it is; the timeline keeps the event as it was written.
+ */
+function coded(context: Context, event: CloudEvent): unknown {
+  const data = event.data as { examinationType?: unknown };
+  if (typeof data.examinationType !== 'string') return event.data;
+  const { catalog } = context.config;
+  if (catalog.examination(data.examinationType)) return event.data;
+  const code = catalog.examinationCodeOf(data.examinationType);
+  return code === undefined ? event.data : { ...data, examinationType: code };
 }
 
 /**

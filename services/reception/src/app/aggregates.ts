@@ -39,5 +39,11 @@ export const patients: Aggregate<Patient, PatientCommand, PatientEvent, Trx, str
   save: savePatient,
   subject: () => undefined,
   aggregateId: (patient) => patient.patientId,
-  auditNames: { RegisterPatient: 'patient.register', CarryOverPatient: 'patient.carryOver', MergeInto: 'patient.merge', AbsorbDuplicate: 'patient.absorbDuplicate' },
+  auditNames: {
+    RegisterPatient: 'patient.register',
+    CarryOverPatient: 'patient.carryOver',
+    CorrectPatient: 'patient.correct',
+    MergeInto: 'patient.merge',
+    AbsorbDuplicate: 'patient.absorbDuplicate',
+  },
 };

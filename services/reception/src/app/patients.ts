@@ -1,5 +1,5 @@
-import { HttpProblem, executeCreation, executeStep, notFound, validationProblem, type CommandOrigin } from '@medical/platform';
-import { patientNumberOf, POSSIBLE_DUPLICATE_PROBLEM, type RegisterPatientRequest } from '@medical/contracts';
+import { HttpProblem, executeCommand, executeCreation, executeStep, notFound, validationProblem, type CommandOrigin } from '@medical/platform';
+import { patientNumberOf, POSSIBLE_DUPLICATE_PROBLEM, type CorrectPatientRequest, type RegisterPatientRequest } from '@medical/contracts';
 import { lookalikesOf, type Patient, type PatientCommand } from '../domain/patient.ts';
 import { loadPatient, patientsLike, visitsOfPatient } from '../db/patients.ts';
 import { loadReception } from '../db/repository.ts';
@@ -47,6 +47,10 @@ export const registerPatient = (context: Context, origin: CommandOrigin, request
       now: now(),
     };
   });
+
+/** Corrects what the registry has of a patient (a 404 for no such patient, a 409 for a merged one). */
+export const correctPatient = (context: Context, origin: CommandOrigin, patientId: string, changes: CorrectPatientRequest): Promise<Patient> =>
+  executeCommand(context, patients, origin, patientId, { type: 'CorrectPatient', changes, now: now() });
 
 /** Both patients of a merge, locked in one order (the smaller number first), so two merges of the same pair cannot deadlock. */
 async function lockPair(trx: Trx, keptId: string, mergedId: string): Promise<{ kept: Patient; merged: Patient }> {

@@ -35,6 +35,8 @@ export type PatientCommand =
     }
   /** A patient id from before the registry, sent by a client of the previous release (RegistrySettings.carryOverUnregistered). */
   | { type: 'CarryOverPatient'; patientId: string; name: string; birthDate?: string; now: string }
+  /** The desk corrects what the registry has: the fields given replace it; `phone: null` removes the phone. */
+  | { type: 'CorrectPatient'; changes: { name?: string; birthDate?: string; sex?: PatientSex; phone?: string | null }; now: string }
   /** Sent to the duplicate: it becomes a pointer to `survivor`. */
   | { type: 'MergeInto'; survivor: Patient; now: string }
   /** Sent to the patient kept: the duplicate is no longer one to review. */
@@ -44,6 +46,7 @@ type Stamped<E> = E & { at: string };
 
 export type PatientEvent = Stamped<
   | { type: 'PatientRegistered'; data: Omit<Patient, 'status' | 'mergedInto' | 'createdAt' | 'updatedAt'> }
+  | { type: 'PatientCorrected'; data: { patientId: string; changes: { name?: string; birthDate?: string; sex?: PatientSex; phone?: string | null } } }
   | { type: 'PatientMerged'; data: { patientId: string; mergedInto: string } }
   | { type: 'DuplicateAbsorbed'; data: { patientId: string; mergedPatientId: string } }
 >;
@@ -64,6 +67,12 @@ export function decidePatient(command: PatientCommand, state: Patient | null): D
   }
   if (!state) return refuse('invalid', 'unknown patient');
   switch (command.type) {
+    case 'CorrectPatient': {
+      if (state.status === 'MERGED') return refuse('conflict', `patient ${state.patientId} was merged into ${state.mergedInto}: correct that patient`);
+      const changes = Object.fromEntries(Object.entries(command.changes).filter(([field, value]) => value !== undefined && (state as Record<string, unknown>)[field] !== (value ?? undefined)));
+      if (Object.keys(changes).length === 0) return accept();
+      return accept({ type: 'PatientCorrected', data: { patientId: state.patientId, changes }, at: command.now });
+    }
     case 'MergeInto': {
       const { survivor } = command;
       if (survivor.patientId === state.patientId) return refuse('invalid', `patient ${state.patientId} cannot be merged into itself`);
@@ -83,6 +92,12 @@ export function evolvePatient(state: Patient | null, event: PatientEvent): Patie
   if (event.type === 'PatientRegistered') return { ...event.data, status: 'ACTIVE', createdAt: event.at, updatedAt: event.at };
   if (!state) throw new Error(`cannot apply ${event.type} to a patient that does not exist`);
   switch (event.type) {
+    case 'PatientCorrected': {
+      const { phone, ...rest } = event.data.changes;
+      const { phone: _previous, ...kept } = state;
+      const withPhone = phone === undefined ? (state.phone !== undefined ? { phone: state.phone } : {}) : phone === null ? {} : { phone };
+      return { ...kept, ...rest, ...withPhone, updatedAt: event.at };
+    }
     case 'PatientMerged':
       return { ...state, status: 'MERGED', mergedInto: event.data.mergedInto, possibleDuplicates: [], updatedAt: event.at };
     case 'DuplicateAbsorbed':

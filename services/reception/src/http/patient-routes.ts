@@ -1,7 +1,7 @@
-import { MergePatientBody, Page, Patient, PatientId, PatientQuery, ProblemDetails, RegisterPatientBody } from '@medical/contracts';
+import { CorrectPatientBody, MergePatientBody, Page, Patient, PatientId, PatientQuery, ProblemDetails, RegisterPatientBody } from '@medical/contracts';
 import { notFound, recordAnswered, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { Type } from 'typebox';
-import { mergePatients, PossibleDuplicates, registerPatient } from '../app/patients.ts';
+import { correctPatient, mergePatients, PossibleDuplicates, registerPatient } from '../app/patients.ts';
 import { loadPatient, searchPatients } from '../db/patients.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
 
@@ -52,6 +52,21 @@ export function patientRoutes(app: App, context: ServiceContext<ReceptionDatabas
       if (!patient) throw notFound('patient', request.params.patientId);
       return patient;
     },
+  );
+
+  app.patch(
+    '/patients/:patientId',
+    {
+      schema: {
+        tags,
+        summary: 'Correct what the registry has of a patient',
+        description: 'The fields sent replace the registry\'s (`phone: null` removes it). Visits already registered keep the name and birth date they were registered with.',
+        params: PatientParams,
+        body: CorrectPatientBody,
+        response: { 200: Patient, 400: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails },
+      },
+    },
+    async (request) => correctPatient(context, requestOrigin(request), request.params.patientId, request.body),
   );
 
   app.post(

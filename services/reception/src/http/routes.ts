@@ -10,7 +10,7 @@ import {
   receptionSeenBy,
   type ReceptionView,
 } from '@medical/contracts';
-import { grantedRoles, notFound, requestOrigin, validationProblem, type App, type ServiceContext } from '@medical/platform';
+import { departmentInCatalog, grantedRoles, notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
@@ -22,15 +22,6 @@ const tags = ['receptions'];
 /** Every answer's reception as the caller may see it: the desk sees the doctor's outcome, not the opinion (contracts' receptionSeenBy). */
 const seenBy = (request: Parameters<typeof grantedRoles>[0]) => (reception: ReceptionView) => receptionSeenBy(grantedRoles(request), reception);
 
-/** The visit's department: one of the hospital's (else a 400 naming the field), the default one when none is given. */
-function departmentOf(context: ServiceContext<ReceptionDatabase>, given: string | undefined): string {
-  const { departments } = context.config;
-  const department = given ?? departments.defaultDepartment;
-  if (departments.has(department)) return department;
-  const known = departments.departments.map((d) => d.code).join(', ');
-  throw validationProblem('the body is invalid', [{ field: 'department', in: 'body', message: `must be one of the hospital's departments: ${known}` }]);
-}
-
 export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatabase>, settings: RegistrySettings = loadRegistrySettings(process.env)): void {
   const db = context.database.db;
 
@@ -38,7 +29,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     '/receptions',
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
-      const department = departmentOf(context, request.body.department);
+      const department = departmentInCatalog(context.config.catalog, request.body.department);
       const reception = await registerReception(context, requestOrigin(request), { ...request.body, department }, settings);
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
