@@ -52,8 +52,10 @@ import {
  * examiner while the manager's board follows it live; Korean by default and English after one
  * click; the sign-in's refusal and each role's screens; the privacy officer's access log of a
  * patient (reads, a refusal, an emergency access, paged); axe-core's WCAG 2.1 A/AA rules on every
- * screen at desktop and tablet sizes; the desk's patient search (each form of search, the arrows, a
- * look-alike offered before a second registration); a patient and a visit registered with the
+ * screen at desktop and tablet sizes, with the comboboxes' choices open; the desk's patient search
+ * (each form of search, the arrows, a look-alike offered before a second registration); the
+ * doctor's examination and the desk's department chosen from the hospital's catalog by typing
+ * (an alias, either language's name) and shown by their names; a patient and a visit registered with the
  * keyboard alone, a returning patient's visit in three keystrokes at most; and the screenshots
  * (test-artifacts/screenshots/console-*.png), copies of some of which docs/screenshots keeps for the README.
  *
@@ -85,6 +87,15 @@ async function openBlank(options: { viewport?: ViewportName; bypassCSP?: boolean
 /** The hospital's default department (the gateway's default list), preselected at the desk. */
 const DEFAULT_DEPARTMENT = { code: 'internal-medicine', name: { ko: '내과', en: 'Internal medicine' } } as const satisfies { code: string; name: Record<Language, string> };
 
+/** Examinations of the hospital's default catalog (contracts' defaultExaminations): their codes and names. */
+const EXAMINATIONS = {
+  CHEST_XRAY: { ko: '흉부 X선 (2방향)', en: 'Chest X-ray, 2 views' },
+  CBC: { ko: '일반혈액검사', en: 'Complete blood count' },
+  CT_HEAD: { ko: '두부 CT', en: 'CT head' },
+  MRI_BRAIN: { ko: '뇌 MRI', en: 'MRI brain' },
+  ABDOMEN_US: { ko: '복부 초음파', en: 'Abdominal ultrasound' },
+} as const satisfies Record<string, Record<Language, string>>;
+
 /** A patient of the registry, as `POST /patients` and `GET /patients` answer them. */
 type RegistryPatient = { patientId: string; name: string; birthDate?: string; sex: string; phone?: string; possibleDuplicates: string[] };
 
@@ -111,6 +122,34 @@ function searchResult(page: Page, patientId: string): Locator {
 /** The patient chosen for the visit (the panel that names them), any patient when `patientId` is not given. */
 function chosenPatient(page: Page, patientId?: string): Locator {
   return page.locator(patientId === undefined ? 'section.chosen-patient[data-patient-id]' : `section.chosen-patient[data-patient-id="${patientId}"]`);
+}
+
+/** A combobox of the console (a department, an examination), named by its label. */
+function combobox(scope: Page | Locator, key: string, language: Language = 'ko'): Locator {
+  return scope.getByRole('combobox', { name: t(language, key) });
+}
+
+/** An option of the combobox's open list, by the code it chooses. */
+function choice(page: Page, code: string): Locator {
+  return page.getByRole('listbox').locator(`[role="option"][data-value="${code}"]`);
+}
+
+/** The codes of the open list's options, in order. */
+async function choiceCodes(page: Page): Promise<string[]> {
+  return page.getByRole('listbox').locator('[role="option"]').evaluateAll((options) => options.map((option) => (option as unknown as { getAttribute(n: string): string }).getAttribute('data-value')));
+}
+
+/** Types `typed` into a combobox and clicks the option of `code`; the box then shows its name. */
+async function chooseFrom(page: Page, box: Locator, typed: string, code: string, name: string): Promise<void> {
+  await box.fill(typed);
+  await choice(page, code).click();
+  await until(async () => assert.equal(await box.inputValue(), name), `${name} chosen for ${typed}`);
+}
+
+/** A prescription row of the open diagnosis, by the examination's name. */
+function prescriptionRow(detail: Locator, name: string): Locator {
+  // The inner locator starts at the page: `has` looks for it inside each row.
+  return detail.locator('tr[data-prescription-id]').filter({ has: detail.page().getByRole('rowheader').filter({ hasText: name }) });
 }
 
 /** The patient numbers the desk's search shows, in order. */
@@ -250,7 +289,8 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.deepEqual([patient.name, patient.birthDate, patient.sex, patient.phone], [patientName, '1987-04-12', 'female', '010-4821-3307'], 'the registry keeps the patient as the desk typed them');
     // The department is chosen from the hospital's, by its name; the visit carries its code. Internal
     // medicine: the demo doctor's department, so the visit reaches their worklist.
-    await reception.getByLabel(t('ko', 'reception.form.department')).selectOption({ label: '내과' });
+    // Typed in English in the Korean console, found by its English name, shown by its Korean one.
+    await chooseFrom(reception, combobox(reception, 'reception.form.department'), 'internal', DEFAULT_DEPARTMENT.code, DEFAULT_DEPARTMENT.name.ko);
     await reception.getByLabel(t('ko', 'reception.form.symptom')).fill('오른쪽 발목 통증');
     await reception.getByRole('button', { name: t('ko', 'reception.form.submit'), exact: true }).click();
     const deskRow = reception.locator('tr[data-reception-id]').filter({ hasText: patientId });
@@ -288,13 +328,44 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await rowAction(worklistRow, 'ko', 'common.select', patientName, diagnosisId).click();
     const detail = rowOf(doctor, 'diagnosis-id', diagnosisId).and(doctor.locator('section'));
     await detail.getByRole('heading', { name: t('ko', 'doctor.detail.heading', { id: diagnosisId, name: patientName }), exact: true }).waitFor();
-    for (const [type, instructions] of [['X-RAY', '오른쪽 발목 AP/측면'], ['혈액검사', 'CBC, CRP']] as const) {
-      await detail.getByLabel(t('ko', 'doctor.prescribe.examinationType')).fill(type);
-      await detail.getByLabel(t('ko', 'doctor.prescribe.instructions')).fill(instructions);
-      await detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true }).click();
-      await detail.locator('tr[data-prescription-id]').filter({ has: doctor.getByRole('rowheader', { name: type, exact: true }) }).waitFor();
-      await toastInSight(doctor, t('ko', 'doctor.prescribe.done', { type }));
-    }
+    // The examination is chosen from the hospital's catalog, found by whatever the doctor types: an
+    // abbreviation (an alias), the Korean name. Chosen, its default instructions fill the empty
+    // field and its expected duration is said beside it.
+    const examinationBox = combobox(detail, 'doctor.prescribe.examinationType');
+    const instructionsField = detail.getByLabel(t('ko', 'doctor.prescribe.instructions'));
+    const prescribeButton = detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true });
+    await examinationBox.fill('CXR');
+    await until(async () => assert.deepEqual(await choiceCodes(doctor), ['CHEST_XRAY']), 'CXR finds the chest X-ray');
+    await chooseFrom(doctor, examinationBox, '흉부', 'CHEST_XRAY', EXAMINATIONS.CHEST_XRAY.ko);
+    assert.equal(await instructionsField.inputValue(), '금속류 제거', 'the default instructions, in Korean');
+    const expected = t('ko', 'doctor.prescribe.expected', { minutes: 15 });
+    await detail.getByText(expected, { exact: true }).waitFor();
+    assert.match((await accessibleDescription(examinationBox)) ?? '', literally(expected), 'the expected duration is read with the box');
+    await instructionsField.fill('오른쪽 발목 AP/측면');
+    await prescribeButton.click();
+    await prescriptionRow(detail, EXAMINATIONS.CHEST_XRAY.ko).waitFor();
+    await toastInSight(doctor, t('ko', 'doctor.prescribe.done', { type: EXAMINATIONS.CHEST_XRAY.ko }));
+    await until(async () => assert.equal(await examinationBox.inputValue(), ''), 'the box empty for the next prescription');
+
+    // The blood count with the keyboard: a word the staff use finds every test of that word, the first
+    // highlighted; the arrows move the highlight (the focus stays in the box), Enter chooses.
+    await examinationBox.fill('검사');
+    await until(async () => assert.deepEqual(await choiceCodes(doctor), ['CBC', 'CMP', 'URINALYSIS']), 'the tests named with 검사');
+    const highlighted = doctor.getByRole('listbox').locator('[role="option"][aria-selected="true"]');
+    assert.equal(await highlighted.getAttribute('data-value'), 'CBC', 'the first match is highlighted');
+    await screenshot(doctor, 'console-doctor-prescribe-ko');
+    await examinationBox.press('ArrowDown');
+    assert.equal(await highlighted.getAttribute('data-value'), 'CMP', 'ArrowDown highlights the next');
+    assert.equal(await examinationBox.getAttribute('aria-activedescendant'), await highlighted.getAttribute('id'), 'the box points to the highlighted option');
+    await examinationBox.press('ArrowUp');
+    await examinationBox.press('Enter');
+    await until(async () => assert.equal(await examinationBox.inputValue(), EXAMINATIONS.CBC.ko), 'Enter chooses the highlighted test');
+    assert.ok(await isFocused(examinationBox), 'the focus stays in the box');
+    assert.equal(await instructionsField.inputValue(), '', 'no default instructions for a blood count');
+    await instructionsField.fill('CBC, CRP');
+    await prescribeButton.click();
+    await prescriptionRow(detail, EXAMINATIONS.CBC.ko).waitFor();
+    await toastInSight(doctor, t('ko', 'doctor.prescribe.done', { type: EXAMINATIONS.CBC.ko }));
     await onBoard('IN_EXAMINATION');
     // Completing is not offered while an examination is still requested: the button is disabled
     // and says why (the server would answer 409).
@@ -309,15 +380,18 @@ describe('the staff console in Chromium (embedded profile)', () => {
     const examiner = room.page;
     const orders = examiner.locator(`tr[data-reception-id="${receptionId}"]`);
     await until(async () => assert.equal(await orders.count(), 2), 'both examinations on the examiner\'s worklist');
-    const xrayRow = orders.filter({ has: examiner.getByRole('cell', { name: 'X-RAY', exact: true }) });
-    const bloodRow = orders.filter({ has: examiner.getByRole('cell', { name: '혈액검사', exact: true }) });
+    // Each examination by its Korean name, its code beneath.
+    const xrayRow = orders.filter({ hasText: EXAMINATIONS.CHEST_XRAY.ko });
+    const bloodRow = orders.filter({ hasText: EXAMINATIONS.CBC.ko });
+    assert.deepEqual(await xrayRow.locator('td').first().locator('span').allTextContents(), [EXAMINATIONS.CHEST_XRAY.ko, 'CHEST_XRAY'], "the examiner's worklist names the X-ray in Korean");
+    assert.deepEqual(await bloodRow.locator('td').first().locator('span').allTextContents(), [EXAMINATIONS.CBC.ko, 'CBC'], "the examiner's worklist names the blood count in Korean");
     const xrayId = Number(await xrayRow.getAttribute('data-examination-id'));
     const bloodId = Number(await bloodRow.getAttribute('data-examination-id'));
     assert.ok(xrayId > 0 && bloodId > 0 && xrayId !== bloodId, `two examinations: ${xrayId}, ${bloodId}`);
     assert.equal(await xrayRow.getAttribute('data-diagnosis-id'), String(diagnosisId));
 
     await rowAction(xrayRow, 'ko', 'examiner.perform', patientName, xrayId).click();
-    const performDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.performDialog.title', { type: 'X-RAY', name: patientName, id: xrayId }), exact: true });
+    const performDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.performDialog.title', { type: EXAMINATIONS.CHEST_XRAY.ko, name: patientName, id: xrayId }), exact: true });
     await performDialog.waitFor();
     await performDialog.getByLabel(t('ko', 'examiner.performDialog.result')).fill(xrayResult);
     await performDialog.getByLabel(t('ko', 'examiner.performDialog.file')).setInputFiles({ name: filename, mimeType: 'image/png', buffer: png });
@@ -329,7 +403,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     // The doctor's open diagnosis shows the result and the image as they arrive, without a reload.
     const xrayOnDiagnosis = detail.locator(`tr[data-examination-id="${xrayId}"]`);
     await xrayOnDiagnosis.filter({ hasText: t('ko', 'status.examination.PERFORMED') }).filter({ hasText: xrayResult }).waitFor();
-    const image = xrayOnDiagnosis.getByRole('img', { name: t('ko', 'doctor.attachments.imageAlt', { type: 'X-RAY', filename }), exact: true });
+    const image = xrayOnDiagnosis.getByRole('img', { name: t('ko', 'doctor.attachments.imageAlt', { type: EXAMINATIONS.CHEST_XRAY.ko, filename }), exact: true });
     await image.waitFor();
     await until(async () => assert.deepEqual(await image.evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]), [96, 64]), 'the attached PNG is shown, decoded');
     await xrayOnDiagnosis.getByRole('button', { name: `${t('ko', 'doctor.attachments.download')} — ${filename}`, exact: true }).waitFor();
@@ -337,7 +411,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     await screenshot(doctor, 'console-doctor-result-ko');
 
     await rowAction(bloodRow, 'ko', 'examiner.cancel', patientName, bloodId).click();
-    const cancelDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.cancelDialog.title', { type: '혈액검사', name: patientName, id: bloodId }), exact: true });
+    const cancelDialog = examiner.getByRole('dialog', { name: t('ko', 'examiner.cancelDialog.title', { type: EXAMINATIONS.CBC.ko, name: patientName, id: bloodId }), exact: true });
     await cancelDialog.waitFor();
     await cancelDialog.getByLabel(t('ko', 'examiner.cancelDialog.reason')).fill('환자 채혈 거부');
     await cancelDialog.getByRole('button', { name: t('ko', 'examiner.cancelDialog.submit'), exact: true }).click();
@@ -414,7 +488,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.equal(diagnosis.opinion, opinion);
     assert.deepEqual(
       diagnosis.prescriptions.map((p) => [p.examinationType, p.status, p.examinationId, p.result]).toSorted(),
-      [['X-RAY', 'PERFORMED', xrayId, xrayResult], ['혈액검사', 'CANCELLED', bloodId, undefined]].toSorted(),
+      [['CHEST_XRAY', 'PERFORMED', xrayId, xrayResult], ['CBC', 'CANCELLED', bloodId, undefined]].toSorted(),
     );
     const attachments = ok(await client.get<ListPage<{ name: string; filename: string; contentType: string; size: number; sha256: string }>>(`/examinations/${xrayId}/attachments`, { auth: 'doctor' })).items;
     assert.equal(attachments.length, 1, JSON.stringify(attachments));
@@ -434,8 +508,9 @@ describe('the staff console in Chromium (embedded profile)', () => {
     const { client } = running;
     const patientName = '박민준';
     const { patientId } = await registerPatient(client, patientName);
-    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '복통' });
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'CT_HEAD', { patientId, patientName, department: DEFAULT_DEPARTMENT.code, symptom: '복통' });
     const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
+    const shown = { patientName, patientId, ids, department: DEFAULT_DEPARTMENT.name, examination: EXAMINATIONS.CT_HEAD };
 
     for (const role of ROLES) {
       const screen = HOME_SCREEN[role];
@@ -448,20 +523,20 @@ describe('the staff console in Chromium (embedded profile)', () => {
       }
       await signIn(page, role, 'ko');
       await prepare(page, screen, 'ko', patientName, ids);
-      await assertScreenTexts(page, screen, 'ko', { patientName, patientId, ids, department: DEFAULT_DEPARTMENT.name });
+      await assertScreenTexts(page, screen, 'ko', shown);
       await screenshot(page, `console-${screen}-ko`);
       if (screen === 'examiner') {
-        await openPerformDialog(page, 'ko', 'CT', patientName, ids.examination);
+        await openPerformDialog(page, 'ko', EXAMINATIONS.CT_HEAD.ko, patientName, ids.examination);
         await screenshot(page, 'console-examiner-dialog-ko');
         await page.keyboard.press('Escape');
         await page.getByRole('dialog').waitFor({ state: 'detached' });
       }
 
       await switchLanguage(page, 'ko');
-      await assertScreenTexts(page, screen, 'en', { patientName, patientId, ids, department: DEFAULT_DEPARTMENT.name });
+      await assertScreenTexts(page, screen, 'en', shown);
       await screenshot(page, `console-${screen}-en`);
       if (screen === 'examiner') {
-        await openPerformDialog(page, 'en', 'CT', patientName, ids.examination);
+        await openPerformDialog(page, 'en', EXAMINATIONS.CT_HEAD.en, patientName, ids.examination);
         await screenshot(page, 'console-examiner-dialog-en');
         await page.keyboard.press('Escape');
         await page.getByRole('dialog').waitFor({ state: 'detached' });
@@ -587,14 +662,14 @@ describe('the staff console in Chromium (embedded profile)', () => {
     // Acting on it is an access of its own, asked for again with the reason offered again: the prescription goes through
     // (with a new Idempotency-Key: the first one keeps its 403). The diagnosis is not reloaded behind the doctor's back;
     // the examination requested since is said to have changed the visit.
-    await detail.getByLabel(t('ko', 'doctor.prescribe.examinationType')).fill('CT');
+    await chooseFrom(page, combobox(detail, 'doctor.prescribe.examinationType'), 'CT', 'CT_HEAD', EXAMINATIONS.CT_HEAD.ko);
     await detail.getByRole('button', { name: t('ko', 'doctor.prescribe.submit'), exact: true }).click();
     await dialog.waitFor();
     assert.equal(await reasonField.inputValue(), reason, 'the reason given for this diagnosis is offered again');
     await confirm.click();
     await dialog.waitFor({ state: 'detached' });
-    await toast(page, t('ko', 'doctor.prescribe.done', { type: 'CT' })).waitFor();
-    await detail.locator('tr[data-prescription-id]').filter({ has: page.getByRole('rowheader', { name: 'CT', exact: true }) }).waitFor();
+    await toast(page, t('ko', 'doctor.prescribe.done', { type: EXAMINATIONS.CT_HEAD.ko })).waitFor();
+    await prescriptionRow(detail, EXAMINATIONS.CT_HEAD.ko).waitFor();
     await detail.locator('[data-emergency="true"]').filter({ hasText: t('ko', 'doctor.breakGlass.changed') }).waitFor();
     assert.equal(await page.getByRole('alert').count(), 0, 'no refusal shown');
 
@@ -772,11 +847,11 @@ describe('the staff console in Chromium (embedded profile)', () => {
     errors.assertClean();
   });
 
-  test('the worklists at 1024, 1280 and 1920 px: every column and every action in sight, nothing cut off', { timeout: 120_000 }, async () => {
+  test('the worklists at 1024, 1280 and 1920 px, in Korean and in English: every column and every action in sight, nothing cut off', { timeout: 180_000 }, async () => {
     const { client } = running;
     const patientName = '남궁서연';
     const { patientId } = await registerPatient(client, patientName);
-    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, '복부 CT 조영 증강', { patientId, patientName });
+    const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'ABDOMEN_US', { patientId, patientName });
     const ids = { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id };
     const { page, errors } = await openBlank({ label: 'widths' });
     await openSignIn(page, running.system.gatewayUrl);
@@ -784,13 +859,18 @@ describe('the staff console in Chromium (embedded profile)', () => {
     for (const [index, [role, screen]] of screens.entries()) {
       if (index > 0) await signOut(page);
       await signIn(page, role);
-      await prepare(page, screen, 'ko', patientName, ids);
-      for (const width of [1024, 1280, 1920]) {
-        await page.setViewportSize({ width, height: 900 });
-        await assertNothingCutOff(page, `${screen} at ${width} px`);
-        await screenshot(page, `console-${screen}-${width}-ko`);
+      for (const language of ['ko', 'en'] as const) {
+        // The English words are longer ("Examination prescribed"): each language gets its own check.
+        if (language === 'en') await page.getByRole('button', { name: t('ko', 'app.languageSwitch'), exact: true }).click();
+        await prepare(page, screen, language, patientName, ids);
+        for (const width of [1024, 1280, 1920]) {
+          await page.setViewportSize({ width, height: 900 });
+          await assertNothingCutOff(page, `${screen} at ${width} px (${language})`);
+          await screenshot(page, `console-${screen}-${width}-${language}`);
+        }
+        await page.setViewportSize({ width: 1280, height: 800 });
       }
-      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.getByRole('button', { name: t('en', 'app.languageSwitch'), exact: true }).click();
     }
     errors.assertClean();
   });
@@ -801,7 +881,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
       const gatewayUrl = running.system.gatewayUrl;
       const patientName = '최지우';
       const { patientId } = await registerPatient(client, patientName, { birthDate: '1979-06-30' });
-      const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI', { patientId, patientName });
+      const { reception, diagnosis, examination } = await visitWithPendingExamination(client, 'MRI_BRAIN', { patientId, patientName });
       // A refusal in the visit's access log, for its marked line.
       const refused = await client.as('manager').get(`/receptions/${reception.id}`);
       assert.equal(refused.status, 403, refused.text);
@@ -844,6 +924,14 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await deskSearch(page).press('Enter');
       await chosenPatient(page).waitFor();
       await check('reception desk, a patient chosen');
+      // The department's choices open, filtered by what is typed; Escape closes them and the box shows the choice again.
+      const department = combobox(page, 'reception.form.department');
+      await department.fill('과');
+      await choice(page, 'surgery').waitFor();
+      await check('reception desk, department choices open');
+      await department.press('Escape');
+      await page.getByRole('listbox').waitFor({ state: 'hidden' });
+      assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.name.ko, 'Escape keeps the department chosen');
       await chosenPatient(page).getByRole('button', { name: t('ko', 'reception.chosen.change'), exact: true }).click();
       const newPatient = await fillNewPatient(page, { name: patientName, birthDate: '1979-06-30', sex: 'female' });
       await newPatient.getByRole('heading', { name: t('ko', 'reception.duplicates.heading'), exact: true }).waitFor();
@@ -855,6 +943,15 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await signIn(page, 'doctor');
       await prepare(page, 'doctor', 'ko', patientName, { reception: reception.id, diagnosis: diagnosis.id, examination: examination.id });
       await check('doctor, a diagnosis open');
+      const examinationBox = combobox(page, 'doctor.prescribe.examinationType');
+      await examinationBox.fill('검사');
+      await choice(page, 'CBC').waitFor();
+      await check('doctor, examination choices open');
+      await examinationBox.fill('없는 검사 이름');
+      await page.getByText(t('ko', 'common.combobox.none', { text: '없는 검사 이름' }), { exact: true }).waitFor();
+      await check('doctor, no examination matches');
+      await examinationBox.press('Escape');
+      assert.equal(await examinationBox.inputValue(), '', 'Escape leaves no text that is not a choice');
       // Another department's diagnosis by its number: the break-glass dialog; Escape closes it and the open one stays.
       await page.getByRole('textbox', { name: literally(t('ko', 'doctor.open.id')) }).fill(String(surgical.id));
       const openButton = page.getByRole('button', { name: t('ko', 'doctor.open.submit'), exact: true });
@@ -870,7 +967,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
       await signIn(page, 'examiner');
       await rowOf(page, 'examination-id', examination.id).waitFor();
       await check('examiner');
-      await openPerformDialog(page, 'ko', 'MRI', patientName, examination.id);
+      await openPerformDialog(page, 'ko', EXAMINATIONS.MRI_BRAIN.ko, patientName, examination.id);
       await check('examiner, perform dialog open');
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
@@ -1046,10 +1143,10 @@ describe('the staff console in Chromium (embedded profile)', () => {
     assert.ok(await isFocused(symptom), 'Shift+Tab goes back to the symptom');
     await page.keyboard.type('기침');
     await page.keyboard.press('Shift+Tab');
-    const department = page.getByLabel(t('ko', 'reception.form.department'));
+    const department = combobox(page, 'reception.form.department');
     assert.ok(await isFocused(department), 'Shift+Tab goes back to the department');
     await assertFocusVisible(page, 'the department field');
-    await chooseWithArrows(page, department, '가정의학과');
+    await chooseByTyping(page, department, '가정', 'family-medicine', '가정의학과');
     await tabTo(page, submit, 'the register button');
     await page.keyboard.press('Enter');
     const rows = page.locator('tr[data-reception-id]').filter({ hasText: patientId });
@@ -1059,7 +1156,7 @@ describe('the staff console in Chromium (embedded profile)', () => {
     // Ready for the next patient: the search empty, with the focus; the department back to the hospital's default.
     await until(async () => assert.ok(await isFocused(search)), 'focus back on the search after registering');
     assert.equal(await search.inputValue(), '');
-    assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.code, 'the department back to the hospital\'s default');
+    assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.name.ko, 'the department back to the hospital\'s default');
     await assertFocusVisible(page, 'the search after registering');
 
     // The patient comes back: from the search box holding the name, at most three keystrokes to a registered visit:
@@ -1137,7 +1234,7 @@ async function assertSignInTexts(page: Page, language: Language): Promise<void> 
 }
 
 /** The texts of the screen, the header and the data's translated statuses, in `language`; and none of the other language's headings. */
-async function assertScreenTexts(page: Page, screen: ScreenId, language: Language, data: { patientName: string; patientId: string; ids: Ids; department: Record<Language, string> }): Promise<void> {
+async function assertScreenTexts(page: Page, screen: ScreenId, language: Language, data: { patientName: string; patientId: string; ids: Ids; department: Record<Language, string>; examination: Record<Language, string> }): Promise<void> {
   const other: Language = language === 'ko' ? 'en' : 'ko';
   const heading = (key: string, values: Record<string, string | number> = {}, level?: number) =>
     page.getByRole('heading', { name: t(language, key, values), exact: true, ...(level ? { level } : {}) }).waitFor();
@@ -1168,9 +1265,8 @@ async function assertScreenTexts(page: Page, screen: ScreenId, language: Languag
     await rowAction(row, language, 'reception.cancel', data.patientName, data.ids.reception).waitFor();
     // The visit's department by its name in the language; the form's choice preselected to the hospital's default, named so too.
     await row.filter({ has: page.getByRole('cell', { name: data.department[language], exact: true }) }).waitFor();
-    const choice = page.getByLabel(t(language, 'reception.form.department'));
-    assert.equal(await choice.inputValue(), DEFAULT_DEPARTMENT.code, 'the default department is preselected');
-    await until(async () => assert.equal(await choice.locator('option:checked').textContent(), DEFAULT_DEPARTMENT.name[language]), `the default department named in ${language}`);
+    const department = combobox(page, 'reception.form.department', language);
+    await until(async () => assert.equal(await department.inputValue(), DEFAULT_DEPARTMENT.name[language]), `the default department preselected, named in ${language}`);
   } else if (screen === 'doctor') {
     await heading('doctor.worklist.heading', {}, 2);
     await heading('doctor.detail.heading', { id: data.ids.diagnosis, name: data.patientName }, 2);
@@ -1181,13 +1277,15 @@ async function assertScreenTexts(page: Page, screen: ScreenId, language: Languag
     await button('doctor.reject.submit');
     for (const key of ['id', 'patient', 'status', 'updatedAt', 'actions']) await column(`doctor.worklist.${key}`);
     await rowOf(page, 'diagnosis-id', data.ids.diagnosis).and(page.locator('tr')).filter({ hasText: t(language, 'status.diagnosis.EXAMINATION_PRESCRIBED') }).waitFor();
-    await page.locator(`tr[data-examination-id="${data.ids.examination}"]`).filter({ hasText: t(language, 'status.examination.REQUESTED') }).waitFor();
+    await page.locator(`tr[data-examination-id="${data.ids.examination}"]`).filter({ hasText: t(language, 'status.examination.REQUESTED') }).filter({ hasText: data.examination[language] }).waitFor();
   } else if (screen === 'examiner') {
     await heading('examiner.worklist.heading', {}, 2);
     for (const key of ['id', 'type', 'patient', 'diagnosis', 'reception', 'instructions', 'requestedAt', 'actions']) await column(`examiner.worklist.${key}`);
     const row = rowOf(page, 'examination-id', data.ids.examination);
     await rowAction(row, language, 'examiner.perform', data.patientName, data.ids.examination).waitFor();
     await rowAction(row, language, 'examiner.cancel', data.patientName, data.ids.examination).waitFor();
+    // The examination by its name in the language.
+    await row.filter({ hasText: data.examination[language] }).waitFor();
   } else {
     await label('board.search');
     await heading('board.stages', {}, 2);
@@ -1257,6 +1355,19 @@ async function chooseWithArrows(page: Page, select: Locator, label: string): Pro
   assert.ok(target >= 0, `the select offers ${label}: ${JSON.stringify(labels)}`);
   for (let index = selected; index !== target; index += target > selected ? 1 : -1) await page.keyboard.press(target > selected ? 'ArrowDown' : 'ArrowUp');
   assert.equal(await select.locator('option:checked').textContent(), label, `${label} chosen with the arrow keys`);
+}
+
+/**
+ * Chooses in the focused combobox with the keyboard alone: what it holds selected and replaced by
+ * `typed`, the first match highlighted (checked to be `code`), Enter; the box then shows `name`.
+ */
+async function chooseByTyping(page: Page, box: Locator, typed: string, code: string, name: string): Promise<void> {
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.type(typed);
+  const highlighted = page.getByRole('listbox').locator('[role="option"][aria-selected="true"]');
+  await until(async () => assert.equal(await highlighted.getAttribute('data-value'), code), `${typed} highlights ${code}`);
+  await page.keyboard.press('Enter');
+  await until(async () => assert.equal(await box.inputValue(), name), `${name} chosen with the keyboard`);
 }
 
 /** Presses Tab until `target` has the focus (at most 40 times). */

@@ -6,6 +6,7 @@ import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { StageText } from '../../components/StatusText.tsx';
 import { useLoader } from '../../hooks/useLoader.ts';
+import { useExaminations } from '../../i18n/examinations.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 
 /** The selected visit's steps, oldest first, with who did each; reloaded whenever the visit changes. */
@@ -17,6 +18,14 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
   const eventLabel = (event: string): string | undefined => {
     const label: unknown = i18n.getResource(i18n.resolvedLanguage ?? 'ko', 'translation', `board.timeline.events.${event}`);
     return typeof label === 'string' ? label : undefined;
+  };
+  const examinations = useExaminations();
+  // The examination a step names (prescribed, ordered): the service's words end with its type
+  // ("Examination prescribed: CHEST_XRAY"), looked for among the visit's own examinations rather
+  // than parsed out of the words; its name is added when the catalog has it.
+  const withExamination = (text: string, description: string): string => {
+    const type = visit?.examinations.find((examination) => description.endsWith(`: ${examination.examinationType}`))?.examinationType;
+    return type && examinations.entry(type) ? t('board.timeline.withExamination', { event: text, examination: examinations.name(type) }) : text;
   };
   const receptionId = visit?.receptionId;
   // updatedAt: the board refetched the visit after a live event, so the timeline has a new step.
@@ -48,12 +57,12 @@ export function VisitTimeline({ visit }: { visit: VisitView | undefined }) {
                     Korean every event; in English only the emergency access, named so it stands
                     out), with the service's own English words beneath, which carry the details (which
                     examination, which outcome; marked as English for screen readers); else those
-                    words alone. */}
+                    words alone. An examination of the catalog is named in the console's language too. */}
                 {eventLabel(step.event) === undefined ? (
-                  <span className="primary-text">{step.description}</span>
+                  <span className="primary-text">{withExamination(step.description, step.description)}</span>
                 ) : (
                   <>
-                    <span className="primary-text">{eventLabel(step.event)}</span>
+                    <span className="primary-text">{withExamination(eventLabel(step.event)!, step.description)}</span>
                     <span className="secondary-text" lang={english ? undefined : 'en'}>
                       {step.description}
                     </span>

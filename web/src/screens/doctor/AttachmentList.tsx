@@ -4,6 +4,7 @@ import { downloadAttachment, listAttachments } from '../../api/endpoints.ts';
 import type { AttachmentView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { useLoader } from '../../hooks/useLoader.ts';
+import { useExaminations } from '../../i18n/examinations.ts';
 import { AttachmentImage } from './AttachmentImage.tsx';
 import { openBlob, saveBlob } from './blobActions.ts';
 
@@ -12,6 +13,7 @@ type AttachmentListProps = { examinationId: number; examinationType: string; liv
 /** An examination's reports and images: images inline, every file openable and downloadable. */
 export function AttachmentList({ examinationId, examinationType, liveRound }: AttachmentListProps) {
   const { t, i18n } = useTranslation();
+  const examinations = useExaminations();
   // liveRound: reload when the stream says something changed (an attachment may have arrived).
   const attachments = useLoader((signal) => listAttachments(examinationId, signal), [examinationId, liveRound]);
   const [fetchFailed, setFetchFailed] = useState(false);
@@ -29,7 +31,7 @@ export function AttachmentList({ examinationId, examinationType, liveRound }: At
       {attachments.data.map((attachment) => (
         <li key={attachment.name} data-attachment-name={attachment.name}>
           {attachment.contentType.startsWith('image/') && (
-            <AttachmentImage examinationId={examinationId} attachment={attachment} alt={t('doctor.attachments.imageAlt', { type: examinationType, filename: attachment.filename })} />
+            <AttachmentImage examinationId={examinationId} attachment={attachment} alt={t('doctor.attachments.imageAlt', { type: examinations.name(examinationType), filename: attachment.filename })} />
           )}
           <span className="attachment-name">{attachment.filename}</span>
           <span className="secondary-text">{formatSize(attachment, i18n.language)}</span>

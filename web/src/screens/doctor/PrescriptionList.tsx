@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import type { PrescriptionView } from '../../api/types.ts';
 import { DataTable } from '../../components/DataTable.tsx';
+import { ExaminationName } from '../../components/ExaminationName.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
 import { AttachmentList } from './AttachmentList.tsx';
 
@@ -30,7 +31,9 @@ export function PrescriptionList({ prescriptions, liveRound }: { prescriptions: 
               data-examination-id={prescription.examinationId}
               data-status={prescription.status}
             >
-              <th scope="row">{prescription.examinationType}</th>
+              <th scope="row">
+                <ExaminationName examinationType={prescription.examinationType} />
+              </th>
               <td className="clinical-text">{prescription.instructions ?? ''}</td>
               <td>
                 <StatusText kind="examination" status={prescription.status} />

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { listRequestedExaminations } from '../../api/endpoints.ts';
 import type { ExaminationView } from '../../api/types.ts';
+import { ExaminationName } from '../../components/ExaminationName.tsx';
 import { WorklistTable } from '../../components/WorklistTable.tsx';
 import { useDebounced } from '../../hooks/useDebounced.ts';
 import { useLoader } from '../../hooks/useLoader.ts';
@@ -54,7 +55,9 @@ export function ExaminerScreen() {
             data-status={examination.status}
           >
             <th scope="row">#{examination.id}</th>
-            <td>{examination.examinationType}</td>
+            <td>
+              <ExaminationName examinationType={examination.examinationType} />
+            </td>
             <td>
               <span className="primary-text">{examination.patientName}</span>
               <span className="secondary-text">{examination.patientId}</span>

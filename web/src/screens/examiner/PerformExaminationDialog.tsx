@@ -9,6 +9,7 @@ import { useToast } from '../../components/Toasts.tsx';
 import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
 import { checkAttachment, checkText, hasErrors } from '../../forms/validation.ts';
+import { useExaminations } from '../../i18n/examinations.ts';
 
 type PerformProps = { examination: ExaminationView; onClose: () => void; onDone: () => void };
 
@@ -18,6 +19,7 @@ type PerformProps = { examination: ExaminationView; onClose: () => void; onDone:
  */
 export function PerformExaminationDialog({ examination, onClose, onDone }: PerformProps) {
   const { t } = useTranslation();
+  const examinations = useExaminations();
   const notify = useToast();
   const upload = useSubmission();
   const perform = useSubmission();
@@ -45,7 +47,7 @@ export function PerformExaminationDialog({ examination, onClose, onDone }: Perfo
 
   const fileErrorId = 'perform-file-error';
   return (
-    <Dialog title={t('examiner.performDialog.title', { type: examination.examinationType, name: examination.patientName, id: examination.id })} onClose={onClose}>
+    <Dialog title={t('examiner.performDialog.title', { type: examinations.name(examination.examinationType), name: examination.patientName, id: examination.id })} onClose={onClose}>
       <form className="form" onSubmit={onSubmit} noValidate>
         <Field id="perform-result" multiline required label={t('examiner.performDialog.result')} value={result} onChange={setResult} error={errors.result ?? perform.fieldErrors.result} />
         <div className={`field${errors.file ? ' field-invalid' : ''}`}>

@@ -2,9 +2,9 @@ import { useRef, useState, type FormEvent, type Ref } from 'react';
 import { useTranslation } from 'react-i18next';
 import { registerReception } from '../../api/endpoints.ts';
 import type { PatientView } from '../../api/types.ts';
+import { ComboboxField } from '../../components/ComboboxField.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
-import { SelectField } from '../../components/SelectField.tsx';
 import { useToast } from '../../components/Toasts.tsx';
 import { limits } from '../../forms/limits.ts';
 import { useSubmission } from '../../forms/useSubmission.ts';
@@ -25,7 +25,8 @@ type VisitFormProps = {
 
 /**
  * The visit (접수) of the chosen patient: the department chosen from the hospital's (preselected to
- * its default; the code is sent) and the symptom, optional. Only the patient's number is sent: the
+ * its default; found by typing its name in either language, its code or an alias; the code is
+ * sent) and the symptom, optional. Only the patient's number is sent: the
  * visit takes the registry's name and birth date.
  */
 export function VisitForm({ patient, submitRef, onChangePatient, onNoPatient, onRegistered }: VisitFormProps) {
@@ -70,7 +71,7 @@ export function VisitForm({ patient, submitRef, onChangePatient, onNoPatient, on
       {patient && <ChosenPatient patient={patient} error={submission.fieldErrors.patientId} onChange={onChangePatient} />}
       <div className="form-row">
         {departments.options.length > 0 && (
-          <SelectField
+          <ComboboxField
             id="department"
             label={t('reception.form.department')}
             value={department}
