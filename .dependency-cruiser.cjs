@@ -15,12 +15,13 @@ const layers = [
   // The ports and their adapters, and the kits that know no feature: the database, the event
   // transport, telemetry, HTTP, the pure domain vocabulary, the retention table.
   ['db', 'transport', 'telemetry', 'http', 'domain', 'retention'],
-  // The features built on them, each with its tables; and the hospital's reference data (departments).
+  // The features built on them, each with its tables; and the hospital's reference data (its catalog).
   ['auth', 'outbox', 'inbox', 'idempotency', 'audit', 'reference'],
   // What composes them into a running service (and the composed migrations and tables).
   ['service'],
-  // The operator's work on a whole system's services: reconciling them after a restore.
-  ['restore'],
+  // The operator's work on a whole system's services: reconciling them after a restore, rewriting
+  // the free text of before the catalog's codes.
+  ['restore', 'recode'],
 ];
 
 /** What only the package's users import: `.`, `./edge`, `./operations`, `./testing` (package.json exports). */

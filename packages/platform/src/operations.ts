@@ -12,7 +12,8 @@ export { DEFAULT_RESTORE_ID_GAP, firstIdAfterRestore } from './restore/id-blocks
 export { platformPurges, type Purge } from './service/purges.ts';
 export { RETENTION_RULES, retentionDays, retentionMs, retentionRule, type RetentionKind, type RetentionRule } from './retention/policy.ts';
 export { migrateService } from './service/migrate-service.ts';
-export { formatRecodeReports, recodeFreeText, type CodedColumn, type RecodeReport } from './reference/recode.ts';
+export { formatRecodeReports, recodeFreeText, type RecodeReport } from './recode/free-text.ts';
+export type { CodedColumn } from './reference/coded-column.ts';
 export { verifyChain, type ChainRow, type ChainVerdict } from './audit/hash-chain.ts';
 export { DeadLetterStoreError, deadLetterJson, formatDeadLetters, lettersOfVisit, listDeadLetters, openDeadLetterStore, replayDeadLetter, replayVisit, type DeadLetter, type DeadLetterStore, type Replayed } from './inbox/dead-letters.ts';
 import type { StoredMessage } from './inbox/stored-message.ts';

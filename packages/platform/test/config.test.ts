@@ -22,7 +22,8 @@ function configError(env: Record<string, string>): ConfigError {
 
 describe('loadConfig', () => {
   test('defaults with no settings: the embedded profile on the service port', () => {
-    const { catalog, ...config } = loadConfig('reception', 8082, {});
+    const { catalog, catalogReloadIntervalMs, ...config } = loadConfig('reception', 8082, {});
+    assert.equal(catalogReloadIntervalMs, 10_000);
     assert.equal(catalog.defaultDepartment, 'internal-medicine', "the contracts' default catalog (catalog.test.ts)");
     assert.deepEqual(config, {
       serviceName: 'reception',

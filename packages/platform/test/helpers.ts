@@ -7,11 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import type { TestContext } from 'node:test';
 import pino, { type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Role } from '@medical/contracts';
 import { createDevIdentityProvider, type DevIdentityProvider } from '../../../services/gateway/src/dev-identity-provider.ts';
 import { DEV_ISSUER_PATH, loadAuthConfig } from '../src/auth/auth-config.ts';
+import type { Database, Migrations } from '../src/db/database.ts';
+import { openPostgresDatabase } from '../src/db/postgres-database.ts';
+import { openSqliteDatabase } from '../src/db/sqlite-database.ts';
+import { serviceMigrationSets } from '../src/service/platform-migrations.ts';
 import type { KafkaTransportOptions } from '../src/transport/kafka.ts';
 
 /** Shared helpers of the platform tests: temporary directories, polling, child processes, metrics, Kafka settings. */
@@ -194,6 +199,53 @@ export function serviceEngines(schemaPrefix: string): ServiceEngine[] {
         await admin.connect();
         await admin.query(`drop schema if exists "${env.DATABASE_SCHEMA}" cascade`);
         await admin.end();
+      },
+    },
+  ];
+}
+
+/** A service's database opened directly on one engine for a repository test, migrated, and removed after it. */
+export type DatabaseEngine<DB> = { name: string; skip: string | false; open: (t: TestContext) => Promise<Database<DB>> };
+
+/** The schema of each PostgreSQL database a DatabaseEngine opened (for raw SQL against it). */
+export const schemaOfDatabase = new WeakMap<object, string>();
+
+/**
+ * A service's database on both engines, migrated and dropped after the test: a SQLite file in a
+ * temporary folder, and (when DATABASE_URL is set, `eval "$(npm run -s infra:up)"`) a PostgreSQL
+ * schema of its own named `<label>_<random>`.
+ */
+export function databaseEngines<DB>(label: string, service: { name: string; migrations: Migrations; idSequences?: readonly string[] }): Array<DatabaseEngine<DB>> {
+  return [
+    {
+      name: 'SQLite',
+      skip: false,
+      async open(t) {
+        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`));
+        const database = await openSqliteDatabase<DB>({ serviceName: service.name, dataDir, migrationSets: serviceMigrationSets(service.migrations) });
+        t.after(async () => {
+          await database.close();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        });
+        return database;
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set',
+      async open(t) {
+        const url = process.env.DATABASE_URL!;
+        const schema = `${label.replaceAll('-', '')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+        const database = await openPostgresDatabase<DB>({ url, schema, poolSize: 3, migrationSets: serviceMigrationSets(service.migrations), idSequences: service.idSequences ?? [], logger: silentLogger });
+        schemaOfDatabase.set(database, schema);
+        t.after(async () => {
+          await database.close();
+          const admin = new pg.Client({ connectionString: url });
+          await admin.connect();
+          await admin.query(`drop schema if exists "${schema}" cascade`);
+          await admin.end();
+        });
+        return database;
       },
     },
   ];

@@ -4,8 +4,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { defaultHospitalDepartments } from '@medical/contracts';
-import { ConfigError } from '@medical/platform/edge';
+import { defaultExaminations, defaultHospitalDepartments } from '@medical/contracts';
+import { ConfigError, loadCatalog } from '@medical/platform/edge';
 import { loadGatewayConfig } from '../src/config.ts';
 import type { RunningGateway } from '../src/gateway.ts';
 import { assertProblem, quiet, send, signIn, startGateway, startUpstream, type FakeUpstream } from './helpers.ts';
@@ -65,6 +65,9 @@ describe('the staff console', () => {
       // The desk chooses a visit's department from the hospital's list.
       departments: defaultHospitalDepartments.departments,
       defaultDepartment: 'internal-medicine',
+      // The catalog's examinations, and its version: the digest of what is in force.
+      examinations: defaultExaminations,
+      catalogVersion: loadCatalog({}).version,
     });
   });
 
@@ -106,7 +109,10 @@ describe('the staff console, not built', () => {
 test('HOSPITAL_TIME_ZONE must be an IANA time zone; OIDC settings for the console reach its settings', () => {
   assert.throws(() => loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Mars/Olympus' }), (error: unknown) => error instanceof ConfigError && /HOSPITAL_TIME_ZONE/.test(error.message));
   const config = loadGatewayConfig({ AUTH_MODE: 'dev', HOSPITAL_TIME_ZONE: 'Europe/Berlin', CONSOLE_OIDC_CLIENT_ID: 'console-app', CONSOLE_OIDC_SCOPE: 'openid profile email' });
-  assert.deepEqual({ ...config.console, dir: undefined, departments: undefined }, { dir: undefined, departments: undefined, clientId: 'console-app', scope: 'openid profile email', timeZone: 'Europe/Berlin' });
+  const { dir: _dir, catalog, catalogReloadIntervalMs, ...settings } = config.console;
+  assert.deepEqual(settings, { clientId: 'console-app', scope: 'openid profile email', timeZone: 'Europe/Berlin' });
+  assert.equal(catalog.defaultDepartment, 'internal-medicine');
+  assert.equal(catalogReloadIntervalMs, 10_000);
   assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).console.timeZone, 'Asia/Seoul');
 });
 

@@ -22,7 +22,7 @@ import type { BatchHandler, EventTransport, Subscription } from '../transport/tr
 import { loadConfig, type ServiceConfig } from './config.ts';
 import { startHousekeeping, type HousekeepingTask } from './housekeeping.ts';
 import { watchCatalog } from '../reference/catalog-watch.ts';
-import type { CodedColumn } from '../reference/recode.ts';
+import type { CodedColumn } from '../reference/coded-column.ts';
 import { platformPurges } from './purges.ts';
 import { serviceMigrationSets } from './platform-migrations.ts';
 import { platformTables, type PlatformTables } from './platform-tables.ts';

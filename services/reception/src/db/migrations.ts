@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { initialsOf, nameKeyOf } from '@medical/contracts';
-import type { MigrationDb, Migrations } from '@medical/platform';
+import { isPostgres, type MigrationDb, type Migrations } from '@medical/platform';
 
 export const migrations: Migrations = {
   '0001_receptions': {
@@ -40,21 +40,35 @@ export const migrations: Migrations = {
         .addColumn('sex', 'text', (c) => c.notNull())
         .addColumn('phone', 'text')
         .addColumn('phone_digits', 'text')
+        .addColumn('phone_digits_reversed', 'text')
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('merged_into', 'text')
         .addColumn('possible_duplicates', 'text', (c) => c.notNull().defaultTo('[]'))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
-      // The searches (patients.ts): a name, its initials or a number from its first letters, a birth date, a phone's last digits.
-      await db.schema.createIndex('patients_name_key').on('patients').columns(['name_key', 'patient_id']).execute();
-      await db.schema.createIndex('patients_initials').on('patients').columns(['initials', 'patient_id']).execute();
-      await db.schema.createIndex('patients_birth_date').on('patients').columns(['birth_date', 'patient_id']).execute();
-      await db.schema.createIndex('patients_phone_digits').on('patients').columns(['phone_digits']).execute();
+      await createPatientSearchIndexes(db);
       await carryOverVisitPatients(db);
     },
   },
 };
+
+/**
+ * The indexes of the registry's searches (db/patients.ts), each a match from the start of a key:
+ * a name, its initials or a number from their first letters, a phone from its last digits (its
+ * digits reversed, from their first), a birth date, and the look-alikes' exact phone. On
+ * PostgreSQL a prefix LIKE uses a btree only under the C collation's order, which
+ * `text_pattern_ops` gives the index whatever the database's collation; SQLite's LIKE is its own.
+ */
+async function createPatientSearchIndexes(db: MigrationDb): Promise<void> {
+  const prefixed = ['name_key', 'initials', 'patient_id', 'phone_digits_reversed'] as const;
+  for (const column of prefixed) {
+    if (isPostgres(db)) await sql`create index ${sql.id(`patients_${column}_prefix`)} on patients (${sql.id(column)} text_pattern_ops)`.execute(db);
+    else await db.schema.createIndex(`patients_${column}_prefix`).on('patients').column(column).execute();
+  }
+  await db.schema.createIndex('patients_birth_date').on('patients').columns(['birth_date', 'patient_id']).execute();
+  await db.schema.createIndex('patients_phone_digits').on('patients').column('phone_digits').execute();
+}
 
 /** How many patients the carry-over reads and writes at once. */
 const CARRY_OVER_BATCH = 500;

@@ -16,6 +16,7 @@ function toRow(patient: Patient): PatientRow {
     sex: patient.sex,
     phone: patient.phone ?? null,
     phone_digits: patient.phone === undefined ? null : phoneDigitsOf(patient.phone),
+    phone_digits_reversed: patient.phone === undefined ? null : reversed(phoneDigitsOf(patient.phone)),
     status: patient.status,
     merged_into: patient.mergedInto ?? null,
     possible_duplicates: JSON.stringify(patient.possibleDuplicates),
@@ -74,6 +75,8 @@ export async function patientsLike(db: Db, person: Person): Promise<Patient[]> {
   return rows.map(fromRow);
 }
 
+const reversed = (text: string) => [...text].reverse().join('');
+
 /**
  * `text` without LIKE's wildcards, to match from the start of a key: no name, number or phone has
  * them, and SQLite's LIKE has no escape character unless told one.
@@ -117,7 +120,7 @@ export async function searchPatients(db: Db, search: PatientSearch): Promise<Pag
             eb('status', '=', 'ACTIVE'),
             eb.or([
               eb('patient_id', 'like', `${digits}%`),
-              eb('phone_digits', 'like', `%${digits}`),
+              eb('phone_digits_reversed', 'like', `${reversed(digits)}%`),
               ...(birthDate !== undefined ? [eb('birth_date', '=', birthDate)] : []),
             ]),
           ]),

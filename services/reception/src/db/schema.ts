@@ -33,6 +33,8 @@ export type PatientRow = {
   phone: string | null;
   /** phoneDigitsOf(phone). */
   phone_digits: string | null;
+  /** The digits from the last: a search by a phone's last digits is a match from the start of this. */
+  phone_digits_reversed: string | null;
   status: PatientStatus;
   merged_into: string | null;
   /** JSON array of patient numbers: the look-alikes it was registered beside, until reviewed. */

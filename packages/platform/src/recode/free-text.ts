@@ -5,10 +5,8 @@ import type { MigrationDb } from '../db/database.ts';
 import { loadConfig } from '../service/config.ts';
 import { serviceMigrationSets } from '../service/platform-migrations.ts';
 import type { ServiceDefinition } from '../service/service.ts';
-import type { Catalog } from './catalog.ts';
-
-/** A column of a service's tables that holds a catalog code, and old free text from before the codes. */
-export type CodedColumn = { table: string; column: string; codes: 'department' | 'examination' };
+import type { Catalog } from '../reference/catalog.ts';
+import type { CodedColumn } from '../reference/coded-column.ts';
 
 /** What `npm run catalog:migrate` did (or, dry, would do) to one column. */
 export type RecodeReport = {
