@@ -97,7 +97,7 @@ describeEachProfile((profile) => {
     assertProblem(refused, 400, { fields: ['department'] });
     assert.match(JSON.stringify(refused.body), /internal-medicine/, 'the refusal lists the departments');
     const reception = ok(await client.post<Reception>('/receptions', { patientId, department: 'cardiology' }), 201);
-    diagnosis = await waitForDiagnosis(client, reception.id);
+    diagnosis = await waitForDiagnosis(client.as('admin'), reception.id);
     const unknown = await client.post(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'SKIN_BIOPSY' });
     assertProblem(unknown, 400, { fields: ['examinationType'] });
     const freeText = await client.post(`/diagnoses/${diagnosis.id}/prescriptions`, { examinationType: 'X-ray' });
