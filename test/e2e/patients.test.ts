@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { isIssuedPatientNumber, POSSIBLE_DUPLICATE_PROBLEM, type AccessLogEntry } from '@medical/contracts';
 import {
   assertProblem,
+  Client,
   client,
+  running,
   describeEachProfile,
   eventually,
   listAll,
@@ -49,7 +51,8 @@ async function search(parameters: Record<string, string | number | undefined>): 
 }
 
 describeEachProfile((profile) => {
-  useTestSystem('patients', profile);
+  // Two reception replicas on the production profile: the desks of one hospital, one registry.
+  useTestSystem('patients', profile, profile === 'production' ? { replicas: { reception: 2 } } : {});
 
   let minji: Patient;
   let seoyeon: Patient;
@@ -103,6 +106,18 @@ describeEachProfile((profile) => {
     assert.deepEqual(twin.possibleDuplicates, [minji.patientId]);
     assert.ok((await search({ possibleDuplicate: 'true', size: 100 })).includes(twin.patientId), 'listed for review');
     assert.ok(!(await search({ possibleDuplicate: 'true', size: 100 })).includes(minji.patientId));
+  });
+
+  test('the same person registered at the same moment at several desks (replicas): one registration, the others told of it', async () => {
+    const person = { name: `${SURNAME}동시${RUN}`, birthDate: '1975-05-05', sex: 'female' };
+    const desks = [client, ...running.system.replicasOf('reception').map((replica) => new Client(replica.url))];
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => desks[i % desks.length]!.post<Patient>('/patients', person)));
+    const statuses = replies.map((reply) => reply.status).sort();
+    assert.deepEqual(statuses, [201, 409, 409, 409, 409, 409], JSON.stringify(replies.map((r) => r.body)));
+    const registered = replies.find((reply) => reply.status === 201)!.body;
+    for (const refused of replies.filter((reply) => reply.status === 409)) {
+      assert.deepEqual((refused.body as unknown as { candidates: Patient[] }).candidates.map((c) => c.patientId), [registered.patientId]);
+    }
   });
 
   test('a visit is registered for a patient of the registry, with its name and birth date; the number travels with it', async () => {

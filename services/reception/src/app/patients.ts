@@ -1,7 +1,7 @@
 import { HttpProblem, executeCommand, executeCreation, executeStep, notFound, validationProblem, type CommandOrigin } from '@medical/platform';
 import { patientNumberOf, POSSIBLE_DUPLICATE_PROBLEM, type CorrectPatientRequest, type RegisterPatientRequest } from '@medical/contracts';
 import { lookalikesOf, type Patient, type PatientCommand } from '../domain/patient.ts';
-import { loadPatient, patientsLike, visitsOfPatient } from '../db/patients.ts';
+import { holdLookalikes, loadPatient, patientsLike, visitsOfPatient } from '../db/patients.ts';
 import { loadReception } from '../db/repository.ts';
 import { patients, receptions, type Context, type Trx } from './aggregates.ts';
 
@@ -37,6 +37,7 @@ const now = () => new Date().toISOString();
 export const registerPatient = (context: Context, origin: CommandOrigin, request: RegisterPatientRequest): Promise<Patient> =>
   executeCreation(context, patients, origin, async (trx): Promise<PatientCommand> => {
     const { notADuplicate, ...person } = request;
+    await holdLookalikes(trx, person);
     const lookalikes = lookalikesOf(person, await patientsLike(trx, person));
     if (lookalikes.length > 0 && notADuplicate !== true) throw new PossibleDuplicates(lookalikes);
     return {

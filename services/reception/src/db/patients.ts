@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import { fetchPage, forUpdate, type PageRequest } from '@medical/platform';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { fetchPage, forUpdate, isPostgres, type PageRequest } from '@medical/platform';
 import { initialsOf, isInitialsSearch, nameKeyOf, phoneDigitsOf, type PageOf } from '@medical/contracts';
 import type { Person, Patient } from '../domain/patient.ts';
 import type { PatientRow, ReceptionDatabase } from './schema.ts';
@@ -53,6 +53,19 @@ export async function savePatient(db: Db, patient: Patient): Promise<void> {
     .values(toRow(patient))
     .onConflict((oc) => oc.column('patient_id').doUpdateSet(changes))
     .execute();
+}
+
+/**
+ * Holds, to the end of the transaction, the registrations of anyone who could look like `person`:
+ * on PostgreSQL a transaction-level advisory lock per key the look-alike rule compares (the name,
+ * the birth date, the phone), taken in one order, so two desks registering the same person at the
+ * same moment on two replicas do not both find nobody; the second waits, then finds the first.
+ * SQLite runs one write transaction at a time already.
+ */
+export async function holdLookalikes(trx: Transaction<ReceptionDatabase>, person: Person): Promise<void> {
+  if (!isPostgres(trx)) return;
+  const keys = [`name:${nameKeyOf(person.name)}`, ...(person.birthDate !== undefined ? [`birth:${person.birthDate}`] : []), ...(person.phone !== undefined ? [`phone:${phoneDigitsOf(person.phone)}`] : [])].sort();
+  for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`:patients:${key}`}))`.execute(trx);
 }
 
 /** The registered patients that share a birth date or a phone with `person`, among whom lookalikesOf finds the look-alikes. */
