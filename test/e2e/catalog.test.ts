@@ -160,7 +160,7 @@ describeEachProfile((profile) => {
     await onDatabaseOf('diagnosis', 'update prescriptions set examination_type = $1 where prescription_id = $2', ['Holter monitoring', other.prescription.prescriptionId]);
     await onDatabaseOf('examination', 'update examinations set examination_type = $1 where id = $2', ['CXR', xrayExamination.id]);
 
-    const run = (...args: string[]) => spawnSync('npm', ['run', '-s', 'catalog:migrate', ...args], { cwd: repository, env: { ...process.env, ...running.env }, encoding: 'utf8', timeout: 120_000 });
+    const run = (...args: string[]) => spawnSync('npm', ['run', 'catalog:migrate', ...args], { cwd: repository, env: { ...process.env, ...running.env }, encoding: 'utf8', timeout: 120_000 });
     const dry = run('--', '--dry-run');
     assert.equal(dry.status, 0, dry.stderr);
     assert.match(dry.stdout, /reception receptions\.department: "내과" → internal-medicine \(1 row, not written: --dry-run\)/);
