@@ -108,40 +108,48 @@ export type LiveCatalog = Catalog & {
   reload(): { outcome: 'unchanged' | 'applied' } | { outcome: 'refused'; reason: string };
 };
 
-function liveCatalog(source: LiveCatalog['source'], first: { contents: Contents; text: string }): LiveCatalog {
-  let contents = first.contents;
-  let text = first.text;
-  let departmentCodes = new Set(contents.departments.map((d) => d.code));
-  let examinationsByCode = new Map(contents.examinations.map((e) => [e.code, e]));
-  let departmentAliases = aliasIndex(contents.departments, 'department');
-  let examinationAliases = aliasIndex(contents.examinations, 'examination');
-  let version = digest(text);
-  const apply = (next: Contents, nextText: string) => {
-    contents = next;
-    text = nextText;
-    departmentCodes = new Set(next.departments.map((d) => d.code));
-    examinationsByCode = new Map(next.examinations.map((e) => [e.code, e]));
-    departmentAliases = aliasIndex(next.departments, 'department');
-    examinationAliases = aliasIndex(next.examinations, 'examination');
-    version = digest(nextText);
+/** A catalog in force: its contents, the text they came from, and the lookups read from them once. */
+type InForce = {
+  contents: Contents;
+  text: string;
+  version: string;
+  departmentCodes: Set<string>;
+  examinationsByCode: Map<string, CatalogExamination>;
+  departmentAliases: Map<string, string>;
+  examinationAliases: Map<string, string>;
+};
+
+function inForce(contents: Contents, text: string): InForce {
+  return {
+    contents,
+    text,
+    version: digest(text),
+    departmentCodes: new Set(contents.departments.map((d) => d.code)),
+    examinationsByCode: new Map(contents.examinations.map((e) => [e.code, e])),
+    departmentAliases: aliasIndex(contents.departments, 'department'),
+    examinationAliases: aliasIndex(contents.examinations, 'examination'),
   };
+}
+
+function liveCatalog(source: LiveCatalog['source'], first: { contents: Contents; text: string }): LiveCatalog {
+  let current = inForce(first.contents, first.text);
   return {
     source,
     get departments() {
-      return contents.departments;
+      return current.contents.departments;
     },
     get defaultDepartment() {
-      return contents.defaultDepartment;
+      return current.contents.defaultDepartment;
     },
-    has: (code) => departmentCodes.has(code),
+    has: (code) => current.departmentCodes.has(code),
     get examinations() {
-      return contents.examinations;
+      return current.contents.examinations;
     },
-    examination: (code) => examinationsByCode.get(code),
-    departmentCodeOf: (free) => departmentAliases.get(aliasKey(free)),
-    examinationCodeOf: (free) => examinationAliases.get(aliasKey(free)),
+    examination: (code) => current.examinationsByCode.get(code),
+    departmentCodeOf: (free) => current.departmentAliases.get(aliasKey(free)),
+    examinationCodeOf: (free) => current.examinationAliases.get(aliasKey(free)),
     get version() {
-      return version;
+      return current.version;
     },
     reload() {
       if (!source) return { outcome: 'unchanged' };
@@ -151,9 +159,9 @@ function liveCatalog(source: LiveCatalog['source'], first: { contents: Contents;
       } catch (error) {
         return { outcome: 'refused', reason: `${source.file} is not readable (${(error as Error).message})` };
       }
-      if (next === text) return { outcome: 'unchanged' };
+      if (next === current.text) return { outcome: 'unchanged' };
       try {
-        apply(parseCatalog(next), next);
+        current = inForce(parseCatalog(next), next);
         return { outcome: 'applied' };
       } catch (error) {
         return { outcome: 'refused', reason: (error as Error).message };

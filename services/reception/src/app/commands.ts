@@ -14,8 +14,8 @@ const now = () => new Date().toISOString();
  */
 export const registerReception = (context: Context, origin: CommandOrigin, request: CreateReceptionRequest, settings: RegistrySettings): Promise<Reception> =>
   context.execute(async (trx, emit) => {
-    const now = new Date().toISOString();
-    const found = (await loadPatient(trx, request.patientId)) ?? (await carriedOver(trx, emit, origin, request, settings, now));
+    const at = now();
+    const found = (await loadPatient(trx, request.patientId)) ?? (await carriedOver(trx, emit, origin, request, settings, at));
     const patient = registeredPatient(found, request);
     const { patientName: _name, birthDate: _birthDate, ...visit } = request;
     const birthDate = patient.birthDate ?? request.birthDate;
@@ -26,7 +26,7 @@ export const registerReception = (context: Context, origin: CommandOrigin, reque
       patientId: patient.patientId,
       patientName: patient.name,
       ...(birthDate !== undefined ? { birthDate } : {}),
-      now,
+      now: at,
     };
     const reception = await executeStep(trx, emit, receptions, null, command, origin);
     if (reception === null) throw new Error('the registration left no reception');
