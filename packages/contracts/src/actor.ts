@@ -1,7 +1,10 @@
 import { Type, type Static } from 'typebox';
 
-/** The staff roles of the system, each with what it may do (permissions.ts). */
-export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin'] as const;
+/**
+ * The roles of the system, each with what it may do (permissions.ts): the staff's, and `display`,
+ * a waiting room's call screen, which reads its department's queue and nothing else.
+ */
+export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin', 'display'] as const;
 export type Role = (typeof roles)[number];
 /**
  * An actor's role: a staff role, `system` for a service acting by itself, or `anonymous` for a

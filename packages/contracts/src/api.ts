@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
 import { DepartmentCode } from './departments.ts';
+import { HospitalDay, QueueNumber, queueProperties, TicketToken } from './queues.ts';
 
 /** Request and response bodies of DESIGN.md section 6. Request bodies refuse unknown fields. */
 
@@ -98,6 +99,11 @@ export const Reception = Type.Object({
   diagnosisOpinion: Type.Optional(ClinicalText),
   diagnosisRejectReason: Type.Optional(ClinicalText),
   confirmedAt: Type.Optional(Timestamp),
+  /** The visit's number in its department's queue on `queueDay` (the hospital day it was registered on). */
+  queueNumber: Type.Optional(QueueNumber),
+  queueDay: Type.Optional(HospitalDay),
+  /** The token of the patient's ticket link (`/ticket/{ticket}`), printed as a QR code on the ticket. */
+  ticket: Type.Optional(TicketToken),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -173,6 +179,8 @@ export const Diagnosis = Type.Object({
   opinion: Type.Optional(ClinicalText),
   rejectReason: Type.Optional(ClinicalText),
   cancelReason: Type.Optional(ClinicalText),
+  /** The visit's queue number, and where the patient stands in the doctor's queue (queues.ts). */
+  ...queueProperties,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -209,6 +217,11 @@ export const Examination = Type.Object({
   result: Type.Optional(ClinicalText),
   performedAt: Type.Optional(Timestamp),
   cancelReason: Type.Optional(ClinicalText),
+  /** The department whose waiting room it is called in, and the visit's department when that differs. */
+  department: Type.Optional(DepartmentCode),
+  visitDepartment: Type.Optional(DepartmentCode),
+  /** The visit's queue number, and where the patient stands in the examination's queue (queues.ts). */
+  ...queueProperties,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -255,6 +268,9 @@ export const Visit = Type.Object({
   diagnosisId: Type.Optional(Id),
   diagnosisStatus: Type.Optional(DiagnosisStatusSchema),
   examinations: Type.Array(VisitExamination),
+  /** The visit's department and its number in that department's queue on the day it was registered. */
+  department: Type.Optional(DepartmentCode),
+  queueNumber: Type.Optional(QueueNumber),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

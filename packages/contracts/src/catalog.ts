@@ -56,30 +56,33 @@ export type HospitalCatalog = Static<typeof HospitalCatalog>;
 
 /** The examinations a hospital starts with, until it configures its own. */
 export const defaultExaminations: CatalogExamination[] = [
-  { code: 'CBC', name: { ko: '일반혈액검사', en: 'Complete blood count' }, loinc: '58410-2', expectedMinutes: 30, aliases: ['혈액검사', 'blood test', 'Complete blood count'] },
-  { code: 'HBA1C', name: { ko: '당화혈색소', en: 'Hemoglobin A1c' }, loinc: '4548-4', expectedMinutes: 30, aliases: ['A1c', 'HbA1c'] },
+  { code: 'CBC', name: { ko: '일반혈액검사', en: 'Complete blood count' }, department: 'laboratory-medicine', loinc: '58410-2', expectedMinutes: 30, aliases: ['혈액검사', 'blood test', 'Complete blood count'] },
+  { code: 'HBA1C', name: { ko: '당화혈색소', en: 'Hemoglobin A1c' }, department: 'laboratory-medicine', loinc: '4548-4', expectedMinutes: 30, aliases: ['A1c', 'HbA1c'] },
   {
     code: 'CMP',
     name: { ko: '종합대사검사', en: 'Comprehensive metabolic panel' },
+    department: 'laboratory-medicine',
     loinc: '24323-8',
     defaultInstructions: { ko: '8시간 이상 금식', en: 'Fasting for at least 8 hours' },
     expectedMinutes: 60,
     aliases: ['생화학검사', 'chemistry'],
   },
-  { code: 'URINALYSIS', name: { ko: '소변검사', en: 'Urinalysis' }, loinc: '24356-8', expectedMinutes: 20, aliases: ['Urine', 'UA', '요검사'] },
+  { code: 'URINALYSIS', name: { ko: '소변검사', en: 'Urinalysis' }, department: 'laboratory-medicine', loinc: '24356-8', expectedMinutes: 20, aliases: ['Urine', 'UA', '요검사'] },
   {
     code: 'CHEST_XRAY',
     name: { ko: '흉부 X선 (2방향)', en: 'Chest X-ray, 2 views' },
+    department: 'radiology',
     modality: 'DX',
     loinc: '36643-5',
     defaultInstructions: { ko: '금속류 제거', en: 'Remove metal objects' },
     expectedMinutes: 15,
     aliases: ['X-ray', 'X-RAY', 'Chest X-ray', 'CXR', '흉부 X선', '엑스레이'],
   },
-  { code: 'CT_HEAD', name: { ko: '두부 CT', en: 'CT head' }, modality: 'CT', loinc: '24725-4', expectedMinutes: 20, aliases: ['CT', 'Brain CT', '뇌 CT'] },
+  { code: 'CT_HEAD', name: { ko: '두부 CT', en: 'CT head' }, department: 'radiology', modality: 'CT', loinc: '24725-4', expectedMinutes: 20, aliases: ['CT', 'Brain CT', '뇌 CT'] },
   {
     code: 'MRI_BRAIN',
     name: { ko: '뇌 MRI', en: 'MRI brain' },
+    department: 'radiology',
     modality: 'MR',
     loinc: '24590-2',
     defaultInstructions: { ko: '금속류 제거, 폐소공포증 여부 확인', en: 'Remove metal objects; ask about claustrophobia' },
@@ -89,6 +92,7 @@ export const defaultExaminations: CatalogExamination[] = [
   {
     code: 'ABDOMEN_US',
     name: { ko: '복부 초음파', en: 'Abdominal ultrasound' },
+    department: 'radiology',
     modality: 'US',
     defaultInstructions: { ko: '8시간 이상 금식', en: 'Fasting for at least 8 hours' },
     expectedMinutes: 30,

@@ -32,6 +32,8 @@ export const eventSchemaVersions: Record<EventType, readonly number[]> = {
   DiagnosisRejected: [1],
   DiagnosisCancelled: [1],
   BreakGlassAccessed: [1],
+  PatientCalled: [1],
+  PatientNoShow: [1],
 };
 
 const DATA_SCHEMA_PREFIX = 'urn:medical:events:';

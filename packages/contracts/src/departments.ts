@@ -30,8 +30,21 @@ export const BilingualName = Type.Object(
  */
 export const Aliases = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }), { maxItems: 50 });
 
+/**
+ * When a department's waiting room needs someone's attention: more patients waiting than
+ * `waiting`, or the median wait today from registration to the first call above
+ * `medianWaitMinutes`. The read model exports both as gauges beside the figures, and an alert
+ * rule compares them (deploy/monitoring). Unset: DEFAULT_QUEUE_LIMITS.
+ */
+export const QueueLimits = Type.Object(
+  { waiting: Type.Integer({ minimum: 1, maximum: 10_000 }), medianWaitMinutes: Type.Integer({ minimum: 1, maximum: 1440 }) },
+  { additionalProperties: false },
+);
+export type QueueLimits = Static<typeof QueueLimits>;
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = { waiting: 30, medianWaitMinutes: 60 };
+
 export const Department = Type.Object(
-  { code: DepartmentCode, name: BilingualName, aliases: Type.Optional(Aliases) },
+  { code: DepartmentCode, name: BilingualName, aliases: Type.Optional(Aliases), queueLimits: Type.Optional(QueueLimits) },
   { additionalProperties: false },
 );
 export type Department = Static<typeof Department>;
@@ -52,6 +65,9 @@ export const defaultHospitalDepartments: HospitalDepartments = {
     { code: 'family-medicine', name: { ko: '가정의학과', en: 'Family medicine' } },
     { code: 'pediatrics', name: { ko: '소아청소년과', en: 'Pediatrics' } },
     { code: 'cardiology', name: { ko: '순환기내과', en: 'Cardiology' } },
+    // The departments that perform examinations, whose waiting rooms call patients of every other.
+    { code: 'radiology', name: { ko: '영상의학과', en: 'Radiology' } },
+    { code: 'laboratory-medicine', name: { ko: '진단검사의학과', en: 'Laboratory medicine' } },
   ],
   defaultDepartment: 'internal-medicine',
 };

@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
 import { DepartmentCode } from './departments.ts';
+import { CallPurposeSchema, HospitalDay, QueueNumber, Room } from './queues.ts';
 
 /**
  * The integration events of DESIGN.md section 4. Each `data` schema accepts unknown extra
@@ -22,6 +23,14 @@ export const ReceptionCompleted = Type.Object({
   department: Type.Optional(ShortText),
   symptom: Type.Optional(ClinicalText),
   receivedAt: Timestamp,
+  /**
+   * The visit's number in its department's queue on `queueDay`, the hospital day it was registered
+   * on (HOSPITAL_TIME_ZONE). Optional: visits registered before queue numbers have none.
+   */
+  queueNumber: Type.Optional(QueueNumber),
+  queueDay: Type.Optional(HospitalDay),
+  /** SHA-256 (hex) of the token of the patient's ticket link: the read model finds the visit by it, and the token itself never travels. */
+  ticketDigest: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 });
 /**
  * Two registrations of one person were merged in the patient registry, and this visit, registered
@@ -66,6 +75,9 @@ export const ExaminationPrescribed = Type.Object({
   patientName: PatientName,
   examinationType: ExaminationType,
   instructions: Type.Optional(ClinicalText),
+  /** The visit's department and its number in that department's queue, which the examiners call it by. */
+  visitDepartment: Type.Optional(DepartmentCode),
+  queueNumber: Type.Optional(QueueNumber),
 });
 export const ExaminationRequested = Type.Object({
   ...attributed,
@@ -74,6 +86,13 @@ export const ExaminationRequested = Type.Object({
   diagnosisId: Id,
   receptionId: Id,
   examinationType: ExaminationType,
+  /**
+   * The department whose waiting room the examination is called in: the catalog's performing
+   * department of the examination, else the visit's. Optional, as for every field added later.
+   */
+  department: Type.Optional(DepartmentCode),
+  visitDepartment: Type.Optional(DepartmentCode),
+  queueNumber: Type.Optional(QueueNumber),
 });
 export const ExaminationPerformed = Type.Object({
   ...attributed,
@@ -115,6 +134,42 @@ export const BreakGlassAccessed = Type.Object({
   accessedAt: Timestamp,
 });
 
+/**
+ * A patient was called to a room: by the doctor for the consultation (`calledFor` DIAGNOSIS, with
+ * `diagnosisId`) or by an examiner for an examination (EXAMINATION, with `examinationId`).
+ * `department` is the waiting room the call is shown and spoken in; `visitDepartment` the
+ * department whose queue the number is of, when it differs. `callCount` is 1 for the first call,
+ * more for a recall. Produced by diagnosis or by examination, by what it is for.
+ */
+export const PatientCalled = Type.Object({
+  ...attributed,
+  receptionId: Id,
+  calledFor: CallPurposeSchema,
+  diagnosisId: Type.Optional(Id),
+  examinationId: Type.Optional(Id),
+  examinationType: Type.Optional(ExaminationType),
+  department: DepartmentCode,
+  visitDepartment: Type.Optional(DepartmentCode),
+  queueNumber: Type.Optional(QueueNumber),
+  room: Type.Optional(Room),
+  callCount: Type.Integer({ minimum: 1 }),
+  calledAt: Timestamp,
+});
+/**
+ * A called patient did not come. The visit stays open: the patient leaves the call screen and the
+ * queue until called again.
+ */
+export const PatientNoShow = Type.Object({
+  ...attributed,
+  receptionId: Id,
+  calledFor: CallPurposeSchema,
+  diagnosisId: Type.Optional(Id),
+  examinationId: Type.Optional(Id),
+  department: DepartmentCode,
+  queueNumber: Type.Optional(QueueNumber),
+  markedAt: Timestamp,
+});
+
 /** Every event type with the schema of its data: the single source of truth for producers and consumers. */
 export const eventSchemas = {
   ReceptionCompleted,
@@ -130,6 +185,8 @@ export const eventSchemas = {
   DiagnosisRejected,
   DiagnosisCancelled,
   BreakGlassAccessed,
+  PatientCalled,
+  PatientNoShow,
 } as const satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof eventSchemas;
@@ -141,22 +198,42 @@ export type EventDataOf<T extends EventType> = Static<(typeof eventSchemas)[T]>;
 export type EventOf<T extends EventType> = { type: T; data: EventDataOf<T> };
 export type MedicalEvent = { [T in EventType]: EventOf<T> }[EventType];
 
-/** The service that produces each event type, which is also the CloudEvents `source`. */
-export const eventProducers: Record<EventType, '/reception' | '/diagnosis' | '/examination'> = {
-  ReceptionCompleted: '/reception',
-  ReceptionCancelled: '/reception',
-  ReceptionConfirmed: '/reception',
-  ReceptionPatientMerged: '/reception',
-  DiagnosisRegistered: '/diagnosis',
-  ExaminationPrescribed: '/diagnosis',
-  ExaminationRequested: '/examination',
-  ExaminationPerformed: '/examination',
-  ExaminationCancelled: '/examination',
-  DiagnosisCompleted: '/diagnosis',
-  DiagnosisRejected: '/diagnosis',
-  DiagnosisCancelled: '/diagnosis',
-  BreakGlassAccessed: '/diagnosis',
+export const eventSources = ['/reception', '/diagnosis', '/examination'] as const;
+export type EventSource = (typeof eventSources)[number];
+
+/**
+ * The services that produce each event type, each as its CloudEvents `source`. A call is the
+ * doctor's or an examiner's: `sourceOf` says which one of an event.
+ */
+export const eventProducers: Record<EventType, readonly EventSource[]> = {
+  ReceptionCompleted: ['/reception'],
+  ReceptionCancelled: ['/reception'],
+  ReceptionConfirmed: ['/reception'],
+  ReceptionPatientMerged: ['/reception'],
+  DiagnosisRegistered: ['/diagnosis'],
+  ExaminationPrescribed: ['/diagnosis'],
+  ExaminationRequested: ['/examination'],
+  ExaminationPerformed: ['/examination'],
+  ExaminationCancelled: ['/examination'],
+  DiagnosisCompleted: ['/diagnosis'],
+  DiagnosisRejected: ['/diagnosis'],
+  DiagnosisCancelled: ['/diagnosis'],
+  BreakGlassAccessed: ['/diagnosis'],
+  PatientCalled: ['/diagnosis', '/examination'],
+  PatientNoShow: ['/diagnosis', '/examination'],
 };
+
+/**
+ * The one service that may have produced this event: the single producer of its type, or, for a
+ * call or a no-show, the doctor's service or the examiners' by what it was for. A consumer refuses
+ * an event from any other source.
+ */
+export function sourceOf(event: MedicalEvent): EventSource {
+  if (event.type === 'PatientCalled' || event.type === 'PatientNoShow') {
+    return event.data.calledFor === 'DIAGNOSIS' ? '/diagnosis' : '/examination';
+  }
+  return eventProducers[event.type][0]!;
+}
 
 export function isEventType(value: string): value is EventType {
   return Object.hasOwn(eventSchemas, value);

@@ -10,3 +10,4 @@ export * from './departments.ts';
 export * from './access-log.ts';
 export * from './patients.ts';
 export * from './catalog.ts';
+export * from './queues.ts';

@@ -18,6 +18,8 @@ import type { Role } from './actor.ts';
  * - auditor: the privacy officer: a patient's access log (who saw and did what, who was refused),
  *   and nothing clinical.
  * - admin: everything; listed on every entry so what is read here is exactly what is enforced.
+ * - display: a waiting room's call screen: its department's queue (numbers and masked names), and
+ *   nothing else.
  *
  * Paths are Fastify route patterns: `:name` is one path segment, a final `*` the rest of the path.
  * HEAD is allowed wherever GET is (Fastify answers HEAD from the GET route).
@@ -25,6 +27,8 @@ import type { Role } from './actor.ts';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type Permission = { method: HttpMethod; path: string; roles: readonly Role[] };
+
+const staff = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin'] as const satisfies readonly Role[];
 
 export const permissions: readonly Permission[] = [
   // reception
@@ -47,11 +51,16 @@ export const permissions: readonly Permission[] = [
   { method: 'POST', path: '/diagnoses/:id/prescriptions', roles: ['doctor', 'admin'] },
   { method: 'POST', path: '/diagnoses/:id/complete', roles: ['doctor', 'admin'] },
   { method: 'POST', path: '/diagnoses/:id/reject', roles: ['doctor', 'admin'] },
+  // the waiting room: the doctor calls the patient in (again: a recall), or marks one who did not come
+  { method: 'POST', path: '/diagnoses/:id/call', roles: ['doctor', 'admin'] },
+  { method: 'POST', path: '/diagnoses/:id/no-show', roles: ['doctor', 'admin'] },
   // examination: the examiners' worklist, readable by the doctor who prescribed
   { method: 'GET', path: '/examinations', roles: ['examiner', 'doctor', 'admin'] },
   { method: 'GET', path: '/examinations/:id', roles: ['examiner', 'doctor', 'admin'] },
   { method: 'POST', path: '/examinations/:id/perform', roles: ['examiner', 'admin'] },
   { method: 'POST', path: '/examinations/:id/cancel', roles: ['examiner', 'admin'] },
+  { method: 'POST', path: '/examinations/:id/call', roles: ['examiner', 'admin'] },
+  { method: 'POST', path: '/examinations/:id/no-show', roles: ['examiner', 'admin'] },
   { method: 'POST', path: '/examinations/:id/attachments', roles: ['examiner', 'admin'] },
   { method: 'GET', path: '/examinations/:id/attachments', roles: ['examiner', 'doctor', 'admin'] },
   { method: 'GET', path: '/examinations/:id/attachments/:name', roles: ['examiner', 'doctor', 'admin'] },
@@ -63,12 +72,25 @@ export const permissions: readonly Permission[] = [
   // Every staff screen refreshes from the live stream; it names only which visit changed and its
   // stage, never patient data, which each role then reads through its own routes.
   { method: 'GET', path: '/patientManagements/stream', roles: ['receptionist', 'doctor', 'examiner', 'manager', 'admin'] },
+  // The waits of each stage of the visits, per department: the manager's charts, from the read model.
+  { method: 'GET', path: '/patientManagements/waiting-times', roles: ['manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId', roles: ['manager', 'admin'] },
   { method: 'GET', path: '/patientManagements/:receptionId/timeline', roles: ['manager', 'admin'] },
   // The access log of a patient: who read or acted on their records, and who was refused. For the
   // privacy officer (auditor), who reads nothing clinical, and admin.
   { method: 'GET', path: '/patients/:patientId/access-log', roles: ['auditor', 'admin'] },
+  // A department's queue as its call screen shows it (numbers and masked names), and its live
+  // stream: for the screen (display) and every member of staff.
+  { method: 'GET', path: '/queues/:department', roles: ['display', ...staff] },
+  { method: 'GET', path: '/queues/:department/stream', roles: ['display', ...staff] },
 ];
+
+/**
+ * The routes anyone may call, without a token: the patient's own ticket, found by the
+ * unguessable token of the link printed on it (queues.ts), which shows the queue number, the
+ * masked name and the room, and nothing else.
+ */
+export const publicApiRoutes: readonly Permission[] = [{ method: 'GET', path: '/tickets/:token', roles: [] }];
 
 type Segment = { literal: string } | { param: string } | { rest: true };
 type CompiledPermission = Permission & { segments: Segment[] };

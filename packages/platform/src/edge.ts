@@ -9,6 +9,7 @@
 // Configuration.
 export { loadConfig, type ServiceConfig } from './service/config.ts';
 export { ConfigError, readInteger, readString, readUrl } from './lib/env.ts';
+export { DEFAULT_TIME_ZONE, endOfHospitalDay, hospitalDayOf, hospitalHourOf, readTimeZone, startOfHospitalDay } from './lib/hospital-day.ts';
 export { installShutdown } from './service/shutdown.ts';
 
 // HTTP: the app, problem details, validation.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { eventProducers, type EventType, type MedicalEvent } from '@medical/contracts';
+import { sourceOf, type EventType, type MedicalEvent } from '@medical/contracts';
 import type { Database } from '../src/db/database.ts';
 import { openSqliteDatabase as openDatabase } from '../src/db/sqlite-database.ts';
 import { serviceMigrationSets } from '../src/service/platform-migrations.ts';
@@ -121,7 +121,7 @@ describe('transactional outbox', () => {
       assert.equal(h.ce_dataschema, `urn:medical:events:${want.type}:1`, 'the data schema and its version');
       assert.match(h.ce_id!, uuidPattern);
       assert.equal(h.ce_type, want.type);
-      assert.equal(h.ce_source, eventProducers[want.type]);
+      assert.equal(h.ce_source, sourceOf(want as MedicalEvent));
       assert.equal(h.ce_subject, want.subject);
       assert.equal(h['content-type'], 'application/json');
       const time = Date.parse(h.ce_time!);

@@ -6,6 +6,7 @@ import {
   loadConfig,
   loadCatalog,
   readInteger,
+  readTimeZone,
   readUrl,
   type AuthConfig,
   type LiveCatalog,
@@ -135,12 +136,14 @@ const routes = [
   },
   {
     service: 'patient-management',
-    prefixes: ['/patientManagements'],
+    // The waiting room's queues and the patients' tickets are read from the visits' events, as the board is.
+    prefixes: ['/patientManagements', '/queues', '/tickets'],
     // A patient's access log is kept by patient-management, beside the visits it names.
-    routes: ['/patients/:patientId/access-log'],
+    // A ticket's route is named on its own so that the gateway finds it public by its pattern.
+    routes: ['/patients/:patientId/access-log', '/tickets/:token'],
     variable: 'PATIENT_MANAGEMENT_URL',
     fallback: 'http://127.0.0.1:8085',
-    streams: ['/patientManagements/stream'],
+    streams: ['/patientManagements/stream', '/queues/:department/stream'],
   },
 ] as const;
 
@@ -277,15 +280,9 @@ function listenAddress(env: Env, auth: AuthConfig, configured: string): string {
 
 /** web/dist of this checkout, where `npm run build:web` puts the console. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../../web/dist', import.meta.url));
-export const DEFAULT_TIME_ZONE = 'Asia/Seoul';
 
 function readConsoleConfig(env: Env): ConsoleConfig {
-  const timeZone = env.HOSPITAL_TIME_ZONE?.trim() || DEFAULT_TIME_ZONE;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-  } catch {
-    throw new ConfigError(`HOSPITAL_TIME_ZONE must be an IANA time zone such as Asia/Seoul, got "${timeZone}"`);
-  }
+  const timeZone = readTimeZone(env);
   const clientId = env.CONSOLE_OIDC_CLIENT_ID?.trim();
   return {
     dir: path.resolve(env.CONSOLE_DIR?.trim() || BUILT_CONSOLE),

@@ -8,7 +8,7 @@ import { ConfigError, DEV_ISSUER_PATH, HttpProblem, authProblemTypes, sendProble
 
 /**
  * The development identity provider (AUTH_MODE=dev, `npm start`'s default), run by the gateway:
- * one demo user per role, whose username is the role, and a surgeon (`doctor-surgery`), all with
+ * one demo user per role, whose username is the role (`display` for a waiting room's call screen), and a surgeon (`doctor-surgery`), all with
  * the password DEV_PASSWORD ("demo"). The doctors carry their departments: `doctor` works in
  * internal medicine, `doctor-surgery` in surgery.
  *
@@ -111,6 +111,8 @@ const demoUsers = {
   manager: { name: 'Demo Manager', role: 'manager', departments: [] },
   auditor: { name: 'Demo Privacy Officer', role: 'auditor', departments: [] },
   admin: { name: 'Demo Administrator', role: 'admin', departments: [] },
+  // A waiting room's call screen: it reads the queues, and nothing else.
+  display: { name: 'Waiting room display', role: 'display', departments: [] },
 } as const satisfies Record<string, DemoUser> & Record<Role, DemoUser>;
 
 export type DemoUsername = keyof typeof demoUsers;

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { permissionFor, type Permission, type Role } from '@medical/contracts';
+import { permissionFor, publicApiRoutes, type Permission, type Role } from '@medical/contracts';
 import { sendProblem } from '../http/problem-answers.ts';
 import { HttpProblem, problemTypes } from '../http/problem.ts';
 import { matchesRoutePattern } from '../http/route-patterns.ts';
@@ -28,8 +28,9 @@ import type {} from '../access/access-records.ts';
 
 /**
  * The route patterns anyone may call: probes and scrapes (a load balancer has no token), the API
- * documents, and the development identity provider (the token endpoint cannot require a token).
- * A pattern ending in `/*` covers every route under it. The gateway adds its console's files.
+ * documents, the development identity provider (the token endpoint cannot require a token), and
+ * the API's public routes (the contracts' publicApiRoutes: a patient's ticket, by its unguessable
+ * token). A pattern ending in `/*` covers every route under it. The gateway adds its console's files.
  */
 export const PUBLIC_ROUTES: readonly string[] = [
   '/healthz',
@@ -42,6 +43,7 @@ export const PUBLIC_ROUTES: readonly string[] = [
   '/auth/token',
   '/auth/jwks',
   '/auth/.well-known/openid-configuration',
+  ...publicApiRoutes.map((route) => route.path),
 ];
 
 export type AuthenticationOptions = {

@@ -1,4 +1,4 @@
-import { eventProducers, validateCloudEvent, type EventValidation } from '@medical/contracts';
+import { sourceOf, validateCloudEvent, type EventValidation, type MedicalEvent } from '@medical/contracts';
 import { describeUndecodable } from '../transport/delivery-decoding.ts';
 import { decodeCloudEvent } from '../transport/envelope.ts';
 import type { Delivery } from '../transport/transport.ts';
@@ -51,10 +51,11 @@ export function validateDelivery(delivery: Delivery): EventValidation {
   const validation = decoded.ok ? validateCloudEvent(decoded.candidate) : decoded;
   if (!validation.ok) return validation;
   const { type, source, data } = validation.event;
-  // Only the producer of a type may send it (the contracts' eventProducers): an event of the
-  // doctor's from the reception's side is a forgery or a bug, never applied. Kafka's ACLs keep
-  // other writers off the topic; this holds even where they are missing.
-  if (source !== eventProducers[type]) return { ok: false, reason: `${type} must come from ${eventProducers[type]}, not from ${source}` };
+  // Only the producer of an event may send it (the contracts' eventProducers and sourceOf): an
+  // event of the doctor's from the reception's side is a forgery or a bug, never applied. Kafka's
+  // ACLs keep other writers off the topic; this holds even where they are missing.
+  const producer = sourceOf({ type, data } as MedicalEvent);
+  if (source !== producer) return { ok: false, reason: `${type} must come from ${producer}, not from ${source}` };
   const nul = pointerToNul(data);
   return nul ? { ok: false, reason: `invalid ${type} data: ${nul} must not contain the NUL character (U+0000)` } : validation;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { PostgresSettings } from '../db/open-database.ts';
 import { ConfigError, readInteger, readString, type Env } from '../lib/env.ts';
+import { readTimeZone } from '../lib/hospital-day.ts';
 import { RETENTION_RULES, retentionDays, retentionMs } from '../retention/policy.ts';
 import type { LogLevel } from '../telemetry/log-fields.ts';
 import { loadCatalog, type LiveCatalog } from '../reference/catalog.ts';
@@ -51,6 +52,8 @@ export type ServiceConfig = {
   catalog: LiveCatalog;
   /** How often the catalog file is read again for changes (CATALOG_RELOAD_INTERVAL_MS). */
   catalogReloadIntervalMs: number;
+  /** The hospital's IANA time zone (HOSPITAL_TIME_ZONE): its days, in which queue numbers count and tickets expire. */
+  timeZone: string;
 };
 
 const logLevels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -70,6 +73,7 @@ export function loadConfig(serviceName: string, defaultPort: number, env: Env = 
     serviceName,
     catalog: loadCatalog(env),
     catalogReloadIntervalMs: readInteger(env, 'CATALOG_RELOAD_INTERVAL_MS', 10_000, 100, 3_600_000),
+    timeZone: readTimeZone(env),
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInteger(env, 'PORT', defaultPort, 0, 65535),
     logLevel,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { dataSchemaOf, eventProducers, type CloudEvent, type MedicalEvent } from '@medical/contracts';
+import { dataSchemaOf, sourceOf, type CloudEvent, type MedicalEvent } from '@medical/contracts';
 import type { TransportMessage } from './transport.ts';
 
 /**
@@ -13,7 +13,7 @@ export function toCloudEvent(event: MedicalEvent, subject: string, traceparent?:
     specversion: '1.0',
     id: randomUUID(),
     type: event.type,
-    source: eventProducers[event.type],
+    source: sourceOf(event),
     time: new Date().toISOString(),
     subject,
     datacontenttype: 'application/json',
