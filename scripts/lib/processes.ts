@@ -412,9 +412,10 @@ export type RunningSystem = {
    * A replica still running is stopped gracefully first; one that was stopped or killed is
    * simply started. Without an index every replica is restarted, one after the other (a rolling
    * restart), and the first one's new process is returned. `from.cwd` starts it from another
-   * checkout's code (a rolling upgrade to, or back to, another release).
+   * checkout's code (a rolling upgrade to, or back to, another release); `from.env` with more
+   * environment than the system's (a setting changed, such as the hospital's time zone).
    */
-  restart(name: ServiceName, index?: number, from?: { cwd?: string }): Promise<ServiceProcess>;
+  restart(name: ServiceName, index?: number, from?: { cwd?: string; env?: Env }): Promise<ServiceProcess>;
   /**
    * Stops the replica `index` gracefully (SIGTERM), or without an index every replica of the
    * service (the service is down); the other services keep running. Returns how it ended: for
@@ -564,19 +565,20 @@ type ProcessTable = {
   readonly everyProcess: Array<{ handle: ServiceProcess; index: number }>;
   /**
    * Starts replica `index` of a service on its port, with its environment, as its current process;
-   * from another checkout's code with `cwd` (a rolling upgrade), else the system's.
+   * from another checkout's code with `cwd` (a rolling upgrade), else the system's; with `moreEnv`
+   * beside the service's environment.
    */
-  launch(name: ServiceName, index: number, cwd?: string): ServiceProcess;
+  launch(name: ServiceName, index: number, cwd?: string, moreEnv?: Env): ServiceProcess;
 };
 
 function processTable(options: StartSystemOptions, host: string, replicaPorts: ReplicaPorts, envFor: (name: ServiceName) => Env): ProcessTable {
   const replicas = Object.fromEntries(SERVICE_NAMES.map((name) => [name, [] as ServiceProcess[]])) as Record<ServiceName, ServiceProcess[]>;
   const everyProcess: ProcessTable['everyProcess'] = [];
-  const launch = (name: ServiceName, index: number, cwd = options.cwd): ServiceProcess => {
+  const launch = (name: ServiceName, index: number, cwd = options.cwd, moreEnv: Env = {}): ServiceProcess => {
     const handle = startServiceProcess({
       name,
       port: replicaPorts[name][index]!,
-      env: envFor(name),
+      env: { ...envFor(name), ...moreEnv },
       host,
       output: options.output ?? 'inherit',
       ...(cwd ? { cwd } : {}),
@@ -653,10 +655,10 @@ function runningSystem(parts: SystemParts): RunningSystem {
   const { replicas } = table;
   const indexesOf = (name: ServiceName, index: number | undefined) => replicaIndexes(name, replicaCounts[name], index);
   let stoppingAll = false;
-  async function restartOne(name: ServiceName, index: number, cwd?: string): Promise<ServiceProcess> {
+  async function restartOne(name: ServiceName, index: number, from: { cwd?: string; env?: Env } = {}): Promise<ServiceProcess> {
     await replicas[name][index]!.stop();
     await assertPortsFree([[name, replicaPorts[name][index]!]], parts.host);
-    const next = table.launch(name, index, cwd);
+    const next = table.launch(name, index, from.cwd, from.env);
     await next.waitReady(parts.readyTimeoutMs);
     return next;
   }
@@ -671,7 +673,7 @@ function runningSystem(parts: SystemParts): RunningSystem {
       if (stoppingAll) throw new Error(`cannot restart ${name}: the system is stopping`);
       let first: ServiceProcess | undefined;
       for (const i of indexesOf(name, index)) {
-        const next = await restartOne(name, i, from?.cwd);
+        const next = await restartOne(name, i, from);
         first ??= next;
       }
       return first!;

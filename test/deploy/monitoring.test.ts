@@ -218,6 +218,8 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_access_records_dropped_total',
     'medical_access_records_unreadable_total',
     'medical_catalog_file_valid',
+    'medical_queue_waiting',
+    'medical_queue_median_wait_seconds',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
   }
@@ -262,6 +264,26 @@ test('an edit of the hospital\'s catalog that does not check is alerted: refused
   assert.ok(quoted, 'the description quotes the log line to look for');
   const watcher = fs.readFileSync(path.join(root, 'packages', 'platform', 'src', 'reference', 'catalog-watch.ts'), 'utf8');
   assert.ok(watcher.includes(quoted), `the services log "${quoted}" when they refuse the file`);
+});
+
+test('a department whose queue or wait passes the limit of the hospital\'s catalog is told to the outpatient manager, once per department', () => {
+  for (const [alert, figure, limit] of [
+    ['MedicalQueueTooLong', 'medical_queue_waiting', 'medical_queue_waiting_limit'],
+    ['MedicalQueueWaitTooLong', 'medical_queue_median_wait_seconds', 'medical_queue_median_wait_limit_seconds'],
+  ] as const) {
+    const found = rules.find(({ rule }) => rule.alert === alert);
+    assert.ok(found, `alerts.yml has ${alert}`);
+    const { group, rule } = found;
+    assert.equal(group, 'medical-visit-workflow.waiting-room');
+    assert.equal(rule.labels?.severity, 'info', `${alert}: never pages the on-call engineer: nothing is broken`);
+    assert.equal(rule.labels?.audience, 'outpatient-manager');
+    const analysis = analyse(String(rule.expr));
+    // The figure against the limit the catalog sets, both exported by patient-management, matched by department.
+    assert.deepEqual([...new Set(analysis.selectors.map((s) => s.metric))], [figure, limit], `${alert}: compares ${figure} with ${limit}`);
+    assert.deepEqual([...new Set(analysis.groupingLabels)], ['department'], `${alert}: per department, each once whatever the replicas`);
+    assert.match(String(rule.expr).replace(/\s+/g, ''), />on\(department\)/, `${alert}: above the limit, matched on the department`);
+    assert.match(String(rule.annotations?.description), /queueLimits/, `${alert}: says where the limit is set`);
+  }
 });
 
 test('break-glass access is told to the privacy officer: an info alert on every use, per service and route, saying where to review it', () => {
@@ -349,6 +371,9 @@ test('every dashboard query is valid PromQL using declared variables only', () =
     'medical_outbox_pending',
     'medical_visit_stage_seconds_bucket',
     'medical_visit_stage_seconds_count',
+    'medical_queue_waiting',
+    'medical_queue_median_wait_seconds',
+    'medical_wait_seconds_bucket',
   ]) {
     assert.ok(shown.has(metric), `a panel shows ${metric}`);
   }

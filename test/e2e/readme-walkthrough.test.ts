@@ -67,7 +67,7 @@ test("the README's command-line visit, safe retry and attachments, exactly as wr
   const work = path.join(dataDir, 'work');
   fs.mkdirSync(work);
   fs.writeFileSync(path.join(work, 'report.pdf'), '%PDF-1.7\n% a report\n%%EOF\n');
-  const commands = shellBlocks('A visit from the command line.', 3).flatMap(commandsOf);
+  const commands = shellBlocks('A visit from the command line.', 4).flatMap(commandsOf);
   const script = ['set -e', ...commands.flatMap((command) => [command, 'echo', 'sleep 1'])].join('\n');
   const run = spawnSync('bash', ['-c', script], { cwd: work, encoding: 'utf8', timeout: 120_000 });
   const printed = `${run.stdout}\n${run.stderr}`;
@@ -82,6 +82,12 @@ test("the README's command-line visit, safe retry and attachments, exactly as wr
   assert.ok(retried.length >= 1, `the keyed registration answered 201:\n${printed}`);
   assert.match(printed, /HTTP\/1\.1 201 Created[\s\S]*location: \/examinations\/1\/attachments\//i, 'the report attached');
   assert.equal(fs.readFileSync(path.join(work, 'copy-of-report.pdf'), 'utf8'), '%PDF-1.7\n% a report\n%%EOF\n', 'and downloaded as it was');
+  // The waiting room: the third visit of the day in internal medicine, called to room 3.
+  assert.match(printed, /"id":3,[^\n]*"queueNumber":3/, 'the third visit, number 3 of the day');
+  assert.match(printed, /"callCount":1,"room":"3"/, 'called to room 3');
+  assert.match(printed, /"calling":\[\{"queueNumber":3,"maskedName":"김\*지"/, 'the call screen shows number 3, the name masked');
+  assert.match(printed, /"queueNumber":3,"maskedName":"김\*지","status":"CALLED"[^\n]*"room":"3"/, 'the patient\'s ticket says which room');
+  assert.match(printed, /"stages":\[[^\n]*"stage":"RECEPTION_TO_CALL"/, 'and the waiting times count the wait');
 
   // Ctrl-C (SIGINT to the terminal's process group: npm and the script behind it) stops every service cleanly.
   process.kill(-system.pid!, 'SIGINT');

@@ -151,7 +151,10 @@ export const StageWaits = Type.Object({ department: DepartmentCode, stage: WaitS
 /** By the hour of the day (0-23, in the hospital's zone) at which the stage began. */
 export const HourlyStageWaits = Type.Object({ department: DepartmentCode, stage: WaitStageSchema, hour: Type.Integer({ minimum: 0, maximum: 23 }), ...WaitFigures });
 
-/** `GET /patientManagements/waiting-times`: the waits of the stages that ended, per department and stage, and per hour. */
+/**
+ * `GET /patientManagements/waiting-times`: the waits of the stages that ended, per department and
+ * stage, and per hour; minutes to the hundredth (0.6 s), percentiles by nearest rank.
+ */
 export const WaitingTimes = Type.Object({
   from: Timestamp,
   to: Timestamp,

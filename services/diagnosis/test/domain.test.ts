@@ -38,6 +38,8 @@ const complete: Command = { type: 'CompleteDiagnosis', opinion: 'Common cold', n
 const reject: Command = { type: 'RejectDiagnosis', reason: 'Wrong department', now: T3 };
 const cancel: Command = { type: 'CancelDiagnosis', reason: 'Reception cancelled', now: T3 };
 const movePatient: Command = { type: 'MovePatient', patientId: 'P-002', patientName: 'Kim Min-ji', now: T3 };
+const call = (room?: string, now = T2): Command => ({ type: 'CallPatient', ...(room ? { room } : {}), defaultDepartment: 'internal-medicine', now });
+const noShow = (now = T3): Command => ({ type: 'MarkNoShow', defaultDepartment: 'internal-medicine', now });
 
 const { given, accepted, refused, fold } = deciderAssertions(diagnosisDecider);
 /** Decides and folds in one step. */
@@ -72,9 +74,17 @@ describe('RegisterDiagnosis', () => {
       department: 'surgery',
       status: 'REGISTERED',
       prescriptions: [],
+      callCount: 0,
       createdAt: T0,
       updatedAt: T0,
     });
+  });
+
+  test("keeps the visit's queue number by an internal event: the reception published it", () => {
+    const events = accepted(decide({ ...register, queueNumber: 12 } as Command, null));
+    assert.deepEqual(events.slice(1), [{ type: 'QueueNumberRecorded', data: { diagnosisId: 5, queueNumber: 12 }, at: T0 }]);
+    assert.deepEqual(events.filter(isPublished).map((e) => e.type), ['DiagnosisRegistered']);
+    assert.deepEqual(fold(null, events), { ...fold(null, accepted(decide(register, null))), queueNumber: 12 });
   });
 
   test('is a no-op for the same reception (a redelivered ReceptionCompleted)', () => {
@@ -109,6 +119,7 @@ describe('PrescribeExamination', () => {
           patientName: 'Kim Minji',
           examinationType: 'X-RAY',
           instructions: 'Chest, two views',
+          visitDepartment: 'surgery',
         },
         at: T1,
       },
@@ -124,6 +135,14 @@ describe('PrescribeExamination', () => {
   test('omits absent instructions', () => {
     const [event] = accepted(decide(prescribe(P1), states.REGISTERED()));
     assert.ok(event && !('instructions' in event.data));
+  });
+
+  test("carries the visit's department and queue number, which the examiners call the patient by", () => {
+    const [event] = accepted(decide(prescribe(P1), given({ ...register, queueNumber: 12 } as Command)));
+    assert.ok(event?.type === 'ExaminationPrescribed');
+    assert.deepEqual([event.data.visitDepartment, event.data.queueNumber], ['surgery', 12]);
+    const [legacy] = accepted(decide(prescribe(P1), fold(null, [{ type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 }])));
+    assert.ok(legacy && !('visitDepartment' in legacy.data) && !('queueNumber' in legacy.data), 'none for a visit before departments and queue numbers');
   });
 
   test('adds to a diagnosis with a pending prescription', () => {
@@ -319,8 +338,91 @@ describe('MovePatient', () => {
   });
 });
 
+describe('CallPatient', () => {
+  /** What every call of diagnosis 5 of reception 7 (surgery) carries. */
+  const called = { receptionId: 7, calledFor: 'DIAGNOSIS', diagnosisId: 5, department: 'surgery' };
+
+  for (const status of open) {
+    test(`calls the patient of a ${status} diagnosis: PatientCalled, the call on the diagnosis, the status unchanged`, () => {
+      const before = states[status]();
+      const events = accepted(decide(call('3'), before));
+      assert.deepEqual(events, [{ type: 'PatientCalled', data: { ...called, room: '3', callCount: 1, calledAt: T2 }, at: T2 }]);
+      assert.ok(events.every(isPublished));
+      assert.deepEqual(fold(before, events), { ...before, callCount: 1, calledAt: T2, room: '3', updatedAt: T2 });
+    });
+  }
+
+  for (const status of terminal) {
+    test(`is refused as a conflict in ${status}`, () => {
+      assert.match(refused(decide(call('3'), states[status]()), 'conflict'), new RegExp(`${status}: cannot call the patient`));
+    });
+  }
+
+  test("carries the visit's queue number; a first call without a room names none", () => {
+    const [event] = accepted(decide(call(), given({ ...register, queueNumber: 12 } as Command)));
+    assert.deepEqual(event?.data, { ...called, queueNumber: 12, callCount: 1, calledAt: T2 });
+  });
+
+  test('a recall counts on and keeps the room of the call before unless it names another', () => {
+    const recalled = given(register, call('3', T1), call(undefined, T2));
+    assert.deepEqual([recalled.callCount, recalled.room, recalled.calledAt], [2, '3', T2]);
+    const [event] = accepted(decide(call('7', T3), recalled));
+    assert.deepEqual(event?.data, { ...called, room: '7', callCount: 3, calledAt: T3 });
+  });
+
+  test('the doctor brings the patient back after the examinations: a recall in EXAMINATION_DONE', () => {
+    const back = given(register, call('3', T0), prescribe(P1), requested(P1), performed(P1), call(undefined, T3));
+    assert.deepEqual([back.status, back.callCount, back.room, back.calledAt], ['EXAMINATION_DONE', 2, '3', T3]);
+  });
+
+  test('a diagnosis registered before departments is called in the default department', () => {
+    const legacy = fold(null, [{ type: 'DiagnosisRegistered', data: { diagnosisId: 5, receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji' }, at: T0 }]);
+    const [event] = accepted(decide(call('3'), legacy));
+    assert.ok(event?.type === 'PatientCalled');
+    assert.equal(event.data.department, 'internal-medicine');
+  });
+
+  test('breaking the glass to call: BreakGlassAccessed first, then the call', () => {
+    const events = accepted(decide({ type: 'CallPatient', room: '3', defaultDepartment: 'internal-medicine', breakGlass: { reason: 'Emergency' }, now: T2 }, states.REGISTERED()));
+    assert.deepEqual(events.map((e) => e.type), ['BreakGlassAccessed', 'PatientCalled']);
+  });
+});
+
+describe('MarkNoShow', () => {
+  test('marks a called patient as not come: PatientNoShow, the visit stays open', () => {
+    const before = given({ ...register, queueNumber: 12 } as Command, call('3'));
+    const events = accepted(decide(noShow(), before));
+    assert.deepEqual(events, [
+      { type: 'PatientNoShow', data: { receptionId: 7, calledFor: 'DIAGNOSIS', diagnosisId: 5, department: 'surgery', queueNumber: 12, markedAt: T3 }, at: T3 },
+    ]);
+    assert.ok(events.every(isPublished));
+    assert.deepEqual(fold(before, events), { ...before, noShowAt: T3, updatedAt: T3 });
+  });
+
+  test('is refused as a conflict for a patient not called yet', () => {
+    for (const status of open) assert.match(refused(decide(noShow(), states[status]()), 'conflict'), /has not been called/, status);
+  });
+
+  test('is refused as a conflict once marked since the last call; a new call clears it and allows it again', () => {
+    const marked = given(register, call('3', T1), noShow(T2));
+    assert.match(refused(decide(noShow(), marked), 'conflict'), new RegExp(`already marked as not come at ${T2}`));
+    const recalled = after(marked, call(undefined, T3));
+    assert.equal('noShowAt' in recalled, false);
+    assert.deepEqual([recalled.callCount, recalled.room, recalled.calledAt], [2, '3', T3]);
+    assert.equal(after(recalled, noShow()).noShowAt, T3);
+  });
+
+  for (const status of terminal) {
+    test(`is refused as a conflict in ${status}, even for a called patient`, () => {
+      const ended = given(register, call('3', T1), status === 'COMPLETED' ? complete : status === 'REJECTED' ? reject : cancel);
+      assert.equal(ended.status, status);
+      assert.match(refused(decide(noShow(), ended), 'conflict'), new RegExp(status));
+    });
+  }
+});
+
 describe('unknown diagnosis', () => {
-  for (const command of [prescribe(P1), requested(P1), performed(P1), examCancelled(P1), complete, reject, cancel, movePatient]) {
+  for (const command of [prescribe(P1), requested(P1), performed(P1), examCancelled(P1), complete, reject, cancel, movePatient, call('3'), noShow()]) {
     test(`${command.type} on no state is refused as invalid`, () => {
       assert.equal(refused(decide(command, null), 'invalid'), 'unknown diagnosis');
     });
@@ -394,6 +496,9 @@ test('isTerminal and isPublished', () => {
     ...accepted(decide(cancel, states.REGISTERED())),
     ...accepted(decide(movePatient, states.REGISTERED())),
     ...accepted(decide({ type: 'OpenInEmergency', breakGlass: { reason: 'Emergency' }, now: T3 }, states.REGISTERED())),
+    ...accepted(decide({ ...register, queueNumber: 12 } as Command, null)).slice(1),
+    ...accepted(decide(call('3'), states.REGISTERED())),
+    ...accepted(decide(noShow(), given(register, call('3')))),
   ];
   assert.deepEqual(all.filter(isPublished).map((e) => e.type), [
     'DiagnosisRegistered',
@@ -402,6 +507,8 @@ test('isTerminal and isPublished', () => {
     'DiagnosisRejected',
     'DiagnosisCancelled',
     'BreakGlassAccessed',
+    'PatientCalled',
+    'PatientNoShow',
   ]);
 });
 

@@ -9,7 +9,8 @@ import { diagnosisDecider, isPublished, type Command, type DomainEvent, type Sta
  * Property-based tests of the diagnosis decider: random sequences of doctor commands (valid and
  * not, out of order, repeated, on no diagnosis) interleaved with the events the service consumes
  * (ReceptionCompleted, ReceptionCancelled and the examination reports, duplicated, for unknown
- * prescriptions and for the wrong examination), folded through evolve. The expectations are
+ * prescriptions and for the wrong examination) and the doctor's calls and no-shows, folded
+ * through evolve. The expectations are
  * written from DESIGN.md section 5, not from the implementation.
  */
 
@@ -38,10 +39,11 @@ const prescriptionTransitions: Record<PrescriptionStatus, readonly PrescriptionS
 const reports = ['PrescriptionExaminationLinked', 'PrescriptionPerformed', 'PrescriptionCancelled', 'BreakGlassAccessed'] as const;
 // A merge of the visit's patient moves the diagnosis whatever its status: an ended one is the patient's history too.
 const everyStatus = [...reports, 'PatientMoved'] as const;
-const openEvents = ['ExaminationPrescribed', ...everyStatus, 'DiagnosisRejected', 'DiagnosisCancelled'] as const;
+// The doctor calls the patient (and marks a no-show) only while the diagnosis is open.
+const openEvents = ['ExaminationPrescribed', ...everyStatus, 'DiagnosisRejected', 'DiagnosisCancelled', 'PatientCalled', 'PatientNoShow'] as const;
 /** The event types a decision may contain, by the status it is taken in. */
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
-  NONE: ['DiagnosisRegistered'],
+  NONE: ['DiagnosisRegistered', 'QueueNumberRecorded'],
   REGISTERED: [...openEvents, 'DiagnosisCompleted'],
   EXAMINATION_PRESCRIBED: openEvents,
   EXAMINATION_DONE: [...openEvents, 'DiagnosisCompleted'],
@@ -81,6 +83,11 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
       return 'accepted'; // reading is always allowed; breaking the glass is only recorded
     case 'MovePatient':
       return 'accepted'; // in every status; the same patient again is a redelivery (no events)
+    case 'CallPatient':
+      return ended ? 'conflict' : 'accepted'; // the first call, or a recall
+    case 'MarkNoShow':
+      // Once per call: not before the first, not twice after the same one.
+      return ended || state.calledAt === undefined || state.noShowAt !== undefined ? 'conflict' : 'accepted';
   }
 }
 
@@ -97,15 +104,20 @@ const prescriptionId = fc.oneof({ arbitrary: fc.constantFrom(...P), weight: 8 },
 const examinationFor = (pid: string) =>
   fc.oneof({ arbitrary: fc.constant(101 + Math.max(0, P.indexOf(pid))), weight: 6 }, { arbitrary: fc.constantFrom(101, 102, 103), weight: 1 }, { arbitrary: id, weight: 1 });
 
-const register: fc.Arbitrary<Command> = fc.record({
-  type: fc.constant('RegisterDiagnosis' as const),
-  diagnosisId: fc.oneof(fc.constant(5), id),
-  receptionId: fc.oneof({ arbitrary: fc.constant(7), weight: 4 }, { arbitrary: id, weight: 1 }),
-  patientId: text(64),
-  patientName: text(200),
-  department: fc.constantFrom('internal-medicine', 'surgery', 'pediatrics'),
-  now: timestamp,
-});
+// Visits registered before queue numbers have none.
+const register: fc.Arbitrary<Command> = fc.record(
+  {
+    type: fc.constant('RegisterDiagnosis' as const),
+    diagnosisId: fc.oneof(fc.constant(5), id),
+    receptionId: fc.oneof({ arbitrary: fc.constant(7), weight: 4 }, { arbitrary: id, weight: 1 }),
+    patientId: text(64),
+    patientName: text(200),
+    department: fc.constantFrom('internal-medicine', 'surgery', 'pediatrics'),
+    queueNumber: fc.integer({ min: 1, max: 99_999 }),
+    now: timestamp,
+  },
+  { requiredKeys: ['type', 'diagnosisId', 'receptionId', 'patientId', 'patientName', 'department', 'now'] },
+);
 /** A doctor of another department, in an emergency: the reason of the Break-Glass header. */
 const breakGlass = fc.record({ reason: text(500) });
 const prescribe: fc.Arbitrary<Command> = fc.record(
@@ -165,11 +177,42 @@ const cancel: fc.Arbitrary<Command> = fc.record({
   now: timestamp,
 });
 
+// The doctor's calls: a room named or not (a recall keeps the room before), breaking the glass or not.
+const defaultDepartment = fc.constantFrom('internal-medicine', 'family-medicine');
+const callPatient: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('CallPatient' as const), room: fc.oneof(fc.constantFrom('3', '진료실 2'), text(40)), defaultDepartment, breakGlass, now: timestamp },
+  { requiredKeys: ['type', 'defaultDepartment', 'now'] },
+);
+const markNoShow: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('MarkNoShow' as const), defaultDepartment, breakGlass, now: timestamp },
+  { requiredKeys: ['type', 'defaultDepartment', 'now'] },
+);
+
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
-const commands: fc.Arbitrary<Command[]> = commandSequences([
+const anyCommands: fc.Arbitrary<Command[]> = commandSequences([
   { arbitrary: fc.oneof(register, prescribe, requested, performed, examinationCancelled, complete, reject, cancel, openInEmergency, movePatient), weight: 8 },
   { arbitrary: fc.oneof(prescribe, performed, examinationCancelled), weight: 3 },
+  { arbitrary: fc.oneof(callPatient, markNoShow), weight: 3 },
 ], { first: register, firstWeight: 5, maxLength: 25 });
+/**
+ * The waiting room's sequences: a registration, then mostly calls and no-shows (recalls with and
+ * without a room, no-shows twice) among prescriptions and their reports, now and then the end.
+ */
+const callSequences: fc.Arbitrary<Command[]> = fc
+  .tuple(
+    register,
+    fc.array(
+      fc.oneof(
+        { arbitrary: callPatient, weight: 4 },
+        { arbitrary: markNoShow, weight: 3 },
+        { arbitrary: fc.oneof(prescribe, requested, performed, examinationCancelled), weight: 2 },
+        { arbitrary: fc.oneof(complete, reject, cancel), weight: 1 },
+      ),
+      { maxLength: 15 },
+    ),
+  )
+  .map(([first, rest]) => [first, ...rest]);
+const commands: fc.Arbitrary<Command[]> = fc.oneof(anyCommands, callSequences);
 
 // ---- the fold ----
 
@@ -180,7 +223,8 @@ const trace = traceOf(diagnosisDecider);
 const finalState = (steps: Step[]): State => steps.at(-1)?.after ?? null;
 
 describe('diagnosis decider properties', () => {
-  // A decision emits one event at the most, after BreakGlassAccessed when it breaks the glass.
+  // A decision emits one event at the most, after BreakGlassAccessed when it breaks the glass; a
+  // registration with a queue number two (DiagnosisRegistered, then QueueNumberRecorded).
   testDeciderLaws(diagnosisDecider, { commands, expected, allowedEvents, statusOf, numRuns: RUNS, maxEventsPerDecision: 2 });
 
   test('the glass broken is recorded exactly when an accepted command carries a reason, first, and changes nothing by itself', () => {
@@ -278,6 +322,36 @@ describe('diagnosis decider properties', () => {
             assert.equal(e.data.diagnosisId, self?.id);
             assert.equal(e.data.receptionId, self?.receptionId);
           }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("the calls: each counts one more, to the room named or the one before, in the diagnosis's department, by the visit's number; a no-show holds until the next call", () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!before || !after) continue;
+          const called = decision.ok ? decision.events.find((e) => e.type === 'PatientCalled') : undefined;
+          const marked = decision.ok ? decision.events.find((e) => e.type === 'PatientNoShow') : undefined;
+          assert.equal(after.queueNumber, before.queueNumber, 'the queue number is the registration\'s, for good');
+          if (called?.type === 'PatientCalled' && command.type === 'CallPatient') {
+            const room = command.room ?? before.room;
+            assert.deepEqual(
+              [called.data.callCount, called.data.room, called.data.calledAt, called.data.department, called.data.queueNumber],
+              [before.callCount + 1, room, command.now, before.department ?? command.defaultDepartment, before.queueNumber],
+            );
+            assert.deepEqual([after.callCount, after.room, after.calledAt, after.noShowAt], [before.callCount + 1, room, command.now, undefined]);
+            continue;
+          }
+          if (marked?.type === 'PatientNoShow') {
+            assert.equal(marked.data.markedAt, command.now);
+            assert.deepEqual([after.noShowAt, after.callCount, after.calledAt, after.room], [command.now, before.callCount, before.calledAt, before.room]);
+            continue;
+          }
+          // Nothing else touches the calls.
+          assert.deepEqual([after.callCount, after.calledAt, after.room, after.noShowAt], [before.callCount, before.calledAt, before.room, before.noShowAt]);
         }
       }),
       { numRuns: RUNS },

@@ -26,7 +26,8 @@ import { startDevIssuer, type DevIssuer, serviceEngines, type ServiceEngine } fr
 const engines = serviceEngines('diagroutes');
 
 type User = 'doctor' | 'doctor-surgery' | 'admin';
-type Answer = { status: number; body: Record<string, any>; contentType: string };
+type Answer = { status: number; body: Record<string, any>; contentType: string; headers: Headers };
+type Emitted = { type: string; data: Record<string, any> };
 
 /** One diagnosis service on `engine`, its context, its log lines, and requests as a demo user. */
 async function startDiagnosis(engine: ServiceEngine, issuer: DevIssuer, moreEnv: Record<string, string> = {}) {
@@ -36,12 +37,21 @@ async function startDiagnosis(engine: ServiceEngine, issuer: DevIssuer, moreEnv:
   // The service's own log options (redaction included), written where the test reads them.
   const logger = pino(loggerOptions('diagnosis', 'info'), { write: (line: string) => void lines.push(line) });
   let context: ServiceContext<DiagnosisDatabase> | undefined;
+  // Every event the routes' commands hand to the outbox: what leaves the service (the relay deletes the rows it published).
+  const emitted: Emitted[] = [];
   const service: RunningService = await startService(
     {
       ...diagnosisService,
       routes: (app, given) => {
         context = given;
-        diagnosisRoutes(app, { ...given, logger });
+        const execute: typeof given.execute = (work) =>
+          given.execute((trx, emit) =>
+            work(trx, (events, subject) => {
+              emitted.push(...(events as Emitted[]));
+              return emit(events, subject);
+            }),
+          );
+        diagnosisRoutes(app, { ...given, logger, execute });
       },
     },
     env,
@@ -58,7 +68,7 @@ async function startDiagnosis(engine: ServiceEngine, issuer: DevIssuer, moreEnv:
       },
       ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
     });
-    return { status: response.status, body: (await response.json()) as Record<string, any>, contentType: response.headers.get('content-type') ?? '' };
+    return { status: response.status, body: (await response.json()) as Record<string, any>, contentType: response.headers.get('content-type') ?? '', headers: response.headers };
   };
   const stop = async () => {
     await service.stop();
@@ -66,7 +76,7 @@ async function startDiagnosis(engine: ServiceEngine, issuer: DevIssuer, moreEnv:
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   assert.ok(context);
-  return { service, context, lines, call, stop };
+  return { service, context, lines, emitted, call, stop };
 }
 
 let nextId = 1000;
@@ -76,7 +86,7 @@ const at = '2025-03-01T09:00:00.000Z';
 async function seed(context: ServiceContext<DiagnosisDatabase>, patientId: string, department: string | undefined): Promise<Diagnosis> {
   const id = nextId++;
   const diagnosis: Diagnosis = {
-    id, receptionId: id, patientId, patientName: 'Hong Gildong', status: 'REGISTERED', prescriptions: [], createdAt: at, updatedAt: at,
+    id, receptionId: id, patientId, patientName: 'Hong Gildong', status: 'REGISTERED', prescriptions: [], callCount: 0, createdAt: at, updatedAt: at,
     ...(department ? { department } : {}),
   };
   await saveDiagnosis(context.database.db, diagnosis);
@@ -105,6 +115,23 @@ function assertOutsideDepartment(answer: Answer, department: string): void {
 }
 
 const REASON = 'Unconscious in the emergency room, on anticoagulants?';
+
+/** A visit completed at the desk with `queueNumber`, registered by the service's own reaction: the diagnosis it opened. */
+async function registerVisit(context: ServiceContext<DiagnosisDatabase>, department: string, queueNumber: number): Promise<Diagnosis> {
+  const receptionId = nextId++;
+  const event: CloudEvent<'ReceptionCompleted'> = {
+    specversion: '1.0', id: randomUUID(), type: 'ReceptionCompleted', source: '/reception', time: at, subject: String(receptionId), datacontenttype: 'application/json',
+    data: { receptionId, patientId: `P-queue-${receptionId}`, patientName: 'Hong Gildong', receivedAt: at, department, queueNumber, queueDay: '2025-03-01' },
+  };
+  await context.execute((trx, emit) => diagnosisEffect(context)(trx, event, emit));
+  const { id } = await context.database.db.selectFrom('diagnoses').select(['id']).where('reception_id', '=', receptionId).executeTakeFirstOrThrow();
+  return (await loadDiagnosis(context.database.db, id))!;
+}
+
+/** The events of `type` the service handed to the outbox about diagnosis `id`, since `from`. */
+function emittedFor(emitted: Emitted[], type: string, id: number, from = 0): Array<Record<string, any>> {
+  return emitted.slice(from).filter((e) => e.type === type && e.data.diagnosisId === id).map((e) => e.data);
+}
 
 for (const engine of engines) {
   describe(`departments and break-glass on the diagnosis routes (${engine.name})`, { skip: engine.skip }, () => {
@@ -274,6 +301,120 @@ for (const engine of engines) {
         system.context.execute((trx, emit) => effect(trx, merged(nextId++), emit)),
         /ReceptionPatientMerged for reception \d+ that has no diagnosis/,
       );
+    });
+
+    test("calling the patient: 200 with the call; a recall counts on and keeps the room; PatientCalled goes out with the visit's queue number", async () => {
+      const diagnosis = await registerVisit(system.context, 'internal-medicine', 12);
+      assert.deepEqual([diagnosis.queueNumber, diagnosis.callCount], [12, 0]);
+      const from = system.emitted.length;
+      const started = Date.now();
+      const first = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: { room: '진료실 3' } });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.deepEqual([first.body.status, first.body.queueNumber, first.body.callCount, first.body.room], ['REGISTERED', 12, 1, '진료실 3']);
+      assert.ok(Date.parse(first.body.calledAt) >= started - 1000 && Date.parse(first.body.calledAt) <= Date.now(), first.body.calledAt);
+      assert.equal(first.body.noShowAt, undefined);
+
+      // A recall with no body at all: the room of the call before.
+      const again = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.deepEqual([again.body.callCount, again.body.room], [2, '진료실 3']);
+      const shown = (await system.call('doctor', 'GET', `/diagnoses/${diagnosis.id}`)).body;
+      assert.deepEqual([shown.callCount, shown.room, shown.calledAt, shown.queueNumber], [2, '진료실 3', again.body.calledAt, 12]);
+
+      const calls = emittedFor(system.emitted, 'PatientCalled', diagnosis.id, from);
+      assert.deepEqual(
+        calls.map(({ actor, ...data }) => data),
+        [1, 2].map((callCount, i) => ({
+          receptionId: diagnosis.receptionId, calledFor: 'DIAGNOSIS', diagnosisId: diagnosis.id, department: 'internal-medicine', queueNumber: 12,
+          room: '진료실 3', callCount, calledAt: [first, again][i]!.body.calledAt,
+        })),
+      );
+      assert.equal(calls[0]!.actor.subject, 'dev:doctor');
+      assert.deepEqual((await auditOf(system.context, diagnosis.id)).map((row) => row.command), ['diagnosis.register', 'diagnosis.call', 'diagnosis.call']);
+    });
+
+    test('no-show: 409 before a call, 200 once called (PatientNoShow goes out), 409 again until the next call clears it', async () => {
+      const diagnosis = await registerVisit(system.context, 'internal-medicine', 31);
+      const noShow = () => system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/no-show`);
+      const early = await noShow();
+      assert.equal(early.status, 409);
+      assert.match(early.contentType, /^application\/problem\+json/);
+      assert.match(String(early.body.detail), /has not been called/);
+
+      assert.equal((await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: { room: '3' } })).status, 200);
+      const from = system.emitted.length;
+      const marked = await noShow();
+      assert.equal(marked.status, 200, JSON.stringify(marked.body));
+      assert.deepEqual([marked.body.status, marked.body.callCount, marked.body.room], ['REGISTERED', 1, '3']);
+      assert.ok(marked.body.noShowAt >= marked.body.calledAt);
+      const [data, ...more] = emittedFor(system.emitted, 'PatientNoShow', diagnosis.id, from);
+      assert.deepEqual(more, []);
+      const { actor: _actor, ...shown } = data!;
+      assert.deepEqual(shown, { receptionId: diagnosis.receptionId, calledFor: 'DIAGNOSIS', diagnosisId: diagnosis.id, department: 'internal-medicine', queueNumber: 31, markedAt: marked.body.noShowAt });
+
+      const twice = await noShow();
+      assert.equal(twice.status, 409);
+      assert.match(String(twice.body.detail), /already marked as not come/);
+      const recalled = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: {} });
+      assert.deepEqual([recalled.status, recalled.body.callCount, recalled.body.noShowAt], [200, 2, undefined]);
+      assert.equal((await noShow()).status, 200);
+    });
+
+    test('a call: 409 on an ended diagnosis, 400 on a bad room or body, 404 on an unknown id; a refusal changes nothing', async () => {
+      const diagnosis = await seed(system.context, `P-bad-call-${randomUUID()}`, 'internal-medicine');
+      for (const body of [{ room: '' }, { room: '   ' }, { room: 'x'.repeat(41) }, { room: 3 }, { room: '3', floor: 2 }]) {
+        const answer = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: body });
+        assert.equal(answer.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`);
+        assert.match(answer.contentType, /^application\/problem\+json/);
+        const fields = new Set((answer.body.errors as Array<{ field: string; in: string }>).map((e) => `${e.in}:${e.field}`));
+        assert.deepEqual([...fields], ['floor' in body ? 'body:floor' : 'body:room'], JSON.stringify(answer.body));
+      }
+      const noShowWithBody = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/no-show`, { json: { room: '3' } });
+      assert.equal(noShowWithBody.status, 400);
+      assert.equal((await loadDiagnosis(system.context.database.db, diagnosis.id))?.callCount, 0);
+      assert.equal((await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: { room: 'R'.repeat(40) } })).body.room, 'R'.repeat(40));
+
+      assert.equal((await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/complete`, { json: { opinion: 'Common cold' } })).status, 200);
+      const ended = await loadDiagnosis(system.context.database.db, diagnosis.id);
+      for (const route of ['call', 'no-show']) {
+        const answer = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/${route}`, { json: route === 'call' ? { room: '3' } : {} });
+        assert.equal(answer.status, 409, `${route}: ${JSON.stringify(answer.body)}`);
+        assert.match(String(answer.body.detail), /is COMPLETED/);
+      }
+      assert.deepEqual(await loadDiagnosis(system.context.database.db, diagnosis.id), ended);
+      assert.equal((await system.call('doctor', 'POST', '/diagnoses/2000000000/call', { json: {} })).status, 404);
+      assert.equal((await system.call('doctor', 'POST', '/diagnoses/2000000000/no-show')).status, 404);
+    });
+
+    test("the department rule: another department's doctor is refused (403) unless breaking the glass, which is audited and counted", async () => {
+      const surgical = await registerVisit(system.context, 'surgery', 4);
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/call`, { json: { room: '3' } }), 'surgery');
+      assertOutsideDepartment(await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/no-show`), 'surgery');
+      assert.equal((await loadDiagnosis(system.context.database.db, surgical.id))?.callCount, 0);
+
+      const before = await breakGlassCount(system.context, '/diagnoses/:id/call');
+      const broken = await system.call('doctor', 'POST', `/diagnoses/${surgical.id}/call`, { json: { room: '3' }, headers: { 'break-glass': REASON } });
+      assert.equal(broken.status, 200, JSON.stringify(broken.body));
+      const row = (await auditOf(system.context, surgical.id)).at(-1);
+      assert.deepEqual([row?.command, row?.break_glass_reason, (JSON.parse(row!.event_ids) as string[]).length], ['diagnosis.call', REASON, 2]);
+      assert.equal(await breakGlassCount(system.context, '/diagnoses/:id/call'), before + 1);
+      // The department's own doctor, and admin anywhere.
+      assert.equal((await system.call('doctor-surgery', 'POST', `/diagnoses/${surgical.id}/no-show`)).status, 200);
+      const recalled = await system.call('admin', 'POST', `/diagnoses/${surgical.id}/call`, { json: {} });
+      assert.deepEqual([recalled.status, recalled.body.callCount, recalled.body.room], [200, 2, '3']);
+    });
+
+    test('an Idempotency-Key makes a call safe to retry: the same answer, replayed, and one call only', async () => {
+      const diagnosis = await registerVisit(system.context, 'internal-medicine', 55);
+      const from = system.emitted.length;
+      const key = { 'idempotency-key': randomUUID() };
+      const first = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: { room: '3' }, headers: key });
+      const retried = await system.call('doctor', 'POST', `/diagnoses/${diagnosis.id}/call`, { json: { room: '3' }, headers: key });
+      assert.deepEqual([first.status, retried.status], [200, 200]);
+      assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(retried.body, first.body);
+      assert.equal((await loadDiagnosis(system.context.database.db, diagnosis.id))?.callCount, 1);
+      assert.equal(emittedFor(system.emitted, 'PatientCalled', diagnosis.id, from).length, 1);
     });
   });
 

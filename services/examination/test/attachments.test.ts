@@ -109,7 +109,7 @@ describe('attachments on the examination service', () => {
     const at = new Date().toISOString();
     await saveExamination((service.context as ServiceContext<ExaminationDatabase>).database.db, {
       id, prescriptionId: randomUUID(), diagnosisId: id, receptionId: id, patientId: `P-${id}`, patientName: 'Hong Gildong',
-      examinationType: 'CT', status, createdAt: at, updatedAt: at,
+      examinationType: 'CT', status, callCount: 0, createdAt: at, updatedAt: at,
     });
     return id;
   }

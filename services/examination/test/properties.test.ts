@@ -9,7 +9,7 @@ import { examinationDecider, isPublished, type Command, type DomainEvent, type S
  * Property-based tests of the examination decider: random sequences of examiner commands (valid
  * and not, out of order, repeated, on no examination) interleaved with the events the service
  * consumes (ExaminationPrescribed, again or for another prescription, and the DiagnosisRejected /
- * ReceptionCancelled compensations), folded through evolve. The expectations are written from
+ * ReceptionCancelled compensations) and the examiners' calls and no-shows, folded through evolve. The expectations are written from
  * DESIGN.md section 5, not from the implementation.
  */
 
@@ -28,8 +28,8 @@ const terminal: ReadonlySet<Status> = new Set(['PERFORMED', 'CANCELLED']);
 const allowedEvents: Record<Status, readonly DomainEvent['type'][]> = {
   // An order for a visit already closed is created and cancelled at once.
   NONE: ['ExaminationOrderCreated', 'ExaminationRequested', 'ExaminationCancelled'],
-  // A merge of the visit's patient moves the examination whatever its status.
-  REQUESTED: ['ExaminationPerformed', 'ExaminationCancelled', 'PatientMoved'],
+  // A merge of the visit's patient moves the examination whatever its status; its patient is called while it is pending.
+  REQUESTED: ['ExaminationPerformed', 'ExaminationCancelled', 'PatientMoved', 'PatientCalled', 'PatientNoShow'],
   PERFORMED: ['PatientMoved'],
   CANCELLED: ['PatientMoved'],
 };
@@ -50,6 +50,11 @@ function expected(command: Command, state: State): 'accepted' | 'conflict' | 'in
       return 'accepted'; // automatic: an ended examination stays as it is (no events)
     case 'MovePatient':
       return 'accepted'; // in every status; the same patient again is a redelivery (no events)
+    case 'CallPatient':
+      return state.status === 'REQUESTED' ? 'accepted' : 'conflict'; // the first call, or a recall
+    case 'MarkNoShow':
+      // Once per call: not before the first, not twice after the same one.
+      return state.status === 'REQUESTED' && state.calledAt !== undefined && state.noShowAt === undefined ? 'accepted' : 'conflict';
   }
 }
 
@@ -76,11 +81,15 @@ const request: fc.Arbitrary<Command> = fc.record(
     patientName: text(200),
     examinationType: text(100),
     instructions: text(10_000),
+    // The waiting room examinationEffect found for it; the visit's department and number, absent before queue numbers.
+    department: fc.constantFrom('radiology', 'laboratory-medicine', 'internal-medicine'),
+    visitDepartment: fc.constantFrom('internal-medicine', 'surgery'),
+    queueNumber: fc.integer({ min: 1, max: 99_999 }),
     closedBecause: closingReason,
     now: timestamp,
   },
   {
-    requiredKeys: ['type', 'examinationId', 'prescriptionId', 'diagnosisId', 'receptionId', 'patientId', 'patientName', 'examinationType', 'now'],
+    requiredKeys: ['type', 'examinationId', 'prescriptionId', 'diagnosisId', 'receptionId', 'patientId', 'patientName', 'examinationType', 'department', 'now'],
   },
 );
 const perform: fc.Arbitrary<Command> = fc.record({ type: fc.constant('PerformExamination' as const), result: text(10_000), now: timestamp });
@@ -97,8 +106,34 @@ const movePatient: fc.Arbitrary<Command> = fc.record({
   now: timestamp,
 });
 
+// The examiners' calls: a room named or not (a recall keeps the room before).
+const callPatient: fc.Arbitrary<Command> = fc.record(
+  { type: fc.constant('CallPatient' as const), room: fc.oneof(fc.constantFrom('CT-1', '채혈실 2'), text(40)), now: timestamp },
+  { requiredKeys: ['type', 'now'] },
+);
+const markNoShow: fc.Arbitrary<Command> = fc.record({ type: fc.constant('MarkNoShow' as const), now: timestamp });
+
 /** A sequence of commands; `again` repeats the previous one (a double click or a redelivery). */
-const commands: fc.Arbitrary<Command[]> = commandSequences([{ arbitrary: fc.oneof(request, perform, cancel, compensate, movePatient), weight: 6 }], { first: request, firstWeight: 4, maxLength: 15 });
+const anyCommands: fc.Arbitrary<Command[]> = commandSequences(
+  [
+    { arbitrary: fc.oneof(request, perform, cancel, compensate, movePatient), weight: 6 },
+    { arbitrary: fc.oneof(callPatient, markNoShow), weight: 3 },
+  ],
+  { first: request, firstWeight: 4, maxLength: 15 },
+);
+/**
+ * The waiting room's sequences: an order still open, then mostly calls and no-shows (recalls
+ * with and without a room, no-shows twice), now and then the examination's end. Random
+ * sequences end most orders too soon to reach a recall after a no-show often.
+ */
+const pendingRequest = request.filter((c) => c.type === 'RequestExamination' && c.closedBecause === undefined);
+const callSequences: fc.Arbitrary<Command[]> = fc
+  .tuple(
+    pendingRequest,
+    fc.array(fc.oneof({ arbitrary: callPatient, weight: 4 }, { arbitrary: markNoShow, weight: 3 }, { arbitrary: fc.oneof(perform, cancel, movePatient), weight: 1 }), { maxLength: 12 }),
+  )
+  .map(([first, rest]) => [first, ...rest]);
+const commands: fc.Arbitrary<Command[]> = fc.oneof(anyCommands, callSequences);
 
 // ---- the fold ----
 
@@ -163,6 +198,14 @@ describe('examination decider properties', () => {
               assert.equal(e.data.examinationId, self.id);
               continue;
             }
+            if (e.type === 'PatientCalled' || e.type === 'PatientNoShow') {
+              assertEventData(e.type, e.data);
+              assert.deepEqual(
+                [e.data.calledFor, e.data.examinationId, e.data.diagnosisId, e.data.receptionId, e.data.department, e.data.queueNumber],
+                ['EXAMINATION', self.id, self.diagnosisId, self.receptionId, self.department, self.queueNumber],
+              );
+              continue;
+            }
             // The internal order carries everything the prescription did (extra properties are allowed).
             assertEventData(isPublished(e) ? e.type : 'ExaminationPrescribed', e.data);
             assert.deepEqual(
@@ -170,6 +213,32 @@ describe('examination decider properties', () => {
               [self.id, self.prescriptionId, self.diagnosisId, self.receptionId],
             );
             if (e.type === 'ExaminationPerformed') assert.equal(e.data.performedAt, command.now);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("the calls: each counts one more, to the room named or the one before, with the order's waiting room and number; a no-show holds until the next call", () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!before || !after) continue;
+          const [event] = decision.ok ? decision.events : [];
+          assert.deepEqual([after.department, after.visitDepartment, after.queueNumber], [before.department, before.visitDepartment, before.queueNumber]);
+          if (event?.type === 'PatientCalled' && command.type === 'CallPatient') {
+            const room = command.room ?? before.room;
+            assert.deepEqual(
+              [event.data.callCount, event.data.room, event.data.calledAt, event.data.examinationType, event.data.visitDepartment],
+              [before.callCount + 1, room, command.now, before.examinationType, before.visitDepartment],
+            );
+            assert.deepEqual([after.callCount, after.room, after.calledAt, after.noShowAt, after.status], [before.callCount + 1, room, command.now, undefined, 'REQUESTED']);
+          } else if (event?.type === 'PatientNoShow') {
+            assert.deepEqual([after.noShowAt, after.callCount, after.calledAt, after.room, after.status], [command.now, before.callCount, before.calledAt, before.room, 'REQUESTED']);
+          } else {
+            // Nothing else touches the calls.
+            assert.deepEqual([after.callCount, after.calledAt, after.room, after.noShowAt], [before.callCount, before.calledAt, before.room, before.noShowAt]);
           }
         }
       }),

@@ -15,6 +15,7 @@ import { startDevIssuer, type DevIssuer, serviceEngines } from '../../../package
 
 /**
  * The examination service's reactions to a merge of a visit's patient (ReceptionPatientMerged),
+ * and to a prescription, which is ordered in the waiting room of the department that performs it,
  * on one service started in process: on SQLite, and on PostgreSQL when DATABASE_URL is set.
  */
 
@@ -64,10 +65,17 @@ for (const engine of engines) {
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
+    /** The events the reactions handed to the outbox. */
+    const emitted: Array<{ type: string; data: Record<string, unknown> }> = [];
     const apply = (e: CloudEvent) => {
       assert.ok(context);
       const effect = examinationEffect(context);
-      return context.execute((trx, emit) => effect(trx, e, emit));
+      return context.execute((trx, emit) =>
+        effect(trx, e, (events, subject) => {
+          emitted.push(...(events as typeof emitted));
+          return emit(events, subject);
+        }),
+      );
     };
     const examinationsOf = (receptionId: number) => loadExaminationsOfReception(context!.database.db, receptionId);
     const auditOf = (receptionId: number) =>
@@ -118,6 +126,36 @@ for (const engine of engines) {
       await apply(event('ReceptionPatientMerged', receptionId, { receptionId, patientId: 'P-last', patientName: 'Hong G.', previousPatientId: 'P-kept', mergedAt }, mergedAt));
       await apply(prescribed(receptionId, 'P-kept', 'Hong Gil-dong'));
       assert.deepEqual((await examinationsOf(receptionId)).map((x) => x.patientId), ['P-last', 'P-last']);
+    });
+
+    test("a prescription is ordered in the waiting room of the department that performs it, with the visit's department and number; ExaminationRequested says so", async () => {
+      const receptionId = nextReception++;
+      const order = (examinationType: string, visit: { visitDepartment?: string; queueNumber?: number }) =>
+        event('ExaminationPrescribed', receptionId, {
+          prescriptionId: randomUUID(), diagnosisId: receptionId, receptionId, patientId: 'P-queue', patientName: 'Hong Gildong', examinationType, ...visit,
+        });
+      const from = emitted.length;
+      await apply(order('CT_HEAD', { visitDepartment: 'surgery', queueNumber: 7 }));
+      await apply(order('CBC', { visitDepartment: 'surgery', queueNumber: 7 }));
+      // Written before waiting rooms: free text and no visit's department or number.
+      await apply(order('Brain CT', {}));
+      const ordered = await examinationsOf(receptionId);
+      assert.deepEqual(
+        ordered.map((x) => [x.department, x.visitDepartment, x.queueNumber, x.callCount]),
+        [
+          ['radiology', 'surgery', 7, 0],
+          ['laboratory-medicine', 'surgery', 7, 0],
+          ['radiology', undefined, undefined, 0],
+        ],
+      );
+      const requested = emitted.slice(from).filter((e) => e.type === 'ExaminationRequested').map(({ data: { actor: _actor, ...data } }) => data);
+      assert.deepEqual(
+        requested,
+        ordered.map((x) => ({
+          examinationId: x.id, prescriptionId: x.prescriptionId, diagnosisId: receptionId, receptionId, examinationType: x.examinationType,
+          department: x.department, ...(x.visitDepartment ? { visitDepartment: x.visitDepartment, queueNumber: x.queueNumber } : {}),
+        })),
+      );
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
- * `npm run rebuild`: rebuilds patient-management's view of every visit, and the visits' timelines,
- * from the start of the event log, beside the live view, and switches to it once it has caught
- * up. The view keeps answering all the while, whether patient-management runs or not:
+ * `npm run rebuild`: rebuilds patient-management's view of every visit, the visits' timelines and
+ * the waiting room (the queues' entries, the tickets, the waits of the stages), from the start of
+ * the event log, beside the live view, and switches to it once it has caught up. The view keeps
+ * answering all the while, whether patient-management runs or not:
  *
  * 1. A second projection, the same code under the name patient-management-rebuild: tables of its
  *    own (PostgreSQL: the schema <live schema>_rebuild; SQLite: patient-management-rebuild.sqlite
@@ -22,6 +23,7 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import { ConfigError, loadConfig, openDatabase, openTransport, serviceMigrationSets, startService, type Database, type RunningService, type ServiceConfig } from '@medical/platform';
 import { createProgress } from '@medical/platform/operations';
+import { announceQueueChanges } from './app/queue-changes.ts';
 import { listVisits } from './db/repository.ts';
 import type { PatientManagementDatabase } from './db/schema.ts';
 import { switchToRebuiltView, type RebuiltTables } from './db/view-switch.ts';
@@ -89,6 +91,16 @@ async function catchUp(): Promise<void> {
   }
 }
 
+/**
+ * Tells the call screens that their queues were replaced (PostgreSQL: every replica listens on the
+ * live schema's channel). The embedded profile's one process listens in memory, not here: its
+ * screens show the rebuilt queue at the next change.
+ */
+async function announceRebuiltQueues(liveDb: Database<PatientManagementDatabase>): Promise<void> {
+  const rows = await liveDb.db.selectFrom('queue_entries').select('department').distinct().execute();
+  if (rows.length > 0) await liveDb.transaction((trx) => announceQueueChanges(liveDb, trx, rows.map((row) => row.department)));
+}
+
 async function attached(liveDb: Database<PatientManagementDatabase>): Promise<RebuiltTables> {
   if (rebuildConfig.postgres) return { kind: 'postgres', schema: rebuildConfig.postgres.schema };
   await sql`attach database ${rebuildFile} as rebuild`.execute(liveDb.db);
@@ -118,9 +130,11 @@ async function main(config: ServiceConfig): Promise<void> {
       if (tables.kind === 'sqlite') await sql`detach database rebuild`.execute(liveDb.db);
       if (switched.switched) {
         await dropRebuiltTables(liveDb);
+        await announceRebuiltQueues(liveDb);
         const { total } = await listVisits(liveDb.db, { size: 1 });
         const ms = Date.now() - started;
-        progress.finish({ visits: total, timelineSteps: switched.timelineSteps, deadLettersKept: deadLetters, attempts: attempt, ms, switchMs }, []);
+        const { timelineSteps, queueEntries, tickets, waits } = switched;
+        progress.finish({ visits: total, timelineSteps, queueEntries, tickets, waits, deadLettersKept: deadLetters, attempts: attempt, ms, switchMs }, []);
         console.log(`rebuilt ${total} visits from the event log in ${ms} ms, and switched to them (${switched.timelineSteps} timeline steps; ${deadLetters} dead letters kept)`);
         return;
       }

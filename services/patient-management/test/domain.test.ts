@@ -119,10 +119,14 @@ describe('a full visit', () => {
       diagnosisId: 5,
       diagnosisStatus: 'COMPLETED',
       examinations: [
-        { prescriptionId: P1, examinationId: 101, examinationType: 'X-RAY', status: 'PERFORMED', result: 'Clear lungs' },
-        { prescriptionId: P2, examinationId: 102, examinationType: 'X-RAY', status: 'CANCELLED' },
+        { prescriptionId: P1, examinationId: 101, examinationType: 'X-RAY', status: 'PERFORMED', result: 'Clear lungs', prescribedAt: at(2) },
+        { prescriptionId: P2, examinationId: 102, examinationType: 'X-RAY', status: 'CANCELLED', prescribedAt: at(3) },
       ],
       stage: 'CONFIRMED',
+      // The moments the waits are measured between: the last examination ended (the cancellation), the diagnosis completed.
+      receivedAt: at(0),
+      examinationsEndedAt: at(7),
+      concludedAt: at(8),
       createdAt: at(0),
       updatedAt: at(9),
     });
@@ -257,6 +261,37 @@ describe("a merge of the visit's patient", () => {
 
   test('a merge of a visit never seen gives no visit (the projection retries it, then dead-letters it)', () => {
     assert.equal(project(null, ev.patientMerged()), null);
+  });
+});
+
+describe('the waiting room on the visit', () => {
+  const call = (calledFor: 'DIAGNOSIS' | 'EXAMINATION', callCount: number, minute: number) =>
+    event('PatientCalled', { ...ids, calledFor, ...(calledFor === 'EXAMINATION' ? { examinationId: 101 } : {}), department: 'internal-medicine', callCount, calledAt: at(minute) }, at(minute));
+
+  test("the registration's department and queue number are the visit's", () => {
+    const v = play([event('ReceptionCompleted', { receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', department: 'surgery', queueNumber: 12, queueDay: '2025-03-01', receivedAt: at(0) }, at(0))]);
+    assert.deepEqual([v.department, v.queueNumber, v.queueDay, v.receivedAt], ['surgery', 12, '2025-03-01', at(0)]);
+  });
+
+  test("a call or a no-show never moves the stage; the visit keeps the doctor's first call only", () => {
+    const v = play(opened());
+    const examinerCalls = project(v, call('EXAMINATION', 1, 10));
+    assert.equal(examinerCalls, v, "an examiner's call is the waiting room's, not the visit's");
+    const called = play([call('DIAGNOSIS', 1, 10)], v);
+    assert.deepEqual(called, { ...v, firstCalledAt: at(10), updatedAt: at(10) });
+    assert.equal(project(called, call('DIAGNOSIS', 2, 20)), called, 'a recall');
+    const noShow = event('PatientNoShow', { ...ids, calledFor: 'DIAGNOSIS', department: 'internal-medicine', markedAt: at(15) }, at(15));
+    assert.equal(project(called, noShow), called);
+  });
+
+  test("an examination waits in the department the prescription names (else the visit's), then the examiners'", () => {
+    clock = 1;
+    const v = play([event('ReceptionCompleted', { receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', department: 'surgery', receivedAt: at(0) }, at(0)), ev.prescribed(P1)]);
+    assert.deepEqual(v.examinations[0], { prescriptionId: P1, examinationType: 'X-RAY', status: 'REQUESTED', prescribedAt: at(1), department: 'surgery' });
+    const withCatalog = { ...ev.prescribed(P2), data: { ...(ev.prescribed(P2).data as object), department: 'radiology' } };
+    assert.equal(play([withCatalog], v).examinations[1]?.department, 'radiology');
+    const requested = { ...ev.requested(P1), data: { ...(ev.requested(P1).data as object), department: 'cardiology' } };
+    assert.deepEqual(play([requested], v).examinations[0]?.department, 'cardiology');
   });
 });
 

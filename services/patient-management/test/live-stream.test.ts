@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import type { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
+import pino from 'pino';
+import type { QueueView } from '@medical/contracts';
+import { announceQueueChanges, parseQueueChange } from '../src/app/queue-changes.ts';
 import { announceVisitChange, parseVisitChange } from '../src/app/visit-changes.ts';
 import type { Visit } from '../src/domain/visit.ts';
+import { QueueStreams } from '../src/live/queue-streams.ts';
 import { VisitChangeStreams } from '../src/live/visit-change-streams.ts';
 import { engines } from './engines.ts';
 
@@ -112,6 +116,85 @@ for (const engine of engines('live-stream')) {
     });
   });
 }
+
+for (const engine of engines('queue-stream')) {
+  describe(`queue streams on ${engine.name}`, { skip: engine.skip }, () => {
+    /** A queue read that says which read of its department it is. */
+    function counting(): { read: (department: string) => Promise<QueueView>; reads: Map<string, number> } {
+      const reads = new Map<string, number>();
+      const read = async (department: string): Promise<QueueView> => {
+        const n = (reads.get(department) ?? 0) + 1;
+        reads.set(department, n);
+        return { department, day: '2026-11-26', calling: [], waiting: [], waitingCount: n, medianWaitMinutes: null };
+      };
+      return { read, reads };
+    }
+    const counts = (text: string) =>
+      text
+        .split('\n\n')
+        .filter((block) => block.includes('event: queue'))
+        .map((block) => (JSON.parse(block.split('\ndata: ')[1]!) as QueueView).waitingCount);
+
+    test("each stream gets its department's queue at once and after each committed change, never another department's; a burst is one read", async (t) => {
+      const database = await engine.open(t);
+      const { read, reads } = counting();
+      const streams = new QueueStreams(read, pino({ level: 'silent' }), { refreshDelayMs: 100 });
+      await streams.start(database);
+      t.after(() => streams.close());
+      const surgery = collect(streams.open('surgery')!);
+      const radiology = collect(streams.open('radiology')!);
+      await until(() => counts(surgery()).length === 1 && counts(radiology()).length === 1, 'the queue on opening');
+      assert.match(surgery(), /^retry: 2000\n/);
+
+      await assert.rejects(
+        database.transaction(async (trx) => {
+          await announceQueueChanges(database, trx, ['surgery']);
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      // Three changes in a moment, of surgery and of a department nobody watches.
+      for (const departments of [['surgery'], ['surgery', 'surgery'], ['cardiology', 'surgery']]) {
+        await database.transaction((trx) => announceQueueChanges(database, trx, departments));
+      }
+      await until(() => counts(surgery()).length === 2, 'the queue after the changes');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(counts(surgery()), [1, 2], 'one read for the burst');
+      assert.deepEqual(counts(radiology()), [1], 'nothing of surgery on radiology');
+      assert.equal(reads.get('cardiology'), undefined, 'a department without a screen is never read');
+      assert.equal(streams.size, 2);
+    });
+
+    test('a read that fails is tried again; close ends every stream', async (t) => {
+      const database = await engine.open(t);
+      let failing = true;
+      const streams = new QueueStreams(
+        async (department) => {
+          if (failing) throw new Error('database away');
+          return { department, day: '2026-11-26', calling: [], waiting: [], waitingCount: 0, medianWaitMinutes: null };
+        },
+        pino({ level: 'silent' }),
+      );
+      await streams.start(database);
+      t.after(() => streams.close());
+      const stream = streams.open('surgery')!;
+      const text = collect(stream);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      failing = false;
+      await until(() => text().includes('event: queue'), 'the queue once the database answers', 5_000);
+      const ended = new Promise<void>((resolve) => stream.once('end', resolve));
+      await streams.close();
+      await ended;
+      assert.equal(streams.size, 0);
+    });
+  });
+}
+
+test('a notification that is not a queue change is ignored, not thrown', () => {
+  assert.equal(parseQueueChange('not json'), undefined);
+  assert.equal(parseQueueChange('{"department":"Not A Code"}'), undefined);
+  assert.deepEqual(parseQueueChange('{"department":"radiology","extra":1}'), { department: 'radiology' });
+});
 
 test('a notification that is not a visit change is ignored, not thrown', () => {
   assert.equal(parseVisitChange('not json'), undefined);

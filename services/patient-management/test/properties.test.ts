@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { codePoint } from '@medical/platform/testing';
 import { validateCloudEvent, type EventDataOf, type EventType, type VisitStage } from '@medical/contracts';
 import { project, type ProjectedEvent, type Visit } from '../src/domain/visit.ts';
+import { DOCTORS_ENTRY } from '../src/domain/queue-entries.ts';
+import { foldWaitingRoom } from './waiting-room-fold.ts';
 // Only to produce realistic event logs: the three services' deciders, wired as their reactions wire them.
 import * as reception from '../../reception/src/domain/reception.ts';
 import * as diagnosis from '../../diagnosis/src/domain/diagnosis.ts';
@@ -115,6 +117,20 @@ const dataOf: Record<EventType, fc.Arbitrary<unknown>> = {
   DiagnosisRejected: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(10_000) })),
   DiagnosisCancelled: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(10_000) })),
   BreakGlassAccessed: ids.chain((i) => fc.record({ receptionId: fc.constant(i.receptionId), diagnosisId: fc.constant(i.diagnosisId), reason: text(500), accessedAt: time })),
+  // The doctor's calls (with the diagnosis) and the examiners' (with an examination), recalls among them.
+  PatientCalled: fc.oneof(
+    ids.map((i) => ({ ...i, calledFor: 'DIAGNOSIS' as const, department: 'internal-medicine' })),
+    link.map(({ prescriptionId: _p, ...l }) => ({ ...l, calledFor: 'EXAMINATION' as const, department: 'radiology', visitDepartment: 'internal-medicine', examinationType: 'CHEST_XRAY' })),
+  ).chain((call) =>
+    fc.record(
+      { call: fc.constant(call), queueNumber: fc.integer({ min: 1, max: 99_999 }), room: fc.constantFrom('3', 'CT-1', '진료실 2'), callCount: fc.integer({ min: 1, max: 4 }), calledAt: time },
+      { requiredKeys: ['call', 'callCount', 'calledAt'] },
+    ).map(({ call: c, ...rest }) => ({ ...c, ...rest })),
+  ),
+  PatientNoShow: fc.oneof(
+    ids.map((i) => ({ ...i, calledFor: 'DIAGNOSIS' as const, department: 'internal-medicine' })),
+    link.map(({ prescriptionId: _p, ...l }) => ({ ...l, calledFor: 'EXAMINATION' as const, department: 'radiology' })),
+  ).chain((noShow) => time.map((markedAt) => ({ ...noShow, markedAt }))),
 };
 const knownEvent: fc.Arbitrary<ProjectedEvent> = fc
   .constantFrom(...(Object.keys(dataOf) as EventType[]))
@@ -151,7 +167,13 @@ type Action =
   | { kind: 'completeDiagnosis'; opinion: string }
   | { kind: 'rejectDiagnosis'; reason: string }
   | { kind: 'performExamination'; which: number; result: string }
-  | { kind: 'cancelExamination'; which: number; reason?: string };
+  | { kind: 'cancelExamination'; which: number; reason?: string }
+  | { kind: 'callByDoctor'; room?: string }
+  | { kind: 'doctorsNoShow' }
+  | { kind: 'callForExamination'; which: number; room?: string }
+  | { kind: 'examinationNoShow'; which: number };
+
+const room = fc.constantFrom('3', 'CT-1', '진료실 2');
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -183,6 +205,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('rejectDiagnosis' as const), reason: text(10_000) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('performExamination' as const), which: fc.nat(4), result: text(10_000) }), weight: 10 },
   { arbitrary: fc.record({ kind: fc.constant('cancelExamination' as const), which: fc.nat(4), reason: text(10_000) }, { requiredKeys: ['kind', 'which'] }), weight: 4 },
+  // The waiting room: calls (a recall without a room is to the room of the call before) and no-shows.
+  { arbitrary: fc.record({ kind: fc.constant('callByDoctor' as const), room }, { requiredKeys: ['kind'] }), weight: 5 },
+  { arbitrary: fc.record({ kind: fc.constant('doctorsNoShow' as const) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('callForExamination' as const), which: fc.nat(4), room }, { requiredKeys: ['kind', 'which'] }), weight: 8 },
+  { arbitrary: fc.record({ kind: fc.constant('examinationNoShow' as const), which: fc.nat(4) }), weight: 3 },
 );
 
 function is<T extends EventType>(e: ProjectedEvent, type: T): e is ProjectedEvent & { type: T; data: EventDataOf<T> } {
@@ -245,8 +272,8 @@ function simulate(actions: Action[]): World {
     },
     diagnosis(e: ProjectedEvent) {
       if (is(e, 'ReceptionCompleted') && !dia) {
-        const { receptionId, patientId, patientName } = e.data;
-        onDiagnosis({ type: 'RegisterDiagnosis', diagnosisId: 5, receptionId, patientId, patientName, department: 'internal-medicine', now: e.time });
+        const { receptionId, patientId, patientName, queueNumber } = e.data;
+        onDiagnosis({ type: 'RegisterDiagnosis', diagnosisId: 5, receptionId, patientId, patientName, department: 'internal-medicine', ...(queueNumber ? { queueNumber } : {}), now: e.time });
       }
       if (is(e, 'ReceptionCancelled')) onDiagnosis({ type: 'CancelDiagnosis', reason: `Reception cancelled: ${e.data.reason}`, now: e.time });
       if (is(e, 'ReceptionPatientMerged')) onDiagnosis({ type: 'MovePatient', patientId: e.data.patientId, patientName: e.data.patientName, now: e.time });
@@ -259,13 +286,17 @@ function simulate(actions: Action[]): World {
     },
     examination(e: ProjectedEvent) {
       if (is(e, 'ExaminationPrescribed') && !exams.has(e.data.prescriptionId)) {
-        const { prescriptionId, diagnosisId, receptionId, examinationType } = e.data;
+        const { prescriptionId, diagnosisId, receptionId, examinationType, visitDepartment, queueNumber } = e.data;
         // A prescription written before the diagnosis took a merge names the previous patient.
         const { patientId, patientName } = mergedPatient ?? e.data;
         onExamination(null, {
           type: 'RequestExamination',
           examinationId: nextExaminationId++,
           ...{ prescriptionId, diagnosisId, receptionId, patientId, patientName, examinationType },
+          // Performed and called in radiology, under the visit's number.
+          department: 'radiology',
+          ...(visitDepartment ? { visitDepartment } : {}),
+          ...(queueNumber ? { queueNumber } : {}),
           ...(closedBecause ? { closedBecause } : {}),
           now: e.time,
         });
@@ -291,10 +322,21 @@ function simulate(actions: Action[]): World {
     return true;
   };
 
-  onReception({ type: 'RegisterReception', receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', now: now() });
+  onReception({
+    type: 'RegisterReception',
+    receptionId: 7,
+    patientId: 'P-001',
+    patientName: 'Kim Minji',
+    department: 'internal-medicine',
+    queueNumber: 12,
+    queueDay: '2025-03-01',
+    ticket: 'AAAAAAAAAAAAAAAAAAAAAA',
+    ticketDigest: 'a'.repeat(64),
+    now: now(),
+  });
   for (const a of actions) {
     const list = [...exams.values()];
-    const exam = list.length > 0 ? list[a.kind === 'performExamination' || a.kind === 'cancelExamination' ? a.which % list.length : 0] : undefined;
+    const exam = list.length > 0 ? list['which' in a ? a.which % list.length : 0] : undefined;
     switch (a.kind) {
       case 'consume':
         for (let i = 0; i < a.count; i++) consume(a.by);
@@ -328,6 +370,18 @@ function simulate(actions: Action[]): World {
         break;
       case 'cancelExamination':
         if (exam) onExamination(exam, { type: 'CancelExamination', ...(a.reason ? { reason: a.reason } : {}), now: now() });
+        break;
+      case 'callByDoctor':
+        if (dia) onDiagnosis({ type: 'CallPatient', ...(a.room ? { room: a.room } : {}), defaultDepartment: 'internal-medicine', now: now() });
+        break;
+      case 'doctorsNoShow':
+        if (dia) onDiagnosis({ type: 'MarkNoShow', defaultDepartment: 'internal-medicine', now: now() });
+        break;
+      case 'callForExamination':
+        if (exam) onExamination(exam, { type: 'CallPatient', ...(a.room ? { room: a.room } : {}), now: now() });
+        break;
+      case 'examinationNoShow':
+        if (exam) onExamination(exam, { type: 'MarkNoShow', now: now() });
         break;
     }
   }
@@ -402,6 +456,13 @@ describe('visit projection properties (chaotic event sequences)', () => {
             if (prev) {
               if (!Object.hasOwn(dataOf, e.type)) assert.equal(v, prev, `unknown ${e.type} changed the visit`);
               if (e.type === 'BreakGlassAccessed') assert.equal(v, prev, 'opening the record in an emergency changed the visit');
+              // A call or a no-show moves the patient in the waiting room, never the visit's stage; the visit keeps its first call by the doctor.
+              if (e.type === 'PatientCalled' || e.type === 'PatientNoShow') {
+                assert.equal(v.stage, prev.stage);
+                const d = e.data as EventDataOf<'PatientCalled'>;
+                const first = prev.firstCalledAt ?? (e.type === 'PatientCalled' && d.calledFor === 'DIAGNOSIS' ? d.calledAt : undefined);
+                assert.equal(v.firstCalledAt, first);
+              }
               assert.equal(v.createdAt, prev.createdAt);
               // The patient changes only by a merge, to the merge's patient.
               const patient = e.type === 'ReceptionPatientMerged' ? (e.data as EventDataOf<'ReceptionPatientMerged'>) : prev;
@@ -515,6 +576,59 @@ describe('visit projection properties (realistic logs from the deciders, deliver
           assert.ok(world.examinations.every((x) => x.status !== 'REQUESTED'), 'an examination is still pending');
           assert.ok(world.diagnosis.prescriptions.every((p) => p.status !== 'REQUESTED'), 'a prescription is still pending');
           assert.ok(view.examinations.every((x) => x.status !== 'REQUESTED'), 'the view shows a pending examination');
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('waiting room properties (realistic logs from the deciders, delivered at least once)', () => {
+  test("the queues and the waits converge whatever the redeliveries; every entry agrees with the services' calls; each wait is counted once, when its stage ended", () => {
+    fc.assert(
+      fc.property(realistic, ({ actions, rewinds: rs }) => {
+        const world = simulate(actions);
+        const exactlyOnce = foldWaitingRoom(world.log);
+        assert.deepEqual(foldWaitingRoom(redeliver(world.log, rs)), exactlyOnce);
+        const { visit, entries, waits } = exactlyOnce;
+        assert.ok(visit && world.reception && world.diagnosis);
+        const ended = ['CANCELLED', 'CONFIRMED'].includes(world.reception.status) || world.diagnosis.status === 'CANCELLED';
+
+        // The doctor's entry: one, under the visit's number; done once the diagnosis or the visit ended, else the doctor's calls.
+        const doctor = entries.filter((e) => e.item === DOCTORS_ENTRY);
+        assert.equal(doctor.length, 1);
+        assert.deepEqual([doctor[0]!.queueNumber, doctor[0]!.department, doctor[0]!.day], [12, 'internal-medicine', '2025-03-01']);
+        if (ended || ['COMPLETED', 'REJECTED', 'CANCELLED'].includes(world.diagnosis.status)) assert.equal(doctor[0]!.state, 'DONE');
+        else {
+          assert.notEqual(doctor[0]!.state, 'DONE');
+          assert.deepEqual([doctor[0]!.callCount, doctor[0]!.lastCalledAt, doctor[0]!.room], [world.diagnosis.callCount, world.diagnosis.calledAt, world.diagnosis.room]);
+          if (doctor[0]!.state === 'NO_SHOW') assert.ok(world.diagnosis.noShowAt !== undefined);
+        }
+
+        // One entry per examination, in radiology's queue under the visit's number, in the state of the examiners' calls while it is pending.
+        assert.equal(entries.length, 1 + world.examinations.length);
+        for (const x of world.examinations) {
+          const entry = entries.find((e) => e.item === x.prescriptionId);
+          assert.ok(entry, `the entry of examination ${x.id}`);
+          assert.deepEqual([entry.examinationId, entry.department, entry.visitDepartment, entry.queueNumber], [x.id, 'radiology', 'internal-medicine', 12]);
+          const state = ended || x.status !== 'REQUESTED' ? 'DONE' : x.noShowAt !== undefined ? 'NO_SHOW' : x.calledAt !== undefined ? 'CALLED' : 'WAITING';
+          assert.equal(entry.state, state, `examination ${x.id} ${x.status}`);
+          if (state !== 'DONE') assert.deepEqual([entry.callCount, entry.lastCalledAt, entry.room], [x.callCount, x.calledAt, x.room]);
+        }
+
+        // The waits of the stages that ended, each once, never negative.
+        const stagesOf = (stage: string) => waits.filter((w) => w.stage === stage);
+        const confirmed = world.reception.status === 'CONFIRMED';
+        assert.equal(stagesOf('VISIT').length, confirmed ? 1 : 0);
+        assert.equal(stagesOf('COMPLETION_TO_CONFIRMATION').length, confirmed ? 1 : 0);
+        assert.equal(stagesOf('RECEPTION_TO_CALL').length, world.diagnosis.callCount > 0 ? 1 : 0);
+        assert.deepEqual(
+          stagesOf('PRESCRIPTION_TO_EXAMINATION').map((w) => [w.item, w.department]).sort(),
+          world.examinations.filter((x) => x.status === 'PERFORMED').map((x) => [String(x.id), 'radiology']).sort(),
+        );
+        for (const w of waits) {
+          assert.ok(w.seconds >= 0 && Date.parse(w.endedAt) >= Date.parse(w.startedAt), `${w.stage} ${w.startedAt} -> ${w.endedAt}`);
+          if (w.stage !== 'PRESCRIPTION_TO_EXAMINATION') assert.equal(w.department, 'internal-medicine');
         }
       }),
       { numRuns: RUNS },

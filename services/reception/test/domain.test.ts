@@ -2,13 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { deciderAssertions, T0, T1, T2, T3 } from '@medical/platform/testing';
 import { decide, evolve, isPublished, receptionDecider, DEFAULT_CANCEL_REASON, type Command } from '../src/domain/reception.ts';
+import { ticketDigestOf } from '../src/app/tickets.ts';
 
 // ---- builders ----
+const TICKET = 'q7Jx2mB0c-Zr9_kVw1aP3g';
+const TICKET_DIGEST = ticketDigestOf(TICKET);
 const register = (extra: Partial<Extract<Command, { type: 'RegisterReception' }>> = {}): Command => ({
   type: 'RegisterReception',
   receptionId: 7,
   patientId: 'P-001',
   patientName: 'Kim Minji',
+  department: 'internal-medicine',
+  queueNumber: 12,
+  queueDay: '2025-03-01',
+  ticket: TICKET,
+  ticketDigest: TICKET_DIGEST,
   now: T0,
   ...extra,
 });
@@ -28,20 +36,33 @@ const states = {
 };
 
 describe('RegisterReception', () => {
-  test('publishes ReceptionCompleted received now, omitting absent optional fields', () => {
+  test('publishes ReceptionCompleted received now, with its queue number and the ticket\'s digest, omitting absent optional fields', () => {
     const events = accepted(decide(register(), null));
-    assert.deepEqual(events, [
-      { type: 'ReceptionCompleted', data: { receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', receivedAt: T0 }, at: T0 },
-    ]);
+    const data = { receptionId: 7, patientId: 'P-001', patientName: 'Kim Minji', department: 'internal-medicine', receivedAt: T0, queueNumber: 12, queueDay: '2025-03-01', ticketDigest: TICKET_DIGEST };
+    assert.deepEqual(events, [{ type: 'ReceptionCompleted', data, ticket: TICKET, at: T0 }]);
     assert.deepEqual(fold(null, events), {
       id: 7,
       patientId: 'P-001',
       patientName: 'Kim Minji',
+      department: 'internal-medicine',
+      queueNumber: 12,
+      queueDay: '2025-03-01',
+      ticket: TICKET,
       status: 'RECEIVED',
       receivedAt: T0,
       createdAt: T0,
       updatedAt: T0,
     });
+  });
+
+  test('the ticket\'s token stays on the reception and out of the published data, whatever comes after', () => {
+    const [event] = accepted(decide(register(), null));
+    assert.ok(event?.type === 'ReceptionCompleted' && isPublished(event));
+    assert.ok(!JSON.stringify(event.data).includes(TICKET), 'the token is not in the data the outbox publishes');
+    assert.equal(event.data.ticketDigest, TICKET_DIGEST);
+    for (const state of [states.CANCELLED(), states.CONFIRMED(), given(register(), { type: 'MovePatient', patientId: 'P-002', patientName: 'Lee Seoyeon', now: T1 })]) {
+      assert.deepEqual([state.ticket, state.queueNumber, state.queueDay], [TICKET, 12, '2025-03-01'], state.status);
+    }
   });
 
   test('carries birthDate, department and symptom', () => {

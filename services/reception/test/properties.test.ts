@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { commandSequences, isoTimestamp, schemaText, testDeciderLaws, traceOf } from '@medical/platform/testing';
 import { assertEventData, type ReceptionStatus } from '@medical/contracts';
 import { isPublished, receptionDecider, type Command, type DomainEvent, type State } from '../src/domain/reception.ts';
+import { ticketDigestOf } from '../src/app/tickets.ts';
 
 /**
  * Property-based tests of the reception decider: random sequences of desk commands (valid and
@@ -61,19 +62,27 @@ const timestamp = isoTimestamp;
 const birthDate = timestamp.map((t) => t.slice(0, 10));
 const id = fc.oneof(fc.constantFrom(1, 7, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
 
-const register: fc.Arbitrary<Command> = fc.record(
-  {
-    type: fc.constant('RegisterReception' as const),
-    receptionId: id,
-    patientId: text(64),
-    patientName: text(200),
-    birthDate,
-    department: text(200),
-    symptom: text(10_000),
-    now: timestamp,
-  },
-  { requiredKeys: ['type', 'receptionId', 'patientId', 'patientName', 'now'] },
-);
+/** A ticket's token as app/ makes it: 16 random bytes, base64url. */
+const ticket = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((bytes) => Buffer.from(bytes).toString('base64url'));
+
+const register: fc.Arbitrary<Command> = fc
+  .record(
+    {
+      type: fc.constant('RegisterReception' as const),
+      receptionId: id,
+      patientId: text(64),
+      patientName: text(200),
+      birthDate,
+      department: text(200),
+      symptom: text(10_000),
+      queueNumber: fc.integer({ min: 1, max: 99_999 }),
+      queueDay: birthDate,
+      ticket,
+      now: timestamp,
+    },
+    { requiredKeys: ['type', 'receptionId', 'patientId', 'patientName', 'department', 'queueNumber', 'queueDay', 'ticket', 'now'] },
+  )
+  .map((command) => ({ ...command, ticketDigest: ticketDigestOf(command.ticket) }));
 const cancel: fc.Arbitrary<Command> = fc.record(
   { type: fc.constant('CancelReception' as const), reason: text(10_000), now: timestamp },
   { requiredKeys: ['type', 'now'] },
@@ -139,6 +148,28 @@ describe('reception decider properties', () => {
             assert.equal(e.at, command.now);
             assert.equal(e.data.receptionId, before?.id ?? after?.id);
           }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("the ticket's token never travels; the queue number, its day and the token stay on the reception from its registration on", () => {
+    fc.assert(
+      fc.property(commands, (cs) => {
+        let registered: Extract<Command, { type: 'RegisterReception' }> | undefined;
+        for (const { before, command, decision, after } of trace(cs)) {
+          if (!before && after && command.type === 'RegisterReception') registered = command;
+          if (decision.ok) {
+            for (const e of decision.events) {
+              if (registered) assert.ok(!JSON.stringify(e.data).includes(registered.ticket), `${e.type} carries the token`);
+              if (e.type === 'ReceptionCompleted') {
+                assert.ok(command.type === 'RegisterReception');
+                assert.deepEqual([e.data.queueNumber, e.data.queueDay, e.data.ticketDigest], [command.queueNumber, command.queueDay, command.ticketDigest]);
+              }
+            }
+          }
+          if (after && registered) assert.deepEqual([after.queueNumber, after.queueDay, after.ticket], [registered.queueNumber, registered.queueDay, registered.ticket]);
         }
       }),
       { numRuns: RUNS },

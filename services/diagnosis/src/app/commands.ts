@@ -28,6 +28,8 @@ export const diagnoses: Aggregate<Diagnosis, Command, DomainEvent, Trx> = {
     CompleteDiagnosis: 'diagnosis.complete',
     RejectDiagnosis: 'diagnosis.reject',
     MovePatient: 'diagnosis.movePatient',
+    CallPatient: 'diagnosis.call',
+    MarkNoShow: 'diagnosis.noShow',
     // A read is audited only when it breaks the glass (a diagnosis outside the reader's departments).
     OpenInEmergency: 'diagnosis.read',
   },
@@ -62,6 +64,24 @@ export const completeDiagnosis = (context: DeskContext, requester: Requester, id
 
 export const rejectDiagnosis = (context: DeskContext, requester: Requester, id: number, reason: string) =>
   commandOnDiagnosis(context, requester, id, (breakGlass) => ({ type: 'RejectDiagnosis', reason, ...breakingGlass(breakGlass), now: now() }));
+
+/** The doctor calls the patient in (again: a recall), in the waiting room of the diagnosis's department. */
+export const callPatient = (context: DeskContext, requester: Requester, id: number, room: string | undefined) =>
+  commandOnDiagnosis(context, requester, id, (breakGlass) => ({
+    type: 'CallPatient',
+    ...(room !== undefined ? { room } : {}),
+    defaultDepartment: context.config.catalog.defaultDepartment,
+    ...breakingGlass(breakGlass),
+    now: now(),
+  }));
+
+export const markNoShow = (context: DeskContext, requester: Requester, id: number) =>
+  commandOnDiagnosis(context, requester, id, (breakGlass) => ({
+    type: 'MarkNoShow',
+    defaultDepartment: context.config.catalog.defaultDepartment,
+    ...breakingGlass(breakGlass),
+    now: now(),
+  }));
 
 /**
  * Opening a diagnosis the reader broke the glass for is a command of its own: it changes nothing,

@@ -60,6 +60,8 @@ async function registerDiagnosis(context: Context, trx: Trx, event: CloudEvent):
     // The visit's department if it is one of the hospital's codes, else the default one: events
     // written before departments were codes carry free text, or none.
     department: departmentOfVisit(d.department, context.config.catalog),
+    // Visits registered before queue numbers have none.
+    ...(d.queueNumber !== undefined ? { queueNumber: d.queueNumber } : {}),
     now: event.time,
   };
   return { state: null, command };

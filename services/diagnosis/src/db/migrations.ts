@@ -51,4 +51,19 @@ export const migrations: Migrations = {
       await db.schema.createIndex('diagnoses_department').on('diagnoses').columns(['department', 'id']).execute();
     },
   },
+  /**
+   * The waiting room (issue 21): the visit's queue number and the doctor's calls. Expand only:
+   * nullable columns and a count that starts at 0, so the rows before it read as never called and
+   * the version before it, which neither reads nor writes them, still runs on this schema. One
+   * statement per column: SQLite adds one column per ALTER TABLE.
+   */
+  '0004_diagnosis_calls': {
+    async up(db) {
+      await db.schema.alterTable('diagnoses').addColumn('queue_number', 'integer').execute();
+      await db.schema.alterTable('diagnoses').addColumn('call_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('diagnoses').addColumn('called_at', 'text').execute();
+      await db.schema.alterTable('diagnoses').addColumn('room', 'text').execute();
+      await db.schema.alterTable('diagnoses').addColumn('no_show_at', 'text').execute();
+    },
+  },
 };

@@ -37,9 +37,11 @@ function diagnosisFromRow(row: DiagnosisRow, prescriptions: Prescription[]): Dia
     patientName: row.patient_name,
     status: row.status,
     prescriptions,
+    callCount: row.call_count,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ...withoutNulls({ department: row.department, opinion: row.opinion, rejectReason: row.reject_reason, cancelReason: row.cancel_reason }),
+    ...withoutNulls({ queueNumber: row.queue_number, calledAt: row.called_at, room: row.room, noShowAt: row.no_show_at }),
   };
 }
 
@@ -82,6 +84,11 @@ export async function saveDiagnosis(db: Db, diagnosis: Diagnosis): Promise<void>
     opinion: diagnosis.opinion ?? null,
     reject_reason: diagnosis.rejectReason ?? null,
     cancel_reason: diagnosis.cancelReason ?? null,
+    queue_number: diagnosis.queueNumber ?? null,
+    call_count: diagnosis.callCount,
+    called_at: diagnosis.calledAt ?? null,
+    room: diagnosis.room ?? null,
+    no_show_at: diagnosis.noShowAt ?? null,
     created_at: diagnosis.createdAt,
     updated_at: diagnosis.updatedAt,
   };

@@ -12,6 +12,14 @@ export type DiagnosisRow = {
   opinion: string | null;
   reject_reason: string | null;
   cancel_reason: string | null;
+  /** The waiting room (migration 0004). The visit's queue number: null on the visits registered before queue numbers. */
+  queue_number: number | null;
+  /** 0 until the doctor first calls the patient (and on the rows written before calls); the last call and its room null until then. */
+  call_count: number;
+  called_at: string | null;
+  room: string | null;
+  /** The called patient did not come: null again once called anew. */
+  no_show_at: string | null;
   created_at: string;
   updated_at: string;
 };

@@ -1,5 +1,6 @@
 import { fitClinicalText, type DiagnosisStatus, type EventOf, type PrescriptionStatus } from '@medical/contracts';
 import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal, type Decider } from '@medical/platform';
+import { departmentOf } from './departments.ts';
 
 /**
  * The diagnosis decider (DESIGN.md section 5). A diagnosis is opened when its reception
@@ -8,6 +9,8 @@ import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, t
  * the department of its visit; a doctor outside that department opens or acts on it only by
  * breaking the glass, which the decision records as BreakGlassAccessed (departments.ts says who
  * may; the handlers decide whether a request breaks the glass before they send the command).
+ * While it is open the doctor calls the patient in (PatientCalled), again after the examinations
+ * (a recall), and marks a called patient who did not come (PatientNoShow).
  */
 
 export type Prescription = {
@@ -33,6 +36,14 @@ export type Diagnosis = {
   rejectReason?: string;
   cancelReason?: string;
   prescriptions: Prescription[];
+  /** The visit's number in its department's queue (ReceptionCompleted); absent for a visit registered before queue numbers. */
+  queueNumber?: number;
+  /** How many times the doctor called the patient (0: not yet), the last call and its room. */
+  callCount: number;
+  calledAt?: string;
+  room?: string;
+  /** The called patient did not come: set by a no-show, cleared by the next call. */
+  noShowAt?: string;
   createdAt: string;
   updatedAt: string;
 };
@@ -43,7 +54,16 @@ export type State = Diagnosis | null;
 export type BreakGlass = { reason: string };
 
 export type Command =
-  | { type: 'RegisterDiagnosis'; diagnosisId: number; receptionId: number; patientId: string; patientName: string; department: string; now: string }
+  | {
+      type: 'RegisterDiagnosis';
+      diagnosisId: number;
+      receptionId: number;
+      patientId: string;
+      patientName: string;
+      department: string;
+      queueNumber?: number;
+      now: string;
+    }
   | { type: 'PrescribeExamination'; prescriptionId: string; examinationType: string; instructions?: string; breakGlass?: BreakGlass; now: string }
   | { type: 'RecordExaminationRequested'; examinationId: number; prescriptionId: string; now: string }
   | { type: 'RecordExaminationPerformed'; examinationId: number; prescriptionId: string; result: string; now: string }
@@ -51,6 +71,14 @@ export type Command =
   | { type: 'CompleteDiagnosis'; opinion: string; breakGlass?: BreakGlass; now: string }
   | { type: 'RejectDiagnosis'; reason: string; breakGlass?: BreakGlass; now: string }
   | { type: 'CancelDiagnosis'; reason: string; now: string }
+  /**
+   * The doctor calls the patient in (again: a recall), to `room` or to the room of the call before.
+   * `defaultDepartment`: the hospital's, whose waiting room a diagnosis registered before
+   * departments is called in.
+   */
+  | { type: 'CallPatient'; room?: string; defaultDepartment: string; breakGlass?: BreakGlass; now: string }
+  /** The called patient did not come: they leave the waiting room's screen until called again. */
+  | { type: 'MarkNoShow'; defaultDepartment: string; breakGlass?: BreakGlass; now: string }
   /**
    * The visit's patient was merged into another in the reception's registry
    * (ReceptionPatientMerged): the diagnosis is now that patient's.
@@ -69,6 +97,8 @@ export type PublishedEvent = Stamped<
   | EventOf<'DiagnosisRejected'>
   | EventOf<'DiagnosisCancelled'>
   | EventOf<'BreakGlassAccessed'>
+  | EventOf<'PatientCalled'>
+  | EventOf<'PatientNoShow'>
 >;
 
 /**
@@ -81,6 +111,8 @@ export type InternalEvent = Stamped<
   | { type: 'PrescriptionCancelled'; data: { prescriptionId: string; examinationId: number; reason: string } }
   // The reception already published the merge (ReceptionPatientMerged) to every service.
   | { type: 'PatientMoved'; data: { diagnosisId: number; patientId: string; patientName: string } }
+  // The reception already published the visit's queue number (ReceptionCompleted).
+  | { type: 'QueueNumberRecorded'; data: { diagnosisId: number; queueNumber: number } }
 >;
 
 export type DomainEvent = PublishedEvent | InternalEvent;
@@ -94,6 +126,8 @@ const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
   'DiagnosisRejected',
   'DiagnosisCancelled',
   'BreakGlassAccessed',
+  'PatientCalled',
+  'PatientNoShow',
 ]);
 
 export function isPublished(e: DomainEvent): e is PublishedEvent {
@@ -151,6 +185,10 @@ function decideOn(command: Exclude<Command, CommandOf<'RegisterDiagnosis'>>, sta
       return cancel(command, state);
     case 'MovePatient':
       return movePatient(command, state);
+    case 'CallPatient':
+      return callPatient(command, state);
+    case 'MarkNoShow':
+      return markNoShow(command, state);
     case 'OpenInEmergency':
       return accept(); // reading changes nothing: withBreakGlass records the access
   }
@@ -173,13 +211,15 @@ function withBreakGlass(command: Command, state: Diagnosis, decision: Decision<D
 }
 
 function register(command: CommandOf<'RegisterDiagnosis'>, state: State): Decision<DomainEvent> {
-  const { diagnosisId, receptionId, patientId, patientName, department, now } = command;
+  const { diagnosisId, receptionId, patientId, patientName, department, queueNumber, now } = command;
   if (state) {
     // Registration is driven by ReceptionCompleted: the same reception again is a redelivery.
     if (state.receptionId === receptionId) return accept();
     return refuse('conflict', `diagnosis ${state.id} already exists for reception ${state.receptionId}`);
   }
-  return accept({ type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName, department }, at: now });
+  const registered: DomainEvent = { type: 'DiagnosisRegistered', data: { diagnosisId, receptionId, patientId, patientName, department }, at: now };
+  if (queueNumber === undefined) return accept(registered);
+  return accept(registered, { type: 'QueueNumberRecorded', data: { diagnosisId, queueNumber }, at: now });
 }
 
 function prescribe(command: CommandOf<'PrescribeExamination'>, state: Diagnosis): Decision<DomainEvent> {
@@ -197,6 +237,9 @@ function prescribe(command: CommandOf<'PrescribeExamination'>, state: Diagnosis)
       patientName: state.patientName,
       examinationType,
       instructions,
+      // The examiners call the patient by the visit's number, in the queue of the visit's department.
+      visitDepartment: state.department,
+      queueNumber: state.queueNumber,
     }),
     at: now,
   });
@@ -271,6 +314,44 @@ function movePatient(command: CommandOf<'MovePatient'>, state: Diagnosis): Decis
   return accept({ type: 'PatientMoved', data: { diagnosisId: state.id, patientId, patientName }, at: now });
 }
 
+/**
+ * The doctor calls the patient in while the diagnosis is open: the first time, or again (a recall:
+ * the patient did not come, or is back from the examinations). A recall that names no room is to
+ * the room of the call before.
+ */
+function callPatient(command: CommandOf<'CallPatient'>, state: Diagnosis): Decision<DomainEvent> {
+  if (isTerminal(state.status)) return endedRefusal(state, 'call the patient of');
+  const { defaultDepartment, now } = command;
+  return accept({
+    type: 'PatientCalled',
+    data: compact({ ...inQueue(state, defaultDepartment), room: command.room ?? state.room, callCount: state.callCount + 1, calledAt: now }),
+    at: now,
+  });
+}
+
+/** Once per call: a patient not called, or already marked since the last call, cannot be marked again. */
+function markNoShow(command: CommandOf<'MarkNoShow'>, state: Diagnosis): Decision<DomainEvent> {
+  if (isTerminal(state.status)) return endedRefusal(state, 'mark a no-show on');
+  if (state.calledAt === undefined) {
+    return refuse('conflict', `the patient of diagnosis ${state.id} has not been called: call them before marking that they did not come`);
+  }
+  if (state.noShowAt !== undefined) {
+    return refuse('conflict', `the patient of diagnosis ${state.id} was already marked as not come at ${state.noShowAt}: call them again first`);
+  }
+  const { defaultDepartment, now } = command;
+  return accept({ type: 'PatientNoShow', data: compact({ ...inQueue(state, defaultDepartment), markedAt: now }), at: now });
+}
+
+/** What a call and a no-show of the doctor's carry: the visit, the waiting room (the diagnosis's department) and the number. */
+function inQueue(state: Diagnosis, defaultDepartment: string) {
+  return {
+    ...identity(state),
+    calledFor: 'DIAGNOSIS' as const,
+    department: departmentOf(state, defaultDepartment),
+    queueNumber: state.queueNumber,
+  };
+}
+
 /** The ids every published event of a diagnosis carries. */
 function identity(state: Diagnosis): { diagnosisId: number; receptionId: number } {
   return { diagnosisId: state.id, receptionId: state.receptionId };
@@ -291,6 +372,7 @@ export function evolve(state: State, event: DomainEvent): State {
       department,
       status: 'REGISTERED',
       prescriptions: [],
+      callCount: 0,
       createdAt: event.at,
       updatedAt: event.at,
     });
@@ -299,6 +381,8 @@ export function evolve(state: State, event: DomainEvent): State {
   if (!state) throw new Error(`cannot apply ${event.type} to a diagnosis that does not exist`);
   // Opening a diagnosis is no change of it, not even of its updatedAt.
   if (event.type === 'BreakGlassAccessed') return state;
+  // Part of the registration: the diagnosis was just created, at the same instant.
+  if (event.type === 'QueueNumberRecorded') return { ...state, queueNumber: event.data.queueNumber };
   const touched = { ...state, updatedAt: event.at };
 
   switch (event.type) {
@@ -325,6 +409,13 @@ export function evolve(state: State, event: DomainEvent): State {
       return { ...touched, status: 'CANCELLED', cancelReason: event.data.reason };
     case 'PatientMoved':
       return { ...touched, patientId: event.data.patientId, patientName: event.data.patientName };
+    case 'PatientCalled': {
+      const { noShowAt: _cleared, ...called } = touched;
+      const { callCount, calledAt, room } = event.data;
+      return compact({ ...called, callCount, calledAt, room });
+    }
+    case 'PatientNoShow':
+      return { ...touched, noShowAt: event.data.markedAt };
   }
 }
 

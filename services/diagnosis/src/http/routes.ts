@@ -1,8 +1,10 @@
 import {
   BreakGlassHeaders,
+  CallPatientBody,
   CompleteDiagnosisBody,
   Diagnosis,
   DiagnosisQuery,
+  EmptyBody,
   IdParams,
   Page,
   PrescribeBody,
@@ -11,7 +13,7 @@ import {
 } from '@medical/contracts';
 import { examinationInCatalog, type App, type ServiceContext } from '@medical/platform';
 import { deskContext, type DeskContext } from '../app/access.ts';
-import { completeDiagnosis, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
+import { callPatient, completeDiagnosis, markNoShow, prescribeExamination, rejectDiagnosis } from '../app/commands.ts';
 import { openDiagnosis, worklist } from '../app/reads.ts';
 import type { DiagnosisDatabase } from '../db/schema.ts';
 import { requesterOf } from './requester.ts';
@@ -21,12 +23,20 @@ const problems = { 400: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails
 const tags = ['diagnoses'];
 
 /** The routes that open or act on one diagnosis, where a doctor may break the glass. */
-const ONE_DIAGNOSIS_ROUTES = ['/diagnoses/:id', '/diagnoses/:id/prescriptions', '/diagnoses/:id/complete', '/diagnoses/:id/reject'] as const;
+const ONE_DIAGNOSIS_ROUTES = [
+  '/diagnoses/:id',
+  '/diagnoses/:id/prescriptions',
+  '/diagnoses/:id/complete',
+  '/diagnoses/:id/reject',
+  '/diagnoses/:id/call',
+  '/diagnoses/:id/no-show',
+] as const;
 
 export function diagnosisRoutes(app: App, serviceContext: ServiceContext<DiagnosisDatabase>): void {
   const context = deskContext(serviceContext, ONE_DIAGNOSIS_ROUTES);
   readRoutes(app, context);
   commandRoutes(app, context);
+  waitingRoomRoutes(app, context);
 }
 
 /** The worklist and one diagnosis. */
@@ -95,5 +105,38 @@ function commandRoutes(app: App, context: DeskContext): void {
       },
     },
     async (request) => rejectDiagnosis(context, requesterOf(request), request.params.id, request.body.reason),
+  );
+}
+
+/** The doctor's calls of the patient into the consulting room, under the department rule of every command. */
+function waitingRoomRoutes(app: App, context: DeskContext): void {
+  app.post(
+    '/diagnoses/:id/call',
+    {
+      schema: {
+        tags,
+        summary: 'Call the patient in (again: a recall, to the room of the call before unless another is named)',
+        params: IdParams,
+        headers: BreakGlassHeaders,
+        body: CallPatientBody,
+        response: { 200: Diagnosis, ...problems },
+      },
+    },
+    async (request) => callPatient(context, requesterOf(request), request.params.id, request.body.room),
+  );
+
+  app.post(
+    '/diagnoses/:id/no-show',
+    {
+      schema: {
+        tags,
+        summary: 'Mark the called patient as not come (the diagnosis stays open: call them again)',
+        params: IdParams,
+        headers: BreakGlassHeaders,
+        body: EmptyBody,
+        response: { 200: Diagnosis, ...problems },
+      },
+    },
+    async (request) => markNoShow(context, requesterOf(request), request.params.id),
   );
 }

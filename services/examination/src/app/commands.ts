@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import { executeCommand, type Aggregate, type CommandOrigin, type ServiceContext } from '@medical/platform';
 import { examinationDecider, isPublished, type Command, type DomainEvent, type Examination } from '../domain/examination.ts';
+import { inWaitingRoom } from '../domain/waiting-room.ts';
 import { loadExamination, saveExamination } from '../db/repository.ts';
 import type { ExaminationDatabase } from '../db/schema.ts';
 
@@ -22,8 +23,25 @@ export const examinations: Aggregate<Examination, Command, DomainEvent, Trx> = {
     CancelExamination: 'examination.cancel',
     CompensateExamination: 'examination.compensate',
     MovePatient: 'examination.movePatient',
+    CallPatient: 'examination.call',
+    MarkNoShow: 'examination.noShow',
   },
 };
+
+/**
+ * The examinations as the calls load them: one ordered before waiting rooms (no department of its
+ * own) is given the one the catalog says now, and keeps it once its call is saved, so its later
+ * calls and its no-show are in the room its first call was shown in.
+ */
+function inWaitingRooms(context: Context): typeof examinations {
+  return {
+    ...examinations,
+    load: async (trx, id) => {
+      const examination = await loadExamination(trx, id);
+      return examination && inWaitingRoom(examination, context.config.catalog);
+    },
+  };
+}
 
 const now = () => new Date().toISOString();
 
@@ -32,3 +50,10 @@ export const performExamination = (context: Context, origin: CommandOrigin, id: 
 
 export const cancelExamination = (context: Context, origin: CommandOrigin, id: number, reason?: string) =>
   executeCommand(context, examinations, origin, id, { type: 'CancelExamination', ...(reason ? { reason } : {}), now: now() });
+
+/** The examiner calls the patient in (again: a recall), in the waiting room of the examination's department. */
+export const callPatient = (context: Context, origin: CommandOrigin, id: number, room: string | undefined) =>
+  executeCommand(context, inWaitingRooms(context), origin, id, { type: 'CallPatient', ...(room !== undefined ? { room } : {}), now: now() });
+
+export const markNoShow = (context: Context, origin: CommandOrigin, id: number) =>
+  executeCommand(context, inWaitingRooms(context), origin, id, { type: 'MarkNoShow', now: now() });

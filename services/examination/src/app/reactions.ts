@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@medical/contracts';
 import { causedBy, executeReaction, type Emit } from '@medical/platform';
 import type { Command } from '../domain/examination.ts';
+import { waitingRoomOf } from '../domain/waiting-room.ts';
 import {
   closedVisitReason,
   loadExaminationOfPrescription,
@@ -72,6 +73,10 @@ async function requestExamination(context: Context, trx: Trx, emit: Emit, event:
     ...patient,
     examinationType: d.examinationType,
     ...(d.instructions ? { instructions: d.instructions } : {}),
+    // Called in the waiting room of the department that performs it, by the visit's number.
+    department: waitingRoomOf(d.examinationType, d.visitDepartment, context.config.catalog),
+    ...(d.visitDepartment !== undefined ? { visitDepartment: d.visitDepartment } : {}),
+    ...(d.queueNumber !== undefined ? { queueNumber: d.queueNumber } : {}),
     ...(closedBecause ? { closedBecause } : {}),
     now: event.time,
   };

@@ -75,4 +75,22 @@ export const migrations: Migrations = {
         .execute();
     },
   },
+  /**
+   * The waiting room (issue 21): where an examination is called, the visit's department and queue
+   * number, and the examiners' calls. Expand only: nullable columns and a count that starts at 0,
+   * so the rows before it read as never called (and are given their waiting room when first
+   * called), and the version before it, which neither reads nor writes them, still runs on this
+   * schema. One statement per column: SQLite adds one column per ALTER TABLE.
+   */
+  '0007_examination_calls': {
+    async up(db) {
+      await db.schema.alterTable('examinations').addColumn('department', 'text').execute();
+      await db.schema.alterTable('examinations').addColumn('visit_department', 'text').execute();
+      await db.schema.alterTable('examinations').addColumn('queue_number', 'integer').execute();
+      await db.schema.alterTable('examinations').addColumn('call_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('examinations').addColumn('called_at', 'text').execute();
+      await db.schema.alterTable('examinations').addColumn('room', 'text').execute();
+      await db.schema.alterTable('examinations').addColumn('no_show_at', 'text').execute();
+    },
+  },
 };

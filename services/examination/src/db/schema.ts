@@ -14,6 +14,20 @@ export type ExaminationRow = {
   result: string | null;
   performed_at: string | null;
   cancel_reason: string | null;
+  /**
+   * The waiting room (migration 0007): the department it is called in (null on the examinations
+   * ordered before, until their first call), the visit's department and queue number (null for the
+   * visits before queue numbers).
+   */
+  department: string | null;
+  visit_department: string | null;
+  queue_number: number | null;
+  /** 0 until the examiners first call the patient (and on the rows written before calls); the last call and its room null until then. */
+  call_count: number;
+  called_at: string | null;
+  room: string | null;
+  /** The called patient did not come: null again once called anew. */
+  no_show_at: string | null;
   created_at: string;
   updated_at: string;
 };

@@ -4,7 +4,9 @@ import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, t
 /**
  * The examination decider (DESIGN.md section 5). An examination is ordered by a prescription,
  * then performed or cancelled by the examiner, or cancelled automatically (compensation) when
- * its diagnosis is rejected or its reception cancelled while it is still pending.
+ * its diagnosis is rejected or its reception cancelled while it is still pending. While it is
+ * pending the examiner calls the patient in, in the waiting room of the examination's department
+ * (PatientCalled), again if need be, and marks a called patient who did not come (PatientNoShow).
  */
 
 export type Examination = {
@@ -20,6 +22,20 @@ export type Examination = {
   result?: string;
   performedAt?: string;
   cancelReason?: string;
+  /**
+   * The department whose waiting room it is called in (waiting-room.ts); absent on an examination
+   * ordered before waiting rooms, which the calls are given as they load it (app/commands.ts).
+   */
+  department?: string;
+  /** The visit's department, whose queue `queueNumber` is of; absent for visits before queue numbers. */
+  visitDepartment?: string;
+  queueNumber?: number;
+  /** How many times the examiners called the patient (0: not yet), the last call and its room. */
+  callCount: number;
+  calledAt?: string;
+  room?: string;
+  /** The called patient did not come: set by a no-show, cleared by the next call. */
+  noShowAt?: string;
   createdAt: string;
   updatedAt: string;
 };
@@ -38,6 +54,13 @@ export type Command =
       examinationType: string;
       instructions?: string;
       /**
+       * Where it is called (waiting-room.ts), as examinationEffect always gives it; optional as the
+       * examination's own is (an order of before waiting rooms has none).
+       */
+      department?: string;
+      visitDepartment?: string;
+      queueNumber?: number;
+      /**
        * Set when the visit was already closed (its reception cancelled or its diagnosis rejected)
        * before this prescription arrived: a doctor can prescribe while the cancellation is still
        * on its way, and such an order must not stay pending forever.
@@ -48,6 +71,10 @@ export type Command =
   | { type: 'PerformExamination'; result: string; now: string }
   | { type: 'CancelExamination'; reason?: string; now: string }
   | { type: 'CompensateExamination'; reason: string; now: string }
+  /** The examiner calls the patient in (again: a recall), to `room` or to the room of the call before. */
+  | { type: 'CallPatient'; room?: string; now: string }
+  /** The called patient did not come: they leave the waiting room's screen until called again. */
+  | { type: 'MarkNoShow'; now: string }
   /**
    * The visit's patient was merged into another in the reception's registry
    * (ReceptionPatientMerged): the examination is now that patient's.
@@ -58,7 +85,11 @@ export type Command =
 type Stamped<E> = E & { at: string };
 
 export type PublishedEvent = Stamped<
-  EventOf<'ExaminationRequested'> | EventOf<'ExaminationPerformed'> | EventOf<'ExaminationCancelled'>
+  | EventOf<'ExaminationRequested'>
+  | EventOf<'ExaminationPerformed'>
+  | EventOf<'ExaminationCancelled'>
+  | EventOf<'PatientCalled'>
+  | EventOf<'PatientNoShow'>
 >;
 
 /**
@@ -78,6 +109,9 @@ export type InternalEvent = Stamped<
         patientName: string;
         examinationType: string;
         instructions?: string;
+        department?: string;
+        visitDepartment?: string;
+        queueNumber?: number;
       };
     }
   | { type: 'PatientMoved'; data: { examinationId: number; patientId: string; patientName: string } }
@@ -93,6 +127,8 @@ const publishedTypes: ReadonlySet<DomainEvent['type']> = new Set([
   'ExaminationRequested',
   'ExaminationPerformed',
   'ExaminationCancelled',
+  'PatientCalled',
+  'PatientNoShow',
 ]);
 
 export function isPublished(e: DomainEvent): e is PublishedEvent {
@@ -110,12 +146,12 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
       if (state.prescriptionId === order.prescriptionId) return accept();
       return refuse('conflict', `examination ${state.id} already exists for prescription ${state.prescriptionId}`);
     }
-    const { examinationId, prescriptionId, diagnosisId, receptionId, examinationType } = order;
+    const { examinationId, prescriptionId, diagnosisId, receptionId, examinationType, department, visitDepartment, queueNumber } = order;
     const created: DomainEvent[] = [
       { type: 'ExaminationOrderCreated', data: compact(order), at: now },
       {
         type: 'ExaminationRequested',
-        data: { examinationId, prescriptionId, diagnosisId, receptionId, examinationType },
+        data: compact({ examinationId, prescriptionId, diagnosisId, receptionId, examinationType, department, visitDepartment, queueNumber }),
         at: now,
       },
     ];
@@ -161,7 +197,62 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
 
     case 'MovePatient':
       return movePatient(command, state);
+    case 'CallPatient':
+    case 'MarkNoShow':
+      return decideInQueue(command, state);
   }
+}
+
+type QueueCommand = Extract<Command, { type: 'CallPatient' | 'MarkNoShow' }>;
+/** An examination in a waiting room: every one is, once loaded for a call (app/commands.ts). */
+type Queued = Examination & { department: string };
+
+/** A pending examination only: the patient of one performed or cancelled has nothing to come for. */
+function decideInQueue(command: QueueCommand, state: Examination): Decision<DomainEvent> {
+  if (state.status !== 'REQUESTED') {
+    const action = command.type === 'CallPatient' ? 'called' : 'marked as not come';
+    return refuse('conflict', `examination ${state.id} is ${state.status}: only the patient of a REQUESTED examination can be ${action}`);
+  }
+  const { department } = state;
+  // The calls load an examination ordered before waiting rooms with the catalog's: this guards a wiring mistake.
+  if (department === undefined) return refuse('invalid', `examination ${state.id} has no waiting room`);
+  return command.type === 'CallPatient' ? callPatient(command, { ...state, department }) : markNoShow(command, { ...state, department });
+}
+
+/** The first call or a recall; a recall that names no room is to the room of the call before. */
+function callPatient(command: Extract<QueueCommand, { type: 'CallPatient' }>, state: Queued): Decision<DomainEvent> {
+  const { now } = command;
+  const call = {
+    examinationType: state.examinationType,
+    visitDepartment: state.visitDepartment,
+    room: command.room ?? state.room,
+    callCount: state.callCount + 1,
+    calledAt: now,
+  };
+  return accept({ type: 'PatientCalled', data: compact({ ...inQueue(state), ...call }), at: now });
+}
+
+/** Once per call: a patient not called, or already marked since the last call, cannot be marked again. */
+function markNoShow(command: Extract<QueueCommand, { type: 'MarkNoShow' }>, state: Queued): Decision<DomainEvent> {
+  if (state.calledAt === undefined) {
+    return refuse('conflict', `the patient of examination ${state.id} has not been called: call them before marking that they did not come`);
+  }
+  if (state.noShowAt !== undefined) {
+    return refuse('conflict', `the patient of examination ${state.id} was already marked as not come at ${state.noShowAt}: call them again first`);
+  }
+  return accept({ type: 'PatientNoShow', data: compact({ ...inQueue(state), markedAt: command.now }), at: command.now });
+}
+
+/** What a call and a no-show of the examiners' carry: the visit, the examination, the waiting room and the number. */
+function inQueue(state: Queued) {
+  return {
+    receptionId: state.receptionId,
+    calledFor: 'EXAMINATION' as const,
+    examinationId: state.id,
+    diagnosisId: state.diagnosisId,
+    department: state.department,
+    queueNumber: state.queueNumber,
+  };
 }
 
 /** In every status: a performed or cancelled examination is as much the patient's history as a pending one. */
@@ -175,7 +266,7 @@ function movePatient(command: Extract<Command, { type: 'MovePatient' }>, state: 
 export function evolve(state: State, event: DomainEvent): State {
   if (event.type === 'ExaminationOrderCreated') {
     const { examinationId, ...order } = event.data;
-    return { id: examinationId, ...order, status: 'REQUESTED', createdAt: event.at, updatedAt: event.at };
+    return { id: examinationId, ...order, status: 'REQUESTED', callCount: 0, createdAt: event.at, updatedAt: event.at };
   }
   if (!state) throw new Error(`cannot apply ${event.type} to an examination that does not exist`);
 
@@ -189,6 +280,14 @@ export function evolve(state: State, event: DomainEvent): State {
       return { ...state, status: 'CANCELLED', cancelReason: event.data.reason, updatedAt: event.at };
     case 'PatientMoved':
       return { ...state, patientId: event.data.patientId, patientName: event.data.patientName, updatedAt: event.at };
+    case 'PatientCalled': {
+      const { noShowAt: _cleared, ...called } = state;
+      const { department, callCount, calledAt, room } = event.data;
+      // The department is kept: an examination ordered before waiting rooms keeps the one it was called in.
+      return compact({ ...called, department, callCount, calledAt, room, updatedAt: event.at });
+    }
+    case 'PatientNoShow':
+      return { ...state, noShowAt: event.data.markedAt, updatedAt: event.at };
   }
 }
 

@@ -1,5 +1,7 @@
 import {
+  CallPatientBody,
   CancelExaminationBody,
+  EmptyBody,
   Examination,
   ExaminationQuery,
   IdParams,
@@ -10,7 +12,7 @@ import {
 import { notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { loadAttachmentSettings, type AttachmentSettings } from '../attachments/settings.ts';
 import { attachmentRoutes } from './attachments.ts';
-import { cancelExamination, performExamination } from '../app/commands.ts';
+import { callPatient, cancelExamination, markNoShow, performExamination } from '../app/commands.ts';
 import { listExaminations, loadExamination } from '../db/repository.ts';
 import type { ExaminationDatabase } from '../db/schema.ts';
 
@@ -56,5 +58,37 @@ export async function examinationRoutes(
     async (request) => cancelExamination(context, requestOrigin(request), request.params.id, request.body.reason),
   );
 
+  waitingRoomRoutes(app, context);
   await attachmentRoutes(app, context, attachments);
+}
+
+/** The examiners' calls of the patient, in the waiting room of the department that performs the examination. */
+function waitingRoomRoutes(app: App, context: ServiceContext<ExaminationDatabase>): void {
+  app.post(
+    '/examinations/:id/call',
+    {
+      schema: {
+        tags,
+        summary: 'Call the patient of a pending examination in (again: a recall, to the room of the call before unless another is named)',
+        params: IdParams,
+        body: CallPatientBody,
+        response: { 200: Examination, ...problems },
+      },
+    },
+    async (request) => callPatient(context, requestOrigin(request), request.params.id, request.body.room),
+  );
+
+  app.post(
+    '/examinations/:id/no-show',
+    {
+      schema: {
+        tags,
+        summary: 'Mark the called patient as not come (the examination stays pending: call them again)',
+        params: IdParams,
+        body: EmptyBody,
+        response: { 200: Examination, ...problems },
+      },
+    },
+    async (request) => markNoShow(context, requestOrigin(request), request.params.id),
+  );
 }

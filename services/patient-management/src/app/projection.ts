@@ -1,31 +1,36 @@
 import type { Transaction } from 'kysely';
 import { Histogram } from 'prom-client';
-import type { CloudEvent } from '@medical/contracts';
-import type { ServiceContext } from '@medical/platform';
-import { project } from '../domain/visit.ts';
+import type { CloudEvent, EventDataOf } from '@medical/contracts';
+import { hospitalDayOf, type ServiceContext } from '@medical/platform';
+import { project, type ProjectedEvent } from '../domain/visit.ts';
 import { timelineStep } from '../domain/timeline.ts';
 import { loadVisit, saveVisit } from '../db/repository.ts';
 import { recordTimelineStep } from '../db/timeline.ts';
 import { announceVisitChange } from './visit-changes.ts';
+import { waitingRoomEffect } from './waiting-room.ts';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 
 type Context = ServiceContext<PatientManagementDatabase>;
 
 /**
  * Folds every event into the visit it belongs to, and keeps it as a step of the visit's timeline
- * (even an event that changes nothing in the view happened, and someone did it). The view is
- * built from events only: this service never calls the others, so it keeps answering while they
- * are down. The inbox applies each event once; the timeline's row is written in its transaction.
+ * (even an event that changes nothing in the view happened, and someone did it), and follows the
+ * waiting room (app/waiting-room.ts). The view is built from events only: this service never
+ * calls the others, so it keeps answering while they are down. The inbox applies each event once;
+ * the timeline's row, the queues and the waits are written in its transaction.
  */
 export function projectionEffect(context: Context) {
   const stageReached = visitStageHistogram(context);
+  const waitingRoom = waitingRoomEffect(context);
   return async (trx: Transaction<PatientManagementDatabase>, event: CloudEvent): Promise<void> => {
     const receptionId = (event.data as { receptionId: number }).receptionId;
     const current = await loadVisit(trx, receptionId);
-    const next = project(current, { type: event.type, data: coded(context, event), time: event.time });
+    const projected: ProjectedEvent = { type: event.type, data: withDepartments(context, coded(context, event), event.type), time: event.time };
+    const next = project(current, projected);
     // Every visit starts with ReceptionCompleted, which precedes the rest of the visit in the log.
     if (next === null) throw new Error(`${event.type} for visit ${receptionId} that has not been received`);
     await recordTimelineStep(trx, timelineStep(event, receptionId, next.stage));
+    await waitingRoom(trx, current, next, projected);
     if (next === current) return;
     await saveVisit(trx, next);
     // The live stream's notice, sent with the commit (and only with it).
@@ -51,6 +56,30 @@ function coded(context: Context, event: CloudEvent): unknown {
   if (catalog.examination(data.examinationType)) return event.data;
   const code = catalog.examinationCodeOf(data.examinationType);
   return code === undefined ? event.data : { ...data, examinationType: code };
+}
+
+/**
+ * The departments as the waiting room needs them: a registration's department as a code of the
+ * catalog (old free text read as its alias says, and none or an unknown one as the default
+ * department, as the diagnosis service reads it) and its queue day (the hospital day of its
+ * registration, when the event has a number without one); a prescription with the department
+ * that performs the examination, when the catalog names one.
+ */
+function withDepartments(context: Context, data: unknown, type: string): unknown {
+  const { catalog, timeZone } = context.config;
+  if (type === 'ReceptionCompleted') {
+    const d = data as EventDataOf<'ReceptionCompleted'>;
+    const given = d.department?.trim() || undefined;
+    const department = given !== undefined && catalog.has(given) ? given : ((given !== undefined ? catalog.departmentCodeOf(given) : undefined) ?? catalog.defaultDepartment);
+    const queueDay = d.queueNumber !== undefined && d.queueDay === undefined ? { queueDay: hospitalDayOf(d.receivedAt, timeZone) } : {};
+    return { ...d, department, ...queueDay };
+  }
+  if (type === 'ExaminationPrescribed') {
+    const d = data as EventDataOf<'ExaminationPrescribed'>;
+    const performedBy = catalog.examination(d.examinationType)?.department;
+    return performedBy !== undefined ? { ...d, department: performedBy } : d;
+  }
+  return data;
 }
 
 /**

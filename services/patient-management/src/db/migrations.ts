@@ -169,6 +169,80 @@ export const migrations: Migrations = {
       await makeAppendOnly(db, 'access_log_purges');
     },
   },
+  /**
+   * The waiting room (issue 21): a visit's department and its queue number on its hospital day,
+   * and the moments the waits of its stages are measured between (domain/visit.ts). Empty for
+   * the visits projected before; a rebuild fills them from the events.
+   */
+  '0015_visit_queue_and_wait_moments': {
+    async up(db) {
+      await db.schema.alterTable('visits').addColumn('department', 'text').execute();
+      await db.schema.alterTable('visits').addColumn('queue_number', 'integer').execute();
+      for (const column of ['queue_day', 'received_at', 'first_called_at', 'examinations_ended_at', 'concluded_at']) {
+        await db.schema.alterTable('visits').addColumn(column, 'text').execute();
+      }
+    },
+  },
+  /**
+   * Who waits in which department's queue on a hospital day, and who is being called
+   * (domain/queue-entries.ts): the call screens and the tickets read a department's day.
+   */
+  '0016_queue_entries': {
+    async up(db) {
+      await db.schema
+        .createTable('queue_entries')
+        .addColumn('reception_id', 'integer', (c) => c.notNull())
+        .addColumn('item', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('examination_id', 'integer')
+        .addColumn('department', 'text', (c) => c.notNull())
+        .addColumn('visit_department', 'text', (c) => c.notNull())
+        .addColumn('queue_day', 'text', (c) => c.notNull())
+        .addColumn('queue_number', 'integer', (c) => c.notNull())
+        .addColumn('masked_name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('joined_at', 'text', (c) => c.notNull())
+        .addColumn('waiting_since', 'text', (c) => c.notNull())
+        .addColumn('first_called_at', 'text')
+        .addColumn('last_called_at', 'text')
+        .addColumn('call_count', 'integer', (c) => c.notNull())
+        .addColumn('room', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('queue_entries_pkey', ['reception_id', 'item'])
+        .execute();
+      await db.schema.createIndex('queue_entries_department_day').on('queue_entries').columns(['queue_day', 'department', 'state']).execute();
+    },
+  },
+  /** The patients' tickets: the visit each link names, found by the SHA-256 of the link's token (the token itself is never kept). */
+  '0017_tickets': {
+    async up(db) {
+      await db.schema
+        .createTable('tickets')
+        .addColumn('ticket_digest', 'text', (c) => c.primaryKey())
+        .addColumn('reception_id', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
+  /**
+   * The waits of the stages of the visits (contracts waitStages), each kept once per visit, stage
+   * and item, so that an event applied again never counts a wait twice; read by when the stage began.
+   */
+  '0018_visit_waits': {
+    async up(db) {
+      await db.schema
+        .createTable('visit_waits')
+        .addColumn('reception_id', 'integer', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('item', 'text', (c) => c.notNull())
+        .addColumn('department', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text', (c) => c.notNull())
+        .addColumn('seconds', isPostgres(db) ? 'double precision' : 'real', (c) => c.notNull())
+        .addPrimaryKeyConstraint('visit_waits_pkey', ['reception_id', 'stage', 'item'])
+        .execute();
+      await db.schema.createIndex('visit_waits_started').on('visit_waits').columns(['started_at', 'department']).execute();
+    },
+  },
 };
 
 /** SQLite: a row trigger per change. Updating one counter row many times in a transaction costs nothing there. */

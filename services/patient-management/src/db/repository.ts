@@ -16,9 +16,23 @@ function fromRow(row: VisitRow): Visit {
     ...(row.diagnosis_status !== null ? { diagnosisStatus: row.diagnosis_status } : {}),
     examinations: JSON.parse(row.examinations) as VisitExamination[],
     stage: row.stage,
+    ...present({
+      department: row.department,
+      queueNumber: row.queue_number,
+      queueDay: row.queue_day,
+      receivedAt: row.received_at,
+      firstCalledAt: row.first_called_at,
+      examinationsEndedAt: row.examinations_ended_at,
+      concludedAt: row.concluded_at,
+    }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** The fields of `values` that are not null: a visit has no key for what its row leaves empty. */
+function present<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null)) as { [K in keyof T]?: Exclude<T[K], null> };
 }
 
 export async function loadVisit(db: Db, receptionId: number): Promise<Visit | null> {
@@ -36,6 +50,13 @@ export async function saveVisit(db: Db, visit: Visit): Promise<void> {
     diagnosis_status: visit.diagnosisStatus ?? null,
     stage: visit.stage,
     examinations: JSON.stringify(visit.examinations),
+    department: visit.department ?? null,
+    queue_number: visit.queueNumber ?? null,
+    queue_day: visit.queueDay ?? null,
+    received_at: visit.receivedAt ?? null,
+    first_called_at: visit.firstCalledAt ?? null,
+    examinations_ended_at: visit.examinationsEndedAt ?? null,
+    concluded_at: visit.concludedAt ?? null,
     created_at: visit.createdAt,
     updated_at: visit.updatedAt,
   };

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
-import type { AccessAction, Actor, DiagnosisStatus, ReceptionStatus, VisitStage } from '@medical/contracts';
+import type { AccessAction, Actor, CallPurpose, DiagnosisStatus, ReceptionStatus, VisitStage, WaitStage } from '@medical/contracts';
 import type { PlatformTables } from '@medical/platform';
+import type { QueueState } from '../domain/queue-entries.ts';
 
 export type VisitRow = {
   reception_id: number;
@@ -12,6 +13,14 @@ export type VisitRow = {
   stage: VisitStage;
   /** The visit's examinations as a JSON array: always read and written with the visit. */
   examinations: string;
+  /** The visit's department, queue number and day, and the moments its waits are measured between (migration 0015). */
+  department: string | null;
+  queue_number: number | null;
+  queue_day: string | null;
+  received_at: string | null;
+  first_called_at: string | null;
+  examinations_ended_at: string | null;
+  concluded_at: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -98,6 +107,45 @@ export type AccessLogPurgeRow = {
   purged_at: string;
 };
 
+/**
+ * A patient in a department's queue on a hospital day (migration 0016): the doctor's entry of a
+ * visit (`item` ''), or an examination's (`item` its prescription id).
+ */
+export type QueueEntryRow = {
+  reception_id: number;
+  item: string;
+  purpose: CallPurpose;
+  examination_id: number | null;
+  /** The queue it is in, and the visit's department, whose number it is. */
+  department: string;
+  visit_department: string;
+  queue_day: string;
+  queue_number: number;
+  masked_name: string;
+  state: QueueState;
+  joined_at: string;
+  waiting_since: string;
+  first_called_at: string | null;
+  last_called_at: string | null;
+  call_count: number;
+  room: string | null;
+  updated_at: string;
+};
+
+/** The visit a ticket's link names, by the SHA-256 of its token (migration 0017). */
+export type TicketRow = { ticket_digest: string; reception_id: number };
+
+/** The wait of one stage of a visit that ended (migration 0018): once per visit, stage and item (an examination's id, or ''). */
+export type WaitRow = {
+  reception_id: number;
+  stage: WaitStage;
+  item: string;
+  department: string;
+  started_at: string;
+  ended_at: string;
+  seconds: number;
+};
+
 export type PatientManagementDatabase = PlatformTables & {
   visits: VisitRow;
   visit_counts: VisitCountRow;
@@ -106,4 +154,7 @@ export type PatientManagementDatabase = PlatformTables & {
   access_log_subjects: AccessSubjectRow;
   access_log_unreadable: UnreadableAccessRecordRow;
   access_log_purges: AccessLogPurgeRow;
+  queue_entries: QueueEntryRow;
+  tickets: TicketRow;
+  visit_waits: WaitRow;
 };

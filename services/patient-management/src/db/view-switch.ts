@@ -10,15 +10,20 @@ import type { PatientManagementDatabase } from './schema.ts';
  * The live consumer's positions are locked first (an UPDATE that changes nothing: row locks on
  * PostgreSQL, the write lock on SQLite), so it commits nothing until the switch has. If it stands
  * past the rebuild on some partition (events came after the rebuild caught up), nothing is
- * switched: the rebuild must catch up again. Otherwise the view and the timelines become the
- * rebuilt ones; the rebuild's inbox rows join the live inbox, so the live consumer passes by what
- * the new view already holds; and its positions move forward to the rebuild's. A batch the live
- * consumer had in hand when the lock was taken then applies to the new view what it lacks and
- * skips the rest. Readers see the old view until the commit, then the new one: never an empty one.
+ * switched: the rebuild must catch up again. Otherwise the view, the timelines and the waiting
+ * room (the queues' entries, the tickets, the waits) become the rebuilt ones; the rebuild's inbox
+ * rows join the live inbox, so the live consumer passes by what the new view already holds; and
+ * its positions move forward to the rebuild's. A batch the live consumer had in hand when the
+ * lock was taken then applies to the new view what it lacks and skips the rest. Readers see the
+ * old view until the commit, then the new one: never an empty one.
  */
 
 export type RebuiltTables = { kind: 'postgres'; schema: string } | { kind: 'sqlite'; attachedAs: 'rebuild' };
-export type Switched = { switched: true; visits: number; timelineSteps: number } | { switched: false; behind: number[] };
+export type Switched = { switched: true; visits: number; timelineSteps: number; queueEntries: number; tickets: number; waits: number } | { switched: false; behind: number[] };
+
+/** The projection's tables the rebuild replaces, the visits first; each copied as the live table has its columns. */
+const REBUILT_TABLES = ['visits', 'visit_timeline', 'queue_entries', 'tickets', 'visit_waits'] as const;
+type RebuiltTable = (typeof REBUILT_TABLES)[number];
 type Positions = Map<number, bigint>;
 
 export async function switchToRebuiltView(
@@ -35,11 +40,10 @@ export async function switchToRebuiltView(
     const behind = [...live].filter(([partition, next]) => (rebuild.get(partition) ?? -1n) < next).map(([partition]) => partition);
     if (behind.length > 0) return { switched: false, behind };
 
-    await trx.deleteFrom('visit_timeline').execute();
-    await trx.deleteFrom('visits').execute();
-    const visits = await copyRows(trx, rebuilt.kind, 'visits', from('visits'), []);
+    for (const table of [...REBUILT_TABLES].reverse()) await trx.deleteFrom(table).execute();
+    const copied = new Map<RebuiltTable, number>();
     // The timeline's own order numbers come from the live table's sequence, in the rebuilt order.
-    const timelineSteps = await copyRows(trx, rebuilt.kind, 'visit_timeline', from('visit_timeline'), ['seq']);
+    for (const table of REBUILT_TABLES) copied.set(table, await copyRows(trx, rebuilt.kind, table, from(table), table === 'visit_timeline' ? ['seq'] : []));
     // `where true`: SQLite reads an ON CONFLICT right after a bare SELECT's FROM as a join's.
     await sql`insert into inbox select * from ${from('inbox')} where true on conflict (event_id) do nothing`.execute(trx);
     for (const [partition, next] of rebuild) {
@@ -49,7 +53,8 @@ export async function switchToRebuiltView(
         .onConflict((oc) => oc.columns(['group_id', 'topic', 'partition']).doUpdateSet((eb) => ({ next_offset: eb.ref('excluded.next_offset'), updated_at: eb.ref('excluded.updated_at') })).where(sql<boolean>`excluded.next_offset > consumer_positions.next_offset`))
         .execute();
     }
-    return { switched: true, visits, timelineSteps };
+    const count = (table: RebuiltTable) => copied.get(table) ?? 0;
+    return { switched: true, visits: count('visits'), timelineSteps: count('visit_timeline'), queueEntries: count('queue_entries'), tickets: count('tickets'), waits: count('visit_waits') };
   });
 }
 
@@ -63,7 +68,7 @@ async function positionsOf(trx: Transaction<PatientManagementDatabase>, table: R
  * the live table has them (so a column added by a later migration is never forgotten), leaving
  * out `omit` (the live table numbers those itself), in the rebuilt table's order.
  */
-async function copyRows(trx: Transaction<PatientManagementDatabase>, kind: RebuiltTables['kind'], table: 'visits' | 'visit_timeline', source: ReturnType<typeof sql>, omit: readonly string[]): Promise<number> {
+async function copyRows(trx: Transaction<PatientManagementDatabase>, kind: RebuiltTables['kind'], table: RebuiltTable, source: ReturnType<typeof sql>, omit: readonly string[]): Promise<number> {
   const columns = (await columnsOf(trx, kind, table)).filter((c) => !omit.includes(c));
   const list = sql.join(columns.map((c) => sql.id(c)));
   const order = table === 'visit_timeline' ? sql` order by seq` : sql``;

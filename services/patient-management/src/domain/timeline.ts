@@ -70,7 +70,28 @@ function describe(event: TimelineEvent): string {
     case 'BreakGlassAccessed':
       // Who did it is the step's actor; the reason stays in the diagnosis service's audit trail.
       return `Diagnosis ${(data as EventDataOf<'BreakGlassAccessed'>).diagnosisId} opened in an emergency by someone outside its department (break-glass)`;
+    case 'PatientCalled':
+      return describeCall(data as EventDataOf<'PatientCalled'>);
+    case 'PatientNoShow': {
+      const d = data as EventDataOf<'PatientNoShow'>;
+      if (d.calledFor === 'DIAGNOSIS') return 'Did not come when called by the doctor';
+      return `Did not come when called for ${d.examinationId !== undefined ? `examination ${d.examinationId}` : 'an examination'}`;
+    }
     default:
       return event.type; // a newer producer's event type: named as it is
   }
+}
+
+/** "Called to room 3 by the doctor", "Recalled (2nd call) for the examination CHEST_XRAY to room CT-1": the room and the code, never why. */
+function describeCall(d: EventDataOf<'PatientCalled'>): string {
+  const called = d.callCount > 1 ? `Recalled (${ordinal(d.callCount)} call)` : 'Called';
+  const room = d.room !== undefined ? ` to room ${d.room}` : '';
+  if (d.calledFor === 'DIAGNOSIS') return `${called}${room} by the doctor`;
+  const what = d.examinationType ?? (d.examinationId !== undefined ? String(d.examinationId) : undefined);
+  return `${called} for ${what !== undefined ? `the examination ${what}` : 'an examination'}${room}`;
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }

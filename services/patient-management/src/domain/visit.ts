@@ -20,6 +20,10 @@ export type VisitExamination = {
   examinationType: string;
   status: PrescriptionStatus;
   result?: string;
+  /** When it was prescribed: the start of its wait (contracts waitStages). */
+  prescribedAt?: string;
+  /** The department whose waiting room it is called in: the examiners' word, else the catalog's, else the visit's. */
+  department?: string;
 };
 
 export type Visit = {
@@ -31,12 +35,36 @@ export type Visit = {
   diagnosisStatus?: DiagnosisStatus;
   examinations: VisitExamination[];
   stage: VisitStage;
+  /** The visit's department (a code: the projection reads old free text as the catalog says) and its queue number on `queueDay`. */
+  department?: string;
+  queueNumber?: number;
+  queueDay?: string;
+  /**
+   * The moments the waits of a visit are measured between (contracts waitStages), by the events'
+   * own times: registered, first called by the doctor, the last pending examination ended, and
+   * the diagnosis completed or rejected. Not part of the API's visit.
+   */
+  receivedAt?: string;
+  firstCalledAt?: string;
+  examinationsEndedAt?: string;
+  concludedAt?: string;
   createdAt: string;
   updatedAt: string;
 };
 
-/** What the projection needs of a consumed event: its type, its validated data and its time. */
+/**
+ * What the projection needs of a consumed event: its type, its validated data and its time. The
+ * data of a ReceptionCompleted comes with its `department` as a code, and of an
+ * ExaminationPrescribed with the catalog's performing `department` when it has one (app/projection.ts).
+ */
 export type ProjectedEvent = { type: string; data: unknown; time: string };
+
+/** When an event happened: its data's own time where it has one, else the envelope's. */
+export function occurredAt(event: ProjectedEvent): string {
+  const data = event.data as { receivedAt?: unknown; calledAt?: unknown; performedAt?: unknown; markedAt?: unknown; mergedAt?: unknown; accessedAt?: unknown };
+  const own = data.receivedAt ?? data.calledAt ?? data.performedAt ?? data.markedAt ?? data.mergedAt ?? data.accessedAt;
+  return typeof own === 'string' ? own : event.time;
+}
 
 export function deriveStage(v: Pick<Visit, 'receptionStatus' | 'diagnosisId' | 'diagnosisStatus' | 'examinations'>): VisitStage {
   if (v.receptionStatus === 'CANCELLED') return 'CANCELLED';
@@ -59,6 +87,10 @@ export function project(visit: Visit | null, event: ProjectedEvent): Visit | nul
       patientName: d.patientName,
       receptionStatus: 'RECEIVED',
       examinations: [],
+      ...(d.department !== undefined ? { department: d.department } : {}),
+      ...(d.queueNumber !== undefined ? { queueNumber: d.queueNumber } : {}),
+      ...(d.queueDay !== undefined ? { queueDay: d.queueDay } : {}),
+      receivedAt: d.receivedAt,
       createdAt: event.time,
       updatedAt: event.time,
     };
@@ -92,25 +124,32 @@ function apply(visit: Visit, event: ProjectedEvent): Visit {
     case 'DiagnosisRegistered':
       return registerDiagnosis(visit, event.data as EventDataOf<'DiagnosisRegistered'>);
     case 'ExaminationPrescribed':
-      return addExamination(visit, event.data as EventDataOf<'ExaminationPrescribed'>);
+      return addExamination(visit, event.data as EventDataOf<'ExaminationPrescribed'> & { department?: string }, event.time);
     case 'ExaminationRequested':
       return linkExamination(visit, event.data as EventDataOf<'ExaminationRequested'>);
     case 'ExaminationPerformed': {
       const d = event.data as EventDataOf<'ExaminationPerformed'>;
-      return endExamination(visit, d, { status: 'PERFORMED', result: d.result });
+      return endExamination(visit, d, { status: 'PERFORMED', result: d.result }, d.performedAt);
     }
     case 'ExaminationCancelled':
-      return endExamination(visit, event.data as EventDataOf<'ExaminationCancelled'>, { status: 'CANCELLED' });
+      return endExamination(visit, event.data as EventDataOf<'ExaminationCancelled'>, { status: 'CANCELLED' }, event.time);
     case 'DiagnosisCompleted':
-      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisCompleted'>, 'COMPLETED');
+      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisCompleted'>, 'COMPLETED', event.time);
     case 'DiagnosisRejected':
-      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisRejected'>, 'REJECTED');
+      return endDiagnosis(visit, event.data as EventDataOf<'DiagnosisRejected'>, 'REJECTED', event.time);
     case 'DiagnosisCancelled': {
       const d = event.data as EventDataOf<'DiagnosisCancelled'>;
       return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'CANCELLED' });
     }
     case 'BreakGlassAccessed':
       // Someone opened the record outside their department: a step of the timeline, no change of the visit.
+      return visit;
+    case 'PatientCalled': {
+      // The waiting room keeps the calls (domain/queue-entries.ts); the visit keeps its first call by the doctor.
+      const d = event.data as EventDataOf<'PatientCalled'>;
+      return d.calledFor === 'DIAGNOSIS' && visit.firstCalledAt === undefined ? set(visit, { firstCalledAt: d.calledAt }) : visit;
+    }
+    case 'PatientNoShow':
       return visit;
     default:
       return visit; // an event type this view does not know (a newer producer): ignore it
@@ -123,14 +162,24 @@ function registerDiagnosis(visit: Visit, d: EventDataOf<'DiagnosisRegistered'>):
   return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: 'REGISTERED' });
 }
 
-function addExamination(visit: Visit, d: EventDataOf<'ExaminationPrescribed'>): Visit {
+function addExamination(visit: Visit, d: EventDataOf<'ExaminationPrescribed'> & { department?: string }, at: string): Visit {
   if (visit.examinations.some((e) => e.prescriptionId === d.prescriptionId)) return visit;
-  const added: VisitExamination = { prescriptionId: d.prescriptionId, examinationType: d.examinationType, status: 'REQUESTED' };
+  const department = d.department ?? visit.department;
+  const added: VisitExamination = {
+    prescriptionId: d.prescriptionId,
+    examinationType: d.examinationType,
+    status: 'REQUESTED',
+    prescribedAt: at,
+    ...(department !== undefined ? { department } : {}),
+  };
   return withExaminations(set(visit, { diagnosisId: d.diagnosisId }), [...visit.examinations, added]);
 }
 
+/** The examination ordered: its id, and the waiting room the examiners call it in, when they say. */
 function linkExamination(visit: Visit, d: EventDataOf<'ExaminationRequested'>): Visit {
-  return updateExamination(visit, d.prescriptionId, (e) => (e.examinationId === undefined ? { examinationId: d.examinationId } : {}));
+  return updateExamination(visit, d.prescriptionId, (e) =>
+    e.examinationId === undefined ? { examinationId: d.examinationId, ...(d.department !== undefined ? { department: d.department } : {}) } : {},
+  );
 }
 
 /**
@@ -141,17 +190,20 @@ function endExamination(
   visit: Visit,
   { prescriptionId, examinationId }: { prescriptionId: string; examinationId: number },
   outcome: { status: 'PERFORMED'; result: string } | { status: 'CANCELLED' },
+  at: string,
 ): Visit {
-  return updateExamination(visit, prescriptionId, (e) =>
+  const next = updateExamination(visit, prescriptionId, (e) =>
     e.status === 'REQUESTED' && isLinkedTo(e, examinationId) ? { examinationId, ...outcome } : {},
   );
+  // The last one pending has ended: the patient goes back to the doctor from this moment.
+  return next !== visit && !next.examinations.some((e) => e.status === 'REQUESTED') ? { ...next, examinationsEndedAt: at } : next;
 }
 
-function endDiagnosis(visit: Visit, d: { diagnosisId: number }, outcome: 'COMPLETED' | 'REJECTED'): Visit {
+function endDiagnosis(visit: Visit, d: { diagnosisId: number }, outcome: 'COMPLETED' | 'REJECTED', at: string): Visit {
   // Like the reception service: the outcome moves only a RECEIVED reception (DESIGN 5).
   const receptionStatus: ReceptionStatus =
     visit.receptionStatus === 'RECEIVED' ? (outcome === 'COMPLETED' ? 'DIAGNOSIS_COMPLETED' : 'DIAGNOSIS_REJECTED') : visit.receptionStatus;
-  return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: outcome, receptionStatus });
+  return set(visit, { diagnosisId: d.diagnosisId, diagnosisStatus: outcome, receptionStatus, concludedAt: visit.concludedAt ?? at });
 }
 
 /** A prescription belongs to one examination: the first one reported stays (the diagnosis service refuses the others). */

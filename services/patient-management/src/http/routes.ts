@@ -21,9 +21,15 @@ const tags = ['patient management'];
 /**
  * The API answers every resource with a `status`; for a visit that is its stage. The examinations'
  * results only for a caller who reads clinical texts (minimum necessary: contracts' visitSeenBy).
+ * The moments the waits are measured between stay in the read model (waiting-times answers them).
  */
 function toView(roles: readonly Role[], visit: Visit): VisitView {
-  return visitSeenBy(roles, { ...visit, status: visit.stage });
+  const { receivedAt: _r, firstCalledAt: _f, examinationsEndedAt: _e, concludedAt: _c, queueDay: _d, examinations, ...shown } = visit;
+  return visitSeenBy(roles, {
+    ...shown,
+    examinations: examinations.map(({ prescribedAt: _p, department: _department, ...examination }) => examination),
+    status: visit.stage,
+  });
 }
 
 export function visitRoutes(app: App, context: ServiceContext<PatientManagementDatabase>): void {

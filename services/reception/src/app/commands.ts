@@ -1,31 +1,44 @@
 import { isIssuedPatientNumber, nameKeyOf, type CreateReceptionRequest } from '@medical/contracts';
-import { executeCommand, executeStep, validationProblem, type CommandOrigin, type EmitEvents } from '@medical/platform';
+import { departmentInCatalog, executeCommand, executeStep, hospitalDayOf, validationProblem, type CommandOrigin, type EmitEvents } from '@medical/platform';
 import type { Patient } from '../domain/patient.ts';
 import type { Command, Reception } from '../domain/reception.ts';
 import { loadPatient } from '../db/patients.ts';
+import { nextQueueNumber } from '../db/queue-counters.ts';
 import type { RegistrySettings } from '../registry-settings.ts';
 import { patients, receptions, type Context, type Trx } from './aggregates.ts';
+import { newTicket } from './tickets.ts';
 
 const now = () => new Date().toISOString();
 
 /**
- * Registers a visit for a patient of the registry, with the registry's name and birth date. The
- * patient is locked until the visit commits, so a merge of that patient waits and then moves it.
+ * Registers a visit for a patient of the registry, with the registry's name and birth date, in a
+ * department of the catalog (its default one when none is named), with the next number of that
+ * department's queue on the hospital day and a ticket for the patient's phone. The patient is
+ * locked until the visit commits, so a merge of that patient waits and then moves it. `clock` is
+ * the registration's time, a test's to set.
  */
-export const registerReception = (context: Context, origin: CommandOrigin, request: CreateReceptionRequest, settings: RegistrySettings): Promise<Reception> =>
+export const registerReception = (context: Context, origin: CommandOrigin, request: CreateReceptionRequest, settings: RegistrySettings, clock = now): Promise<Reception> =>
   context.execute(async (trx, emit) => {
-    const at = now();
+    const department = departmentInCatalog(context.config.catalog, request.department);
+    const at = clock();
     const found = (await loadPatient(trx, request.patientId)) ?? (await carriedOver(trx, emit, origin, request, settings, at));
     const patient = registeredPatient(found, request);
     const { patientName: _name, birthDate: _birthDate, ...visit } = request;
     const birthDate = patient.birthDate ?? request.birthDate;
+    const receptionId = await context.database.nextId(trx, 'receptions');
+    const queueDay = hospitalDayOf(at, context.config.timeZone);
     const command: Command = {
       type: 'RegisterReception',
-      receptionId: await context.database.nextId(trx, 'receptions'),
+      receptionId,
       ...visit,
       patientId: patient.patientId,
       patientName: patient.name,
       ...(birthDate !== undefined ? { birthDate } : {}),
+      department,
+      // Last before the decision: the department's other registrations wait on its counter until this commits.
+      queueNumber: await nextQueueNumber(trx, department, queueDay),
+      queueDay,
+      ...newTicket(),
       now: at,
     };
     const reception = await executeStep(trx, emit, receptions, null, command, origin);

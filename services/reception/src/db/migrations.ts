@@ -51,6 +51,21 @@ export const migrations: Migrations = {
       await carryOverVisitPatients(db);
     },
   },
+  '0003_queue_numbers': {
+    async up(db) {
+      await db.schema
+        .createTable('queue_counters')
+        .addColumn('department', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('last_number', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('queue_counters_pk', ['department', 'day'])
+        .execute();
+      // One column a statement, as SQLite adds them; null for the visits registered before queue numbers.
+      await db.schema.alterTable('receptions').addColumn('queue_number', 'integer').execute();
+      await db.schema.alterTable('receptions').addColumn('queue_day', 'text').execute();
+      await db.schema.alterTable('receptions').addColumn('ticket_token', 'text').execute();
+    },
+  },
 };
 
 /**

@@ -22,6 +22,9 @@ function toRow(r: Reception): ReceptionRow {
     diagnosis_opinion: r.diagnosisOpinion ?? null,
     diagnosis_reject_reason: r.diagnosisRejectReason ?? null,
     confirmed_at: r.confirmedAt ?? null,
+    queue_number: r.queueNumber ?? null,
+    queue_day: r.queueDay ?? null,
+    ticket_token: r.ticket ?? null,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
@@ -38,6 +41,9 @@ function fromRow(row: ReceptionRow): Reception {
     diagnosisOpinion: row.diagnosis_opinion,
     diagnosisRejectReason: row.diagnosis_reject_reason,
     confirmedAt: row.confirmed_at,
+    queueNumber: row.queue_number,
+    queueDay: row.queue_day,
+    ticket: row.ticket_token,
   };
   return {
     id: row.id,

@@ -16,8 +16,20 @@ export type ReceptionRow = {
   diagnosis_opinion: string | null;
   diagnosis_reject_reason: string | null;
   confirmed_at: string | null;
+  /** The visit's number in its department's queue on `queue_day`; null for the visits registered before queue numbers. */
+  queue_number: number | null;
+  queue_day: string | null;
+  /** The token of the patient's ticket link: kept here only, the events carry its digest. */
+  ticket_token: string | null;
   created_at: string;
   updated_at: string;
+};
+
+/** The last queue number given in a department on a hospital day (`2026-12-07`, HOSPITAL_TIME_ZONE). */
+export type QueueCounterRow = {
+  department: string;
+  day: string;
+  last_number: number;
 };
 
 /** A patient of the registry, with the keys it is searched and compared by (contracts' patients.ts). */
@@ -43,4 +55,4 @@ export type PatientRow = {
   updated_at: string;
 };
 
-export type ReceptionDatabase = PlatformTables & { receptions: ReceptionRow; patients: PatientRow };
+export type ReceptionDatabase = PlatformTables & { receptions: ReceptionRow; patients: PatientRow; queue_counters: QueueCounterRow };

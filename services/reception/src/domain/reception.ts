@@ -24,6 +24,11 @@ export type Reception = {
   diagnosisOpinion?: string;
   diagnosisRejectReason?: string;
   confirmedAt?: string;
+  /** The visit's number in its department's queue on `queueDay`; none on a visit registered before queue numbers. */
+  queueNumber?: number;
+  queueDay?: string;
+  /** The token of the patient's ticket link: the reception's answer shows it, no event carries it. */
+  ticket?: string;
   createdAt: string;
   updatedAt: string;
 };
@@ -37,8 +42,14 @@ export type Command =
       patientId: string;
       patientName: string;
       birthDate?: string;
-      department?: string;
+      department: string;
       symptom?: string;
+      /** The next number of the department's queue on `queueDay`, the hospital day of `now`, drawn in the registration's transaction. */
+      queueNumber: number;
+      queueDay: string;
+      /** The ticket link's token (random, made in app/), and its SHA-256, which is what is published. */
+      ticket: string;
+      ticketDigest: string;
       now: string;
     }
   | { type: 'CancelReception'; reason?: string; now: string }
@@ -51,9 +62,16 @@ export type Command =
 /** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
 type Stamped<E> = E & { at: string };
 
-export type PublishedEvent = Stamped<
-  EventOf<'ReceptionCompleted'> | EventOf<'ReceptionCancelled'> | EventOf<'ReceptionConfirmed'> | EventOf<'ReceptionPatientMerged'>
->;
+/**
+ * ReceptionCompleted holds the ticket's token beside `at`, outside its `data`: the outbox publishes
+ * only `data` (platform commitEvents), so evolve keeps the token on the reception and it never
+ * leaves the service; `data` carries its digest.
+ */
+type ReceptionRegistered = Stamped<EventOf<'ReceptionCompleted'>> & { ticket: string };
+
+export type PublishedEvent =
+  | ReceptionRegistered
+  | Stamped<EventOf<'ReceptionCancelled'> | EventOf<'ReceptionConfirmed'> | EventOf<'ReceptionPatientMerged'>>;
 
 /** Never published: the diagnosis outcome is the diagnosis service's fact, the reception only records it. */
 export type InternalEvent = Stamped<{
@@ -86,10 +104,11 @@ const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> =
 export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RegisterReception') {
     if (state) return refuse('conflict', `reception ${state.id} already exists`);
-    const { receptionId, patientId, patientName, birthDate, department, symptom, now } = command;
+    const { receptionId, patientId, patientName, birthDate, department, symptom, queueNumber, queueDay, ticket, ticketDigest, now } = command;
     return accept({
       type: 'ReceptionCompleted',
-      data: compact({ receptionId, patientId, patientName, birthDate, department, symptom, receivedAt: now }),
+      data: compact({ receptionId, patientId, patientName, birthDate, department, symptom, receivedAt: now, queueNumber, queueDay, ticketDigest }),
+      ticket,
       at: now,
     });
   }
@@ -146,8 +165,8 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
 
 export function evolve(state: State, event: DomainEvent): State {
   if (event.type === 'ReceptionCompleted') {
-    const { receptionId, receivedAt, ...patient } = event.data;
-    return { id: receptionId, ...patient, status: 'RECEIVED', receivedAt, createdAt: event.at, updatedAt: event.at };
+    const { receptionId, receivedAt, ticketDigest: _digest, ...visit } = event.data;
+    return { id: receptionId, ...visit, ticket: event.ticket, status: 'RECEIVED', receivedAt, createdAt: event.at, updatedAt: event.at };
   }
   if (!state) throw new Error(`cannot apply ${event.type} to a reception that does not exist`);
   const touched = { ...state, updatedAt: event.at };

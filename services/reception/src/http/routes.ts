@@ -10,7 +10,7 @@ import {
   receptionSeenBy,
   type ReceptionView,
 } from '@medical/contracts';
-import { departmentInCatalog, grantedRoles, notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
+import { grantedRoles, notFound, requestOrigin, type App, type ServiceContext } from '@medical/platform';
 import { cancelReception, confirmReception, registerReception } from '../app/commands.ts';
 import { listReceptions, loadReception } from '../db/repository.ts';
 import type { ReceptionDatabase } from '../db/schema.ts';
@@ -29,8 +29,7 @@ export function receptionRoutes(app: App, context: ServiceContext<ReceptionDatab
     '/receptions',
     { schema: { tags, summary: 'Register a visit', body: CreateReceptionBody, response: { 201: Reception, ...problems } } },
     async (request, reply) => {
-      const department = departmentInCatalog(context.config.catalog, request.body.department);
-      const reception = await registerReception(context, requestOrigin(request), { ...request.body, department }, settings);
+      const reception = await registerReception(context, requestOrigin(request), request.body, settings);
       return reply.code(201).header('location', `/receptions/${reception.id}`).send(seenBy(request)(reception));
     },
   );
