@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       pollIntervalMs: 25,
       shutdownTimeoutMs: 10_000,
       shutdownDrainMs: 0,
+      timeZone: 'Asia/Seoul',
     });
   });
 

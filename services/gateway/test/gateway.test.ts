@@ -253,7 +253,7 @@ describe('gateway with every upstream up', () => {
     const reception = document['x-services'].find((s: { service: string }) => s.service === 'reception');
     assert.deepEqual(reception.paths, ['/receptions', '/receptions/*', '/patients', '/patients/*']);
     const patientManagement = document['x-services'].find((s: { service: string }) => s.service === 'patient-management');
-    assert.deepEqual(patientManagement.paths, ['/patientManagements', '/patientManagements/*', '/patients/:patientId/access-log']);
+    assert.deepEqual(patientManagement.paths, ['/patientManagements', '/patientManagements/*', '/queues', '/queues/*', '/tickets', '/tickets/*', '/patients/:patientId/access-log', '/tickets/:token']);
 
     upstreams.reception!.seen.length = 0;
     const proxied = await send(gateway.url, 'GET', reception.openapi);
@@ -448,7 +448,7 @@ describe('configuration', () => {
         [['/receptions', '/patients'], ['http://127.0.0.1:8082']],
         [['/diagnoses'], ['http://127.0.0.1:8083']],
         [['/examinations'], ['http://127.0.0.1:8084']],
-        [['/patientManagements'], ['http://127.0.0.1:8085']],
+        [['/patientManagements', '/queues', '/tickets'], ['http://127.0.0.1:8085']],
       ],
     );
   });
