@@ -6,10 +6,10 @@ import type { App } from '@medical/platform/edge';
 import type { GatewayConfig } from './config.ts';
 
 /**
- * The staff console (web/, built by Vite into web/dist): its files at `/`, and the settings it
- * starts from at `/console/config.json`. Both are public: the sign-in screen is among them, and
- * they hold nothing but the app and where to sign in. Everything the console shows comes from
- * the API, with the signed-in user's token.
+ * The staff console (web/, built by Vite into web/dist): its files at `/` (and its page at the
+ * waiting room's paths), and the settings it starts from at `/console/config.json`. Both are
+ * public: the sign-in screen is among them, and they hold nothing but the app and where to sign in.
+ * Everything the console shows comes from the API, with the signed-in user's token.
  */
 
 /** What the console reads before anything else: how to sign in, and the hospital's time zone. */
@@ -30,6 +30,15 @@ export type ConsoleSettings = {
 };
 
 export const CONSOLE_CONFIG_PATH = '/console/config.json';
+
+/**
+ * The waiting room's pages (web/src/waitingRoom), which have real paths rather than the staff
+ * screens' hash: a department's call screen on the waiting room's TV, and the patient's ticket
+ * that the QR code printed on it links to (contracts queues.ts, TICKET_PAGE_PATH). Each is the
+ * console's index.html, public as `/` is: the page holds nothing, and what it shows comes from
+ * the API, with the display's token or the ticket's own.
+ */
+export const WAITING_ROOM_PAGES = ['/display/:department', '/ticket/:token'] as const;
 
 /**
  * The console's Content Security Policy: its own scripts, styles and API only, attachments shown
@@ -106,6 +115,7 @@ export async function registerConsole(app: App, config: GatewayConfig): Promise<
         reply.header('cache-control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });
+    for (const page of WAITING_ROOM_PAGES) scope.get(page, (_request, reply) => reply.sendFile('index.html'));
   });
   app.log.info({ consoleDir: root, routes: served.size }, 'serving the staff console at /');
   return [...served, CONSOLE_CONFIG_PATH];

@@ -83,6 +83,27 @@ describe('the staff console', () => {
     assert.match(String(api.headers['content-security-policy']), /default-src 'none'/);
   });
 
+  test("the waiting room's pages are the console's page, public and under its policy; their data is not", async () => {
+    const none = { authorization: '' };
+    const home = await send(gateway.url, 'GET', '/', { headers: none });
+    for (const target of ['/display/internal-medicine', '/ticket/AAAAAAAAAAAAAAAAAAAAAA']) {
+      const page = await send(gateway.url, 'GET', target, { headers: none });
+      assert.equal(page.status, 200, `${target}: ${page.text}`);
+      assert.match(String(page.headers['content-type']), /^text\/html/, target);
+      assert.equal(page.text, home.text, `${target} is the console's index.html`);
+      assert.equal(page.headers['cache-control'], 'no-cache', target);
+      assert.equal(page.headers['content-security-policy'], home.headers['content-security-policy'], target);
+      assert.equal(page.headers['x-frame-options'], 'DENY', target);
+    }
+    // Only those two shapes of path: nothing below them, and not their parents.
+    for (const target of ['/display', '/display/internal-medicine/extra', '/ticket/a/b']) {
+      assertProblem(await send(gateway.url, 'GET', target, { headers: none }), 404);
+    }
+    // The call screen's data needs a token (the display role's); the page being public changes nothing.
+    assertProblem(await send(gateway.url, 'GET', '/queues/internal-medicine', { headers: none }), 401);
+    assertProblem(await send(gateway.url, 'GET', '/queues/internal-medicine/stream', { headers: none }), 401);
+  });
+
   test('a path the build does not have is the API 404, and a protected path is not made public by the console', async () => {
     assertProblem(await send(gateway.url, 'GET', '/assets/missing.js', { headers: { authorization: '' } }), 404);
     // Dot segments are not resolved into a public file's route: no file, no API, a 404.

@@ -1,11 +1,10 @@
-import { Gauge } from 'prom-client';
 import { ProblemDetails, Queue, QueueParams, type QueueView } from '@medical/contracts';
 import { hospitalDayOf, notFound, type App, type ServiceContext } from '@medical/platform';
 import { queueEntriesOfDay } from '../db/queue-entries.ts';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 import { queueView } from '../domain/queue-views.ts';
 import { QueueStreams } from '../live/queue-streams.ts';
-import { eventStreamAnswer, sendEventStream } from './event-stream.ts';
+import { eventStreamAnswer, sendEventStream, serveStreams } from './event-stream.ts';
 
 const tags = ['waiting room'];
 
@@ -26,19 +25,7 @@ export async function queueRoutes(app: App, context: ServiceContext<PatientManag
     return department;
   };
   const streams = new QueueStreams(readQueue, context.logger);
-  await streams.start(context.database);
-  new Gauge({
-    name: 'medical_queue_streams',
-    help: "Live streams of departments' queues (call screens) this replica serves now",
-    registers: [context.metrics.registry],
-    collect() {
-      this.set(streams.size);
-    },
-  });
-  // Before the server waits for open requests to finish: a stream never finishes by itself.
-  app.addHook('preClose', async () => {
-    await streams.close();
-  });
+  await serveStreams(app, context, streams, { name: 'medical_queue_streams', help: "Live streams of departments' queues (call screens) this replica serves now" });
 
   app.get(
     '/queues/:department',

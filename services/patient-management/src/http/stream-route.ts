@@ -1,9 +1,8 @@
-import { Gauge } from 'prom-client';
 import { ProblemDetails } from '@medical/contracts';
 import type { App, ServiceContext } from '@medical/platform';
 import type { PatientManagementDatabase } from '../db/schema.ts';
 import { VisitChangeStreams } from '../live/visit-change-streams.ts';
-import { eventStreamAnswer, sendEventStream } from './event-stream.ts';
+import { eventStreamAnswer, sendEventStream, serveStreams } from './event-stream.ts';
 
 /**
  * `GET /patientManagements/stream`: the live stream of visit changes (server-sent events) that
@@ -12,19 +11,7 @@ import { eventStreamAnswer, sendEventStream } from './event-stream.ts';
  */
 export async function visitStreamRoute(app: App, context: ServiceContext<PatientManagementDatabase>): Promise<void> {
   const streams = new VisitChangeStreams();
-  await streams.start(context.database);
-  new Gauge({
-    name: 'medical_live_streams',
-    help: 'Live streams of visit changes this replica serves now',
-    registers: [context.metrics.registry],
-    collect() {
-      this.set(streams.size);
-    },
-  });
-  // Before the server waits for open requests to finish: a stream never finishes by itself.
-  app.addHook('preClose', async () => {
-    await streams.close();
-  });
+  await serveStreams(app, context, streams, { name: 'medical_live_streams', help: 'Live streams of visit changes this replica serves now' });
 
   app.get(
     '/patientManagements/stream',
