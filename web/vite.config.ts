@@ -6,7 +6,7 @@ import { defineConfig } from 'vite';
  * on :8088 so the dev server and the gateway are one origin for the browser.
  */
 const gateway = 'http://127.0.0.1:8088';
-const proxied = ['/console', '/auth', '/receptions', '/diagnoses', '/examinations', '/patientManagements', '/patients'];
+const proxied = ['/console', '/auth', '/receptions', '/diagnoses', '/examinations', '/patientManagements', '/patients', '/queues', '/tickets'];
 
 export default defineConfig({
   base: '/',

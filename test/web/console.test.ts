@@ -380,11 +380,11 @@ describe('the staff console in Chromium (embedded profile)', () => {
     const examiner = room.page;
     const orders = examiner.locator(`tr[data-reception-id="${receptionId}"]`);
     await until(async () => assert.equal(await orders.count(), 2), 'both examinations on the examiner\'s worklist');
-    // Each examination by its Korean name, its code beneath.
+    // Each examination by its Korean name, its code beneath (the cell after the queue number).
     const xrayRow = orders.filter({ hasText: EXAMINATIONS.CHEST_XRAY.ko });
     const bloodRow = orders.filter({ hasText: EXAMINATIONS.CBC.ko });
-    assert.deepEqual(await xrayRow.locator('td').first().locator('span').allTextContents(), [EXAMINATIONS.CHEST_XRAY.ko, 'CHEST_XRAY'], "the examiner's worklist names the X-ray in Korean");
-    assert.deepEqual(await bloodRow.locator('td').first().locator('span').allTextContents(), [EXAMINATIONS.CBC.ko, 'CBC'], "the examiner's worklist names the blood count in Korean");
+    assert.deepEqual(await xrayRow.locator('td').nth(1).locator('span').allTextContents(), [EXAMINATIONS.CHEST_XRAY.ko, 'CHEST_XRAY'], "the examiner's worklist names the X-ray in Korean");
+    assert.deepEqual(await bloodRow.locator('td').nth(1).locator('span').allTextContents(), [EXAMINATIONS.CBC.ko, 'CBC'], "the examiner's worklist names the blood count in Korean");
     const xrayId = Number(await xrayRow.getAttribute('data-examination-id'));
     const bloodId = Number(await bloodRow.getAttribute('data-examination-id'));
     assert.ok(xrayId > 0 && bloodId > 0 && xrayId !== bloodId, `two examinations: ${xrayId}, ${bloodId}`);

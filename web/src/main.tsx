@@ -6,10 +6,17 @@ import { ToastProvider } from './components/Toasts.tsx';
 import { ConfigProvider } from './config/ConfigContext.tsx';
 import { loadConsoleConfig } from './config/consoleConfig.ts';
 import { setupI18n } from './i18n/setup.ts';
+import { DisplaySessionGuard } from './waitingRoom/display/DisplayApp.tsx';
+import { waitingRoomRoute } from './waitingRoom/routes.ts';
+import { WaitingRoomPage } from './waitingRoom/WaitingRoomPage.tsx';
 import i18next from 'i18next';
 import './styles.css';
 
-/** Texts and the gateway's config first: the sign-in screen needs both to render. */
+/**
+ * Texts and the gateway's config first: the sign-in screen needs both to render. The waiting
+ * room's pages (a call screen, a patient's ticket) have paths of their own; everything else is
+ * the staff console, whose screens are in the hash.
+ */
 async function start(): Promise<void> {
   const root = createRoot(document.getElementById('root')!);
   await setupI18n();
@@ -27,14 +34,21 @@ async function start(): Promise<void> {
     );
     return;
   }
+  const waitingRoom = waitingRoomRoute(location.pathname);
   root.render(
     <StrictMode>
       <ConfigProvider config={config}>
-        <SessionProvider>
-          <ToastProvider>
-            <App />
-          </ToastProvider>
-        </SessionProvider>
+        {waitingRoom ? (
+          <WaitingRoomPage route={waitingRoom} />
+        ) : (
+          <SessionProvider>
+            <DisplaySessionGuard>
+              <ToastProvider>
+                <App />
+              </ToastProvider>
+            </DisplaySessionGuard>
+          </SessionProvider>
+        )}
       </ConfigProvider>
     </StrictMode>,
   );

@@ -63,6 +63,11 @@ export type ConsoleConfig = {
   catalog: LiveCatalog;
   /** How often the catalog file is read again for changes (CATALOG_RELOAD_INTERVAL_MS). */
   catalogReloadIntervalMs: number;
+  /**
+   * Where patients' phones reach the ticket pages (TICKET_BASE_URL): the origin the QR code on a
+   * ticket links to, which may be a public address the staff's console is not. Unset: the console's own.
+   */
+  ticketBaseUrl?: string;
 };
 
 export type GatewayConfig = {
@@ -291,5 +296,6 @@ function readConsoleConfig(env: Env): ConsoleConfig {
     timeZone,
     catalog: loadCatalog(env),
     catalogReloadIntervalMs: readInteger(env, 'CATALOG_RELOAD_INTERVAL_MS', 10_000, 100, 3_600_000),
+    ...(env.TICKET_BASE_URL?.trim() ? { ticketBaseUrl: readOrigin('TICKET_BASE_URL', env.TICKET_BASE_URL.trim()) } : {}),
   };
 }

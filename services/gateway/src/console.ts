@@ -27,6 +27,8 @@ export type ConsoleSettings = {
   examinations: readonly CatalogExamination[];
   /** The catalog's version: the console reloads its settings when a visit's code is not among them. */
   catalogVersion: string;
+  /** The origin a ticket's QR code links to (TICKET_BASE_URL); null: the console's own. */
+  ticketBaseUrl: string | null;
 };
 
 export const CONSOLE_CONFIG_PATH = '/console/config.json';
@@ -81,6 +83,7 @@ export async function registerConsole(app: App, config: GatewayConfig): Promise<
     defaultDepartment: catalog.defaultDepartment,
     examinations: catalog.examinations,
     catalogVersion: catalog.version,
+    ticketBaseUrl: config.console.ticketBaseUrl ?? null,
   });
   app.get(CONSOLE_CONFIG_PATH, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');

@@ -68,6 +68,8 @@ describe('the staff console', () => {
       // The catalog's examinations, and its version: the digest of what is in force.
       examinations: defaultExaminations,
       catalogVersion: loadCatalog({}).version,
+      // The tickets' QR codes link to the console's own address unless TICKET_BASE_URL names another.
+      ticketBaseUrl: null,
     });
   });
 
@@ -135,6 +137,14 @@ test('HOSPITAL_TIME_ZONE must be an IANA time zone; OIDC settings for the consol
   assert.equal(catalog.defaultDepartment, 'internal-medicine');
   assert.equal(catalogReloadIntervalMs, 10_000);
   assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).console.timeZone, 'Asia/Seoul');
+});
+
+test("TICKET_BASE_URL, where patients' phones reach their tickets, is an origin the console hands to the desk's QR codes", () => {
+  assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev', TICKET_BASE_URL: 'https://queue.hospital.example' }).console.ticketBaseUrl, 'https://queue.hospital.example');
+  assert.equal(loadGatewayConfig({ AUTH_MODE: 'dev' }).console.ticketBaseUrl, undefined);
+  for (const wrong of ['queue.hospital.example', 'https://queue.hospital.example/tickets', 'ftp://queue.hospital.example']) {
+    assert.throws(() => loadGatewayConfig({ AUTH_MODE: 'dev', TICKET_BASE_URL: wrong }), (error: unknown) => error instanceof ConfigError && /TICKET_BASE_URL/.test(error.message), wrong);
+  }
 });
 
 describe('the live stream through the gateway', () => {

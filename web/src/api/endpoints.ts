@@ -13,6 +13,7 @@ import type {
   RegisterPatientRequest,
   VisitTimelineView,
   VisitView,
+  WaitingTimesView,
 } from './types.ts';
 
 /** The routes the console calls, one typed function each (DESIGN.md section 6). */
@@ -59,6 +60,16 @@ export const completeDiagnosis = (id: number, opinion: string, idempotencyKey: s
 export const rejectDiagnosis = (id: number, reason: string, idempotencyKey: string, breakGlass?: string) =>
   apiJson<DiagnosisView>(`/diagnoses/${id}/reject`, { method: 'POST', json: { reason }, idempotencyKey, breakGlass });
 
+/**
+ * Calls the patient in (again: a recall) to `room`, the doctor's own, sent when one is set: a
+ * recall without one keeps the last call's room. No-show marks a called patient who did not come.
+ */
+export const callDiagnosis = (id: number, room: string | undefined, idempotencyKey: string, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/call`, { method: 'POST', json: room ? { room } : {}, idempotencyKey, breakGlass });
+
+export const markDiagnosisNoShow = (id: number, idempotencyKey: string, breakGlass?: string) =>
+  apiJson<DiagnosisView>(`/diagnoses/${id}/no-show`, { method: 'POST', json: {}, idempotencyKey, breakGlass });
+
 // ---- examinations ----
 export const listRequestedExaminations = (signal?: AbortSignal) =>
   fetchAllPages<ExaminationView>('/examinations', { status: 'REQUESTED' }, signal);
@@ -68,6 +79,12 @@ export const performExamination = (id: number, result: string, idempotencyKey: s
 
 export const cancelExamination = (id: number, reason: string | undefined, idempotencyKey: string) =>
   apiJson<ExaminationView>(`/examinations/${id}/cancel`, { method: 'POST', json: reason ? { reason } : {}, idempotencyKey });
+
+export const callExamination = (id: number, room: string | undefined, idempotencyKey: string) =>
+  apiJson<ExaminationView>(`/examinations/${id}/call`, { method: 'POST', json: room ? { room } : {}, idempotencyKey });
+
+export const markExaminationNoShow = (id: number, idempotencyKey: string) =>
+  apiJson<ExaminationView>(`/examinations/${id}/no-show`, { method: 'POST', json: {}, idempotencyKey });
 
 export function uploadAttachment(examinationId: number, file: File, idempotencyKey: string) {
   const form = new FormData();
@@ -89,6 +106,10 @@ export const getVisit = (receptionId: number, signal?: AbortSignal) =>
 
 export const getTimeline = (receptionId: number, signal?: AbortSignal) =>
   apiJson<VisitTimelineView>(`/patientManagements/${receptionId}/timeline`, { signal });
+
+/** The waits of the stages that began from `from` to `to` (now, if not given), by department and stage and by hour. */
+export const getWaitingTimes = (range: { from: string; to?: string | undefined; department?: string | undefined }, signal?: AbortSignal) =>
+  apiJson<WaitingTimesView>(`/patientManagements/waiting-times${queryString(range)}`, { signal });
 
 // ---- access log (the privacy officer) ----
 /** Rows per page of a patient's access log: a screenful (the API's default page). */

@@ -6,6 +6,7 @@
  */
 import type { DiagnosisStatus, DiagnosisView, ReceptionStatus, VisitStage } from '@medical/contracts/api';
 import type { PatientSex } from '@medical/contracts/patients';
+import type { WaitStage } from '@medical/contracts/queues';
 
 export type {
   AttachmentView,
@@ -25,6 +26,7 @@ export type {
 export type PrescriptionView = DiagnosisView['prescriptions'][number];
 export type { AccessAction, AccessLogEntry } from '@medical/contracts/access-log';
 export type { PatientSex, PatientView, RegisterPatientRequest } from '@medical/contracts/patients';
+export type { CallPatientRequest, WaitingTimesView, WaitStage } from '@medical/contracts/queues';
 
 export const visitStages = [
   'RECEIVED',
@@ -48,3 +50,13 @@ export const patientSexes = ['female', 'male', 'other', 'unknown'] as const sati
 
 /** What an examiner may attach (attachmentContentTypes in the contracts). */
 export const attachmentContentTypes = ['application/pdf', 'image/png', 'image/jpeg'] as const;
+
+/** The stages of a visit whose waits the manager's charts show, in the order a visit passes them. */
+export const waitStages = [
+  'RECEPTION_TO_CALL',
+  'CALL_TO_DIAGNOSIS',
+  'PRESCRIPTION_TO_EXAMINATION',
+  'EXAMINATIONS_TO_COMPLETION',
+  'COMPLETION_TO_CONFIRMATION',
+  'VISIT',
+] as const satisfies readonly WaitStage[];

@@ -23,6 +23,8 @@ export type ConsoleConfig = {
   examinations: readonly CatalogExamination[];
   /** The catalog's version, compared when the settings are read again; '' from a gateway that predates it. */
   catalogVersion: string;
+  /** The origin a ticket's QR code links to, where patients' phones reach the ticket page (TICKET_BASE_URL); null: this console's. */
+  ticketBaseUrl: string | null;
 };
 
 /** The part of the settings that changes while the console runs: the gateway rereads its catalog file. */
@@ -39,6 +41,7 @@ export async function loadConsoleConfig(): Promise<ConsoleConfig> {
     scope: body.scope ?? 'openid profile',
     // A config without a zone would silently show the browser's zone; the hospital's is the default.
     timeZone: body.timeZone ?? 'Asia/Seoul',
+    ticketBaseUrl: typeof body.ticketBaseUrl === 'string' && /^https?:\/\//.test(body.ticketBaseUrl) ? body.ticketBaseUrl : null,
     ...catalogOf(body),
   };
 }

@@ -10,6 +10,7 @@ export const limits = {
   examinationType: 100,
   patientSearch: 100, // PATIENT_SEARCH_MAX
   phone: 24,
+  room: 40, // a call's room (queues.ts Room)
 } as const;
 
 /** The default bound on one attachment (DEFAULT_ATTACHMENT_MAX_BYTES): 20 MiB. */

@@ -1,9 +1,10 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /**
- * The live stream of visit changes (`GET /patientManagements/stream`, text/event-stream).
- * EventSource cannot send the bearer token, so this reads the stream with fetch and parses it
- * with eventsource-parser, reconnecting with backoff whenever it ends or fails.
+ * The server-sent event streams of the API, read with fetch and eventsource-parser because
+ * EventSource cannot send the bearer token, reconnecting with backoff whenever one ends or fails:
+ * the staff's live stream of visit changes (`GET /patientManagements/stream`, `connectLiveStream`)
+ * and a waiting room's queue (`GET /queues/{department}/stream`, web/src/waitingRoom).
  */
 export type LiveEvent =
   /** Sent on every (re)connect: whatever a screen shows may be stale, reload it. */
@@ -13,11 +14,20 @@ export type LiveEvent =
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
 
-type StreamOptions = {
+type StreamOptions<T> = {
   getToken: () => string | null;
-  onEvent: (event: LiveEvent) => void;
+  onEvent: (event: T) => void;
   onStatus: (status: LiveStatus) => void;
   onUnauthorized: () => void;
+};
+
+export type EventStreamOptions<T> = StreamOptions<T> & {
+  path: string;
+  /**
+   * The event a message is, or undefined for one this reader does not know (skipped). The first
+   * event of a connection makes it live: each stream sends one as soon as it opens.
+   */
+  parse: (message: EventSourceMessage) => T | undefined;
 };
 
 const STREAM_PATH = '/patientManagements/stream';
@@ -45,7 +55,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /** Reads one connection until it ends; resolves true when it delivered anything (it was live). */
-async function readOnce(options: StreamOptions, stop: AbortSignal): Promise<boolean> {
+async function readOnce<T>(options: EventStreamOptions<T>, stop: AbortSignal): Promise<boolean> {
   const connection = new AbortController();
   const abortConnection = () => connection.abort();
   stop.addEventListener('abort', abortConnection, { once: true });
@@ -57,7 +67,7 @@ async function readOnce(options: StreamOptions, stop: AbortSignal): Promise<bool
   let delivered = false;
   try {
     const token = options.getToken();
-    const response = await fetch(STREAM_PATH, {
+    const response = await fetch(options.path, {
       headers: { Accept: 'text/event-stream', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
       cache: 'no-store',
       signal: connection.signal,
@@ -69,9 +79,9 @@ async function readOnce(options: StreamOptions, stop: AbortSignal): Promise<bool
     if (!response.ok || !response.body) return false;
     const parser = createParser({
       onEvent: (message) => {
-        const event = toLiveEvent(message);
-        if (!event) return;
-        if (event.type === 'ready') {
+        const event = options.parse(message);
+        if (event === undefined) return;
+        if (!delivered) {
           delivered = true;
           options.onStatus('live');
         }
@@ -95,8 +105,8 @@ async function readOnce(options: StreamOptions, stop: AbortSignal): Promise<bool
   return delivered;
 }
 
-/** Connects and keeps reconnecting until the returned function is called. */
-export function connectLiveStream(options: StreamOptions): () => void {
+/** Connects to the stream at `options.path` and keeps reconnecting until the returned function is called. */
+export function connectEventStream<T>(options: EventStreamOptions<T>): () => void {
   const stop = new AbortController();
   void (async () => {
     let failures = 0;
@@ -112,4 +122,9 @@ export function connectLiveStream(options: StreamOptions): () => void {
     }
   })();
   return () => stop.abort();
+}
+
+/** The staff's live stream of visit changes. */
+export function connectLiveStream(options: StreamOptions<LiveEvent>): () => void {
+  return connectEventStream({ ...options, path: STREAM_PATH, parse: toLiveEvent });
 }

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { describeLoadFailure } from '../../api/describeError.ts';
 import { visitStages, type VisitView } from '../../api/types.ts';
@@ -8,12 +8,18 @@ import { StageColumn } from './StageColumn.tsx';
 import { useVisitBoard } from './useVisitBoard.ts';
 import { VisitTimeline } from './VisitTimeline.tsx';
 
+// The charts' library is large and only the manager's screen draws charts: loaded with it, apart.
+const WaitingTimesSection = lazy(() => import('./waitingTimes/WaitingTimesSection.tsx').then((module) => ({ default: module.WaitingTimesSection })));
+
 function matches(visit: VisitView, search: string): boolean {
   const needle = search.trim().toLocaleLowerCase();
   return needle === '' || visit.patientName.toLocaleLowerCase().includes(needle) || visit.patientId.toLocaleLowerCase().includes(needle);
 }
 
-/** The patient-management board: every visit by stage, live, searchable, with the selected visit's timeline. */
+/**
+ * The patient-management board: every visit by stage, live, searchable, with the selected visit's
+ * timeline; and the waiting times of the day below.
+ */
 export function BoardScreen() {
   const { t } = useTranslation();
   const board = useVisitBoard();
@@ -45,6 +51,9 @@ export function BoardScreen() {
         </div>
       </section>
       <VisitTimeline visit={selected} />
+      <Suspense fallback={<p className="empty">{t('app.loading')}</p>}>
+        <WaitingTimesSection />
+      </Suspense>
     </div>
   );
 }

@@ -5,9 +5,11 @@ import { describeError } from '../../api/describeError.ts';
 import { ApiError } from '../../api/problem.ts';
 import { openDiagnosisStatuses, type DiagnosisView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { CallState } from '../../components/queue/CallState.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
 import { useDepartments } from '../../i18n/departments.ts';
 import { useBreakGlass } from './BreakGlass.tsx';
+import { DiagnosisCallActions } from './DiagnosisCallActions.tsx';
 import { PrescribeForm } from './PrescribeForm.tsx';
 import { PrescriptionList } from './PrescriptionList.tsx';
 import { RequiredTextForm } from './RequiredTextForm.tsx';
@@ -16,7 +18,9 @@ import type { DiagnosisDetail as Detail } from './useDiagnosisDetail.ts';
 type DetailProps = {
   detail: Pick<Detail, 'selectedId' | 'shown' | 'error'>;
   liveRound: number;
-  /** A decision was taken; the diagnosis as the server answered it. */
+  /** The room the doctor's calls name (the worklist's field), undefined when none is set. */
+  room: string | undefined;
+  /** A decision or a call was taken; the diagnosis as the server answered it. */
   onChanged: (view: DiagnosisView) => void;
   /** Opens the diagnosis again (one opened in an emergency: asking for the reason again). */
   onReopen: (id: number) => void;
@@ -30,7 +34,7 @@ function loadFailure(error: unknown, id: number | null, t: TFunction): string | 
 }
 
 /** The selected diagnosis: the patient, the prescriptions with results and attachments, and the doctor's decisions. */
-export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: DetailProps) {
+export function DiagnosisDetail({ detail, liveRound, room, onChanged, onReopen }: DetailProps) {
   const { t } = useTranslation();
   const departments = useDepartments();
   const breakGlass = useBreakGlass();
@@ -70,6 +74,12 @@ export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: Deta
         </div>
       )}
       <dl className="facts">
+        {diagnosis.queueNumber !== undefined && (
+          <div>
+            <dt>{t('queue.number')}</dt>
+            <dd className="queue-number">{diagnosis.queueNumber}</dd>
+          </div>
+        )}
         <div>
           <dt>{t('doctor.detail.patientId')}</dt>
           <dd>{diagnosis.patientId}</dd>
@@ -82,6 +92,7 @@ export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: Deta
           <dt>{t('doctor.detail.status')}</dt>
           <dd>
             <StatusText kind="diagnosis" status={diagnosis.status} />
+            <CallState state={diagnosis} roomKind="consulting" />
           </dd>
         </div>
         {diagnosis.opinion && (
@@ -97,6 +108,11 @@ export function DiagnosisDetail({ detail, liveRound, onChanged, onReopen }: Deta
           </div>
         )}
       </dl>
+      {open && (
+        <div className="row-actions detail-calls">
+          <DiagnosisCallActions diagnosis={diagnosis} room={room} onChanged={onChanged} />
+        </div>
+      )}
       <PrescriptionList prescriptions={diagnosis.prescriptions} liveRound={liveRound} />
       {open && (
         <div className="decisions">

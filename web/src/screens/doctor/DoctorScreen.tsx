@@ -2,6 +2,7 @@ import { useTranslation } from 'react-i18next';
 import { useState } from 'react';
 import { listDiagnoses } from '../../api/endpoints.ts';
 import { openDiagnosisStatuses, type DiagnosisView } from '../../api/types.ts';
+import { useCallRoom } from '../../hooks/useCallRoom.ts';
 import { useDebounced } from '../../hooks/useDebounced.ts';
 import { useLoader } from '../../hooks/useLoader.ts';
 import { useLiveEvents } from '../../live/LiveContext.tsx';
@@ -17,8 +18,9 @@ async function loadWorklist(signal: AbortSignal): Promise<DiagnosisView[]> {
 }
 
 /**
- * The doctor's office: the open diagnoses of their departments, one opened by its number (another
- * department's only by breaking the glass), and the selected one with its results and decisions.
+ * The doctor's office: the open diagnoses of their departments, each patient called in from the
+ * worklist, one opened by its number (another department's only by breaking the glass), and the
+ * selected one with its results and decisions.
  */
 export function DoctorScreen() {
   return (
@@ -34,13 +36,14 @@ function DoctorOffice() {
   const [liveRound, setLiveRound] = useState(0);
   const worklist = useLoader(loadWorklist, []);
   const detail = useDiagnosisDetail(useBreakGlass());
+  const room = useCallRoom('doctor');
 
   const refresh = () => {
     worklist.reload();
     detail.reload();
     setLiveRound((round) => round + 1);
   };
-  // After a decision: the diagnosis as the command answered it (one opened in an emergency is not read again).
+  // After a decision or a call: the diagnosis as the command answered it (one opened in an emergency is not read again).
   const changed = (view: DiagnosisView) => {
     detail.answered(view);
     refresh();
@@ -56,10 +59,10 @@ function DoctorOffice() {
     <div className="screen doctor-screen">
       <h1>{t('screens.doctor')}</h1>
       <div className="screen-grid">
-        <DiagnosisWorklist worklist={worklist} selectedId={detail.selectedId} onSelect={detail.select}>
+        <DiagnosisWorklist worklist={worklist} selectedId={detail.selectedId} onSelect={detail.select} room={room} onChanged={changed}>
           <OpenDiagnosisForm onOpen={detail.select} />
         </DiagnosisWorklist>
-        <DiagnosisDetail detail={detail} liveRound={liveRound} onChanged={changed} onReopen={detail.select} />
+        <DiagnosisDetail detail={detail} liveRound={liveRound} room={room.sent} onChanged={changed} onReopen={detail.select} />
       </div>
     </div>
   );

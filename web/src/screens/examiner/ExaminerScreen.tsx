@@ -1,11 +1,17 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { listRequestedExaminations } from '../../api/endpoints.ts';
+import { callExamination, listRequestedExaminations, markExaminationNoShow } from '../../api/endpoints.ts';
 import type { ExaminationView } from '../../api/types.ts';
 import { ExaminationName } from '../../components/ExaminationName.tsx';
+import { CallActions } from '../../components/queue/CallActions.tsx';
+import { CallState } from '../../components/queue/CallState.tsx';
+import { QueueNumber } from '../../components/queue/QueueNumber.tsx';
+import { RoomField } from '../../components/queue/RoomField.tsx';
 import { WorklistTable } from '../../components/WorklistTable.tsx';
+import { useCallRoom } from '../../hooks/useCallRoom.ts';
 import { useDebounced } from '../../hooks/useDebounced.ts';
 import { useLoader } from '../../hooks/useLoader.ts';
+import { useDepartments } from '../../i18n/departments.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 import { useLiveEvents } from '../../live/LiveContext.tsx';
 import { CancelExaminationDialog } from './CancelExaminationDialog.tsx';
@@ -13,10 +19,16 @@ import { PerformExaminationDialog } from './PerformExaminationDialog.tsx';
 
 type Pending = { action: 'perform' | 'cancel'; examination: ExaminationView };
 
-/** The examination room: the requested examinations, each performed (result, attachment) or cancelled. */
+/**
+ * The examination room: the requested examinations, each patient called in by their queue number
+ * (their visit's department's, named beside the patient when it is not the room's own), then each
+ * examination performed (result, attachment) or cancelled.
+ */
 export function ExaminerScreen() {
   const { t } = useTranslation();
   const { time } = useHospitalTime();
+  const departments = useDepartments();
+  const room = useCallRoom('examiner');
   const worklist = useLoader(listRequestedExaminations, []);
   const [pending, setPending] = useState<Pending | null>(null);
   // New prescriptions and automatic cancellations arrive through the stream.
@@ -34,7 +46,9 @@ export function ExaminerScreen() {
       <WorklistTable
         headingId="examiner-worklist-heading"
         heading={t('examiner.worklist.heading')}
+        tools={<RoomField id="examiner-room" label={t('queue.room.examination')} hint={t('queue.room.hint')} room={room} />}
         columns={[
+          t('queue.number'),
           t('examiner.worklist.id'),
           t('examiner.worklist.type'),
           t('examiner.worklist.patient'),
@@ -53,7 +67,11 @@ export function ExaminerScreen() {
             data-diagnosis-id={examination.diagnosisId}
             data-reception-id={examination.receptionId}
             data-status={examination.status}
+            data-queue-number={examination.queueNumber}
           >
+            <td className="queue-number-cell">
+              <QueueNumber number={examination.queueNumber} />
+            </td>
             <th scope="row">#{examination.id}</th>
             <td>
               <ExaminationName examinationType={examination.examinationType} />
@@ -61,6 +79,11 @@ export function ExaminerScreen() {
             <td>
               <span className="primary-text">{examination.patientName}</span>
               <span className="secondary-text">{examination.patientId}</span>
+              {/* The room calls every department's patients: 내과 12 is not 외과 12. Beside the patient, where the column is wide anyway. */}
+              {examination.visitDepartment && examination.queueNumber !== undefined && (
+                <span className="secondary-text queue-from">{t('queue.from', { department: departments.name(examination.visitDepartment) })}</span>
+              )}
+              <CallState state={examination} roomKind="examination" />
             </td>
             <td>#{examination.diagnosisId}</td>
             <td>#{examination.receptionId}</td>
@@ -68,6 +91,14 @@ export function ExaminerScreen() {
             <td>{time(examination.createdAt)}</td>
             <td>
               <div className="row-actions">
+                <CallActions
+                  state={examination}
+                  patientName={examination.patientName}
+                  rowId={examination.id}
+                  call={(key) => callExamination(examination.id, room.sent, key)}
+                  noShow={(key) => markExaminationNoShow(examination.id, key)}
+                  onDone={worklist.reload}
+                />
                 <button
                   type="button"
                   className="button primary"

@@ -1,15 +1,21 @@
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { listNewestReceptions } from '../../api/endpoints.ts';
+import type { ReceptionView } from '../../api/types.ts';
 import { useConsoleConfig } from '../../config/ConfigContext.tsx';
 import { useDebounced } from '../../hooks/useDebounced.ts';
 import { useLoader } from '../../hooks/useLoader.ts';
 import { hospitalDay } from '../../i18n/hospitalTime.ts';
 import { useLiveEvents } from '../../live/LiveContext.tsx';
+import { hasTicket } from './QueueTicket.tsx';
+import type { ShownTicket } from './RegisteredVisit.tsx';
 import { RegistrationForm } from './RegistrationForm.tsx';
 import { TodaysVisits } from './TodaysVisits.tsx';
 
-/** The reception desk: find (or register) the patient, register their visit, and follow today's visits to cancel or confirm them. */
+/**
+ * The reception desk: find (or register) the patient, register their visit and print its queue
+ * ticket, and follow today's visits to cancel or confirm them (or print a ticket again).
+ */
 export function ReceptionScreen() {
   const { t } = useTranslation();
   const { timeZone } = useConsoleConfig();
@@ -24,14 +30,24 @@ export function ReceptionScreen() {
   // Any visit's change may be one of today's: the desk sees no visit data in the stream, so it reloads.
   const reloadSoon = useDebounced(visits.reload);
   useLiveEvents(reloadSoon);
-  const onRegistered = useCallback(() => visits.reload(), [visits.reload]);
+  const [ticket, setTicket] = useState<ShownTicket | null>(null);
+  const showTicket = useCallback((reception: ReceptionView, focus: boolean) => {
+    setTicket(hasTicket(reception) ? { reception, focus } : null);
+  }, []);
+  const onRegistered = useCallback(
+    (reception: ReceptionView) => {
+      showTicket(reception, false);
+      visits.reload();
+    },
+    [showTicket, visits.reload],
+  );
 
   return (
     <div className="screen reception-screen">
       <h1>{t('screens.reception')}</h1>
       <div className="screen-grid">
-        <RegistrationForm onRegistered={onRegistered} />
-        <TodaysVisits visits={visits} />
+        <RegistrationForm onRegistered={onRegistered} ticket={ticket} />
+        <TodaysVisits visits={visits} onTicket={(reception) => showTicket(reception, true)} />
       </div>
     </div>
   );

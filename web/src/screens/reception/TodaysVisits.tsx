@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { confirmReception } from '../../api/endpoints.ts';
 import { confirmableReceptionStatuses, type ReceptionView } from '../../api/types.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { QueueNumber } from '../../components/queue/QueueNumber.tsx';
 import { StatusText } from '../../components/StatusText.tsx';
 import { useToast } from '../../components/Toasts.tsx';
 import { WorklistTable } from '../../components/WorklistTable.tsx';
@@ -11,9 +12,16 @@ import type { Loaded } from '../../hooks/useLoader.ts';
 import { useDepartments } from '../../i18n/departments.ts';
 import { useHospitalTime } from '../../i18n/hospitalTime.ts';
 import { CancelReceptionDialog } from './CancelReceptionDialog.tsx';
+import { hasTicket } from './QueueTicket.tsx';
 
-/** Today's visits, newest on top, with the desk's actions on the rows that allow them. */
-export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
+type TodaysVisitsProps = {
+  visits: Loaded<ReceptionView[]>;
+  /** Shows a waiting visit's ticket again, to print it (a ticket lost, the printer out of paper). */
+  onTicket: (reception: ReceptionView) => void;
+};
+
+/** Today's visits, newest on top, each with its queue number, and the desk's actions on the rows that allow them. */
+export function TodaysVisits({ visits, onTicket }: TodaysVisitsProps) {
   const { t } = useTranslation();
   const { time } = useHospitalTime();
   const departments = useDepartments();
@@ -24,6 +32,7 @@ export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
       headingId="todays-visits-heading"
       heading={t('reception.list.heading')}
       columns={[
+        t('queue.number'),
         t('reception.list.id'),
         t('reception.list.receivedAt'),
         t('reception.list.patient'),
@@ -35,7 +44,10 @@ export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
       list={visits}
       empty={t('reception.list.empty')}
       renderRow={(reception) => (
-        <tr key={reception.id} data-reception-id={reception.id} data-status={reception.status}>
+        <tr key={reception.id} data-reception-id={reception.id} data-status={reception.status} data-queue-number={reception.queueNumber}>
+          <td className="queue-number-cell">
+            <QueueNumber number={reception.queueNumber} />
+          </td>
           <th scope="row">#{reception.id}</th>
           <td>{time(reception.receivedAt ?? reception.createdAt)}</td>
           <td>
@@ -49,6 +61,16 @@ export function TodaysVisits({ visits }: { visits: Loaded<ReceptionView[]> }) {
           <td className="clinical-text">{reception.diagnosisOpinion ?? reception.diagnosisRejectReason ?? reception.cancelReason ?? ''}</td>
           <td>
             <div className="row-actions">
+              {reception.status === 'RECEIVED' && hasTicket(reception) && (
+                <button
+                  type="button"
+                  className="button secondary"
+                  aria-label={t('common.rowAction', { action: t('reception.ticket.show'), name: reception.patientName, id: reception.id })}
+                  onClick={() => onTicket(reception)}
+                >
+                  {t('reception.ticket.show')}
+                </button>
+              )}
               {reception.status === 'RECEIVED' && (
                 <button
                   type="button"

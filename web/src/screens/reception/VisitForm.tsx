@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent, type Ref } from 'react';
 import { useTranslation } from 'react-i18next';
 import { registerReception } from '../../api/endpoints.ts';
-import type { PatientView } from '../../api/types.ts';
+import type { PatientView, ReceptionView } from '../../api/types.ts';
 import { ComboboxField } from '../../components/ComboboxField.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
@@ -20,7 +20,8 @@ type VisitFormProps = {
   onChangePatient: () => void;
   /** Submitted with no patient chosen: the search is where to go. */
   onNoPatient: () => void;
-  onRegistered: () => void;
+  /** The visit as the server registered it: with its queue number and ticket. */
+  onRegistered: (reception: ReceptionView) => void;
 };
 
 /**
@@ -59,7 +60,7 @@ export function VisitForm({ patient, submitRef, onChangePatient, onNoPatient, on
     notify(t('reception.form.registered', { name: reception.patientName, patientId: reception.patientId, id: reception.id }));
     setDepartment(departments.defaultDepartment ?? '');
     setSymptom('');
-    onRegistered();
+    onRegistered(reception);
   }
 
   // A refused patient (merged, say) is named next to them; the form's alert says what the server said.
