@@ -117,6 +117,18 @@ const demoUsers = {
 
 export type DemoUsername = keyof typeof demoUsers;
 
+/**
+ * A call screen's token lasts a clinic day (12 hours), or DEV_TOKEN_LIFETIME_SECONDS if that is
+ * longer: the screen on the waiting room's wall has nobody to sign it in again every 15 minutes,
+ * and what it may read (the queues: numbers and masked names) is worth little to a thief. With a
+ * real provider the display's account renews its session with a refresh token instead.
+ */
+const DISPLAY_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
+
+function lifetimeOf(username: DemoUsername, dev: DevSettings): number {
+  return demoUsers[username].role === 'display' ? Math.max(DISPLAY_TOKEN_LIFETIME_SECONDS, dev.tokenLifetimeSeconds) : dev.tokenLifetimeSeconds;
+}
+
 /** The demo users' password and the lifetime of the tokens issued to them. */
 type DevSettings = NonNullable<AuthConfig['dev']>;
 
@@ -125,7 +137,7 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
   const dev = devSettings(config, options.env ?? process.env);
   const key = options.keyFile ? await loadOrCreateKey(options.keyFile) : await keyFromJwk(await newJwk());
   const provider: DevIdentityProvider = {
-    issue: (username) => signToken(config, key, username, dev.tokenLifetimeSeconds),
+    issue: (username) => signToken(config, key, username, lifetimeOf(username, dev)),
     jwks: () => ({ keys: [key.publicJwk] }),
     discovery: () => discoveryDocument(config.issuer),
     register: (app) => registerIssuerRoutes(app, provider, dev),
@@ -198,7 +210,7 @@ function registerIssuerRoutes(app: App, provider: DevIdentityProvider, dev: DevS
       }
       // A token is a credential: no cache may keep it (RFC 6749 §5.1).
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-      return { access_token: await provider.issue(user), token_type: 'Bearer' as const, expires_in: dev.tokenLifetimeSeconds };
+      return { access_token: await provider.issue(user), token_type: 'Bearer' as const, expires_in: lifetimeOf(user, dev) };
     },
   );
 }

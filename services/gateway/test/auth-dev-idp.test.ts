@@ -71,6 +71,16 @@ describe('development identity provider', () => {
     }
   });
 
+  test("a call screen's token (the display user) lasts a clinic day, and reads the queues alone", async (t) => {
+    const { config, token } = await startGatewayLike(t);
+    const body = (await (await token('display')).json()) as { access_token: string; expires_in: number };
+    assert.equal(body.expires_in, 12 * 60 * 60);
+    const verified = await createOidcVerifier(config).verify(body.access_token);
+    assert.deepEqual(verified.roles, ['display']);
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number };
+    assert.equal(claims.exp - claims.iat, 12 * 60 * 60);
+  });
+
   test('a bad body is a 400 problem', async (t) => {
     const { url } = await startGatewayLike(t);
     for (const body of ['{"username":"doctor"}', '{"username":"doctor","password":"demo","extra":1}', '{"username":5,"password":"demo"}', 'nope']) {
