@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { BarmanObjectStoreConfiguration } from '@kubernetes-models/cloudnative-pg/github.com/cloudnative-pg/barman-cloud/pkg/api/BarmanObjectStoreConfiguration';
 import pino from 'pino';
-import { defaultHospitalCatalog } from '@medical/contracts';
+import { defaultHospitalCatalog, publicApiRoutes } from '@medical/contracts';
 import { createMetrics, loadAuthConfig, loadCatalog, loadConfig, type TransportConfig } from '@medical/platform';
 import { parseCatalog } from '../../packages/platform/src/reference/catalog.ts';
 import { kafkaTransportOptions } from '../../packages/platform/src/transport/kafka.ts';
@@ -834,9 +834,17 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
     const policy = one(objects, 'AuthorizationPolicy', 'require-token');
     const tokenless = (policy.spec.rules as Obj[]).filter((r) => !r.from).flatMap((r) => (r.to as Obj[]).filter((t) => t.operation.methods.includes('GET')).flatMap((t) => t.operation.paths as string[]));
     const allowed = (p: string) => tokenless.some((pattern) => (pattern.endsWith('*') ? p.startsWith(pattern.slice(0, -1)) : pattern === p));
-    for (const p of paths.filter((p) => p === '/' || p === '/index.html' || p.startsWith('/assets/') || p.startsWith('/console/'))) {
+    const waitingRoomPages = ['/display/:department', '/ticket/:token'];
+    for (const p of paths.filter((p) => p === '/' || p === '/index.html' || p.startsWith('/assets/') || p.startsWith('/console/') || waitingRoomPages.includes(p))) {
       assert.ok(allowed(p), `${name}: the mesh lets ${p} through without a token`);
     }
+    for (const route of publicApiRoutes) assert.ok(allowed(route.path), `${name}: the mesh lets the public ${route.path} through without a token`);
+    assert.ok(!allowed('/queues/surgery') && !allowed('/patientManagements/waiting-times'), `${name}: the queues and the waiting times need a token`);
+    // The call screens' streams, open all day, have a route of their own without a timeout, ahead of the API's.
+    const queueStream = routes.findIndex((r) => (r.match as Obj[]).some((m) => m.uri.regex !== undefined && new RegExp(m.uri.regex).test('/queues/internal-medicine/stream')));
+    assert.ok(queueStream >= 0 && queueStream < apiRoute, `${name}: the call screens' streams have a route of their own, ahead of the API's`);
+    assert.equal(routes[queueStream]!.timeout, '0s', `${name}: a call screen's stream is never cut by a route timeout`);
+    assert.ok(!new RegExp((routes[queueStream]!.match as Obj[])[0]!.uri.regex).test('/queues/internal-medicine'), `${name}: the queue itself stays on the API's route`);
 
     const peer = find(objects, 'PeerAuthentication').filter((p) => p.metadata.namespace === 'medical');
     assert.deepEqual(peer.map((p) => [p.spec.selector, p.spec.mtls.mode]), [[undefined, 'STRICT']], `${name}: namespace-wide STRICT mTLS`);

@@ -40,7 +40,8 @@ const serviceOf = (pathname: string): BackendServiceName => {
   if (first === 'examinations') return 'examination';
   // The registry is the reception's; a patient's access log is patient-management's.
   if (first === 'patients') return pathname.endsWith('/access-log') ? 'patient-management' : 'reception';
-  if (first === 'patientManagements') return 'patient-management';
+  // The read model's: the visits, and the waiting rooms' queues.
+  if (first === 'patientManagements' || first === 'queues') return 'patient-management';
   throw new Error(`no service for ${pathname}`);
 };
 
@@ -52,6 +53,7 @@ function concretePath(permission: Permission): string {
     .replace(':patientId', ids.patientId)
     .replace(':id', String(idFor))
     .replace(':name', ids.attachment)
+    .replace(':department', 'internal-medicine')
     .replace('*', 'a/b');
 }
 
