@@ -223,6 +223,38 @@ export const eventProducers: Record<EventType, readonly EventSource[]> = {
   PatientNoShow: ['/diagnosis', '/examination'],
 };
 
+/** The services that consume events, each by its consumer group. */
+export const eventConsumerServices = ['reception', 'diagnosis', 'examination', 'patient-management'] as const;
+export type EventConsumerService = (typeof eventConsumerServices)[number];
+
+/**
+ * Who consumes each event type (DESIGN.md section 4's last column): the services read their
+ * `handles` from here (`eventsConsumedBy`), and the AsyncAPI document (asyncapi.ts) says the same,
+ * so neither can drift from the other. patient-management, the read model, consumes every type.
+ */
+export const eventConsumers: Record<EventType, readonly EventConsumerService[]> = {
+  ReceptionCompleted: ['diagnosis', 'patient-management'],
+  ReceptionCancelled: ['diagnosis', 'examination', 'patient-management'],
+  ReceptionConfirmed: ['patient-management'],
+  ReceptionPatientMerged: ['diagnosis', 'examination', 'patient-management'],
+  DiagnosisRegistered: ['patient-management'],
+  ExaminationPrescribed: ['examination', 'patient-management'],
+  ExaminationRequested: ['diagnosis', 'patient-management'],
+  ExaminationPerformed: ['diagnosis', 'patient-management'],
+  ExaminationCancelled: ['diagnosis', 'patient-management'],
+  DiagnosisCompleted: ['reception', 'patient-management'],
+  DiagnosisRejected: ['reception', 'examination', 'patient-management'],
+  DiagnosisCancelled: ['patient-management'],
+  BreakGlassAccessed: ['patient-management'],
+  PatientCalled: ['patient-management'],
+  PatientNoShow: ['patient-management'],
+};
+
+/** The event types a service consumes, in the contracts' order. */
+export function eventsConsumedBy(service: EventConsumerService): EventType[] {
+  return eventTypes.filter((type) => eventConsumers[type].includes(service));
+}
+
 /**
  * The one service that may have produced this event: the single producer of its type, or, for a
  * call or a no-show, the doctor's service or the examiners' by what it was for. A consumer refuses

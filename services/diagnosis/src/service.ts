@@ -1,3 +1,4 @@
+import { eventsConsumedBy } from '@medical/contracts';
 import type { ServiceDefinition } from '@medical/platform';
 import { diagnosisEffect } from './app/reactions.ts';
 import { migrations } from './db/migrations.ts';
@@ -17,7 +18,7 @@ export const diagnosisService: ServiceDefinition<DiagnosisDatabase> = {
   idSequences: ['diagnoses'],
   routes: diagnosisRoutes,
   consumer: {
-    handles: ['ReceptionCompleted', 'ReceptionCancelled', 'ReceptionPatientMerged', 'ExaminationRequested', 'ExaminationPerformed', 'ExaminationCancelled'],
+    handles: eventsConsumedBy('diagnosis'),
     effect: diagnosisEffect,
   },
 };

@@ -1,3 +1,4 @@
+import { eventsConsumedBy } from '@medical/contracts';
 import type { ServiceDefinition } from '@medical/platform';
 import { examinationEffect } from './app/reactions.ts';
 import { migrations } from './db/migrations.ts';
@@ -13,5 +14,5 @@ export const examinationService: ServiceDefinition<ExaminationDatabase> = {
   codedColumns: [{ table: 'examinations', column: 'examination_type', codes: 'examination' }],
   idSequences: ['examinations'],
   routes: examinationRoutes,
-  consumer: { handles: ['ExaminationPrescribed', 'DiagnosisRejected', 'ReceptionCancelled', 'ReceptionPatientMerged'], effect: examinationEffect },
+  consumer: { handles: eventsConsumedBy('examination'), effect: examinationEffect },
 };

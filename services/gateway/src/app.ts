@@ -4,6 +4,7 @@ import fastifyPlugin from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { MULTIPART_OVERHEAD_BYTES } from '@medical/contracts';
+import { asyncApiDocument } from '@medical/contracts/asyncapi';
 import {
   authentication,
   createApp,
@@ -142,6 +143,9 @@ const servicesIndex = fastifyPlugin(
       })),
     };
     app.get('/openapi.json', async () => index);
+    // The events' contract beside the API's: the AsyncAPI 3.0 document the contracts make (docs/asyncapi.json is a copy).
+    const events = asyncApiDocument({ version: index.info.version, topic: config.accessLog.topic, deadLetterTopic: config.accessLog.deadLetterTopic });
+    app.get('/asyncapi.json', { schema: { hide: true } }, async () => events);
   },
   { name: 'gateway-services-index' },
 );

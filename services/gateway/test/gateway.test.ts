@@ -261,6 +261,13 @@ describe('gateway with every upstream up', () => {
     assert.deepEqual(upstreams.reception!.seen.map((s) => [s.method, s.url]), [['GET', '/openapi.json']]);
   });
 
+  test('serves the AsyncAPI document of the events, without a token, as docs/asyncapi.json has it', async () => {
+    const reply = await send(gateway.url, 'GET', '/asyncapi.json', { headers: { authorization: '' } });
+    assert.equal(reply.status, 200);
+    const copy = JSON.parse(fs.readFileSync(new URL('../../../docs/asyncapi.json', import.meta.url), 'utf8')) as unknown;
+    assert.deepEqual(reply.json(), copy);
+  });
+
   test('/metrics records proxied requests by route pattern', async () => {
     await send(gateway.url, 'GET', '/diagnoses/77');
     const metrics = await send(gateway.url, 'GET', '/metrics');

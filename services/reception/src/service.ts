@@ -1,3 +1,4 @@
+import { eventsConsumedBy } from '@medical/contracts';
 import type { ServiceDefinition } from '@medical/platform';
 import { receptionEffect } from './app/reactions.ts';
 import { migrations } from './db/migrations.ts';
@@ -17,7 +18,7 @@ export const receptionService: ServiceDefinition<ReceptionDatabase> = {
     receptionRoutes(app, context);
     patientRoutes(app, context);
   },
-  consumer: { handles: ['DiagnosisCompleted', 'DiagnosisRejected'], effect: receptionEffect },
+  consumer: { handles: eventsConsumedBy('reception'), effect: receptionEffect },
   // A reception is the visit: its id is the reception id the access log keeps. A patient of the
   // registry (no id of its own) is shown by its number.
   answeredVisit: (resource) => {

@@ -38,6 +38,7 @@ export const PUBLIC_ROUTES: readonly string[] = [
   '/metrics',
   '/openapi.json',
   '/openapi/*',
+  '/asyncapi.json',
   '/docs',
   '/docs/*',
   '/auth/token',
