@@ -24,6 +24,7 @@ COPY services/reception/package.json services/reception/
 COPY services/diagnosis/package.json services/diagnosis/
 COPY services/examination/package.json services/examination/
 COPY services/patient-management/package.json services/patient-management/
+COPY services/interop/package.json services/interop/
 COPY web/package.json web/
 # Production dependencies only, exactly as locked; no install scripts (none of them has one, and
 # test/deploy/dockerfile.test.ts keeps it so). The TypeScript sources run as they are (Node's
