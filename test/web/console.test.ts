@@ -44,6 +44,7 @@ import {
   type Language,
   type ScreenId,
   type StaffRole,
+  assertConsoleServed,
 } from './support/console.ts';
 
 /**
@@ -228,19 +229,8 @@ describe('the staff console in Chromium (embedded profile)', () => {
   before(async () => {
     // The gateway serves the built console (web/dist) under its Content Security Policy, which
     // every page but axe's runs under (a violation fails the test through PageErrors).
-    const index = await fetch(consoleUrl(running.system.gatewayUrl), { signal: AbortSignal.timeout(10_000) });
-    const html = await index.text();
-    assert.ok(
-      index.status === 200 && /text\/html/.test(index.headers.get('content-type') ?? '') && html.includes('<div id="root">'),
-      `the gateway does not serve the console at / (${index.status}): is web/dist built? (npm run build:web)`,
-    );
+    const index = await assertConsoleServed(running.system.gatewayUrl);
     assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'(;|$)/, 'the console is served with its CSP');
-    // The gateway serves the files web/dist held when it started: a rebuild since (new hashes) leaves the page blank.
-    for (const asset of html.match(/\/assets\/[\w.-]+\.(js|css)/g) ?? []) {
-      const reply = await fetch(`${running.system.gatewayUrl}${asset}`, { signal: AbortSignal.timeout(10_000) });
-      await reply.arrayBuffer();
-      assert.equal(reply.status, 200, `${asset}, named by index.html, is not served: was web/dist rebuilt after the gateway started?`);
-    }
     browser = await launchBrowser();
   });
 

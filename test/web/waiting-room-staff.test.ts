@@ -27,7 +27,6 @@ import {
 import { assertAccessible } from './support/axe.ts';
 import { launchBrowser, SCREENSHOT_DIR, screenshot, until, type OpenedPage, type ViewportName } from './support/browser.ts';
 import {
-  consoleUrl,
   DEMO_SURGEON,
   literally,
   openConsoleAs,
@@ -40,6 +39,7 @@ import {
   type DemoUser,
   type Language,
   type StaffRole,
+  assertConsoleServed,
 } from './support/console.ts';
 import { readmeScreenshot } from './support/waiting-room.ts';
 
@@ -157,15 +157,7 @@ describe('the waiting room in the staff console (embedded profile)', () => {
   });
 
   before(async () => {
-    // The gateway serves the console as built (web/dist) when it started: each file index.html names must be there.
-    const index = await fetch(consoleUrl(running.system.gatewayUrl), { signal: AbortSignal.timeout(10_000) });
-    const html = await index.text();
-    assert.ok(index.status === 200 && html.includes('<div id="root">'), `the gateway does not serve the console at / (${index.status}): is web/dist built? (npm run build:web)`);
-    for (const asset of html.match(/\/assets\/[\w.-]+\.(js|css)/g) ?? []) {
-      const reply = await fetch(`${running.system.gatewayUrl}${asset}`, { signal: AbortSignal.timeout(10_000) });
-      await reply.arrayBuffer();
-      assert.equal(reply.status, 200, `${asset}, named by index.html, is not served: was web/dist rebuilt after the gateway started?`);
-    }
+    await assertConsoleServed(running.system.gatewayUrl);
     browser = await launchBrowser();
   });
 

@@ -88,6 +88,26 @@ export function consoleUrl(gatewayUrl: string, screen?: ScreenId): string {
 }
 
 /**
+ * Asserts that the gateway serves the built console (web/dist) at `/`, and every file its
+ * index.html names: the gateway serves the files web/dist held when it started, so a rebuild since
+ * (new hashes) would leave the page blank. Returns the page's answer for further checks.
+ */
+export async function assertConsoleServed(gatewayUrl: string): Promise<{ headers: Headers; html: string }> {
+  const index = await fetch(consoleUrl(gatewayUrl), { signal: AbortSignal.timeout(10_000) });
+  const html = await index.text();
+  assert.ok(
+    index.status === 200 && /text\/html/.test(index.headers.get('content-type') ?? '') && html.includes('<div id="root">'),
+    `the gateway does not serve the console at / (${index.status}): is web/dist built? (npm run build:web)`,
+  );
+  for (const asset of html.match(/\/assets\/[\w.-]+\.(js|css)/g) ?? []) {
+    const reply = await fetch(`${gatewayUrl}${asset}`, { signal: AbortSignal.timeout(10_000) });
+    await reply.arrayBuffer();
+    assert.equal(reply.status, 200, `${asset}, named by index.html, is not served: was web/dist rebuilt after the gateway started?`);
+  }
+  return { headers: index.headers, html };
+}
+
+/**
  * Waits for `locator` like locator.waitFor, and on a timeout says what the page showed instead
  * (its text, its URL): "the sign-in screen did not show; the page shows: …" explains more than
  * a selector does.
