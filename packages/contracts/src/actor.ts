@@ -1,10 +1,13 @@
 import { Type, type Static } from 'typebox';
 
 /**
- * The roles of the system, each with what it may do (permissions.ts): the staff's, and `display`,
- * a waiting room's call screen, which reads its department's queue and nothing else.
+ * The roles of the system, each with what it may do (permissions.ts): the staff's; `display`, a
+ * waiting room's call screen, which reads its department's queue and nothing else; and
+ * `integration`, another of the hospital's systems (the EHR, a laboratory's or radiology's)
+ * acting through the API with its own client credentials, not a person. What such a system may
+ * read and write of the FHIR API is further narrowed by its token's scopes (smart-scopes.ts).
  */
-export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin', 'display'] as const;
+export const roles = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin', 'display', 'integration'] as const;
 export type Role = (typeof roles)[number];
 /**
  * An actor's role: a staff role, `system` for a service acting by itself, or `anonymous` for a

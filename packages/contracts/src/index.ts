@@ -4,6 +4,7 @@ export * from './api.ts';
 export * from './validate.ts';
 export * from './actor.ts';
 export * from './permissions.ts';
+export * from './smart-scopes.ts';
 export * from './data-schemas.ts';
 export * from './minimum-necessary.ts';
 export * from './departments.ts';

@@ -31,7 +31,7 @@ const visit: VisitView = {
 };
 
 /** Which roles, held alone, see the clinical texts. */
-const clinicalAlone: Record<Role, boolean> = { receptionist: false, manager: false, auditor: false, doctor: true, examiner: true, admin: true, display: false };
+const clinicalAlone: Record<Role, boolean> = { receptionist: false, manager: false, auditor: false, doctor: true, examiner: true, admin: true, display: false, integration: false };
 
 describe('minimum necessary, per role', () => {
   for (const role of roles) {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import type { FastifyRequest } from 'fastify';
 import { authentication, PUBLIC_ROUTES } from '../src/auth/authentication.ts';
+import { grantedRoles, grantedScopes } from '../src/auth/request-actor.ts';
 import { createOidcVerifier } from '../src/auth/oidc-verifier.ts';
 import { createApp, type App } from '../src/http/app.ts';
 import { createMetrics } from '../src/telemetry/metrics.ts';
@@ -18,6 +20,8 @@ function assertProblem(response: Response, status: number): { type: string; deta
 }
 
 const echoActor = async (request: { actor?: unknown }) => ({ actor: request.actor ?? null });
+/** What the routes learn of the token: the role acting, every role and every scope it grants. */
+const echoGrants = async (request: FastifyRequest) => ({ actor: request.actor ?? null, roles: grantedRoles(request), scopes: grantedScopes(request) });
 
 /** A service-like app (route patterns as the services register them) or a gateway-like one (wildcards). */
 async function build(t: TestContext, shape: 'service' | 'gateway', issuer: TestIssuer): Promise<App> {
@@ -31,6 +35,7 @@ async function build(t: TestContext, shape: 'service' | 'gateway', issuer: TestI
     app.get('/receptions', echoActor);
     app.post('/receptions/:id/cancel', echoActor);
     app.get('/diagnoses/:id', echoActor);
+    app.post('/examinations/:id/perform', echoGrants);
     // Registered by a service but missing from the table: refused, not served.
     app.get('/receptions/:id/secret', echoActor);
   } else {
@@ -108,6 +113,25 @@ describe('the authentication plugin', () => {
     assert.equal((await app.inject({ url: '/receptions', headers: bearer(both) })).json().actor.role, 'admin');
     const several = await issuer.sign({ roles: ['doctor', 'receptionist'] });
     assert.equal((await app.inject({ url: '/receptions', headers: bearer(several) })).json().actor.role, 'receptionist');
+  });
+
+  test("a system's token: it acts as integration where the table allows it, with its token's scopes beside its roles", async (t) => {
+    const issuer = await startTestIssuer(t);
+    const app = await build(t, 'service', issuer);
+    const system = await issuer.sign({ sub: 'client:lis', name: 'Laboratory system', roles: ['integration'], scope: 'system/Task.read system/Observation.rs', client_id: 'lis' });
+    const performed = await app.inject({ method: 'POST', url: '/examinations/4/perform', headers: bearer(system), payload: {} });
+    assert.equal(performed.statusCode, 200, performed.body);
+    assert.deepEqual(performed.json(), {
+      actor: { subject: 'client:lis', name: 'Laboratory system', role: 'integration' },
+      roles: ['integration'],
+      scopes: ['system/Task.read', 'system/Observation.rs'],
+    });
+    // Nothing else of the staff's: the role is not a member of staff.
+    const refused = await app.inject({ url: '/diagnoses/4', headers: bearer(system) });
+    assert.match(assertProblem(refused, 403).detail!, /grants integration$/);
+    // A member of staff's token without a scope claim: no scopes.
+    const examiner = await app.inject({ method: 'POST', url: '/examinations/4/perform', headers: bearer(await issuer.sign({ roles: ['examiner'] })), payload: {} });
+    assert.deepEqual(examiner.json().scopes, []);
   });
 
   test('public routes need no token; unknown routes are 404 before any token is asked for', async (t) => {

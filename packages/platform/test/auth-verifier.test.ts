@@ -3,7 +3,7 @@ import { createSecretKey } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { base64url, SignJWT, UnsecuredJWT } from 'jose';
-import { createOidcVerifier, InvalidTokenError, IssuerUnavailableError, rolesFromClaims, validityWindow, type OidcVerifierOptions } from '../src/auth/oidc-verifier.ts';
+import { createOidcVerifier, InvalidTokenError, IssuerUnavailableError, rolesFromClaims, scopesFromClaims, validityWindow, type OidcVerifierOptions } from '../src/auth/oidc-verifier.ts';
 import { VerifiedTokens } from '../src/auth/verified-tokens.ts';
 import { AUDIENCE, makeKey, startTestIssuer } from './auth-test-issuer.ts';
 
@@ -27,10 +27,10 @@ describe('OIDC verifier: tokens', () => {
   test('a valid token names its subject, name and staff roles', async (t) => {
     const { issuer, verifier } = await setUp(t);
     const token = await issuer.sign({ sub: 'f3c1', name: 'Kim Minji', preferred_username: 'minji', roles: ['doctor', 'offline_access'] });
-    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [] });
+    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [], scopes: [] });
     // Without `name`, the username is the display name.
     const plain = await issuer.sign({ sub: 'f3c2', preferred_username: 'lee', roles: ['examiner'] });
-    assert.deepEqual(await verifier.verify(plain), { subject: 'f3c2', name: 'lee', roles: ['examiner'], departments: [] });
+    assert.deepEqual(await verifier.verify(plain), { subject: 'f3c2', name: 'lee', roles: ['examiner'], departments: [], scopes: [] });
     // The departments claim: codes only (a name that is not a department code is ignored), an array or one space-separated string.
     const surgeon = await issuer.sign({ sub: 'f3c3', roles: ['doctor'], departments: ['surgery', 'Internal Medicine', 'cardiology', 'surgery'] });
     assert.deepEqual((await verifier.verify(surgeon)).departments, ['surgery', 'cardiology']);
@@ -156,9 +156,43 @@ describe('OIDC verifier: the roles claim', () => {
     assert.deepEqual(rolesFromClaims({ realm_access: {} }, 'realm_access.constructor'), []);
   });
 
+  test("a system's role (integration) is a role like the staff's", async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    assert.deepEqual((await verifier.verify(await issuer.sign({ sub: 'client:lis', roles: ['integration'] }))).roles, ['integration']);
+  });
+
   test('a valid token without any staff role verifies, with no roles (a 403, not a 401)', async (t) => {
     const { issuer, verifier } = await setUp(t);
     assert.deepEqual((await verifier.verify(await issuer.sign({ sub: 'x' }))).roles, []);
+  });
+});
+
+describe('OIDC verifier: the scopes claim', () => {
+  test('the standard scope claim, one space-separated string (RFC 9068)', async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    const token = await issuer.sign({ sub: 'client:ehr', roles: ['integration'], scope: 'system/Encounter.read  system/Task.rs system/Encounter.read' });
+    assert.deepEqual((await verifier.verify(token)).scopes, ['system/Encounter.read', 'system/Task.rs']);
+  });
+
+  test("scp, as Entra ID and Okta name it: an array, or a string; both claims together", () => {
+    assert.deepEqual(scopesFromClaims({ scp: ['system/Encounter.read', 'system/Task.rs'] }), ['system/Encounter.read', 'system/Task.rs']);
+    assert.deepEqual(scopesFromClaims({ scp: 'Files.Read User.Read' }), ['Files.Read', 'User.Read']);
+    assert.deepEqual(scopesFromClaims({ scope: 'openid system/Patient.read', scp: ['system/Patient.read', 'system/Task.read'] }), ['openid', 'system/Patient.read', 'system/Task.read']);
+  });
+
+  test('what is not a scope token grants nothing; no claim is no scopes', () => {
+    assert.deepEqual(scopesFromClaims({}), []);
+    assert.deepEqual(scopesFromClaims({ scope: 7, scp: { read: true } }), []);
+    // RFC 6749 §3.3: no double quote, backslash or control character in a scope token; array items are not split.
+    assert.deepEqual(scopesFromClaims({ scp: ['a"b', 'c\\d', 'é', 'x y', '', null, 'ok'] }), ['ok']);
+  });
+
+  test('a token whose scopes are remembered keeps them, frozen', async (t) => {
+    const { issuer, verifier } = await setUp(t);
+    const token = await issuer.sign({ sub: 'client:ehr', roles: ['integration'], scope: 'system/Encounter.read' });
+    const first = await verifier.verify(token);
+    assert.equal(await verifier.verify(token), first);
+    assert.ok(Object.isFrozen(first.scopes));
   });
 });
 
@@ -227,7 +261,7 @@ describe('OIDC verifier: verified tokens are remembered', () => {
     const token = await issuer.sign({ sub: 'f3c1', name: 'Kim Minji', roles: ['doctor'] });
     const first = await verifier.verify(token);
     assert.deepEqual(await verifier.verify(token), first);
-    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [] });
+    assert.deepEqual(await verifier.verify(token), { subject: 'f3c1', name: 'Kim Minji', roles: ['doctor'], departments: [], scopes: [] });
     assert.equal(checks(), 1);
     // One identity serves every request with the token: none of them may change it for the others.
     assert.throws(() => (first.roles as string[]).push('admin'));
@@ -285,8 +319,8 @@ describe('OIDC verifier: verified tokens are remembered', () => {
     const lee = await issuer.sign({ sub: 'lee', roles: ['examiner'] });
     assert.equal((await verifier.verify(minji)).subject, 'minji');
     assert.equal((await verifier.verify(lee)).subject, 'lee');
-    assert.deepEqual(await verifier.verify(minji), { subject: 'minji', roles: ['doctor'], departments: [] });
-    assert.deepEqual(await verifier.verify(lee), { subject: 'lee', roles: ['examiner'], departments: [] });
+    assert.deepEqual(await verifier.verify(minji), { subject: 'minji', roles: ['doctor'], departments: [], scopes: [] });
+    assert.deepEqual(await verifier.verify(lee), { subject: 'lee', roles: ['examiner'], departments: [], scopes: [] });
     // The remembered token's header and claims under an attacker's signature.
     const attacker = await makeKey();
     const forged = await issuer.sign({ roles: ['doctor'] }, { key: { ...attacker, kid: issuer.keys[0]!.kid } });

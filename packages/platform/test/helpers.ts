@@ -136,7 +136,8 @@ export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9
 /**
  * A development identity provider (the gateway's, AUTH_MODE=dev) served in process on its own
  * port, for tests that start a service: `env` points the service's verifier at it, `token(role)`
- * is a real signed token for a demo user, verified through discovery and JWKS like any other.
+ * is a real signed token for a demo user (for `integration`, the demo client `demo-integration`),
+ * verified through discovery and JWKS like any other.
  */
 export type DevIssuer = {
   issuer: string;
@@ -168,7 +169,8 @@ export async function startDevIssuer(t?: HasAfter): Promise<DevIssuer> {
   const tokens = new Map<Role, Promise<string>>();
   const token = (role: Role) => {
     let issued = tokens.get(role);
-    if (!issued) tokens.set(role, (issued = provider!.issue(role)));
+    // A system (integration) signs in as the demo client, with all of its scopes; a person as the role's demo user.
+    if (!issued) tokens.set(role, (issued = role === 'integration' ? provider!.issueForClient('demo-integration') : provider!.issue(role)));
     return issued;
   };
   let closing: Promise<void> | undefined;

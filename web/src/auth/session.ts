@@ -14,12 +14,14 @@ export type Session = {
 
 /**
  * The roles the console knows, keyed by the contracts' `Role`, so adding a role there fails to
- * compile here until it is added (and a name that is no role fails too): the staff's, and the
- * waiting room's call screen (`display`), which has no staff screen. The contracts' own `roles` is
+ * compile here until it is added (and a name that is no role fails too): the staff's, the
+ * waiting room's call screen (`display`), which has no staff screen, and another system
+ * (`integration`), which has none either: a token of one is told so by the console (app.noScreens)
+ * under its role's name, like any account without a screen. The contracts' own `roles` is
  * not imported as a value: its module builds schemas at load, which would bring TypeBox into the
  * bundle (see api/types.ts).
  */
-const staffRoleSet: Record<Role, true> = { receptionist: true, doctor: true, examiner: true, manager: true, auditor: true, admin: true, display: true };
+const staffRoleSet: Record<Role, true> = { receptionist: true, doctor: true, examiner: true, manager: true, auditor: true, admin: true, display: true, integration: true };
 const staffRoles = Object.keys(staffRoleSet) as Role[];
 const STORAGE_KEY = 'console.accessToken';
 const REFRESH_KEY = 'console.refreshToken';

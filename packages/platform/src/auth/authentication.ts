@@ -162,6 +162,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
   request.actor = { subject: identity.subject, ...(identity.name ? { name: identity.name } : {}), role };
   request.grantedRoles = identity.roles;
   request.grantedDepartments = identity.departments;
+  request.grantedScopes = identity.scopes;
   return undefined;
 }
 
@@ -171,6 +172,7 @@ export const authentication = fp<AuthenticationOptions>(
     if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', undefined);
     if (!app.hasRequestDecorator('grantedRoles')) app.decorateRequest('grantedRoles', undefined);
     if (!app.hasRequestDecorator('grantedDepartments')) app.decorateRequest('grantedDepartments', undefined);
+    if (!app.hasRequestDecorator('grantedScopes')) app.decorateRequest('grantedScopes', undefined);
     if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', undefined);
     if (!app.hasRequestDecorator('refusedWith')) app.decorateRequest('refusedWith', undefined);
     app.addHook('onRequest', (request, reply) => authenticate(request, reply, options));

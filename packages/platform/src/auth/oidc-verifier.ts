@@ -8,7 +8,7 @@ import {
   type JWTPayload,
   type RemoteJWKSet,
 } from 'jose';
-import { isDepartmentCode, roles as staffRoles, type Role } from '@medical/contracts';
+import { isDepartmentCode, roles as knownRoles, type Role } from '@medical/contracts';
 import type { AuthConfig } from './auth-config.ts';
 import { DEFAULT_MAX_VERIFIED_TOKENS, VerifiedTokens, type ValidityWindow } from './verified-tokens.ts';
 
@@ -30,6 +30,12 @@ export type VerifiedIdentity = {
   readonly roles: readonly Role[];
   /** The departments the holder works in (department codes); none when the token names none. */
   readonly departments: readonly string[];
+  /**
+   * The OAuth scopes the token carries (`scope`, or `scp`): what a system's client was granted,
+   * such as SMART's `system/Encounter.read`. They count only where a role makes them count
+   * (the contracts' fhirScopesFor); none when the token carries none.
+   */
+  readonly scopes: readonly string[];
 };
 
 export interface TokenVerifier {
@@ -82,12 +88,13 @@ function claimAt(payload: JWTPayload, path: string): unknown {
 }
 
 /**
- * The staff roles a token grants: an array of strings (Keycloak's `realm_access.roles`, Entra
- * ID's `roles`), or one space-separated string. Names this system does not know are ignored: a
- * provider's roles also hold `offline_access`, `uma_authorization` and other systems' roles.
+ * The roles a token grants (the staff's, a call screen's, another system's): an array of strings
+ * (Keycloak's `realm_access.roles`, Entra ID's `roles`), or one space-separated string. Names this
+ * system does not know are ignored: a provider's roles also hold `offline_access`,
+ * `uma_authorization` and other systems' roles.
  */
 export function rolesFromClaims(payload: JWTPayload, path: string): Role[] {
-  const known = new Set<string>(staffRoles);
+  const known = new Set<string>(knownRoles);
   return [...new Set(claimNames(payload, path).filter((n): n is Role => typeof n === 'string' && known.has(n)))];
 }
 
@@ -100,6 +107,19 @@ export function departmentsFromClaims(payload: JWTPayload, path: string): string
 function claimNames(payload: JWTPayload, path: string): unknown[] {
   const value = claimAt(payload, path);
   return Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
+}
+
+/** RFC 6749 §3.3: a scope token is printable ASCII but the space, the double quote and the backslash. */
+const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * The scopes a token carries: the standard `scope` claim (RFC 8693 §4.2, RFC 9068: one
+ * space-separated string), or `scp`, as Entra ID and Okta name it (an array, or a string); both
+ * when a provider sends both. What is not a scope token is ignored.
+ */
+export function scopesFromClaims(payload: JWTPayload): string[] {
+  const names = [...claimNames(payload, 'scope'), ...claimNames(payload, 'scp')];
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && scopeToken.test(n)))];
 }
 
 function text(value: unknown, max: number): string | undefined {
@@ -258,6 +278,7 @@ function identityOf(payload: JWTPayload, rolesClaim: string, departmentsClaim: s
     ...(name ? { name } : {}),
     roles: Object.freeze(rolesFromClaims(payload, rolesClaim)),
     departments: Object.freeze(departmentsFromClaims(payload, departmentsClaim)),
+    scopes: Object.freeze(scopesFromClaims(payload)),
   });
 }
 

@@ -11,6 +11,8 @@ declare module 'fastify' {
     grantedRoles?: readonly Role[];
     /** The departments the token names (department codes). */
     grantedDepartments?: readonly string[];
+    /** The OAuth scopes the token carries (a system's SMART scopes, say). */
+    grantedScopes?: readonly string[];
   }
 }
 
@@ -28,4 +30,13 @@ export function grantedRoles(request: { grantedRoles?: readonly Role[] | undefin
  */
 export function grantedDepartments(request: { grantedDepartments?: readonly string[] | undefined }): readonly string[] {
   return request.grantedDepartments ?? [];
+}
+
+/**
+ * The OAuth scopes the request's token carries (none on a public route, or when the token
+ * carries none). The token's, as its provider granted them: what they open on the FHIR API is
+ * decided with the roles, by the contracts' `fhirScopesFor(grantedRoles(request), grantedScopes(request))`.
+ */
+export function grantedScopes(request: { grantedScopes?: readonly string[] | undefined }): readonly string[] {
+  return request.grantedScopes ?? [];
 }
