@@ -11,10 +11,11 @@ import { ConfigError } from '@medical/platform';
 import { migrateService } from '@medical/platform/operations';
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
 import { examinationService } from '../services/examination/src/service.ts';
+import { interopService } from '../services/interop/src/service.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 
-const services = [receptionService, diagnosisService, examinationService, patientManagementService];
+const services = [receptionService, diagnosisService, examinationService, patientManagementService, interopService()];
 
 try {
   for (const service of services) console.log(await migrateService(service, process.env));

@@ -24,11 +24,12 @@ import { purgeAccessLog, type ChainPurge } from '../services/patient-management/
 import type { PatientManagementDatabase } from '../services/patient-management/src/db/schema.ts';
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
 import { examinationService } from '../services/examination/src/service.ts';
+import { interopService } from '../services/interop/src/service.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 import { backupDirectory, listBackups, walSegmentOf } from './lib/backups.ts';
 
-const services = [receptionService, diagnosisService, examinationService, patientManagementService];
+const services = [receptionService, diagnosisService, examinationService, patientManagementService, interopService()];
 const env = process.env;
 const progress = createProgress('purge');
 

@@ -16,7 +16,7 @@ import { endWithGrace, pollUntilAnswering } from './child-lifecycle.ts';
  *   await system.stopAll();
  *
  * The API:
- * - `startSystem(options)` starts reception, diagnosis, examination and patient-management, then
+ * - `startSystem(options)` starts reception, diagnosis, examination, patient-management and interop, then
  *   the gateway pointed at them, waits until all answer GET /readyz, and returns a
  *   `RunningSystem`: `services` (a handle per name), `gatewayUrl`, `ports`, `dataDir`,
  *   `restart(name, index?)`, `stop(name, index?)`, `kill(name, index?)` and `stopAll()`. It
@@ -39,7 +39,7 @@ import { endWithGrace, pollUntilAnswering } from './child-lifecycle.ts';
  * gracefully with `stopAll()`) keeps full control of the signal.
  */
 
-export const BACKEND_SERVICES = ['reception', 'diagnosis', 'examination', 'patient-management'] as const;
+export const BACKEND_SERVICES = ['reception', 'diagnosis', 'examination', 'patient-management', 'interop'] as const;
 export const SERVICE_NAMES = ['gateway', ...BACKEND_SERVICES] as const;
 export type BackendServiceName = (typeof BACKEND_SERVICES)[number];
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -51,6 +51,7 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   diagnosis: 8083,
   examination: 8084,
   'patient-management': 8085,
+  interop: 8086,
 };
 
 /** The gateway's environment variable that points at each backend service. */
@@ -59,6 +60,7 @@ export const UPSTREAM_URL_VARIABLES: Readonly<Record<BackendServiceName, string>
   diagnosis: 'DIAGNOSIS_URL',
   examination: 'EXAMINATION_URL',
   'patient-management': 'PATIENT_MANAGEMENT_URL',
+  interop: 'INTEROP_URL',
 };
 
 /** The repository root: scripts/lib/ is two levels below it. */
@@ -510,7 +512,8 @@ function labelledPorts(replicaPorts: ReplicaPorts, replicaCounts: Record<Service
 
 /**
  * Each service's environment: the system's, the development issuer, DATA_DIR, for the gateway
- * every backend's replica URLs (comma-separated: it balances across them), then its own.
+ * every backend's replica URLs (comma-separated: it balances across them), for interop the
+ * examination service's, then its own.
  */
 function environments(options: StartSystemOptions, dataDir: string, host: string, replicaPorts: ReplicaPorts): (name: ServiceName) => Env {
   const urlOf = (port: number) => `http://${connectableHost(host)}:${port}`;
@@ -519,7 +522,10 @@ function environments(options: StartSystemOptions, dataDir: string, host: string
   for (const backend of BACKEND_SERVICES) upstreams[UPSTREAM_URL_VARIABLES[backend]] = replicaPorts[backend].map(urlOf).join(',');
   const roles = databaseRoles({ ...process.env, ...options.env });
   const asServiceRole: Env = roles ? { DATABASE_URL: roles.serviceUrl, DATABASE_MIGRATIONS: 'separate' } : {};
-  return (name) => ({ ...options.env, ...issuer, DATA_DIR: dataDir, ...asServiceRole, ...(name === 'gateway' ? upstreams : {}), ...options.serviceEnv?.[name] });
+  // interop performs the laboratories' results on the examination service (its first replica: one address, as a Service's in Kubernetes).
+  const interop: Env = { EXAMINATION_URL: urlOf(replicaPorts.examination[0]!) };
+  const own = (name: ServiceName): Env => (name === 'gateway' ? upstreams : name === 'interop' ? interop : {});
+  return (name) => ({ ...options.env, ...issuer, DATA_DIR: dataDir, ...asServiceRole, ...own(name), ...options.serviceEnv?.[name] });
 }
 
 /**

@@ -63,6 +63,9 @@ const expectedMovements: Record<ServiceName, Array<[string, Record<string, strin
       (stage): [string, Record<string, string>] => ['medical_visit_stage_seconds_count', { stage }],
     ),
   ],
+  interop: ['ReceptionCompleted', 'ExaminationPrescribed', 'ExaminationRequested', 'ExaminationPerformed', 'DiagnosisCompleted', 'ReceptionConfirmed'].map(
+    (type): [string, Record<string, string>] => ['medical_events_consumed_total', { type }],
+  ),
 };
 
 const key = (name: string, labels: Record<string, string>) => `${name}${JSON.stringify(labels)}`;

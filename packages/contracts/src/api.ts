@@ -245,6 +245,28 @@ export const visitStages = [
 export type VisitStage = (typeof visitStages)[number];
 export const VisitStageSchema = Type.Enum(visitStages);
 
+/**
+ * A visit's stage from its services' statuses, as both of the event projections derive it (the
+ * visit view of patient-management, the FHIR Encounter of interop): it mirrors the state machines
+ * (DESIGN.md section 5), so a projection converges on the same stage whatever the order its
+ * events of different services arrived in.
+ */
+export function visitStageOf(v: {
+  receptionStatus: ReceptionStatus;
+  diagnosisId?: number | undefined;
+  diagnosisStatus?: DiagnosisStatus | undefined;
+  examinations: readonly { status: PrescriptionStatus }[];
+}): VisitStage {
+  if (v.receptionStatus === 'CANCELLED') return 'CANCELLED';
+  if (v.receptionStatus === 'CONFIRMED') return 'CONFIRMED';
+  if (v.diagnosisStatus === 'COMPLETED') return 'DIAGNOSIS_COMPLETED';
+  if (v.diagnosisStatus === 'REJECTED') return 'DIAGNOSIS_REJECTED';
+  if (v.examinations.some((e) => e.status === 'REQUESTED')) return 'IN_EXAMINATION';
+  if (v.examinations.length > 0) return 'EXAMINATIONS_DONE';
+  if (v.diagnosisId !== undefined || v.diagnosisStatus !== undefined) return 'WAITING_FOR_DOCTOR';
+  return 'RECEIVED';
+}
+
 export const VisitQuery = Type.Object(
   { ...pagingProperties, patientId: Type.Optional(PatientId), stage: Type.Optional(VisitStageSchema) },
   { additionalProperties: false },

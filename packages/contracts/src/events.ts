@@ -224,30 +224,31 @@ export const eventProducers: Record<EventType, readonly EventSource[]> = {
 };
 
 /** The services that consume events, each by its consumer group. */
-export const eventConsumerServices = ['reception', 'diagnosis', 'examination', 'patient-management'] as const;
+export const eventConsumerServices = ['reception', 'diagnosis', 'examination', 'patient-management', 'interop'] as const;
 export type EventConsumerService = (typeof eventConsumerServices)[number];
 
 /**
  * Who consumes each event type (DESIGN.md section 4's last column): the services read their
  * `handles` from here (`eventsConsumedBy`), and the AsyncAPI document (asyncapi.ts) says the same,
- * so neither can drift from the other. patient-management, the read model, consumes every type.
+ * so neither can drift from the other. patient-management, the read model, consumes every type;
+ * interop, the FHIR resources and HL7 feeds of other systems, every type of the clinical workflow.
  */
 export const eventConsumers: Record<EventType, readonly EventConsumerService[]> = {
-  ReceptionCompleted: ['diagnosis', 'patient-management'],
-  ReceptionCancelled: ['diagnosis', 'examination', 'patient-management'],
-  ReceptionConfirmed: ['patient-management'],
-  ReceptionPatientMerged: ['diagnosis', 'examination', 'patient-management'],
-  DiagnosisRegistered: ['patient-management'],
-  ExaminationPrescribed: ['examination', 'patient-management'],
-  ExaminationRequested: ['diagnosis', 'patient-management'],
-  ExaminationPerformed: ['diagnosis', 'patient-management'],
-  ExaminationCancelled: ['diagnosis', 'patient-management'],
-  DiagnosisCompleted: ['reception', 'patient-management'],
-  DiagnosisRejected: ['reception', 'examination', 'patient-management'],
-  DiagnosisCancelled: ['patient-management'],
+  ReceptionCompleted: ['diagnosis', 'patient-management', 'interop'],
+  ReceptionCancelled: ['diagnosis', 'examination', 'patient-management', 'interop'],
+  ReceptionConfirmed: ['patient-management', 'interop'],
+  ReceptionPatientMerged: ['diagnosis', 'examination', 'patient-management', 'interop'],
+  DiagnosisRegistered: ['patient-management', 'interop'],
+  ExaminationPrescribed: ['examination', 'patient-management', 'interop'],
+  ExaminationRequested: ['diagnosis', 'patient-management', 'interop'],
+  ExaminationPerformed: ['diagnosis', 'patient-management', 'interop'],
+  ExaminationCancelled: ['diagnosis', 'patient-management', 'interop'],
+  DiagnosisCompleted: ['reception', 'patient-management', 'interop'],
+  DiagnosisRejected: ['reception', 'examination', 'patient-management', 'interop'],
+  DiagnosisCancelled: ['patient-management', 'interop'],
   BreakGlassAccessed: ['patient-management'],
-  PatientCalled: ['patient-management'],
-  PatientNoShow: ['patient-management'],
+  PatientCalled: ['patient-management', 'interop'],
+  PatientNoShow: ['patient-management', 'interop'],
 };
 
 /** The event types a service consumes, in the contracts' order. */

@@ -20,6 +20,9 @@ import type { Role } from './actor.ts';
  * - admin: everything; listed on every entry so what is read here is exactly what is enforced.
  * - display: a waiting room's call screen: its department's queue (numbers and masked names), and
  *   nothing else.
+ * - integration: another of the hospital's systems, with its own client credentials: performing an
+ *   examination with its result (a laboratory's, through the interop service), and the FHIR API,
+ *   where its token's scopes say what it may read and write (smart-scopes.ts).
  *
  * Paths are Fastify route patterns: `:name` is one path segment, a final `*` the rest of the path.
  * HEAD is allowed wherever GET is (Fastify answers HEAD from the GET route).
@@ -29,6 +32,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Permission = { method: HttpMethod; path: string; roles: readonly Role[] };
 
 const staff = ['receptionist', 'doctor', 'examiner', 'manager', 'auditor', 'admin'] as const satisfies readonly Role[];
+/** Who may call the FHIR API: other hospital systems by client credentials, and admin. */
+const systems = ['integration', 'admin'] as const satisfies readonly Role[];
+/** The FHIR resource types read by id, and those searched (the interop service's fhir/search.ts). */
+const fhirReadTypes = ['Patient', 'Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport', 'Observation'] as const;
+const fhirSearchTypes = ['Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport'] as const;
 
 export const permissions: readonly Permission[] = [
   // reception
@@ -57,7 +65,9 @@ export const permissions: readonly Permission[] = [
   // examination: the examiners' worklist, readable by the doctor who prescribed
   { method: 'GET', path: '/examinations', roles: ['examiner', 'doctor', 'admin'] },
   { method: 'GET', path: '/examinations/:id', roles: ['examiner', 'doctor', 'admin'] },
-  { method: 'POST', path: '/examinations/:id/perform', roles: ['examiner', 'admin'] },
+  // A laboratory's or radiology's result, sent over HL7 v2 to the interop service, is performed as
+  // that service's own client (role integration): the system that reports the result, not a person.
+  { method: 'POST', path: '/examinations/:id/perform', roles: ['examiner', 'integration', 'admin'] },
   { method: 'POST', path: '/examinations/:id/cancel', roles: ['examiner', 'admin'] },
   { method: 'POST', path: '/examinations/:id/call', roles: ['examiner', 'admin'] },
   { method: 'POST', path: '/examinations/:id/no-show', roles: ['examiner', 'admin'] },
@@ -83,14 +93,27 @@ export const permissions: readonly Permission[] = [
   // stream: for the screen (display) and every member of staff.
   { method: 'GET', path: '/queues/:department', roles: ['display', ...staff] },
   { method: 'GET', path: '/queues/:department/stream', roles: ['display', ...staff] },
+  // FHIR R4 (the interop service): for other systems (`integration`) and admin. The role lets a
+  // system in; its token's SMART scopes then say which resource types it reads or writes
+  // (smart-scopes.ts), checked by the service per resource type. Staff use the console.
+  ...fhirReadTypes.map((type): Permission => ({ method: 'GET', path: `/fhir/R4/${type}/:id`, roles: systems })),
+  ...fhirSearchTypes.map((type): Permission => ({ method: 'GET', path: `/fhir/R4/${type}`, roles: systems })),
+  { method: 'POST', path: '/fhir/R4/Subscription', roles: systems },
+  { method: 'GET', path: '/fhir/R4/Subscription', roles: systems },
+  { method: 'GET', path: '/fhir/R4/Subscription/:id', roles: systems },
+  { method: 'DELETE', path: '/fhir/R4/Subscription/:id', roles: systems },
 ];
 
 /**
  * The routes anyone may call, without a token: the patient's own ticket, found by the
  * unguessable token of the link printed on it (queues.ts), which shows the queue number, the
- * masked name and the room, and nothing else.
+ * masked name and the room, and nothing else; the FHIR API's CapabilityStatement.
  */
-export const publicApiRoutes: readonly Permission[] = [{ method: 'GET', path: '/tickets/:token', roles: [] }];
+export const publicApiRoutes: readonly Permission[] = [
+  { method: 'GET', path: '/tickets/:token', roles: [] },
+  // What the FHIR API can do (its CapabilityStatement), which a FHIR client reads before it signs in.
+  { method: 'GET', path: '/fhir/R4/metadata', roles: [] },
+];
 
 type Segment = { literal: string } | { param: string } | { rest: true };
 type CompiledPermission = Permission & { segments: Segment[] };

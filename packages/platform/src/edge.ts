@@ -21,7 +21,7 @@ export { validatorCompiler } from './http/validators.ts';
 // Authentication.
 export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 export { PUBLIC_ROUTES, authProblemTypes, authentication } from './auth/authentication.ts';
-export { grantedDepartments, grantedRoles } from './auth/request-actor.ts';
+export { grantedDepartments, grantedRoles, grantedScopes } from './auth/request-actor.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';
 
 // Telemetry: metrics, traces, log lines.
@@ -39,3 +39,4 @@ export type { TransportConfig } from './transport/transport-config.ts';
 export { loadCatalog, parseCatalog, type Catalog, type LiveCatalog } from './reference/catalog.ts';
 export { watchCatalog } from './reference/catalog-watch.ts';
 export { departmentInCatalog, examinationInCatalog } from './reference/catalog-checks.ts';
+export { examinationTypeCode, visitDepartmentCode } from './reference/event-codes.ts';

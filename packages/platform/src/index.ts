@@ -11,6 +11,17 @@
 // Configuration, HTTP, authentication, telemetry, shutdown: the edge's kit, every name of it.
 export * from './edge.ts';
 
+// A service acting as its own OAuth client (client credentials), and how it tells the provider's outage.
+export {
+  ClientCredentialsError,
+  createClientCredentialsTokenSource,
+  loadClientCredentials,
+  type ClientCredentials,
+  type ClientCredentialsOptions,
+  type TokenSource,
+} from './auth/client-credentials.ts';
+export { IssuerUnavailableError } from './auth/oidc-verifier.ts';
+
 // A service: its definition, the context its handlers get, its process.
 export { runServiceProcess, startService, type Emit, type RunningService, type ServiceContext, type ServiceDefinition } from './service/service.ts';
 export type { HousekeepingTask } from './service/housekeeping.ts';
@@ -38,6 +49,7 @@ export type { BatchHandler, Delivery, EventTransport, TransportMessage } from '.
 
 // Is this failure an outage (retry later) or a fault of the work itself?
 export { isUnavailable } from './lib/unavailable.ts';
+export { backoffDelay, sleep } from './lib/sleep.ts';
 
 // The access log: what a route's answer showed.
 export { recordAnswered, recordBreakGlass } from './access/access-records.ts';

@@ -5,6 +5,7 @@ import { permissionFor, permissions, publicApiRoutes, roles, rolesFor, type Role
 import { startService, type ServiceDefinition } from '../src/service/service.ts';
 import { diagnosisService } from '../../../services/diagnosis/src/service.ts';
 import { examinationService } from '../../../services/examination/src/service.ts';
+import { interopService } from '../../../services/interop/src/service.ts';
 import { patientManagementService } from '../../../services/patient-management/src/service.ts';
 import { receptionService } from '../../../services/reception/src/service.ts';
 import { tempDir } from './helpers.ts';
@@ -37,7 +38,8 @@ const expected: Record<string, Role[]> = {
   'POST /examinations/:id/no-show': ['examiner'],
   'GET /examinations': ['examiner', 'doctor'],
   'GET /examinations/:id': ['examiner', 'doctor'],
-  'POST /examinations/:id/perform': ['examiner'],
+  // A laboratory's result, sent over HL7 to the interop service, is performed as that system (integration).
+  'POST /examinations/:id/perform': ['examiner', 'integration'],
   'POST /examinations/:id/cancel': ['examiner'],
   'POST /examinations/:id/attachments': ['examiner'],
   // The doctor reads the reports and images: they are the results the diagnosis is judged on.
@@ -55,6 +57,15 @@ const expected: Record<string, Role[]> = {
   // A waiting room's call screen (display) reads its queue, and nothing else; so may all staff.
   'GET /queues/:department': ['display', 'receptionist', 'doctor', 'examiner', 'manager', 'auditor'],
   'GET /queues/:department/stream': ['display', 'receptionist', 'doctor', 'examiner', 'manager', 'auditor'],
+  // FHIR R4 is for the hospital's other systems (their scopes then say which resources); staff use the console.
+  ...Object.fromEntries(
+    [
+      ...['Patient', 'Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport', 'Observation', 'Subscription'].map((type) => `GET /fhir/R4/${type}/:id`),
+      ...['Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport', 'Subscription'].map((type) => `GET /fhir/R4/${type}`),
+      'POST /fhir/R4/Subscription',
+      'DELETE /fhir/R4/Subscription/:id',
+    ].map((route) => [route, ['integration'] as Role[]]),
+  ),
 };
 
 /** A concrete path for a route pattern: what a client would send. */
@@ -151,7 +162,7 @@ function uncovered(routes: string[]): string[] {
 }
 
 describe('permission table covers every service route', () => {
-  for (const definition of [receptionService, diagnosisService, examinationService, patientManagementService]) {
+  for (const definition of [receptionService, diagnosisService, examinationService, patientManagementService, interopService({})]) {
     test(definition.name, async (t) => {
       const routes = await serviceRoutes(definition, tempDir(t, `auth-routes-${definition.name}-`));
       assert.ok(routes.length > 0, 'the service registered no routes');

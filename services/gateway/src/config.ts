@@ -150,6 +150,14 @@ const routes = [
     fallback: 'http://127.0.0.1:8085',
     streams: ['/patientManagements/stream', '/queues/:department/stream'],
   },
+  {
+    // FHIR R4 for the hospital's other systems; its CapabilityStatement, public, is named on its own.
+    service: 'interop',
+    prefixes: ['/fhir'],
+    routes: ['/fhir/R4/metadata'],
+    variable: 'INTEROP_URL',
+    fallback: 'http://127.0.0.1:8086',
+  },
 ] as const;
 
 /** Long enough for a loaded replica to answer its readiness check, short next to the interval. */

@@ -456,6 +456,7 @@ describe('configuration', () => {
         [['/diagnoses'], ['http://127.0.0.1:8083']],
         [['/examinations'], ['http://127.0.0.1:8084']],
         [['/patientManagements', '/queues', '/tickets'], ['http://127.0.0.1:8085']],
+        [['/fhir'], ['http://127.0.0.1:8086']],
       ],
     );
   });

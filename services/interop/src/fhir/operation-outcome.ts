@@ -8,8 +8,10 @@ export const outcomeStatuses = {
   'not-found': 404,
   'not-supported': 405,
   conflict: 409,
+  'too-costly': 413,
   throttled: 429,
   exception: 500,
+  transient: 503,
 } as const;
 export type OutcomeCode = keyof typeof outcomeStatuses;
 

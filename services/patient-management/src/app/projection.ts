@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { Histogram } from 'prom-client';
 import type { CloudEvent, EventDataOf } from '@medical/contracts';
-import { hospitalDayOf, type ServiceContext } from '@medical/platform';
+import { examinationTypeCode, hospitalDayOf, visitDepartmentCode, type ServiceContext } from '@medical/platform';
 import { project, type ProjectedEvent } from '../domain/visit.ts';
 import { timelineStep } from '../domain/timeline.ts';
 import { loadVisit, saveVisit } from '../db/repository.ts';
@@ -52,10 +52,8 @@ export function projectionEffect(context: Context) {
 function coded(context: Context, event: CloudEvent): unknown {
   const data = event.data as { examinationType?: unknown };
   if (typeof data.examinationType !== 'string') return event.data;
-  const { catalog } = context.config;
-  if (catalog.examination(data.examinationType)) return event.data;
-  const code = catalog.examinationCodeOf(data.examinationType);
-  return code === undefined ? event.data : { ...data, examinationType: code };
+  const code = examinationTypeCode(context.config.catalog, data.examinationType);
+  return code === data.examinationType ? event.data : { ...data, examinationType: code };
 }
 
 /**
@@ -69,8 +67,7 @@ function withDepartments(context: Context, data: unknown, type: string): unknown
   const { catalog, timeZone } = context.config;
   if (type === 'ReceptionCompleted') {
     const d = data as EventDataOf<'ReceptionCompleted'>;
-    const given = d.department?.trim() || undefined;
-    const department = given !== undefined && catalog.has(given) ? given : ((given !== undefined ? catalog.departmentCodeOf(given) : undefined) ?? catalog.defaultDepartment);
+    const department = visitDepartmentCode(catalog, d.department);
     const queueDay = d.queueNumber !== undefined && d.queueDay === undefined ? { queueDay: hospitalDayOf(d.receivedAt, timeZone) } : {};
     return { ...d, department, ...queueDay };
   }

@@ -6,6 +6,7 @@ import type {
   ReceptionStatus,
   VisitStage,
 } from '@medical/contracts';
+import { visitStageOf } from '@medical/contracts';
 
 /**
  * The visit view (CQRS read model): one row per reception, folded from every integration event.
@@ -66,16 +67,8 @@ export function occurredAt(event: ProjectedEvent): string {
   return typeof own === 'string' ? own : event.time;
 }
 
-export function deriveStage(v: Pick<Visit, 'receptionStatus' | 'diagnosisId' | 'diagnosisStatus' | 'examinations'>): VisitStage {
-  if (v.receptionStatus === 'CANCELLED') return 'CANCELLED';
-  if (v.receptionStatus === 'CONFIRMED') return 'CONFIRMED';
-  if (v.diagnosisStatus === 'COMPLETED') return 'DIAGNOSIS_COMPLETED';
-  if (v.diagnosisStatus === 'REJECTED') return 'DIAGNOSIS_REJECTED';
-  if (v.examinations.some((e) => e.status === 'REQUESTED')) return 'IN_EXAMINATION';
-  if (v.examinations.length > 0) return 'EXAMINATIONS_DONE';
-  if (v.diagnosisId !== undefined || v.diagnosisStatus !== undefined) return 'WAITING_FOR_DOCTOR';
-  return 'RECEIVED';
-}
+/** The visit's stage from its statuses: the contracts' derivation, which interop's Encounter follows too. */
+export const deriveStage = visitStageOf;
 
 export function project(visit: Visit | null, event: ProjectedEvent): Visit | null {
   if (event.type === 'ReceptionCompleted') {

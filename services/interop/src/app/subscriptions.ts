@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { endOfHospitalDay, startOfHospitalDay, type ServiceContext } from '@medical/platform';
+import { encounterOf, resultOf, serviceRequestOf, taskOf, type CatalogNames, type Resource } from '../fhir/index.ts';
+import { matchesFilters, searchValuesOf, type SearchContext, type SearchValues } from '../fhir/search.ts';
+import { parseCriteria, parseSubscription, type Criteria, type SubscriptionIssue } from '../fhir/subscription.ts';
+import { enqueueDelivery, type Delivery } from '../db/deliveries.ts';
+import type { InteropDatabase } from '../db/schema.ts';
+import { insertSubscription, liveSubscriptions, setSubscriptionHealth, subscriptionById, type Subscription } from '../db/subscriptions.ts';
+import type { Channel, DeliveryOutcome } from './delivery-worker.ts';
+import type { ChangeFollower, ProjectedChange } from './projection.ts';
+
+type Context = ServiceContext<InteropDatabase>;
+
+const DESTINATION_PREFIX = 'subscription:';
+/** A subscriber's endpoint that has not answered in this long has not taken the notification. */
+const NOTIFICATION_TIMEOUT_MS = 10_000;
+
+export function searchContextOf(context: Context): SearchContext {
+  const zone = context.config.timeZone;
+  return { dayBounds: (day) => ({ start: startOfHospitalDay(day, zone), end: endOfHospitalDay(day, zone) }) };
+}
+
+/** Registers a subscription for `owner`, active at once; its notifications start with the next change. */
+export async function createSubscription(context: Context, owner: string, body: unknown, allowedEndpoints: readonly string[]): Promise<{ ok: true; subscription: Subscription } | { ok: false; issue: SubscriptionIssue }> {
+  const parsed = parseSubscription(body, { allowedEndpoints, search: searchContextOf(context) });
+  if (!parsed.ok) return parsed;
+  const subscription = await insertSubscription(context.database.db, randomUUID(), owner, parsed.subscription, new Date().toISOString());
+  return { ok: true, subscription };
+}
+
+/** A changed resource with the values its subscriptions' criteria are matched against. */
+type Changed = { resource: Resource; values: SearchValues; type: Criteria['type'] };
+
+function changedResources(change: ProjectedChange, catalog: CatalogNames): Changed[] {
+  const changed: Changed[] = [];
+  if (change.encounter) changed.push({ type: 'Encounter', resource: encounterOf(change.encounter, catalog), values: searchValuesOf.Encounter(change.encounter) });
+  for (const request of change.requests) changed.push({ type: 'ServiceRequest', resource: serviceRequestOf(request, catalog), values: searchValuesOf.ServiceRequest(request) });
+  for (const task of change.tasks) {
+    changed.push({ type: 'Task', resource: taskOf(task, catalog), values: searchValuesOf.Task(task) });
+    const result = resultOf(task, catalog);
+    if (result) changed.push({ type: 'DiagnosticReport', resource: result.report, values: searchValuesOf.DiagnosticReport(task) });
+  }
+  return changed;
+}
+
+/**
+ * Queues a notification for each live subscription whose criteria a changed resource matches, in
+ * the transaction of the event that changed it: a subscriber down for an hour finds them all
+ * queued, in order, when it returns. The resource is the one of this change, not of the moment
+ * it is sent.
+ */
+export function notifySubscribers(context: Context, wake: () => void): ChangeFollower {
+  const parsedCriteria = new Map<string, Criteria | undefined>();
+  const criteriaOf = (text: string) => {
+    if (!parsedCriteria.has(text)) {
+      const parsed = parseCriteria(text, searchContextOf(context));
+      parsedCriteria.set(text, parsed.ok ? parsed.criteria : undefined);
+    }
+    return parsedCriteria.get(text);
+  };
+  return async (trx: Transaction<InteropDatabase>, change: ProjectedChange) => {
+    const changed = changedResources(change, context.config.catalog);
+    if (changed.length === 0) return;
+    const subscriptions = await liveSubscriptions(trx);
+    const now = new Date().toISOString();
+    let queued = false;
+    for (const subscription of subscriptions) {
+      const criteria = criteriaOf(subscription.criteria);
+      if (criteria === undefined) continue;
+      for (const { resource, values, type } of changed) {
+        if (type !== criteria.type || !matchesFilters(values, criteria.filters)) continue;
+        const body = subscription.payload === null ? '' : JSON.stringify(resource);
+        await enqueueDelivery(trx, { destination: `${DESTINATION_PREFIX}${subscription.id}`, body, contentType: subscription.payload ?? 'application/fhir+json', about: `${resource.resourceType}/${resource.id}` }, now);
+        queued = true;
+      }
+    }
+    if (queued) context.afterCommit(trx, wake);
+  };
+}
+
+/** The rest-hook channel: each notification POSTed to its subscription's endpoint, with its headers. */
+export function restHookChannel(db: Kysely<InteropDatabase>): Channel {
+  const subscriptionOf = (delivery: Delivery) => subscriptionById(db, delivery.destination.slice(DESTINATION_PREFIX.length));
+  return {
+    name: 'subscription',
+    owns: (destination) => destination.startsWith(DESTINATION_PREFIX),
+    async send(delivery): Promise<DeliveryOutcome> {
+      const subscription = await subscriptionOf(delivery);
+      // Turned off since it was queued: nobody wants it any more.
+      if (subscription === undefined || subscription.status === 'off') return { kind: 'delivered' };
+      const headers = new Headers({ 'x-delivery-id': String(delivery.id) });
+      for (const header of subscription.headers) {
+        const at = header.indexOf(':');
+        headers.set(header.slice(0, at).trim(), header.slice(at + 1).trim());
+      }
+      if (delivery.body !== '') headers.set('content-type', delivery.content_type);
+      try {
+        const response = await fetch(subscription.endpoint, { method: 'POST', headers, body: delivery.body === '' ? null : delivery.body, redirect: 'manual', signal: AbortSignal.timeout(NOTIFICATION_TIMEOUT_MS) });
+        await response.body?.cancel();
+        return response.ok ? { kind: 'delivered' } : { kind: 'retry', error: `the endpoint answered ${response.status}` };
+      } catch (error) {
+        return { kind: 'retry', error: `the endpoint could not be reached (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message})` };
+      }
+    },
+    async after(delivery, outcome) {
+      const id = delivery.destination.slice(DESTINATION_PREFIX.length);
+      await setSubscriptionHealth(db, id, outcome.kind === 'delivered' ? null : outcome.error, new Date().toISOString());
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { runServiceProcess } from '@medical/platform';
+import { interopService } from './service.ts';
+
+await runServiceProcess(interopService());

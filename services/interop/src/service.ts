@@ -1,0 +1,60 @@
+import { eventsConsumedBy } from '@medical/contracts';
+import type { ServiceDefinition } from '@medical/platform';
+import { DeliveryWorker, type Channel } from './app/delivery-worker.ts';
+import { hl7Channel, hl7Feed } from './app/hl7-feed.ts';
+import { resultHandler } from './app/hl7-results.ts';
+import { projectionEffect } from './app/projection.ts';
+import { notifySubscribers, restHookChannel } from './app/subscriptions.ts';
+import { loadInteropConfig, type InteropConfig } from './config.ts';
+import { migrations } from './db/migrations.ts';
+import type { InteropDatabase } from './db/schema.ts';
+import { fhirRoutes } from './http/fhir-routes.ts';
+import { startMllpListener } from './hl7/index.ts';
+
+/**
+ * The hospital's other systems' way in and out: FHIR R4 resources of the workflow (read, search,
+ * subscriptions) and HL7 v2 feeds, all made from a projection of the events of its own, so an
+ * electronic medical record or a laboratory asking never loads the services that run the clinic,
+ * and one that is down never holds them up: what it has not taken waits in the delivery queue.
+ */
+export function interopService(env: Record<string, string | undefined> = process.env): ServiceDefinition<InteropDatabase> {
+  // Read when the service starts, not when it is defined: `npm run migrate` and the purge take the definition for its tables alone.
+  let loaded: InteropConfig | undefined;
+  const settings = () => (loaded ??= loadInteropConfig(env));
+  // Made with the routes (they run first), woken by the consumer's commits that queued a message.
+  let worker: DeliveryWorker | undefined;
+  const wake = () => worker?.wake();
+  return {
+    name: 'interop',
+    defaultPort: 8086,
+    title: 'Interoperability service',
+    description: 'FHIR R4 (Patient, Encounter, ServiceRequest, Task, DiagnosticReport, Observation, Subscription) and HL7 v2 over MLLP, made from the events of the visits.',
+    migrations,
+    routes: async (app, context) => {
+      const config = settings();
+      const { hl7 } = config;
+      await fhirRoutes(app, context, { baseUrl: config.fhirBaseUrl, allowedEndpoints: config.subscriptionEndpoints });
+      const db = context.database.db;
+      const channels: Channel[] = [restHookChannel(db)];
+      if (hl7.outbound) channels.push(hl7Channel(hl7.outbound));
+      worker = new DeliveryWorker({ db, channels, logger: context.logger, registry: context.metrics.registry, ...config.delivery });
+      worker.start();
+      const started = worker;
+      app.addHook('onClose', () => started.stop());
+      if (hl7.inbound) {
+        const listener = await startMllpListener({ host: hl7.inbound.host, port: hl7.inbound.port, onError: (error) => context.logger.warn({ err: error }, 'an HL7 connection ended without an answer') }, resultHandler(context, hl7.parties, hl7.inbound));
+        context.logger.info({ port: listener.port }, 'taking laboratory results over MLLP');
+        app.addHook('onClose', () => listener.close());
+      }
+    },
+    consumer: {
+      handles: eventsConsumedBy('interop'),
+      effect: (context) => {
+        const { hl7 } = settings();
+        return projectionEffect(context, [notifySubscribers(context, wake), ...(hl7.outbound ? [hl7Feed(context, hl7.parties, wake)] : [])]);
+      },
+    },
+    // The FHIR routes say which visits each answer showed (recordAnswered): their bodies are FHIR, not the API's resources.
+    answeredVisit: () => undefined,
+  };
+}
