@@ -25,6 +25,8 @@ import type { PatientManagementDatabase } from '../services/patient-management/s
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
 import { examinationService } from '../services/examination/src/service.ts';
 import { interopService } from '../services/interop/src/service.ts';
+import { purgeDelivered } from '../services/interop/src/db/deliveries.ts';
+import type { InteropDatabase } from '../services/interop/src/db/schema.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 import { backupDirectory, listBackups, walSegmentOf } from './lib/backups.ts';
@@ -53,6 +55,13 @@ async function purgeService(definition: (typeof services)[number]): Promise<Remo
     for (const purge of platformPurges(database.db, config)) counts.push({ what: `${definition.name}: ${purge.what}`, count: await purge.run() });
     return counts;
   });
+  if (definition.name === 'interop') {
+    const days = retentionDays('interop-deliveries', env)!;
+    const delivered = await withDatabase<InteropDatabase>(definition, async (database) => [
+      { what: `${definition.name}: delivered messages older than ${days} days`, count: await purgeDelivered(database.db, new Date(Date.now() - retentionMs('interop-deliveries', env)).toISOString()) },
+    ]);
+    return [...removed, ...delivered];
+  }
   if (definition.name !== patientManagementService.name) return removed;
   const days = retentionDays('access-log', env)!;
   return [

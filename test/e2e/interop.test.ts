@@ -9,6 +9,7 @@ import {
   confirm,
   describeEachProfile,
   eventually,
+  ok,
   patience,
   perform,
   prescribe,
@@ -248,15 +249,33 @@ describeEachProfile((profile) => {
     const patientsOnly = await systemToken(gateway, 'system/Patient.read');
     assertOutcome(await fhirFetch(gateway, patientsOnly, `/Encounter/${visits.finished}`), 403, 'forbidden', /system\/Encounter\.read/);
     assert.equal((await fhirFetch(gateway, patientsOnly, `/Patient/${patientId}`)).status, 200, 'the scope it has');
-    assert.equal((await fhirFetch(gateway, undefined, `/Encounter/${visits.finished}`)).status, 401);
+    // The gateway's own refusals on /fhir are OperationOutcomes too.
+    assertOutcome(await fhirFetch(gateway, undefined, `/Encounter/${visits.finished}`), 401, 'security');
     const staff = await running.tokens.tokenFor('doctor');
-    assert.equal((await fhirFetch(gateway, staff, `/Encounter/${visits.finished}`)).status, 403, 'staff read through the console, not the FHIR API');
+    assertOutcome(await fhirFetch(gateway, staff, `/Encounter/${visits.finished}`), 403, 'forbidden');
+    assertOutcome(await fhirFetch(gateway, token, '/Medication/1'), 404, 'not-found');
     const badSubscription = await fhirFetch(gateway, token, '/Subscription', {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify({ resourceType: 'Subscription', status: 'requested', reason: 'x', criteria: 'Encounter?status=finished', channel: { type: 'rest-hook', endpoint: 'https://elsewhere.example/hook' } }),
     });
     assertOutcome(badSubscription, 400, 'invalid', /endpoint.*not among the endpoints/);
+  });
+
+  test('every FHIR read of the patient\'s records is in the patient\'s access log, under the system that read', async () => {
+    type Entry = { subject: string; role: string; route: string; status: number; receptionId?: number };
+    const entries = await eventually(
+      async () => {
+        const log = ok(await running.client.get<{ items: Entry[] }>(`/patients/${patientId}/access-log?size=100`, { auth: 'auditor' }));
+        const reads = log.items.filter((e) => e.subject === `client:${DEMO_CLIENT}`);
+        assert.ok(reads.some((e) => e.route === '/fhir/R4/Encounter/:id' && e.receptionId === visits.finished && e.status === 200));
+        assert.ok(reads.some((e) => e.route === '/fhir/R4/Encounter' && e.status === 200));
+        assert.ok(reads.some((e) => e.route === '/fhir/R4/Patient/:id'));
+        return reads;
+      },
+      { timeoutMs: patience(20_000), message: 'the FHIR reads in the access log' },
+    );
+    assert.ok(entries.every((e) => e.role === 'integration'));
   });
 
   test('the subscriber gets a notification of each matching change, with its header', async () => {

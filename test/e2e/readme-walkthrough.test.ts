@@ -9,7 +9,7 @@ import { DEFAULT_PORTS, isPortFree } from '../../scripts/lib/processes.ts';
 
 /**
  * The README's *Run it* as a newcomer follows it: `npm start`, then the command-line visit, the
- * safe retry and the attachments, each command exactly as written, one after the other in one
+ * safe retry, the attachments, the waiting room and another system's FHIR requests, each command exactly as written, one after the other in one
  * shell (a pause between commands, as a person types them: the saga is eventually consistent),
  * then Ctrl-C. The commands name localhost:8088, so the system runs on its default ports.
  */
@@ -88,6 +88,16 @@ test("the README's command-line visit, safe retry and attachments, exactly as wr
   assert.match(printed, /"calling":\[\{"queueNumber":3,"maskedName":"김\*지"/, 'the call screen shows number 3, the name masked');
   assert.match(printed, /"queueNumber":3,"maskedName":"김\*지","status":"CALLED"[^\n]*"room":"3"/, 'the patient\'s ticket says which room');
   assert.match(printed, /"stages":\[[^\n]*"stage":"RECEPTION_TO_CALL"/, 'and the waiting times count the wait');
+
+  // Other systems: a client's token, the CapabilityStatement, the FHIR searches and a subscription, as written.
+  const fhirScript = ['set -e', ...shellBlocks('**Other systems: FHIR R4, HL7 v2.**', 1).flatMap(commandsOf).flatMap((command) => [command, 'echo'])].join('\n');
+  const fhir = spawnSync('bash', ['-c', fhirScript], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+  const fhirPrinted = `${fhir.stdout}\n${fhir.stderr}`;
+  assert.equal(fhir.status, 0, `the FHIR commands ran to their end:\n${fhirPrinted}`);
+  assert.match(fhirPrinted, /^Patient Encounter ServiceRequest Task DiagnosticReport Observation Subscription$/m, 'what the CapabilityStatement announces');
+  assert.match(fhirPrinted, /"resourceType":"Bundle","type":"searchset","total":1,[^\n]*"resource":\{"resourceType":"Encounter","id":"1"[^\n]*"status":"finished"[^\n]*"resource":\{"resourceType":"Patient","id":"00000018"/, 'the finished visit, its patient included');
+  assert.match(fhirPrinted, /"resourceType":"DiagnosticReport","id":"1"[^\n]*"status":"final"/, 'its examination\'s report');
+  assert.match(fhirPrinted, /"resourceType":"Subscription","id":"[0-9a-f-]{36}"[^\n]*"status":"active"/, 'the subscription, active');
 
   // Ctrl-C (SIGINT to the terminal's process group: npm and the script behind it) stops every service cleanly.
   process.kill(-system.pid!, 'SIGINT');

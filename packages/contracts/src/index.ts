@@ -12,3 +12,4 @@ export * from './access-log.ts';
 export * from './patients.ts';
 export * from './catalog.ts';
 export * from './queues.ts';
+export * from './fhir-outcome.ts';

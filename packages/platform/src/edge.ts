@@ -20,6 +20,7 @@ export { validatorCompiler } from './http/validators.ts';
 
 // Authentication.
 export { DEV_ISSUER_PATH, loadAuthConfig, type AuthConfig } from './auth/auth-config.ts';
+export { fhirOutcomes } from './http/fhir-outcomes.ts';
 export { PUBLIC_ROUTES, authProblemTypes, authentication } from './auth/authentication.ts';
 export { grantedDepartments, grantedRoles, grantedScopes } from './auth/request-actor.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';

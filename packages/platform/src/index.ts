@@ -50,6 +50,7 @@ export type { BatchHandler, Delivery, EventTransport, TransportMessage } from '.
 // Is this failure an outage (retry later) or a fault of the work itself?
 export { isUnavailable } from './lib/unavailable.ts';
 export { backoffDelay, sleep } from './lib/sleep.ts';
+export { retentionMs } from './retention/policy.ts';
 
 // The access log: what a route's answer showed.
 export { recordAnswered, recordBreakGlass } from './access/access-records.ts';

@@ -9,6 +9,7 @@ import {
   authentication,
   createApp,
   createOidcVerifier,
+  fhirOutcomes,
   PUBLIC_ROUTES,
   refusalLogging,
   tracingOff,
@@ -37,6 +38,8 @@ import { ReplicaSet } from './replicas.ts';
 export async function buildGateway(config: GatewayConfig, metrics: ServiceMetrics, tracing: Tracing = tracingOff()): Promise<App> {
   const app = await createApp(gatewayAppOptions(config, metrics, tracing));
   await app.register(securityHeaders, { config });
+  // The FHIR API's errors, the gateway's refusals among them, as FHIR's OperationOutcome.
+  await app.register(fhirOutcomes, { prefix: '/fhir/' });
   await app.register(corsPolicy, { config });
   await app.register(rateLimits, { config });
   const consoleRoutes = await registerConsole(app, config);

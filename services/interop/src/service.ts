@@ -1,15 +1,18 @@
 import { eventsConsumedBy } from '@medical/contracts';
-import type { ServiceDefinition } from '@medical/platform';
+import { retentionMs, type ServiceDefinition } from '@medical/platform';
 import { DeliveryWorker, type Channel } from './app/delivery-worker.ts';
 import { hl7Channel, hl7Feed } from './app/hl7-feed.ts';
 import { resultHandler } from './app/hl7-results.ts';
 import { projectionEffect } from './app/projection.ts';
 import { notifySubscribers, restHookChannel } from './app/subscriptions.ts';
 import { loadInteropConfig, type InteropConfig } from './config.ts';
+import { purgeDelivered } from './db/deliveries.ts';
 import { migrations } from './db/migrations.ts';
 import type { InteropDatabase } from './db/schema.ts';
 import { fhirRoutes } from './http/fhir-routes.ts';
 import { startMllpListener } from './hl7/index.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * The hospital's other systems' way in and out: FHIR R4 resources of the workflow (read, search,
@@ -54,6 +57,10 @@ export function interopService(env: Record<string, string | undefined> = process
         return projectionEffect(context, [notifySubscribers(context, wake), ...(hl7.outbound ? [hl7Feed(context, hl7.parties, wake)] : [])]);
       },
     },
+    // Delivered messages are a copy of what the other system holds: kept a week (the retention table's interop-deliveries).
+    housekeeping: ({ database }) => [
+      { what: 'purged delivered messages past their retention', everyMs: HOUR_MS, run: () => purgeDelivered(database.db, new Date(Date.now() - retentionMs('interop-deliveries', env)).toISOString()) },
+    ],
     // The FHIR routes say which visits each answer showed (recordAnswered): their bodies are FHIR, not the API's resources.
     answeredVisit: () => undefined,
   };

@@ -25,6 +25,7 @@ export type RetentionKind =
   | 'inbox'
   | 'idempotency-keys'
   | 'visit-traces'
+  | 'interop-deliveries'
   | 'backups';
 
 /** Kept for good (by the system; see above), or a number of days. */
@@ -113,6 +114,13 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
     keep: { days: 7 },
     reason: 'technical: traces are looked at while a problem is fresh',
     purgedBy: 'each service hourly, and npm run purge',
+  },
+  {
+    kind: 'interop-deliveries',
+    what: 'the messages the interop service delivered to other systems: FHIR notifications and HL7 v2 messages (interop_deliveries)',
+    keep: { days: 7, setting: 'INTEROP_DELIVERY_RETENTION_DAYS', minimumDays: 1 },
+    reason: 'technical: a copy of what the receiving system now holds, kept a week for the interface team to answer "did you send it?"; the record itself is the services\'. A message set aside (refused every time) is kept until a person has looked',
+    purgedBy: 'the interop service hourly, and npm run purge',
   },
   {
     kind: 'backups',

@@ -100,10 +100,7 @@ export type Bundle = Resource & {
   entry?: BundleEntry[];
 };
 
-export type OperationOutcome = Resource & {
-  resourceType: 'OperationOutcome';
-  issue: { severity: 'fatal' | 'error' | 'warning' | 'information'; code: string; diagnostics?: string; expression?: string[] }[];
-};
+export type { OperationOutcome } from '@medical/contracts';
 
 /** A reference to a resource of this server, by its type and id. */
 export function referenceTo(resourceType: string, id: string | number, display?: string): Reference {

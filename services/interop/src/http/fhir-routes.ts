@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { endOfHospitalDay, HttpProblem, problemTypes, recordAnswered, startOfHospitalDay, type App, type ServiceContext } from '@medical/platform';
+import { endOfHospitalDay, fhirOutcomes, HttpProblem, problemTypes, recordAnswered, startOfHospitalDay, type App, type ServiceContext } from '@medical/platform';
 import { readableTypes, readResource, searchResources } from '../app/fhir-reads.ts';
 import { capabilityStatementOf, operationOutcomeOf } from '../fhir/index.ts';
 import { parseSearch, searchableTypes, type SearchableType } from '../fhir/search.ts';
@@ -18,6 +18,7 @@ const CAPABILITY_DATE = '2026-12-07';
  * errors). Every read says which visits it showed, for the access log.
  */
 export async function fhirRoutes(app: App, context: Context, options: { baseUrl?: string | undefined; allowedEndpoints: readonly string[] }): Promise<void> {
+  await app.register(fhirOutcomes, { prefix: '/fhir/' });
   await app.register(
     async (fhir: FastifyInstance) => {
       fhirConventions(fhir);
