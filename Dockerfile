@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image per service, chosen by the build argument SERVICE (gateway, reception, diagnosis,
-# examination, patient-management):
+# examination, patient-management, interop):
 #   docker build --build-arg SERVICE=reception -t medical/reception .
 # and the load generator of `npm run load`, which the Kubernetes load Job runs (deploy/k8s/load):
 #   docker build --target load -t medical/load .
@@ -92,7 +92,7 @@ COPY scripts/migrate.ts scripts/catalog-migrate.ts scripts/
 COPY scripts/purge.ts scripts/restore.ts scripts/
 COPY scripts/lib/backups.ts scripts/lib/
 # The built console, where the gateway looks for it by default (CONSOLE_DIR); a few hundred KiB
-# in every image, so that one build serves all five.
+# in every image, so that one build serves all six.
 COPY --from=console /app/web/dist ./web/dist
 # A missing or misspelt SERVICE fails the build here, not the container at start-up.
 RUN if [ ! -f "services/${SERVICE}/src/main.ts" ]; then \

@@ -30,11 +30,12 @@ import { loadAttachmentSettings } from '../services/examination/src/attachments/
 import type { ExaminationDatabase } from '../services/examination/src/db/schema.ts';
 import { diagnosisService } from '../services/diagnosis/src/service.ts';
 import { examinationService } from '../services/examination/src/service.ts';
+import { interopService } from '../services/interop/src/service.ts';
 import { patientManagementService } from '../services/patient-management/src/service.ts';
 import { receptionService } from '../services/reception/src/service.ts';
 import { attachmentStore, backupDirectory, baseFolder, listBackups, runInfraScript, type BackupRecord } from './lib/backups.ts';
 
-const services = [receptionService, diagnosisService, examinationService, patientManagementService];
+const services = [receptionService, diagnosisService, examinationService, patientManagementService, interopService()];
 const env = process.env;
 const progress = createProgress('restore');
 

@@ -15,6 +15,7 @@ import { kafkaTransportOptions } from '../../packages/platform/src/transport/kaf
 import { retentionDays as keptDays, retentionMs, type RetentionKind } from '../../packages/platform/src/retention/policy.ts';
 import { buildGateway } from '../../services/gateway/src/app.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
+import { loadInteropConfig } from '../../services/interop/src/config.ts';
 
 /**
  * No cluster runs here, so deploy/k8s is checked for what can be checked without one: every
@@ -31,7 +32,10 @@ import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
  * on two brokers of three, WAL archiving and nightly base backups to Azure Blob Storage, the
  * attachments snapshotted nightly; the nightly purge and a restore's reconciliation (a kustomization
  * of its own, deploy/k8s/restore, applied by hand), each as the schemas' owner with only the flows
- * and Kafka rights it needs; the topics' and the backups' retention as the retention table says.
+ * and Kafka rights it needs; the topics' and the backups' retention as the retention table says;
+ * and those of issue 22: the interop service like the others, its FHIR API through the gateway
+ * (the metadata without a token), its MLLP port opaque TCP for Istio, PERMISSIVE there alone and open
+ * only to the laboratories' network, its flows to the examination service and the hospital's systems.
  */
 const root = path.resolve(import.meta.dirname, '..', '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -40,8 +44,12 @@ const haveKustomize = fs.existsSync(kustomize);
 // On CI a missing kustomize is a failure (the first test says so); on a workstation a skip.
 const skip = haveKustomize || process.env.CI ? false : `kustomize not found at ${kustomize} (set KUSTOMIZE, or install v5.8.1 there as CI does)`;
 
-const services = ['gateway', 'reception', 'diagnosis', 'examination', 'patient-management'] as const;
+const services = ['gateway', 'reception', 'diagnosis', 'examination', 'patient-management', 'interop'] as const;
 const backends = services.filter((s) => s !== 'gateway');
+/** The ports a service's container and Service have besides http on 8080: interop's MLLP listener for the laboratories' HL7 v2. */
+const extraPorts: Partial<Record<(typeof services)[number], { container: { name: string; containerPort: number; protocol: string }; service: [string, number] }>> = {
+  interop: { container: { name: 'hl7-mllp', containerPort: 2575, protocol: 'TCP' }, service: ['tcp-hl7', 2575] },
+};
 const overlays = ['local', 'azure'] as const;
 const rootScripts = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const partOf = 'medical-visit-workflow';
@@ -399,11 +407,12 @@ test('each service has a Deployment, a Service on 8080 named http, an HPA and a 
       for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) assert.equal(labels[key], value, `${where}: selector matches the pod`);
       assert.equal(deployment.spec.replicas, undefined, `${where}: the HPA owns the replica count`);
       const main = container(deployment);
-      assert.deepEqual(main.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }], where);
+      const extra = extraPorts[service];
+      assert.deepEqual(main.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, ...(extra ? [extra.container] : [])], where);
       assert.ok(main.env.some((v: Obj) => v.name === 'PORT' && v.value === '8080'), `${where}: PORT=8080`);
 
       const svc = one(objects, 'Service', service);
-      assert.deepEqual(svc.spec.ports.map((p: Obj) => [p.name, p.port]), [['http', 8080]], `${where}: Service port`);
+      assert.deepEqual(svc.spec.ports.map((p: Obj) => [p.name, p.port]), [['http', 8080], ...(extra ? [extra.service] : [])], `${where}: Service ports, http first`);
       for (const [key, value] of Object.entries(svc.spec.selector)) assert.equal(labels[key], value, `${where}: Service selects the pods`);
 
       const hpa = one(objects, 'HorizontalPodAutoscaler', service);
@@ -846,8 +855,10 @@ test('Istio: the namespace is injected, every public path goes to the gateway, m
     assert.equal(routes[queueStream]!.timeout, '0s', `${name}: a call screen's stream is never cut by a route timeout`);
     assert.ok(!new RegExp((routes[queueStream]!.match as Obj[])[0]!.uri.regex).test('/queues/internal-medicine'), `${name}: the queue itself stays on the API's route`);
 
+    // STRICT for the namespace; the one exception, interop's MLLP port, is the next test's.
     const peer = find(objects, 'PeerAuthentication').filter((p) => p.metadata.namespace === 'medical');
-    assert.deepEqual(peer.map((p) => [p.spec.selector, p.spec.mtls.mode]), [[undefined, 'STRICT']], `${name}: namespace-wide STRICT mTLS`);
+    assert.deepEqual(peer.filter((p) => p.spec.selector === undefined).map((p) => p.spec.mtls.mode), ['STRICT'], `${name}: namespace-wide STRICT mTLS`);
+    assert.deepEqual(peer.filter((p) => p.spec.selector !== undefined).map((p) => p.metadata.name), ['interop-mllp'], `${name}: no workload's own PeerAuthentication but interop's MLLP port`);
     for (const service of services) {
       // Istio's metrics merging serves the app's /metrics on the sidecar's plain-text port.
       const annotations = one(objects, 'Deployment', service).spec.template.metadata.annotations;
@@ -969,7 +980,7 @@ test('Kafka: one TLS listener with client certificates and ACLs, a KafkaUser per
     const secretPrefix = userOperator.secretPrefix ?? '';
 
     const users = find(objects, 'KafkaUser');
-    assert.deepEqual(users.map((u) => u.metadata.name).sort(), [...services].sort(), `${name}: one user per process that uses Kafka: the four services and the gateway`);
+    assert.deepEqual(users.map((u) => u.metadata.name).sort(), [...services].sort(), `${name}: one user per process that uses Kafka: the five services and the gateway`);
     for (const service of services) {
       const user = one(objects, 'KafkaUser', service);
       const where = `${name}/${service}`;
@@ -1036,7 +1047,7 @@ test('PostgreSQL over TLS: DATABASE_URL with sslmode=verify-full against CloudNa
     const objects = overlay(name);
     const cluster = one(objects, 'Cluster', 'postgres');
     assert.ok((cluster.spec.postgresql.pg_hba as string[]).includes('hostnossl all all all reject'), `${name}: no connection without TLS`);
-    // The four services, and the migration Job, the purge and the restore Job, which connect as
+    // The five services, and the migration Job, the purge and the restore Job, which connect as
     // the owner the same way.
     const owners = [['migrate', migrateJob(objects)], ['purge', jobOf(purgeCronJob(objects))], ['restore', restoreJob(restore())]] as const;
     for (const [service, deployment] of [...backends.map((b) => [b, one(objects, 'Deployment', b)] as const), ...owners]) {
@@ -1426,6 +1437,19 @@ function restoreGroupPrefix(): string {
   return clientId;
 }
 
+/**
+ * The services scripts/restore.ts reconciles (its `services`, each a service definition, named as
+ * the Deployments are): the restore's user describes their consumer groups, and no other.
+ */
+function restoredServices(): string[] {
+  const script = fs.readFileSync(path.join(root, 'scripts', 'restore.ts'), 'utf8');
+  const list = /^const services = \[([^\]]+)\];$/m.exec(script)?.[1];
+  assert.ok(list, 'scripts/restore.ts lists the services it reconciles: const services = [...]');
+  const names = list.split(',').map((definition) => definition.trim().replace(/Service(\(\))?$/, '').replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`));
+  for (const service of names) assert.ok((backends as readonly string[]).includes(service), `scripts/restore.ts reconciles ${service}, a backend service`);
+  return names;
+}
+
 test('a restore\'s reconciliation (deploy/k8s/restore, applied by hand): npm run restore -- --reconcile-only --to $(RESTORE_TO) as the owner, Kafka over TLS as a user of its own with the least ACLs, and nothing of it in the overlays', { skip }, () => {
   const objects = restore();
   const names = (list: Obj[]) => list.map((o) => `${o.kind} ${o.kind === 'ConfigMap' ? o.metadata.name.replace(/-[a-z0-9]{10}$/, '') : o.metadata.name}`).sort();
@@ -1494,7 +1518,7 @@ test('a restore\'s reconciliation (deploy/k8s/restore, applied by hand): npm run
     const [kafka] = find(applied, 'Kafka');
     const secretPrefix = kafka!.spec.entityOperator.userOperator.secretPrefix ?? '';
     const user = one(objects, 'KafkaUser', 'medical-restore');
-    const configs = backends.map((service) => {
+    const configs = restoredServices().map((service) => {
       const where = `${name}/restore as ${service}`;
       const config = loadConfig(service, 8080, env);
       const serviceConfig = loadConfig(service, 8080, containerEnv(applied, one(applied, 'Deployment', service)));
@@ -1566,7 +1590,7 @@ test('every pod template (Deployments, Jobs, the CronJobs, the restore Job, the 
 
 // ---- the hospital's catalog ------------------------------------------------------------------
 
-/** What loads the services' configuration, and with it the hospital's catalog, at start: the five Deployments, the migration Job, the purge. */
+/** What loads the services' configuration, and with it the hospital's catalog, at start: the six Deployments, the migration Job, the purge. */
 function catalogReaders(objects: Obj[]): Array<[string, Obj]> {
   return [
     ...services.map((service): [string, Obj] => [`Deployment ${service}`, one(objects, 'Deployment', service)]),
@@ -1575,7 +1599,7 @@ function catalogReaders(objects: Obj[]): Array<[string, Obj]> {
   ];
 }
 
-test('the hospital\'s catalog: the ConfigMap hospital-catalog, with no hash suffix, holds the default catalog, mounted whole as the directory of HOSPITAL_CATALOG_FILE in the five Deployments, the migration Job and the purge; the Job runs catalog:migrate after migrate', { skip }, () => {
+test('the hospital\'s catalog: the ConfigMap hospital-catalog, with no hash suffix, holds the default catalog, mounted whole as the directory of HOSPITAL_CATALOG_FILE in the six Deployments, the migration Job and the purge; the Job runs catalog:migrate after migrate', { skip }, () => {
   const hashed = /-[a-z0-9]{10}$/;
   for (const name of overlays) {
     const objects = overlay(name);
@@ -1631,6 +1655,98 @@ test('the hospital\'s catalog: the ConfigMap hospital-catalog, with no hash suff
     assert.equal(rootScripts['catalog:migrate'], 'node scripts/catalog-migrate.ts');
     const programs = programsOf(container(migrateJob(objects))).map((words) => words.join(' '));
     assert.deepEqual(programs, [rootScripts.migrate, rootScripts['catalog:migrate']], `${name}: the migration Job runs catalog:migrate after migrate, in the same container`);
+  }
+});
+
+// ---- interop (issue 22): FHIR through the gateway, HL7 v2 over MLLP from the hospital's network -
+
+test('interop: its settings are accepted by its own loader (the examination service by its Service, its OAuth client from an optional Secret, the FHIR base on the public host, no HL7 or subscriber until the hospital names them)', { skip }, () => {
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const where = `${name}/interop`;
+    const deployment = one(objects, 'Deployment', 'interop');
+    const env = containerEnv(objects, deployment);
+    const config = loadInteropConfig(env);
+    // The laboratories' listener on the container port the Service's tcp-hl7 names.
+    const mllp = (container(deployment).ports as Obj[]).find((p) => p.name === 'hl7-mllp');
+    assert.ok(config.hl7.inbound, `${where}: the MLLP listener is on (HL7_LISTEN_PORT)`);
+    assert.equal(config.hl7.inbound.port, mllp?.containerPort, `${where}: HL7_LISTEN_PORT is the container port hl7-mllp`);
+    // A result is performed on the examination service through its Kubernetes Service, as the
+    // gateway reaches it, by a token of the issuer every service trusts.
+    assert.equal(config.hl7.inbound.examinationUrl, 'http://examination:8080', `${where}: EXAMINATION_URL`);
+    assert.deepEqual(one(objects, 'Service', 'examination').spec.ports.map((p: Obj) => p.port), [8080], `${where}: the examination Service on 8080`);
+    assert.equal(config.hl7.inbound.issuer, loadAuthConfig(containerEnv(objects, one(objects, 'Deployment', 'examination'))).issuer, `${where}: its token from the issuer the examination service trusts`);
+    // Its client: the Secret interop-client, optional (the development provider has a client of
+    // its own for it), never in the repository.
+    for (const [variable, key] of [['INTEROP_CLIENT_ID', 'client-id'], ['INTEROP_CLIENT_SECRET', 'client-secret']] as const) {
+      const reference = (container(deployment).env as Obj[]).find((v) => v.name === variable)?.valueFrom?.secretKeyRef;
+      assert.deepEqual(reference, { name: 'interop-client', key, optional: true }, `${where}: ${variable} from the Secret interop-client`);
+    }
+    assert.deepEqual(find(objects, 'Secret', 'interop-client'), [], `${where}: the Secret interop-client is made by hand, never committed`);
+    // Without the Secret: locally the development provider's own client for the service; on AKS
+    // the start fails and says what is missing.
+    const withoutSecret = Object.fromEntries(Object.entries(env).filter(([variable]) => !variable.startsWith('INTEROP_CLIENT_')));
+    if (name === 'local') assert.equal(loadInteropConfig(withoutSecret).hl7.inbound?.client.clientId, 'interop', `${where}: the development provider's client interop`);
+    else assert.throws(() => loadInteropConfig(withoutSecret), /INTEROP_CLIENT_ID/, `${where}: without the Secret interop-client, the start fails naming it`);
+    // The links of its answers on the public host, the VirtualService's.
+    const [virtualService] = find(objects, 'VirtualService');
+    assert.equal(config.fhirBaseUrl, `https://${virtualService!.spec.hosts[0]}/fhir/R4`, `${where}: FHIR_BASE_URL on the public host`);
+    // Nothing goes to another system until the hospital says where (interop.env): no interface
+    // engine, and subscribers only on the pod's own loopback, which none is.
+    assert.equal(config.hl7.outbound, undefined, `${where}: no HL7_OUTBOUND_ADDRESS in the repository`);
+    assert.deepEqual(config.subscriptionEndpoints, loadInteropConfig({}).subscriptionEndpoints, `${where}: SUBSCRIPTION_ENDPOINT_PREFIXES unset, the loopback default`);
+    // Its settings are its own ConfigMap, beside the shared one; never the purge's or the migration Job's.
+    assert.deepEqual(container(deployment).envFrom.map((source: Obj) => source.configMapRef.name.replace(/-[a-z0-9]{10}$/, '')), ['medical-config', 'interop-config'], `${where}: envFrom`);
+    for (const job of [migrateJob(objects), jobOf(purgeCronJob(objects))]) {
+      assert.doesNotMatch(JSON.stringify(container(job).envFrom), /interop-config/, `${name}: ${job.metadata.name} reads the shared settings only`);
+    }
+  }
+});
+
+test('interop: the MLLP port is plain TCP for Istio, PERMISSIVE on that port alone, allowed from the laboratories\' network only (network policy and mesh alike), reached on AKS through an internal load balancer that keeps their addresses', { skip }, () => {
+  for (const name of overlays) {
+    const objects = overlay(name);
+    const where = `${name}/interop`;
+    const service = one(objects, 'Service', 'interop');
+    const tcp = (service.spec.ports as Obj[]).find((p) => p.targetPort === 'hl7-mllp');
+    assert.ok(tcp, `${where}: the Service exposes the container port hl7-mllp`);
+    assert.match(tcp.name, /^tcp(-|$)/, `${where}: the port's name makes Istio treat it as opaque TCP, not sniff it`);
+    const port = (container(one(objects, 'Deployment', 'interop')).ports as Obj[]).find((p) => p.name === 'hl7-mllp')!.containerPort as number;
+
+    // mTLS: STRICT for the pod, PERMISSIVE on the MLLP port alone (PeerAuthentication's ports are the container's).
+    const peer = one(objects, 'PeerAuthentication', 'interop-mllp');
+    assert.deepEqual(deploymentsSelected(objects, peer.spec.selector), ['interop'], `${where}: the exception selects interop's pods only`);
+    assert.equal(peer.spec.mtls.mode, 'STRICT', `${where}: the rest of interop's pod stays STRICT`);
+    assert.deepEqual(peer.spec.portLevelMtls, { [String(port)]: { mode: 'PERMISSIVE' } }, `${where}: plain text on the MLLP port, and only there`);
+
+    // The mesh: a TCP rule of its own (the token rules are HTTP's, which a TCP connection never
+    // matches), from the laboratories' network to that port, nothing else.
+    const mllp = one(objects, 'AuthorizationPolicy', 'allow-laboratories-mllp');
+    assert.equal(mllp.spec.action, 'ALLOW', where);
+    assert.deepEqual(deploymentsSelected(objects, mllp.spec.selector), ['interop'], `${where}: for interop's pods only`);
+    const laboratories = hospitalNetwork(objects, 'allow-laboratories-to-interop');
+    assert.deepEqual(mllp.spec.rules, [{ from: [{ source: { ipBlocks: [laboratories] } }], to: [{ operation: { ports: [String(port)] } }] }], `${where}: the laboratories' network (as the network policy says) to the MLLP port, and nothing else`);
+    const policy = one(objects, 'NetworkPolicy', 'allow-laboratories-to-interop');
+    assert.deepEqual(policy.spec.ingress[0].ports, [{ protocol: 'TCP', port }], `${where}: the network policy opens the MLLP port only`);
+    // A placeholder until the hospital replaces it: RFC 5737's documentation range, no real address.
+    // The hospital's networks are networks of its own, never "anywhere".
+    for (const network of [laboratories, hospitalNetwork(objects, 'allow-interop-to-hospital-systems')]) {
+      assert.ok(Number(network.split('/')[1]) >= 8, `${where}: ${network} is a network of the hospital's, not the whole internet`);
+    }
+
+    // From outside the cluster only through the MLLP load balancer (AKS), on that port alone.
+    const exposed = find(objects, 'Service').filter((s) => ['LoadBalancer', 'NodePort'].includes(s.spec.type));
+    if (name === 'local') {
+      assert.deepEqual(exposed.map((s) => s.metadata.name), [], 'local: nothing exposed beside the ingress gateway (kubectl port-forward svc/interop 2575)');
+    } else {
+      assert.deepEqual(exposed.map((s) => s.metadata.name), ['interop-hl7'], 'azure: one Service reachable from outside, the laboratories\' MLLP');
+      const balancer = exposed[0]!;
+      assert.equal(balancer.spec.type, 'LoadBalancer', where);
+      assert.equal(balancer.metadata.annotations?.['service.beta.kubernetes.io/azure-load-balancer-internal'], 'true', `${where}: an internal load balancer, an address of the virtual network, never a public one`);
+      assert.equal(balancer.spec.externalTrafficPolicy, 'Local', `${where}: the laboratories' own addresses arrive, which the policies check`);
+      assert.deepEqual(balancer.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort]), [[tcp.name, tcp.port, 'hl7-mllp']], `${where}: the MLLP port alone`);
+      assert.deepEqual(balancer.spec.selector, service.spec.selector, `${where}: interop's pods`);
+    }
   }
 });
 
@@ -1705,7 +1821,9 @@ function clusterModel(objects: Obj[]): Record<string, Workload> {
   const model: Record<string, Workload> = {};
   for (const deployment of find(objects, 'Deployment')) {
     const template = deployment.spec.template;
-    model[deployment.metadata.name] = { name: deployment.metadata.name, namespace: 'medical', labels: { ...template.metadata.labels, ...sidecar(template) }, ports: ['8080/TCP', '15020/TCP', '15090/TCP', '15021/TCP'] };
+    // Its containers' ports (8080; interop's MLLP 2575 too), and the sidecar's.
+    const declared = (template.spec.containers as Obj[]).flatMap((c) => ((c.ports ?? []) as Obj[]).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`));
+    model[deployment.metadata.name] = { name: deployment.metadata.name, namespace: 'medical', labels: { ...template.metadata.labels, ...sidecar(template) }, ports: [...declared, '15020/TCP', '15090/TCP', '15021/TCP'] };
   }
   for (const job of find(objects, 'Job')) {
     model[job.metadata.name] = { name: job.metadata.name, namespace: 'medical', labels: { ...job.spec.template.metadata.labels, ...sidecar(job.spec.template) }, ports: [] };
@@ -1741,10 +1859,33 @@ function clusterModel(objects: Obj[]): Record<string, Workload> {
     { name: 'kube-apiserver', ip: '203.0.113.10', ports: ['443/TCP', '6443/TCP', '8443/TCP'] },
     { name: 'internet', ip: '198.51.100.20', ports: ['80/TCP', '443/TCP', '5432/TCP', '9093/TCP'] },
     { name: 'private-network', ip: '10.1.2.3', ports: ['443/TCP', '5432/TCP', '22/TCP'] },
+    // The hospital's network as interop knows it, wherever the overlay puts it: a laboratory that
+    // sends results (a client only), and a system interop sends to (the interface engine's MLLP
+    // listener, a FHIR subscriber's HTTPS endpoint).
+    { name: 'laboratory', ip: addressIn(hospitalNetwork(objects, 'allow-laboratories-to-interop')), ports: [] },
+    { name: 'hospital-system', ip: addressIn(hospitalNetwork(objects, 'allow-interop-to-hospital-systems')), ports: ['2575/TCP', '443/TCP'] },
   ];
   for (const workload of elsewhere) model[workload.name] = workload;
   return model;
 }
+
+/** The one CIDR of a network policy about the hospital's network (its single rule's single ipBlock). */
+function hospitalNetwork(objects: Obj[], policyName: string): string {
+  const policy = one(objects, 'NetworkPolicy', policyName);
+  const rules = (policy.spec.ingress ?? policy.spec.egress) as Obj[];
+  const peers = rules.flatMap((rule) => (rule.from ?? rule.to) as Obj[]);
+  assert.equal(peers.length, 1, `${policyName}: one peer, the hospital's network`);
+  assert.ok(peers[0]!.ipBlock?.cidr && !peers[0]!.ipBlock.except, `${policyName}: an ipBlock, the hospital's network, whole`);
+  return peers[0]!.ipBlock.cidr as string;
+}
+/** An address inside a CIDR (the tenth of its block). */
+function addressIn(cidr: string): string {
+  const [base] = cidr.split('/');
+  const value = base!.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0) + 10;
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+/** The private ranges allow-services-to-oidc-issuer (azure) leaves out: Entra ID is on public addresses. */
+const privateRanges = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
 
 type Flow = { name: string; from: Workload[]; to: Workload[]; ports: string[] };
 
@@ -1754,7 +1895,8 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
   const servicePods = services.map((s) => m[s]!);
   const medical = Object.values(m).filter((w) => w.namespace === 'medical');
   const injected = medical.filter((w) => w.labels?.['security.istio.io/tlsMode'] === 'istio');
-  const outside = [m['kube-apiserver']!, m['internet']!, m['private-network']!];
+  // Every address outside the pod network, the hospital's systems among them.
+  const outside = [m['kube-apiserver']!, m['internet']!, m['private-network']!, m['hospital-system']!];
   const apiPorts = ['443/TCP', '6443/TCP', '8443/TCP'];
   const flows: Flow[] = [
     { name: 'allow-dns', from: medical, to: [m['kube-dns']!], ports: ['53/UDP', '53/TCP'] },
@@ -1772,6 +1914,12 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
     { name: 'allow-strimzi-operator-to-kafka', from: [m['strimzi-operator']!], to: [m['kafka']!], ports: ['9090/TCP', '9091/TCP', '8443/TCP'] },
     { name: 'allow-postgres-to-postgres', from: [m['postgres']!, m['postgres-join-job']!], to: [m['postgres']!], ports: ['5432/TCP', '8000/TCP'] },
     { name: 'allow-cnpg-operator-to-postgres', from: [m['cnpg-operator']!], to: [m['postgres']!], ports: ['5432/TCP', '8000/TCP'] },
+    // interop performs a laboratory's result on the examination service; the laboratories send
+    // their results to its MLLP listener; it sends HL7 to the interface engine and notifications
+    // to the FHIR subscribers, all in the hospital's network.
+    { name: 'allow-interop-to-examination', from: [m['interop']!], to: [m['examination']!], ports: ['8080/TCP'] },
+    { name: 'allow-laboratories-to-interop', from: [m['laboratory']!], to: [m['interop']!], ports: ['2575/TCP'] },
+    { name: 'allow-interop-to-hospital-systems', from: [m['interop']!], to: [m['hospital-system']!], ports: ['2575/TCP', '443/TCP'] },
     // NetworkPolicy cannot name the API server: these open its ports to any address.
     { name: 'allow-entity-operator-to-kube-apiserver', from: [m['entity-operator']!], to: outside, ports: apiPorts },
     { name: 'allow-postgres-to-kube-apiserver', from: [m['postgres']!, m['postgres-join-job']!], to: outside, ports: apiPorts },
@@ -1796,13 +1944,17 @@ function realFlows(overlayName: string, m: Record<string, Workload>): Flow[] {
     flows.push({ name: 'allow-istiod-to-dev-identity-provider', from: [m['istiod']!], to: [m['gateway']!], ports: ['8080/TCP'] });
   } else {
     // Entra ID on the internet: HTTPS to public addresses (AKS's API server has one too), never
-    // to private ones.
-    flows.push({ name: 'allow-services-to-oidc-issuer', from: servicePods, to: [m['internet']!, m['kube-apiserver']!], ports: ['443/TCP'] });
+    // to private ones. A hospital system's placeholder address (RFC 5737's documentation range)
+    // is public to NetworkPolicy, so the rules to public addresses reach it too; a real, private
+    // one they do not.
+    const publicAddresses = outside.filter((w) => !privateRanges.some((range) => inCidr(w.ip!, range)));
+    assert.ok(publicAddresses.includes(m['internet']!) && publicAddresses.includes(m['kube-apiserver']!) && !publicAddresses.includes(m['private-network']!));
+    flows.push({ name: 'allow-services-to-oidc-issuer', from: servicePods, to: publicAddresses, ports: ['443/TCP'] });
     // Rack awareness: each broker's init container reads its node's zone.
     flows.push({ name: 'allow-kafka-to-kube-apiserver', from: [m['kafka']!], to: outside, ports: ['443/TCP'] });
     // PostgreSQL's backups: the Barman Cloud plugin's sidecar (and a restore's Job) to Azure Blob
     // Storage and Entra ID, public addresses on 443.
-    flows.push({ name: 'allow-postgres-to-backup-store', from: [m['postgres']!, m['postgres-join-job']!], to: [m['internet']!, m['kube-apiserver']!], ports: ['443/TCP'] });
+    flows.push({ name: 'allow-postgres-to-backup-store', from: [m['postgres']!, m['postgres-join-job']!], to: publicAddresses, ports: ['443/TCP'] });
     // The attachments' snapshot CronJob: the API server, and nothing else.
     assert.ok(m['attachments-snapshots'], 'the snapshot CronJob is a workload of the namespace');
     flows.push({ name: 'allow-attachments-snapshots-to-kube-apiserver', from: [m['attachments-snapshots']!], to: outside, ports: ['443/TCP'] });

@@ -220,9 +220,56 @@ test('every alert rule is complete and its expression is valid PromQL', () => {
     'medical_catalog_file_valid',
     'medical_queue_waiting',
     'medical_queue_median_wait_seconds',
+    'medical_interop_deliveries_pending',
+    'medical_interop_deliveries_total',
   ]) {
     assert.ok(watched.has(metric), `an alert watches ${metric}`);
   }
+});
+
+test('every service is alerted on when its pods are gone altogether (MedicalServiceAbsent names each)', () => {
+  const found = rules.find(({ rule }) => rule.alert === 'MedicalServiceAbsent');
+  assert.ok(found, 'alerts.yml has MedicalServiceAbsent');
+  const absent = analyse(String(found.rule.expr)).selectors.map((s) => s.matchers.find((m) => m.label === 'service' && m.op === '=')?.value);
+  assert.deepEqual(absent.sort(), [...SERVICE_NAMES].sort(), 'one absent(up{service=...}) per service');
+});
+
+test('interop\'s deliveries to other systems are alerted to the on-call engineer and the interface team: a line not taken for 15 minutes, and a message the engine refuses and interop sets aside', () => {
+  const worker = fs.readFileSync(path.join(root, 'services', 'interop', 'src', 'app', 'delivery-worker.ts'), 'utf8');
+  for (const [alert, metric, grouping] of [
+    ['MedicalInteropDeliveriesBacklog', 'medical_interop_deliveries_pending', ['channel']],
+    ['MedicalInteropMessagesSetAside', 'medical_interop_deliveries_total', ['channel']],
+  ] as const) {
+    const found = rules.find(({ rule }) => rule.alert === alert);
+    assert.ok(found, `alerts.yml has ${alert}`);
+    const { group, rule } = found;
+    assert.equal(group, 'medical-visit-workflow.interop', alert);
+    assert.equal(rule.labels?.severity, 'warning', `${alert}: the clinic goes on; another system is late or missing a message`);
+    assert.equal(rule.labels?.audience, 'interface-team', `${alert}: told to the hospital's interface team too`);
+    const analysis = analyse(String(rule.expr));
+    assert.deepEqual([...new Set(analysis.selectors.map((s) => s.metric))], [metric], `${alert}: watches ${metric} only`);
+    assert.deepEqual([...new Set(analysis.groupingLabels)], grouping, `${alert}: per channel, whatever the replicas`);
+    // The log lines it points at are the ones the delivery worker writes.
+    const description = String(rule.annotations?.description);
+    const quoted = /\("([^"]+)": /.exec(description)?.[1];
+    assert.ok(quoted, `${alert}: the description quotes the log line to look for, then its fields`);
+    assert.ok(worker.includes(`'${quoted}'`), `${alert}: the delivery worker logs "${quoted}"`);
+    assert.match(description, /interface team/, `${alert}: says whom it is for`);
+  }
+  // The backlog: a line that has not emptied once in 10 minutes, for 5 more: 15 minutes in all.
+  const backlog = rules.find(({ rule }) => rule.alert === 'MedicalInteropDeliveriesBacklog')!.rule;
+  assert.match(String(backlog.expr).replace(/\s+/g, ''), /min_over_time\(medical_interop_deliveries_pending\[10m\]\)\)>0$/, 'a line that never emptied in 10 minutes');
+  assert.equal(backlog.for, '5m');
+  assert.match(String(backlog.annotations?.description), /allow-interop-to-hospital-systems/, 'says which network policy opens the way');
+  // Set aside: no outcome label says so (the worker counts delivered, retry and refused, and sets a
+  // message aside on its last refusal), so every refusal alerts, at once, the first one included.
+  const outcomes = [...worker.matchAll(/kind: '(\w+)'/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(outcomes)].sort(), ['delivered', 'refused', 'retry'], 'the outcomes the worker counts');
+  const setAside = rules.find(({ rule }) => rule.alert === 'MedicalInteropMessagesSetAside')!.rule;
+  const matchers = analyse(String(setAside.expr)).selectors.map((s) => s.matchers.map((m) => `${m.label}${m.op}${m.value}`).join());
+  assert.deepEqual([...new Set(matchers)], ['outcome=refused'], 'refusals only');
+  assert.equal(setAside.for, '0m', 'every one, at once');
+  assert.match(String(setAside.expr), /offset 15m/, 'the first refusal since the process started too (the labelled counter is created at 1)');
 });
 
 test('a gap in the access log is alerted: the gateway\'s dropped refusal records, and messages of the access-log topic that are no record', () => {
@@ -374,6 +421,8 @@ test('every dashboard query is valid PromQL using declared variables only', () =
     'medical_queue_waiting',
     'medical_queue_median_wait_seconds',
     'medical_wait_seconds_bucket',
+    'medical_interop_deliveries_pending',
+    'medical_interop_deliveries_total',
   ]) {
     assert.ok(shown.has(metric), `a panel shows ${metric}`);
   }
@@ -487,6 +536,9 @@ const LABELS_WITHOUT_SAMPLES: Record<string, string[]> = {
   medical_events_dead_lettered_total: ['type'],
   medical_events_refused_total: ['type'],
   medical_events_skipped_total: ['type', 'reason'],
+  // interop's deliveries: none without a subscription or an interface engine, which a visit alone has not.
+  medical_interop_deliveries_total: ['channel', 'outcome'],
+  medical_interop_deliveries_pending: ['channel'],
 };
 
 describe('the metrics the dashboard and the rules use, against the running services (embedded profile)', () => {
