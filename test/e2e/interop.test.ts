@@ -185,6 +185,7 @@ describeEachProfile((profile) => {
     );
     const patient = (await fhir.read({ resourceType: 'Patient', id: patientId })) as unknown as Resource;
     assert.equal(patient.birthDate, '1990-04-01');
+    assert.equal(patient.gender, 'female', 'the registry\'s sex, carried by the registration\'s event');
     assertValid(patient);
     for (const id of Object.keys(expected)) assertValid((await fhir.read({ resourceType: 'Encounter', id })) as unknown as Resource);
     const request = (await fhir.read({ resourceType: 'ServiceRequest', id: prescriptions.finished })) as unknown as Resource;
@@ -333,6 +334,7 @@ describeEachProfile((profile) => {
     );
     const [admission, order, result] = engine.ofVisit(visits.finished).filter((m) => m.acknowledged === 'AA');
     assert.equal(admission!.message.get('PID.3.1').toString(), patientId);
+    assert.equal(admission!.message.get('PID.8').toString(), 'F');
     assert.equal(order!.message.get('ORC.2.1').toString(), prescriptions.finished);
     assert.equal(order!.message.get('OBR.3.1').toString(), String(examinations.finished));
     assert.equal(result!.message.get('OBX.5').toString(), 'No active lung lesion');

@@ -16,7 +16,7 @@ import { driveVisit, metricSum } from './support/visits.ts';
 
 /**
  * Watching the system (issue 6): after one full visit through the gateway every service's
- * /metrics shows its counters moved, the visit is one trace whose spans come from all five
+ * /metrics shows its counters moved, the visit is one trace whose spans come from all six
  * services (exported over OTLP to a receiver this test runs, in http/json on the embedded
  * profile and http/protobuf on the production one), and the services' log lines carry trace
  * ids but never the patient's name or clinical texts.
@@ -163,7 +163,7 @@ describeEachProfile((profile) => {
     }
   });
 
-  test(`one visit is one trace with spans from all five services (OTLP ${protocol})`, async () => {
+  test(`one visit is one trace with spans from all six services (OTLP ${protocol})`, async () => {
     const id = String(receptionId);
     const visitTrace = await eventually(
       () => {

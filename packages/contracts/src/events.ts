@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Actor } from './actor.ts';
 import { BirthDate, ClinicalText, ExaminationType, Id, PatientId, PatientName, ShortText, Timestamp, Uuid } from './common.ts';
 import { DepartmentCode } from './departments.ts';
+import { PatientSexSchema } from './patients.ts';
 import { CallPurposeSchema, HospitalDay, QueueNumber, Room } from './queues.ts';
 
 /**
@@ -20,6 +21,11 @@ export const ReceptionCompleted = Type.Object({
   patientId: PatientId,
   patientName: PatientName,
   birthDate: Type.Optional(BirthDate),
+  /**
+   * The registry's administrative sex, for the records other systems keep of the patient (FHIR
+   * Patient.gender, HL7 PID-8). Optional: visits registered before it carry none.
+   */
+  sex: Type.Optional(PatientSexSchema),
   department: Type.Optional(ShortText),
   symptom: Type.Optional(ClinicalText),
   receivedAt: Timestamp,
@@ -44,6 +50,7 @@ export const ReceptionPatientMerged = Type.Object({
   patientId: PatientId,
   patientName: PatientName,
   birthDate: Type.Optional(BirthDate),
+  sex: Type.Optional(PatientSexSchema),
   previousPatientId: PatientId,
   mergedAt: Timestamp,
 });

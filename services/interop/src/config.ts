@@ -24,7 +24,7 @@ export type Hl7Config = {
   /** The interface engine's MLLP listener (HL7_OUTBOUND_ADDRESS, host:port): unset, nothing is sent. */
   outbound?: { host: string; port: number; timeoutMs: number };
   /** Where results are taken (HL7_LISTEN_PORT, on HL7_LISTEN_HOST): unset, no listener. */
-  inbound?: { host: string; port: number; examinationUrl: string; client: ClientCredentials; issuer: string };
+  inbound?: { host: string; port: number; examinationUrl: string; client: ClientCredentials; issuer: string; scope?: string };
 };
 
 const LOOPBACK_ENDPOINTS = ['http://127.0.0.1:', 'http://localhost:', 'http://[::1]:'];
@@ -35,7 +35,7 @@ export function loadInteropConfig(env: Env = process.env): InteropConfig {
     ...(fhirBaseUrl !== undefined ? { fhirBaseUrl } : {}),
     subscriptionEndpoints: endpointPrefixes(env),
     delivery: {
-      pollMs: readInteger(env, 'DELIVERY_POLL_INTERVAL_MS', 500, 10, 60_000),
+      pollMs: readInteger(env, 'DELIVERY_POLL_INTERVAL_MS', 1_000, 10, 60_000),
       retryBaseMs: readInteger(env, 'DELIVERY_RETRY_BASE_MS', 1_000, 10, 60_000),
       retryMaxMs: readInteger(env, 'DELIVERY_RETRY_MAX_MS', 60_000, 100, 3_600_000),
       maxRefusals: readInteger(env, 'DELIVERY_MAX_REFUSALS', 5, 1, 100),
@@ -66,6 +66,8 @@ function loadHl7Config(env: Env): Hl7Config {
       examinationUrl: readUrl(env, 'EXAMINATION_URL', 'http://127.0.0.1:8084'),
       client,
       issuer: auth.issuer,
+      // Entra ID's client-credentials grant needs one (api://<the API's app id>/.default); Keycloak's none.
+      ...(env.INTEROP_CLIENT_SCOPE?.trim() ? { scope: env.INTEROP_CLIENT_SCOPE.trim() } : {}),
     };
   }
   return config;
@@ -81,15 +83,19 @@ function addressOf(value: string, name: string): { host: string; port: number } 
 function endpointPrefixes(env: Env): string[] {
   const given = env.SUBSCRIPTION_ENDPOINT_PREFIXES?.trim();
   if (!given) return LOOPBACK_ENDPOINTS;
-  return given.split(',').map((prefix) => {
-    const trimmed = prefix.trim();
+  return given.split(',').map((listed) => {
+    const trimmed = listed.trim();
     try {
-      const url = new URL(trimmed);
+      const url = new URL(trimmed.endsWith(':') ? `${trimmed}1` : trimmed);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
       throw new ConfigError(`SUBSCRIPTION_ENDPOINT_PREFIXES must be http(s) URL prefixes separated by commas, got "${trimmed}"`);
     }
-    // A bare origin would also allow https://hospital.example.attacker.test: it must end its host.
-    return /^https?:\/\/[^/]+$/.test(trimmed) ? `${trimmed}/` : trimmed;
+    // Compared with the endpoint's URL as parsed, whose scheme and host are lower case.
+    const [, origin = '', rest = ''] = /^([a-z]+:\/\/[^/]*)(.*)$/i.exec(trimmed) ?? [];
+    const prefix = `${origin.toLowerCase()}${rest}`;
+    // A bare origin would also allow https://hospital.example.attacker.test: it must end its host
+    // (with a path's slash, or a port's colon: `http://10.1.2.3:` is any port of that host).
+    return rest === '' && !origin.endsWith(':') ? `${prefix}/` : prefix;
   });
 }

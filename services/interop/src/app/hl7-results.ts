@@ -35,7 +35,7 @@ export function resultHandler(context: Context, parties: Hl7Config['parties'], i
 }
 
 function tokenSourceOf(inbound: Inbound): TokenSource {
-  return createClientCredentialsTokenSource({ issuer: inbound.issuer, clientId: inbound.client.clientId, clientSecret: inbound.client.clientSecret });
+  return createClientCredentialsTokenSource({ issuer: inbound.issuer, clientId: inbound.client.clientId, clientSecret: inbound.client.clientSecret, ...(inbound.scope ? { scope: inbound.scope } : {}) });
 }
 
 async function apply(context: Context, inbound: Inbound, tokens: TokenSource, result: InboundResult): Promise<Applied> {

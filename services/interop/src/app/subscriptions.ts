@@ -89,11 +89,13 @@ export function restHookChannel(db: Kysely<InteropDatabase>): Channel {
       const subscription = await subscriptionOf(delivery);
       // Turned off since it was queued: nobody wants it any more.
       if (subscription === undefined || subscription.status === 'off') return { kind: 'delivered' };
-      const headers = new Headers({ 'x-delivery-id': String(delivery.id) });
+      const headers = new Headers();
       for (const header of subscription.headers) {
         const at = header.indexOf(':');
         headers.set(header.slice(0, at).trim(), header.slice(at + 1).trim());
       }
+      // After the subscriber's own: the id a receiver tells a notification sent again by is ours.
+      headers.set('x-delivery-id', String(delivery.id));
       if (delivery.body !== '') headers.set('content-type', delivery.content_type);
       try {
         const response = await fetch(subscription.endpoint, { method: 'POST', headers, body: delivery.body === '' ? null : delivery.body, redirect: 'manual', signal: AbortSignal.timeout(NOTIFICATION_TIMEOUT_MS) });

@@ -37,7 +37,8 @@ export async function dueHeads(db: Db, now: string): Promise<Delivery[]> {
 }
 
 /**
- * Takes a delivery for this replica until `until`: false when another took it first. The
+ * Takes a delivery for this replica until `until`: false when another took it first, or it failed
+ * since it was read and waits for its next try. The
  * lease, not a transaction, holds it while it is sent, so a slow endpoint holds no lock.
  */
 export async function lease(db: Db, id: number, holder: string, now: string, until: string): Promise<boolean> {
@@ -46,6 +47,7 @@ export async function lease(db: Db, id: number, holder: string, now: string, unt
     .set({ leased_by: holder, leased_until: until })
     .where('id', '=', id)
     .where(pending)
+    .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<', now)]))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;

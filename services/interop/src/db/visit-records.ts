@@ -69,7 +69,8 @@ function encounterRow(visit: VisitRecords): EncounterRow {
     reception_id: encounter.receptionId,
     patient_id: encounter.patientId,
     status: encounterStatusOfRecord(encounter),
-    started_at: encounter.receivedAt,
+    // As an instant in UTC, so that the searches' bounds compare with it as text.
+    started_at: new Date(encounter.receivedAt).toISOString(),
     reception_status: visit.receptionStatus,
     diagnosis_id: visit.diagnosisId ?? null,
     diagnosis_status: visit.diagnosisStatus ?? null,

@@ -2,15 +2,17 @@ import type { EventDataOf } from '@medical/contracts';
 import type { PatientRecord } from '../fhir/records.ts';
 
 /**
- * A patient as the visits' events name them. Each registration carries the registry's name and
- * birth date at that moment, so the latest registration's are the patient's (a correction at the
+ * A patient as the visits' events name them. Each registration carries the registry's name,
+ * birth date and sex at that moment, so the latest registration's are the patient's (a correction at the
  * desk reaches FHIR with the next visit); an older event replayed never takes them back.
  */
-export function registeredPatient(current: PatientRecord | undefined, d: Pick<EventDataOf<'ReceptionCompleted'>, 'patientId' | 'patientName' | 'birthDate'>, at: string): PatientRecord {
+export function registeredPatient(current: PatientRecord | undefined, d: Pick<EventDataOf<'ReceptionCompleted'>, 'patientId' | 'patientName' | 'birthDate' | 'sex'>, at: string): PatientRecord {
   if (current !== undefined && Date.parse(current.updatedAt) > Date.parse(at)) return current;
   const next: PatientRecord = { patientId: d.patientId, name: d.patientName, updatedAt: at };
   if (d.birthDate !== undefined) next.birthDate = d.birthDate;
-  if (current?.sex !== undefined) next.sex = current.sex;
+  // A visit of before the events carried the sex says nothing about it: the one known stays.
+  const sex = d.sex ?? current?.sex;
+  if (sex !== undefined) next.sex = sex;
   if (current?.mergedInto !== undefined) next.mergedInto = current.mergedInto;
   return current !== undefined && sameDetails(current, next) ? current : next;
 }

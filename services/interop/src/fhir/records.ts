@@ -12,7 +12,7 @@ export type PatientRecord = {
   patientId: string;
   name: string;
   birthDate?: string;
-  /** The registry's sex: no event carries it yet, so a patient known from the events alone has none. */
+  /** The registry's sex, as the registration's event carries it (none for visits of before it did). */
   sex?: PatientSex;
   /** A duplicate merged into another registration: the number of the patient kept. */
   mergedInto?: string;

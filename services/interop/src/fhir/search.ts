@@ -133,6 +133,7 @@ function dateBounds(value: string, { dayBounds }: SearchContext): DateBound[] | 
   const given = DATE_PREFIXES.some((p) => value.startsWith(p)) ? value.slice(2) : value;
   let start: Date;
   let end: Date;
+  if (!isCalendarDay(given.slice(0, 10))) return undefined;
   if (DATE_ONLY.test(given)) ({ start, end } = dayBounds(given));
   else if (DATE_TIME.test(given)) start = end = new Date(given);
   else return undefined;
@@ -151,6 +152,17 @@ function dateBounds(value: string, { dayBounds }: SearchContext): DateBound[] | 
     case 'le':
       return [instant ? { comparator: 'le', instant: at(start) } : { comparator: 'lt', instant: at(end) }];
   }
+}
+
+/**
+ * A day of the calendar, of the years the hospital-day arithmetic (Date.UTC) reads as written:
+ * `2026-02-30` names no day (Date rolls it over into March), and a day past 9998 is one whose
+ * next day has a five-digit year, which startOfHospitalDay would search for without end.
+ */
+function isCalendarDay(text: string): boolean {
+  const year = Number(text.slice(0, 4));
+  const time = Date.parse(`${text}T00:00:00Z`);
+  return year >= 100 && year <= 9998 && !Number.isNaN(time) && new Date(time).toISOString().startsWith(text);
 }
 
 /** The values a resource is searched by, per parameter of its type: what a subscription's criteria match. */

@@ -34,6 +34,7 @@ export const registerReception = (context: Context, origin: CommandOrigin, reque
       patientId: patient.patientId,
       patientName: patient.name,
       ...(birthDate !== undefined ? { birthDate } : {}),
+      ...(patient.sex !== undefined ? { sex: patient.sex } : {}),
       department,
       // Last before the decision: the department's other registrations wait on its counter until this commits.
       queueNumber: await nextQueueNumber(trx, department, queueDay),

@@ -82,7 +82,7 @@ export function mergePatients(context: Context, origin: CommandOrigin, keptId: s
     const result = (await executeStep(trx, emit, patients, kept, { type: 'AbsorbDuplicate', mergedPatientId: mergedId, now: at }, origin)) ?? kept;
     for (const receptionId of await visitsOfPatient(trx, mergedId)) {
       const visit = await loadReception(trx, receptionId);
-      const move = { type: 'MovePatient' as const, patientId: kept.patientId, patientName: kept.name, ...(kept.birthDate !== undefined ? { birthDate: kept.birthDate } : {}), now: at };
+      const move = { type: 'MovePatient' as const, patientId: kept.patientId, patientName: kept.name, ...(kept.birthDate !== undefined ? { birthDate: kept.birthDate } : {}), ...(kept.sex !== undefined ? { sex: kept.sex } : {}), now: at };
       await executeStep(trx, emit, receptions, visit, move, origin);
     }
     return result;

@@ -1,4 +1,4 @@
-import type { EventOf, ReceptionStatus } from '@medical/contracts';
+import type { EventOf, PatientSex, ReceptionStatus } from '@medical/contracts';
 import { accept as acceptEvents, compact, refuse as refuseWith, type Decision, type Refusal, type Decider } from '@medical/platform';
 
 /**
@@ -42,6 +42,8 @@ export type Command =
       patientId: string;
       patientName: string;
       birthDate?: string;
+      /** The registry's sex of the patient, carried to the event for the other systems' records. */
+      sex?: PatientSex;
       department: string;
       symptom?: string;
       /** The next number of the department's queue on `queueDay`, the hospital day of `now`, drawn in the registration's transaction. */
@@ -57,7 +59,7 @@ export type Command =
   | { type: 'RecordDiagnosisCompleted'; diagnosisId: number; opinion: string; now: string }
   | { type: 'RecordDiagnosisRejected'; diagnosisId: number; reason: string; now: string }
   /** The visit's patient was merged into another in the registry: the visit is now that patient's. */
-  | { type: 'MovePatient'; patientId: string; patientName: string; birthDate?: string; now: string };
+  | { type: 'MovePatient'; patientId: string; patientName: string; birthDate?: string; sex?: PatientSex; now: string };
 
 /** Every event carries `at`, the `now` of the command that produced it, so evolve stays pure. */
 type Stamped<E> = E & { at: string };
@@ -104,10 +106,10 @@ const refuse = (kind: Refusal['kind'], message: string): Decision<DomainEvent> =
 export function decide(command: Command, state: State): Decision<DomainEvent> {
   if (command.type === 'RegisterReception') {
     if (state) return refuse('conflict', `reception ${state.id} already exists`);
-    const { receptionId, patientId, patientName, birthDate, department, symptom, queueNumber, queueDay, ticket, ticketDigest, now } = command;
+    const { receptionId, patientId, patientName, birthDate, sex, department, symptom, queueNumber, queueDay, ticket, ticketDigest, now } = command;
     return accept({
       type: 'ReceptionCompleted',
-      data: compact({ receptionId, patientId, patientName, birthDate, department, symptom, receivedAt: now, queueNumber, queueDay, ticketDigest }),
+      data: compact({ receptionId, patientId, patientName, birthDate, sex, department, symptom, receivedAt: now, queueNumber, queueDay, ticketDigest }),
       ticket,
       at: now,
     });
@@ -153,10 +155,10 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
     case 'MovePatient': {
       // Whatever the visit's status: a finished visit is as much the patient's history as an open one.
       if (state.patientId === command.patientId) return accept();
-      const { patientId, patientName, birthDate, now } = command;
+      const { patientId, patientName, birthDate, sex, now } = command;
       return accept({
         type: 'ReceptionPatientMerged',
-        data: compact({ receptionId: state.id, patientId, patientName, birthDate, previousPatientId: state.patientId, mergedAt: now }),
+        data: compact({ receptionId: state.id, patientId, patientName, birthDate, sex, previousPatientId: state.patientId, mergedAt: now }),
         at: now,
       });
     }
@@ -165,7 +167,8 @@ export function decide(command: Command, state: State): Decision<DomainEvent> {
 
 export function evolve(state: State, event: DomainEvent): State {
   if (event.type === 'ReceptionCompleted') {
-    const { receptionId, receivedAt, ticketDigest: _digest, ...visit } = event.data;
+    // The sex travels for the other systems' records of the patient; the reception keeps the registry's number.
+    const { receptionId, receivedAt, ticketDigest: _digest, sex: _sex, ...visit } = event.data;
     return { id: receptionId, ...visit, ticket: event.ticket, status: 'RECEIVED', receivedAt, createdAt: event.at, updatedAt: event.at };
   }
   if (!state) throw new Error(`cannot apply ${event.type} to a reception that does not exist`);
