@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
@@ -8,14 +7,7 @@ import { demoIntegrationScopes } from '@medical/contracts';
 import { authentication, ConfigError, createApp, createMetrics, createOidcVerifier, grantedScopes, loadAuthConfig } from '@medical/platform/edge';
 import { defer, tempDir } from '../../../packages/platform/test/helpers.ts';
 import { createDevIdentityProvider } from '../src/dev-identity-provider.ts';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../../scripts/lib/processes.ts';
 
 /**
  * A gateway in miniature: the development identity provider and a protected route in one app,

@@ -16,6 +16,7 @@ import {
   type ServiceRequestRecord,
   type TaskRecord,
 } from '../src/fhir/index.ts';
+import { searchableTypes, searchIncludes, searchParameters } from '../src/fhir/search.ts';
 import { validateR4 } from './r4-validator.ts';
 
 const catalog = defaultHospitalCatalog;
@@ -93,6 +94,15 @@ describe('every resource of a finished, a rejected and a cancelled visit validat
     assert.ok(assertValid(bundle).includes('Bundle.type'));
     assertValid(operationOutcomeOf('not-found', 'Encounter/99 is not known'));
     assertValid(capabilityStatementOf({ baseUrl: 'https://hospital.example/fhir/R4', date: '2026-12-07' }));
+  });
+
+  test('the CapabilityStatement announces exactly the searches the server takes: each type\'s parameters, its _include and the paging', () => {
+    const statement = capabilityStatementOf({ baseUrl: 'https://hospital.example/fhir/R4', date: '2026-12-07' });
+    const announced = Object.fromEntries(statement.rest[0]!.resource.filter((r) => r.searchParam).map((r) => [r.type, { params: r.searchParam!.map((p) => p.name), include: r.searchInclude }]));
+    assert.deepEqual(
+      announced,
+      Object.fromEntries(searchableTypes.map((type) => [type, { params: [...Object.keys(searchParameters[type]), '_count', '_page'], include: [searchIncludes[type]] }])),
+    );
   });
 
   test('a broken resource fails, so the check can fail', () => {
@@ -305,15 +315,15 @@ describe('searchset Bundle, OperationOutcome, CapabilityStatement', () => {
     assertValid(operationOutcomeOf('forbidden', 'system/Task.read is not granted'));
   });
 
-  test('the CapabilityStatement: R4, JSON, read and search of each resource, Subscription create and read', () => {
+  test('the CapabilityStatement: R4, JSON, read and search of each resource, Subscription create, read, search and delete', () => {
     const statement = capabilityStatementOf({ baseUrl: 'https://h/fhir/R4', date: '2026-12-07' });
     assert.equal(statement.fhirVersion, '4.0.1');
     assert.deepEqual(statement.format, ['json']);
     const byType = new Map(statement.rest[0]!.resource.map((r) => [r.type, r]));
     const params = (type: string) => byType.get(type)?.searchParam?.map((p) => p.name);
-    assert.deepEqual(params('Encounter'), ['patient', 'status', 'date', '_count']);
+    assert.deepEqual(params('Encounter'), ['patient', 'status', 'date', '_count', '_page']);
     assert.ok(params('ServiceRequest')?.includes('encounter'));
-    assert.deepEqual(params('Task')?.filter((p) => p !== '_count'), ['status', 'focus']);
+    assert.deepEqual(params('Task')?.filter((p) => !p.startsWith('_')), ['status', 'focus', 'encounter']);
     assert.ok(params('DiagnosticReport')?.includes('encounter'));
     for (const type of ['Patient', 'Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport', 'Observation']) {
       assert.ok(byType.get(type)?.interaction.some((i) => i.code === 'read'), `${type} read`);
@@ -321,6 +331,6 @@ describe('searchset Bundle, OperationOutcome, CapabilityStatement', () => {
     for (const type of ['Encounter', 'ServiceRequest', 'Task', 'DiagnosticReport']) {
       assert.ok(byType.get(type)?.interaction.some((i) => i.code === 'search-type'), `${type} search`);
     }
-    assert.deepEqual(byType.get('Subscription')?.interaction.map((i) => i.code), ['create', 'read']);
+    assert.deepEqual(byType.get('Subscription')?.interaction.map((i) => i.code), ['create', 'read', 'search-type', 'delete']);
   });
 });

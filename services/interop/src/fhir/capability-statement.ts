@@ -1,16 +1,18 @@
 import { FHIR_VERSION } from './codes.ts';
 import type { Resource } from './resources.ts';
+import { MAX_PAGE_SIZE, searchableTypes, searchIncludes, searchParameters, type SearchableType, type SearchParameter } from './search.ts';
 
 /**
- * What `/fhir/R4/metadata` says the server does: read and search of the workflow's resources with
- * the search parameters below, and Subscription create and read (rest-hook notifications).
+ * What `/fhir/R4/metadata` says the server does: read, and search with the parameters of the
+ * search table (search.ts, which the searches themselves follow), of the workflow's resources, and
+ * Subscriptions (rest-hook notifications).
  * `date` is when it last changed: the release's date, passed in so the mapping stays pure.
  */
 
 type SearchParam = { name: string; type: 'token' | 'reference' | 'date' | 'number' | 'string'; documentation?: string };
 type ResourceCapability = {
   type: string;
-  interaction: { code: 'read' | 'search-type' | 'create' }[];
+  interaction: { code: 'read' | 'search-type' | 'create' | 'delete' }[];
   searchInclude?: string[];
   searchParam?: SearchParam[];
 };
@@ -27,40 +29,27 @@ export type CapabilityStatement = Resource & {
 };
 
 const readAndSearch: ResourceCapability['interaction'] = [{ code: 'read' }, { code: 'search-type' }];
-const count: SearchParam = { name: '_count', type: 'number', documentation: 'Page size, 1 to 100' };
+const paging: SearchParam[] = [
+  { name: '_count', type: 'number', documentation: `Page size, 1 to ${MAX_PAGE_SIZE}` },
+  { name: '_page', type: 'number', documentation: 'The page, from 0 (the next link names it)' },
+];
+
+/** A searched type as its search table (search.ts) says: its parameters, its one _include, the paging. */
+function searched(type: SearchableType): ResourceCapability {
+  const parameters: Record<string, SearchParameter> = searchParameters[type];
+  return {
+    type,
+    interaction: readAndSearch,
+    searchInclude: [searchIncludes[type]],
+    searchParam: [...Object.entries(parameters).map(([name, parameter]): SearchParam => ({ name, type: parameter.kind })), ...paging],
+  };
+}
 
 const resources: ResourceCapability[] = [
   { type: 'Patient', interaction: [{ code: 'read' }] },
-  {
-    type: 'Encounter',
-    interaction: readAndSearch,
-    searchInclude: ['Encounter:patient'],
-    searchParam: [
-      { name: 'patient', type: 'reference' },
-      { name: 'status', type: 'token' },
-      { name: 'date', type: 'date' },
-      count,
-    ],
-  },
-  { type: 'ServiceRequest', interaction: readAndSearch, searchInclude: ['ServiceRequest:encounter'], searchParam: [{ name: 'encounter', type: 'reference' }, count] },
-  {
-    type: 'Task',
-    interaction: readAndSearch,
-    searchInclude: ['Task:focus'],
-    searchParam: [
-      { name: 'status', type: 'token' },
-      { name: 'focus', type: 'reference' },
-      count,
-    ],
-  },
-  {
-    type: 'DiagnosticReport',
-    interaction: readAndSearch,
-    searchInclude: ['DiagnosticReport:result'],
-    searchParam: [{ name: 'encounter', type: 'reference' }, count],
-  },
+  ...searchableTypes.map(searched),
   { type: 'Observation', interaction: [{ code: 'read' }] },
-  { type: 'Subscription', interaction: [{ code: 'create' }, { code: 'read' }] },
+  { type: 'Subscription', interaction: [{ code: 'create' }, { code: 'read' }, { code: 'search-type' }, { code: 'delete' }] },
 ];
 
 export function capabilityStatementOf({ baseUrl, date }: { baseUrl: string; date: string }): CapabilityStatement {
