@@ -279,6 +279,21 @@ describeEachProfile((profile) => {
     assert.ok(entries.every((e) => e.role === 'integration'));
   });
 
+  test('what was pushed to other systems is in the patient\'s access log too: each notification under its subscriber, each HL7 message under the engine', async () => {
+    type Entry = { subject: string; role: string; method: string; route: string; receptionId?: number };
+    await eventually(
+      async () => {
+        const log = ok(await running.client.get<{ items: Entry[] }>(`/patients/${patientId}/access-log?size=100`, { auth: 'auditor' }));
+        const pushed = log.items.filter((e) => e.route === '/fhir/R4/Subscription/:id/notification');
+        assert.ok(pushed.some((e) => e.subject === `client:${DEMO_CLIENT}` && e.receptionId === visits.finished && e.method === 'POST'), 'the notification of the finished encounter');
+        const sent = log.items.filter((e) => e.method === 'MLLP');
+        assert.deepEqual([...new Set(sent.filter((e) => e.receptionId === visits.finished).map((e) => e.route))].sort(), ['HL7 ADT^A04', 'HL7 ORM^O01', 'HL7 ORU^R01']);
+        assert.ok(sent.every((e) => e.subject === 'hl7:ENGINE@HOSPITAL' && e.role === 'integration'));
+      },
+      { timeoutMs: patience(20_000), message: 'the deliveries in the access log' },
+    );
+  });
+
   test('the subscriber gets a notification of each matching change, with its header', async () => {
     await eventually(
       () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { demoIntegrationScopes } from '@medical/contracts';
 import { createDevIdentityProvider } from '../../../services/gateway/src/dev-identity-provider.ts';
@@ -15,14 +14,7 @@ import { createApp } from '../src/http/app.ts';
 import { ConfigError } from '../src/lib/env.ts';
 import { createMetrics } from '../src/telemetry/metrics.ts';
 import { defer } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../../scripts/lib/processes.ts';
 
 /**
  * The gateway's development identity provider, served in process on its own port as the gateway

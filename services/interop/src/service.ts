@@ -38,8 +38,8 @@ export function interopService(env: Record<string, string | undefined> = process
       const { hl7 } = config;
       await fhirRoutes(app, context, { baseUrl: config.fhirBaseUrl, allowedEndpoints: config.subscriptionEndpoints });
       const db = context.database.db;
-      const channels: Channel[] = [restHookChannel(db)];
-      if (hl7.outbound) channels.push(hl7Channel(hl7.outbound));
+      const channels: Channel[] = [restHookChannel(context)];
+      if (hl7.outbound) channels.push(hl7Channel(context, hl7.outbound, hl7.parties));
       worker = new DeliveryWorker({ db, channels, logger: context.logger, registry: context.metrics.registry, ...config.delivery });
       worker.start();
       const started = worker;

@@ -24,7 +24,7 @@ const inMs = (ms: number, from = Date.now()) => new Date(from + ms).toISOString(
 
 /** Queues a message in a transaction of its own (the projection queues it in the event's) and gives its id. */
 async function enqueue(db: Db, destination: string, about: string, now = new Date().toISOString()): Promise<number> {
-  await db.transaction().execute((trx) => enqueueDelivery(trx, { destination, body: `{"about":"${about}"}`, contentType: 'application/fhir+json', about }, now));
+  await db.transaction().execute((trx) => enqueueDelivery(trx, { destination, body: `{"about":"${about}"}`, contentType: 'application/fhir+json', about, visit: { receptionId: 1, patientId: '00000018' } }, now));
   const row = await db.selectFrom('interop_deliveries').select('id').where('about', '=', about).executeTakeFirstOrThrow();
   return Number(row.id);
 }
@@ -95,7 +95,7 @@ for (const engine of engines) {
       assert.deepEqual([taken.attempts, taken.last_error, taken.delivered_at !== null], [2, null, true]);
       assert.deepEqual([setAsideRow.attempts, setAsideRow.last_error, setAsideRow.set_aside_at !== null, setAsideRow.delivered_at], [1, 'AR: unknown patient', true, null]);
       const head = (await dueHeads(db, inMs(1_000)))[0]!;
-      assert.deepEqual({ ...head, created_at: undefined }, { id: a2, destination: 'subscription:a', body: '{"about":"a2"}', content_type: 'application/fhir+json', about: 'a2', attempts: 0, created_at: undefined });
+      assert.deepEqual({ ...head, created_at: undefined }, { id: a2, destination: 'subscription:a', body: '{"about":"a2"}', content_type: 'application/fhir+json', about: 'a2', attempts: 0, created_at: undefined, reception_id: 1, patient_id: '00000018' });
       // Reading the heads takes nothing: h1 is as it was queued.
       const untouched = await rowOf(db, h1);
       assert.deepEqual([untouched.attempts, untouched.leased_by, untouched.last_error], [0, null, null]);

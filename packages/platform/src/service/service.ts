@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import pino, { type Logger } from 'pino';
-import type { AnsweredVisit, CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
+import type { AccessRecord, AnsweredVisit, CloudEvent, EventType, MedicalEvent, Permission } from '@medical/contracts';
 import { accessLogging, visitOfResource } from '../access/access-logging.ts';
 import { AccessRecorder } from '../access/access-recorder.ts';
 import { loadAuthConfig } from '../auth/auth-config.ts';
@@ -45,6 +45,12 @@ export type ServiceContext<DB> = {
    * commits just before the answer leaves (idempotency/http-idempotency.ts): one command per such request.
    */
   execute<T>(work: (trx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T>;
+  /**
+   * Keeps an access to patient data that no request of this service answered, as a request's is
+   * kept (access/access-recorder.ts): what the service itself sent to another system (interop's
+   * notifications and HL7 messages), so the patient's access log shows every disclosure.
+   */
+  recordAccess(record: AccessRecord): Promise<void>;
 };
 
 export type Emit = (events: Array<{ type: string; data: unknown }>, subject: string | number) => Promise<CloudEvent[]>;
@@ -206,7 +212,7 @@ async function openInfrastructure<DB>(definition: ServiceDefinition<DB>, { confi
 }
 
 /** What the handlers get; `execute` runs a command in one transaction, with the request's Idempotency-Key when it has one. */
-function serviceContext<DB>({ database, wakeRelay }: Infrastructure<DB>, { config, logger, metrics, tracing }: Telemetry): ServiceContext<DB> {
+function serviceContext<DB>({ database, wakeRelay, accessRecorder }: Infrastructure<DB>, { config, logger, metrics, tracing }: Telemetry): ServiceContext<DB> {
   return {
     config,
     database,
@@ -214,6 +220,7 @@ function serviceContext<DB>({ database, wakeRelay }: Infrastructure<DB>, { confi
     metrics,
     tracing,
     afterCommit,
+    recordAccess: (record) => accessRecorder.record(record),
     async execute(work) {
       const run = (trx: Transaction<DB>) => work(trx, emitterFor(platformTables(trx), config.topic, tracing, wakeRelay));
       const idempotent = currentIdempotentRequest();

@@ -8,6 +8,7 @@ import { loadPatient } from '../db/visit-records.ts';
 import { enqueueDelivery } from '../db/deliveries.ts';
 import type { InteropDatabase } from '../db/schema.ts';
 import type { Channel, DeliveryOutcome } from './delivery-worker.ts';
+import { recordDisclosure } from './disclosures.ts';
 import type { ChangeFollower, ProjectedChange } from './projection.ts';
 
 type Context = ServiceContext<InteropDatabase>;
@@ -63,7 +64,8 @@ export function hl7Feed(context: Context, parties: Hl7Config['parties'], wake: (
   return async (trx, change) => {
     const message = await messageOf(trx, change, context, parties);
     if (message === undefined) return;
-    await enqueueDelivery(trx, { destination: DESTINATION, body: message.body, contentType: HL7_CONTENT_TYPE, about: message.about }, new Date().toISOString());
+    const visit = { receptionId: change.visit.encounter.receptionId, patientId: change.visit.encounter.patientId };
+    await enqueueDelivery(trx, { destination: DESTINATION, body: message.body, contentType: HL7_CONTENT_TYPE, about: message.about, visit }, new Date().toISOString());
     context.afterCommit(trx, wake);
   };
 }
@@ -72,7 +74,9 @@ export function hl7Feed(context: Context, parties: Hl7Config['parties'], wake: (
  * The interface engine over MLLP: AA takes the message; AE (it could not apply it now) is sent
  * again; AR (it refuses the message as it is) is sent again a few times, then set aside.
  */
-export function hl7Channel(outbound: NonNullable<Hl7Config['outbound']>): Channel {
+export function hl7Channel(context: Context, outbound: NonNullable<Hl7Config['outbound']>, parties: Hl7Config['parties']): Channel {
+  // The engine, as the access log names the receiver of what was sent to it.
+  const engine = { subject: `hl7:${parties.receivingApplication}@${parties.receivingFacility}`, name: 'HL7 interface engine', role: 'integration' as const };
   return {
     name: 'hl7',
     owns: (destination) => destination === DESTINATION,
@@ -85,6 +89,10 @@ export function hl7Channel(outbound: NonNullable<Hl7Config['outbound']>): Channe
       } catch (error) {
         return { kind: 'retry', error: error instanceof MllpError ? error.message : `MLLP: ${(error as Error).message}` };
       }
+    },
+    async after(delivery, outcome) {
+      if (outcome.kind !== 'delivered') return;
+      await recordDisclosure(context, delivery, { recipient: engine, method: 'MLLP', route: `HL7 ${delivery.about.split(' ')[0]}` });
     },
   };
 }

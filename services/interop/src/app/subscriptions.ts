@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { endOfHospitalDay, startOfHospitalDay, type ServiceContext } from '@medical/platform';
 import { encounterOf, resultOf, serviceRequestOf, taskOf, type CatalogNames, type Resource } from '../fhir/index.ts';
 import { matchesFilters, searchValuesOf, type SearchContext, type SearchValues } from '../fhir/search.ts';
@@ -8,6 +8,7 @@ import { enqueueDelivery, type Delivery } from '../db/deliveries.ts';
 import type { InteropDatabase } from '../db/schema.ts';
 import { insertSubscription, liveSubscriptions, setSubscriptionHealth, subscriptionById, type Subscription } from '../db/subscriptions.ts';
 import type { Channel, DeliveryOutcome } from './delivery-worker.ts';
+import { recordDisclosure } from './disclosures.ts';
 import type { ChangeFollower, ProjectedChange } from './projection.ts';
 
 type Context = ServiceContext<InteropDatabase>;
@@ -30,16 +31,17 @@ export async function createSubscription(context: Context, owner: string, body: 
 }
 
 /** A changed resource with the values its subscriptions' criteria are matched against. */
-type Changed = { resource: Resource; values: SearchValues; type: Criteria['type'] };
+type Changed = { resource: Resource; values: SearchValues; type: Criteria['type']; visit: { receptionId: number; patientId: string } };
 
 function changedResources(change: ProjectedChange, catalog: CatalogNames): Changed[] {
   const changed: Changed[] = [];
-  if (change.encounter) changed.push({ type: 'Encounter', resource: encounterOf(change.encounter, catalog), values: searchValuesOf.Encounter(change.encounter) });
-  for (const request of change.requests) changed.push({ type: 'ServiceRequest', resource: serviceRequestOf(request, catalog), values: searchValuesOf.ServiceRequest(request) });
+  const visitOf = (record: { receptionId: number; patientId: string }) => ({ receptionId: record.receptionId, patientId: record.patientId });
+  if (change.encounter) changed.push({ type: 'Encounter', resource: encounterOf(change.encounter, catalog), values: searchValuesOf.Encounter(change.encounter), visit: visitOf(change.encounter) });
+  for (const request of change.requests) changed.push({ type: 'ServiceRequest', resource: serviceRequestOf(request, catalog), values: searchValuesOf.ServiceRequest(request), visit: visitOf(request) });
   for (const task of change.tasks) {
-    changed.push({ type: 'Task', resource: taskOf(task, catalog), values: searchValuesOf.Task(task) });
+    changed.push({ type: 'Task', resource: taskOf(task, catalog), values: searchValuesOf.Task(task), visit: visitOf(task) });
     const result = resultOf(task, catalog);
-    if (result) changed.push({ type: 'DiagnosticReport', resource: result.report, values: searchValuesOf.DiagnosticReport(task) });
+    if (result) changed.push({ type: 'DiagnosticReport', resource: result.report, values: searchValuesOf.DiagnosticReport(task), visit: visitOf(task) });
   }
   return changed;
 }
@@ -68,10 +70,10 @@ export function notifySubscribers(context: Context, wake: () => void): ChangeFol
     for (const subscription of subscriptions) {
       const criteria = criteriaOf(subscription.criteria);
       if (criteria === undefined) continue;
-      for (const { resource, values, type } of changed) {
+      for (const { resource, values, type, visit } of changed) {
         if (type !== criteria.type || !matchesFilters(values, criteria.filters)) continue;
         const body = subscription.payload === null ? '' : JSON.stringify(resource);
-        await enqueueDelivery(trx, { destination: `${DESTINATION_PREFIX}${subscription.id}`, body, contentType: subscription.payload ?? 'application/fhir+json', about: `${resource.resourceType}/${resource.id}` }, now);
+        await enqueueDelivery(trx, { destination: `${DESTINATION_PREFIX}${subscription.id}`, body, contentType: subscription.payload ?? 'application/fhir+json', about: `${resource.resourceType}/${resource.id}`, visit }, now);
         queued = true;
       }
     }
@@ -80,7 +82,8 @@ export function notifySubscribers(context: Context, wake: () => void): ChangeFol
 }
 
 /** The rest-hook channel: each notification POSTed to its subscription's endpoint, with its headers. */
-export function restHookChannel(db: Kysely<InteropDatabase>): Channel {
+export function restHookChannel(context: Context): Channel {
+  const db = context.database.db;
   const subscriptionOf = (delivery: Delivery) => subscriptionById(db, delivery.destination.slice(DESTINATION_PREFIX.length));
   return {
     name: 'subscription',
@@ -108,6 +111,12 @@ export function restHookChannel(db: Kysely<InteropDatabase>): Channel {
     async after(delivery, outcome) {
       const id = delivery.destination.slice(DESTINATION_PREFIX.length);
       await setSubscriptionHealth(db, id, outcome.kind === 'delivered' ? null : outcome.error, new Date().toISOString());
+      // A notification without the resource names it only: nothing of the patient went out.
+      if (outcome.kind !== 'delivered' || delivery.body === '') return;
+      const subscription = await subscriptionOf(delivery);
+      if (subscription === undefined) return;
+      const recipient = { subject: subscription.owner, role: 'integration' as const };
+      await recordDisclosure(context, delivery, { recipient, method: 'POST', route: '/fhir/R4/Subscription/:id/notification' });
     },
   };
 }

@@ -10,13 +10,13 @@ type Db = Kysely<InteropDatabase>;
  * head: a subscriber or an interface engine expects a visit's messages in the order they happened.
  */
 
-export type NewDelivery = { destination: string; body: string; contentType: string; about: string };
-export type Delivery = Pick<DeliveryRow, 'destination' | 'body' | 'content_type' | 'about' | 'attempts' | 'created_at'> & { id: number };
+export type NewDelivery = { destination: string; body: string; contentType: string; about: string; visit: { receptionId: number; patientId: string } };
+export type Delivery = Pick<DeliveryRow, 'destination' | 'body' | 'content_type' | 'about' | 'attempts' | 'created_at' | 'reception_id' | 'patient_id'> & { id: number };
 
 export async function enqueueDelivery(trx: Transaction<InteropDatabase>, delivery: NewDelivery, now: string): Promise<void> {
   await trx
     .insertInto('interop_deliveries')
-    .values({ destination: delivery.destination, body: delivery.body, content_type: delivery.contentType, about: delivery.about, created_at: now, attempts: 0, next_attempt_at: now, leased_by: null, leased_until: null, last_error: null, delivered_at: null, set_aside_at: null })
+    .values({ destination: delivery.destination, body: delivery.body, content_type: delivery.contentType, about: delivery.about, reception_id: delivery.visit.receptionId, patient_id: delivery.visit.patientId, created_at: now, attempts: 0, next_attempt_at: now, leased_by: null, leased_until: null, last_error: null, delivered_at: null, set_aside_at: null })
     .execute();
 }
 
@@ -27,7 +27,7 @@ export async function dueHeads(db: Db, now: string): Promise<Delivery[]> {
   const heads = db.selectFrom('interop_deliveries').select((eb) => eb.fn.min('id').as('id')).where(pending).groupBy('destination');
   const rows = await db
     .selectFrom('interop_deliveries')
-    .select(['id', 'destination', 'body', 'content_type', 'about', 'attempts', 'created_at'])
+    .select(['id', 'destination', 'body', 'content_type', 'about', 'attempts', 'created_at', 'reception_id', 'patient_id'])
     .where('id', 'in', heads)
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<', now)]))

@@ -72,6 +72,8 @@ export const migrations: Migrations = {
         .addColumn('body', 'text', (c) => c.notNull())
         .addColumn('content_type', 'text', (c) => c.notNull())
         .addColumn('about', 'text', (c) => c.notNull())
+        .addColumn('reception_id', 'integer')
+        .addColumn('patient_id', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('next_attempt_at', 'text', (c) => c.notNull())

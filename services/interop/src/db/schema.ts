@@ -69,6 +69,9 @@ export type DeliveryRow = {
   content_type: string;
   /** What the message is about, for logs and the operator (`Encounter/12`, `ADT^A04 12`). */
   about: string;
+  /** The visit and patient whose data it carries: its delivery is kept in the patient's access log. */
+  reception_id: number | null;
+  patient_id: string | null;
   created_at: string;
   attempts: number;
   next_attempt_at: string;
