@@ -261,13 +261,14 @@ test('interop\'s deliveries to other systems are alerted to the on-call engineer
   assert.match(String(backlog.expr).replace(/\s+/g, ''), /min_over_time\(medical_interop_deliveries_pending\[10m\]\)\)>0$/, 'a line that never emptied in 10 minutes');
   assert.equal(backlog.for, '5m');
   assert.match(String(backlog.annotations?.description), /allow-interop-to-hospital-systems/, 'says which network policy opens the way');
-  // Set aside: no outcome label says so (the worker counts delivered, retry and refused, and sets a
-  // message aside on its last refusal), so every refusal alerts, at once, the first one included.
+  // Set aside: the worker counts the last refusal as set_aside (the others as delivered, retry and
+  // refused); every message set aside alerts, at once, the first one included.
   const outcomes = [...worker.matchAll(/kind: '(\w+)'/g)].map((m) => m[1]);
-  assert.deepEqual([...new Set(outcomes)].sort(), ['delivered', 'refused', 'retry'], 'the outcomes the worker counts');
+  assert.deepEqual([...new Set(outcomes)].sort(), ['delivered', 'refused', 'retry'], 'the outcomes of a try');
+  assert.match(worker, /counted = 'set_aside';/, 'the last refusal counted as set_aside');
   const setAside = rules.find(({ rule }) => rule.alert === 'MedicalInteropMessagesSetAside')!.rule;
   const matchers = analyse(String(setAside.expr)).selectors.map((s) => s.matchers.map((m) => `${m.label}${m.op}${m.value}`).join());
-  assert.deepEqual([...new Set(matchers)], ['outcome=refused'], 'refusals only');
+  assert.deepEqual([...new Set(matchers)], ['outcome=set_aside'], 'the messages set aside only');
   assert.equal(setAside.for, '0m', 'every one, at once');
   assert.match(String(setAside.expr), /offset 15m/, 'the first refusal since the process started too (the labelled counter is created at 1)');
 });

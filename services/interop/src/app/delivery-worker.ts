@@ -56,7 +56,7 @@ export class DeliveryWorker {
 
   constructor(options: DeliveryWorkerOptions) {
     this.options = options;
-    this.outcomes = new Counter({ name: 'medical_interop_deliveries_total', help: 'Messages sent to other systems, by channel and outcome', labelNames: ['channel', 'outcome'], registers: [options.registry] });
+    this.outcomes = new Counter({ name: 'medical_interop_deliveries_total', help: 'Tries to send a message to another system, by channel and outcome: delivered, retry, refused (sent again), set_aside (refused the last time)', labelNames: ['channel', 'outcome'], registers: [options.registry] });
     const db = options.db;
     new Gauge({
       name: 'medical_interop_deliveries_pending',
@@ -129,17 +129,20 @@ export class DeliveryWorker {
     const { db, logger } = this.options;
     const at = new Date();
     const log = { deliveryId: delivery.id, destination: delivery.destination, about: delivery.about, attempts: delivery.attempts + 1 };
+    // The counter's outcome: the try's, or `set_aside` for the last refusal, which the alert watches.
+    let counted: DeliveryOutcome['kind'] | 'set_aside' = outcome.kind;
     if (outcome.kind === 'delivered') {
       await markDelivered(db, delivery.id, at.toISOString());
     } else if (outcome.kind === 'refused' && delivery.attempts + 1 >= this.options.maxRefusals) {
       await setAside(db, delivery.id, outcome.error, at.toISOString());
+      counted = 'set_aside';
       logger.error({ ...log, error: outcome.error }, 'a message was refused every time it was sent, and is set aside; the line goes on');
     } else {
       const wait = backoffDelay(delivery.attempts, this.options.retryBaseMs, this.options.retryMaxMs);
       await markFailed(db, delivery.id, outcome.error, new Date(at.getTime() + wait).toISOString());
       logger.warn({ ...log, error: outcome.error, retryInMs: wait }, 'a message was not taken; it will be sent again');
     }
-    this.outcomes.inc({ channel: channel.name, outcome: outcome.kind });
+    this.outcomes.inc({ channel: channel.name, outcome: counted });
     await channel.after?.(delivery, outcome);
   }
 }
