@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endWithGrace, pollUntilAnswering } from './child-lifecycle.ts';
@@ -475,8 +476,9 @@ function devIssuerFor(options: StartSystemOptions, issuer: string): Env {
 }
 
 /** Of several exits, the first that is not a clean exit 0, else the first. */
+/** The worst of the exits; a clean one when there were none (a service its release did not have). */
 function worstExit(exits: ExitInfo[]): ExitInfo {
-  return exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0]!;
+  return exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0] ?? { code: 0, signal: null };
 }
 
 type ReplicaPorts = Record<ServiceName, number[]>;
@@ -600,9 +602,12 @@ function processTable(options: StartSystemOptions, host: string, replicaPorts: R
  * The backends first, every replica, until all are ready; then the gateway, whose readiness
  * depends on them. On any failure everything already started is stopped before the error is thrown.
  */
-async function startInOrder(table: ProcessTable, replicaCounts: Record<ServiceName, number>, readyTimeoutMs: number): Promise<void> {
+async function startInOrder(table: ProcessTable, replicaCounts: Record<ServiceName, number>, readyTimeoutMs: number, cwd = REPOSITORY_ROOT): Promise<void> {
   try {
-    for (const name of BACKEND_SERVICES) for (let index = 0; index < replicaCounts[name]; index++) table.launch(name, index);
+    // A service the checkout does not have (an older release's, before interop) is not started:
+    // `restart` starts it later from a checkout that has it, as a new service joins an upgrade.
+    const inCheckout = (name: ServiceName) => fs.existsSync(path.join(cwd, 'services', name, 'src', 'main.ts'));
+    for (const name of BACKEND_SERVICES.filter(inCheckout)) for (let index = 0; index < replicaCounts[name]; index++) table.launch(name, index);
     await Promise.all(BACKEND_SERVICES.flatMap((name) => table.replicas[name].map((handle) => handle.waitReady(readyTimeoutMs))));
     await table.launch('gateway', 0).waitReady(readyTimeoutMs);
   } catch (error) {
@@ -662,7 +667,8 @@ function runningSystem(parts: SystemParts): RunningSystem {
   const indexesOf = (name: ServiceName, index: number | undefined) => replicaIndexes(name, replicaCounts[name], index);
   let stoppingAll = false;
   async function restartOne(name: ServiceName, index: number, from: { cwd?: string; env?: Env } = {}): Promise<ServiceProcess> {
-    await replicas[name][index]!.stop();
+    // Not running yet (its release did not have it): started.
+    await replicas[name][index]?.stop();
     await assertPortsFree([[name, replicaPorts[name][index]!]], parts.host);
     const next = table.launch(name, index, from.cwd, from.env);
     await next.waitReady(parts.readyTimeoutMs);
@@ -685,8 +691,8 @@ function runningSystem(parts: SystemParts): RunningSystem {
       return first!;
     },
     unexpectedExits: () => unexpectedExitsOf(table.everyProcess),
-    stop: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.stop()))),
-    kill: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).map((i) => replicas[name][i]!.kill()))),
+    stop: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).flatMap((i) => replicas[name][i]?.stop() ?? []))),
+    kill: async (name, index) => worstExit(await Promise.all(indexesOf(name, index).flatMap((i) => replicas[name][i]?.kill() ?? []))),
     async stopAll() {
       stoppingAll = true;
       return stopGatewayFirst(replicas);
@@ -710,6 +716,6 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   await assertPortsFree(labelledPorts(replicaPorts, replicaCounts), host);
   if (databaseRoles({ ...process.env, ...options.env })) await migrateAsOwner(options, dataDir);
   const table = processTable(options, host, replicaPorts, environments(options, dataDir, host, replicaPorts));
-  await startInOrder(table, replicaCounts, readyTimeoutMs);
+  await startInOrder(table, replicaCounts, readyTimeoutMs, options.cwd);
   return runningSystem({ table, dataDir, host, replicaPorts, replicaCounts, readyTimeoutMs });
 }
