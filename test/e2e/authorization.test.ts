@@ -42,6 +42,8 @@ const serviceOf = (pathname: string): BackendServiceName => {
   if (first === 'patients') return pathname.endsWith('/access-log') ? 'patient-management' : 'reception';
   // The read model's: the visits, and the waiting rooms' queues.
   if (first === 'patientManagements' || first === 'queues') return 'patient-management';
+  // FHIR, for the hospital's other systems.
+  if (first === 'fhir') return 'interop';
   throw new Error(`no service for ${pathname}`);
 };
 
@@ -55,6 +57,17 @@ function concretePath(permission: Permission): string {
     .replace(':name', ids.attachment)
     .replace(':department', 'internal-medicine')
     .replace('*', 'a/b');
+}
+
+/**
+ * A refusal as its route answers one: problem+json, or, under /fhir/, FHIR's OperationOutcome of
+ * the same status (a FHIR client reads errors one way only).
+ */
+function assertRefusal(reply: HttpReply, status: number, context: string): void {
+  if (!/\/fhir\//.test(reply.request)) return assertProblem(reply, status, { context });
+  assert.equal(reply.status, status, `${context}: ${reply.text.slice(0, 300)}`);
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/fhir\+json/, `${context}: an OperationOutcome`);
+  assert.equal((JSON.parse(reply.text) as { resourceType?: string }).resourceType, 'OperationOutcome', context);
 }
 
 /** A body the route accepts (for a POST): the allowed calls mostly succeed. */
@@ -149,7 +162,7 @@ describeEachProfile((profile) => {
 
         const anonymous = await call(baseUrl, permission.method, pathname, {}, bodyFor(permission));
         try {
-          assertProblem(anonymous, 401, { context: `${context} without a token` });
+          assertRefusal(anonymous, 401, `${context} without a token`);
           assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer\b/, `${context} without a token: a Bearer challenge in WWW-Authenticate`);
         } catch (error) {
           failures.push((error as Error).message);
@@ -164,7 +177,7 @@ describeEachProfile((profile) => {
               assert.ok(reply.status !== 401 && reply.status !== 403, `${context} as ${role} (allowed): got ${reply.status} ${reply.text.slice(0, 300)}`);
               assert.ok(reply.status < 500, `${context} as ${role}: no server error, got ${reply.status} ${reply.text.slice(0, 300)}`);
             } else {
-              assertProblem(reply, 403, { context: `${context} as ${role} (not allowed)` });
+              assertRefusal(reply, 403, `${context} as ${role} (not allowed)`);
             }
           } catch (error) {
             failures.push((error as Error).message);

@@ -40,17 +40,17 @@ import {
  * producer's) is no poison: it is skipped and counted, never dead-lettered.
  *
  * The poisons, and who gives up on each (a service skips the types it does not consume):
- * - invalid: a ReceptionCompleted without patientName. Consumed by diagnosis and
- *   patient-management: both dead-letter it ("invalid ReceptionCompleted data").
+ * - invalid: a ReceptionCompleted without patientName. Consumed by diagnosis, patient-management
+ *   and interop: all three dead-letter it ("invalid ReceptionCompleted data").
  * - NUL in the id: a DiagnosisCancelled whose ce_id ends in U+0000, which PostgreSQL cannot
- *   store as text. Consumed by patient-management only, which dead-letters it ("invalid
+ *   store as text. Consumed by patient-management and interop, which dead-letter it ("invalid
  *   CloudEvents envelope: /id"), recording it by its position in the log.
  * - unknown type: ReceptionTeleported. Only patient-management, which consumes every event,
  *   reads it, and skips it (medical_events_skipped_total{reason="unknown-type"}); the services
  *   that consume a list of types skip it as not theirs.
- * - throwing: a DiagnosisCompleted for a reception that does not exist yet. The reception service
- *   and patient-management both throw ("for unknown reception", "has not been received") on every
- *   attempt. It is the one replayed: a replay re-sends the same bytes, so its fix must be in the
+ * - throwing: a DiagnosisCompleted for a reception that does not exist yet. The reception service,
+ *   patient-management and interop throw ("for unknown reception", "has not been received") on
+ *   every attempt. It is the one replayed: a replay re-sends the same bytes, so its fix must be in the
  *   system's state, here the reception it refers to, registered afterwards (as when a lost
  *   record is restored). The invalid one could only be fixed by changing the contract.
  */
@@ -167,22 +167,25 @@ describeEachProfile((profile) => {
     const letters = await eventually(
       async () => {
         const found = await running.events.deadLetters();
-        assert.equal(found.length, 5, `five dead letters: ${JSON.stringify(found)}`);
+        assert.equal(found.length, 8, `eight dead letters: ${JSON.stringify(found)}`);
         return found;
       },
       { intervalMs: running.profile === 'production' ? 1_000 : 50, message: 'the dead letters on the dead-letter topic' },
     );
     const byTypeAndGroup = (type: string, group: string) => letters.filter((l) => l.type === type && l.group === group);
-    for (const group of ['diagnosis', 'patient-management']) {
+    for (const group of ['diagnosis', 'patient-management', 'interop']) {
       const [letter, ...more] = byTypeAndGroup('ReceptionCompleted', group);
       assert.deepEqual(more, []);
       assert.match(letter?.reason ?? '', /invalid ReceptionCompleted data/, `${group}'s reason`);
       assert.match(letter?.reason ?? '', /patientName/, `${group}'s reason names the field`);
     }
-    assert.match(byTypeAndGroup('DiagnosisCancelled', 'patient-management')[0]?.reason ?? '', /invalid CloudEvents envelope: \/id/);
+    for (const group of ['patient-management', 'interop']) {
+      assert.match(byTypeAndGroup('DiagnosisCancelled', group)[0]?.reason ?? '', /invalid CloudEvents envelope: \/id/, `${group}'s reason`);
+    }
     assert.deepEqual(byTypeAndGroup('ReceptionTeleported', 'patient-management'), [], 'an unknown type is skipped, not dead-lettered');
     assert.match(byTypeAndGroup('DiagnosisCompleted', 'reception')[0]?.reason ?? '', new RegExp(`DiagnosisCompleted for unknown reception ${missingId}`));
     assert.match(byTypeAndGroup('DiagnosisCompleted', 'patient-management')[0]?.reason ?? '', new RegExp(`visit ${missingId} that has not been received`));
+    assert.match(byTypeAndGroup('DiagnosisCompleted', 'interop')[0]?.reason ?? '', new RegExp(`visit ${missingId} that has not been received`));
     assert.equal(letters.filter((l) => l.group === 'examination').length, 0, 'examination consumes none of these types');
 
     // Each was tried once and retried RETRY_BUDGET times before it was given up.
@@ -207,12 +210,13 @@ describeEachProfile((profile) => {
     assert.equal(await counter('diagnosis', name, { type: 'ReceptionCompleted' }), 1);
     assert.equal(await counter('reception', name, { type: 'DiagnosisCompleted' }), 1);
     assert.equal(await counter('examination', name), 0);
+    assert.equal(await counter('interop', name), 3);
   });
 
   test('npm run dead-letters -- list names each letter: id, event, group, reason, time and origin', async () => {
     const letters = await listed();
-    assert.equal(letters.length, 5);
-    assert.equal(new Set(letters.map((l) => l.id)).size, 5, 'every letter has an id of its own');
+    assert.equal(letters.length, 8);
+    assert.equal(new Set(letters.map((l) => l.id)).size, 8, 'every letter has an id of its own');
     const topic = loadConfig('e2e', 0, { ...running.env, LOG_LEVEL: 'silent' }).topic;
     for (const letter of letters) {
       assert.match(letter.id, /^[0-9a-f-]{36}$/, 'the id is the letter’s dlq_id');
@@ -222,10 +226,10 @@ describeEachProfile((profile) => {
       assert.equal(letter.replayOf, undefined);
     }
     const ofEvent = (id: string) => letters.filter((l) => l.eventId === id).map((l) => `${l.eventType}/${l.group}`).sort();
-    assert.deepEqual(ofEvent(invalid.headers.ce_id), ['ReceptionCompleted/diagnosis', 'ReceptionCompleted/patient-management']);
-    assert.deepEqual(ofEvent(nulId.headers.ce_id), ['DiagnosisCancelled/patient-management']);
+    assert.deepEqual(ofEvent(invalid.headers.ce_id), ['ReceptionCompleted/diagnosis', 'ReceptionCompleted/interop', 'ReceptionCompleted/patient-management']);
+    assert.deepEqual(ofEvent(nulId.headers.ce_id), ['DiagnosisCancelled/interop', 'DiagnosisCancelled/patient-management']);
     assert.deepEqual(ofEvent(unknownType.headers.ce_id), []);
-    assert.deepEqual(ofEvent(throwing.headers.ce_id), ['DiagnosisCompleted/patient-management', 'DiagnosisCompleted/reception']);
+    assert.deepEqual(ofEvent(throwing.headers.ce_id), ['DiagnosisCompleted/interop', 'DiagnosisCompleted/patient-management', 'DiagnosisCompleted/reception']);
     const withNul = letters.find((l) => l.eventId === nulId.headers.ce_id)!;
     assert.match(withNul.reason, /invalid CloudEvents envelope: \/id/);
     assert.equal(withNul.key, String(visitId));
@@ -235,7 +239,7 @@ describeEachProfile((profile) => {
     assert.match(byReception.reason, new RegExp(`unknown reception ${missingId}`));
 
     const { stdout } = await deadLetters('list');
-    assert.match(stdout, /^5 dead letters on /);
+    assert.match(stdout, /^8 dead letters on /);
     for (const letter of letters) assert.ok(stdout.includes(letter.id), `the table lists ${letter.id}`);
     assert.match(stdout, /invalid CloudEvents envelope: \/id/);
     assert.match(stdout, /group {5}reception gave up at /);
@@ -252,7 +256,7 @@ describeEachProfile((profile) => {
       async () => {
         const now = await listed();
         const found = now.filter((l) => l.replayOf === letter.id);
-        assert.deepEqual(found.map((l) => l.group).sort(), ['patient-management', 'reception']);
+        assert.deepEqual(found.map((l) => l.group).sort(), ['interop', 'patient-management', 'reception']);
         return found;
       },
       { intervalMs: running.profile === 'production' ? 1_000 : 50, message: 'the failed replay dead-lettered again' },
@@ -268,6 +272,7 @@ describeEachProfile((profile) => {
     const consumed = async () => ({
       reception: await counter('reception', 'medical_events_consumed_total', { type: 'DiagnosisCompleted' }),
       patientManagement: await counter('patient-management', 'medical_events_consumed_total', { type: 'DiagnosisCompleted' }),
+      interop: await counter('interop', 'medical_events_consumed_total', { type: 'DiagnosisCompleted' }),
       diagnosis: await counter('diagnosis', 'medical_events_consumed_total'),
       examination: await counter('examination', 'medical_events_consumed_total'),
     });
@@ -275,14 +280,14 @@ describeEachProfile((profile) => {
 
     const { stdout } = await deadLetters('replay', letter.id);
     assert.match(stdout, new RegExp(`replayed dead letter ${letter.id}: DiagnosisCompleted ${throwing.headers.ce_id}`));
-    assert.match(stdout, /try it again: (patient-management, reception|reception, patient-management);/);
+    assert.deepEqual(/try it again: ([^;]+);/.exec(stdout)?.[1]?.split(', ').sort(), ['interop', 'patient-management', 'reception']);
     const reception = await waitForReception(client.as('admin'), missingId, (r) => r.status === 'DIAGNOSIS_COMPLETED');
     assert.equal(reception.diagnosisOpinion, OPINION);
     assert.equal(reception.diagnosisId, 9999);
     await waitForVisit(client, missingId, (v) => v.diagnosisStatus === 'COMPLETED' && v.receptionStatus === 'DIAGNOSIS_COMPLETED');
     await waitForQuiescence(running);
     const after = await consumed();
-    assert.deepEqual(after, { ...before, reception: before.reception + 1, patientManagement: before.patientManagement + 1 }, 'applied once, where it had been dead-lettered');
+    assert.deepEqual(after, { ...before, reception: before.reception + 1, patientManagement: before.patientManagement + 1, interop: before.interop + 1 }, 'applied once, where it had been dead-lettered');
 
     // Replaying the same letter again changes nothing: every service has it as applied now.
     await deadLetters('replay', letter.id);
@@ -290,7 +295,7 @@ describeEachProfile((profile) => {
     assert.deepEqual(await consumed(), after, 'a second replay is a duplicate everywhere');
     assert.deepEqual(await getReception(client.as('admin'), missingId), reception);
     assert.equal((await getVisit(client, missingId)).diagnosisStatus, 'COMPLETED');
-    assert.equal((await listed()).length, 7, 'the letters of the failed replay, and none since the fix');
+    assert.equal((await listed()).length, 11, 'the letters of the failed replay, and none since the fix');
     assert.equal(await counter('reception', 'medical_events_dead_lettered_total'), 2);
   });
 
@@ -298,7 +303,8 @@ describeEachProfile((profile) => {
     const { stdout, stderr } = await deadLetters('replay-visit', String(visitId));
     const lines = stdout.trim().split('\n');
     assert.equal(lines[0], `replayed 2 dead-lettered events of visit ${visitId}, in log order:`);
-    assert.match(lines[1]!, new RegExp(`^  ReceptionCompleted ${invalid.headers.ce_id} .*for (diagnosis, patient-management|patient-management, diagnosis)$`));
+    assert.match(lines[1]!, new RegExp(`^  ReceptionCompleted ${invalid.headers.ce_id} .*for `));
+    assert.deepEqual(/ for (.+)$/.exec(lines[1]!)?.[1]?.split(', ').sort(), ['diagnosis', 'interop', 'patient-management']);
     assert.match(lines[2]!, /^ {2}DiagnosisCancelled /);
     assert.match(stderr, /"step":"replaying the dead-lettered events of visit \d+ in log order"/, 'progress as JSON lines');
     // On the log, the replays follow each other in the events' own order.
@@ -311,7 +317,7 @@ describeEachProfile((profile) => {
     });
     assert.ok(replays.first.offset < replays.second.offset, 'the earlier event is replayed first');
     // Still poison: each fails again, and each group's new letter names the replayed one.
-    await eventually(async () => assert.equal((await listed()).filter((l) => l.key === String(visitId) && l.replayOf).length, 3), { intervalMs: running.profile === 'production' ? 1_000 : 50 });
+    await eventually(async () => assert.equal((await listed()).filter((l) => l.key === String(visitId) && l.replayOf).length, 5), { intervalMs: running.profile === 'production' ? 1_000 : 50 });
     await assert.rejects(deadLetters('replay-visit', 'not-a-visit'), (error: { code?: number }) => error.code === 2);
   });
 

@@ -74,7 +74,7 @@ async function assertEachVisitOnce(receptionIds: number[]): Promise<void> {
 }
 
 describeProduction('production: two replicas of every backend service', () => {
-  useTestSystem('replicas', 'production', { replicas: { reception: 2, diagnosis: 2, examination: 2, 'patient-management': 2 } });
+  useTestSystem('replicas', 'production', { replicas: { reception: 2, diagnosis: 2, examination: 2, 'patient-management': 2, interop: 2 } });
 
   test('each replica runs on its own port, is ready, and serves the one shared database', async () => {
     const { system } = running;
@@ -87,7 +87,10 @@ describeProduction('production: two replicas of every backend service', () => {
       diagnosis: `/diagnoses?receptionId=${reception.id}`,
       examination: '/examinations?size=1',
       'patient-management': `/patientManagements/${reception.id}`,
+      interop: `/fhir/R4/Encounter/${reception.id}`,
     };
+    // interop's projection has the visit too (as another system reads it, with its client's token).
+    await eventually(async () => expectStatus(await client.get(paths.interop!), 200, 'the visit in interop'), { message: 'the visit in interop\'s projection' });
     for (const name of BACKEND_SERVICES) {
       const replicas = system.replicasOf(name);
       assert.equal(replicas.length, 2, `${name}: two replicas`);

@@ -14,6 +14,8 @@ import type { Role } from '@medical/contracts/actor';
  */
 
 export const DEV_PASSWORD = 'demo';
+/** The development provider's demo client of another hospital system (role integration). */
+export const DEMO_SYSTEM_CLIENT = 'demo-integration';
 
 /** Renewed this long before it expires. */
 const RENEW_BEFORE_MS = 60_000;
@@ -59,11 +61,16 @@ export class TokenSource {
     for (const role of roles) await this.tokenFor(role);
   }
 
+  /**
+   * A demo user's token by the password grant; the role `integration`'s, which no person holds, as
+   * the demo system client `demo-integration` by client credentials (every scope it may ask for).
+   */
   private async fetchToken(username: string): Promise<string | undefined> {
+    const body = username === 'integration' ? { grant_type: 'client_credentials', client_id: DEMO_SYSTEM_CLIENT, client_secret: this.password } : { username, password: this.password };
     const response = await fetch(`${this.gatewayUrl}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ username, password: this.password }),
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await response.text();
@@ -72,9 +79,9 @@ export class TokenSource {
       return undefined;
     }
     if (response.status !== 200) throw new Error(`POST /auth/token as ${username}: ${response.status} ${text.slice(0, 500)}`);
-    const body = JSON.parse(text) as { access_token: string; expires_in: number };
-    this.cache.set(username, { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
-    return body.access_token;
+    const issued = JSON.parse(text) as { access_token: string; expires_in: number };
+    this.cache.set(username, { token: issued.access_token, expiresAt: Date.now() + issued.expires_in * 1000 });
+    return issued.access_token;
   }
 }
 
