@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import pino from 'pino';
+import { eventConsumers } from '@medical/contracts';
 import { loadConfig, openTransport } from '@medical/platform';
 import {
   cancelReception,
@@ -36,7 +37,7 @@ import {
 const run = promisify(execFile);
 let running: TestSystem;
 
-/** An event no consumer can apply (a ReceptionCompleted without a patient name): patient-management dead-letters it. */
+/** An event no consumer can apply (a ReceptionCompleted without a patient name): each of its consumers dead-letters it. */
 async function publishPoison(receptionId: number): Promise<void> {
   const id = randomUUID();
   const config = loadConfig('e2e-poison', 0, { ...running.env, LOG_LEVEL: 'silent' });
@@ -83,7 +84,11 @@ describeEachProfile((profile) => {
     await registerVisit(client);
     await publishPoison(990_001);
     await eventually(async () =>
-      assert.deepEqual((await running.events.deadLetters()).map((l) => `${l.type} ${l.group}`).sort(), ['ReceptionCompleted diagnosis', 'ReceptionCompleted patient-management'], 'diagnosis and patient-management dead-letter the poison'),
+      assert.deepEqual(
+        (await running.events.deadLetters()).map((l) => `${l.type} ${l.group}`).sort(),
+        eventConsumers.ReceptionCompleted.map((group) => `ReceptionCompleted ${group}`).sort(),
+        'every consumer of ReceptionCompleted (diagnosis, patient-management, interop) dead-letters the poison',
+      ),
     );
     await waitForQuiescence(running);
     const live = await rawPages(client, '/patientManagements');

@@ -1,11 +1,11 @@
 import { eventsConsumedBy } from '@medical/contracts';
-import { retentionMs, type ServiceDefinition } from '@medical/platform';
+import { retentionMs, type App, type ServiceContext, type ServiceDefinition } from '@medical/platform';
 import { DeliveryWorker, type Channel } from './app/delivery-worker.ts';
 import { hl7Channel, hl7Feed } from './app/hl7-feed.ts';
 import { resultHandler } from './app/hl7-results.ts';
 import { projectionEffect } from './app/projection.ts';
 import { notifySubscribers, restHookChannel } from './app/subscriptions.ts';
-import { loadInteropConfig, type InteropConfig } from './config.ts';
+import { loadInteropConfig, type Hl7Config, type InteropConfig } from './config.ts';
 import { purgeDelivered } from './db/deliveries.ts';
 import { migrations } from './db/migrations.ts';
 import type { InteropDatabase } from './db/schema.ts';
@@ -35,20 +35,9 @@ export function interopService(env: Record<string, string | undefined> = process
     migrations,
     routes: async (app, context) => {
       const config = settings();
-      const { hl7 } = config;
       await fhirRoutes(app, context, { baseUrl: config.fhirBaseUrl, allowedEndpoints: config.subscriptionEndpoints });
-      const db = context.database.db;
-      const channels: Channel[] = [restHookChannel(context)];
-      if (hl7.outbound) channels.push(hl7Channel(context, hl7.outbound, hl7.parties));
-      worker = new DeliveryWorker({ db, channels, logger: context.logger, registry: context.metrics.registry, ...config.delivery });
-      worker.start();
-      const started = worker;
-      app.addHook('onClose', () => started.stop());
-      if (hl7.inbound) {
-        const listener = await startMllpListener({ host: hl7.inbound.host, port: hl7.inbound.port, onError: (error) => context.logger.warn({ err: error }, 'an HL7 connection ended without an answer') }, resultHandler(context, hl7.parties, hl7.inbound));
-        context.logger.info({ port: listener.port }, 'taking laboratory results over MLLP');
-        app.addHook('onClose', () => listener.close());
-      }
+      worker = startDeliveries(app, context, config);
+      if (config.hl7.inbound) await listenForResults(app, context, config.hl7.parties, config.hl7.inbound);
     },
     consumer: {
       handles: eventsConsumedBy('interop'),
@@ -64,4 +53,23 @@ export function interopService(env: Record<string, string | undefined> = process
     // The FHIR routes say which visits each answer showed (recordAnswered): their bodies are FHIR, not the API's resources.
     answeredVisit: () => undefined,
   };
+}
+
+/** The delivery queue's worker, over the channels configured (rest-hook always, HL7 with an engine), until the app closes. */
+function startDeliveries(app: App, context: ServiceContext<InteropDatabase>, config: InteropConfig): DeliveryWorker {
+  const { hl7 } = config;
+  const channels: Channel[] = [restHookChannel(context)];
+  if (hl7.outbound) channels.push(hl7Channel(context, hl7.outbound, hl7.parties));
+  const worker = new DeliveryWorker({ db: context.database.db, channels, logger: context.logger, registry: context.metrics.registry, ...config.delivery });
+  worker.start();
+  app.addHook('onClose', () => worker.stop());
+  return worker;
+}
+
+/** The laboratories' MLLP listener (HL7_LISTEN_PORT), until the app closes. */
+async function listenForResults(app: App, context: ServiceContext<InteropDatabase>, parties: Hl7Config['parties'], inbound: NonNullable<Hl7Config['inbound']>): Promise<void> {
+  const onError = (error: Error) => context.logger.warn({ err: error }, 'an HL7 connection ended without an answer');
+  const listener = await startMllpListener({ host: inbound.host, port: inbound.port, onError }, resultHandler(context, parties, inbound));
+  context.logger.info({ port: listener.port }, 'taking laboratory results over MLLP');
+  app.addHook('onClose', () => listener.close());
 }
