@@ -26,7 +26,7 @@ function fold(events: readonly VisitEvent[]): VisitRecords[] {
   return visits;
 }
 
-const statusOf = (v: VisitRecords): EncounterStatus => encounterStatusOf(v.encounter.stage, v.encounter.calledAt !== undefined);
+const statusOf = (v: VisitRecords): EncounterStatus => encounterStatusOf(v.encounter);
 
 describe('a visit folded from its events in order', () => {
   test('finished: each event moves the Encounter through its stages, confirmed at the end', () => {

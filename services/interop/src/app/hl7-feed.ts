@@ -24,11 +24,16 @@ export function controlIdOf(eventId: string, kind: string): string {
   return createHash('sha256').update(`${eventId}:${kind}`).digest('base64url').slice(0, 20);
 }
 
+/** The events the interface engine is told of, each as the message of messageOf below. */
+const MESSAGE_EVENTS: ReadonlySet<string> = new Set(['ReceptionCompleted', 'ExaminationRequested', 'ExaminationCancelled', 'ExaminationPerformed']);
+
 /** The message an event is for the interface engine, if any, and what it is about (for the log). */
 async function messageOf(trx: Transaction<InteropDatabase>, change: ProjectedChange, context: Context, parties: Hl7Config['parties']): Promise<{ body: string; about: string } | undefined> {
   const { event, visit } = change;
   const meta = (kind: string): MessageMeta => ({ parties, controlId: controlIdOf(event.id, kind), timestamp: event.time });
   const catalog = context.config.catalog;
+  // Most events (calls, a diagnosis registered, a confirmation) are no message: no patient is read for them.
+  if (!MESSAGE_EVENTS.has(event.type)) return undefined;
   const patient = await loadPatient(trx, visit.encounter.patientId);
   if (patient === undefined) return undefined;
   switch (event.type) {

@@ -9,10 +9,6 @@ type Db = Kysely<InteropDatabase> | Transaction<InteropDatabase>;
 
 /** The projection's writes and loads by key: one visit's records, and a patient's. */
 
-export function encounterStatusOfRecord(record: EncounterRecord) {
-  return encounterStatusOf(record.stage, record.calledAt !== undefined);
-}
-
 /** A visit's records, its encounter's row locked so two replicas' effects on one visit take turns. */
 export async function loadVisitRecords(trx: Transaction<InteropDatabase>, receptionId: number): Promise<VisitRecords | undefined> {
   const row = await forUpdate(trx.selectFrom('interop_encounters').selectAll().where('reception_id', '=', receptionId), trx).executeTakeFirst();
@@ -68,7 +64,7 @@ function encounterRow(visit: VisitRecords): EncounterRow {
   return {
     reception_id: encounter.receptionId,
     patient_id: encounter.patientId,
-    status: encounterStatusOfRecord(encounter),
+    status: encounterStatusOf(encounter),
     // As an instant in UTC, so that the searches' bounds compare with it as text.
     started_at: new Date(encounter.receivedAt).toISOString(),
     reception_status: visit.receptionStatus,

@@ -1,5 +1,5 @@
 import type { ExaminationStatus, PatientSex, PrescriptionStatus, VisitStage } from '@medical/contracts';
-import type { QueueState } from './records.ts';
+import type { EncounterRecord, QueueState } from './records.ts';
 
 /**
  * The code systems the FHIR resources use, and how the workflow's states read in FHIR's value
@@ -43,10 +43,13 @@ export const encounterStatusOfStage: Record<VisitStage, EncounterStatus> = {
   CANCELLED: 'cancelled',
 };
 
-/** The Encounter status of a visit: its stage's, but `in-progress` once the doctor has called the patient in. */
-export function encounterStatusOf(stage: VisitStage, calledByDoctor: boolean): EncounterStatus {
-  if (stage === 'WAITING_FOR_DOCTOR' && calledByDoctor) return 'in-progress';
-  return encounterStatusOfStage[stage];
+/**
+ * The Encounter status of a visit: its stage's, but `in-progress` once the doctor has called the
+ * patient in. The one derivation the resource, its search column and the subscriptions all read.
+ */
+export function encounterStatusOf(record: Pick<EncounterRecord, 'stage' | 'calledAt'>): EncounterStatus {
+  if (record.stage === 'WAITING_FOR_DOCTOR' && record.calledAt !== undefined) return 'in-progress';
+  return encounterStatusOfStage[record.stage];
 }
 
 /** ServiceRequest.status (required, http://hl7.org/fhir/request-status): a cancelled prescription is revoked. */

@@ -5,7 +5,7 @@ import { referenceTo, type Encounter } from './resources.ts';
 
 /** A visit as FHIR's Encounter, its id the reception id: an ambulatory encounter in its department. */
 export function encounterOf(record: EncounterRecord, catalog: CatalogNames): Encounter {
-  const status = encounterStatusOf(record.stage, record.calledAt !== undefined);
+  const status = encounterStatusOf(record);
   const encounter: Encounter = {
     resourceType: 'Encounter',
     id: String(record.receptionId),

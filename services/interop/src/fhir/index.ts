@@ -10,5 +10,6 @@ export { serviceRequestOf } from './service-request.ts';
 export { taskOf } from './task.ts';
 export { resultOf } from './diagnostic-report.ts';
 export { searchsetOf, type SearchPage } from './bundle.ts';
-export { operationOutcomeOf, outcomeStatuses, type OutcomeCode } from './operation-outcome.ts';
+// The FHIR API's errors are the contracts' (the gateway's refusals on /fhir take the same form).
+export { operationOutcomeOf, outcomeStatuses, type OutcomeCode } from '@medical/contracts';
 export { capabilityStatementOf, type CapabilityStatement } from './capability-statement.ts';

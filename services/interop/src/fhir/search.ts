@@ -185,7 +185,7 @@ function compare(a: number, b: number, comparator: DateBound['comparator']): boo
 
 /** The search values of each record kind, by the parameters of `searchParameters`. */
 export const searchValuesOf = {
-  Encounter: (r: EncounterRecord): SearchValues => ({ patient: r.patientId, status: encounterStatusOf(r.stage, r.calledAt !== undefined), date: r.receivedAt }),
+  Encounter: (r: EncounterRecord): SearchValues => ({ patient: r.patientId, status: encounterStatusOf(r), date: r.receivedAt }),
   ServiceRequest: (r: ServiceRequestRecord): SearchValues => ({ encounter: String(r.receptionId) }),
   Task: (r: TaskRecord): SearchValues => ({ status: taskStatusOf(r.status, r.queueState), focus: r.prescriptionId, encounter: String(r.receptionId) }),
   DiagnosticReport: (r: TaskRecord): SearchValues => ({ encounter: String(r.receptionId) }),
