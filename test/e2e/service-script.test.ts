@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { freePort, SERVICE_NAMES } from '../../scripts/lib/processes.ts';
 
 /**
- * `npm run service -- <name>`, exactly as the README documents it, for each of the five names:
+ * `npm run service -- <name>`, exactly as the README documents it, for each of the six names:
  * the process must start that service and listen (its /healthz answers and says who it is),
  * and stop cleanly on SIGTERM. The gateway's entry once returned at once with status 0 when
  * imported by scripts/service.ts, and nothing noticed.
